@@ -1,0 +1,162 @@
+//! One audit, start to finish: inspect the artifact, read the sample, find the runtime, load the
+//! model once, time its cold start, run every enabled check, and apply severities.
+//!
+//! Errors returned here mean `ready` itself could not run (exit code 2); everything about the
+//! model becomes a check result instead.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::artifact::{self, ArtifactFormat};
+use crate::checks::{self, AuditContext, ColdStart, Outcome, REGISTRY, Status};
+use crate::config::{Config, Severity};
+use crate::report::{CheckResult, ModelFacts, Report, RuntimeFacts, SampleFacts};
+use crate::runtime::ModelRunner;
+use crate::runtime::locate;
+use crate::runtime::ort_runner::OrtRuntime;
+use crate::sample;
+
+/// What to audit and how.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    pub model: PathBuf,
+    pub sample: Option<PathBuf>,
+    pub config: Config,
+    /// Where the configuration came from (`None`: built-in defaults).
+    pub config_path: Option<PathBuf>,
+    /// Folder searched for lockfiles (default: the model's folder).
+    pub project: Option<PathBuf>,
+    /// `--ort-lib`.
+    pub ort_lib: Option<PathBuf>,
+    /// `ORT_DYLIB_PATH`.
+    pub ort_env: Option<PathBuf>,
+    pub show_progress: bool,
+}
+
+/// Runs the audit. `Err` is a one-line reason `ready` could not run.
+pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
+    let model_path = &options.model;
+    let shown = model_path.display();
+    if model_path.is_dir() {
+        return Err(format!("{shown}: is a directory, expected a model file"));
+    }
+    let artifact = artifact::inspect(model_path).map_err(|e| format!("{shown}: {e}"))?;
+    let sample = match &options.sample {
+        Some(path) => Some(sample::read_sample(path, options.config.sample.max_rows)?),
+        None => None,
+    };
+    let project_dirs = match &options.project {
+        Some(dir) if !dir.is_dir() => return Err(format!("--project {}: not a directory", dir.display())),
+        Some(dir) => vec![dir.clone()],
+        None => vec![model_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()],
+    };
+
+    // The runtime is needed for anything ONNX Runtime might open; a pickle or a model whose
+    // external data escapes its folder is never handed to it.
+    let model_dir = project_dirs_model_dir(model_path);
+    let escapes = artifact
+        .onnx
+        .as_ref()
+        .map(|info| info.external_data.iter().any(|r| artifact::external_path_problem(&model_dir, &r.location).is_some()))
+        .unwrap_or(false);
+    let refuse = match (artifact.format, escapes) {
+        (ArtifactFormat::Pickle, _) => Some("refused: pickle-based artifact"),
+        (_, true) => Some("refused: external data outside the model folder"),
+        _ => None,
+    };
+    let runtime = match refuse {
+        Some(_) => None,
+        None => {
+            let library = locate::locate(options.ort_lib.as_deref(), options.ort_env.as_deref()).map_err(|e| e.to_string())?;
+            let shown_lib = library.path.display().to_string();
+            Some(OrtRuntime::init(library).map_err(|e| format!("{shown_lib}: cannot initialize ONNX Runtime: {e}"))?)
+        }
+    };
+    let loaded = match (&runtime, refuse) {
+        (Some(runtime), _) => runtime.load(model_path, &options.config.runtime),
+        (None, reason) => Err(reason.unwrap_or("not loaded").to_string()),
+    };
+    let (runner, session_create) = match loaded {
+        Ok((runner, time)) => (Ok(runner), Some(time)),
+        Err(reason) => (Err(reason), None),
+    };
+    let runner_ref: Result<&dyn ModelRunner, String> = match &runner {
+        Ok(r) => Ok(r as &dyn ModelRunner),
+        Err(reason) => Err(reason.clone()),
+    };
+
+    let mut ctx = AuditContext::new(&options.config, &artifact, runner_ref, sample.as_ref());
+    ctx.runtime = runtime.as_ref().map(|r| &r.library);
+    ctx.project_dirs = project_dirs;
+    ctx.show_progress = options.show_progress;
+    if let (Ok(runner), Some(session_create)) = (ctx.runner.clone(), session_create) {
+        let first_inference = ctx.model_batch(1).ok().map(|(batch, _)| {
+            let single = checks::slice_batch(&batch, 0, 1);
+            let started = Instant::now();
+            let _ = runner.run(&single);
+            started.elapsed()
+        });
+        ctx.cold_start = Some(ColdStart { session_create, first_inference });
+    }
+
+    let results = REGISTRY
+        .iter()
+        .map(|check| {
+            let severity = options.config.checks.severity(check.id());
+            let outcome = if severity == Severity::Allow {
+                Outcome::skip("allowed by config: not run")
+            } else {
+                run_guarded(*check, &ctx)
+            };
+            CheckResult::new(check.id(), severity, outcome)
+        })
+        .collect();
+
+    Ok(Report::new(
+        ModelFacts {
+            path: artifact.path.display().to_string(),
+            size_bytes: artifact.size_bytes,
+            sha256: artifact.sha256.clone(),
+            format: artifact.format,
+        },
+        sample.as_ref().map(|s| SampleFacts {
+            path: s.path.display().to_string(),
+            format: s.format,
+            rows: s.rows(),
+            columns: s.columns().into_iter().map(|(name, _)| name).collect(),
+        }),
+        runtime.as_ref().map(|r| RuntimeFacts {
+            library: r.library.path.display().to_string(),
+            version: r.library.version.clone(),
+            found_via: r.library.source.label(),
+            settings: options.config.runtime.clone(),
+        }),
+        options.config_path.as_ref().map(|p| p.display().to_string()),
+        results,
+    ))
+}
+
+fn project_dirs_model_dir(model: &Path) -> PathBuf {
+    model.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
+}
+
+/// Runs a check; a panic inside it becomes a failed row instead of a dead audit.
+fn run_guarded(check: &dyn checks::Check, ctx: &AuditContext<'_>) -> Outcome {
+    match catch_unwind(AssertUnwindSafe(|| check.run(ctx))) {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Outcome {
+                status: Status::Fail,
+                summary: format!("internal error in ready while running this check: {message}"),
+                details: vec!["please report this at https://github.com/ready-ml/ready/issues".to_string()],
+                metrics: Default::default(),
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Empty batch: a request with zero rows must give empty outputs or a clean error.
+
+use super::{AuditContext, Check, Outcome, slice_batch};
+
+pub struct EmptyBatch;
+
+impl Check for EmptyBatch {
+    fn id(&self) -> &'static str {
+        "empty_batch"
+    }
+
+    fn description(&self) -> &'static str {
+        "a 0-row request returns empty outputs or a clean error"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "What: runs the model on a batch with zero rows (same columns, same types).\n\
+         Why: empty requests happen (a filter that matched nothing, a client bug). A model that returns \
+         rows for no input, or crashes the server, turns a harmless request into an outage or wrong data.\n\
+         Fix: guard the serving path against empty batches, or export the model with a dynamic batch \
+         dimension so the runtime returns empty outputs."
+    }
+
+    fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
+        let runner = match ctx.runner() {
+            Ok(r) => r,
+            Err(skip) => return skip,
+        };
+        let (batch, source) = match ctx.model_batch(1) {
+            Ok(b) => b,
+            Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
+        };
+        let empty = slice_batch(&batch, 0, 0);
+        match runner.run(&empty) {
+            Err(error) => Outcome::pass("clean error on a 0-row batch")
+                .with_details([format!("runtime: {}", first_line(&error.0)), format!("built from {}", source.label())])
+                .with_metric("result", "clean_error"),
+            Ok(outputs) => {
+                let non_empty: Vec<String> = outputs
+                    .iter()
+                    .filter_map(|o| o.value.rows().filter(|&r| r > 0).map(|r| format!("output '{}' has {r} rows", o.name)))
+                    .collect();
+                if non_empty.is_empty() {
+                    Outcome::pass("empty outputs for a 0-row batch").with_metric("result", "empty_output")
+                } else {
+                    Outcome::fail("a 0-row batch produced rows").with_details(non_empty).with_metric("result", "garbage")
+                }
+            }
+        }
+    }
+}
+
+/// The first line of a runtime message, at most 200 characters.
+pub fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    if line.chars().count() > 200 { format!("{}…", line.chars().take(200).collect::<String>()) } else { line.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Status;
+    use crate::checks::mock::MockRunner;
+    use crate::config::Config;
+    use crate::runtime::{ElementType, InferenceError, IoSpec, NamedOutput, OutputValue, TensorData};
+
+    fn run_with(result: Result<Vec<NamedOutput>, InferenceError>) -> (Outcome, Vec<usize>) {
+        let runner = MockRunner::new(vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(4)])], result);
+        let config = Config::default();
+        let artifact = crate::test_support::artifact();
+        let ctx = AuditContext::new(&config, &artifact, Ok(&runner), None);
+        let outcome = EmptyBatch.run(&ctx);
+        let rows = runner.runs.lock().unwrap().clone();
+        (outcome, rows)
+    }
+
+    #[test]
+    fn a_clean_error_passes() {
+        let (outcome, rows) = run_with(Err(InferenceError("Invalid input shape".into())));
+        assert_eq!(outcome.status, Status::Pass);
+        assert!(outcome.details[0].contains("Invalid input shape"));
+        assert_eq!(rows, vec![0]);
+    }
+
+    #[test]
+    fn rows_out_of_nothing_fail() {
+        let out = TensorData::filled(ElementType::Int64, &[2]).unwrap();
+        let (outcome, _) = run_with(Ok(vec![NamedOutput { name: "label".into(), value: OutputValue::Tensor(out) }]));
+        assert_eq!(outcome.status, Status::Fail);
+        assert_eq!(outcome.details, vec!["output 'label' has 2 rows"]);
+    }
+
+    #[test]
+    fn empty_outputs_pass() {
+        let out = TensorData::filled(ElementType::Int64, &[0]).unwrap();
+        let (outcome, _) = run_with(Ok(vec![NamedOutput { name: "label".into(), value: OutputValue::Tensor(out) }]));
+        assert_eq!(outcome.status, Status::Pass);
+    }
+}

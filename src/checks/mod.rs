@@ -1,0 +1,296 @@
+//! The checks: the [`Check`] trait, the [`AuditContext`] each check reads, and the registry.
+//!
+//! A check returns facts ([`Outcome`]: status, summary, details, metrics); the configuration
+//! decides what a failure means (deny, warn, allow). Adding a check touches its own file,
+//! [`REGISTRY`] and `config.rs`.
+
+mod empty_batch;
+mod latency;
+mod lockfile;
+pub mod schema_parity;
+mod serialization;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::artifact::Artifact;
+use crate::config::Config;
+use crate::runtime::locate::RuntimeLibrary;
+use crate::runtime::{Batch, IoSpec, ModelRunner, NamedTensor, TensorData};
+use crate::sample::Sample;
+
+/// Every check, in the order the audit runs and reports them.
+pub static REGISTRY: &[&dyn Check] = &[
+    &serialization::Serialization,
+    &schema_parity::SchemaParity,
+    &empty_batch::EmptyBatch,
+    &latency::Latency,
+    &lockfile::Lockfile,
+];
+
+/// Looks a check up by id.
+pub fn find(id: &str) -> Option<&'static dyn Check> {
+    REGISTRY.iter().copied().find(|c| c.id() == id)
+}
+
+/// One audit check.
+pub trait Check: Sync {
+    /// Stable identifier used in configs, flags and reports (`schema_parity`).
+    fn id(&self) -> &'static str;
+    /// One line: what the check verifies.
+    fn description(&self) -> &'static str;
+    /// What it checks, why it matters, and how to fix a failure (for `ready explain`).
+    fn explanation(&self) -> &'static str;
+    /// Runs the check.
+    fn run(&self, ctx: &AuditContext<'_>) -> Outcome;
+}
+
+/// What a check found, before severity is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Skip,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    /// The lower-case name used in tables and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Skip => "skip",
+            Self::Warn => "warn",
+            Self::Fail => "fail",
+        }
+    }
+}
+
+/// A metric value in a report.
+pub type Metrics = BTreeMap<String, serde_json::Value>;
+
+/// The facts a check returns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub status: Status,
+    /// One line for the table.
+    pub summary: String,
+    /// Supporting lines: each finding, each measured value worth reading.
+    pub details: Vec<String>,
+    pub metrics: Metrics,
+}
+
+impl Outcome {
+    fn new(status: Status, summary: impl Into<String>) -> Self {
+        Self { status, summary: summary.into(), details: Vec::new(), metrics: Metrics::new() }
+    }
+    pub fn pass(summary: impl Into<String>) -> Self {
+        Self::new(Status::Pass, summary)
+    }
+    pub fn warn(summary: impl Into<String>) -> Self {
+        Self::new(Status::Warn, summary)
+    }
+    pub fn fail(summary: impl Into<String>) -> Self {
+        Self::new(Status::Fail, summary)
+    }
+    pub fn skip(summary: impl Into<String>) -> Self {
+        Self::new(Status::Skip, summary)
+    }
+    /// Adds supporting lines.
+    pub fn with_details(mut self, details: impl IntoIterator<Item = String>) -> Self {
+        self.details.extend(details);
+        self
+    }
+    /// Adds a metric.
+    pub fn with_metric(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.metrics.insert(name.to_string(), value.into());
+        self
+    }
+}
+
+/// Session creation and first-inference times, measured once when the model loads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColdStart {
+    pub session_create: Duration,
+    pub first_inference: Option<Duration>,
+}
+
+/// Where a check's model inputs came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputSource {
+    Sample,
+    Synthetic,
+}
+
+impl InputSource {
+    /// How reports name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sample => "sample rows",
+            Self::Synthetic => "synthetic input",
+        }
+    }
+}
+
+/// Everything a check may read. Built once per audit; the model is loaded once.
+pub struct AuditContext<'a> {
+    pub config: &'a Config,
+    pub artifact: &'a Artifact,
+    /// The loaded model, or why it did not load.
+    pub runner: Result<&'a dyn ModelRunner, String>,
+    pub cold_start: Option<ColdStart>,
+    pub runtime: Option<&'a RuntimeLibrary>,
+    pub sample: Option<&'a Sample>,
+    /// Folders searched for lockfiles.
+    pub project_dirs: Vec<PathBuf>,
+    /// Show progress bars on stderr.
+    pub show_progress: bool,
+    binding: OnceLock<Option<schema_parity::Binding>>,
+}
+
+impl<'a> AuditContext<'a> {
+    /// Creates a context; the sample binding is computed on first use.
+    pub fn new(
+        config: &'a Config,
+        artifact: &'a Artifact,
+        runner: Result<&'a dyn ModelRunner, String>,
+        sample: Option<&'a Sample>,
+    ) -> Self {
+        Self {
+            config,
+            artifact,
+            runner,
+            cold_start: None,
+            runtime: None,
+            sample,
+            project_dirs: Vec::new(),
+            show_progress: false,
+            binding: OnceLock::new(),
+        }
+    }
+
+    /// The loaded model, or a skip outcome naming why there is none.
+    pub fn runner(&self) -> Result<&'a dyn ModelRunner, Outcome> {
+        self.runner.as_ref().copied().map_err(|_| Outcome::skip("model did not load (see serialization)"))
+    }
+
+    /// The sample matched against the model inputs (`None` without a sample or a model).
+    pub fn binding(&self) -> Option<&schema_parity::Binding> {
+        self.binding
+            .get_or_init(|| {
+                let runner = self.runner.as_ref().ok()?;
+                let sample = self.sample?;
+                let configured = self.config.checks.schema_parity.feature_names.clone();
+                let metadata = self.artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
+                let named = match (configured, metadata) {
+                    (Some(names), _) => Some((names, schema_parity::NamesFrom::Config)),
+                    (None, Some(names)) => Some((names, schema_parity::NamesFrom::ModelMetadata)),
+                    (None, None) => None,
+                };
+                let named = named.as_ref().map(|(names, from)| (names.as_slice(), *from));
+                Some(schema_parity::bind(sample, runner.inputs(), named))
+            })
+            .as_ref()
+    }
+
+    /// Inputs for model runs: the sample rows when they bind to the model, otherwise a
+    /// synthetic batch of `synthetic_rows` rows built from the declared input types.
+    pub fn model_batch(&self, synthetic_rows: usize) -> Result<(Batch, InputSource), String> {
+        if let Some(batch) = self.binding().and_then(|b| b.batch.clone()) {
+            return Ok((batch, InputSource::Sample));
+        }
+        let runner = self.runner.as_ref().map_err(Clone::clone)?;
+        synthetic_batch(runner.inputs(), synthetic_rows).map(|b| (b, InputSource::Synthetic))
+    }
+}
+
+/// A batch of `rows` rows for `inputs`: the first dynamic dimension is the batch, other
+/// dynamic dimensions are 1, values are zeros (or "a" for strings).
+pub fn synthetic_batch(inputs: &[IoSpec], rows: usize) -> Result<Batch, String> {
+    inputs
+        .iter()
+        .map(|input| {
+            let (element, dims) = input
+                .kind
+                .as_tensor()
+                .ok_or_else(|| format!("input '{}' is a {}, not a tensor", input.name, input.kind))?;
+            let shape: Vec<usize> = dims
+                .iter()
+                .enumerate()
+                .map(|(axis, d)| match d.fixed() {
+                    Some(n) => usize::try_from(n).unwrap_or(0),
+                    None if axis == 0 => rows,
+                    None => 1,
+                })
+                .collect();
+            let data = TensorData::filled(element, &shape)
+                .ok_or_else(|| format!("input '{}': ready cannot build {element} tensors", input.name))?;
+            Ok(NamedTensor { name: input.name.clone(), data })
+        })
+        .collect()
+}
+
+/// The batch restricted to rows `start..end` of every input.
+pub fn slice_batch(batch: &Batch, start: usize, end: usize) -> Batch {
+    batch.iter().map(|t| NamedTensor { name: t.name.clone(), data: t.data.slice_rows(start, end) }).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod mock {
+    //! A scripted [`ModelRunner`] for deterministic check tests.
+    use std::ops::ControlFlow;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use crate::runtime::{Batch, InferenceError, IoSpec, ModelRunner, NamedOutput};
+
+    /// Returns `outputs` from every run (or `error`), and replays `durations` in a cycle for `bench`.
+    pub struct MockRunner {
+        pub inputs: Vec<IoSpec>,
+        pub outputs: Vec<IoSpec>,
+        pub result: Result<Vec<NamedOutput>, InferenceError>,
+        pub durations: Vec<Duration>,
+        pub runs: Mutex<Vec<usize>>,
+        /// Position in `durations`, kept across `bench` calls (warm-up, then timing).
+        pub cursor: Mutex<usize>,
+    }
+
+    impl MockRunner {
+        pub fn new(inputs: Vec<IoSpec>, result: Result<Vec<NamedOutput>, InferenceError>) -> Self {
+            Self { inputs, outputs: Vec::new(), result, durations: vec![Duration::from_millis(1)], runs: Mutex::new(Vec::new()), cursor: Mutex::new(0) }
+        }
+    }
+
+    impl ModelRunner for MockRunner {
+        fn inputs(&self) -> &[IoSpec] {
+            &self.inputs
+        }
+        fn outputs(&self) -> &[IoSpec] {
+            &self.outputs
+        }
+        fn run(&self, batch: &Batch) -> Result<Vec<NamedOutput>, InferenceError> {
+            self.runs.lock().unwrap().push(crate::runtime::tensor::batch_rows(batch));
+            self.result.clone()
+        }
+        fn bench(
+            &self,
+            _batch: &Batch,
+            on_run: &mut dyn FnMut(Duration) -> ControlFlow<()>,
+        ) -> Result<(), InferenceError> {
+            self.result.clone()?;
+            let mut cursor = self.cursor.lock().unwrap();
+            loop {
+                let d = self.durations[*cursor % self.durations.len()];
+                *cursor += 1;
+                if on_run(d).is_break() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}

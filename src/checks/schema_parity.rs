@@ -1,0 +1,330 @@
+//! Schema parity: the sample's columns against the model's inputs (names, order, element types,
+//! static and dynamic dimensions), then one inference on the sample with its prediction shown.
+//!
+//! Two kinds of models are understood: one input per column (matched by name), and one 2-D
+//! tensor input whose columns come from `feature_names` (config, then model metadata) or, when
+//! no names are known, from the sample's column order.
+
+use ndarray::{Axis, concatenate};
+
+use super::{AuditContext, Check, Outcome, Status, slice_batch};
+use crate::runtime::tensor::batch_rows;
+use crate::runtime::{Batch, Dim, IoSpec, NamedTensor, TensorData};
+use crate::sample::{Safety, Sample};
+
+pub struct SchemaParity;
+
+/// How sample columns were mapped onto model inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Each input is one column with the same name.
+    PerColumn,
+    /// One 2-D input fed from several columns.
+    SingleTensor { input: String, names_from: NamesFrom },
+}
+
+/// Where a single-tensor model's column names came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamesFrom {
+    Config,
+    ModelMetadata,
+    Position,
+}
+
+/// One statement about the sample against the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub status: Status,
+    pub text: String,
+}
+
+/// The result of matching a sample to the model inputs.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub mode: Mode,
+    pub findings: Vec<Finding>,
+    /// The model inputs built from the sample, when nothing failed.
+    pub batch: Option<Batch>,
+}
+
+impl Binding {
+    fn worst(&self) -> Status {
+        self.findings.iter().map(|f| f.status).max().unwrap_or(Status::Pass)
+    }
+}
+
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(&mut self, status: Status, text: String) {
+        self.0.push(Finding { status, text });
+    }
+    fn failed(&self) -> bool {
+        self.0.iter().any(|f| f.status == Status::Fail)
+    }
+}
+
+/// Matches `sample` against `inputs`. `feature_names` are the column names of a single 2-D
+/// input and where they came from (config or model metadata).
+pub fn bind(sample: &Sample, inputs: &[IoSpec], feature_names: Option<(&[String], NamesFrom)>) -> Binding {
+    let columns: Vec<String> = sample.columns().into_iter().map(|(name, _)| name).collect();
+    let all_named = inputs.iter().all(|i| columns.contains(&i.name));
+    let single = match inputs {
+        [only] if !all_named => only.kind.as_tensor().is_some_and(|(_, dims)| dims.len() == 2),
+        _ => false,
+    };
+    let mut findings = Findings(Vec::new());
+    let (mode, batch) = if single {
+        bind_single(sample, &inputs[0], &columns, feature_names, &mut findings)
+    } else {
+        (Mode::PerColumn, bind_per_column(sample, inputs, &columns, &mut findings))
+    };
+    let batch = if findings.failed() { None } else { batch.map(|b| fit_batch_dim(b, inputs, &mut findings)) };
+    let batch = if findings.failed() { None } else { batch };
+    Binding { mode, findings: findings.0, batch }
+}
+
+fn record_conversion(column: &str, input: &IoSpec, safety: &Safety, findings: &mut Findings) {
+    let target = input.kind.as_tensor().map(|(e, _)| e.to_string()).unwrap_or_default();
+    match safety {
+        Safety::Exact => {}
+        Safety::Widening => findings.add(Status::Pass, format!("column '{column}': lossless upcast to {target}")),
+        Safety::TextValues => findings.add(Status::Pass, format!("column '{column}': text values convert exactly to {target}")),
+        Safety::Lossy(why) => findings.add(Status::Fail, format!("column '{column}': lossy cast to {target} ({why})")),
+        Safety::Incompatible(why) => findings.add(Status::Fail, format!("column '{column}': wrong type for input '{}' ({why})", input.name)),
+    }
+}
+
+fn bind_per_column(sample: &Sample, inputs: &[IoSpec], columns: &[String], findings: &mut Findings) -> Option<Batch> {
+    let mut batch = Vec::new();
+    for input in inputs {
+        let Some((element, dims)) = input.kind.as_tensor() else {
+            findings.add(Status::Fail, format!("input '{}' is a {}; a column cannot feed it", input.name, input.kind));
+            continue;
+        };
+        if !columns.contains(&input.name) {
+            findings.add(Status::Fail, format!("missing column '{}' (model input {})", input.name, input.kind));
+            continue;
+        }
+        let per_row_ok = match dims {
+            [_] => true,
+            [_, d] => d.fixed().is_none_or(|n| n == 1),
+            _ => false,
+        };
+        if !per_row_ok {
+            findings.add(
+                Status::Fail,
+                format!("input '{}' is {}: one column holds one value per row", input.name, input.kind),
+            );
+            continue;
+        }
+        let conversion = sample.convert(&input.name, element);
+        record_conversion(&input.name, input, &conversion.safety, findings);
+        if let Some(values) = conversion.values {
+            let data = if dims.len() == 2 { insert_column_axis(values) } else { values };
+            batch.push(NamedTensor { name: input.name.clone(), data });
+        }
+    }
+    for extra in columns.iter().filter(|c| !inputs.iter().any(|i| &&i.name == c)) {
+        findings.add(Status::Warn, format!("extra column '{extra}' is not a model input (ignored)"));
+    }
+    if findings.failed() { None } else { Some(batch) }
+}
+
+fn bind_single(
+    sample: &Sample,
+    input: &IoSpec,
+    columns: &[String],
+    named: Option<(&[String], NamesFrom)>,
+    findings: &mut Findings,
+) -> (Mode, Option<Batch>) {
+    let (element, dims) = input.kind.as_tensor().expect("checked by caller");
+    let width = dims[1].fixed();
+    let (names_from, used): (NamesFrom, Vec<String>) = match named {
+        Some((names, from)) => (from, names.to_vec()),
+        None => (NamesFrom::Position, columns.to_vec()),
+    };
+    let mode = Mode::SingleTensor { input: input.name.clone(), names_from };
+    if names_from == NamesFrom::Position {
+        findings.add(Status::Pass, "no feature names in config or model metadata: columns matched by position".to_string());
+    }
+    if let Some(width) = width
+        && used.len() as i64 != width
+    {
+        let what = if names_from == NamesFrom::Position { "the sample has" } else { "feature_names lists" };
+        findings.add(
+            Status::Fail,
+            format!("{what} {} columns; input '{}' ({}) takes {width}", used.len(), input.name, input.kind),
+        );
+        return (mode, None);
+    }
+    if names_from != NamesFrom::Position {
+        for name in used.iter().filter(|n| !columns.contains(n)) {
+            findings.add(Status::Fail, format!("missing column '{name}' (feature of input '{}')", input.name));
+        }
+        for extra in columns.iter().filter(|c| !used.contains(c)) {
+            findings.add(Status::Warn, format!("extra column '{extra}' is not a model feature (ignored)"));
+        }
+        let sample_order: Vec<&String> = columns.iter().filter(|c| used.contains(c)).collect();
+        let model_order: Vec<&String> = used.iter().filter(|n| columns.contains(n)).collect();
+        if sample_order != model_order {
+            findings.add(
+                Status::Fail,
+                format!(
+                    "columns are in a different order than the model's features: sample [{}], model [{}]",
+                    join(&sample_order),
+                    join(&model_order)
+                ),
+            );
+        }
+    }
+    if findings.failed() {
+        return (mode, None);
+    }
+    let mut parts = Vec::new();
+    for name in &used {
+        let conversion = sample.convert(name, element);
+        record_conversion(name, input, &conversion.safety, findings);
+        if let Some(values) = conversion.values {
+            parts.push(insert_column_axis(values));
+        }
+    }
+    if findings.failed() {
+        return (mode, None);
+    }
+    let stacked = stack_columns(parts);
+    (mode, stacked.map(|data| vec![NamedTensor { name: input.name.clone(), data }]))
+}
+
+fn join(names: &[&String]) -> String {
+    names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn insert_column_axis(values: TensorData) -> TensorData {
+    macro_rules! go {
+        ($($v:ident),*) => {
+            match values { $(TensorData::$v(a) => TensorData::$v(a.insert_axis(Axis(1))),)* }
+        };
+    }
+    go!(F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Bool, Str)
+}
+
+fn stack_columns(parts: Vec<TensorData>) -> Option<TensorData> {
+    macro_rules! go {
+        ($($v:ident),*) => {
+            match parts.first()? {
+                $(TensorData::$v(_) => {
+                    let views: Vec<_> = parts.iter().filter_map(|p| match p { TensorData::$v(a) => Some(a.view()), _ => None }).collect();
+                    TensorData::$v(concatenate(Axis(1), &views).ok()?)
+                })*
+            }
+        };
+    }
+    Some(go!(F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Bool, Str))
+}
+
+/// Applies a static batch dimension: uses the first B rows, or fails when there are fewer.
+fn fit_batch_dim(batch: Batch, inputs: &[IoSpec], findings: &mut Findings) -> Batch {
+    let rows = batch_rows(&batch);
+    let fixed = inputs.iter().filter_map(|i| i.kind.as_tensor()).filter_map(|(_, dims)| dims.first().and_then(Dim::fixed)).min();
+    match fixed {
+        Some(b) if (b as usize) < rows => {
+            findings.add(Status::Pass, format!("static batch size {b}: fed the first {b} of {rows} rows"));
+            slice_batch(&batch, 0, b as usize)
+        }
+        Some(b) if (b as usize) > rows => {
+            findings.add(Status::Fail, format!("the model takes batches of exactly {b} rows; the sample has {rows}"));
+            batch
+        }
+        _ => batch,
+    }
+}
+
+impl Check for SchemaParity {
+    fn id(&self) -> &'static str {
+        "schema_parity"
+    }
+
+    fn description(&self) -> &'static str {
+        "the sample's columns match the model inputs in name, order, type and shape"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "What: compares the columns of --sample (CSV, Parquet, JSON) with the model's inputs: a missing \
+         column fails, an extra column warns, a lossless upcast (int32 → int64, float32 → float64) passes, a \
+         lossy cast (float64 → float32 from Parquet, strings where numbers are expected) fails, a column \
+         order that differs from the model's feature order fails. Then it runs the model on the sample \
+         and shows the prediction.\n\
+         Why: training/serving skew starts here: a renamed column, a reordered feature vector or a silent \
+         float64 → float32 truncation produce confident, wrong predictions.\n\
+         Fix: make the serving payload's columns, order and types match the model's inputs, or re-export \
+         the model with the input types the serving side sends. For single-tensor models, record the \
+         feature order in the model metadata (`feature_names`) or in the config."
+    }
+
+    fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
+        let Some(sample) = ctx.sample else {
+            return Outcome::skip("no --sample given");
+        };
+        let runner = match ctx.runner() {
+            Ok(r) => r,
+            Err(skip) => return skip,
+        };
+        let binding = ctx.binding().expect("sample and runner are present");
+        let details: Vec<String> = binding.findings.iter().map(|f| format!("{}: {}", f.status.name(), f.text)).collect();
+        let mode = match &binding.mode {
+            Mode::PerColumn => format!("{} input(s) matched by column name", runner.inputs().len()),
+            Mode::SingleTensor { input, names_from } => {
+                let from = match names_from {
+                    NamesFrom::Config => "config feature_names",
+                    NamesFrom::ModelMetadata => "model metadata",
+                    NamesFrom::Position => "column position",
+                };
+                let width = binding.batch.as_ref().and_then(|b| b.first()).and_then(|t| t.data.shape().get(1).copied());
+                match width {
+                    Some(w) => format!("input '{input}' built from {w} columns ({from})"),
+                    None => format!("input '{input}' from columns by {from}"),
+                }
+            }
+        };
+        let status = binding.worst();
+        let rows = sample.rows();
+        let base = |o: Outcome| o.with_metric("rows", rows).with_metric("columns", sample.columns().len());
+        if status == Status::Fail {
+            let problems: Vec<&Finding> = binding.findings.iter().filter(|f| f.status == Status::Fail).collect();
+            let summary = if problems.len() == 1 {
+                problems[0].text.clone()
+            } else {
+                format!("{} problems: {}", problems.len(), problems[0].text)
+            };
+            return base(Outcome::fail(summary)).with_details(details);
+        }
+        let batch = binding.batch.clone().expect("no failures means a batch");
+        let outputs = match runner.run(&batch) {
+            Ok(outputs) => outputs,
+            Err(error) => {
+                return base(Outcome::fail(format!(
+                    "inference on the sample failed: {}",
+                    super::empty_batch::first_line(&error.0)
+                )))
+                .with_details(details);
+            }
+        };
+        let mut details = details;
+        let mut non_finite = Vec::new();
+        for output in &outputs {
+            details.push(format!("prediction {} = {}", output.name, output.value.preview(3)));
+            let bad = output.value.non_finite_count();
+            if bad > 0 {
+                non_finite.push(format!("output '{}' has {bad} NaN/Inf value(s)", output.name));
+            }
+        }
+        if !non_finite.is_empty() {
+            return base(Outcome::fail(non_finite[0].clone())).with_details(details);
+        }
+        let first = outputs.first().map(|o| format!("; {} = {}", o.name, o.value.preview(3))).unwrap_or_default();
+        let summary = format!("{mode}; {rows} row(s) ran{first}");
+        let outcome = if status == Status::Warn { Outcome::warn(summary) } else { Outcome::pass(summary) };
+        base(outcome).with_details(details)
+    }
+}

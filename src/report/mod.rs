@@ -1,0 +1,153 @@
+//! The audit report: a serializable record of every check result, and pure renderers that
+//! turn it into bytes (table for people, JSON for machines). Nothing here prints.
+
+mod json;
+mod table;
+
+use serde::Serialize;
+
+use crate::artifact::ArtifactFormat;
+use crate::checks::{Metrics, Outcome, Status};
+use crate::config::Severity;
+use crate::runtime::RuntimeSettings;
+use crate::sample::SampleFormat;
+
+pub use json::render_json;
+pub use table::render_table;
+
+/// Version of the JSON report layout; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// Renders `report` in `format`. `verbose` shows every detail line in the table.
+pub fn render(report: &Report, format: Format, verbose: bool) -> Vec<u8> {
+    match format {
+        Format::Table => render_table(report, verbose).into_bytes(),
+        Format::Json => render_json(report),
+    }
+}
+
+/// The overall answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Ready,
+    NotReady,
+}
+
+/// The audited file.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelFacts {
+    pub path: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+    pub format: ArtifactFormat,
+}
+
+/// The sample that was read.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleFacts {
+    pub path: String,
+    pub format: SampleFormat,
+    pub rows: usize,
+    pub columns: Vec<String>,
+}
+
+/// The runtime that ran the audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuntimeFacts {
+    pub library: String,
+    pub version: String,
+    pub found_via: &'static str,
+    pub settings: RuntimeSettings,
+}
+
+/// One row of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub id: &'static str,
+    pub severity: Severity,
+    /// The final status after severity: a denied failure is `fail`, a warned one `warn`.
+    pub status: Status,
+    /// What the check itself found, before severity.
+    pub found: Status,
+    pub summary: String,
+    pub details: Vec<String>,
+    pub metrics: Metrics,
+}
+
+impl CheckResult {
+    /// Applies `severity` to a check's outcome.
+    pub fn new(id: &'static str, severity: Severity, outcome: Outcome) -> Self {
+        let status = match (outcome.status, severity) {
+            (Status::Fail, Severity::Warn) => Status::Warn,
+            (status, _) => status,
+        };
+        Self { id, severity, status, found: outcome.status, summary: outcome.summary, details: outcome.details, metrics: outcome.metrics }
+    }
+}
+
+/// How many checks ended in each status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skip: usize,
+}
+
+/// A whole audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub ready_version: &'static str,
+    pub verdict: Verdict,
+    pub exit_code: u8,
+    pub counts: Counts,
+    pub model: ModelFacts,
+    pub sample: Option<SampleFacts>,
+    pub runtime: Option<RuntimeFacts>,
+    /// The config file used, or `null` for the built-in defaults.
+    pub config: Option<String>,
+    pub checks: Vec<CheckResult>,
+}
+
+impl Report {
+    /// Assembles a report and derives its verdict: any `fail` row means not ready (exit 1).
+    pub fn new(
+        model: ModelFacts,
+        sample: Option<SampleFacts>,
+        runtime: Option<RuntimeFacts>,
+        config: Option<String>,
+        checks: Vec<CheckResult>,
+    ) -> Self {
+        let mut counts = Counts::default();
+        for check in &checks {
+            match check.status {
+                Status::Pass => counts.pass += 1,
+                Status::Warn => counts.warn += 1,
+                Status::Fail => counts.fail += 1,
+                Status::Skip => counts.skip += 1,
+            }
+        }
+        let verdict = if counts.fail > 0 { Verdict::NotReady } else { Verdict::Ready };
+        Self {
+            schema_version: SCHEMA_VERSION,
+            ready_version: env!("CARGO_PKG_VERSION"),
+            verdict,
+            exit_code: if verdict == Verdict::Ready { 0 } else { 1 },
+            counts,
+            model,
+            sample,
+            runtime,
+            config,
+            checks,
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The inference boundary: the [`ModelRunner`] trait every check uses, the ONNX Runtime
+//! implementation behind it, and the search for the libonnxruntime shared library.
+
+pub mod locate;
+pub mod ort_runner;
+pub mod tensor;
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+pub use tensor::{Batch, Dim, ElementType, IoSpec, NamedOutput, NamedTensor, OutputValue, TensorData, ValueKind};
+
+/// Why an inference call failed: the runtime's own message, for the report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InferenceError(pub String);
+
+/// A loaded model that can run inference. Loaded once per audit and shared by every check.
+pub trait ModelRunner: Send + Sync {
+    /// Declared model inputs, in model order.
+    fn inputs(&self) -> &[IoSpec];
+
+    /// Declared model outputs, in model order.
+    fn outputs(&self) -> &[IoSpec];
+
+    /// Runs one inference and decodes every output.
+    fn run(&self, batch: &Batch) -> Result<Vec<NamedOutput>, InferenceError>;
+
+    /// Runs `batch` repeatedly, back to back, converting the inputs once and discarding
+    /// the outputs, and reports each run's wall time to `on_run` until it breaks.
+    /// This is the latency harness: nothing but the inference call sits between two clocks.
+    fn bench(
+        &self,
+        batch: &Batch,
+        on_run: &mut dyn FnMut(Duration) -> ControlFlow<()>,
+    ) -> Result<(), InferenceError>;
+}
+
+/// Session settings that change performance, recorded in every report so that runs
+/// on different machines can be compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GraphOptimization {
+    Disable,
+    Basic,
+    Extended,
+    All,
+}
+
+/// Thread and optimization settings for the session.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeSettings {
+    /// Threads inside one operator (ONNX Runtime's intra-op pool). 0 lets ONNX Runtime decide.
+    pub intra_op_threads: usize,
+    /// Threads across independent operators (inter-op pool). 0 lets ONNX Runtime decide.
+    pub inter_op_threads: usize,
+    /// Graph optimization level applied when the session is created.
+    pub graph_optimization: GraphOptimization,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> Self {
+        Self { intra_op_threads: 1, inter_op_threads: 1, graph_optimization: GraphOptimization::All }
+    }
+}

@@ -1,0 +1,271 @@
+//! [`ModelRunner`] on ONNX Runtime through `ort`: environment set-up, session creation,
+//! and conversion between `ort` values and [`TensorData`] / [`OutputValue`].
+
+use std::borrow::Cow;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ort::environment::Environment;
+use ort::logging::LogLevel;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::{Session, SessionInputValue};
+use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
+
+use super::locate::RuntimeLibrary;
+use super::{
+    Batch, Dim, ElementType, GraphOptimization, InferenceError, IoSpec, ModelRunner, NamedOutput, OutputValue,
+    RuntimeSettings, TensorData, ValueKind,
+};
+
+/// An initialized ONNX Runtime: one per process.
+pub struct OrtRuntime {
+    environment: Environment,
+    /// The library that was loaded.
+    pub library: RuntimeLibrary,
+}
+
+impl OrtRuntime {
+    /// Loads `library` into the process and creates the environment.
+    pub fn init(library: RuntimeLibrary) -> Result<Self, String> {
+        let builder = ort::init_from(&library.path).map_err(|e| e.to_string())?;
+        let environment = builder.with_name("ready").with_telemetry(false).build().map_err(|e| e.to_string())?;
+        Ok(Self { environment, library })
+    }
+
+    /// Creates a session for the model at `path`, timing only the session creation.
+    pub fn load(&self, path: &Path, settings: &RuntimeSettings) -> Result<(OrtRunner, Duration), String> {
+        let level = match settings.graph_optimization {
+            GraphOptimization::Disable => GraphOptimizationLevel::Disable,
+            GraphOptimization::Basic => GraphOptimizationLevel::Level1,
+            GraphOptimization::Extended => GraphOptimizationLevel::Level2,
+            GraphOptimization::All => GraphOptimizationLevel::All,
+        };
+        let text = |e: ort::Error<_>| e.to_string();
+        let mut builder = ort::session::builder::SessionBuilder::new(&self.environment)
+            .map_err(|e| e.to_string())?
+            .with_log_level(LogLevel::Error)
+            .map_err(text)?
+            .with_optimization_level(level)
+            .map_err(text)?
+            .with_intra_threads(settings.intra_op_threads)
+            .map_err(text)?
+            .with_inter_threads(settings.inter_op_threads)
+            .map_err(text)?;
+        let started = Instant::now();
+        let session = builder.commit_from_file(path).map_err(|e| e.to_string())?;
+        let load_time = started.elapsed();
+        let inputs = session.inputs().iter().map(|o| spec(o.name(), o.dtype())).collect();
+        let outputs = session.outputs().iter().map(|o| spec(o.name(), o.dtype())).collect();
+        let metadata = read_metadata(&session);
+        Ok((OrtRunner { session: Mutex::new(session), inputs, outputs, metadata }, load_time))
+    }
+}
+
+/// Model metadata as ONNX Runtime reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionMetadata {
+    pub producer: Option<String>,
+    pub custom: Vec<(String, String)>,
+}
+
+fn read_metadata(session: &Session) -> SessionMetadata {
+    let Ok(meta) = session.metadata() else { return SessionMetadata::default() };
+    let mut custom: Vec<(String, String)> = meta
+        .custom_keys()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|k| meta.custom(&k).map(|v| (k, v)))
+        .collect();
+    custom.sort();
+    SessionMetadata { producer: meta.producer(), custom }
+}
+
+/// A session on ONNX Runtime. `ort` runs need exclusive access, hence the mutex.
+pub struct OrtRunner {
+    session: Mutex<Session>,
+    inputs: Vec<IoSpec>,
+    outputs: Vec<IoSpec>,
+    /// Producer and custom metadata read when the session was created.
+    pub metadata: SessionMetadata,
+}
+
+impl OrtRunner {
+    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+        // A panic while holding the lock leaves the session usable: ORT keeps no Rust state.
+        self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl ModelRunner for OrtRunner {
+    fn inputs(&self) -> &[IoSpec] {
+        &self.inputs
+    }
+
+    fn outputs(&self) -> &[IoSpec] {
+        &self.outputs
+    }
+
+    fn run(&self, batch: &Batch) -> Result<Vec<NamedOutput>, InferenceError> {
+        let values = to_values(batch)?;
+        let mut session = self.session();
+        let outputs = session.run(session_inputs(&values)).map_err(|e| InferenceError(e.to_string()))?;
+        outputs
+            .iter()
+            .map(|(name, value)| Ok(NamedOutput { name: name.to_string(), value: decode(&value)? }))
+            .collect()
+    }
+
+    fn bench(
+        &self,
+        batch: &Batch,
+        on_run: &mut dyn FnMut(Duration) -> ControlFlow<()>,
+    ) -> Result<(), InferenceError> {
+        let values = to_values(batch)?;
+        let mut session = self.session();
+        loop {
+            let inputs = session_inputs(&values);
+            let started = Instant::now();
+            let outputs = session.run(inputs).map_err(|e| InferenceError(e.to_string()))?;
+            let elapsed = started.elapsed();
+            drop(outputs);
+            if on_run(elapsed).is_break() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn session_inputs(values: &[(String, DynValue)]) -> Vec<(Cow<'_, str>, SessionInputValue<'_>)> {
+    values.iter().map(|(name, value)| (Cow::Borrowed(name.as_str()), SessionInputValue::from(value))).collect()
+}
+
+fn to_values(batch: &Batch) -> Result<Vec<(String, DynValue)>, InferenceError> {
+    batch
+        .iter()
+        .map(|t| {
+            let value = to_value(&t.data).map_err(|e| InferenceError(format!("input '{}': {e}", t.name)))?;
+            Ok((t.name.clone(), value))
+        })
+        .collect()
+}
+
+fn to_value(data: &TensorData) -> ort::Result<DynValue> {
+    Ok(match data {
+        TensorData::F32(a) => Tensor::from_array(a.clone())?.into_dyn(),
+        TensorData::F64(a) => Tensor::from_array(a.clone())?.into_dyn(),
+        TensorData::I8(a) => Tensor::from_array(a.clone())?.into_dyn(),
+        TensorData::I16(a) => Tensor::from_array(a.clone())?.into_dyn(),
+        TensorData::I32(a) => Tensor::from_array(a.clone())?.into_dyn(),
+        TensorData::I64(a) => Tensor::from_array(a.clone())?.into_dyn(),
+        TensorData::U8(a) => Tensor::from_array(a.clone())?.into_dyn(),
+        TensorData::U16(a) => Tensor::from_array(a.clone())?.into_dyn(),
+        TensorData::U32(a) => Tensor::from_array(a.clone())?.into_dyn(),
+        TensorData::U64(a) => Tensor::from_array(a.clone())?.into_dyn(),
+        TensorData::Bool(a) => Tensor::from_array(a.clone())?.into_dyn(),
+        TensorData::Str(a) => Tensor::from_string_array(a)?.into_dyn(),
+    })
+}
+
+fn decode(value: &DynValue) -> Result<OutputValue, InferenceError> {
+    let err = |e: ort::Error| InferenceError(format!("could not read output: {e}"));
+    Ok(match value.dtype() {
+        ValueType::Tensor { ty, .. } => {
+            let tensor = match ty {
+                TensorElementType::Float32 => TensorData::F32(value.try_extract_array::<f32>().map_err(err)?.to_owned()),
+                TensorElementType::Float64 => TensorData::F64(value.try_extract_array::<f64>().map_err(err)?.to_owned()),
+                TensorElementType::Int8 => TensorData::I8(value.try_extract_array::<i8>().map_err(err)?.to_owned()),
+                TensorElementType::Int16 => TensorData::I16(value.try_extract_array::<i16>().map_err(err)?.to_owned()),
+                TensorElementType::Int32 => TensorData::I32(value.try_extract_array::<i32>().map_err(err)?.to_owned()),
+                TensorElementType::Int64 => TensorData::I64(value.try_extract_array::<i64>().map_err(err)?.to_owned()),
+                TensorElementType::Uint8 => TensorData::U8(value.try_extract_array::<u8>().map_err(err)?.to_owned()),
+                TensorElementType::Uint16 => TensorData::U16(value.try_extract_array::<u16>().map_err(err)?.to_owned()),
+                TensorElementType::Uint32 => TensorData::U32(value.try_extract_array::<u32>().map_err(err)?.to_owned()),
+                TensorElementType::Uint64 => TensorData::U64(value.try_extract_array::<u64>().map_err(err)?.to_owned()),
+                TensorElementType::Bool => TensorData::Bool(value.try_extract_array::<bool>().map_err(err)?.to_owned()),
+                TensorElementType::String => TensorData::Str(value.try_extract_string_array().map_err(err)?),
+                other => return Ok(OutputValue::Unsupported(format!("tensor({other:?})"))),
+            };
+            OutputValue::Tensor(tensor)
+        }
+        ValueType::Sequence(_) => {
+            let items = value.try_extract_sequence::<ort::value::DynValueTypeMarker>().map_err(err)?;
+            OutputValue::Sequence(items.iter().map(decode).collect::<Result<_, _>>()?)
+        }
+        ValueType::Map { key, value: value_type } => decode_map(value, *key, *value_type)?,
+        other => OutputValue::Unsupported(other.to_string()),
+    })
+}
+
+fn decode_map(value: &DynValue, key: TensorElementType, value_type: TensorElementType) -> Result<OutputValue, InferenceError> {
+    let err = |e: ort::Error| InferenceError(format!("could not read map output: {e}"));
+    macro_rules! entries {
+        ($k:ty, $v:ty) => {
+            value
+                .try_extract_key_values::<$k, $v>()
+                .map_err(err)?
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v as f64))
+                .collect::<Vec<_>>()
+        };
+    }
+    let mut entries = match (key, value_type) {
+        (TensorElementType::Int64, TensorElementType::Float32) => entries!(i64, f32),
+        (TensorElementType::Int64, TensorElementType::Float64) => entries!(i64, f64),
+        (TensorElementType::Int64, TensorElementType::Int64) => entries!(i64, i64),
+        (TensorElementType::String, TensorElementType::Float32) => entries!(String, f32),
+        (TensorElementType::String, TensorElementType::Float64) => entries!(String, f64),
+        (TensorElementType::String, TensorElementType::Int64) => entries!(String, i64),
+        (k, v) => return Ok(OutputValue::Unsupported(format!("map({k:?},{v:?})"))),
+    };
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(OutputValue::Map(entries))
+}
+
+fn element(ty: TensorElementType) -> ElementType {
+    match ty {
+        TensorElementType::Float32 => ElementType::Float32,
+        TensorElementType::Float64 => ElementType::Float64,
+        TensorElementType::Float16 => ElementType::Float16,
+        TensorElementType::Bfloat16 => ElementType::BFloat16,
+        TensorElementType::Int8 => ElementType::Int8,
+        TensorElementType::Int16 => ElementType::Int16,
+        TensorElementType::Int32 => ElementType::Int32,
+        TensorElementType::Int64 => ElementType::Int64,
+        TensorElementType::Uint8 => ElementType::Uint8,
+        TensorElementType::Uint16 => ElementType::Uint16,
+        TensorElementType::Uint32 => ElementType::Uint32,
+        TensorElementType::Uint64 => ElementType::Uint64,
+        TensorElementType::Bool => ElementType::Bool,
+        TensorElementType::String => ElementType::String,
+        _ => ElementType::Other,
+    }
+}
+
+fn kind(dtype: &ValueType) -> ValueKind {
+    match dtype {
+        ValueType::Tensor { ty, shape, dimension_symbols } => ValueKind::Tensor {
+            element: element(*ty),
+            dims: shape
+                .iter()
+                .enumerate()
+                .map(|(i, &d)| {
+                    if d >= 0 {
+                        Dim::Fixed(d)
+                    } else {
+                        let symbol = dimension_symbols.get(i).filter(|s| !s.is_empty()).cloned();
+                        Dim::Free(symbol)
+                    }
+                })
+                .collect(),
+        },
+        ValueType::Sequence(inner) => ValueKind::Sequence { of: Box::new(kind(inner)) },
+        ValueType::Map { key, value } => ValueKind::Map { key: element(*key), value: element(*value) },
+        ValueType::Optional(inner) => ValueKind::Optional { of: Box::new(kind(inner)) },
+    }
+}
+
+fn spec(name: &str, dtype: &ValueType) -> IoSpec {
+    IoSpec { name: name.to_string(), kind: kind(dtype) }
+}
