@@ -92,7 +92,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     ctx.show_progress = options.show_progress;
     if let (Ok(runner), Some(session_create)) = (ctx.runner.clone(), session_create) {
         let first_inference = ctx.model_batch(1).ok().map(|(batch, _)| {
-            let single = checks::slice_batch(&batch, 0, 1);
+            let single = checks::single_request(&batch, runner.inputs());
             let started = Instant::now();
             let _ = runner.run(&single);
             started.elapsed()

@@ -1,6 +1,6 @@
 //! Empty batch: a request with zero rows must give empty outputs or a clean error.
 
-use super::{AuditContext, Check, Outcome, slice_batch};
+use super::{AuditContext, Check, Outcome, has_batch_axis, slice_batch, static_batch_size};
 
 pub struct EmptyBatch;
 
@@ -26,6 +26,9 @@ impl Check for EmptyBatch {
             Ok(r) => r,
             Err(skip) => return skip,
         };
+        if !has_batch_axis(runner.inputs()) {
+            return Outcome::skip("every input is a scalar: there is no batch to empty");
+        }
         let (batch, source) = match ctx.model_batch(1) {
             Ok(b) => b,
             Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
@@ -34,6 +37,7 @@ impl Check for EmptyBatch {
         match runner.run(&empty) {
             Err(error) => Outcome::pass("clean error on a 0-row batch")
                 .with_details([format!("runtime: {}", first_line(&error.0)), format!("built from {}", source.label())])
+                .with_details(static_batch_size(runner.inputs()).map(|b| format!("the model fixes its batch size at {b}")))
                 .with_metric("result", "clean_error"),
             Ok(outputs) => {
                 let non_empty: Vec<String> = outputs

@@ -4,7 +4,7 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use super::{AuditContext, Check, Outcome, slice_batch};
+use super::{AuditContext, Check, InputSource, Outcome, single_request, static_batch_size};
 use crate::progress::Progress;
 use crate::runtime::tensor::format_ms;
 use crate::stats::LatencySummary;
@@ -41,7 +41,8 @@ impl Check for Latency {
             Ok(b) => b,
             Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
         };
-        let single = slice_batch(&batch, 0, 1);
+        let single = single_request(&batch, runner.inputs());
+        let rows_per_run = static_batch_size(runner.inputs()).map_or(1, |b| b.max(0) as usize);
         let config = &ctx.config.checks.latency;
         let mut remaining = config.warmup_runs;
         if remaining > 0 {
@@ -50,7 +51,7 @@ impl Check for Latency {
                 if remaining == 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
             });
             if let Err(error) = warmup {
-                return Outcome::fail(format!("inference failed during warm-up: {}", super::empty_batch::first_line(&error.0)));
+                return inference_failed(source, &error.0);
             }
         }
         let mut durations: Vec<Duration> = Vec::with_capacity(config.runs);
@@ -62,16 +63,33 @@ impl Check for Latency {
         });
         drop(progress);
         if let Err(error) = timed {
-            return Outcome::fail(format!("inference failed while timing: {}", super::empty_batch::first_line(&error.0)));
+            return inference_failed(source, &error.0);
         }
         let Some(summary) = LatencySummary::from_durations(&durations) else {
             return Outcome::skip("no timed runs");
         };
-        judge(&summary, config, ctx, source.label())
+        judge(&summary, config, ctx, source.label(), rows_per_run)
     }
 }
 
-fn judge(summary: &LatencySummary, config: &crate::config::LatencyConfig, ctx: &AuditContext<'_>, source: &str) -> Outcome {
+/// A failed run on sample rows is the model's failure; on synthetic input it may be ready's
+/// (zeros are not a valid shape or index tensor), so it only warns and asks for a sample.
+fn inference_failed(source: InputSource, error: &str) -> Outcome {
+    let reason = super::empty_batch::first_line(error);
+    match source {
+        InputSource::Sample => Outcome::fail(format!("inference on the sample failed: {reason}")),
+        InputSource::Synthetic => Outcome::warn(format!("not timed: the model rejected synthetic input: {reason}"))
+            .with_details(["pass --sample with real rows to time this model".to_string()]),
+    }
+}
+
+fn judge(
+    summary: &LatencySummary,
+    config: &crate::config::LatencyConfig,
+    ctx: &AuditContext<'_>,
+    source: &str,
+    rows_per_run: usize,
+) -> Outcome {
     let ms = format_ms;
     let limits = [
         ("p50", summary.p50_ms, config.p50_ms),
@@ -96,7 +114,13 @@ fn judge(summary: &LatencySummary, config: &crate::config::LatencyConfig, ctx: &
     let settings = &ctx.config.runtime;
     let mut details = vec![
         format!("min {}, mean {}", ms(summary.min_ms), ms(summary.mean_ms)),
-        format!("{} warm-up runs; one row of {source} per run; nearest-rank percentiles", config.warmup_runs),
+        match rows_per_run {
+            1 => format!("{} warm-up runs; one row of {source} per run; nearest-rank percentiles", config.warmup_runs),
+            n => format!(
+                "{} warm-up runs; {n} rows of {source} per run (the model's static batch size); nearest-rank percentiles",
+                config.warmup_runs
+            ),
+        },
         format!(
             "intra_op_threads {}, inter_op_threads {}, graph_optimization {:?}",
             settings.intra_op_threads, settings.inter_op_threads, settings.graph_optimization
@@ -118,6 +142,7 @@ fn judge(summary: &LatencySummary, config: &crate::config::LatencyConfig, ctx: &
     outcome
         .with_details(details)
         .with_metric("runs", summary.samples)
+        .with_metric("rows_per_run", rows_per_run)
         .with_metric("min_ms", summary.min_ms)
         .with_metric("mean_ms", summary.mean_ms)
         .with_metric("p50_ms", summary.p50_ms)
@@ -168,6 +193,20 @@ mod tests {
         assert_eq!(outcome.status, Status::Fail);
         assert_eq!(outcome.summary, "p99 80 ms exceeds 50 ms");
         assert!(outcome.details.iter().any(|d| d.contains("only 4 runs")));
+    }
+
+    #[test]
+    fn a_rejected_synthetic_input_warns_instead_of_failing() {
+        let runner = MockRunner::new(
+            vec![IoSpec::tensor("shape", ElementType::Int64, &[Some(2)])],
+            Err(crate::runtime::InferenceError("invalid expand shape".into())),
+        );
+        let config = Config::default();
+        let artifact = crate::test_support::artifact();
+        let ctx = AuditContext::new(&config, &artifact, Ok(&runner), None);
+        let outcome = Latency.run(&ctx);
+        assert_eq!(outcome.status, Status::Warn);
+        assert_eq!(outcome.summary, "not timed: the model rejected synthetic input: invalid expand shape");
     }
 
     #[test]

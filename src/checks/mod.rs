@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::artifact::Artifact;
 use crate::config::Config;
 use crate::runtime::locate::RuntimeLibrary;
-use crate::runtime::{Batch, IoSpec, ModelRunner, NamedTensor, TensorData};
+use crate::runtime::{Batch, Dim, IoSpec, ModelRunner, NamedTensor, TensorData};
 use crate::sample::Sample;
 
 /// Every check, in the order the audit runs and reports them.
@@ -233,6 +233,22 @@ pub fn synthetic_batch(inputs: &[IoSpec], rows: usize) -> Result<Batch, String> 
             Ok(NamedTensor { name: input.name.clone(), data })
         })
         .collect()
+}
+
+/// The smallest valid request: the first row, or the whole batch when the model fixes its
+/// batch size (a static first dimension).
+pub fn single_request(batch: &Batch, inputs: &[IoSpec]) -> Batch {
+    if static_batch_size(inputs).is_some() { batch.clone() } else { slice_batch(batch, 0, 1) }
+}
+
+/// The batch size the model fixes, if any input has a static first dimension.
+pub fn static_batch_size(inputs: &[IoSpec]) -> Option<i64> {
+    inputs.iter().filter_map(|i| i.kind.as_tensor()).filter_map(|(_, dims)| dims.first().and_then(Dim::fixed)).min()
+}
+
+/// Whether any input has a batch axis at all (scalars have none).
+pub fn has_batch_axis(inputs: &[IoSpec]) -> bool {
+    inputs.iter().filter_map(|i| i.kind.as_tensor()).any(|(_, dims)| !dims.is_empty())
 }
 
 /// The batch restricted to rows `start..end` of every input.

@@ -324,7 +324,10 @@ impl Check for SchemaParity {
         }
         let first = outputs.first().map(|o| format!("; {} = {}", o.name, o.value.preview(3))).unwrap_or_default();
         let summary = format!("{mode}; {rows} row(s) ran{first}");
-        let outcome = if status == Status::Warn { Outcome::warn(summary) } else { Outcome::pass(summary) };
+        let outcome = match binding.findings.iter().find(|f| f.status == Status::Warn) {
+            Some(warning) => Outcome::warn(format!("{}; {summary}", warning.text)),
+            None => Outcome::pass(summary),
+        };
         base(outcome).with_details(details)
     }
 }

@@ -173,18 +173,22 @@ macro_rules! tensor_data {
                 })
             }
 
-            /// The rows `start..end` along the first axis (the batch axis).
+            /// The rows `start..end` along the first axis (the batch axis); a scalar is returned
+            /// unchanged.
             pub fn slice_rows(&self, start: usize, end: usize) -> Self {
                 match self {
+                    $(Self::$variant(a) if a.ndim() == 0 => Self::$variant(a.clone()),)*
                     $(Self::$variant(a) => Self::$variant(
                         a.slice_axis(Axis(0), ndarray::Slice::from(start..end)).to_owned()
                     ),)*
                 }
             }
 
-            /// Repeats the first row `rows` times along the batch axis.
+            /// Repeats the first row `rows` times along the batch axis; a scalar or an empty
+            /// tensor is returned unchanged.
             pub fn repeat_first_row(&self, rows: usize) -> Self {
                 match self {
+                    $(Self::$variant(a) if a.ndim() == 0 || a.len_of(Axis(0)) == 0 => Self::$variant(a.clone()),)*
                     $(Self::$variant(a) => {
                         let row = a.index_axis(Axis(0), 0);
                         let views = vec![row.view(); rows];
@@ -406,6 +410,9 @@ mod tests {
         assert_eq!(t.slice_rows(1, 2).preview(10), vec!["3", "4"]);
         assert_eq!(t.repeat_first_row(3).shape(), &[3, 2]);
         assert_eq!(t.slice_rows(0, 0).shape(), &[0, 2]);
+        let scalar = TensorData::filled(ElementType::Float32, &[]).unwrap();
+        assert_eq!(scalar.slice_rows(0, 0).shape(), &[] as &[usize]);
+        assert_eq!(scalar.repeat_first_row(4).shape(), &[] as &[usize]);
     }
 
     #[test]

@@ -1,0 +1,103 @@
+//! Helpers for the integration tests: the real `ready` binary, pointed at the ONNX Runtime that
+//! scripts/setup.sh installed into .venv, run from the repository root.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The site-packages folder of the project's .venv.
+pub fn site_packages() -> PathBuf {
+    let lib = root().join(".venv/lib");
+    let found = std::fs::read_dir(&lib)
+        .ok()
+        .and_then(|entries| entries.flatten().map(|e| e.path().join("site-packages")).find(|p| p.join("onnxruntime").is_dir()));
+    found.unwrap_or_else(|| panic!("no onnxruntime under {}: run scripts/setup.sh first", lib.display()))
+}
+
+/// libonnxruntime from the pinned wheel.
+pub fn ort_lib() -> PathBuf {
+    let capi = site_packages().join("onnxruntime/capi");
+    std::fs::read_dir(&capi)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("libonnxruntime.so"))
+        .unwrap_or_else(|| panic!("no libonnxruntime in {}", capi.display()))
+}
+
+/// `ready` with the runtime found through ORT_DYLIB_PATH.
+pub fn ready() -> Command {
+    let mut cmd = Command::cargo_bin("ready").unwrap();
+    cmd.current_dir(root()).env("ORT_DYLIB_PATH", ort_lib()).env_remove("VIRTUAL_ENV");
+    cmd
+}
+
+/// The result of one audit run with `--format json`.
+pub struct Audit {
+    pub code: i32,
+    pub json: serde_json::Value,
+    pub stderr: String,
+}
+
+impl Audit {
+    /// The final status of check `id`.
+    pub fn status(&self, id: &str) -> String {
+        self.check(id)["status"].as_str().unwrap().to_string()
+    }
+
+    /// The whole result object of check `id`.
+    pub fn check(&self, id: &str) -> &serde_json::Value {
+        self.json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no check {id} in {}", self.json))
+    }
+
+    /// Statuses of every check, in report order, as `id=status`.
+    pub fn statuses(&self) -> Vec<String> {
+        self.json["checks"].as_array().unwrap().iter().map(|c| format!("{}={}", c["id"].as_str().unwrap(), c["status"].as_str().unwrap())).collect()
+    }
+
+    /// Every detail line of check `id`.
+    pub fn details(&self, id: &str) -> Vec<String> {
+        self.check(id)["details"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_string()).collect()
+    }
+}
+
+/// Runs `ready audit MODEL ARGS --format json` with the fast test config unless one is given.
+pub fn audit(model: &str, args: &[&str]) -> Audit {
+    let mut cmd = ready();
+    cmd.arg("audit").arg(model).args(args).args(["--format", "json", "--quiet"]);
+    if !args.contains(&"--config") {
+        cmd.args(["--config", "fixtures/configs/fast.yaml"]);
+    }
+    let output = cmd.output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let code = output.status.code().unwrap();
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("exit {code}, stdout is not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    Audit { code, json, stderr }
+}
+
+/// Runs `ready ARGS` expecting exit code 2 and returns stderr.
+pub fn usage_error(args: &[&str]) -> String {
+    let output = ready().args(args).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "args {args:?}: stderr {stderr}");
+    assert!(output.stdout.is_empty(), "nothing on stdout for a usage error");
+    stderr
+}
+
+/// Whether `path` exists relative to the repository root.
+pub fn exists(path: &str) -> bool {
+    Path::new(&root()).join(path).exists()
+}
