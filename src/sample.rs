@@ -51,12 +51,12 @@ pub struct Sample {
 /// Reads at most `max_rows` rows. Errors are one line naming the file.
 pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
     let shown = path.display();
-    let format = SampleFormat::from_path(path)
-        .ok_or_else(|| format!("{shown}: unknown sample format (expected .csv, .parquet, .json or .ndjson)"))?;
     let metadata = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
     if metadata.is_dir() {
         return Err(format!("{shown}: is a directory, expected a sample file"));
     }
+    let format = SampleFormat::from_path(path)
+        .ok_or_else(|| format!("{shown}: unknown sample format (expected .csv, .parquet, .json or .ndjson)"))?;
     if metadata.len() == 0 {
         return Err(format!("{shown}: the sample file is empty"));
     }
@@ -391,7 +391,10 @@ mod tests {
     fn unreadable_samples_name_the_file() {
         let err = read_sample(Path::new("nope/missing.csv"), 10).unwrap_err();
         assert!(err.starts_with("nope/missing.csv:"), "{err}");
-        let err = read_sample(Path::new("rows.xlsx"), 10).unwrap_err();
+        let dir = tempfile::tempdir().unwrap();
+        let xlsx = dir.path().join("rows.xlsx");
+        std::fs::write(&xlsx, b"x").unwrap();
+        let err = read_sample(&xlsx, 10).unwrap_err();
         assert!(err.contains("unknown sample format"), "{err}");
     }
 }
