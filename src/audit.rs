@@ -32,6 +32,50 @@ pub struct AuditOptions {
     /// `ORT_DYLIB_PATH`.
     pub ort_env: Option<PathBuf>,
     pub show_progress: bool,
+    /// Run only these checks (`--only`); empty means all.
+    pub only: Vec<String>,
+    /// Do not run these checks (`--skip`).
+    pub skip: Vec<String>,
+    /// Count warnings as failures (`--deny-warnings`).
+    pub deny_warnings: bool,
+    /// An earlier JSON report to compare with (`--baseline`).
+    pub baseline: Option<PathBuf>,
+}
+
+impl AuditOptions {
+    /// Options for `model` with the built-in configuration and nothing else set.
+    pub fn new(model: PathBuf) -> Self {
+        Self {
+            model,
+            sample: None,
+            config: Config::default(),
+            config_path: None,
+            project: None,
+            ort_lib: None,
+            ort_env: None,
+            show_progress: false,
+            only: Vec::new(),
+            skip: Vec::new(),
+            deny_warnings: false,
+            baseline: None,
+        }
+    }
+}
+
+/// Reads an earlier JSON report for `--baseline`.
+fn read_baseline(path: &Path) -> Result<serde_json::Value, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--baseline {shown}: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("--baseline {shown}: not a JSON report: {e}"))?;
+    match value["schema_version"].as_u64() {
+        Some(v) if v == u64::from(crate::report::SCHEMA_VERSION) => Ok(value),
+        Some(v) => Err(format!(
+            "--baseline {shown}: schema_version {v} is not supported (this ready writes and reads {})",
+            crate::report::SCHEMA_VERSION
+        )),
+        None => Err(format!("--baseline {shown}: not a ready JSON report (no schema_version)")),
+    }
 }
 
 /// Runs the audit. `Err` is a one-line reason `ready` could not run.
@@ -42,6 +86,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         return Err(format!("{shown}: is a directory, expected a model file"));
     }
     let artifact = artifact::inspect(model_path).map_err(|e| format!("{shown}: {e}"))?;
+    let baseline = options.baseline.as_deref().map(read_baseline).transpose()?;
     let sample = match &options.sample {
         Some(path) => Some(sample::read_sample(path, options.config.sample.max_rows)?),
         None => None,
@@ -90,6 +135,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     ctx.runtime = runtime.as_ref().map(|r| &r.library);
     ctx.project_dirs = project_dirs;
     ctx.show_progress = options.show_progress;
+    ctx.baseline = baseline.as_ref();
     if let (Ok(runner), Some(session_create)) = (ctx.runner.clone(), session_create) {
         let first_inference = ctx.model_batch(1).ok().map(|(batch, _)| {
             let single = checks::single_request(&batch, runner.inputs());
@@ -97,18 +143,25 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             let _ = runner.run(&single);
             started.elapsed()
         });
-        ctx.cold_start = Some(ColdStart { session_create, first_inference });
+        let peak_rss_after_load = crate::machine::peak_rss_bytes();
+        ctx.cold_start = Some(ColdStart { session_create, first_inference, peak_rss_after_load });
     }
 
     let results = REGISTRY
         .iter()
         .map(|check| {
             let severity = options.config.checks.severity(check.id());
-            let outcome = if severity == Severity::Allow {
+            let id = check.id().to_string();
+            let outcome = if !options.only.is_empty() && !options.only.contains(&id) {
+                Outcome::skip("not selected (--only)")
+            } else if options.skip.contains(&id) {
+                Outcome::skip("skipped (--skip)")
+            } else if severity == Severity::Allow {
                 Outcome::skip("allowed by config: not run")
             } else {
                 run_guarded(*check, &ctx)
             };
+            ctx.record(check.id(), &outcome);
             CheckResult::new(check.id(), severity, outcome)
         })
         .collect();
@@ -134,7 +187,24 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         }),
         options.config_path.as_ref().map(|p| p.display().to_string()),
         results,
+        options.deny_warnings,
     ))
+}
+
+/// Loads the model only to read its declared inputs and header (for `ready init`).
+pub fn model_inputs(options: &AuditOptions) -> Result<(Vec<crate::runtime::IoSpec>, Option<artifact::OnnxInfo>), String> {
+    let shown = options.model.display();
+    if options.model.is_dir() {
+        return Err(format!("{shown}: is a directory, expected a model file"));
+    }
+    let artifact = artifact::inspect(&options.model).map_err(|e| format!("{shown}: {e}"))?;
+    if artifact.format == ArtifactFormat::Pickle {
+        return Err(format!("{shown}: pickle-based artifact; ready never loads these (export the model to ONNX)"));
+    }
+    let library = locate::locate(options.ort_lib.as_deref(), options.ort_env.as_deref()).map_err(|e| e.to_string())?;
+    let runtime = OrtRuntime::init(library).map_err(|e| format!("cannot initialize ONNX Runtime: {e}"))?;
+    let (runner, _) = runtime.load(&options.model, &options.config.runtime).map_err(|e| format!("{shown}: {e}"))?;
+    Ok((runner.inputs().to_vec(), artifact.onnx.ok()))
 }
 
 fn project_dirs_model_dir(model: &Path) -> PathBuf {

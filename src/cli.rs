@@ -8,7 +8,7 @@ use crate::report::Format;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  ready: every deny-level check passed (warnings allowed)
+  0  ready: every deny-level check passed (warnings allowed unless --deny-warnings)
   1  not ready: at least one deny-level check failed
   2  ready could not run: bad flag, unreadable model, sample or config, no ONNX Runtime";
 
@@ -35,6 +35,12 @@ pub enum Command {
     /// Audit a model: load it through ONNX Runtime and run every check.
     #[command(after_help = EXIT_CODES)]
     Audit(AuditArgs),
+    /// Write (or --check) the "Operational Constraints" section of a README from a fresh audit.
+    #[command(after_help = "Exit codes:\n  0  written, or --check found the section still true\n  \
+                            1  --check: the section is missing or no longer true\n  2  ready could not run")]
+    Readme(ReadmeArgs),
+    /// Write a commented starter audit config from a model's own inputs.
+    Init(InitArgs),
     /// List the checks with one-line descriptions.
     Checks,
     /// Explain a check: what it verifies, why it matters, how to fix a failure.
@@ -44,12 +50,9 @@ pub enum Command {
     },
 }
 
-/// `ready audit` flags.
+/// How to audit: shared by `audit` and `readme`.
 #[derive(Debug, Args)]
-pub struct AuditArgs {
-    /// The model file (.onnx). Pickle-based files are reported, never loaded.
-    pub model: PathBuf,
-
+pub struct Target {
     /// Sample rows (.csv, .parquet, .json or .ndjson) to check the input schema against.
     #[arg(long, value_name = "FILE")]
     pub sample: Option<PathBuf>,
@@ -61,12 +64,93 @@ pub struct AuditArgs {
     /// Folder whose lockfiles are checked. Default: the model's folder.
     #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,
+}
+
+/// `ready audit` flags.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The model file (.onnx). Pickle-based files are reported, never loaded.
+    pub model: PathBuf,
+
+    #[command(flatten)]
+    pub target: Target,
 
     /// Report format on stdout.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 
+    /// Also write the report to FILE, in the format its extension names (.json, .xml for JUnit,
+    /// .md for Markdown, .txt for the table). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+
+    /// Compare with an earlier JSON report: latency regressions fail, schema changes warn.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Make these checks deny-level (overrides the config). Repeatable or comma-separated.
+    #[arg(long, value_name = "CHECK", value_delimiter = ',')]
+    pub deny: Vec<String>,
+
+    /// Make these checks warn-level (a failure warns).
+    #[arg(long, value_name = "CHECK", value_delimiter = ',')]
+    pub warn: Vec<String>,
+
+    /// Allow these checks (not run).
+    #[arg(long, value_name = "CHECK", value_delimiter = ',')]
+    pub allow: Vec<String>,
+
+    /// Run only these checks.
+    #[arg(long, value_name = "CHECK", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Do not run these checks.
+    #[arg(long, value_name = "CHECK", value_delimiter = ',')]
+    pub skip: Vec<String>,
+
+    /// Count warnings as failures for the exit code.
+    #[arg(long)]
+    pub deny_warnings: bool,
+
     /// Show every detail line under the table, not only those of warnings and failures.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// `ready readme` flags.
+#[derive(Debug, Args)]
+pub struct ReadmeArgs {
+    /// The README to write into (between ready's markers) or to check.
+    pub readme: PathBuf,
+
+    /// The model to audit (not needed with --report).
+    #[arg(required_unless_present = "report")]
+    pub model: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Use this JSON report instead of running a fresh audit.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Do not write: exit 1 when the section is missing or no longer matches the audit
+    /// within the config's `readme` tolerances.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `ready init` flags.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The model whose inputs the starter config describes.
+    pub model: PathBuf,
+
+    /// Where to write the config.
+    #[arg(long, value_name = "FILE", default_value = "audits/ready.yaml")]
+    pub output: PathBuf,
+
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config_yaml::{self, Problem};
 use crate::runtime::RuntimeSettings;
 
 /// The built-in configuration, identical to the documented `audits/default.yaml`.
@@ -33,11 +34,38 @@ pub struct Config {
     pub sample: SampleSettings,
     /// Per-check settings.
     pub checks: ChecksConfig,
+    /// `ready readme --check` tolerances.
+    pub readme: ReadmeSettings,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { runtime: RuntimeSettings::default(), sample: SampleSettings::default(), checks: ChecksConfig::default() }
+        Self {
+            runtime: RuntimeSettings::default(),
+            sample: SampleSettings::default(),
+            checks: ChecksConfig::default(),
+            readme: ReadmeSettings::default(),
+        }
+    }
+}
+
+/// How far fresh measurements may drift from the README's Operational Constraints before
+/// `ready readme --check` fails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReadmeSettings {
+    /// Allowed relative increase of p50/p99 latency and cold start over the documented values
+    /// (0.5 = 50% slower). Faster is always fine.
+    pub latency_tolerance: f64,
+    /// Allowed relative increase of peak memory over the documented value.
+    pub memory_tolerance: f64,
+    /// Latency drift below this many milliseconds is never reported (timer and scheduler jitter).
+    pub latency_floor_ms: f64,
+}
+
+impl Default for ReadmeSettings {
+    fn default() -> Self {
+        Self { latency_tolerance: 0.5, memory_tolerance: 0.25, latency_floor_ms: 0.1 }
     }
 }
 
@@ -64,9 +92,25 @@ pub struct ChecksConfig {
     pub empty_batch: SeverityOnly,
     pub latency: LatencyConfig,
     pub lockfile: SeverityOnly,
+    pub baseline: BaselineConfig,
 }
 
 impl ChecksConfig {
+    /// Overrides the severity of check `id`; false when there is no such check.
+    pub fn set_severity(&mut self, id: &str, severity: Severity) -> bool {
+        let slot = match id {
+            "serialization" => &mut self.serialization.severity,
+            "schema_parity" => &mut self.schema_parity.severity,
+            "empty_batch" => &mut self.empty_batch.severity,
+            "latency" => &mut self.latency.severity,
+            "lockfile" => &mut self.lockfile.severity,
+            "baseline" => &mut self.baseline.severity,
+            _ => return false,
+        };
+        *slot = severity;
+        true
+    }
+
     /// The configured severity of check `id` (deny for an unknown id).
     pub fn severity(&self, id: &str) -> Severity {
         match id {
@@ -75,6 +119,7 @@ impl ChecksConfig {
             "empty_batch" => self.empty_batch.severity,
             "latency" => self.latency.severity,
             "lockfile" => self.lockfile.severity,
+            "baseline" => self.baseline.severity,
             _ => Severity::Deny,
         }
     }
@@ -130,18 +175,42 @@ impl Default for LatencyConfig {
     }
 }
 
+/// Comparison with an earlier audit (`--baseline previous.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BaselineConfig {
+    pub severity: Severity,
+    /// Relative p50 or p99 latency increase over the baseline that fails (0.2 = 20% slower).
+    pub max_latency_regression: f64,
+    /// A regression must also exceed this many milliseconds: microsecond-scale timings jitter
+    /// by more than 20% between runs without anything having changed.
+    pub min_regression_ms: f64,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        Self { severity: Severity::Deny, max_latency_regression: 0.2, min_regression_ms: 0.05 }
+    }
+}
+
 impl Config {
-    /// Parses YAML text; `origin` names the file in error messages.
+    /// Parses YAML text; `origin` names the file in error messages. Every unknown key, wrong
+    /// type and bad value is reported in one line, each with its line and column.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, String> {
-        if text.trim().is_empty() {
-            return Ok(Self::default());
-        }
-        let config: Self =
-            serde_saphyr::from_str(text).map_err(|e| format!("{origin}: {}", one_line(&e.to_string())))?;
-        config.validate().map_err(|problems| {
+        let report = |problems: Vec<Problem>| {
             let count = problems.len();
             let noun = if count == 1 { "problem" } else { "problems" };
-            format!("{origin}: {count} {noun}: {}", problems.join("; "))
+            let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            format!("{origin}: {count} {noun}: {}", listed.join("; "))
+        };
+        let (config, positions) = config_yaml::parse::<Self>(text).map_err(report)?;
+        config.validate().map_err(|problems| {
+            report(
+                problems
+                    .into_iter()
+                    .map(|(path, message)| Problem { position: positions.get(&path).copied(), path, message })
+                    .collect(),
+            )
         })?;
         Ok(config)
     }
@@ -157,41 +226,49 @@ impl Config {
         Self::from_yaml(&text, &shown)
     }
 
-    /// Every value problem, as `field.path: what is wrong`.
-    pub fn validate(&self) -> Result<(), Vec<String>> {
+    /// Every value problem, as (dotted field path, what is wrong).
+    pub fn validate(&self) -> Result<(), Vec<(String, String)>> {
         let mut problems = Vec::new();
         if self.sample.max_rows == 0 {
-            problems.push("sample.max_rows: must be at least 1".to_string());
+            problems.push(("sample.max_rows".into(), "must be at least 1".into()));
         }
         let latency = &self.checks.latency;
         if latency.runs == 0 {
-            problems.push("checks.latency.runs: must be at least 1".to_string());
+            problems.push(("checks.latency.runs".into(), "must be at least 1".into()));
         }
         for (name, value) in [("p50_ms", latency.p50_ms), ("p95_ms", latency.p95_ms), ("p99_ms", latency.p99_ms), ("max_ms", latency.max_ms)] {
             if let Some(v) = value
                 && !(v.is_finite() && v > 0.0)
             {
-                problems.push(format!("checks.latency.{name}: must be a positive number of milliseconds, got {v}"));
+                problems.push((format!("checks.latency.{name}"), format!("must be a positive number of milliseconds, got {v}")));
             }
         }
         if let Some(names) = &self.checks.schema_parity.feature_names {
             if names.is_empty() {
-                problems.push("checks.schema_parity.feature_names: must list at least one column".to_string());
+                problems.push(("checks.schema_parity.feature_names".into(), "must list at least one column".into()));
             }
             let mut seen = std::collections::BTreeSet::new();
             for name in names {
                 if !seen.insert(name) {
-                    problems.push(format!("checks.schema_parity.feature_names: '{name}' is listed twice"));
+                    problems.push(("checks.schema_parity.feature_names".into(), format!("'{name}' is listed twice")));
                 }
+            }
+        }
+        for (path, value) in [
+            ("checks.baseline.max_latency_regression", self.checks.baseline.max_latency_regression),
+            ("readme.latency_tolerance", self.readme.latency_tolerance),
+            ("readme.memory_tolerance", self.readme.memory_tolerance),
+            ("checks.baseline.min_regression_ms", self.checks.baseline.min_regression_ms),
+            ("readme.latency_floor_ms", self.readme.latency_floor_ms),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                problems.push((path.to_string(), format!("must be a number ≥ 0, got {value}")));
             }
         }
         if problems.is_empty() { Ok(()) } else { Err(problems) }
     }
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
 
 #[cfg(test)]
 mod tests {
@@ -205,16 +282,19 @@ mod tests {
     #[test]
     fn unknown_keys_are_rejected_with_the_file_name() {
         let err = Config::from_yaml("checks:\n  latency:\n    p99: 5\n", "x.yaml").unwrap_err();
-        assert!(err.starts_with("x.yaml:"), "{err}");
-        assert!(err.contains("p99"), "{err}");
+        assert!(err.starts_with("x.yaml: 1 problem: line 3 column 5: checks.latency.p99: unknown key"), "{err}");
     }
 
     #[test]
     fn every_bad_value_is_reported_at_once() {
         let yaml = "sample:\n  max_rows: 0\nchecks:\n  latency:\n    runs: 0\n    p99_ms: -1\n";
         let err = Config::from_yaml(yaml, "x.yaml").unwrap_err();
-        assert!(err.contains("3 problems"), "{err}");
-        assert!(err.contains("checks.latency.runs") && err.contains("checks.latency.p99_ms") && err.contains("sample.max_rows"), "{err}");
+        assert_eq!(
+            err,
+            "x.yaml: 3 problems: line 2 column 13: sample.max_rows: must be at least 1; \
+             line 5 column 11: checks.latency.runs: must be at least 1; \
+             line 6 column 13: checks.latency.p99_ms: must be a positive number of milliseconds, got -1"
+        );
     }
 
     #[test]
@@ -222,6 +302,16 @@ mod tests {
         let config = Config::from_yaml("checks:\n  lockfile:\n    severity: warn\n", "x.yaml").unwrap();
         assert_eq!(config.checks.severity("lockfile"), Severity::Warn);
         assert_eq!(config.checks.severity("latency"), Severity::Deny);
+    }
+
+    #[test]
+    fn unknown_keys_wrong_types_and_bad_enums_are_reported_together() {
+        let yaml = "runtime:\n  graph_optimization: fastest\nchecks:\n  latency:\n    runs: many\n  lockfil:\n    severity: deny\n";
+        let err = Config::from_yaml(yaml, "x.yaml").unwrap_err();
+        assert!(err.starts_with("x.yaml: 3 problems: "), "{err}");
+        assert!(err.contains("line 2 column 23: runtime.graph_optimization: unknown variant `fastest`"), "{err}");
+        assert!(err.contains("line 5 column 11: checks.latency.runs: invalid type: string \"many\""), "{err}");
+        assert!(err.contains("line 6 column 3: checks.lockfil: unknown key"), "{err}");
     }
 
     #[test]

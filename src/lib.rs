@@ -8,7 +8,11 @@ pub mod audit;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod config_yaml;
+pub mod init;
+pub mod machine;
 pub mod progress;
+pub mod readme;
 pub mod report;
 pub mod runtime;
 pub mod sample;
@@ -29,6 +33,8 @@ pub struct UsageError(pub String);
 /// completed run (0 or 1); errors map to exit code 2.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
+    let show_progress = !cli.quiet && std::io::stderr().is_terminal();
+    let ort_env = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()).map(PathBuf::from);
     match cli.command {
         Command::Checks => {
             for check in checks::REGISTRY {
@@ -37,34 +43,179 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Explain { check } => {
-            let found = checks::find(&check).ok_or_else(|| {
-                let known: Vec<&str> = checks::REGISTRY.iter().map(|c| c.id()).collect();
-                UsageError(format!("unknown check '{check}' (known: {})", known.join(", ")))
-            })?;
+            let found = checks::find(&check).ok_or_else(|| UsageError(format!("unknown check '{check}' (known: {})", known_checks())))?;
             writeln!(stdout, "{}: {}\n\n{}", found.id(), found.description(), found.explanation())?;
             Ok(0)
         }
         Command::Audit(args) => {
-            let config = match &args.config {
-                Some(path) => Config::load(path).map_err(UsageError)?,
-                None => Config::default(),
-            };
-            let options = audit::AuditOptions {
-                model: args.model,
-                sample: args.sample,
-                config,
-                config_path: args.config,
-                project: args.project,
-                ort_lib: cli.ort_lib,
-                ort_env: std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()).map(PathBuf::from),
-                show_progress: !cli.quiet && std::io::stderr().is_terminal(),
-            };
+            let mut options = audit_options(args.model.clone(), &args.target, cli.ort_lib, ort_env, show_progress)?;
+            for (flag, ids, severity) in [
+                ("--deny", &args.deny, config::Severity::Deny),
+                ("--warn", &args.warn, config::Severity::Warn),
+                ("--allow", &args.allow, config::Severity::Allow),
+            ] {
+                for id in ids {
+                    if !options.config.checks.set_severity(id, severity) {
+                        return Err(UsageError(format!("{flag}: unknown check '{id}' (known: {})", known_checks())).into());
+                    }
+                }
+            }
+            for (flag, ids) in [("--only", &args.only), ("--skip", &args.skip)] {
+                if let Some(id) = ids.iter().find(|id| checks::find(id).is_none()) {
+                    return Err(UsageError(format!("{flag}: unknown check '{id}' (known: {})", known_checks())).into());
+                }
+            }
+            options.only = args.only.clone();
+            options.skip = args.skip.clone();
+            options.deny_warnings = args.deny_warnings;
+            options.baseline = args.baseline.clone();
+            let outputs = args
+                .output
+                .iter()
+                .map(|path| {
+                    let format = report::Format::from_extension(path).ok_or_else(|| {
+                        UsageError(format!(
+                            "--output {}: unknown report format (use .json, .xml for JUnit, .md for Markdown or .txt)",
+                            path.display()
+                        ))
+                    })?;
+                    // Caught before the audit runs, so a typo costs nothing.
+                    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
+                        return Err(UsageError(format!(
+                            "--output {}: the folder {} does not exist",
+                            path.display(),
+                            parent.display()
+                        )));
+                    }
+                    Ok((path, format))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let report = audit::run_audit(&options).map_err(UsageError)?;
             stdout.write_all(&report::render(&report, args.format, args.verbose))?;
             stdout.flush()?;
+            for (path, format) in outputs {
+                std::fs::write(path, report::render(&report, format, args.verbose))
+                    .map_err(|e| UsageError(format!("--output {}: {e}", path.display())))?;
+            }
+            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
+                if let Err(e) = append(&PathBuf::from(&summary), report::render_markdown(&report).as_bytes()) {
+                    eprintln!("warning: could not write the GitHub step summary ({}): {e}", PathBuf::from(summary).display());
+                }
+            }
             Ok(report.exit_code)
         }
+        Command::Readme(args) => readme_command(args, cli.ort_lib, ort_env, show_progress, &mut stdout),
+        Command::Init(args) => {
+            if args.output.exists() && !args.force {
+                return Err(UsageError(format!("{}: already exists (use --force to overwrite)", args.output.display())).into());
+            }
+            let options = audit::AuditOptions { ort_lib: cli.ort_lib, ort_env, ..audit::AuditOptions::new(args.model.clone()) };
+            let (inputs, info) = audit::model_inputs(&options).map_err(UsageError)?;
+            let text = init::starter_config(&args.model.display().to_string(), &inputs, info.as_ref());
+            if let Some(parent) = args.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| UsageError(format!("{}: {e}", parent.display())))?;
+            }
+            std::fs::write(&args.output, text).map_err(|e| UsageError(format!("{}: {e}", args.output.display())))?;
+            writeln!(stdout, "wrote {} for {} input(s) of {}", args.output.display(), inputs.len(), args.model.display())?;
+            Ok(0)
+        }
     }
+}
+
+fn known_checks() -> String {
+    checks::REGISTRY.iter().map(|c| c.id()).collect::<Vec<_>>().join(", ")
+}
+
+fn append(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::OpenOptions::new().create(true).append(true).open(path)?.write_all(bytes)
+}
+
+fn audit_options(
+    model: PathBuf,
+    target: &cli::Target,
+    ort_lib: Option<PathBuf>,
+    ort_env: Option<PathBuf>,
+    show_progress: bool,
+) -> Result<audit::AuditOptions, UsageError> {
+    let config = match &target.config {
+        Some(path) => Config::load(path).map_err(UsageError)?,
+        None => Config::default(),
+    };
+    Ok(audit::AuditOptions {
+        sample: target.sample.clone(),
+        config,
+        config_path: target.config.clone(),
+        project: target.project.clone(),
+        ort_lib,
+        ort_env,
+        show_progress,
+        ..audit::AuditOptions::new(model)
+    })
+}
+
+fn readme_command(
+    args: cli::ReadmeArgs,
+    ort_lib: Option<PathBuf>,
+    ort_env: Option<PathBuf>,
+    show_progress: bool,
+    stdout: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let shown = args.readme.display().to_string();
+    let config = match &args.target.config {
+        Some(path) => Config::load(path).map_err(UsageError)?,
+        None => Config::default(),
+    };
+    let (report_json, source) = match (&args.report, &args.model) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).map_err(|e| UsageError(format!("--report {}: {e}", path.display())))?;
+            let value = serde_json::from_str(&text)
+                .map_err(|e| UsageError(format!("--report {}: not a JSON report: {e}", path.display())))?;
+            (value, format!("--report {}", path.display()))
+        }
+        (None, Some(model)) => {
+            let options = audit_options(model.clone(), &args.target, ort_lib, ort_env, show_progress)?;
+            let report = audit::run_audit(&options).map_err(UsageError)?;
+            if report.exit_code != 0 {
+                eprintln!("note: the audit itself is not ready ({} failed check(s)); the section states what was measured", report.counts.fail);
+            }
+            (serde_json::to_value(&report)?, model.display().to_string())
+        }
+        (None, None) => return Err(UsageError("give a MODEL to audit or --report FILE".into()).into()),
+    };
+    let fresh = readme::Constraints::from_report(&report_json).map_err(|e| UsageError(format!("{source}: {e}")))?;
+    let text = match std::fs::read(&args.readme) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| UsageError(format!("{shown}: not UTF-8 text")))?,
+        Err(e) => return Err(UsageError(format!("{shown}: {e}")).into()),
+    };
+    if args.check {
+        return match readme::extract(&text).map_err(|e| UsageError(format!("{shown}: {e}")))? {
+            None => {
+                writeln!(stdout, "{shown}: no Operational Constraints section; write one with `ready readme {shown} MODEL`")?;
+                Ok(1)
+            }
+            Some(documented) => {
+                let problems = documented.drift(&fresh, &config.readme);
+                if problems.is_empty() {
+                    writeln!(stdout, "{shown}: Operational Constraints still hold")?;
+                    Ok(0)
+                } else {
+                    writeln!(stdout, "{shown}: Operational Constraints no longer hold:")?;
+                    for problem in problems {
+                        writeln!(stdout, "  - {problem}")?;
+                    }
+                    Ok(1)
+                }
+            }
+        };
+    }
+    let updated = readme::upsert(&text, &fresh.render()).map_err(|e| UsageError(format!("{shown}: {e}")))?;
+    if updated == text {
+        writeln!(stdout, "{shown}: Operational Constraints unchanged")?;
+    } else {
+        std::fs::write(&args.readme, updated).map_err(|e| UsageError(format!("{shown}: {e}")))?;
+        writeln!(stdout, "{shown}: Operational Constraints written")?;
+    }
+    Ok(0)
 }
 
 #[cfg(test)]

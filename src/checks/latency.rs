@@ -134,6 +134,10 @@ fn judge(
     } else {
         details.push(format!("thresholds: {}", thresholds.join(", ")));
     }
+    let peak = crate::machine::peak_rss_bytes();
+    if let Some(peak) = peak {
+        details.push(format!("peak memory after the timed runs: {}", crate::artifact::human_size(peak)));
+    }
     let outcome = if exceeded.is_empty() {
         Outcome::pass(line)
     } else {
@@ -149,6 +153,7 @@ fn judge(
         .with_metric("p95_ms", summary.p95_ms)
         .with_metric("p99_ms", summary.p99_ms)
         .with_metric("max_ms", summary.max_ms)
+        .with_metric("peak_rss_bytes", peak)
 }
 
 #[cfg(test)]

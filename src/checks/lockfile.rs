@@ -10,12 +10,29 @@ use super::{AuditContext, Check, Outcome, Status};
 pub struct Lockfile;
 
 /// The verdict on one lockfile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LockVerdict {
     pub file: PathBuf,
     pub status: Status,
     pub summary: String,
     pub details: Vec<String>,
+    /// Exactly pinned packages, as `ecosystem:name==version`.
+    pub resolved: Vec<String>,
+}
+
+/// A SHA-256 over the sorted resolved package set: two audits with the same fingerprint ran
+/// against the same locked dependencies.
+pub fn fingerprint(resolved: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted: Vec<&String> = resolved.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    let mut hasher = Sha256::new();
+    for entry in sorted {
+        hasher.update(entry.as_bytes());
+        hasher.update(b"\n");
+    }
+    format!("sha256:{}", hasher.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 impl Check for Lockfile {
@@ -57,12 +74,17 @@ impl Check for Lockfile {
             .flat_map(|v| v.details.iter().map(move |d| format!("{}: {d}", display_name(&v.file))))
             .collect();
         let files: Vec<String> = verdicts.iter().map(|v| v.file.display().to_string()).collect();
+        let resolved: Vec<String> = verdicts.iter().flat_map(|v| v.resolved.iter().cloned()).collect();
         let outcome = match worst {
             Status::Fail => Outcome::fail(summary.join("; ")),
             Status::Warn => Outcome::warn(summary.join("; ")),
             _ => Outcome::pass(summary.join("; ")),
         };
-        outcome.with_details(details).with_metric("lockfiles", files)
+        outcome
+            .with_details(details)
+            .with_metric("lockfiles", files)
+            .with_metric("resolved_packages", resolved.len())
+            .with_metric("fingerprint", fingerprint(&resolved))
     }
 }
 
@@ -96,18 +118,28 @@ pub fn audit_dir(dir: &Path, runtime_version: Option<&str>) -> Vec<LockVerdict> 
 fn cargo_verdict(dir: &Path) -> LockVerdict {
     let manifest = dir.join("Cargo.toml");
     let lock = dir.join("Cargo.lock");
-    let verdict = |status, summary: String, details: Vec<String>| LockVerdict { file: lock.clone(), status, summary, details };
+    let resolved = locked_packages(&lock).unwrap_or_default();
+    let verdict = |status, summary: String, details: Vec<String>| LockVerdict {
+        file: lock.clone(),
+        status,
+        summary,
+        details,
+        resolved: resolved.clone(),
+    };
     if !lock.is_file() {
         return LockVerdict {
             file: manifest,
             status: Status::Fail,
             summary: "Cargo.toml has no Cargo.lock beside it".into(),
             details: vec!["run `cargo generate-lockfile` and commit Cargo.lock".into()],
+            resolved: Vec::new(),
         };
     }
     if !manifest.is_file() {
-        return match count_locked_packages(&lock) {
-            Ok(n) => verdict(Status::Pass, format!("{n} packages locked (no Cargo.toml beside it to compare)"), vec![]),
+        return match locked_packages(&lock) {
+            Ok(packages) => {
+                verdict(Status::Pass, format!("{} packages locked (no Cargo.toml beside it to compare)", packages.len()), vec![])
+            }
             Err(e) => verdict(Status::Fail, format!("unreadable lock: {e}"), vec![]),
         };
     }
@@ -133,10 +165,15 @@ fn cargo_verdict(dir: &Path) -> LockVerdict {
     }
 }
 
-fn count_locked_packages(lock: &Path) -> Result<usize, String> {
+/// `crates:name==version` for every package in a Cargo.lock.
+fn locked_packages(lock: &Path) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(lock).map_err(|e| e.to_string())?;
     let value: toml::Table = text.parse().map_err(|e: toml::de::Error| e.message().to_string())?;
-    Ok(value.get("package").and_then(|p| p.as_array()).map_or(0, Vec::len))
+    let packages = value.get("package").and_then(|p| p.as_array()).cloned().unwrap_or_default();
+    Ok(packages
+        .iter()
+        .filter_map(|p| Some(format!("crates:{}=={}", p.get("name")?.as_str()?, p.get("version")?.as_str()?)))
+        .collect())
 }
 
 /// One requirement line's verdict.
@@ -210,7 +247,7 @@ fn requirements_verdict(file: &Path, runtime_version: Option<&str>) -> LockVerdi
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
-            return LockVerdict { file: file.to_path_buf(), status: Status::Fail, summary: format!("unreadable: {e}"), details: vec![] };
+            return LockVerdict { file: file.to_path_buf(), status: Status::Fail, summary: format!("unreadable: {e}"), ..Default::default() };
         }
     };
     let requirements = parse_requirements(&text);
@@ -218,10 +255,12 @@ fn requirements_verdict(file: &Path, runtime_version: Option<&str>) -> LockVerdi
     let mut status = Status::Pass;
     let mut pinned = 0;
     let mut hashed = 0;
+    let mut resolved = Vec::new();
     for requirement in &requirements {
         match requirement {
             Requirement::Pinned { name, version, hashed: h } => {
                 pinned += 1;
+                resolved.push(format!("pypi:{name}=={version}"));
                 hashed += usize::from(*h);
                 if name == "onnxruntime"
                     && let Some(ran) = runtime_version
@@ -238,13 +277,13 @@ fn requirements_verdict(file: &Path, runtime_version: Option<&str>) -> LockVerdi
         }
     }
     if requirements.is_empty() {
-        return LockVerdict { file: file.to_path_buf(), status: Status::Warn, summary: "no requirements listed".into(), details };
+        return LockVerdict { file: file.to_path_buf(), status: Status::Warn, summary: "no requirements listed".into(), details, resolved };
     }
     if pinned > 0 && hashed == 0 {
         details.push("no --hash entries: pip cannot verify the downloaded files".to_string());
     }
     let summary = format!("{pinned}/{} requirements pinned with ==", requirements.len());
-    LockVerdict { file: file.to_path_buf(), status, summary, details }
+    LockVerdict { file: file.to_path_buf(), status, summary, details, resolved }
 }
 
 #[cfg(test)]
@@ -276,6 +315,15 @@ mod tests {
             vec![(3, "not an exact == pin"), (4, "no version"), (5, "editable install"), (6, "URL or VCS reference"), (11, "not an exact == pin")]
         );
         assert!(parsed.contains(&Requirement::Pinned { name: "bar".into(), version: "1.0".into(), hashed: true }));
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_order_and_duplicates() {
+        let a = fingerprint(&["pypi:numpy==2.4.6".into(), "crates:itoa==1.0.18".into()]);
+        let b = fingerprint(&["crates:itoa==1.0.18".into(), "pypi:numpy==2.4.6".into(), "pypi:numpy==2.4.6".into()]);
+        assert_eq!(a, b);
+        assert_ne!(a, fingerprint(&["pypi:numpy==2.4.7".into(), "crates:itoa==1.0.18".into()]));
+        assert!(a.starts_with("sha256:") && a.len() == 7 + 64);
     }
 
     #[test]

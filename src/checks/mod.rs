@@ -4,6 +4,7 @@
 //! decides what a failure means (deny, warn, allow). Adding a check touches its own file,
 //! [`REGISTRY`] and `config.rs`.
 
+mod baseline;
 mod empty_batch;
 mod latency;
 mod lockfile;
@@ -12,7 +13,7 @@ mod serialization;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -30,6 +31,7 @@ pub static REGISTRY: &[&dyn Check] = &[
     &empty_batch::EmptyBatch,
     &latency::Latency,
     &lockfile::Lockfile,
+    &baseline::Baseline,
 ];
 
 /// Looks a check up by id.
@@ -50,9 +52,10 @@ pub trait Check: Sync {
 }
 
 /// What a check found, before severity is applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    #[default]
     Pass,
     Skip,
     Warn,
@@ -118,6 +121,8 @@ impl Outcome {
 pub struct ColdStart {
     pub session_create: Duration,
     pub first_inference: Option<Duration>,
+    /// Peak resident memory of the audit process right after loading and the first inference.
+    pub peak_rss_after_load: Option<u64>,
 }
 
 /// Where a check's model inputs came from.
@@ -150,7 +155,10 @@ pub struct AuditContext<'a> {
     pub project_dirs: Vec<PathBuf>,
     /// Show progress bars on stderr.
     pub show_progress: bool,
+    /// An earlier audit to compare with (`--baseline`).
+    pub baseline: Option<&'a serde_json::Value>,
     binding: OnceLock<Option<schema_parity::Binding>>,
+    earlier: Mutex<Vec<(&'static str, Outcome)>>,
 }
 
 impl<'a> AuditContext<'a> {
@@ -170,8 +178,21 @@ impl<'a> AuditContext<'a> {
             sample,
             project_dirs: Vec::new(),
             show_progress: false,
+            baseline: None,
             binding: OnceLock::new(),
+            earlier: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Records a finished check so that later checks (the baseline comparison) can read it.
+    pub fn record(&self, id: &'static str, outcome: &Outcome) {
+        self.earlier.lock().unwrap_or_else(|p| p.into_inner()).push((id, outcome.clone()));
+    }
+
+    /// The outcome of check `id`, if it already ran in this audit.
+    pub fn earlier_outcome(&self, id: &str) -> Option<Outcome> {
+        let earlier = self.earlier.lock().unwrap_or_else(|p| p.into_inner());
+        earlier.iter().find(|(i, _)| *i == id).map(|(_, o)| o.clone())
     }
 
     /// The loaded model, or a skip outcome naming why there is none.

@@ -114,6 +114,10 @@ impl Check for Serialization {
                 line.push_str(&format!(", first inference {}", format_ms(first_ms)));
             }
             details.push(line);
+            if let Some(peak) = cold.peak_rss_after_load {
+                outcome = outcome.with_metric("peak_rss_after_load_bytes", peak);
+                details.push(format!("peak memory after load: {}", human_size(peak)));
+            }
         }
         outcome.metrics.insert(
             "inputs".into(),

@@ -2,6 +2,8 @@
 //! turn it into bytes (table for people, JSON for machines). Nothing here prints.
 
 mod json;
+mod junit;
+mod markdown;
 mod table;
 
 use serde::Serialize;
@@ -9,10 +11,13 @@ use serde::Serialize;
 use crate::artifact::ArtifactFormat;
 use crate::checks::{Metrics, Outcome, Status};
 use crate::config::Severity;
+use crate::machine::Machine;
 use crate::runtime::RuntimeSettings;
 use crate::sample::SampleFormat;
 
 pub use json::render_json;
+pub use junit::render_junit;
+pub use markdown::render_markdown;
 pub use table::render_table;
 
 /// Version of the JSON report layout; bumped on any incompatible change.
@@ -21,8 +26,27 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// A table for people.
     Table,
+    /// The versioned JSON report.
     Json,
+    /// JUnit XML, one testcase per check.
+    Junit,
+    /// A Markdown summary for CI pages.
+    Markdown,
+}
+
+impl Format {
+    /// The format a file name implies: `.json`, `.xml`, `.md`, `.txt`.
+    pub fn from_extension(path: &std::path::Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "json" => Some(Self::Json),
+            "xml" => Some(Self::Junit),
+            "md" | "markdown" => Some(Self::Markdown),
+            "txt" => Some(Self::Table),
+            _ => None,
+        }
+    }
 }
 
 /// Renders `report` in `format`. `verbose` shows every detail line in the table.
@@ -30,6 +54,8 @@ pub fn render(report: &Report, format: Format, verbose: bool) -> Vec<u8> {
     match format {
         Format::Table => render_table(report, verbose).into_bytes(),
         Format::Json => render_json(report),
+        Format::Junit => render_junit(report),
+        Format::Markdown => render_markdown(report).into_bytes(),
     }
 }
 
@@ -110,6 +136,9 @@ pub struct Report {
     pub verdict: Verdict,
     pub exit_code: u8,
     pub counts: Counts,
+    /// Whether warnings were counted as failures (`--deny-warnings`).
+    pub deny_warnings: bool,
+    pub machine: Machine,
     pub model: ModelFacts,
     pub sample: Option<SampleFacts>,
     pub runtime: Option<RuntimeFacts>,
@@ -119,13 +148,15 @@ pub struct Report {
 }
 
 impl Report {
-    /// Assembles a report and derives its verdict: any `fail` row means not ready (exit 1).
+    /// Assembles a report and derives its verdict: any `fail` row (or, with `deny_warnings`,
+    /// any `warn` row) means not ready (exit 1).
     pub fn new(
         model: ModelFacts,
         sample: Option<SampleFacts>,
         runtime: Option<RuntimeFacts>,
         config: Option<String>,
         checks: Vec<CheckResult>,
+        deny_warnings: bool,
     ) -> Self {
         let mut counts = Counts::default();
         for check in &checks {
@@ -136,13 +167,16 @@ impl Report {
                 Status::Skip => counts.skip += 1,
             }
         }
-        let verdict = if counts.fail > 0 { Verdict::NotReady } else { Verdict::Ready };
+        let failed = counts.fail > 0 || (deny_warnings && counts.warn > 0);
+        let verdict = if failed { Verdict::NotReady } else { Verdict::Ready };
         Self {
             schema_version: SCHEMA_VERSION,
             ready_version: env!("CARGO_PKG_VERSION"),
             verdict,
             exit_code: if verdict == Verdict::Ready { 0 } else { 1 },
             counts,
+            deny_warnings,
+            machine: Machine::current(),
             model,
             sample,
             runtime,

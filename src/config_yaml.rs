@@ -1,0 +1,279 @@
+//! Span-aware YAML loading for the configuration: every unknown key, wrong type and bad value
+//! is reported at once, each with its line and column.
+//!
+//! The file is first read into a generic tree whose nodes carry their source location (serde-saphyr's
+//! `Spanned`). Unknown keys are found by comparing against the fields of the default config; each
+//! value is then type-checked on its own by deserializing the default config with only that value
+//! replaced, so one bad value never hides another.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+/// A YAML node with the location of every nested value.
+#[derive(Debug, Clone)]
+enum Node {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Spanned<Node>>),
+    Map(Vec<(Spanned<String>, Spanned<Node>)>),
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        Node::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Uint(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Str(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        Ok(Node::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((key, value)) = map.next_entry::<Spanned<String>, Spanned<Node>>()? {
+            entries.push((key, value));
+        }
+        Ok(Node::Map(entries))
+    }
+}
+
+impl Node {
+    fn to_json(&self) -> Value {
+        match self {
+            Self::Null => Value::Null,
+            Self::Bool(b) => Value::Bool(*b),
+            Self::Int(i) => Value::from(*i),
+            Self::Uint(u) => Value::from(*u),
+            Self::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            Self::Str(s) => Value::String(s.clone()),
+            Self::Seq(items) => Value::Array(items.iter().map(|i| i.value.to_json()).collect()),
+            Self::Map(entries) => Value::Object(entries.iter().map(|(k, v)| (k.value.clone(), v.value.to_json())).collect()),
+        }
+    }
+}
+
+/// A position in the file, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub line: u64,
+    pub column: u64,
+}
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub position: Option<Position>,
+    /// Dotted field path (`checks.latency.runs`).
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = self.position {
+            write!(f, "line {} column {}: ", p.line, p.column)?;
+        }
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Where each dotted path's value sits in the file.
+pub type Positions = BTreeMap<String, Position>;
+
+fn position<T>(spanned: &Spanned<T>) -> Position {
+    Position { line: spanned.referenced.line(), column: spanned.referenced.column() }
+}
+
+/// Parses `text` into `T`, reporting every structural and type problem at once. `T::default()`
+/// defines the known keys. Returns the value and the location of each path for later
+/// value-level validation.
+pub fn parse<T: DeserializeOwned + Serialize + Default>(text: &str) -> Result<(T, Positions), Vec<Problem>> {
+    let root: Spanned<Node> = serde_saphyr::from_str(text).map_err(|e| {
+        let position = e.location().map(|l| Position { line: l.line(), column: l.column() });
+        let message = e.to_string().lines().next().unwrap_or_default().trim().to_string();
+        let message = message.split(" --> ").next().unwrap_or(&message).to_string();
+        vec![Problem { position, path: "(file)".into(), message: strip_location(&message) }]
+    })?;
+    let defaults = serde_json::to_value(T::default()).expect("config serializes");
+    let mut positions = Positions::new();
+    let mut problems = Vec::new();
+    let mut leaves = Vec::new();
+    if !matches!(root.value, Node::Null) {
+        walk(&root, &defaults, "", &mut positions, &mut problems, &mut leaves);
+    }
+    // Type-check each value alone against the defaults.
+    for (path, value, at) in &leaves {
+        let mut candidate = defaults.clone();
+        set_path(&mut candidate, path, value.clone());
+        if let Err(error) = serde_json::from_value::<T>(candidate) {
+            problems.push(Problem { position: Some(*at), path: path.clone(), message: clean_serde_message(&error.to_string()) });
+        }
+    }
+    if !problems.is_empty() {
+        problems.sort();
+        return Err(problems);
+    }
+    let mut merged = defaults;
+    for (path, value, _) in leaves {
+        set_path(&mut merged, &path, value);
+    }
+    serde_json::from_value::<T>(merged)
+        .map(|config| (config, positions))
+        .map_err(|e| vec![Problem { position: None, path: "(file)".into(), message: e.to_string() }])
+}
+
+fn walk(
+    node: &Spanned<Node>,
+    schema: &Value,
+    path: &str,
+    positions: &mut Positions,
+    problems: &mut Vec<Problem>,
+    leaves: &mut Vec<(String, Value, Position)>,
+) {
+    match (&node.value, schema) {
+        (Node::Map(entries), Value::Object(known)) => {
+            for (key, value) in entries {
+                let child = if path.is_empty() { key.value.clone() } else { format!("{path}.{}", key.value) };
+                match known.get(&key.value) {
+                    Some(sub) => {
+                        positions.insert(child.clone(), position(value));
+                        walk(value, sub, &child, positions, problems, leaves);
+                    }
+                    None => {
+                        let expected: Vec<&str> = known.keys().map(String::as_str).collect();
+                        problems.push(Problem {
+                            position: Some(position(key)),
+                            path: child,
+                            message: format!("unknown key (expected one of: {})", expected.join(", ")),
+                        });
+                    }
+                }
+            }
+        }
+        (Node::Null, Value::Object(_)) => {}
+        (_, Value::Object(_)) => problems.push(Problem {
+            position: Some(position(node)),
+            path: path.to_string(),
+            message: "expected a mapping of keys".to_string(),
+        }),
+        (value, _) => leaves.push((path.to_string(), value.to_json(), position(node))),
+    }
+}
+
+fn set_path(root: &mut Value, path: &str, value: Value) {
+    let mut current = root;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let Value::Object(map) = current else { return };
+        if i == parts.len() - 1 {
+            map.insert((*part).to_string(), value);
+            return;
+        }
+        current = map.entry((*part).to_string()).or_insert_with(|| Value::Object(Default::default()));
+    }
+}
+
+fn clean_serde_message(message: &str) -> String {
+    // serde_json appends " at line 1 column N" for values; positions here come from the YAML.
+    message.split(" at line ").next().unwrap_or(message).to_string()
+}
+
+fn strip_location(message: &str) -> String {
+    let trimmed = message.trim_start_matches("error: ");
+    match trimmed.find(": ") {
+        Some(i) if trimmed.starts_with("line ") => trimmed[i + 2..].to_string(),
+        _ => trimmed.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Inner {
+        runs: usize,
+        limit: Option<f64>,
+    }
+
+    #[derive(Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Outer {
+        name: String,
+        inner: Inner,
+    }
+
+    #[test]
+    fn values_merge_over_defaults_and_positions_are_recorded() {
+        let (value, positions) = parse::<Outer>("inner:\n  runs: 3\n").unwrap();
+        assert_eq!(value, Outer { name: String::new(), inner: Inner { runs: 3, limit: None } });
+        assert_eq!(positions["inner.runs"], Position { line: 2, column: 9 });
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_position() {
+        let problems = parse::<Outer>("nam: x\ninner:\n  runs: abc\n  limit: [1]\n  extra: 1\n").unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 4, "{text:?}");
+        assert!(text[0].starts_with("line 1 column 1: nam: unknown key (expected one of: inner, name)"), "{text:?}");
+        assert!(text[1].starts_with("line 3 column 9: inner.runs: invalid type: string \"abc\""), "{text:?}");
+        assert!(text[2].starts_with("line 4 column 10: inner.limit: invalid type"), "{text:?}");
+        assert!(text[3].starts_with("line 5 column 3: inner.extra: unknown key"), "{text:?}");
+    }
+
+    #[test]
+    fn broken_yaml_is_one_problem_with_a_position() {
+        let problems = parse::<Outer>("inner: [1, 2\n").unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].position.is_some(), "{problems:?}");
+    }
+}

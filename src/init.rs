@@ -1,0 +1,78 @@
+//! `ready init`: a commented starter audit config written from the model's own inputs.
+
+use crate::artifact::OnnxInfo;
+use crate::runtime::IoSpec;
+
+/// The starter config text for `model`, with its inputs listed and, for a single 2-D input,
+/// the feature order filled in from the model metadata when it has one.
+pub fn starter_config(model: &str, inputs: &[IoSpec], info: Option<&OnnxInfo>) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("# ready audit configuration for {model}, written by `ready init`.\n"));
+    out.push_str("# Every field is documented in ready's audits/default.yaml; unknown keys are an error.\n");
+    out.push_str("#\n# The model's inputs:\n");
+    for input in inputs {
+        out.push_str(&format!("#   {}: {}\n", input.name, input.kind));
+    }
+    out.push_str(
+        "\nruntime:\n  intra_op_threads: 1          # keep equal between laptop and CI runs you compare\n  \
+         inter_op_threads: 1\n  graph_optimization: all\n\nsample:\n  max_rows: 1000\n\nchecks:\n  \
+         serialization:\n    severity: deny\n  schema_parity:\n    severity: deny\n",
+    );
+    let single = match inputs {
+        [only] => only.kind.as_tensor().filter(|(_, dims)| dims.len() == 2).map(|(_, dims)| (only, dims[1].fixed())),
+        _ => None,
+    };
+    match (single, info.and_then(OnnxInfo::feature_names)) {
+        (Some((input, _)), Some(names)) => {
+            out.push_str(&format!("    # Column order of input '{}', from the model's feature_names metadata.\n", input.name));
+            let quoted: Vec<String> = names.iter().map(|n| yaml_string(n)).collect();
+            out.push_str(&format!("    feature_names: [{}]\n", quoted.join(", ")));
+        }
+        (Some((input, width)), None) => {
+            let count = width.map_or("its".to_string(), |w| w.to_string());
+            out.push_str(&format!(
+                "    # Input '{}' takes {count} columns and the model does not name them: list the sample's\n    \
+                 # column names in tensor order, or columns are matched by position.\n    # feature_names: [first_column, second_column]\n",
+                input.name
+            ));
+        }
+        (None, _) => out.push_str("    # One input per column: sample columns are matched to inputs by name.\n"),
+    }
+    out.push_str(
+        "  empty_batch:\n    severity: deny\n  latency:\n    severity: deny\n    warmup_runs: 20\n    runs: 300\n    \
+         p50_ms: null\n    p95_ms: null\n    p99_ms: 50                 # set to your service's latency budget\n    \
+         max_ms: null\n  lockfile:\n    severity: deny\n  baseline:\n    severity: deny\n    max_latency_regression: 0.2\n\n\
+         readme:\n  latency_tolerance: 0.5\n  memory_tolerance: 0.25\n",
+    );
+    out
+}
+
+fn yaml_string(text: &str) -> String {
+    serde_json::to_string(text).expect("strings serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::runtime::ElementType;
+
+    #[test]
+    fn the_starter_parses_and_names_the_features() {
+        let inputs = vec![IoSpec::tensor("input", ElementType::Float32, &[None, Some(2)])];
+        let mut info = OnnxInfo::default();
+        info.metadata.insert("feature_names".into(), "a,b: c".into());
+        let text = starter_config("m.onnx", &inputs, Some(&info));
+        let config = Config::from_yaml(&text, "starter").unwrap();
+        assert_eq!(config.checks.schema_parity.feature_names, Some(vec!["a".to_string(), "b: c".to_string()]));
+        assert!(text.contains("#   input: float32[?,2]"));
+    }
+
+    #[test]
+    fn without_names_the_starter_explains_positional_matching_and_still_parses() {
+        let inputs = vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(3)])];
+        let text = starter_config("m.onnx", &inputs, None);
+        assert!(text.contains("Input 'x' takes 3 columns"));
+        assert_eq!(Config::from_yaml(&text, "starter").unwrap(), Config::default());
+    }
+}

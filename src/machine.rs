@@ -1,0 +1,72 @@
+//! The machine an audit ran on (so numbers from a laptop and from CI can be told apart) and the
+//! process's peak resident memory.
+
+use serde::Serialize;
+
+/// A description of the machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Machine {
+    pub os: String,
+    pub arch: String,
+    pub cpu: String,
+    pub logical_cores: usize,
+}
+
+impl Machine {
+    /// Reads the current machine.
+    pub fn current() -> Self {
+        Self {
+            os: std::env::consts::OS.to_string(),
+            arch: std::env::consts::ARCH.to_string(),
+            cpu: cpu_model().unwrap_or_else(|| "unknown CPU".to_string()),
+            logical_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
+    /// One line: `Intel Xeon ... (2 logical cores), linux x86_64`.
+    pub fn describe(&self) -> String {
+        format!("{} ({} logical cores), {} {}", self.cpu, self.logical_cores, self.os, self.arch)
+    }
+}
+
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| l.starts_with("model name") || l.starts_with("Model") || l.starts_with("Hardware"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// The peak resident set size of this process so far, in bytes.
+pub fn peak_rss_bytes() -> Option<u64> {
+    // SAFETY: getrusage writes into the struct we pass and has no other effect.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return None;
+    }
+    let max = u64::try_from(usage.ru_maxrss).ok()?;
+    // Linux reports kilobytes, macOS bytes.
+    Some(if cfg!(target_os = "macos") { max } else { max * 1024 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_memory_grows_with_a_large_allocation() {
+        // Other tests share the process: allocate (and touch) more than the peak so far.
+        let before = peak_rss_bytes().unwrap();
+        let block = vec![1u8; before as usize + (64 << 20)];
+        std::hint::black_box(&block);
+        let after = peak_rss_bytes().unwrap();
+        assert!(after >= before + (32 << 20), "before {before}, after {after}");
+    }
+
+    #[test]
+    fn the_machine_is_described() {
+        let machine = Machine::current();
+        assert!(machine.logical_cores >= 1);
+        assert!(machine.describe().contains(std::env::consts::ARCH));
+    }
+}

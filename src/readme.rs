@@ -1,0 +1,333 @@
+//! The README's "Operational Constraints" section: built from an audit report, written between
+//! markers (replacing the previous section, so writing twice gives the same bytes), and checked
+//! against a fresh audit within the configured tolerances.
+//!
+//! The section carries its numbers twice: as a table for people and as a JSON comment that
+//! `ready readme --check` reads back, so the check never parses prose.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::artifact::human_size;
+use crate::config::ReadmeSettings;
+use crate::runtime::tensor::format_ms;
+
+/// Start marker of the generated section.
+pub const BEGIN: &str = "<!-- ready:operational-constraints:begin -->";
+/// End marker of the generated section.
+pub const END: &str = "<!-- ready:operational-constraints:end -->";
+const DATA_PREFIX: &str = "<!-- ready:data ";
+
+/// What the section states, extracted from a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Constraints {
+    pub ready_version: String,
+    pub model: String,
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub machine: String,
+    pub runtime_version: Option<String>,
+    pub runtime_settings: Value,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub latency_runs: Option<u64>,
+    pub rows_per_run: Option<u64>,
+    pub session_create_ms: Option<f64>,
+    pub first_inference_ms: Option<f64>,
+    pub peak_rss_bytes: Option<u64>,
+    /// `(name, type)` of each input and output.
+    pub inputs: Vec<(String, String)>,
+    pub outputs: Vec<(String, String)>,
+    pub lock_fingerprint: Option<String>,
+}
+
+fn check<'v>(report: &'v Value, id: &str) -> Option<&'v Value> {
+    report["checks"].as_array()?.iter().find(|c| c["id"] == id)
+}
+
+fn io(specs: Option<&Value>) -> Vec<(String, String)> {
+    let Some(items) = specs.and_then(Value::as_array) else { return Vec::new() };
+    items
+        .iter()
+        .map(|s| {
+            let name = s["name"].as_str().unwrap_or("?").to_string();
+            (name, type_text(&s["type"]))
+        })
+        .collect()
+}
+
+/// Renders a serialized `ValueKind` the way reports print it (`float32[?,4]`).
+fn type_text(kind: &Value) -> String {
+    match kind["kind"].as_str() {
+        Some("tensor") => {
+            let dims: Vec<String> = kind["dims"]
+                .as_array()
+                .map(|d| d.iter().map(|d| d.as_i64().map_or_else(|| d.as_str().unwrap_or("?").to_string(), |n| n.to_string())).collect())
+                .unwrap_or_default();
+            format!("{}[{}]", kind["element"].as_str().unwrap_or("?"), dims.join(","))
+        }
+        Some("sequence") => format!("seq({})", type_text(&kind["of"])),
+        Some("optional") => format!("optional({})", type_text(&kind["of"])),
+        Some("map") => format!("map({},{})", kind["key"].as_str().unwrap_or("?"), kind["value"].as_str().unwrap_or("?")),
+        _ => "?".to_string(),
+    }
+}
+
+impl Constraints {
+    /// Extracts the constraints from a JSON report (a fresh one, or one read from a file).
+    pub fn from_report(report: &Value) -> Result<Self, String> {
+        if report["schema_version"] != 1 {
+            return Err(format!("not a ready JSON report with schema_version 1 (found {})", report["schema_version"]));
+        }
+        let serialization = check(report, "serialization").map(|c| &c["metrics"]);
+        let latency = check(report, "latency").map(|c| &c["metrics"]);
+        let lockfile = check(report, "lockfile").map(|c| &c["metrics"]);
+        let f = |m: Option<&Value>, key: &str| m.and_then(|m| m[key].as_f64());
+        let u = |m: Option<&Value>, key: &str| m.and_then(|m| m[key].as_u64());
+        let machine = &report["machine"];
+        Ok(Self {
+            ready_version: report["ready_version"].as_str().unwrap_or("?").to_string(),
+            model: report["model"]["path"].as_str().unwrap_or("?").to_string(),
+            sha256: report["model"]["sha256"].as_str().unwrap_or_default().to_string(),
+            size_bytes: report["model"]["size_bytes"].as_u64().unwrap_or(0),
+            machine: format!(
+                "{} ({} logical cores), {} {}",
+                machine["cpu"].as_str().unwrap_or("unknown CPU"),
+                machine["logical_cores"],
+                machine["os"].as_str().unwrap_or("?"),
+                machine["arch"].as_str().unwrap_or("?")
+            ),
+            runtime_version: report["runtime"]["version"].as_str().map(str::to_string),
+            runtime_settings: report["runtime"]["settings"].clone(),
+            p50_ms: f(latency, "p50_ms"),
+            p99_ms: f(latency, "p99_ms"),
+            latency_runs: u(latency, "runs"),
+            rows_per_run: u(latency, "rows_per_run"),
+            session_create_ms: f(serialization, "session_create_ms"),
+            first_inference_ms: f(serialization, "first_inference_ms"),
+            peak_rss_bytes: u(latency, "peak_rss_bytes").or_else(|| u(serialization, "peak_rss_after_load_bytes")),
+            inputs: io(serialization.and_then(|m| m.get("inputs"))),
+            outputs: io(serialization.and_then(|m| m.get("outputs"))),
+            lock_fingerprint: lockfile.and_then(|m| m["fingerprint"].as_str()).map(str::to_string),
+        })
+    }
+
+    /// The section, markers included, ending with a newline.
+    pub fn render(&self) -> String {
+        let opt_ms = |v: Option<f64>| v.map_or("not measured".to_string(), format_ms);
+        let settings = &self.runtime_settings;
+        let mut out = String::new();
+        out.push_str(BEGIN);
+        out.push_str("\n## Operational Constraints\n\n");
+        out.push_str(&format!(
+            "Measured by `ready {}` on {} with ONNX Runtime {} (intra_op_threads {}, inter_op_threads {}, graph_optimization {}). \
+             Written by `ready readme`; `ready readme --check` fails when it stops being true.\n\n",
+            self.ready_version,
+            self.machine,
+            self.runtime_version.as_deref().unwrap_or("(not loaded)"),
+            settings["intra_op_threads"],
+            settings["inter_op_threads"],
+            settings["graph_optimization"].as_str().unwrap_or("?"),
+        ));
+        out.push_str("| constraint | value |\n|---|---|\n");
+        out.push_str(&format!(
+            "| model | `{}` ({}, sha256 `{}`) |\n",
+            self.model,
+            human_size(self.size_bytes),
+            &self.sha256[..12.min(self.sha256.len())]
+        ));
+        let rows = self.rows_per_run.unwrap_or(1);
+        let runs = self.latency_runs.map_or(String::new(), |r| format!(", {r} runs"));
+        out.push_str(&format!(
+            "| latency p50 / p99 ({rows} row{}{runs}) | {} / {} |\n",
+            if rows == 1 { "" } else { "s" },
+            opt_ms(self.p50_ms),
+            opt_ms(self.p99_ms)
+        ));
+        out.push_str(&format!(
+            "| cold start: session creation / first inference | {} / {} |\n",
+            opt_ms(self.session_create_ms),
+            opt_ms(self.first_inference_ms)
+        ));
+        out.push_str(&format!(
+            "| peak memory (resident) | {} |\n",
+            self.peak_rss_bytes.map_or("not measured".to_string(), human_size)
+        ));
+        out.push_str(&format!("| ONNX Runtime | {} |\n", self.runtime_version.as_deref().unwrap_or("not loaded")));
+        out.push_str(&format!(
+            "| lock fingerprint | {} |\n",
+            self.lock_fingerprint.as_deref().map_or("no lockfile".to_string(), |f| format!("`{f}`"))
+        ));
+        for (title, specs) in [("Inputs", &self.inputs), ("Outputs", &self.outputs)] {
+            out.push_str(&format!("\n### {title}\n\n| name | type |\n|---|---|\n"));
+            for (name, ty) in specs {
+                out.push_str(&format!("| `{name}` | `{ty}` |\n"));
+            }
+        }
+        out.push('\n');
+        out.push_str(DATA_PREFIX);
+        out.push_str(&serde_json::to_string(self).expect("constraints serialize"));
+        out.push_str(" -->\n");
+        out.push_str(END);
+        out.push('\n');
+        out
+    }
+
+    /// Where `fresh` measurements break the documented ones, one line each.
+    pub fn drift(&self, fresh: &Self, tolerances: &ReadmeSettings) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut exact = |what: &str, documented: String, now: String| {
+            if documented != now {
+                problems.push(format!("{what}: README says {documented}, the audit found {now}"));
+            }
+        };
+        exact("model sha256", self.sha256.clone(), fresh.sha256.clone());
+        exact("ONNX Runtime", format!("{:?}", self.runtime_version), format!("{:?}", fresh.runtime_version));
+        exact("runtime settings", self.runtime_settings.to_string(), fresh.runtime_settings.to_string());
+        exact("inputs", format!("{:?}", self.inputs), format!("{:?}", fresh.inputs));
+        exact("outputs", format!("{:?}", self.outputs), format!("{:?}", fresh.outputs));
+        exact("lock fingerprint", format!("{:?}", self.lock_fingerprint), format!("{:?}", fresh.lock_fingerprint));
+        let slower = |what: &str, documented: Option<f64>, now: Option<f64>, tolerance: f64, floor: f64, show: &dyn Fn(f64) -> String| {
+            match (documented, now) {
+                (Some(d), Some(n)) if n > d * (1.0 + tolerance) && n - d > floor => Some(format!(
+                    "{what}: README says {}, the audit measured {} (more than {:.0}% over)",
+                    show(d),
+                    show(n),
+                    tolerance * 100.0
+                )),
+                (Some(_), None) => Some(format!("{what}: documented but not measured by this audit")),
+                _ => None,
+            }
+        };
+        let ms = &|v: f64| format_ms(v);
+        let bytes = &|v: f64| human_size(v as u64);
+        let (latency, floor) = (tolerances.latency_tolerance, tolerances.latency_floor_ms);
+        problems.extend(slower("p50 latency", self.p50_ms, fresh.p50_ms, latency, floor, ms));
+        problems.extend(slower("p99 latency", self.p99_ms, fresh.p99_ms, latency, floor, ms));
+        problems.extend(slower("session creation", self.session_create_ms, fresh.session_create_ms, latency, floor, ms));
+        problems.extend(slower(
+            "peak memory",
+            self.peak_rss_bytes.map(|b| b as f64),
+            fresh.peak_rss_bytes.map(|b| b as f64),
+            tolerances.memory_tolerance,
+            0.0,
+            bytes,
+        ));
+        problems
+    }
+}
+
+/// Locates the generated section: byte range of the markers, or `None` when absent.
+fn section_range(readme: &str) -> Result<Option<(usize, usize)>, String> {
+    let begins: Vec<usize> = readme.match_indices(BEGIN).map(|(i, _)| i).collect();
+    let ends: Vec<usize> = readme.match_indices(END).map(|(i, _)| i).collect();
+    match (begins.as_slice(), ends.as_slice()) {
+        ([], []) => Ok(None),
+        ([b], [e]) if b < e => {
+            let mut end = e + END.len();
+            if readme[end..].starts_with('\n') {
+                end += 1;
+            }
+            Ok(Some((*b, end)))
+        }
+        ([_], [_]) => Err("the end marker comes before the begin marker".to_string()),
+        (b, e) if b.len() > 1 || e.len() > 1 => Err("more than one Operational Constraints section".to_string()),
+        ([_], []) => Err(format!("begin marker without an end marker ({END})")),
+        _ => Err(format!("end marker without a begin marker ({BEGIN})")),
+    }
+}
+
+/// Replaces the section in `readme`, or appends it after a blank line when there is none.
+pub fn upsert(readme: &str, section: &str) -> Result<String, String> {
+    Ok(match section_range(readme)? {
+        Some((start, end)) => format!("{}{section}{}", &readme[..start], &readme[end..]),
+        None if readme.is_empty() => section.to_string(),
+        None => {
+            let separator = if readme.ends_with("\n\n") { "" } else if readme.ends_with('\n') { "\n" } else { "\n\n" };
+            format!("{readme}{separator}{section}")
+        }
+    })
+}
+
+/// Reads the documented constraints back from `readme`; `None` when there is no section.
+pub fn extract(readme: &str) -> Result<Option<Constraints>, String> {
+    let Some((start, end)) = section_range(readme)? else { return Ok(None) };
+    let section = &readme[start..end];
+    let data = section
+        .lines()
+        .find_map(|l| l.strip_prefix(DATA_PREFIX).and_then(|rest| rest.strip_suffix(" -->")))
+        .ok_or("the Operational Constraints section has no ready:data line (was it edited by hand?)")?;
+    serde_json::from_str(data).map(Some).map_err(|e| format!("the ready:data line does not parse: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn constraints(p99: f64) -> Constraints {
+        Constraints {
+            ready_version: "0.1.0".into(),
+            model: "model.onnx".into(),
+            sha256: "ab".repeat(32),
+            size_bytes: 6000,
+            machine: "cpu (2 logical cores), linux x86_64".into(),
+            runtime_version: Some("1.31.1".into()),
+            runtime_settings: serde_json::json!({"intra_op_threads": 1, "inter_op_threads": 1, "graph_optimization": "all"}),
+            p50_ms: Some(0.005),
+            p99_ms: Some(p99),
+            latency_runs: Some(300),
+            rows_per_run: Some(1),
+            session_create_ms: Some(3.0),
+            first_inference_ms: Some(0.1),
+            peak_rss_bytes: Some(100 << 20),
+            inputs: vec![("input".into(), "float32[?,4]".into())],
+            outputs: vec![("label".into(), "int64[?]".into())],
+            lock_fingerprint: Some("sha256:00".into()),
+        }
+    }
+
+    #[test]
+    fn writing_twice_gives_the_same_bytes_and_keeps_the_rest() {
+        let readme = "# Model\n\nIntro.\n";
+        let section = constraints(0.006).render();
+        let once = upsert(readme, &section).unwrap();
+        let twice = upsert(&once, &section).unwrap();
+        assert_eq!(once, twice);
+        assert!(once.starts_with("# Model\n\nIntro.\n\n<!-- ready:operational-constraints:begin -->"));
+        let updated = upsert(&format!("{once}\n## After\n"), &constraints(0.009).render()).unwrap();
+        assert!(updated.ends_with("<!-- ready:operational-constraints:end -->\n\n## After\n"), "{updated}");
+        assert_eq!(updated.matches(BEGIN).count(), 1);
+    }
+
+    #[test]
+    fn the_section_reads_back_exactly() {
+        let written = upsert("# M\n", &constraints(0.006).render()).unwrap();
+        assert_eq!(extract(&written).unwrap(), Some(constraints(0.006)));
+        assert_eq!(extract("# no section\n").unwrap(), None);
+    }
+
+    #[test]
+    fn drift_beyond_tolerance_and_identity_changes_are_reported() {
+        let documented = constraints(0.010);
+        let tolerances = ReadmeSettings { latency_tolerance: 0.5, memory_tolerance: 0.25, latency_floor_ms: 0.0 };
+        assert!(documented.drift(&constraints(0.014), &tolerances).is_empty(), "within 50%");
+        assert!(documented.drift(&constraints(0.001), &tolerances).is_empty(), "faster is fine");
+        let problems = documented.drift(&constraints(0.016), &tolerances);
+        assert_eq!(problems, vec!["p99 latency: README says 10 µs, the audit measured 16 µs (more than 50% over)"]);
+        let with_floor = ReadmeSettings { latency_floor_ms: 0.1, ..tolerances.clone() };
+        assert!(documented.drift(&constraints(0.016), &with_floor).is_empty(), "6 µs of drift is jitter");
+        let mut changed = constraints(0.010);
+        changed.sha256 = "cd".repeat(32);
+        changed.inputs[0].1 = "float64[?,4]".into();
+        let problems = documented.drift(&changed, &tolerances);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("model sha256: README says abab"));
+    }
+
+    #[test]
+    fn broken_markers_are_errors() {
+        assert!(upsert(&format!("{BEGIN}\nno end\n"), "x").unwrap_err().contains("without an end marker"));
+        assert!(upsert(&format!("{END}\n{BEGIN}\n"), "x").unwrap_err().contains("before"));
+        assert!(upsert(&format!("{BEGIN}{END}{BEGIN}{END}"), "x").unwrap_err().contains("more than one"));
+    }
+}

@@ -1,0 +1,94 @@
+//! JUnit XML: one `<testsuite>` for the audit, one `<testcase>` per check. A failed check is a
+//! `<failure>`, a skipped one `<skipped>`, a warning passes with its text in `<system-out>`.
+//! This is the subset GitHub, GitLab and Jenkins all read.
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use super::Report;
+use crate::checks::Status;
+
+/// Renders the report as JUnit XML bytes.
+pub fn render_junit(report: &Report) -> Vec<u8> {
+    let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
+    let write = |writer: &mut Writer<Vec<u8>>, event: Event<'_>| writer.write_event(event).expect("writing to a Vec cannot fail");
+    write(&mut writer, Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+    let tests = report.checks.len().to_string();
+    let failures = report.counts.fail.to_string();
+    let skipped = report.counts.skip.to_string();
+    let suite_name = format!("ready audit {}", report.model.path);
+    let mut suites = BytesStart::new("testsuites");
+    suites.push_attribute(("name", "ready"));
+    suites.push_attribute(("tests", tests.as_str()));
+    suites.push_attribute(("failures", failures.as_str()));
+    suites.push_attribute(("errors", "0"));
+    suites.push_attribute(("skipped", skipped.as_str()));
+    write(&mut writer, Event::Start(suites));
+    let mut suite = BytesStart::new("testsuite");
+    suite.push_attribute(("name", suite_name.as_str()));
+    suite.push_attribute(("tests", tests.as_str()));
+    suite.push_attribute(("failures", failures.as_str()));
+    suite.push_attribute(("errors", "0"));
+    suite.push_attribute(("skipped", skipped.as_str()));
+    write(&mut writer, Event::Start(suite));
+
+    write(&mut writer, Event::Start(BytesStart::new("properties")));
+    let mut properties = vec![
+        ("model.sha256", report.model.sha256.clone()),
+        ("ready.version", report.ready_version.to_string()),
+        ("verdict", serde_json::to_value(report.verdict).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+    ];
+    if let Some(runtime) = &report.runtime {
+        properties.push(("onnxruntime.version", runtime.version.clone()));
+    }
+    properties.push(("machine", report.machine.describe()));
+    for (name, value) in &properties {
+        let mut property = BytesStart::new("property");
+        property.push_attribute(("name", *name));
+        property.push_attribute(("value", value.as_str()));
+        write(&mut writer, Event::Empty(property));
+    }
+    write(&mut writer, Event::End(BytesEnd::new("properties")));
+
+    let classname = format!("ready.{}", report.model.path);
+    for check in &report.checks {
+        let mut case = BytesStart::new("testcase");
+        case.push_attribute(("name", check.id));
+        case.push_attribute(("classname", classname.as_str()));
+        write(&mut writer, Event::Start(case));
+        let body = check.details.join("\n");
+        match check.status {
+            Status::Fail => {
+                let mut failure = BytesStart::new("failure");
+                failure.push_attribute(("message", check.summary.as_str()));
+                failure.push_attribute(("type", "ready.check_failed"));
+                write(&mut writer, Event::Start(failure));
+                write(&mut writer, Event::CData(BytesCData::new(cdata_safe(&body))));
+                write(&mut writer, Event::End(BytesEnd::new("failure")));
+            }
+            Status::Skip => {
+                let mut skipped = BytesStart::new("skipped");
+                skipped.push_attribute(("message", check.summary.as_str()));
+                write(&mut writer, Event::Empty(skipped));
+            }
+            Status::Warn | Status::Pass => {
+                let prefix = if check.status == Status::Warn { "warning: " } else { "" };
+                let text = format!("{prefix}{}\n{body}", check.summary);
+                write(&mut writer, Event::Start(BytesStart::new("system-out")));
+                write(&mut writer, Event::Text(BytesText::new(text.trim_end())));
+                write(&mut writer, Event::End(BytesEnd::new("system-out")));
+            }
+        }
+        write(&mut writer, Event::End(BytesEnd::new("testcase")));
+    }
+    write(&mut writer, Event::End(BytesEnd::new("testsuite")));
+    write(&mut writer, Event::End(BytesEnd::new("testsuites")));
+    let mut bytes = writer.into_inner();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// CDATA cannot contain `]]>`; split it the standard way.
+fn cdata_safe(text: &str) -> String {
+    text.replace("]]>", "]]]]><![CDATA[>")
+}
