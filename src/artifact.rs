@@ -32,6 +32,8 @@ pub struct Artifact {
     /// The decoded ONNX header, or why it could not be decoded.
     #[serde(skip)]
     pub onnx: Result<OnnxInfo, String>,
+    /// For pickle-based files: what a static scan of the pickle found (nothing is executed).
+    pub pickle: Option<crate::pickle_scan::PickleScan>,
 }
 
 /// Reads and inspects the artifact. Fails only when the file itself cannot be read.
@@ -47,7 +49,8 @@ pub fn inspect(path: &Path) -> std::io::Result<Artifact> {
         (Ok(_), ArtifactFormat::Unknown) => ArtifactFormat::Onnx,
         (_, f) => f,
     };
-    Ok(Artifact { path: path.to_path_buf(), size_bytes: bytes.len() as u64, sha256, format, onnx })
+    let pickle = (format == ArtifactFormat::Pickle).then(|| crate::pickle_scan::scan_artifact(&bytes));
+    Ok(Artifact { path: path.to_path_buf(), size_bytes: bytes.len() as u64, sha256, format, onnx, pickle })
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -22,6 +22,8 @@ use crate::sample;
 pub struct AuditOptions {
     pub model: PathBuf,
     pub sample: Option<PathBuf>,
+    /// Reference outputs (`--expected`).
+    pub expected: Option<PathBuf>,
     pub config: Config,
     /// Where the configuration came from (`None`: built-in defaults).
     pub config_path: Option<PathBuf>,
@@ -48,6 +50,7 @@ impl AuditOptions {
         Self {
             model,
             sample: None,
+            expected: None,
             config: Config::default(),
             config_path: None,
             project: None,
@@ -87,9 +90,18 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     }
     let artifact = artifact::inspect(model_path).map_err(|e| format!("{shown}: {e}"))?;
     let baseline = options.baseline.as_deref().map(read_baseline).transpose()?;
-    let sample = match &options.sample {
-        Some(path) => Some(sample::read_sample(path, options.config.sample.max_rows)?),
-        None => None,
+    let max_rows = options.config.sample.max_rows;
+    let expected = options.expected.as_deref().map(|p| sample::read_expected(p, max_rows)).transpose()?;
+    let sample_input = match (&options.sample, &options.expected) {
+        (Some(path), _) => Some(sample::read_sample_input(path, max_rows)?),
+        // A test data set given as --expected carries its inputs too.
+        (None, Some(dir)) if dir.is_dir() && dir.join("input_0.pb").is_file() => Some(sample::read_sample_input(dir, max_rows)?),
+        (None, _) => None,
+    };
+    let (sample, tensors) = match sample_input {
+        Some(sample::SampleInput::Table(t)) => (Some(t), None),
+        Some(sample::SampleInput::Tensors(t)) => (None, Some(t)),
+        None => (None, None),
     };
     let project_dirs = match &options.project {
         Some(dir) if !dir.is_dir() => return Err(format!("--project {}: not a directory", dir.display())),
@@ -136,6 +148,21 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     ctx.project_dirs = project_dirs;
     ctx.show_progress = options.show_progress;
     ctx.baseline = baseline.as_ref();
+    ctx.tensors = tensors.as_ref();
+    ctx.expected = expected.as_ref();
+    // Probes run in a child process of this binary, so a runtime crash is a failed row.
+    let child_probes = match (&runtime, std::env::current_exe()) {
+        (Some(runtime), Ok(exe)) if ctx.runner.is_ok() => Some(crate::probe::ChildProcess {
+            exe,
+            model: model_path.clone(),
+            ort_lib: runtime.library.path.clone(),
+            settings: options.config.runtime.clone(),
+            oversized_rows: options.config.checks.robustness.oversized_rows,
+            timeout: std::time::Duration::from_secs_f64(options.config.checks.robustness.timeout_s),
+        }),
+        _ => None,
+    };
+    ctx.probes = child_probes.as_ref().map(|p| p as &dyn crate::probe::ProbeRunner);
     if let (Ok(runner), Some(session_create)) = (ctx.runner.clone(), session_create) {
         let first_inference = ctx.model_batch(1).ok().map(|(batch, _)| {
             let single = checks::single_request(&batch, runner.inputs());
@@ -173,12 +200,21 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             sha256: artifact.sha256.clone(),
             format: artifact.format,
         },
-        sample.as_ref().map(|s| SampleFacts {
-            path: s.path.display().to_string(),
-            format: s.format,
-            rows: s.rows(),
-            columns: s.columns().into_iter().map(|(name, _)| name).collect(),
-        }),
+        match (&sample, &tensors) {
+            (Some(s), _) => Some(SampleFacts {
+                path: s.path.display().to_string(),
+                format: s.format,
+                rows: s.rows(),
+                columns: s.columns().into_iter().map(|(name, _)| name).collect(),
+            }),
+            (None, Some(t)) => Some(SampleFacts {
+                path: t.dir.display().to_string(),
+                format: sample::SampleFormat::TestDataSet,
+                rows: t.tensors.first().and_then(|p| p.data.shape().first().copied()).unwrap_or(1),
+                columns: t.tensors.iter().enumerate().map(|(i, p)| if p.name.is_empty() { format!("input_{i}") } else { p.name.clone() }).collect(),
+            }),
+            (None, None) => None,
+        },
         runtime.as_ref().map(|r| RuntimeFacts {
             library: r.library.path.display().to_string(),
             version: r.library.version.clone(),

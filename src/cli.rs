@@ -48,14 +48,24 @@ pub enum Command {
         /// Check id, as listed by `ready checks`.
         check: String,
     },
+    /// Internal: runs one negative probe (a job on stdin) for the robustness checks.
+    #[command(name = "__probe", hide = true)]
+    Probe,
 }
 
 /// How to audit: shared by `audit` and `readme`.
 #[derive(Debug, Args)]
 pub struct Target {
-    /// Sample rows (.csv, .parquet, .json or .ndjson) to check the input schema against.
+    /// Sample rows (.csv, .parquet, .json or .ndjson) to check the input schema against, or an
+    /// ONNX test data set folder (input_0.pb, ...) for tensor models.
     #[arg(long, value_name = "FILE")]
     pub sample: Option<PathBuf>,
+
+    /// Reference outputs for golden parity: a CSV/Parquet/JSON file with one row per sample row,
+    /// or an ONNX test data set folder (output_0.pb, ...; its input_*.pb serve as the sample
+    /// when --sample is not given).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub expected: Option<PathBuf>,
 
     /// Audit configuration (YAML). Default: the built-in defaults, as in audits/default.yaml.
     #[arg(long, value_name = "FILE")]

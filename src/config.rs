@@ -92,6 +92,10 @@ pub struct ChecksConfig {
     pub empty_batch: SeverityOnly,
     pub latency: LatencyConfig,
     pub lockfile: SeverityOnly,
+    pub robustness: RobustnessConfig,
+    pub output_sanity: SeverityOnly,
+    pub determinism: ToleranceConfig,
+    pub golden_parity: ToleranceConfig,
     pub baseline: BaselineConfig,
 }
 
@@ -104,6 +108,10 @@ impl ChecksConfig {
             "empty_batch" => &mut self.empty_batch.severity,
             "latency" => &mut self.latency.severity,
             "lockfile" => &mut self.lockfile.severity,
+            "robustness" => &mut self.robustness.severity,
+            "output_sanity" => &mut self.output_sanity.severity,
+            "determinism" => &mut self.determinism.severity,
+            "golden_parity" => &mut self.golden_parity.severity,
             "baseline" => &mut self.baseline.severity,
             _ => return false,
         };
@@ -119,6 +127,10 @@ impl ChecksConfig {
             "empty_batch" => self.empty_batch.severity,
             "latency" => self.latency.severity,
             "lockfile" => self.lockfile.severity,
+            "robustness" => self.robustness.severity,
+            "output_sanity" => self.output_sanity.severity,
+            "determinism" => self.determinism.severity,
+            "golden_parity" => self.golden_parity.severity,
             "baseline" => self.baseline.severity,
             _ => Severity::Deny,
         }
@@ -172,6 +184,38 @@ pub struct LatencyConfig {
 impl Default for LatencyConfig {
     fn default() -> Self {
         Self { severity: Severity::Deny, warmup_runs: 20, runs: 300, p50_ms: None, p95_ms: None, p99_ms: Some(50.0), max_ms: None }
+    }
+}
+
+/// Negative probes, each in a child process with a time limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RobustnessConfig {
+    pub severity: Severity,
+    /// Rows in the oversized-batch probe (fewer when one row is large: at most 2^26 elements).
+    pub oversized_rows: usize,
+    /// Seconds before a probe (and its child process) is killed and reported as a failure.
+    pub timeout_s: f64,
+}
+
+impl Default for RobustnessConfig {
+    fn default() -> Self {
+        Self { severity: Severity::Deny, oversized_rows: 4096, timeout_s: 60.0 }
+    }
+}
+
+/// A check that compares numbers: floats match within `atol + rtol·|expected|`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ToleranceConfig {
+    pub severity: Severity,
+    pub atol: f64,
+    pub rtol: f64,
+}
+
+impl Default for ToleranceConfig {
+    fn default() -> Self {
+        Self { severity: Severity::Deny, atol: 1e-5, rtol: 1e-4 }
     }
 }
 
@@ -254,7 +298,17 @@ impl Config {
                 }
             }
         }
+        if self.checks.robustness.oversized_rows < 2 {
+            problems.push(("checks.robustness.oversized_rows".into(), "must be at least 2".into()));
+        }
+        if !(self.checks.robustness.timeout_s.is_finite() && self.checks.robustness.timeout_s > 0.0) {
+            problems.push(("checks.robustness.timeout_s".into(), format!("must be a positive number of seconds, got {}", self.checks.robustness.timeout_s)));
+        }
         for (path, value) in [
+            ("checks.determinism.atol", self.checks.determinism.atol),
+            ("checks.determinism.rtol", self.checks.determinism.rtol),
+            ("checks.golden_parity.atol", self.checks.golden_parity.atol),
+            ("checks.golden_parity.rtol", self.checks.golden_parity.rtol),
             ("checks.baseline.max_latency_regression", self.checks.baseline.max_latency_regression),
             ("readme.latency_tolerance", self.readme.latency_tolerance),
             ("readme.memory_tolerance", self.readme.memory_tolerance),

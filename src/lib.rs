@@ -7,16 +7,20 @@ pub mod artifact;
 pub mod audit;
 pub mod checks;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod config_yaml;
 pub mod init;
 pub mod machine;
+pub mod pickle_scan;
+pub mod probe;
 pub mod progress;
 pub mod readme;
 pub mod report;
 pub mod runtime;
 pub mod sample;
 pub mod stats;
+pub mod tensor_proto;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -104,6 +108,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(report.exit_code)
         }
+        Command::Probe => {
+            probe::child_main().map_err(UsageError)?;
+            Ok(0)
+        }
         Command::Readme(args) => readme_command(args, cli.ort_lib, ort_env, show_progress, &mut stdout),
         Command::Init(args) => {
             if args.output.exists() && !args.force {
@@ -143,6 +151,7 @@ fn audit_options(
     };
     Ok(audit::AuditOptions {
         sample: target.sample.clone(),
+        expected: target.expected.clone(),
         config,
         config_path: target.config.clone(),
         project: target.project.clone(),
@@ -231,6 +240,7 @@ pub(crate) mod test_support {
             sha256: "0".repeat(64),
             format: ArtifactFormat::Onnx,
             onnx: Ok(OnnxInfo::default()),
+            pickle: None,
         }
     }
 }

@@ -21,6 +21,8 @@ pub enum SampleFormat {
     Csv,
     Parquet,
     Json,
+    /// An ONNX test data set folder (`input_0.pb`, ...).
+    TestDataSet,
 }
 
 impl SampleFormat {
@@ -48,12 +50,56 @@ pub struct Sample {
     pub frame: DataFrame,
 }
 
+/// Tensors read from an ONNX test data set folder (`input_0.pb`, ...).
+#[derive(Debug, Clone)]
+pub struct TensorSample {
+    pub dir: PathBuf,
+    pub tensors: Vec<crate::tensor_proto::NamedProto>,
+}
+
+/// Reference outputs for golden parity (`--expected`).
+#[derive(Debug, Clone)]
+pub enum Expected {
+    /// One row per sample row; columns named after outputs (see README).
+    Table(Sample),
+    /// `output_*.pb` of an ONNX test data set, matched to outputs by name or position.
+    Tensors { dir: PathBuf, tensors: Vec<crate::tensor_proto::NamedProto> },
+}
+
+/// What `--sample` pointed at.
+#[derive(Debug, Clone)]
+pub enum SampleInput {
+    Table(Sample),
+    Tensors(TensorSample),
+}
+
+/// Reads `--sample`: a table file, or an ONNX test data set folder.
+pub fn read_sample_input(path: &Path, max_rows: usize) -> Result<SampleInput, String> {
+    if path.is_dir() && crate::tensor_proto::is_test_data_set(path) {
+        let tensors = crate::tensor_proto::read_set(path, "input")?;
+        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors }));
+    }
+    read_sample(path, max_rows).map(SampleInput::Table)
+}
+
+/// Reads `--expected`: a table file, or a test data set folder with `output_*.pb`.
+pub fn read_expected(path: &Path, max_rows: usize) -> Result<Expected, String> {
+    if path.is_dir() {
+        if !path.join("output_0.pb").is_file() {
+            return Err(format!("{}: a folder given as --expected must hold output_0.pb, output_1.pb, ...", path.display()));
+        }
+        let tensors = crate::tensor_proto::read_set(path, "output")?;
+        return Ok(Expected::Tensors { dir: path.to_path_buf(), tensors });
+    }
+    read_sample(path, max_rows).map(Expected::Table)
+}
+
 /// Reads at most `max_rows` rows. Errors are one line naming the file.
 pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
     let shown = path.display();
     let metadata = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
     if metadata.is_dir() {
-        return Err(format!("{shown}: is a directory, expected a sample file"));
+        return Err(format!("{shown}: is a directory, expected a sample file or an ONNX test data set (input_0.pb, ...)"));
     }
     let format = SampleFormat::from_path(path)
         .ok_or_else(|| format!("{shown}: unknown sample format (expected .csv, .parquet, .json or .ndjson)"))?;
@@ -72,6 +118,7 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
             // Reads only the first rows: a large file is never loaded whole.
             .and_then(|file| ParquetReader::new(file).with_slice(Some((0, max_rows))).finish()),
         SampleFormat::Json => read_json(path, max_rows),
+        SampleFormat::TestDataSet => return Err(format!("{shown}: a test data set is a folder, not a file")),
     }
     .map_err(|e| format!("{shown}: cannot read {format:?} sample: {}", one_line(&e.to_string())))?;
     if frame.height() == 0 {

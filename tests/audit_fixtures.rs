@@ -7,7 +7,7 @@ use common::{audit, ready, root};
 #[test]
 fn a_good_model_with_a_matching_sample_and_pinned_requirements_is_ready() {
     let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris.csv", "--project", "fixtures/projects/python_pinned"]);
-    assert_eq!(run.statuses(), ["serialization=pass", "schema_parity=pass", "empty_batch=pass", "latency=pass", "lockfile=pass", "baseline=skip"]);
+    assert_eq!(run.statuses(), ["serialization=pass", "schema_parity=pass", "empty_batch=pass", "robustness=pass", "output_sanity=pass", "determinism=pass", "golden_parity=skip", "latency=pass", "lockfile=pass", "baseline=skip"]);
     assert_eq!(run.code, 0);
     assert_eq!(run.json["verdict"], "ready");
     assert_eq!(run.json["exit_code"], 0);
@@ -139,15 +139,16 @@ fn int64_and_string_inputs_bind_from_csv() {
 #[test]
 fn a_model_that_outputs_nan_fails_on_its_sample() {
     let run = audit("fixtures/models/nan_output.onnx", &["--sample", "fixtures/samples/iris.csv"]);
-    assert_eq!(run.status("schema_parity"), "fail");
-    assert_eq!(run.check("schema_parity")["summary"], "output 'y' has 12 NaN/Inf value(s)");
+    assert_eq!(run.status("schema_parity"), "pass", "the schema matches; the outputs are the problem");
+    assert_eq!(run.status("output_sanity"), "fail");
+    assert_eq!(run.check("output_sanity")["summary"], "output 'y' has 12 NaN/Inf value(s) on sample rows");
     assert_eq!(run.code, 1);
 }
 
 #[test]
 fn a_truncated_model_fails_serialization_with_the_runtime_reason_and_skips_the_rest() {
     let run = audit("fixtures/models/truncated.onnx", &["--sample", "fixtures/samples/iris.csv"]);
-    assert_eq!(run.statuses(), ["serialization=fail", "schema_parity=skip", "empty_batch=skip", "latency=skip", "lockfile=warn", "baseline=skip"]);
+    assert_eq!(run.statuses(), ["serialization=fail", "schema_parity=skip", "empty_batch=skip", "robustness=skip", "output_sanity=skip", "determinism=skip", "golden_parity=skip", "latency=skip", "lockfile=warn", "baseline=skip"]);
     assert!(run.check("serialization")["summary"].as_str().unwrap().starts_with("not a valid ONNX model"));
     assert!(run.details("serialization").iter().any(|d| d.starts_with("ONNX Runtime: ") && d.contains("Protobuf parsing failed")));
     assert_eq!(run.code, 1);
@@ -199,7 +200,7 @@ fn severity_warn_keeps_the_exit_code_and_allow_skips_the_check() {
         "fixtures/models/iris_rf.onnx",
         &["--sample", "fixtures/samples/iris_renamed.csv", "--project", "fixtures/projects/python_unpinned", "--config", "fixtures/configs/lenient.yaml"],
     );
-    assert_eq!(run.statuses(), ["serialization=pass", "schema_parity=warn", "empty_batch=skip", "latency=pass", "lockfile=warn", "baseline=skip"]);
+    assert_eq!(run.statuses(), ["serialization=pass", "schema_parity=warn", "empty_batch=skip", "robustness=pass", "output_sanity=pass", "determinism=pass", "golden_parity=skip", "latency=pass", "lockfile=warn", "baseline=skip"]);
     assert_eq!(run.check("lockfile")["found"], "fail");
     assert_eq!(run.check("lockfile")["severity"], "warn");
     assert_eq!(run.check("empty_batch")["summary"], "allowed by config: not run");
@@ -229,12 +230,12 @@ fn the_table_report_shows_every_check_and_the_verdict() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8(output.stdout).unwrap();
-    for id in ["serialization", "schema_parity", "empty_batch", "latency", "lockfile", "baseline"] {
+    for id in ["serialization", "schema_parity", "empty_batch", "robustness", "output_sanity", "determinism", "golden_parity", "latency", "lockfile", "baseline"] {
         assert!(text.contains(id), "{id} missing from:\n{text}");
     }
     assert!(text.contains("runtime: ONNX Runtime 1.31.1"), "{text}");
     assert!(text.contains("schema_parity (fail):\n  - fail: missing column 'petal_width'"), "{text}");
-    assert!(text.trim_end().ends_with("NOT READY: 3 passed, 1 warned, 1 failed, 1 skipped (exit 1)"), "{text}");
+    assert!(text.trim_end().ends_with("NOT READY: 6 passed, 1 warned, 1 failed, 2 skipped (exit 1)"), "{text}");
     assert!(output.stderr.is_empty(), "no progress bar or log noise when stderr is not a terminal");
 }
 

@@ -148,7 +148,7 @@ fn junit_parses_with_one_testcase_per_check_and_failures_mapped() {
         })
         .collect();
     assert_eq!(cases, expected);
-    assert!(xml.contains(r#"<testsuites name="ready" tests="6" failures="1" errors="0" skipped="2">"#), "{xml}");
+    assert!(xml.contains(r#"<testsuites name="ready" tests="10" failures="1" errors="0" skipped="3">"#), "{xml}");
 }
 
 #[test]
@@ -206,7 +206,10 @@ fn severity_flags_override_the_config() {
     let run = audit("fixtures/models/iris_rf.onnx", &[&base[..], &["--allow", "lockfile,latency"]].concat());
     assert_eq!((run.status("lockfile"), run.status("latency"), run.code), ("skip".into(), "skip".into(), 0));
     let run = audit("fixtures/models/iris_rf.onnx", &[&base[..], &["--only", "serialization,empty_batch"]].concat());
-    assert_eq!(run.statuses(), ["serialization=pass", "schema_parity=skip", "empty_batch=pass", "latency=skip", "lockfile=skip", "baseline=skip"]);
+    assert_eq!(
+        run.statuses(),
+        ["serialization=pass", "schema_parity=skip", "empty_batch=pass", "robustness=skip", "output_sanity=skip", "determinism=skip", "golden_parity=skip", "latency=skip", "lockfile=skip", "baseline=skip"]
+    );
     let run = audit("fixtures/models/iris_rf.onnx", &[&base[..], &["--skip", "lockfile"]].concat());
     assert_eq!((run.check("lockfile")["summary"].as_str().unwrap(), run.code), ("skipped (--skip)", 0));
     for flag in ["--deny", "--warn", "--allow", "--only", "--skip"] {
@@ -247,7 +250,7 @@ fn a_changed_model_and_schema_are_reported_against_the_baseline() {
     let run = audit("fixtures/models/iris_rf_columns.onnx", &["--baseline", &baseline]);
     assert_eq!(run.status("baseline"), "warn", "{:?}", run.details("baseline"));
     let details = run.details("baseline");
-    assert!(details[0].starts_with("model changed: sha256 f1ac5c091ef5 → "), "{details:?}");
+    assert!(details[0].starts_with("model changed: sha256 04af6c647116 → "), "{details:?}");
     assert!(details.iter().any(|d| d.starts_with("inputs changed: (input: float32[?,4]) → (sepal_length: float32[?,1]")), "{details:?}");
     assert_eq!(run.code, 0);
 }

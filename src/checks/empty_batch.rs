@@ -1,6 +1,8 @@
-//! Empty batch: a request with zero rows must give empty outputs or a clean error.
+//! Empty batch: a request with zero rows must give empty outputs or a clean error. Runs as a
+//! probe in a child process, so a runtime that crashes on it fails the check, not the audit.
 
-use super::{AuditContext, Check, Outcome, has_batch_axis, slice_batch, static_batch_size};
+use super::{AuditContext, Check, Outcome, single_request, static_batch_size};
+use crate::probe::{ProbeKind, ProbeResult};
 
 pub struct EmptyBatch;
 
@@ -14,7 +16,8 @@ impl Check for EmptyBatch {
     }
 
     fn explanation(&self) -> &'static str {
-        "What: runs the model on a batch with zero rows (same columns, same types).\n\
+        "What: runs the model on a batch with zero rows (same inputs, same types), in a child process. \
+         Empty outputs or a clean runtime error pass; outputs with rows, a crash or a timeout fail.\n\
          Why: empty requests happen (a filter that matched nothing, a client bug). A model that returns \
          rows for no input, or crashes the server, turns a harmless request into an outage or wrong data.\n\
          Fix: guard the serving path against empty batches, or export the model with a dynamic batch \
@@ -26,23 +29,21 @@ impl Check for EmptyBatch {
             Ok(r) => r,
             Err(skip) => return skip,
         };
-        if !has_batch_axis(runner.inputs()) {
-            return Outcome::skip("every input is a scalar: there is no batch to empty");
-        }
         let (batch, source) = match ctx.model_batch(1) {
             Ok(b) => b,
             Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
         };
-        let empty = slice_batch(&batch, 0, 0);
-        match runner.run(&empty) {
-            Err(error) => Outcome::pass("clean error on a 0-row batch")
-                .with_details([format!("runtime: {}", first_line(&error.0)), format!("built from {}", source.label())])
+        let base = single_request(&batch, runner.inputs());
+        match ctx.run_probe(ProbeKind::EmptyBatch, &base) {
+            ProbeResult::NotApplicable(reason) => Outcome::skip(reason),
+            ProbeResult::CleanError(error) => Outcome::pass("clean error on a 0-row batch")
+                .with_details([format!("runtime: {}", first_line(&error)), format!("built from {}", source.label())])
                 .with_details(static_batch_size(runner.inputs()).map(|b| format!("the model fixes its batch size at {b}")))
                 .with_metric("result", "clean_error"),
-            Ok(outputs) => {
+            ProbeResult::Output { outputs, .. } => {
                 let non_empty: Vec<String> = outputs
                     .iter()
-                    .filter_map(|o| o.value.rows().filter(|&r| r > 0).map(|r| format!("output '{}' has {r} rows", o.name)))
+                    .filter_map(|o| o.rows.filter(|&r| r > 0).map(|r| format!("output '{}' has {r} rows", o.name)))
                     .collect();
                 if non_empty.is_empty() {
                     Outcome::pass("empty outputs for a 0-row batch").with_metric("result", "empty_output")
@@ -50,6 +51,11 @@ impl Check for EmptyBatch {
                     Outcome::fail("a 0-row batch produced rows").with_details(non_empty).with_metric("result", "garbage")
                 }
             }
+            ProbeResult::Crash(message) => {
+                Outcome::fail(format!("the runtime crashed on a 0-row batch: {message}")).with_metric("result", "crash")
+            }
+            ProbeResult::Timeout(limit) => Outcome::fail(format!("a 0-row batch ran past the {:.0} s limit", limit.as_secs_f64()))
+                .with_metric("result", "timeout"),
         }
     }
 }

@@ -5,7 +5,11 @@
 //! [`REGISTRY`] and `config.rs`.
 
 mod baseline;
+mod determinism;
 mod empty_batch;
+mod golden_parity;
+mod output_sanity;
+mod robustness;
 mod latency;
 mod lockfile;
 pub mod schema_parity;
@@ -22,13 +26,18 @@ use crate::artifact::Artifact;
 use crate::config::Config;
 use crate::runtime::locate::RuntimeLibrary;
 use crate::runtime::{Batch, Dim, IoSpec, ModelRunner, NamedTensor, TensorData};
-use crate::sample::Sample;
+use crate::probe::{InProcess, ProbeKind, ProbeResult, ProbeRunner};
+use crate::sample::{Expected, Sample, TensorSample};
 
 /// Every check, in the order the audit runs and reports them.
 pub static REGISTRY: &[&dyn Check] = &[
     &serialization::Serialization,
     &schema_parity::SchemaParity,
     &empty_batch::EmptyBatch,
+    &robustness::Robustness,
+    &output_sanity::OutputSanity,
+    &determinism::Determinism,
+    &golden_parity::GoldenParity,
     &latency::Latency,
     &lockfile::Lockfile,
     &baseline::Baseline,
@@ -157,6 +166,12 @@ pub struct AuditContext<'a> {
     pub show_progress: bool,
     /// An earlier audit to compare with (`--baseline`).
     pub baseline: Option<&'a serde_json::Value>,
+    /// Inputs from an ONNX test data set folder (`--sample DIR`).
+    pub tensors: Option<&'a TensorSample>,
+    /// Reference outputs (`--expected`).
+    pub expected: Option<&'a Expected>,
+    /// Where negative probes run (a child process in real audits; in-process when `None`).
+    pub probes: Option<&'a dyn ProbeRunner>,
     binding: OnceLock<Option<schema_parity::Binding>>,
     earlier: Mutex<Vec<(&'static str, Outcome)>>,
 }
@@ -179,6 +194,9 @@ impl<'a> AuditContext<'a> {
             project_dirs: Vec::new(),
             show_progress: false,
             baseline: None,
+            tensors: None,
+            expected: None,
+            probes: None,
             binding: OnceLock::new(),
             earlier: Mutex::new(Vec::new()),
         }
@@ -205,6 +223,9 @@ impl<'a> AuditContext<'a> {
         self.binding
             .get_or_init(|| {
                 let runner = self.runner.as_ref().ok()?;
+                if let Some(set) = self.tensors {
+                    return Some(schema_parity::bind_tensors(set, runner.inputs()));
+                }
                 let sample = self.sample?;
                 let configured = self.config.checks.schema_parity.feature_names.clone();
                 let metadata = self.artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
@@ -217,6 +238,23 @@ impl<'a> AuditContext<'a> {
                 Some(schema_parity::bind(sample, runner.inputs(), named))
             })
             .as_ref()
+    }
+
+    /// Runs a negative probe built from `base`: in the configured probe runner (a child
+    /// process), or in this process when none is configured.
+    pub fn run_probe(&self, kind: ProbeKind, base: &Batch) -> ProbeResult {
+        match (self.probes, &self.runner) {
+            (Some(probes), _) => probes.run(kind, base),
+            (None, Ok(runner)) => {
+                InProcess { runner: *runner, oversized_rows: self.config.checks.robustness.oversized_rows }.run(kind, base)
+            }
+            (None, Err(_)) => ProbeResult::NotApplicable("model did not load".into()),
+        }
+    }
+
+    /// Whether any sample was given (a table or a test data set).
+    pub fn has_sample(&self) -> bool {
+        self.sample.is_some() || self.tensors.is_some()
     }
 
     /// Inputs for model runs: the sample rows when they bind to the model, otherwise a
@@ -256,6 +294,50 @@ pub fn synthetic_batch(inputs: &[IoSpec], rows: usize) -> Result<Batch, String> 
         .collect()
 }
 
+/// A batch of `rows` rows whose rows differ from each other (for output sanity and
+/// determinism without a sample): floats and integers cycle through small values per row and
+/// element, strings through "a", "b", "c". A static batch size overrides `rows`.
+pub fn varied_batch(inputs: &[IoSpec], rows: usize) -> Result<Batch, String> {
+    let rows = static_batch_size(inputs).map_or(rows, |b| b.max(0) as usize);
+    synthetic_batch(inputs, rows)?
+        .into_iter()
+        .map(|t| {
+            let shape = t.data.shape().to_vec();
+            let per_row: usize = shape.iter().skip(1).product();
+            let element = t.data.element_type();
+            let texts: Vec<String> = (0..t.data.len())
+                .map(|i| {
+                    let (row, column) = if per_row == 0 { (i, 0) } else { (i / per_row, i % per_row) };
+                    let k = (row * 7 + column * 3) % 11;
+                    match element {
+                        crate::runtime::ElementType::Float32 | crate::runtime::ElementType::Float64 => format!("{}", k as f64 / 5.0 - 1.0),
+                        crate::runtime::ElementType::String => ["a", "b", "c"][k % 3].to_string(),
+                        crate::runtime::ElementType::Bool => (k % 2 == 0).to_string(),
+                        _ => (k % 3).to_string(),
+                    }
+                })
+                .collect();
+            let data = TensorData::from_texts(element, &shape, &texts)?;
+            Ok(NamedTensor { name: t.name, data })
+        })
+        .collect()
+}
+
+/// Number of distinct rows in a batch (looking at the first 256).
+pub fn distinct_rows(batch: &Batch) -> usize {
+    let rows = crate::runtime::tensor::batch_rows(batch).min(256);
+    let keys: Vec<Vec<String>> = (0..rows)
+        .map(|r| batch.iter().flat_map(|t| t.data.slice_rows(r, r + 1).to_texts()).collect())
+        .collect();
+    let mut unique: Vec<&Vec<String>> = Vec::new();
+    for key in &keys {
+        if !unique.contains(&key) {
+            unique.push(key);
+        }
+    }
+    unique.len()
+}
+
 /// The smallest valid request: the first row, or the whole batch when the model fixes its
 /// batch size (a static first dimension).
 pub fn single_request(batch: &Batch, inputs: &[IoSpec]) -> Batch {
@@ -265,11 +347,6 @@ pub fn single_request(batch: &Batch, inputs: &[IoSpec]) -> Batch {
 /// The batch size the model fixes, if any input has a static first dimension.
 pub fn static_batch_size(inputs: &[IoSpec]) -> Option<i64> {
     inputs.iter().filter_map(|i| i.kind.as_tensor()).filter_map(|(_, dims)| dims.first().and_then(Dim::fixed)).min()
-}
-
-/// Whether any input has a batch axis at all (scalars have none).
-pub fn has_batch_axis(inputs: &[IoSpec]) -> bool {
-    inputs.iter().filter_map(|i| i.kind.as_tensor()).any(|(_, dims)| !dims.is_empty())
 }
 
 /// The batch restricted to rows `start..end` of every input.

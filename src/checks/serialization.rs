@@ -36,10 +36,26 @@ impl Check for Serialization {
                 .with_details([format!("sha256 {}", artifact.sha256), format!("size {size}")])
         };
         if artifact.format == ArtifactFormat::Pickle {
-            return with_identity(Outcome::fail(
-                "pickle-based artifact: loading it would run arbitrary code; not loaded",
-            ))
-            .with_details(["export the model to ONNX (skl2onnx, torch.onnx.export) and audit the .onnx file".to_string()]);
+            let scan = artifact.pickle.clone().unwrap_or_default();
+            let summary = match scan.dangerous.as_slice() {
+                [] => "pickle-based artifact: loading it can run arbitrary code; never loaded".to_string(),
+                [one] => format!("pickle-based artifact that runs code on load ({}); never loaded", one.split(':').next().unwrap_or(one)),
+                many => format!("pickle-based artifact with {} code-running imports; never loaded", many.len()),
+            };
+            let mut details: Vec<String> = scan.dangerous.iter().map(|d| format!("dangerous: {d}")).collect();
+            if !scan.imports.is_empty() {
+                details.push(format!("imports on load: {}", scan.imports.join(", ")));
+            }
+            details.push(format!(
+                "{} call(s) on load; scan {}{}",
+                scan.calls,
+                if scan.complete { "complete" } else { "incomplete" },
+                scan.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+            ));
+            details.push("export the model to ONNX (skl2onnx, torch.onnx.export) and audit the .onnx file".to_string());
+            return with_identity(Outcome::fail(summary))
+                .with_details(details)
+                .with_metric("pickle", serde_json::to_value(&scan).unwrap_or_default());
         }
         let info = match &artifact.onnx {
             Ok(info) => info,
@@ -83,11 +99,11 @@ impl Check for Serialization {
         for (key, value) in &info.metadata {
             details.push(format!("metadata {key} = {value}"));
         }
-        let mut outcome = Outcome::pass(format!(
-            "valid ONNX, IR {}, opset {}, {producer}, {size}",
-            info.ir_version,
-            info.default_opset().map_or("?".to_string(), |v| v.to_string())
-        ))
+        let opset = match info.default_opset() {
+            Some(v) => format!("opset {v}"),
+            None => opsets.first().cloned().unwrap_or_else(|| "no opset".to_string()),
+        };
+        let mut outcome = Outcome::pass(format!("valid ONNX, IR {}, {opset}, {producer}, {size}", info.ir_version))
         .with_metric("ir_version", info.ir_version)
         .with_metric("producer", producer.clone())
         .with_metric("opsets", serde_json::to_value(&info.opsets).unwrap_or_default());

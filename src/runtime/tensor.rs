@@ -9,7 +9,7 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use serde::Serialize;
 
 /// The element type of a tensor, as ONNX names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ElementType {
     Float32,
@@ -184,6 +184,16 @@ macro_rules! tensor_data {
                 }
             }
 
+            /// Columns `start..end` along the second axis, or `None` for tensors of rank < 2.
+            pub fn slice_columns(&self, start: usize, end: usize) -> Option<Self> {
+                match self {
+                    $(Self::$variant(a) if a.ndim() >= 2 => Some(Self::$variant(
+                        a.slice_axis(Axis(1), ndarray::Slice::from(start..end)).to_owned()
+                    )),)*
+                    _ => None,
+                }
+            }
+
             /// Repeats the first row `rows` times along the batch axis; a scalar or an empty
             /// tensor is returned unchanged.
             pub fn repeat_first_row(&self, rows: usize) -> Self {
@@ -212,6 +222,26 @@ macro_rules! tensor_data {
                 self.len() == 0
             }
 
+            /// Every element as text that parses back to the identical value (`NaN`, `inf` included).
+            pub fn to_texts(&self) -> Vec<String> {
+                match self { $(Self::$variant(a) => a.iter().map(|v| v.exact_text()).collect(),)* }
+            }
+
+            /// Rebuilds a tensor from [`Self::to_texts`] output.
+            pub fn from_texts(element: ElementType, shape: &[usize], texts: &[String]) -> Result<Self, String> {
+                let expected: usize = shape.iter().product();
+                if texts.len() != expected {
+                    return Err(format!("{} values for shape {shape:?}", texts.len()));
+                }
+                Ok(match element {
+                    $(ElementType::$elem => {
+                        let values = texts.iter().map(|t| <$ty as Neutral>::parse_exact(t)).collect::<Result<Vec<_>, _>>()?;
+                        Self::$variant(ArrayD::from_shape_vec(IxDyn(shape), values).map_err(|e| e.to_string())?)
+                    })*
+                    other => return Err(format!("cannot build {other} tensors")),
+                })
+            }
+
             /// The number of NaN or infinite elements (0 for non-float tensors).
             pub fn non_finite_count(&self) -> usize {
                 match self { $(Self::$variant(a) => a.iter().filter(|v| !v.finite()).count(),)* }
@@ -235,6 +265,17 @@ tensor_data! {
     Str(String) => String,
 }
 
+impl TensorData {
+    /// The same shape with every element set to `value`, for float tensors; `None` otherwise.
+    pub fn float_filled(&self, value: f64) -> Option<Self> {
+        match self {
+            Self::F32(a) => Some(Self::F32(a.mapv(|_| value as f32))),
+            Self::F64(a) => Some(Self::F64(a.mapv(|_| value))),
+            _ => None,
+        }
+    }
+}
+
 /// Per-element helpers used by the generated [`TensorData`] methods.
 trait Neutral {
     #[allow(non_snake_case)]
@@ -243,6 +284,10 @@ trait Neutral {
         true
     }
     fn show(&self) -> String;
+    fn exact_text(&self) -> String;
+    fn parse_exact(text: &str) -> Result<Self, String>
+    where
+        Self: Sized;
 }
 
 macro_rules! neutral_int {
@@ -250,6 +295,8 @@ macro_rules! neutral_int {
         impl Neutral for $ty {
             fn NEUTRAL() -> Self { 0 }
             fn show(&self) -> String { self.to_string() }
+            fn exact_text(&self) -> String { self.to_string() }
+            fn parse_exact(text: &str) -> Result<Self, String> { text.parse().map_err(|_| format!("'{text}' is not a {}", stringify!($ty))) }
         }
     )*};
 }
@@ -261,6 +308,8 @@ macro_rules! neutral_float {
             fn NEUTRAL() -> Self { 0.0 }
             fn finite(&self) -> bool { self.is_finite() }
             fn show(&self) -> String { format_float(f64::from(*self)) }
+            fn exact_text(&self) -> String { format!("{self:?}") }
+            fn parse_exact(text: &str) -> Result<Self, String> { text.parse().map_err(|_| format!("'{text}' is not a {}", stringify!($ty))) }
         }
     )*};
 }
@@ -273,6 +322,12 @@ impl Neutral for bool {
     fn show(&self) -> String {
         self.to_string()
     }
+    fn exact_text(&self) -> String {
+        self.to_string()
+    }
+    fn parse_exact(text: &str) -> Result<Self, String> {
+        text.parse().map_err(|_| format!("'{text}' is not a bool"))
+    }
 }
 
 impl Neutral for String {
@@ -281,6 +336,12 @@ impl Neutral for String {
     }
     fn show(&self) -> String {
         format!("{self:?}")
+    }
+    fn exact_text(&self) -> String {
+        self.clone()
+    }
+    fn parse_exact(text: &str) -> Result<Self, String> {
+        Ok(text.to_string())
     }
 }
 
@@ -413,6 +474,17 @@ mod tests {
         let scalar = TensorData::filled(ElementType::Float32, &[]).unwrap();
         assert_eq!(scalar.slice_rows(0, 0).shape(), &[] as &[usize]);
         assert_eq!(scalar.repeat_first_row(4).shape(), &[] as &[usize]);
+    }
+
+    #[test]
+    fn text_round_trips_are_exact_for_every_type() {
+        let floats = TensorData::F32(ArrayD::from_shape_vec(IxDyn(&[4]), vec![0.1, f32::NAN, f32::NEG_INFINITY, 1e-38]).unwrap());
+        let back = TensorData::from_texts(ElementType::Float32, &[4], &floats.to_texts()).unwrap();
+        assert_eq!(back.to_texts(), floats.to_texts());
+        assert_eq!(back.non_finite_count(), 2);
+        let strings = TensorData::Str(ArrayD::from_shape_vec(IxDyn(&[2]), vec!["a b".into(), "".into()]).unwrap());
+        assert_eq!(TensorData::from_texts(ElementType::String, &[2], &strings.to_texts()).unwrap(), strings);
+        assert!(TensorData::from_texts(ElementType::Int8, &[1], &["300".into()]).is_err());
     }
 
     #[test]

@@ -1,0 +1,119 @@
+//! Determinism: the same input twice gives identical outputs, and a batch of N rows gives the
+//! same outputs as the N rows run one at a time (within `atol`/`rtol`).
+
+use super::{AuditContext, Check, Outcome, slice_batch, static_batch_size, varied_batch};
+use crate::compare::{all_scalars, first_mismatch, row_scalars};
+use crate::runtime::tensor::batch_rows;
+
+pub struct Determinism;
+
+/// Rows compared one at a time against the batch (the first ones).
+const MAX_SINGLE_ROWS: usize = 32;
+
+impl Check for Determinism {
+    fn id(&self) -> &'static str {
+        "determinism"
+    }
+
+    fn description(&self) -> &'static str {
+        "the same input gives the same output, and a batch agrees with its rows run one at a time"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "What: runs the sample (or a varied synthetic batch) twice and requires identical outputs; then \
+         runs up to 32 of its rows one at a time and requires each to match its row of the batch output \
+         within atol + rtol·|batch value| (labels and integers exactly).\n\
+         Why: a model whose answer depends on what else is in the batch, or on the run, gives users \
+         different answers for the same request and makes every bug report unreproducible. Causes: \
+         random ops left in the graph (Dropout in training mode, RandomNormal), batch statistics \
+         (BatchNorm in training mode), or numerically unstable reductions.\n\
+         Fix: export in inference mode (model.eval() before torch.onnx.export), remove random ops, and \
+         fix seeds in preprocessing that is part of the graph."
+    }
+
+    fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
+        let runner = match ctx.runner() {
+            Ok(r) => r,
+            Err(skip) => return skip,
+        };
+        let (batch, label) = match ctx.binding().and_then(|b| b.batch.clone()) {
+            Some(batch) => (batch, "sample rows"),
+            None => match varied_batch(runner.inputs(), 8) {
+                Ok(batch) => (batch, "varied synthetic input"),
+                Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
+            },
+        };
+        let first = match runner.run(&batch) {
+            Ok(o) => o,
+            Err(e) => return Outcome::skip(format!("the model rejected {label}: {}", super::empty_batch::first_line(&e.0))),
+        };
+        let second = match runner.run(&batch) {
+            Ok(o) => o,
+            Err(e) => return Outcome::fail(format!("the same request failed the second time: {}", super::empty_batch::first_line(&e.0))),
+        };
+        for (a, b) in first.iter().zip(&second) {
+            if let Some(mismatch) = first_mismatch(&all_scalars(&b.value), &all_scalars(&a.value), 0.0, 0.0) {
+                return Outcome::fail(format!("output '{}' changed between two identical runs ({mismatch})", a.name));
+            }
+        }
+        let mut details = vec![format!("two runs of {label} gave identical outputs")];
+        let rows = batch_rows(&batch);
+        let config = &ctx.config.checks.determinism;
+        if let Some(b) = static_batch_size(runner.inputs()) {
+            details.push(format!("batch vs single rows: not applicable (the model fixes its batch size at {b})"));
+            return Outcome::pass(details[0].clone()).with_details(details);
+        }
+        if rows < 2 {
+            details.push("batch vs single rows: not applicable (one row)".to_string());
+            return Outcome::pass(details[0].clone()).with_details(details);
+        }
+        let checked = rows.min(MAX_SINGLE_ROWS);
+        for row in 0..checked {
+            let single = match runner.run(&slice_batch(&batch, row, row + 1)) {
+                Ok(o) => o,
+                Err(e) => return Outcome::fail(format!("row {row} fails alone but not in a batch: {}", super::empty_batch::first_line(&e.0))),
+            };
+            for (in_batch, alone) in first.iter().zip(&single) {
+                if in_batch.value.rows() != Some(rows) {
+                    continue; // not a per-row output
+                }
+                let (Some(expected), Some(actual)) = (row_scalars(&in_batch.value, row), row_scalars(&alone.value, 0)) else { continue };
+                if let Some(mismatch) = first_mismatch(&actual, &expected, config.atol, config.rtol) {
+                    return Outcome::fail(format!(
+                        "row {row} of output '{}' differs between the batch of {rows} and a single-row run ({mismatch})",
+                        in_batch.name
+                    ))
+                    .with_details(details);
+                }
+            }
+        }
+        details.push(format!("{checked} row(s) run alone match the batch of {rows} (atol {}, rtol {})", config.atol, config.rtol));
+        Outcome::pass(format!("identical on repeat; batch of {rows} = {checked} single-row runs")).with_details(details)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Status;
+    use crate::checks::mock::MockRunner;
+    use crate::config::Config;
+    use crate::runtime::{ElementType, IoSpec, NamedOutput, OutputValue, TensorData};
+
+    #[test]
+    fn a_model_whose_rows_depend_on_the_batch_fails() {
+        // The mock returns 8 rows for every request: a single-row run's row 0 is compared
+        // with row r of the batch, and the values differ from row 1 on.
+        let out = TensorData::I64(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[8]), (0..8).collect()).unwrap());
+        let runner = MockRunner::new(
+            vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(2)])],
+            Ok(vec![NamedOutput { name: "label".into(), value: OutputValue::Tensor(out) }]),
+        );
+        let config = Config::default();
+        let artifact = crate::test_support::artifact();
+        let ctx = AuditContext::new(&config, &artifact, Ok(&runner), None);
+        let outcome = Determinism.run(&ctx);
+        assert_eq!(outcome.status, Status::Fail);
+        assert_eq!(outcome.summary, "row 1 of output 'label' differs between the batch of 8 and a single-row run (value 0: got 0, expected 1)");
+    }
+}

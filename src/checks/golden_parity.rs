@@ -1,0 +1,233 @@
+//! Golden parity: the model's outputs on the sample match reference outputs (`--expected`),
+//! typically the training pipeline's own predictions: the training/serving skew check.
+//!
+//! A table (CSV/Parquet/JSON) has one row per sample row and columns named after outputs:
+//! `label` (one value per row), `probabilities[1]` (element 1 of a row), or
+//! `output_probability.1` (key 1 of a ZipMap row). A test data set folder holds `output_*.pb`
+//! tensors matched to outputs by name or position. Labels, integers and strings are compared
+//! exactly; floats within `atol + rtol·|expected|`.
+
+use polars::prelude::AnyValue;
+
+use super::{AuditContext, Check, Outcome};
+use crate::compare::{Scalar, close, first_mismatch, max_abs_diff, row_scalars, tensor_scalars};
+use crate::runtime::tensor::batch_rows;
+use crate::runtime::{NamedOutput, OutputValue};
+use crate::sample::{Expected, Sample};
+
+pub struct GoldenParity;
+
+impl Check for GoldenParity {
+    fn id(&self) -> &'static str {
+        "golden_parity"
+    }
+
+    fn description(&self) -> &'static str {
+        "outputs on the sample match the reference outputs given with --expected"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "What: runs the model on --sample and compares its outputs with --expected: a CSV/Parquet/JSON \
+         file with one row per sample row (columns `label`, `probabilities[1]` for element 1 of a row, \
+         `output_probability.1` for key 1 of a ZipMap row), or an ONNX test data set folder \
+         (output_0.pb, ...). Labels, integers and strings must match exactly, floats within \
+         atol + rtol·|expected| (checks.golden_parity).\n\
+         Why: this is the training/serving skew check: the exported model must predict what the \
+         training pipeline predicted for the same rows. Conversion bugs (a dropped preprocessing step, \
+         float64 → float32 rounding at a tree threshold, a different category order) show up here.\n\
+         Fix: compare the pipeline step by step (skl2onnx's `intermediate` outputs), keep float64 where \
+         thresholds are sensitive (`options={'cast': False}` / `zipmap`), and regenerate the expected file \
+         from the same pipeline object that was exported."
+    }
+
+    fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
+        let Some(expected) = ctx.expected else {
+            return Outcome::skip("no --expected given");
+        };
+        let runner = match ctx.runner() {
+            Ok(r) => r,
+            Err(skip) => return skip,
+        };
+        let Some(batch) = ctx.binding().and_then(|b| b.batch.clone()) else {
+            return Outcome::skip("no sample that binds to the model (see schema_parity): nothing to compare");
+        };
+        let outputs = match runner.run(&batch) {
+            Ok(o) => o,
+            Err(e) => return Outcome::fail(format!("inference on the sample failed: {}", super::empty_batch::first_line(&e.0))),
+        };
+        let config = &ctx.config.checks.golden_parity;
+        let comparison = match expected {
+            Expected::Tensors { tensors, .. } => compare_tensors(&outputs, tensors, config.atol, config.rtol),
+            Expected::Table(table) => compare_table(&outputs, table, batch_rows(&batch), config.atol, config.rtol),
+        };
+        let Comparison { compared, mismatches, notes, max_diff } = match comparison {
+            Ok(c) => c,
+            Err(problem) => return Outcome::fail(problem),
+        };
+        let mut details = notes;
+        details.push(format!("tolerance: atol {}, rtol {}; labels and strings exact", config.atol, config.rtol));
+        if mismatches.is_empty() {
+            Outcome::pass(format!("{compared} value(s) match the expected outputs (max |diff| {max_diff:.3e})"))
+                .with_details(details)
+                .with_metric("compared", compared)
+                .with_metric("max_abs_diff", max_diff)
+        } else {
+            let summary = format!("{} of {compared} value(s) differ: {}", mismatches.len(), mismatches[0]);
+            details.splice(0..0, mismatches.iter().take(20).cloned());
+            Outcome::fail(summary).with_details(details).with_metric("mismatches", mismatches.len()).with_metric("compared", compared)
+        }
+    }
+}
+
+#[derive(Default)]
+struct Comparison {
+    compared: usize,
+    mismatches: Vec<String>,
+    notes: Vec<String>,
+    max_diff: f64,
+}
+
+fn compare_tensors(
+    outputs: &[NamedOutput],
+    expected: &[crate::tensor_proto::NamedProto],
+    atol: f64,
+    rtol: f64,
+) -> Result<Comparison, String> {
+    let by_name = expected.iter().all(|e| !e.name.is_empty() && outputs.iter().any(|o| o.name == e.name));
+    if !by_name && expected.len() > outputs.len() {
+        return Err(format!("{} expected tensors for {} model outputs", expected.len(), outputs.len()));
+    }
+    let mut result = Comparison::default();
+    for (index, reference) in expected.iter().enumerate() {
+        let output = if by_name { outputs.iter().find(|o| o.name == reference.name) } else { outputs.get(index) };
+        let Some(output) = output else { continue };
+        let OutputValue::Tensor(actual) = &output.value else {
+            result.notes.push(format!("output '{}' is not a tensor: not compared", output.name));
+            continue;
+        };
+        if actual.shape() != reference.data.shape() {
+            result.mismatches.push(format!("output '{}': shape {:?}, expected {:?}", output.name, actual.shape(), reference.data.shape()));
+            continue;
+        }
+        let (a, e) = (tensor_scalars(actual), tensor_scalars(&reference.data));
+        result.compared += e.len();
+        result.max_diff = result.max_diff.max(max_abs_diff(&a, &e));
+        if let Some(m) = first_mismatch(&a, &e, atol, rtol) {
+            let count = a.iter().zip(&e).filter(|(x, y)| !close(x, y, atol, rtol)).count();
+            result.mismatches.push(format!("output '{}': {count} value(s) differ, first at {m}", output.name));
+        }
+    }
+    result.notes.push(format!("{} output tensor(s) matched by {}", expected.len(), if by_name { "name" } else { "position" }));
+    Ok(result)
+}
+
+/// How a table column addresses an output value.
+enum Selector {
+    Whole,
+    Index(usize),
+    Key(String),
+}
+
+fn resolve_column<'o>(column: &str, outputs: &'o [NamedOutput]) -> Option<(&'o NamedOutput, Selector)> {
+    if let Some(output) = outputs.iter().find(|o| o.name == column) {
+        return Some((output, Selector::Whole));
+    }
+    if let Some(open) = column.rfind('[')
+        && column.ends_with(']')
+        && let Ok(index) = column[open + 1..column.len() - 1].parse()
+        && let Some(output) = outputs.iter().find(|o| o.name == column[..open])
+    {
+        return Some((output, Selector::Index(index)));
+    }
+    let dot = column.rfind('.')?;
+    let output = outputs.iter().find(|o| o.name == column[..dot])?;
+    Some((output, Selector::Key(column[dot + 1..].to_string())))
+}
+
+fn cell(value: AnyValue<'_>) -> Option<Scalar> {
+    Some(match value {
+        AnyValue::Null => return None,
+        AnyValue::Boolean(b) => Scalar::Bool(b),
+        AnyValue::Float32(v) => Scalar::Float(f64::from(v)),
+        AnyValue::Float64(v) => Scalar::Float(v),
+        AnyValue::Int8(v) => Scalar::Int(v.into()),
+        AnyValue::Int16(v) => Scalar::Int(v.into()),
+        AnyValue::Int32(v) => Scalar::Int(v.into()),
+        AnyValue::Int64(v) => Scalar::Int(v.into()),
+        AnyValue::UInt8(v) => Scalar::Int(v.into()),
+        AnyValue::UInt16(v) => Scalar::Int(v.into()),
+        AnyValue::UInt32(v) => Scalar::Int(v.into()),
+        AnyValue::UInt64(v) => Scalar::Int(v.into()),
+        AnyValue::String(s) => Scalar::Text(s.to_string()),
+        AnyValue::StringOwned(s) => Scalar::Text(s.to_string()),
+        other => Scalar::Text(other.to_string()),
+    })
+}
+
+fn select(row: &[Scalar], selector: &Selector) -> Result<Scalar, String> {
+    match selector {
+        Selector::Whole if row.len() == 1 => Ok(row[0].clone()),
+        Selector::Whole => Err(format!("{} values per row; name one column per value (NAME[0], NAME.key)", row.len())),
+        Selector::Index(i) => row.get(*i).cloned().ok_or_else(|| format!("index {i} is past the {} values of a row", row.len())),
+        Selector::Key(key) => row
+            .chunks(2)
+            .find(|pair| matches!(&pair[0], Scalar::Text(k) if k == key))
+            .and_then(|pair| pair.get(1).cloned())
+            .ok_or_else(|| format!("no key '{key}' in the row's map")),
+    }
+}
+
+fn compare_table(outputs: &[NamedOutput], table: &Sample, rows: usize, atol: f64, rtol: f64) -> Result<Comparison, String> {
+    let shown = table.path.display();
+    if table.rows() != rows {
+        return Err(format!("{shown} has {} row(s); the sample ran {rows}", table.rows()));
+    }
+    let mut result = Comparison::default();
+    let mut matched_columns = 0;
+    for column in table.frame.columns() {
+        let name = column.name().to_string();
+        let Some((output, selector)) = resolve_column(&name, outputs) else {
+            let known: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+            return Err(format!("{shown}: column '{name}' names no model output (outputs: {})", known.join(", ")));
+        };
+        matched_columns += 1;
+        for row in 0..rows {
+            let values = row_scalars(&output.value, row).ok_or_else(|| format!("output '{}' has no row {row}", output.name))?;
+            let actual = select(&values, &selector).map_err(|e| format!("{shown}: column '{name}': {e}"))?;
+            let expected = column
+                .get(row)
+                .ok()
+                .and_then(cell)
+                .ok_or_else(|| format!("{shown}: column '{name}' row {row} is empty"))?;
+            result.compared += 1;
+            result.max_diff = result.max_diff.max(max_abs_diff(std::slice::from_ref(&actual), std::slice::from_ref(&expected)));
+            if !close(&actual, &expected, atol, rtol) {
+                result.mismatches.push(format!("{name} row {row}: got {actual}, expected {expected}"));
+            }
+        }
+    }
+    result.notes.push(format!("{matched_columns} column(s) of {shown} against {rows} sample row(s)"));
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::all_scalars;
+    use crate::runtime::TensorData;
+
+    #[test]
+    fn columns_address_whole_values_elements_and_map_keys() {
+        let outputs = vec![
+            NamedOutput { name: "label".into(), value: OutputValue::Tensor(TensorData::filled(crate::runtime::ElementType::Int64, &[2]).unwrap()) },
+            NamedOutput { name: "p".into(), value: OutputValue::Sequence(vec![OutputValue::Map(vec![("1".into(), 0.5)])]) },
+        ];
+        assert!(matches!(resolve_column("label", &outputs), Some((_, Selector::Whole))));
+        assert!(matches!(resolve_column("label[0]", &outputs), Some((_, Selector::Index(0)))));
+        assert!(matches!(resolve_column("p.1", &outputs), Some((_, Selector::Key(k))) if k == "1"));
+        assert!(resolve_column("nope", &outputs).is_none());
+        let row = all_scalars(&OutputValue::Map(vec![("0".into(), 0.25), ("1".into(), 0.75)]));
+        assert_eq!(select(&row, &Selector::Key("1".into())).unwrap(), Scalar::Float(0.75));
+        assert!(select(&row, &Selector::Whole).unwrap_err().contains("4 values per row"));
+    }
+}

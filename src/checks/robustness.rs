@@ -1,0 +1,183 @@
+//! Robustness: negative probes (missing column, wrong dtype, NaN, ±Inf, oversized batch), each
+//! in a child process with a time limit. A clean error or valid output passes; garbage (NaN/Inf
+//! output, wrong row count), a crash or a timeout fails; a malformed request that is silently
+//! accepted warns.
+
+use std::collections::BTreeSet;
+
+use super::{AuditContext, Check, InputSource, Outcome, Status, single_request};
+use crate::probe::{OutputSummary, ProbeKind, ProbeResult};
+use crate::runtime::tensor::batch_rows;
+
+pub struct Robustness;
+
+/// A probe's outcome as reported: status, outcome name, and what happened.
+pub struct Judged {
+    pub status: Status,
+    pub outcome: &'static str,
+    pub text: String,
+}
+
+/// Judges one probe result. `per_row` names the outputs that have one row per input row.
+pub fn judge(kind: ProbeKind, result: &ProbeResult, per_row: &BTreeSet<String>) -> Judged {
+    let judged = |status, outcome, text: String| Judged { status, outcome, text };
+    match result {
+        ProbeResult::NotApplicable(reason) => judged(Status::Skip, "not applicable", reason.clone()),
+        ProbeResult::CleanError(message) => judged(Status::Pass, "clean error", super::empty_batch::first_line(message)),
+        ProbeResult::Crash(message) => judged(Status::Fail, "crash", message.clone()),
+        ProbeResult::Timeout(limit) => judged(Status::Fail, "timeout", format!("killed after {:.0} s", limit.as_secs_f64())),
+        ProbeResult::Output { rows, outputs } => match garbage(*rows, outputs, per_row) {
+            // NaN in, NaN out is IEEE arithmetic, not a model bug: the serving path must
+            // validate inputs. It warns; NaN from finite input fails in output_sanity.
+            Some(Garbage::NonFinite(problem)) if matches!(kind, ProbeKind::Nan | ProbeKind::PosInf | ProbeKind::NegInf) => {
+                judged(Status::Warn, "garbage", format!("{problem}: non-finite input propagates, validate inputs before inference"))
+            }
+            Some(Garbage::NonFinite(problem) | Garbage::WrongRows(problem)) => judged(Status::Fail, "garbage", problem),
+            None if matches!(kind, ProbeKind::MissingInput | ProbeKind::WrongDtype) => judged(
+                Status::Warn,
+                "valid output",
+                "the model answered a malformed request instead of refusing it".to_string(),
+            ),
+            None => judged(Status::Pass, "valid output", format!("{rows} row(s) of finite output")),
+        },
+    }
+}
+
+/// What makes an output garbage.
+enum Garbage {
+    NonFinite(String),
+    WrongRows(String),
+}
+
+/// A per-row output whose row count is not the request's, or NaN/Inf anywhere.
+fn garbage(rows: usize, outputs: &[OutputSummary], per_row: &BTreeSet<String>) -> Option<Garbage> {
+    let wrong_rows = outputs.iter().filter(|o| per_row.contains(&o.name)).find(|o| o.rows != Some(rows)).map(|o| {
+        Garbage::WrongRows(format!(
+            "output '{}' has {} row(s) for a request of {rows}",
+            o.name,
+            o.rows.map_or("no".into(), |r| r.to_string())
+        ))
+    });
+    wrong_rows.or_else(|| {
+        outputs
+            .iter()
+            .find(|o| o.non_finite > 0)
+            .map(|bad| Garbage::NonFinite(format!("output '{}' has {} NaN/Inf value(s)", bad.name, bad.non_finite)))
+    })
+}
+
+impl Check for Robustness {
+    fn id(&self) -> &'static str {
+        "robustness"
+    }
+
+    fn description(&self) -> &'static str {
+        "malformed, non-finite and oversized requests give a clean error or valid output, never a crash"
+    }
+
+    fn explanation(&self) -> &'static str {
+        "What: sends requests a serving path will eventually receive, built from one valid request: one \
+         input (or column) missing, a string where a number is expected (or the reverse), every float \
+         NaN, +Inf, -Inf, and a batch of `oversized_rows` rows. Each runs in a child process of ready with \
+         a time limit (`timeout_s`). A clean error or valid output passes; garbage (NaN/Inf in an output, \
+         a per-row output with the wrong number of rows), a crash (abort, segfault) or a timeout fails; \
+         a malformed request that is answered instead of refused warns.\n\
+         Why: a model that fails silently is worse than one not deployed: NaN probabilities, a crashed \
+         worker or a request that hangs reach users as wrong answers or outages.\n\
+         Fix: validate requests before inference (reject missing fields, non-finite values, batches over \
+         a limit), replace NaN-propagating preprocessing with imputation inside the exported pipeline, \
+         and cap batch sizes in the server."
+    }
+
+    fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
+        let runner = match ctx.runner() {
+            Ok(r) => r,
+            Err(skip) => return skip,
+        };
+        let (batch, source) = match ctx.model_batch(1) {
+            Ok(b) => b,
+            Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
+        };
+        let base = single_request(&batch, runner.inputs());
+        let reference = match runner.run(&base) {
+            Ok(outputs) => outputs,
+            Err(error) => {
+                let why = super::empty_batch::first_line(&error.0);
+                return match source {
+                    InputSource::Sample => Outcome::skip(format!("the sample request itself fails ({why}); see schema_parity")),
+                    InputSource::Synthetic => Outcome::skip(format!("the model rejects synthetic input ({why}); pass --sample with real rows")),
+                };
+            }
+        };
+        let base_rows = batch_rows(&base);
+        let per_row: BTreeSet<String> =
+            reference.iter().filter(|o| o.value.rows() == Some(base_rows)).map(|o| o.name.clone()).collect();
+        let mut details = Vec::new();
+        let mut worst = Status::Pass;
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        let mut metrics = serde_json::Map::new();
+        let mut headline = None;
+        for kind in ProbeKind::NEGATIVE {
+            let judged = judge(kind, &ctx.run_probe(kind, &base), &per_row);
+            *counts.entry(judged.outcome).or_default() += 1;
+            details.push(format!("{}: {}: {}", kind.label(), judged.outcome, judged.text));
+            metrics.insert(serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), judged.outcome.into());
+            if judged.status > worst && judged.status != Status::Skip {
+                worst = judged.status;
+                headline = Some(format!("{}: {} ({})", kind.label(), judged.outcome, judged.text));
+            }
+        }
+        let isolation = if ctx.probes.is_some() { "each ran in a child process" } else { "each ran in this process" };
+        details.push(format!("probes built from one request of {}; {isolation}", source.label()));
+        let tally: Vec<String> = counts.iter().map(|(outcome, n)| format!("{n} {outcome}")).collect();
+        let summary = headline.unwrap_or_else(|| format!("{} probes: {}", ProbeKind::NEGATIVE.len(), tally.join(", ")));
+        let outcome = match worst {
+            Status::Fail => Outcome::fail(summary),
+            Status::Warn => Outcome::warn(summary),
+            _ => Outcome::pass(summary),
+        };
+        outcome.with_details(details).with_metric("probes", serde_json::Value::Object(metrics))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn per_row() -> BTreeSet<String> {
+        ["label".to_string()].into_iter().collect()
+    }
+
+    fn output(rows: usize, non_finite: usize) -> ProbeResult {
+        ProbeResult::Output { rows, outputs: vec![OutputSummary { name: "label".into(), rows: Some(rows), non_finite }] }
+    }
+
+    #[test]
+    fn each_outcome_maps_to_its_status() {
+        let cases = [
+            (ProbeKind::Nan, ProbeResult::CleanError("bad".into()), Status::Pass, "clean error"),
+            (ProbeKind::Nan, output(1, 0), Status::Pass, "valid output"),
+            (ProbeKind::Nan, output(1, 2), Status::Warn, "garbage"),
+            (ProbeKind::Oversized, output(4096, 2), Status::Fail, "garbage"),
+            (ProbeKind::MissingInput, output(1, 0), Status::Warn, "valid output"),
+            (ProbeKind::Oversized, ProbeResult::Crash("signal 11".into()), Status::Fail, "crash"),
+            (ProbeKind::Oversized, ProbeResult::Timeout(Duration::from_secs(5)), Status::Fail, "timeout"),
+            (ProbeKind::Nan, ProbeResult::NotApplicable("no float input".into()), Status::Skip, "not applicable"),
+        ];
+        for (kind, result, status, outcome) in cases {
+            let judged = judge(kind, &result, &per_row());
+            assert_eq!((judged.status, judged.outcome), (status, outcome), "{kind:?} {result:?}");
+        }
+    }
+
+    #[test]
+    fn a_per_row_output_with_the_wrong_row_count_is_garbage() {
+        let result = ProbeResult::Output { rows: 4096, outputs: vec![OutputSummary { name: "label".into(), rows: Some(1), non_finite: 0 }] };
+        let judged = judge(ProbeKind::Oversized, &result, &per_row());
+        assert_eq!(judged.status, Status::Fail);
+        assert_eq!(judged.text, "output 'label' has 1 row(s) for a request of 4096");
+        // An output that is not per-row (a summary) may have any row count.
+        assert_eq!(judge(ProbeKind::Oversized, &result, &BTreeSet::new()).status, Status::Pass);
+    }
+}

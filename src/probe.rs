@@ -1,0 +1,400 @@
+//! Negative probes: requests a serving path will eventually receive (an empty batch, a missing
+//! input, the wrong type, NaN and ±Inf, an oversized batch), each run in a child process of
+//! `ready` (`ready __probe`) with a time limit, so that a runtime abort or segfault becomes a
+//! failed check row instead of a dead audit.
+//!
+//! [`ProbeRunner`] hides the process boundary: checks are unit-tested with [`InProcess`].
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::{Batch, ElementType, IoSpec, ModelRunner, NamedOutput, NamedTensor, RuntimeSettings, TensorData};
+
+/// Tensors larger than this many elements are never built by a probe.
+pub const MAX_PROBE_ELEMENTS: usize = 1 << 26;
+
+/// The probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeKind {
+    EmptyBatch,
+    MissingInput,
+    WrongDtype,
+    Nan,
+    PosInf,
+    NegInf,
+    Oversized,
+}
+
+impl ProbeKind {
+    /// The probes of the robustness check (the empty batch has its own check).
+    pub const NEGATIVE: [ProbeKind; 6] =
+        [Self::MissingInput, Self::WrongDtype, Self::Nan, Self::PosInf, Self::NegInf, Self::Oversized];
+
+    /// How reports name the probe.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::EmptyBatch => "empty batch",
+            Self::MissingInput => "missing column",
+            Self::WrongDtype => "wrong dtype",
+            Self::Nan => "NaN values",
+            Self::PosInf => "+Inf values",
+            Self::NegInf => "-Inf values",
+            Self::Oversized => "oversized batch",
+        }
+    }
+}
+
+/// A summary of one output of a probe run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputSummary {
+    pub name: String,
+    /// First-axis length (tensor) or item count (sequence).
+    pub rows: Option<usize>,
+    /// NaN or infinite numbers anywhere in the output.
+    pub non_finite: usize,
+}
+
+/// Summarizes decoded outputs.
+pub fn summarize(outputs: &[NamedOutput]) -> Vec<OutputSummary> {
+    outputs
+        .iter()
+        .map(|o| OutputSummary { name: o.name.clone(), rows: o.value.rows(), non_finite: o.value.non_finite_count() })
+        .collect()
+}
+
+/// What a probe did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeResult {
+    /// The runtime refused the request with an error message.
+    CleanError(String),
+    /// The model produced outputs.
+    Output { rows: usize, outputs: Vec<OutputSummary> },
+    /// The process running the probe died (abort, segfault, panic).
+    Crash(String),
+    /// The probe ran past its time limit and was killed.
+    Timeout(Duration),
+    /// The probe does not apply to this model (no float input for NaN, ...).
+    NotApplicable(String),
+}
+
+/// Builds the probe's request from `base`, one valid request for the model.
+pub fn build_probe(kind: ProbeKind, base: &Batch, inputs: &[IoSpec], oversized_rows: usize) -> Result<Batch, String> {
+    let has_batch_axis = base.iter().any(|t| !t.data.shape().is_empty());
+    match kind {
+        ProbeKind::EmptyBatch => {
+            if !has_batch_axis {
+                return Err("every input is a scalar: there is no batch to empty".into());
+            }
+            Ok(base.iter().map(|t| NamedTensor { name: t.name.clone(), data: t.data.slice_rows(0, 0) }).collect())
+        }
+        ProbeKind::MissingInput => {
+            if base.len() > 1 {
+                return Ok(base[1..].to_vec());
+            }
+            let only = base.first().ok_or("the model has no inputs")?;
+            let width = only.data.shape().get(1).copied().unwrap_or(0);
+            match only.data.slice_columns(0, width.saturating_sub(1)) {
+                Some(data) if width >= 2 => Ok(vec![NamedTensor { name: only.name.clone(), data }]),
+                _ => Err("one input with a single column: nothing can be left out".into()),
+            }
+        }
+        ProbeKind::WrongDtype => {
+            let first = base.first().ok_or("the model has no inputs")?;
+            let shape = first.data.shape().to_vec();
+            let data = if first.data.element_type() == ElementType::String {
+                TensorData::filled(ElementType::Float32, &shape)
+            } else {
+                let texts = vec!["not a number".to_string(); shape.iter().product()];
+                TensorData::from_texts(ElementType::String, &shape, &texts).ok()
+            }
+            .ok_or("cannot build a tensor of the wrong type")?;
+            let mut batch = base.clone();
+            batch[0].data = data;
+            Ok(batch)
+        }
+        ProbeKind::Nan | ProbeKind::PosInf | ProbeKind::NegInf => {
+            let value = match kind {
+                ProbeKind::Nan => f64::NAN,
+                ProbeKind::PosInf => f64::INFINITY,
+                _ => f64::NEG_INFINITY,
+            };
+            let mut replaced = 0;
+            let batch = base
+                .iter()
+                .map(|t| {
+                    let data = t.data.float_filled(value).inspect(|_| replaced += 1).unwrap_or_else(|| t.data.clone());
+                    NamedTensor { name: t.name.clone(), data }
+                })
+                .collect();
+            if replaced == 0 { Err("no float input".into()) } else { Ok(batch) }
+        }
+        ProbeKind::Oversized => {
+            if !has_batch_axis {
+                return Err("every input is a scalar: there is no batch to grow".into());
+            }
+            let per_row: usize = base.iter().map(|t| t.data.shape().iter().skip(1).product::<usize>()).sum::<usize>().max(1);
+            let rows = oversized_rows.min(MAX_PROBE_ELEMENTS / per_row).max(2);
+            let _ = inputs;
+            Ok(base.iter().map(|t| NamedTensor { name: t.name.clone(), data: t.data.repeat_first_row(rows) }).collect())
+        }
+    }
+}
+
+/// Runs probes.
+pub trait ProbeRunner: Sync {
+    /// Runs `kind` built from `base`, one valid request.
+    fn run(&self, kind: ProbeKind, base: &Batch) -> ProbeResult;
+}
+
+/// Probes in this process (unit tests, and where no child process can be started).
+pub struct InProcess<'a> {
+    pub runner: &'a dyn ModelRunner,
+    pub oversized_rows: usize,
+}
+
+impl ProbeRunner for InProcess<'_> {
+    fn run(&self, kind: ProbeKind, base: &Batch) -> ProbeResult {
+        let batch = match build_probe(kind, base, self.runner.inputs(), self.oversized_rows) {
+            Ok(b) => b,
+            Err(reason) => return ProbeResult::NotApplicable(reason),
+        };
+        let rows = crate::runtime::tensor::batch_rows(&batch);
+        match self.runner.run(&batch) {
+            Ok(outputs) => ProbeResult::Output { rows, outputs: summarize(&outputs) },
+            Err(e) => ProbeResult::CleanError(e.0),
+        }
+    }
+}
+
+/// A tensor on the wire between `ready` and its probe child (text values round-trip exactly).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WireTensor {
+    name: String,
+    element: ElementType,
+    shape: Vec<usize>,
+    values: Vec<String>,
+}
+
+/// The job a probe child reads from stdin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ProbeJob {
+    model: PathBuf,
+    ort_lib: PathBuf,
+    settings: RuntimeSettings,
+    kind: ProbeKind,
+    oversized_rows: usize,
+    base: Vec<WireTensor>,
+}
+
+/// What a probe child writes to stdout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+enum ProbeReply {
+    Error { message: String },
+    Output { rows: usize, outputs: Vec<OutputSummary> },
+    NotApplicable { reason: String },
+}
+
+/// Probes in a child process of `ready`, each with a time limit.
+pub struct ChildProcess {
+    pub exe: PathBuf,
+    pub model: PathBuf,
+    pub ort_lib: PathBuf,
+    pub settings: RuntimeSettings,
+    pub oversized_rows: usize,
+    pub timeout: Duration,
+}
+
+impl ProbeRunner for ChildProcess {
+    fn run(&self, kind: ProbeKind, base: &Batch) -> ProbeResult {
+        let job = ProbeJob {
+            model: self.model.clone(),
+            ort_lib: self.ort_lib.clone(),
+            settings: self.settings.clone(),
+            kind,
+            oversized_rows: self.oversized_rows,
+            base: base
+                .iter()
+                .map(|t| WireTensor {
+                    name: t.name.clone(),
+                    element: t.data.element_type(),
+                    shape: t.data.shape().to_vec(),
+                    values: t.data.to_texts(),
+                })
+                .collect(),
+        };
+        match self.spawn(&job) {
+            Ok(result) => result,
+            Err(e) => ProbeResult::Crash(format!("could not run the probe process: {e}")),
+        }
+    }
+}
+
+impl ChildProcess {
+    fn spawn(&self, job: &ProbeJob) -> std::io::Result<ProbeResult> {
+        let mut child = Command::new(&self.exe)
+            .arg("__probe")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let payload = serde_json::to_vec(job).map_err(std::io::Error::other)?;
+        let mut stdin = child.stdin.take().expect("piped");
+        // Write from a thread: a child that dies early must not block us on a full pipe.
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&payload);
+        });
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut stderr = child.stderr.take().expect("piped");
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = stdout.read_to_end(&mut out);
+            out
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut err = Vec::new();
+            let _ = stderr.read_to_end(&mut err);
+            err
+        });
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if started.elapsed() > self.timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = writer.join();
+                return Ok(ProbeResult::Timeout(self.timeout));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let _ = writer.join();
+        let out = reader.join().unwrap_or_default();
+        let err = err_reader.join().unwrap_or_default();
+        let last_err = String::from_utf8_lossy(&err).lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
+        if !status.success() {
+            return Ok(ProbeResult::Crash(describe_exit(status, &last_err)));
+        }
+        Ok(match serde_json::from_slice::<ProbeReply>(&out) {
+            Ok(ProbeReply::Error { message }) => ProbeResult::CleanError(message),
+            Ok(ProbeReply::Output { rows, outputs }) => ProbeResult::Output { rows, outputs },
+            Ok(ProbeReply::NotApplicable { reason }) => ProbeResult::NotApplicable(reason),
+            Err(e) => ProbeResult::Crash(format!("the probe process gave no result ({e}); {last_err}")),
+        })
+    }
+}
+
+fn describe_exit(status: std::process::ExitStatus, stderr: &str) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            let name = match signal {
+                libc::SIGSEGV => "SIGSEGV, segmentation fault",
+                libc::SIGABRT => "SIGABRT, abort",
+                libc::SIGKILL => "SIGKILL, killed (out of memory?)",
+                libc::SIGBUS => "SIGBUS",
+                libc::SIGILL => "SIGILL",
+                libc::SIGFPE => "SIGFPE",
+                _ => "signal",
+            };
+            return format!("the probe process died with signal {signal} ({name})");
+        }
+    }
+    let code = status.code().map_or("unknown".to_string(), |c| c.to_string());
+    if stderr.is_empty() { format!("the probe process exited with code {code}") } else { format!("the probe process exited with code {code}: {stderr}") }
+}
+
+/// The `ready __probe` child: reads a job on stdin, runs one probe, writes the reply on stdout.
+pub fn child_main() -> Result<(), String> {
+    let mut input = Vec::new();
+    std::io::stdin().read_to_end(&mut input).map_err(|e| e.to_string())?;
+    let job: ProbeJob = serde_json::from_slice(&input).map_err(|e| format!("bad probe job: {e}"))?;
+    let base: Batch = job
+        .base
+        .iter()
+        .map(|w| Ok(NamedTensor { name: w.name.clone(), data: TensorData::from_texts(w.element, &w.shape, &w.values)? }))
+        .collect::<Result<_, String>>()?;
+    let version = crate::runtime::locate::probe(&job.ort_lib)?;
+    let library = crate::runtime::locate::RuntimeLibrary { path: job.ort_lib.clone(), version, source: crate::runtime::locate::Source::Flag };
+    let runtime = crate::runtime::ort_runner::OrtRuntime::init(library)?;
+    let (runner, _) = runtime.load(&job.model, &job.settings)?;
+    let reply = match build_probe(job.kind, &base, runner.inputs(), job.oversized_rows) {
+        Err(reason) => ProbeReply::NotApplicable { reason },
+        Ok(batch) => {
+            test_hook(job.kind);
+            let rows = crate::runtime::tensor::batch_rows(&batch);
+            match runner.run(&batch) {
+                Ok(outputs) => ProbeReply::Output { rows, outputs: summarize(&outputs) },
+                Err(e) => ProbeReply::Error { message: e.0 },
+            }
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer(&mut stdout, &reply).map_err(|e| e.to_string())?;
+    stdout.flush().map_err(|e| e.to_string())
+}
+
+/// Debug builds only: `READY_TEST_PROBE_ABORT=<probe>` aborts the child at that probe, so the
+/// tests can show how a crashing runtime is reported. Release builds ignore the variable.
+fn test_hook(kind: ProbeKind) {
+    #[cfg(debug_assertions)]
+    if let Ok(target) = std::env::var("READY_TEST_PROBE_ABORT")
+        && serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(|s| s == target)) == Some(true)
+    {
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = kind;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{ArrayD, IxDyn};
+
+    fn base() -> Batch {
+        vec![NamedTensor {
+            name: "x".into(),
+            data: TensorData::F32(ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![1.0, 2.0, 3.0]).unwrap()),
+        }]
+    }
+
+    #[test]
+    fn probes_are_built_from_one_valid_request() {
+        let inputs = [IoSpec::tensor("x", ElementType::Float32, &[None, Some(3)])];
+        let empty = build_probe(ProbeKind::EmptyBatch, &base(), &inputs, 10).unwrap();
+        assert_eq!(empty[0].data.shape(), &[0, 3]);
+        let missing = build_probe(ProbeKind::MissingInput, &base(), &inputs, 10).unwrap();
+        assert_eq!(missing[0].data.shape(), &[1, 2]);
+        let wrong = build_probe(ProbeKind::WrongDtype, &base(), &inputs, 10).unwrap();
+        assert_eq!(wrong[0].data.element_type(), ElementType::String);
+        let nan = build_probe(ProbeKind::Nan, &base(), &inputs, 10).unwrap();
+        assert_eq!(nan[0].data.non_finite_count(), 3);
+        let big = build_probe(ProbeKind::Oversized, &base(), &inputs, 4096).unwrap();
+        assert_eq!(big[0].data.shape(), &[4096, 3]);
+    }
+
+    #[test]
+    fn inapplicable_probes_say_why() {
+        let ints = vec![NamedTensor { name: "k".into(), data: TensorData::filled(ElementType::Int64, &[1, 1]).unwrap() }];
+        let inputs = [IoSpec::tensor("k", ElementType::Int64, &[None, Some(1)])];
+        assert_eq!(build_probe(ProbeKind::Nan, &ints, &inputs, 10).unwrap_err(), "no float input");
+        assert!(build_probe(ProbeKind::MissingInput, &ints, &inputs, 10).unwrap_err().contains("single column"));
+    }
+
+    #[test]
+    fn oversized_probes_never_exceed_the_element_budget() {
+        let wide = vec![NamedTensor { name: "img".into(), data: TensorData::filled(ElementType::Float32, &[1, 3, 224, 224]).unwrap() }];
+        let probe = build_probe(ProbeKind::Oversized, &wide, &[], 4096).unwrap();
+        let elements: usize = probe[0].data.shape().iter().product();
+        assert!(elements <= MAX_PROBE_ELEMENTS, "{elements}");
+        assert!(probe[0].data.shape()[0] >= 2);
+    }
+}
