@@ -106,7 +106,12 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     let project_dirs = match &options.project {
         Some(dir) if !dir.is_dir() => return Err(format!("--project {}: not a directory", dir.display())),
         Some(dir) => vec![dir.clone()],
-        None => vec![model_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()],
+        // By default: the model's folder and the root of the git checkout it lives in.
+        None => {
+            let model_dir = project_dirs_model_dir(model_path);
+            let root = crate::lockfiles::git_root(&model_dir);
+            std::iter::once(model_dir).chain(root).collect()
+        }
     };
 
     // The runtime is needed for anything ONNX Runtime might open; a pickle or a model whose

@@ -91,7 +91,7 @@ pub struct ChecksConfig {
     pub schema_parity: SchemaParityConfig,
     pub empty_batch: SeverityOnly,
     pub latency: LatencyConfig,
-    pub lockfile: SeverityOnly,
+    pub lockfile: LockfileConfig,
     pub robustness: RobustnessConfig,
     pub output_sanity: SeverityOnly,
     pub determinism: ToleranceConfig,
@@ -184,6 +184,21 @@ pub struct LatencyConfig {
 impl Default for LatencyConfig {
     fn default() -> Self {
         Self { severity: Severity::Deny, warmup_runs: 20, runs: 300, p50_ms: None, p95_ms: None, p99_ms: Some(50.0), max_ms: None }
+    }
+}
+
+/// Lockfile settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockfileConfig {
+    pub severity: Severity,
+    /// Missing hashes fail instead of warning.
+    pub require_hashes: bool,
+}
+
+impl Default for LockfileConfig {
+    fn default() -> Self {
+        Self { severity: Severity::Deny, require_hashes: false }
     }
 }
 

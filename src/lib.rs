@@ -11,6 +11,7 @@ pub mod compare;
 pub mod config;
 pub mod config_yaml;
 pub mod init;
+pub mod lockfiles;
 pub mod machine;
 pub mod pickle_scan;
 pub mod probe;

@@ -191,7 +191,7 @@ fn lockfile_verdicts_for_each_fixture_project() {
         assert_eq!(run.code, if status == "fail" { 1 } else { 0 }, "{project}");
     }
     let run = audit("fixtures/models/iris_rf.onnx", &["--project", "fixtures/projects/python_unpinned"]);
-    assert!(run.details("lockfile").contains(&"requirements.txt: line 2: 'numpy' is not pinned (no version)".to_string()));
+    assert!(run.details("lockfile").contains(&"fixtures/projects/python_unpinned/requirements.txt: line 2: 'numpy' is not pinned (no version)".to_string()));
 }
 
 #[test]

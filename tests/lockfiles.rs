@@ -1,0 +1,143 @@
+//! Dependency determinism across ecosystems: each format's verdict on its fixtures (pinned,
+//! unpinned, out of sync, malformed), real lockfiles written by the real tools, runtime parity,
+//! the lock fingerprint and discovery through the git root.
+
+mod common;
+
+use common::{audit, root};
+
+fn lockfile(project: &str, extra: &[&str]) -> common::Audit {
+    let mut args = vec!["--project", project, "--only", "lockfile"];
+    args.extend_from_slice(extra);
+    audit("fixtures/models/iris_rf.onnx", &args)
+}
+
+fn has(run: &common::Audit, text: &str) -> bool {
+    run.details("lockfile").iter().any(|d| d.contains(text))
+}
+
+#[test]
+fn each_format_gives_its_verdict_for_each_variant() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("requirements/pinned", "pass", &["onnxruntime 1.31.1 pinned in requirements.txt is the runtime that ran"]),
+        ("requirements/unpinned", "fail", &["line 1: 'onnxruntime>=1.20' is not pinned", "line 2: 'numpy' is not pinned (no version)"]),
+        ("requirements/out_of_sync", "fail", &["'numpy' is pinned to 1.26.4, outside '>=2' in requirements.in", "'onnxruntime' is in requirements.in but not pinned here"]),
+        ("requirements/malformed", "fail", &["requirements.txt:2: not a valid requirement"]),
+        ("poetry/pinned", "pass", &["onnxruntime 1.31.1 pinned in poetry.lock"]),
+        ("poetry/unpinned", "fail", &["'onnxruntime' depends on 'protobuf', which is not in poetry.lock", "1 package(s) without file hashes: numpy"]),
+        ("poetry/out_of_sync", "fail", &["'numpy' is locked at 2.4.6, outside '^3.0' in pyproject.toml", "'pandas' is in pyproject.toml but not in poetry.lock"]),
+        ("poetry/malformed", "fail", &["poetry.lock: line 5, column 17: invalid basic string"]),
+        ("poetry/legacy_format", "warn", &["1 package(s) without file hashes: colorama"]),
+        ("uv/pinned", "pass", &["onnxruntime 1.31.1 pinned in uv.lock"]),
+        ("uv/unpinned", "fail", &["'onnxruntime' depends on 'protobuf', which is not in uv.lock", "1 package(s) without hashes: numpy"]),
+        ("uv/out_of_sync", "fail", &["requires-python is '>=3.11' in pyproject.toml but '>=3.10' in uv.lock", "'pandas' is in pyproject.toml but not in uv.lock"]),
+        ("uv/malformed", "fail", &["uv.lock: line 20, column 11: unclosed array table"]),
+        ("pipfile/pinned", "pass", &["onnxruntime 1.31.1 pinned in Pipfile.lock"]),
+        ("pipfile/unpinned", "fail", &["'numpy' (default) has no exact '==' version in the lock", "1 package(s) without hashes: onnxruntime"]),
+        ("pipfile/out_of_sync", "fail", &["'numpy' is locked at 2.4.6, outside '>=3' in Pipfile", "'pandas' is in Pipfile [packages] but not in Pipfile.lock"]),
+        ("pipfile/malformed", "fail", &["Pipfile.lock: line 21, column 17: key must be a string"]),
+        ("conda/pinned", "pass", &["onnxruntime 1.31.1 pinned in environment.yml"]),
+        ("conda/unpinned", "fail", &["'python=3.11' is not pinned exactly", "'numpy' is not pinned (no version)", "pip: 'onnxruntime>=1.20' is not pinned with ==", "no conda-lock.yml"]),
+        ("conda/out_of_sync", "fail", &["'numpy' is in environment.yml but not in conda-lock.yml"]),
+        ("conda/malformed", "fail", &["environment.yml: line 4, column 5: unclosed bracket"]),
+        ("cargo/no_lock", "fail", &["run `cargo generate-lockfile` and commit Cargo.lock"]),
+        ("cargo/malformed", "fail", &["Cargo.lock: line 7, column 9: unclosed array"]),
+    ];
+    for (project, status, texts) in cases {
+        let run = lockfile(&format!("fixtures/lockfiles/{project}"), &[]);
+        assert_eq!(run.status("lockfile"), *status, "{project}: {:?}", run.details("lockfile"));
+        for text in *texts {
+            assert!(has(&run, text), "{project}: '{text}' not in {:?}", run.details("lockfile"));
+        }
+        assert_eq!(run.code, if *status == "fail" { 1 } else { 0 }, "{project}");
+    }
+}
+
+#[test]
+fn malformed_files_are_named_with_their_folder() {
+    let run = lockfile("fixtures/lockfiles/uv/malformed", &[]);
+    assert!(run.details("lockfile").contains(&"fixtures/lockfiles/uv/malformed/uv.lock: line 20, column 11: unclosed array table, expected `]`".to_string()), "{:?}", run.details("lockfile"));
+}
+
+#[test]
+fn lockfiles_written_by_the_real_tools_pass() {
+    for (project, summary) in [
+        ("real/uv", "uv.lock: 6 packages locked, in sync with pyproject.toml"),
+        ("real/pipenv", "Pipfile.lock: 5 packages locked, in sync with Pipfile"),
+        ("real/pip-tools", "requirements.txt: 5/5 requirements pinned with =="),
+    ] {
+        let run = lockfile(&format!("fixtures/lockfiles/{project}"), &[]);
+        assert_eq!(run.status("lockfile"), "pass", "{project}: {:?}", run.details("lockfile"));
+        assert_eq!(run.check("lockfile")["summary"], summary);
+    }
+}
+
+#[test]
+fn public_cargo_locks_from_crates_io_parse() {
+    let dir = root().join("fixtures/lockfiles/real/crates");
+    let mut parsed = 0;
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let verdict = ready::lockfiles::cargo::read_lock(&entry.path()).unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+        assert!(!verdict.resolved.is_empty(), "{}", entry.path().display());
+        parsed += 1;
+    }
+    assert_eq!(parsed, 4);
+}
+
+#[test]
+fn the_same_resolved_set_has_the_same_fingerprint_whatever_the_tool() {
+    let pipenv = lockfile("fixtures/lockfiles/real/pipenv", &[]);
+    let pip_tools = lockfile("fixtures/lockfiles/real/pip-tools", &[]);
+    let fingerprint = |run: &common::Audit| run.check("lockfile")["metrics"]["fingerprint"].as_str().unwrap().to_string();
+    assert_eq!(fingerprint(&pipenv), fingerprint(&pip_tools));
+    assert_ne!(fingerprint(&pipenv), fingerprint(&lockfile("fixtures/lockfiles/real/uv", &[])));
+    assert!(fingerprint(&pipenv).starts_with("sha256:"));
+}
+
+#[test]
+fn a_runtime_or_exporter_that_differs_from_the_pins_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "onnxruntime==1.30.0 --hash=sha256:01\nskl2onnx==1.19.1 --hash=sha256:02\n",
+    )
+    .unwrap();
+    let run = lockfile(dir.path().to_str().unwrap(), &[]);
+    assert_eq!(run.status("lockfile"), "fail");
+    assert!(has(&run, "onnxruntime is pinned to 1.30.0 in requirements.txt but this audit ran on 1.31.1"), "{:?}", run.details("lockfile"));
+    assert!(has(&run, "the model was exported with skl2onnx 1.20.0 but requirements.txt pins skl2onnx 1.19.1"), "{:?}", run.details("lockfile"));
+    assert!(run.check("lockfile")["summary"].as_str().unwrap().starts_with("onnxruntime is pinned to 1.30.0"));
+}
+
+#[test]
+fn require_hashes_turns_missing_hashes_into_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("strict.yaml");
+    std::fs::write(&config, "checks:\n  lockfile:\n    require_hashes: true\n").unwrap();
+    let run = lockfile("fixtures/lockfiles/poetry/legacy_format", &[]);
+    assert_eq!(run.status("lockfile"), "warn");
+    let run = lockfile("fixtures/lockfiles/poetry/legacy_format", &["--config", config.to_str().unwrap()]);
+    assert_eq!(run.status("lockfile"), "fail");
+}
+
+#[test]
+fn the_git_root_is_searched_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::copy(root().join("fixtures/models/iris_rf.onnx"), dir.path().join("models/model.onnx")).unwrap();
+    std::fs::copy(root().join("fixtures/lockfiles/uv/pinned/uv.lock"), dir.path().join("uv.lock")).unwrap();
+    std::fs::copy(root().join("fixtures/lockfiles/uv/pinned/pyproject.toml"), dir.path().join("pyproject.toml")).unwrap();
+    let run = audit(dir.path().join("models/model.onnx").to_str().unwrap(), &["--only", "lockfile"]);
+    assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
+    assert_eq!(run.check("lockfile")["summary"], "uv.lock: 2 packages locked, in sync with pyproject.toml");
+}
+
+#[test]
+fn a_pyproject_with_dependencies_and_no_lock_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pyproject.toml"), "[project]\nname = \"x\"\nversion = \"1\"\ndependencies = [\"numpy>=2\"]\n").unwrap();
+    let run = lockfile(dir.path().to_str().unwrap(), &[]);
+    assert_eq!(run.status("lockfile"), "fail");
+    assert!(has(&run, "pyproject.toml lists dependencies but no lockfile pins them"));
+}
