@@ -171,19 +171,56 @@ impl Default for SchemaParityConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct LatencyConfig {
     pub severity: Severity,
-    /// Untimed runs before measuring (caches, allocator, lazy initialization).
+    /// Untimed runs before measuring (caches, allocator, lazy initialization)...
     pub warmup_runs: usize,
-    /// Timed single-row runs.
+    /// ...and for at least this long, whichever ends later.
+    pub warmup_seconds: f64,
+    /// At most this many timed runs per batch size.
     pub runs: usize,
+    /// At most this long timing one batch size.
+    pub max_seconds: f64,
+    /// Stop as soon as every threshold is met by its upper confidence bound.
+    pub early_stop: bool,
+    /// Confidence of the upper bounds that thresholds are judged on.
+    pub confidence: f64,
     pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
+    pub p999_ms: Option<f64>,
     pub max_ms: Option<f64>,
+    /// Rows per request; thresholds apply to the first. A model with a static batch size
+    /// is timed at that size only.
+    pub batch_sizes: Vec<usize>,
+    /// Threads for the throughput measurement (0 = not measured).
+    pub concurrency: usize,
+    /// Seconds of the throughput measurement, per mode.
+    pub throughput_seconds: f64,
+    /// Peak resident memory of the audit after the timed runs, in MiB.
+    pub max_peak_rss_mb: Option<f64>,
 }
 
 impl Default for LatencyConfig {
     fn default() -> Self {
-        Self { severity: Severity::Deny, warmup_runs: 20, runs: 300, p50_ms: None, p95_ms: None, p99_ms: Some(50.0), max_ms: None }
+        Self {
+            severity: Severity::Deny,
+            warmup_runs: 20,
+            warmup_seconds: 0.0,
+            runs: 2000,
+            max_seconds: 10.0,
+            early_stop: true,
+            confidence: 0.99,
+            p50_ms: None,
+            p90_ms: None,
+            p95_ms: None,
+            p99_ms: Some(50.0),
+            p999_ms: None,
+            max_ms: None,
+            batch_sizes: vec![1],
+            concurrency: 2,
+            throughput_seconds: 0.25,
+            max_peak_rss_mb: None,
+        }
     }
 }
 
@@ -295,11 +332,19 @@ impl Config {
         if latency.runs == 0 {
             problems.push(("checks.latency.runs".into(), "must be at least 1".into()));
         }
-        for (name, value) in [("p50_ms", latency.p50_ms), ("p95_ms", latency.p95_ms), ("p99_ms", latency.p99_ms), ("max_ms", latency.max_ms)] {
+        for (name, value) in [
+            ("p50_ms", latency.p50_ms),
+            ("p90_ms", latency.p90_ms),
+            ("p95_ms", latency.p95_ms),
+            ("p99_ms", latency.p99_ms),
+            ("p999_ms", latency.p999_ms),
+            ("max_ms", latency.max_ms),
+            ("max_peak_rss_mb", latency.max_peak_rss_mb),
+        ] {
             if let Some(v) = value
                 && !(v.is_finite() && v > 0.0)
             {
-                problems.push((format!("checks.latency.{name}"), format!("must be a positive number of milliseconds, got {v}")));
+                problems.push((format!("checks.latency.{name}"), format!("must be a positive number, got {v}")));
             }
         }
         if let Some(names) = &self.checks.schema_parity.feature_names {
@@ -312,6 +357,20 @@ impl Config {
                     problems.push(("checks.schema_parity.feature_names".into(), format!("'{name}' is listed twice")));
                 }
             }
+        }
+        if !(latency.confidence > 0.5 && latency.confidence < 1.0) {
+            problems.push(("checks.latency.confidence".into(), format!("must be between 0.5 and 1 (exclusive), got {}", latency.confidence)));
+        }
+        for (name, value) in [("warmup_seconds", latency.warmup_seconds), ("max_seconds", latency.max_seconds), ("throughput_seconds", latency.throughput_seconds)] {
+            if !(value.is_finite() && value >= 0.0) {
+                problems.push((format!("checks.latency.{name}"), format!("must be a number of seconds ≥ 0, got {value}")));
+            }
+        }
+        if latency.max_seconds == 0.0 {
+            problems.push(("checks.latency.max_seconds".into(), "must be more than 0".into()));
+        }
+        if latency.batch_sizes.is_empty() || latency.batch_sizes.contains(&0) {
+            problems.push(("checks.latency.batch_sizes".into(), "must list batch sizes of at least 1 row".into()));
         }
         if self.checks.robustness.oversized_rows < 2 {
             problems.push(("checks.robustness.oversized_rows".into(), "must be at least 2".into()));
@@ -362,7 +421,7 @@ mod tests {
             err,
             "x.yaml: 3 problems: line 2 column 13: sample.max_rows: must be at least 1; \
              line 5 column 11: checks.latency.runs: must be at least 1; \
-             line 6 column 13: checks.latency.p99_ms: must be a positive number of milliseconds, got -1"
+             line 6 column 13: checks.latency.p99_ms: must be a positive number, got -1"
         );
     }
 

@@ -39,10 +39,11 @@ pub fn starter_config(model: &str, inputs: &[IoSpec], info: Option<&OnnxInfo>) -
         (None, _) => out.push_str("    # One input per column: sample columns are matched to inputs by name.\n"),
     }
     out.push_str(
-        "  empty_batch:\n    severity: deny\n  latency:\n    severity: deny\n    warmup_runs: 20\n    runs: 300\n    \
-         p50_ms: null\n    p95_ms: null\n    p99_ms: 50                 # set to your service's latency budget\n    \
-         max_ms: null\n  lockfile:\n    severity: deny\n  baseline:\n    severity: deny\n    max_latency_regression: 0.2\n\n\
-         readme:\n  latency_tolerance: 0.5\n  memory_tolerance: 0.25\n",
+        "  empty_batch:\n    severity: deny\n  robustness:\n    severity: deny\n  output_sanity:\n    severity: deny\n  \
+         determinism:\n    severity: deny\n  golden_parity:\n    severity: deny\n  latency:\n    severity: deny\n    \
+         runs: 2000\n    max_seconds: 10\n    p99_ms: 50                 # your service's latency budget (judged on its 99% bound)\n    \
+         batch_sizes: [1]\n    concurrency: 2\n  lockfile:\n    severity: deny\n    require_hashes: false\n  baseline:\n    \
+         severity: deny\n    max_latency_regression: 0.2\n\nreadme:\n  latency_tolerance: 0.5\n  memory_tolerance: 0.25\n",
     );
     out
 }

@@ -40,7 +40,7 @@ fn every_bad_config_value_is_reported_at_once() {
         stderr.trim_end(),
         "error: fixtures/configs/bad_values.yaml: 3 problems: line 2 column 13: sample.max_rows: must be at least 1; \
          line 5 column 11: checks.latency.runs: must be at least 1; \
-         line 6 column 13: checks.latency.p99_ms: must be a positive number of milliseconds, got -3"
+         line 6 column 13: checks.latency.p99_ms: must be a positive number, got -3"
     );
 }
 

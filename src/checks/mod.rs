@@ -406,5 +406,10 @@ pub(crate) mod mock {
                 }
             }
         }
+        fn fork(&self) -> Result<Box<dyn ModelRunner>, InferenceError> {
+            let mut twin = MockRunner::new(self.inputs.clone(), self.result.clone());
+            twin.durations = self.durations.clone();
+            Ok(Box::new(twin))
+        }
     }
 }

@@ -34,6 +34,10 @@ pub trait ModelRunner: Send + Sync {
         batch: &Batch,
         on_run: &mut dyn FnMut(Duration) -> ControlFlow<()>,
     ) -> Result<(), InferenceError>;
+
+    /// A second, independent session of the same model and settings (one per thread in the
+    /// throughput measurement).
+    fn fork(&self) -> Result<Box<dyn ModelRunner>, InferenceError>;
 }
 
 /// Session settings that change performance, recorded in every report so that runs

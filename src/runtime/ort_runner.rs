@@ -36,6 +36,20 @@ impl OrtRuntime {
 
     /// Creates a session for the model at `path`, timing only the session creation.
     pub fn load(&self, path: &Path, settings: &RuntimeSettings) -> Result<(OrtRunner, Duration), String> {
+        load_session(&self.environment, path, settings)
+    }
+}
+
+/// What a session was created from, so that it can be created again.
+#[derive(Clone)]
+struct Origin {
+    environment: Environment,
+    path: std::path::PathBuf,
+    settings: RuntimeSettings,
+}
+
+fn load_session(environment: &Environment, path: &Path, settings: &RuntimeSettings) -> Result<(OrtRunner, Duration), String> {
+    {
         let level = match settings.graph_optimization {
             GraphOptimization::Disable => GraphOptimizationLevel::Disable,
             GraphOptimization::Basic => GraphOptimizationLevel::Level1,
@@ -43,7 +57,7 @@ impl OrtRuntime {
             GraphOptimization::All => GraphOptimizationLevel::All,
         };
         let text = |e: ort::Error<_>| e.to_string();
-        let mut builder = ort::session::builder::SessionBuilder::new(&self.environment)
+        let mut builder = ort::session::builder::SessionBuilder::new(environment)
             .map_err(|e| e.to_string())?
             .with_log_level(LogLevel::Error)
             .map_err(text)?
@@ -59,7 +73,8 @@ impl OrtRuntime {
         let inputs = session.inputs().iter().map(|o| spec(o.name(), o.dtype())).collect();
         let outputs = session.outputs().iter().map(|o| spec(o.name(), o.dtype())).collect();
         let metadata = read_metadata(&session);
-        Ok((OrtRunner { session: Mutex::new(session), inputs, outputs, metadata }, load_time))
+        let origin = Origin { environment: environment.clone(), path: path.to_path_buf(), settings: settings.clone() };
+        Ok((OrtRunner { session: Mutex::new(session), inputs, outputs, metadata, origin }, load_time))
     }
 }
 
@@ -89,6 +104,7 @@ pub struct OrtRunner {
     outputs: Vec<IoSpec>,
     /// Producer and custom metadata read when the session was created.
     pub metadata: SessionMetadata,
+    origin: Origin,
 }
 
 impl OrtRunner {
@@ -134,6 +150,11 @@ impl ModelRunner for OrtRunner {
                 return Ok(());
             }
         }
+    }
+
+    fn fork(&self) -> Result<Box<dyn ModelRunner>, InferenceError> {
+        let (runner, _) = load_session(&self.origin.environment, &self.origin.path, &self.origin.settings).map_err(InferenceError)?;
+        Ok(Box::new(runner))
     }
 }
 
