@@ -88,6 +88,14 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     if model_path.is_dir() {
         return Err(format!("{shown}: is a directory, expected a model file"));
     }
+    let limits = &options.config.limits;
+    refuse_oversized(model_path, limits.max_model_mb, "limits.max_model_mb")?;
+    for path in options.sample.iter().chain(options.expected.iter()) {
+        let text = matches!(sample::SampleFormat::from_path(path), Some(f) if f.is_text());
+        if text {
+            refuse_oversized(path, limits.max_text_sample_mb, "limits.max_text_sample_mb")?;
+        }
+    }
     let artifact = artifact::inspect(model_path).map_err(|e| format!("{shown}: {e}"))?;
     let baseline = options.baseline.as_deref().map(read_baseline).transpose()?;
     let max_rows = options.config.sample.max_rows;
@@ -164,6 +172,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             settings: options.config.runtime.clone(),
             oversized_rows: options.config.checks.robustness.oversized_rows,
             timeout: std::time::Duration::from_secs_f64(options.config.checks.robustness.timeout_s),
+            memory_bytes: (options.config.limits.probe_memory_mb * 1024.0 * 1024.0) as u64,
         }),
         _ => None,
     };
@@ -230,6 +239,21 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         results,
         options.deny_warnings,
     ))
+}
+
+/// Refuses a file over `limit_mb` before anything reads it. Missing files pass here and are
+/// reported by whatever opens them.
+fn refuse_oversized(path: &Path, limit_mb: f64, setting: &str) -> Result<(), String> {
+    let Ok(metadata) = std::fs::metadata(path) else { return Ok(()) };
+    let mb = metadata.len() as f64 / (1024.0 * 1024.0);
+    if metadata.is_file() && mb > limit_mb {
+        return Err(format!(
+            "{}: {} exceeds {setting} ({limit_mb} MiB); raise the limit in the config to audit it",
+            path.display(),
+            artifact::human_size(metadata.len())
+        ));
+    }
+    Ok(())
 }
 
 /// Loads the model only to read its declared inputs and header (for `ready init`).

@@ -36,6 +36,8 @@ pub struct Config {
     pub checks: ChecksConfig,
     /// `ready readme --check` tolerances.
     pub readme: ReadmeSettings,
+    /// Resource limits: inputs refused before loading, probe memory.
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -45,7 +47,27 @@ impl Default for Config {
             sample: SampleSettings::default(),
             checks: ChecksConfig::default(),
             readme: ReadmeSettings::default(),
+            limits: Limits::default(),
         }
+    }
+}
+
+/// Resource limits. Inputs over a size limit are refused before anything is read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest model file, in MiB.
+    pub max_model_mb: f64,
+    /// Largest CSV or JSON sample or expected-output file, in MiB (they are read whole;
+    /// Parquet is read a row group at a time and has no limit).
+    pub max_text_sample_mb: f64,
+    /// Memory a probe child process may allocate, in MiB; past it the probe dies and fails.
+    pub probe_memory_mb: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_model_mb: 4096.0, max_text_sample_mb: 512.0, probe_memory_mb: 8192.0 }
     }
 }
 
@@ -388,6 +410,15 @@ impl Config {
             ("readme.memory_tolerance", self.readme.memory_tolerance),
             ("checks.baseline.min_regression_ms", self.checks.baseline.min_regression_ms),
             ("readme.latency_floor_ms", self.readme.latency_floor_ms),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                problems.push((path.to_string(), format!("must be a number ≥ 0, got {value}")));
+            }
+        }
+        for (path, value) in [
+            ("limits.max_model_mb", self.limits.max_model_mb),
+            ("limits.max_text_sample_mb", self.limits.max_text_sample_mb),
+            ("limits.probe_memory_mb", self.limits.probe_memory_mb),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 problems.push((path.to_string(), format!("must be a number ≥ 0, got {value}")));

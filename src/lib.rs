@@ -37,6 +37,11 @@ pub struct UsageError(pub String);
 /// Runs a parsed command line, writing reports to stdout. Returns the exit code for a
 /// completed run (0 or 1); errors map to exit code 2.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    // Debug builds only: lets the tests check that a panic becomes a one-line internal error.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("READY_TEST_PANIC").is_some() {
+        panic!("READY_TEST_PANIC is set");
+    }
     let mut stdout = std::io::stdout().lock();
     let show_progress = !cli.quiet && std::io::stderr().is_terminal();
     let ort_env = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()).map(PathBuf::from);

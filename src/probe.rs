@@ -208,6 +208,8 @@ pub struct ChildProcess {
     pub settings: RuntimeSettings,
     pub oversized_rows: usize,
     pub timeout: Duration,
+    /// Memory the child may allocate (RLIMIT_DATA); 0 = unlimited.
+    pub memory_bytes: u64,
 }
 
 impl ProbeRunner for ChildProcess {
@@ -237,12 +239,24 @@ impl ProbeRunner for ChildProcess {
 
 impl ChildProcess {
     fn spawn(&self, job: &ProbeJob) -> std::io::Result<ProbeResult> {
-        let mut child = Command::new(&self.exe)
-            .arg("__probe")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
+        let mut command = Command::new(&self.exe);
+        command.arg("__probe").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        #[cfg(unix)]
+        if self.memory_bytes > 0 {
+            use std::os::unix::process::CommandExt;
+            let limit = self.memory_bytes;
+            // SAFETY: between fork and exec only async-signal-safe calls: setrlimit is one.
+            unsafe {
+                command.pre_exec(move || {
+                    let rlimit = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
+                    if libc::setrlimit(libc::RLIMIT_DATA, &rlimit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.spawn()?;
         let payload = serde_json::to_vec(job).map_err(std::io::Error::other)?;
         let mut stdin = child.stdin.take().expect("piped");
         // Write from a thread: a child that dies early must not block us on a full pipe.

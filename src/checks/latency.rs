@@ -242,9 +242,9 @@ fn warm_up(runner: &dyn ModelRunner, request: &Batch, config: &LatencyConfig) ->
     })
 }
 
-/// Times `request` until `runs`, `max_seconds` of measured time, or an early decision: every
+/// The timing harness: times `request` until `runs`, `max_seconds` of measured time, or an early decision: every
 /// target's upper bound within its limit (checked every 64 runs once a bound can exist).
-fn time_runs(
+pub fn time_runs(
     runner: &dyn ModelRunner,
     request: &Batch,
     config: &LatencyConfig,

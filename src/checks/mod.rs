@@ -10,7 +10,7 @@ mod empty_batch;
 mod golden_parity;
 mod output_sanity;
 mod robustness;
-mod latency;
+pub mod latency;
 mod lockfile;
 pub mod schema_parity;
 mod serialization;
@@ -287,6 +287,16 @@ pub fn synthetic_batch(inputs: &[IoSpec], rows: usize) -> Result<Batch, String> 
                     None => 1,
                 })
                 .collect();
+            let elements = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+            if elements.is_none_or(|n| n > crate::probe::MAX_PROBE_ELEMENTS) {
+                return Err(format!(
+                    "input '{}' declares {} ({}), more than the {} elements ready builds",
+                    input.name,
+                    input.kind,
+                    elements.map_or("an overflowing number of elements".to_string(), |n| format!("{n} elements")),
+                    crate::probe::MAX_PROBE_ELEMENTS
+                ));
+            }
             let data = TensorData::filled(element, &shape)
                 .ok_or_else(|| format!("input '{}': ready cannot build {element} tensors", input.name))?;
             Ok(NamedTensor { name: input.name.clone(), data })
