@@ -1,7 +1,7 @@
 //! Empty batch: a request with zero rows must give empty outputs or a clean error. Runs as a
 //! probe in a child process, so a runtime that crashes on it fails the check, not the audit.
 
-use super::{AuditContext, Check, Outcome, single_request, static_batch_size};
+use super::{AuditContext, Check, Outcome, static_batch_size};
 use crate::probe::{ProbeKind, ProbeResult};
 
 pub struct EmptyBatch;
@@ -25,15 +25,10 @@ impl Check for EmptyBatch {
     }
 
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
-        let runner = match ctx.runner() {
-            Ok(r) => r,
+        let (runner, base, source) = match ctx.request() {
+            Ok(request) => request,
             Err(skip) => return skip,
         };
-        let (batch, source) = match ctx.model_batch(1) {
-            Ok(b) => b,
-            Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
-        };
-        let base = single_request(&batch, runner.inputs());
         match ctx.run_probe(ProbeKind::EmptyBatch, &base) {
             ProbeResult::NotApplicable(reason) => Outcome::skip(reason),
             ProbeResult::CleanError(error) => Outcome::pass("clean error on a 0-row batch")

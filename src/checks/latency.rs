@@ -6,7 +6,7 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use super::{AuditContext, Check, InputSource, Outcome, Status, single_request, static_batch_size};
+use super::{AuditContext, Check, InputSource, Outcome, Status, static_batch_size};
 use crate::config::LatencyConfig;
 use crate::progress::Progress;
 use crate::runtime::tensor::format_ms;
@@ -54,16 +54,11 @@ impl Check for Latency {
     }
 
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
-        let runner = match ctx.runner() {
-            Ok(r) => r,
+        let (runner, base, source) = match ctx.request() {
+            Ok(request) => request,
             Err(skip) => return skip,
         };
-        let (batch, source) = match ctx.model_batch(1) {
-            Ok(b) => b,
-            Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
-        };
         let config = &ctx.config.checks.latency;
-        let base = single_request(&batch, runner.inputs());
         if let Err(error) = warm_up(runner, &base, config) {
             return inference_failed(source, &error.0);
         }

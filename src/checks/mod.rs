@@ -240,6 +240,14 @@ impl<'a> AuditContext<'a> {
             .as_ref()
     }
 
+    /// The loaded model and its smallest valid request (from the sample, else synthetic), or
+    /// the skip outcome that says why there is none.
+    pub fn request(&self) -> Result<(&'a dyn ModelRunner, Batch, InputSource), Outcome> {
+        let runner = self.runner()?;
+        let (batch, source) = self.model_batch(1).map_err(|reason| Outcome::skip(format!("cannot build inputs: {reason}")))?;
+        Ok((runner, single_request(&batch, runner.inputs()), source))
+    }
+
     /// Runs a negative probe built from `base`: in the configured probe runner (a child
     /// process), or in this process when none is configured.
     pub fn run_probe(&self, kind: ProbeKind, base: &Batch) -> ProbeResult {

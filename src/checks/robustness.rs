@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{AuditContext, Check, InputSource, Outcome, Status, single_request};
+use super::{AuditContext, Check, InputSource, Outcome, Status};
 use crate::probe::{OutputSummary, ProbeKind, ProbeResult};
 use crate::runtime::tensor::batch_rows;
 
@@ -90,15 +90,10 @@ impl Check for Robustness {
     }
 
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
-        let runner = match ctx.runner() {
-            Ok(r) => r,
+        let (runner, base, source) = match ctx.request() {
+            Ok(request) => request,
             Err(skip) => return skip,
         };
-        let (batch, source) = match ctx.model_batch(1) {
-            Ok(b) => b,
-            Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
-        };
-        let base = single_request(&batch, runner.inputs());
         let reference = match runner.run(&base) {
             Ok(outputs) => outputs,
             Err(error) => {
