@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::{audit, ort_lib, root};
@@ -16,20 +16,15 @@ struct Case {
     expected: Vec<String>,
 }
 
-fn run(args: &[String], uid: Option<u32>) -> (Option<i32>, String, String) {
+fn run(args: &[String]) -> (Option<i32>, String, String) {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("ready"));
     cmd.current_dir(root()).env("ORT_DYLIB_PATH", ort_lib()).env("RUST_BACKTRACE", "1").args(args);
-    #[cfg(unix)]
-    if let Some(uid) = uid {
-        use std::os::unix::process::CommandExt;
-        cmd.uid(uid).gid(uid);
-    }
     let output = cmd.output().unwrap();
     (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
-fn assert_clean(case: &Case, uid: Option<u32>) {
-    let (code, stdout, stderr) = run(&case.args, uid);
+fn assert_clean(case: &Case) {
+    let (code, stdout, stderr) = run(&case.args);
     assert_eq!(code, Some(2), "{}: exit code; stderr: {stderr}", case.what);
     assert!(stdout.is_empty(), "{}: stdout must be empty, got {stdout}", case.what);
     assert_eq!(stderr.trim_end().lines().count(), 1, "{}: one line expected: {stderr}", case.what);
@@ -110,30 +105,39 @@ fn every_class_of_bad_input_is_one_line_and_exit_2() {
         Case { what: "bad --output folder", args: a(&["--output", "no/such/dir/r.json"]), expected: strings(&["--output no/such/dir/r.json: the folder no/such/dir does not exist"]) },
     ];
     for case in &cases {
-        assert_clean(case, None);
+        assert_clean(case);
     }
     // An empty config is the default config: not an error.
-    let (code, _, stderr) = run(&strings(&["audit", model, "--config", &empty_config, "--only", "serialization"]), None);
+    let (code, _, stderr) = run(&strings(&["audit", model, "--config", &empty_config, "--only", "serialization"]));
     assert_eq!(code, Some(0), "{stderr}");
 }
 
 #[test]
 fn permission_denied_names_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let locked = dir.path().join("locked.onnx");
-    std::fs::copy(root().join("fixtures/models/iris_rf.onnx"), &locked).unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let locked = dir.path().join("locked.onnx");
+        std::fs::copy(root().join("fixtures/models/iris_rf.onnx"), &locked).unwrap();
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-        // Root reads any file: run as `nobody` then, so that the permission check is real.
-        let uid = if unsafe { libc::geteuid() } == 0 { Some(65534) } else { None };
-        if uid.is_some() {
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Root reads any file: then the binary runs as `nobody`, from a copy in this folder so
+        // that nothing else on the path needs to be readable by that user.
+        let binary = dir.path().join("ready");
+        std::fs::copy(assert_cmd::cargo::cargo_bin("ready"), &binary).unwrap();
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut cmd = Command::new(&binary);
+        cmd.current_dir(dir.path()).env("RUST_BACKTRACE", "1").args(["audit", "locked.onnx"]);
+        if unsafe { libc::geteuid() } == 0 {
+            cmd.uid(65534).gid(65534);
         }
-        let path: PathBuf = locked.clone();
-        let case = Case { what: "permission denied", args: strings(&["audit", path.to_str().unwrap()]), expected: strings(&["locked.onnx", "Permission denied"]) };
-        assert_clean(&case, uid);
+        let output = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(output.stdout.is_empty());
+        assert_eq!(stderr.trim_end(), "error: locked.onnx: Permission denied (os error 13)");
     }
 }
 
@@ -171,14 +175,14 @@ fn files_over_the_size_limits_are_refused_before_reading() {
         args: strings(&["audit", "fixtures/models/iris_rf.onnx", "--config", &config]),
         expected: strings(&["fixtures/models/iris_rf.onnx: 5.7 KiB exceeds limits.max_model_mb (0.001 MiB)"]),
     };
-    assert_clean(&case, None);
+    assert_clean(&case);
     let config = write(dir.path(), "small.yaml", b"limits:\n  max_text_sample_mb: 0.00001\n");
     let case = Case {
         what: "sample over limits.max_text_sample_mb",
         args: strings(&["audit", "fixtures/models/iris_rf.onnx", "--config", &config, "--sample", "fixtures/samples/iris.csv"]),
         expected: strings(&["fixtures/samples/iris.csv: 98 B exceeds limits.max_text_sample_mb"]),
     };
-    assert_clean(&case, None);
+    assert_clean(&case);
 }
 
 #[test]
