@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every parser ready feeds with user files, one target after another, for SECONDS each
 # (default 600). Seeds come from fuzz/corpus/<target> (committed); findings land in
-# fuzz/artifacts/<target>. Any crash stops the script with its input path: commit it as a
-# regression input under fuzz/regressions/<target>/ and fix the parser.
+# fuzz/artifacts/<target>. Every target runs; the script exits 1 naming the targets that
+# crashed: commit each crash input under fuzz/regressions/<target>/ with a test, and fix it.
 #
 #   scripts/fuzz.sh            # 10 minutes per target
 #   scripts/fuzz.sh 30         # a quick pass
@@ -21,14 +21,23 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 # cargo-fuzz passes -Z flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
 export RUSTC_BOOTSTRAP=1
+crashed=()
 for target in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
     # The committed seeds are copied so that libFuzzer's additions stay out of git.
     work="fuzz/work/$target"
     mkdir -p "$work"
     cp -n "fuzz/corpus/$target/"* "$work/" 2>/dev/null || true
+    # Earlier findings, once fixed, must keep passing.
+    cp -n "fuzz/regressions/$target/"* "$work/" 2>/dev/null || true
     echo "fuzz: $target for ${seconds}s" >&2
-    cargo fuzz run --sanitizer none "$target" "$work" -- \
-        -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1
+    if ! cargo fuzz run --sanitizer none "$target" "$work" -- \
+        -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1; then
+        crashed+=("$target")
+    fi
 done
+if [ ${#crashed[@]} -gt 0 ]; then
+    echo "fuzz: crashes in ${crashed[*]}: see fuzz/artifacts/" >&2
+    exit 1
+fi
 echo "fuzz: no crash in ${targets[*]} (${seconds}s each)" >&2

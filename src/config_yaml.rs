@@ -121,8 +121,14 @@ impl fmt::Display for Problem {
         if let Some(p) = self.position {
             write!(f, "line {} column {}: ", p.line, p.column)?;
         }
-        write!(f, "{}: {}", self.path, self.message)
+        write!(f, "{}: {}", printable(&self.path), printable(&self.message))
     }
+}
+
+/// Keys and values come from the file: control characters (a newline inside a key) are
+/// escaped so that every problem stays on one line.
+fn printable(text: &str) -> String {
+    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }
 
 /// Where each dotted path's value sits in the file.
@@ -268,6 +274,20 @@ mod tests {
         assert!(text[1].starts_with("line 3 column 9: inner.runs: invalid type: string \"abc\""), "{text:?}");
         assert!(text[2].starts_with("line 4 column 10: inner.limit: invalid type"), "{text:?}");
         assert!(text[3].starts_with("line 5 column 3: inner.extra: unknown key"), "{text:?}");
+    }
+
+    #[test]
+    fn a_key_with_a_newline_stays_on_one_line() {
+        // Found by `scripts/fuzz.sh` (fuzz/regressions/config_yaml/newline-in-key).
+        let input = include_bytes!("../fuzz/regressions/config_yaml/newline-in-key");
+        let text = std::str::from_utf8(input).unwrap();
+        let problems = parse::<Outer>(text).unwrap_err();
+        for problem in problems {
+            assert!(!problem.to_string().contains('\n'), "{problem}");
+        }
+        let err = crate::config::Config::from_yaml(text, "fuzz.yaml").unwrap_err();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(err.contains("\\n"), "the newline is shown escaped: {err}");
     }
 
     #[test]

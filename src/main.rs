@@ -23,7 +23,9 @@ fn main() -> ExitCode {
             if is_broken_pipe(&error) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {error:#}");
+            // One line, always: a message that quotes user input may carry a newline.
+            let message = format!("{error:#}").replace('\r', "\\r").replace('\n', "\\n");
+            eprintln!("error: {message}");
             ExitCode::from(2)
         }
         Err(_) => ExitCode::from(2),
