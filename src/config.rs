@@ -216,7 +216,7 @@ pub struct LatencyConfig {
     pub batch_sizes: Vec<usize>,
     /// Threads for the throughput measurement (0 = not measured).
     pub concurrency: usize,
-    /// Seconds of the throughput measurement, per mode.
+    /// Seconds of the throughput measurement per mode (it also ends after `runs` requests).
     pub throughput_seconds: f64,
     /// Peak resident memory of the audit after the timed runs, in MiB.
     pub max_peak_rss_mb: Option<f64>,

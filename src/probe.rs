@@ -18,7 +18,7 @@ use crate::runtime::{Batch, ElementType, IoSpec, ModelRunner, NamedOutput, Named
 pub const MAX_PROBE_ELEMENTS: usize = 1 << 26;
 
 /// The probes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProbeKind {
     EmptyBatch,
@@ -34,6 +34,10 @@ impl ProbeKind {
     /// The probes of the robustness check (the empty batch has its own check).
     pub const NEGATIVE: [ProbeKind; 6] =
         [Self::MissingInput, Self::WrongDtype, Self::Nan, Self::PosInf, Self::NegInf, Self::Oversized];
+
+    /// Every probe, in the order they run.
+    pub const ALL: [ProbeKind; 7] =
+        [Self::EmptyBatch, Self::MissingInput, Self::WrongDtype, Self::Nan, Self::PosInf, Self::NegInf, Self::Oversized];
 
     /// How reports name the probe.
     pub fn label(self) -> &'static str {
@@ -147,8 +151,8 @@ pub fn build_probe(kind: ProbeKind, base: &Batch, inputs: &[IoSpec], oversized_r
 
 /// Runs probes.
 pub trait ProbeRunner: Sync {
-    /// Runs `kind` built from `base`, one valid request.
-    fn run(&self, kind: ProbeKind, base: &Batch) -> ProbeResult;
+    /// Runs each of `kinds`, built from `base` (one valid request), in order.
+    fn run_all(&self, kinds: &[ProbeKind], base: &Batch) -> Vec<(ProbeKind, ProbeResult)>;
 }
 
 /// Probes in this process (unit tests, and where no child process can be started).
@@ -157,7 +161,7 @@ pub struct InProcess<'a> {
     pub oversized_rows: usize,
 }
 
-impl ProbeRunner for InProcess<'_> {
+impl InProcess<'_> {
     fn run(&self, kind: ProbeKind, base: &Batch) -> ProbeResult {
         let batch = match build_probe(kind, base, self.runner.inputs(), self.oversized_rows) {
             Ok(b) => b,
@@ -168,6 +172,12 @@ impl ProbeRunner for InProcess<'_> {
             Ok(outputs) => ProbeResult::Output { rows, outputs: summarize(&outputs) },
             Err(e) => ProbeResult::CleanError(e.0),
         }
+    }
+}
+
+impl ProbeRunner for InProcess<'_> {
+    fn run_all(&self, kinds: &[ProbeKind], base: &Batch) -> Vec<(ProbeKind, ProbeResult)> {
+        kinds.iter().map(|&kind| (kind, self.run(kind, base))).collect()
     }
 }
 
@@ -186,12 +196,20 @@ struct ProbeJob {
     model: PathBuf,
     ort_lib: PathBuf,
     settings: RuntimeSettings,
-    kind: ProbeKind,
+    kinds: Vec<ProbeKind>,
     oversized_rows: usize,
     base: Vec<WireTensor>,
 }
 
-/// What a probe child writes to stdout.
+/// One line of a probe child's stdout: the result of one probe.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ProbeLine {
+    kind: ProbeKind,
+    #[serde(flatten)]
+    reply: ProbeReply,
+}
+
+/// What a probe child reports for one probe.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 enum ProbeReply {
@@ -213,32 +231,49 @@ pub struct ChildProcess {
 }
 
 impl ProbeRunner for ChildProcess {
-    fn run(&self, kind: ProbeKind, base: &Batch) -> ProbeResult {
-        let job = ProbeJob {
-            model: self.model.clone(),
-            ort_lib: self.ort_lib.clone(),
-            settings: self.settings.clone(),
-            kind,
-            oversized_rows: self.oversized_rows,
-            base: base
-                .iter()
-                .map(|t| WireTensor {
-                    name: t.name.clone(),
-                    element: t.data.element_type(),
-                    shape: t.data.shape().to_vec(),
-                    values: t.data.to_texts(),
-                })
-                .collect(),
-        };
-        match self.spawn(&job) {
-            Ok(result) => result,
-            Err(e) => ProbeResult::Crash(format!("could not run the probe process: {e}")),
+    fn run_all(&self, kinds: &[ProbeKind], base: &Batch) -> Vec<(ProbeKind, ProbeResult)> {
+        let wire: Vec<WireTensor> = base
+            .iter()
+            .map(|t| WireTensor {
+                name: t.name.clone(),
+                element: t.data.element_type(),
+                shape: t.data.shape().to_vec(),
+                values: t.data.to_texts(),
+            })
+            .collect();
+        // One child runs the probes in order. If it dies or hangs, the probe in flight gets
+        // the crash or timeout, and a new child carries on with the rest.
+        let mut results: Vec<(ProbeKind, ProbeResult)> = Vec::new();
+        let mut remaining: Vec<ProbeKind> = kinds.to_vec();
+        while !remaining.is_empty() {
+            let job = ProbeJob {
+                model: self.model.clone(),
+                ort_lib: self.ort_lib.clone(),
+                settings: self.settings.clone(),
+                kinds: remaining.clone(),
+                oversized_rows: self.oversized_rows,
+                base: wire.clone(),
+            };
+            let (done, failure) = match self.spawn(&job) {
+                Ok(outcome) => outcome,
+                Err(e) => (Vec::new(), Some(ProbeResult::Crash(format!("could not run the probe process: {e}")))),
+            };
+            let finished = done.len();
+            results.extend(done);
+            remaining.drain(..finished.min(remaining.len()));
+            if let Some(failure) = failure {
+                let Some(kind) = (!remaining.is_empty()).then(|| remaining.remove(0)) else { break };
+                results.push((kind, failure));
+            }
         }
+        results
     }
 }
 
 impl ChildProcess {
-    fn spawn(&self, job: &ProbeJob) -> std::io::Result<ProbeResult> {
+    /// Runs one child over `job.kinds`: the results it reported, and the failure (crash or
+    /// timeout) of the probe it was running when it stopped, if it did not finish.
+    fn spawn(&self, job: &ProbeJob) -> std::io::Result<(Vec<(ProbeKind, ProbeResult)>, Option<ProbeResult>)> {
         let mut command = Command::new(&self.exe);
         command.arg("__probe").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         #[cfg(unix)]
@@ -263,44 +298,70 @@ impl ChildProcess {
         let writer = std::thread::spawn(move || {
             let _ = stdin.write_all(&payload);
         });
-        let mut stdout = child.stdout.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
         let mut stderr = child.stderr.take().expect("piped");
+        let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
         let reader = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = stdout.read_to_end(&mut out);
-            out
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
         });
         let err_reader = std::thread::spawn(move || {
             let mut err = Vec::new();
             let _ = stderr.read_to_end(&mut err);
             err
         });
-        let started = Instant::now();
+        let mut results = Vec::new();
+        let mut last_progress = Instant::now();
         let status = loop {
+            while let Ok(line) = lines_rx.try_recv() {
+                if let Ok(parsed) = serde_json::from_str::<ProbeLine>(&line) {
+                    results.push((parsed.kind, parsed.reply.into_result()));
+                    last_progress = Instant::now();
+                }
+            }
             if let Some(status) = child.try_wait()? {
                 break status;
             }
-            if started.elapsed() > self.timeout {
+            if last_progress.elapsed() > self.timeout {
                 let _ = child.kill();
                 let _ = child.wait();
                 let _ = writer.join();
-                return Ok(ProbeResult::Timeout(self.timeout));
+                return Ok((results, Some(ProbeResult::Timeout(self.timeout))));
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(2));
         };
         let _ = writer.join();
-        let out = reader.join().unwrap_or_default();
+        let _ = reader.join();
+        while let Ok(line) = lines_rx.try_recv() {
+            if let Ok(parsed) = serde_json::from_str::<ProbeLine>(&line) {
+                results.push((parsed.kind, parsed.reply.into_result()));
+            }
+        }
         let err = err_reader.join().unwrap_or_default();
         let last_err = String::from_utf8_lossy(&err).lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
-        if !status.success() {
-            return Ok(ProbeResult::Crash(describe_exit(status, &last_err)));
+        if results.len() < job.kinds.len() {
+            let failure = if status.success() {
+                ProbeResult::Crash(format!("the probe process stopped without a result; {last_err}"))
+            } else {
+                ProbeResult::Crash(describe_exit(status, &last_err))
+            };
+            return Ok((results, Some(failure)));
         }
-        Ok(match serde_json::from_slice::<ProbeReply>(&out) {
-            Ok(ProbeReply::Error { message }) => ProbeResult::CleanError(message),
-            Ok(ProbeReply::Output { rows, outputs }) => ProbeResult::Output { rows, outputs },
-            Ok(ProbeReply::NotApplicable { reason }) => ProbeResult::NotApplicable(reason),
-            Err(e) => ProbeResult::Crash(format!("the probe process gave no result ({e}); {last_err}")),
-        })
+        Ok((results, None))
+    }
+}
+
+impl ProbeReply {
+    fn into_result(self) -> ProbeResult {
+        match self {
+            ProbeReply::Error { message } => ProbeResult::CleanError(message),
+            ProbeReply::Output { rows, outputs } => ProbeResult::Output { rows, outputs },
+            ProbeReply::NotApplicable { reason } => ProbeResult::NotApplicable(reason),
+        }
     }
 }
 
@@ -339,20 +400,26 @@ pub fn child_main() -> Result<(), String> {
     let library = crate::runtime::locate::RuntimeLibrary { path: job.ort_lib.clone(), version, source: crate::runtime::locate::Source::Flag };
     let runtime = crate::runtime::ort_runner::OrtRuntime::init(library)?;
     let (runner, _) = runtime.load(&job.model, &job.settings)?;
-    let reply = match build_probe(job.kind, &base, runner.inputs(), job.oversized_rows) {
-        Err(reason) => ProbeReply::NotApplicable { reason },
-        Ok(batch) => {
-            test_hook(job.kind);
-            let rows = crate::runtime::tensor::batch_rows(&batch);
-            match runner.run(&batch) {
-                Ok(outputs) => ProbeReply::Output { rows, outputs: summarize(&outputs) },
-                Err(e) => ProbeReply::Error { message: e.0 },
-            }
-        }
-    };
     let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer(&mut stdout, &reply).map_err(|e| e.to_string())?;
-    stdout.flush().map_err(|e| e.to_string())
+    for &kind in &job.kinds {
+        let reply = match build_probe(kind, &base, runner.inputs(), job.oversized_rows) {
+            Err(reason) => ProbeReply::NotApplicable { reason },
+            Ok(batch) => {
+                test_hook(kind);
+                let rows = crate::runtime::tensor::batch_rows(&batch);
+                match runner.run(&batch) {
+                    Ok(outputs) => ProbeReply::Output { rows, outputs: summarize(&outputs) },
+                    Err(e) => ProbeReply::Error { message: e.0 },
+                }
+            }
+        };
+        // One line per probe, flushed at once: if a later probe kills the process, the parent
+        // still has every earlier result.
+        serde_json::to_writer(&mut stdout, &ProbeLine { kind, reply }).map_err(|e| e.to_string())?;
+        stdout.write_all(b"\n").map_err(|e| e.to_string())?;
+        stdout.flush().map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Debug builds only: `READY_TEST_PROBE_ABORT=<probe>` aborts the child at that probe, so the

@@ -46,7 +46,8 @@ impl Check for Latency {
          percentile with the order-statistic upper bound at `confidence` (as MLPerf LoadGen: 64 runs bound \
          p90 and 662 bound p99 at 0.99). A threshold passes only when its bound is within it; too few runs \
          to bound a thresholded percentile warn. Also times each of `batch_sizes`, measures throughput with \
-         `concurrency` threads (sharing one session, and one session each), and checks peak memory.\n\
+         `concurrency` threads (sharing one session, and one session each; `throughput_seconds` or `runs` \
+         requests per mode, whichever comes first), and checks peak memory.\n\
          Why: a model that misses its latency budget breaks the service that calls it, and a p99 from 30 \
          runs is the slowest of 30, not a tail estimate.\n\
          Fix: simplify or quantize the model, raise intra_op_threads, enable graph optimization, or \
@@ -100,7 +101,7 @@ impl Check for Latency {
             }
         }
         let throughput = (config.concurrency > 0 && config.throughput_seconds > 0.0)
-            .then(|| measure_throughput(runner, &base, config.concurrency, config.throughput_seconds));
+            .then(|| measure_throughput(runner, &base, config.concurrency, config.throughput_seconds, config.runs));
         if let Some(t) = &throughput {
             outcome_details.extend(t.lines());
         }
@@ -314,10 +315,13 @@ impl Throughput {
     }
 }
 
-/// Runs `threads` threads for `seconds`, each looping over `request`.
-fn load_test(runners: &[&dyn ModelRunner], request: &Batch, seconds: f64) -> Result<Load, String> {
+/// Runs `threads` threads for `seconds` or until `max_requests` requests in all, each looping
+/// over `request`.
+fn load_test(runners: &[&dyn ModelRunner], request: &Batch, seconds: f64, max_requests: usize) -> Result<Load, String> {
     let deadline = Duration::from_secs_f64(seconds);
     let started = Instant::now();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let done = &done;
     let results: Vec<Result<Vec<Duration>, InferenceError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = runners
             .iter()
@@ -327,7 +331,12 @@ fn load_test(runners: &[&dyn ModelRunner], request: &Batch, seconds: f64) -> Res
                     runner
                         .bench(request, &mut |d| {
                             durations.push(d);
-                            if started.elapsed() >= deadline { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+                            let total = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            if total >= max_requests || started.elapsed() >= deadline {
+                                ControlFlow::Break(())
+                            } else {
+                                ControlFlow::Continue(())
+                            }
                         })
                         .map(|()| durations)
                 })
@@ -345,13 +354,13 @@ fn load_test(runners: &[&dyn ModelRunner], request: &Batch, seconds: f64) -> Res
     Ok(Load { requests: sorted.len(), rps: sorted.len() as f64 / wall.max(1e-9), p50_ms: summary.p50_ms, p99_ms: summary.p99_ms })
 }
 
-fn measure_throughput(runner: &dyn ModelRunner, request: &Batch, threads: usize, seconds: f64) -> Throughput {
+fn measure_throughput(runner: &dyn ModelRunner, request: &Batch, threads: usize, seconds: f64, max_requests: usize) -> Throughput {
     let shared_runners: Vec<&dyn ModelRunner> = (0..threads).map(|_| runner).collect();
-    let shared = load_test(&shared_runners, request, seconds);
+    let shared = load_test(&shared_runners, request, seconds, max_requests);
     let forks: Result<Vec<Box<dyn ModelRunner>>, InferenceError> = (0..threads).map(|_| runner.fork()).collect();
     let per_thread = forks.map_err(|e| e.0).and_then(|forks| {
         let refs: Vec<&dyn ModelRunner> = forks.iter().map(|f| f.as_ref()).collect();
-        load_test(&refs, request, seconds)
+        load_test(&refs, request, seconds, max_requests)
     });
     Throughput { threads, shared, per_thread }
 }

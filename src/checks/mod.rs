@@ -173,6 +173,7 @@ pub struct AuditContext<'a> {
     /// Where negative probes run (a child process in real audits; in-process when `None`).
     pub probes: Option<&'a dyn ProbeRunner>,
     binding: OnceLock<Option<schema_parity::Binding>>,
+    probes_done: OnceLock<Vec<(ProbeKind, ProbeResult)>>,
     earlier: Mutex<Vec<(&'static str, Outcome)>>,
 }
 
@@ -198,6 +199,7 @@ impl<'a> AuditContext<'a> {
             expected: None,
             probes: None,
             binding: OnceLock::new(),
+            probes_done: OnceLock::new(),
             earlier: Mutex::new(Vec::new()),
         }
     }
@@ -248,16 +250,21 @@ impl<'a> AuditContext<'a> {
         Ok((runner, single_request(&batch, runner.inputs()), source))
     }
 
-    /// Runs a negative probe built from `base`: in the configured probe runner (a child
-    /// process), or in this process when none is configured.
+    /// The result of negative probe `kind`, built from `base`. All probes run together on
+    /// first use (in one child process when one is configured, in this process otherwise).
     pub fn run_probe(&self, kind: ProbeKind, base: &Batch) -> ProbeResult {
-        match (self.probes, &self.runner) {
-            (Some(probes), _) => probes.run(kind, base),
+        let all = self.probes_done.get_or_init(|| match (self.probes, &self.runner) {
+            (Some(probes), _) => probes.run_all(&ProbeKind::ALL, base),
             (None, Ok(runner)) => {
-                InProcess { runner: *runner, oversized_rows: self.config.checks.robustness.oversized_rows }.run(kind, base)
+                InProcess { runner: *runner, oversized_rows: self.config.checks.robustness.oversized_rows }
+                    .run_all(&ProbeKind::ALL, base)
             }
-            (None, Err(_)) => ProbeResult::NotApplicable("model did not load".into()),
-        }
+            (None, Err(_)) => ProbeKind::ALL.iter().map(|&k| (k, ProbeResult::NotApplicable("model did not load".into()))).collect(),
+        });
+        all.iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| ProbeResult::Crash("the probe process gave no result for this probe".into()))
     }
 
     /// Whether any sample was given (a table or a test data set).
