@@ -10,6 +10,7 @@ pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod config_yaml;
+pub mod guard;
 pub mod init;
 pub mod lockfiles;
 pub mod machine;

@@ -7,6 +7,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     // A panic is a bug in ready: say so in one line instead of a backtrace, and exit 2.
     std::panic::set_hook(Box::new(|info| {
+        if ready::guard::guarded() {
+            return; // a parser's panic, caught and turned into an error for its file
+        }
         let message = info
             .payload()
             .downcast_ref::<String>()

@@ -106,7 +106,7 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
     if metadata.len() == 0 {
         return Err(format!("{shown}: the sample file is empty"));
     }
-    let frame = match format {
+    let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()
             .with_has_header(true)
             .with_n_rows(Some(max_rows))
@@ -118,8 +118,9 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
             // Reads only the first rows: a large file is never loaded whole.
             .and_then(|file| ParquetReader::new(file).with_slice(Some((0, max_rows))).finish()),
         SampleFormat::Json => read_json(path, max_rows),
-        SampleFormat::TestDataSet => return Err(format!("{shown}: a test data set is a folder, not a file")),
-    }
+        SampleFormat::TestDataSet => Err(PolarsError::ComputeError("a test data set is a folder, not a file".into())),
+    })
+    .map_err(|e| format!("{shown}: cannot read {format:?} sample: {e}"))?
     .map_err(|e| format!("{shown}: cannot read {format:?} sample: {}", one_line(&e.to_string())))?;
     if frame.height() == 0 {
         return Err(format!("{shown}: the sample has no rows"));
@@ -156,6 +157,11 @@ impl Sample {
     /// Converts `column` to `target`, returning the values as a 1-D tensor and how safe the
     /// conversion was.
     pub fn convert(&self, column: &str, target: ElementType) -> Conversion {
+        crate::guard::catch_panic(|| self.convert_unguarded(column, target))
+            .unwrap_or_else(|e| Conversion::rejected(format!("'{column}': {e}")))
+    }
+
+    fn convert_unguarded(&self, column: &str, target: ElementType) -> Conversion {
         let Ok(col) = self.frame.column(column) else {
             return Conversion::rejected(format!("no column '{column}'"));
         };
@@ -432,6 +438,19 @@ mod tests {
             assert!(conversion.safety.is_safe(), "{name}: {:?}", conversion.safety);
             assert_eq!(conversion.values.unwrap().preview(3), vec!["1.4", "4.3", "6.1"], "{name}");
         }
+    }
+
+    #[test]
+    fn a_parquet_footer_that_panics_polars_is_an_error() {
+        // Found by `scripts/fuzz.sh` (fuzz/regressions/sample/parquet-bad-footer): the first
+        // byte selects Parquet, the rest is the file.
+        let input = include_bytes!("../fuzz/regressions/sample/parquet-bad-footer");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.parquet");
+        std::fs::write(&path, &input[1..]).unwrap();
+        let err = read_sample(&path, 10).unwrap_err();
+        assert!(err.contains("rows.parquet: cannot read Parquet sample"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
     }
 
     #[test]

@@ -9,6 +9,11 @@ const PYPROJECT: &str = "[project]\nname = \"p\"\nversion = \"1\"\nrequires-pyth
 const PIPFILE: &str = "[packages]\nnumpy = \">=2\"\n";
 
 fuzz_target!(|data: &[u8]| {
+    // ready catches panics of third-party parsers and turns them into errors; libFuzzer's own
+    // hook would abort on those caught panics, so install a silent one. Uncaught panics still
+    // reach libFuzzer's catch_unwind and are reported as crashes.
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));
     let Some((&selector, body)) = data.split_first() else { return };
     let dir = std::env::temp_dir().join(format!("ready-fuzz-lock-{}-{}", std::process::id(), selector % 6));
     let _ = std::fs::remove_dir_all(&dir);

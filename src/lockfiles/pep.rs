@@ -40,7 +40,9 @@ pub struct Req {
 
 /// Parses one PEP 508 requirement.
 pub fn parse(text: &str) -> Result<Req, String> {
-    let requirement: Requirement = Requirement::from_str(text.trim()).map_err(|e| first_line(&e.to_string()))?;
+    // pep508_rs panics on some invalid names instead of returning an error (found by fuzzing).
+    let requirement: Requirement =
+        crate::guard::catch_panic(|| Requirement::from_str(text.trim()))?.map_err(|e| first_line(&e.to_string()))?;
     let name = normalize(requirement.name.as_ref());
     let marker = requirement.marker.contents().map(|m| m.to_string()).unwrap_or_default();
     let (specifiers, exact, url) = match &requirement.version_or_url {
@@ -64,8 +66,9 @@ pub fn satisfies(specifiers: &str, version: &str) -> Result<bool, String> {
     if specifiers.trim().is_empty() || specifiers.trim() == "*" {
         return Ok(true);
     }
-    let specs = VersionSpecifiers::from_str(specifiers).map_err(|e| format!("'{specifiers}': {}", first_line(&e.to_string())))?;
-    let version = Version::from_str(version).map_err(|e| format!("version '{version}': {e}"))?;
+    let specs = crate::guard::catch_panic(|| VersionSpecifiers::from_str(specifiers))?
+        .map_err(|e| format!("'{specifiers}': {}", first_line(&e.to_string())))?;
+    let version = crate::guard::catch_panic(|| Version::from_str(version))?.map_err(|e| format!("version '{version}': {e}"))?;
     Ok(specs.contains(&version))
 }
 
@@ -94,6 +97,13 @@ mod tests {
         assert_eq!(parse("numpy===2.0").unwrap().exact.as_deref(), Some("2.0"));
         assert!(parse("pkg @ git+https://example.com/pkg.git").unwrap().url.is_some());
         assert!(parse("not a requirement !!").is_err());
+    }
+
+    #[test]
+    fn a_name_that_panics_pep508_rs_is_an_error() {
+        // Found by `scripts/fuzz.sh` (fuzz/regressions/lockfiles/pep508-name-ending-in-dashes).
+        let err = parse("htpackag--\u{1}[[package]]").unwrap_err();
+        assert!(err.starts_with("the parser failed on this input"), "{err}");
     }
 
     #[test]
