@@ -106,6 +106,11 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
     if metadata.len() == 0 {
         return Err(format!("{shown}: the sample file is empty"));
     }
+    if format == SampleFormat::Parquet {
+        // polars aborts (allocation failure) on a footer that declares absurd sizes: check the
+        // footer first (reading only the footer).
+        crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
+    }
     let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()
             .with_has_header(true)
