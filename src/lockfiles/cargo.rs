@@ -10,10 +10,7 @@ pub fn audit(dir: &Path, options: Options) -> LockVerdict {
     let manifest = dir.join("Cargo.toml");
     let lock = dir.join("Cargo.lock");
     if !lock.is_file() {
-        let mut verdict = LockVerdict::new(&manifest);
-        verdict.summary = "Cargo.toml has no Cargo.lock beside it".into();
-        verdict.fail("run `cargo generate-lockfile` and commit Cargo.lock");
-        return verdict;
+        return LockVerdict::missing_lock(&manifest, "Cargo.toml has no Cargo.lock beside it", "run `cargo generate-lockfile` and commit Cargo.lock");
     }
     let mut verdict = match read_lock(&lock) {
         Ok(v) => v,

@@ -71,6 +71,14 @@ impl LockVerdict {
         self.finding(status, text);
     }
 
+    /// A failed verdict for a manifest whose lock is missing, with the command that writes it.
+    pub fn missing_lock(manifest: &Path, summary: &str, advice: &str) -> Self {
+        let mut verdict = Self::new(manifest);
+        verdict.summary = summary.to_string();
+        verdict.fail(advice);
+        verdict
+    }
+
     /// A verdict for a file that could not be parsed.
     pub fn unreadable(file: &Path, problem: String) -> Self {
         let mut verdict = Self::new(file);

@@ -14,10 +14,7 @@ pub fn audit(dir: &Path, options: Options) -> LockVerdict {
     let lock_path = dir.join("Pipfile.lock");
     let pipfile_path = dir.join("Pipfile");
     if !lock_path.is_file() {
-        let mut verdict = LockVerdict::new(&pipfile_path);
-        verdict.summary = "Pipfile without Pipfile.lock".into();
-        verdict.fail("run `pipenv lock` and commit Pipfile.lock");
-        return verdict;
+        return LockVerdict::missing_lock(&pipfile_path, "Pipfile without Pipfile.lock", "run `pipenv lock` and commit Pipfile.lock");
     }
     let lock: Value = match read_text(&lock_path).and_then(|t| {
         serde_json::from_str(&t).map_err(|e| {

@@ -187,10 +187,7 @@ pub fn audit(dir: &Path, options: Options) -> LockVerdict {
     let lock_path = dir.join("poetry.lock");
     let pyproject_path = dir.join("pyproject.toml");
     if !lock_path.is_file() {
-        let mut verdict = LockVerdict::new(&pyproject_path);
-        verdict.summary = "Poetry project without poetry.lock".into();
-        verdict.fail("run `poetry lock` and commit poetry.lock");
-        return verdict;
+        return LockVerdict::missing_lock(&pyproject_path, "Poetry project without poetry.lock", "run `poetry lock` and commit poetry.lock");
     }
     let lock = match read_text(&lock_path).and_then(|t| parse_toml(&lock_path, &t)) {
         Ok(t) => t,

@@ -156,8 +156,9 @@ pub fn unlocked_pyproject(pyproject: &Path) -> Option<LockVerdict> {
     if count == 0 {
         return None;
     }
-    let mut verdict = LockVerdict::new(pyproject);
-    verdict.summary = format!("{count} dependencies, no lockfile");
-    verdict.fail("pyproject.toml lists dependencies but no lockfile pins them (uv lock, poetry lock or pip-compile)");
-    Some(verdict)
+    Some(LockVerdict::missing_lock(
+        pyproject,
+        &format!("{count} dependencies, no lockfile"),
+        "pyproject.toml lists dependencies but no lockfile pins them (uv lock, poetry lock or pip-compile)",
+    ))
 }
