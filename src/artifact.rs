@@ -34,6 +34,13 @@ pub struct Artifact {
     pub onnx: Result<OnnxInfo, String>,
     /// For pickle-based files: what a static scan of the pickle found (nothing is executed).
     pub pickle: Option<crate::pickle_scan::PickleScan>,
+    /// External-data references that leave the model's folder, one line each (`tensor 'w': ...`).
+    pub external_data_problems: Vec<String>,
+}
+
+/// The folder a model lives in (`.` for a bare file name).
+pub fn model_dir(model: &Path) -> PathBuf {
+    model.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
 }
 
 /// Reads and inspects the artifact. Fails only when the file itself cannot be read.
@@ -50,10 +57,21 @@ pub fn inspect(path: &Path) -> std::io::Result<Artifact> {
         (_, f) => f,
     };
     let pickle = (format == ArtifactFormat::Pickle).then(|| crate::pickle_scan::scan_artifact(&bytes));
-    Ok(Artifact { path: path.to_path_buf(), size_bytes: bytes.len() as u64, sha256, format, onnx, pickle })
+    let folder = model_dir(path);
+    let external_data_problems = onnx
+        .as_ref()
+        .map(|info| {
+            info.external_data
+                .iter()
+                .filter_map(|r| external_path_problem(&folder, &r.location).map(|p| format!("tensor '{}': {p}", r.tensor)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Artifact { path: path.to_path_buf(), size_bytes: bytes.len() as u64, sha256, format, onnx, pickle, external_data_problems })
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

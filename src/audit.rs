@@ -116,7 +116,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         Some(dir) => vec![dir.clone()],
         // By default: the model's folder and the root of the git checkout it lives in.
         None => {
-            let model_dir = project_dirs_model_dir(model_path);
+            let model_dir = artifact::model_dir(model_path);
             let root = crate::lockfiles::git_root(&model_dir);
             std::iter::once(model_dir).chain(root).collect()
         }
@@ -124,12 +124,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
 
     // The runtime is needed for anything ONNX Runtime might open; a pickle or a model whose
     // external data escapes its folder is never handed to it.
-    let model_dir = project_dirs_model_dir(model_path);
-    let escapes = artifact
-        .onnx
-        .as_ref()
-        .map(|info| info.external_data.iter().any(|r| artifact::external_path_problem(&model_dir, &r.location).is_some()))
-        .unwrap_or(false);
+    let escapes = !artifact.external_data_problems.is_empty();
     let refuse = match (artifact.format, escapes) {
         (ArtifactFormat::Pickle, _) => Some("refused: pickle-based artifact"),
         (_, true) => Some("refused: external data outside the model folder"),
@@ -272,20 +267,12 @@ pub fn model_inputs(options: &AuditOptions) -> Result<(Vec<crate::runtime::IoSpe
     Ok((runner.inputs().to_vec(), artifact.onnx.ok()))
 }
 
-fn project_dirs_model_dir(model: &Path) -> PathBuf {
-    model.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
-}
-
 /// Runs a check; a panic inside it becomes a failed row instead of a dead audit.
 fn run_guarded(check: &dyn checks::Check, ctx: &AuditContext<'_>) -> Outcome {
     match catch_unwind(AssertUnwindSafe(|| check.run(ctx))) {
         Ok(outcome) => outcome,
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".to_string());
+            let message = crate::guard::panic_message(panic.as_ref()).unwrap_or_else(|| "unknown panic".to_string());
             Outcome {
                 status: Status::Fail,
                 summary: format!("internal error in ready while running this check: {message}"),

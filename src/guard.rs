@@ -15,17 +15,18 @@ pub fn guarded() -> bool {
     GUARDED.with(|g| g.get() > 0)
 }
 
+/// The message of a panic payload (`panic!` with a literal or a formatted string).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+}
+
 /// Runs `f`; a panic inside becomes `Err` with the panic message.
 pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     GUARDED.with(|g| g.set(g.get() + 1));
     let result = catch_unwind(AssertUnwindSafe(f));
     GUARDED.with(|g| g.set(g.get() - 1));
     result.map_err(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown panic".to_string());
+        let message = panic_message(panic.as_ref()).unwrap_or_else(|| "unknown panic".to_string());
         format!("the parser failed on this input ({})", message.lines().next().unwrap_or_default())
     })
 }

@@ -249,6 +249,7 @@ pub(crate) mod test_support {
             format: ArtifactFormat::Onnx,
             onnx: Ok(OnnxInfo::default()),
             pickle: None,
+            external_data_problems: Vec::new(),
         }
     }
 }

@@ -10,12 +10,7 @@ fn main() -> ExitCode {
         if ready::guard::guarded() {
             return; // a parser's panic, caught and turned into an error for its file
         }
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
+        let message = ready::guard::panic_message(info.payload()).unwrap_or_default();
         let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("error: internal error in ready{location}: {message} (please report this bug)");
     }));

@@ -92,14 +92,14 @@ impl Check for Lockfile {
             }
         }
         let worst = verdicts.iter().map(|v| v.status).chain(parity.iter().map(|(s, _)| *s)).max().unwrap_or(Status::Pass);
-        let mut summary: Vec<String> = verdicts.iter().map(|v| format!("{}: {}", display_name(&v.file), v.summary)).collect();
+        let mut summary: Vec<String> = verdicts.iter().map(|v| format!("{}: {}", lockfiles::file_name(&v.file), v.summary)).collect();
         if let Some((_, text)) = parity.iter().find(|(s, _)| *s == Status::Fail) {
             summary.insert(0, text.clone());
         }
         let mut details: Vec<String> = verdicts
             .iter()
             .flat_map(|v| {
-                let name = display_name(&v.file);
+                let name = lockfiles::file_name(&v.file);
                 let path = relative(&v.file);
                 // Parser messages already start with the file name: give its folder instead.
                 v.details.iter().map(move |d| match d.strip_prefix(&format!("{name}:")) {
@@ -147,14 +147,10 @@ fn python_pins(verdicts: &[LockVerdict]) -> BTreeMap<String, (String, String)> {
     let mut pins = BTreeMap::new();
     for verdict in verdicts {
         for (name, version) in &verdict.python_pins {
-            pins.entry(name.clone()).or_insert_with(|| (version.clone(), display_name(&verdict.file)));
+            pins.entry(name.clone()).or_insert_with(|| (version.clone(), lockfiles::file_name(&verdict.file)));
         }
     }
     pins
-}
-
-fn display_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }
 
 /// The path as the user can read it: relative to the working directory when inside it.
@@ -176,7 +172,7 @@ pub fn fingerprint(resolved: &[String]) -> String {
         hasher.update(entry.as_bytes());
         hasher.update(b"\n");
     }
-    format!("sha256:{}", hasher.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("sha256:{}", crate::artifact::hex(&hasher.finalize()))
 }
 
 #[cfg(test)]

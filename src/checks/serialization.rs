@@ -3,7 +3,7 @@
 //! producer, and every input and output with its type.
 
 use super::{AuditContext, Check, Outcome};
-use crate::artifact::{ArtifactFormat, external_path_problem, human_size};
+use crate::artifact::{ArtifactFormat, human_size};
 use crate::runtime::tensor::format_ms;
 
 pub struct Serialization;
@@ -68,12 +68,7 @@ impl Check for Serialization {
                 return outcome;
             }
         };
-        let model_dir = artifact.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let escapes: Vec<String> = info
-            .external_data
-            .iter()
-            .filter_map(|r| external_path_problem(model_dir, &r.location).map(|p| format!("tensor '{}': {p}", r.tensor)))
-            .collect();
+        let escapes = artifact.external_data_problems.clone();
         if !escapes.is_empty() {
             return with_identity(Outcome::fail(format!(
                 "{} external-data reference(s) outside the model folder; not loaded",
