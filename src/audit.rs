@@ -4,14 +4,14 @@
 //! Errors returned here mean `ready` itself could not run (exit code 2); everything about the
 //! model becomes a check result instead.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::artifact::{self, ArtifactFormat};
-use crate::checks::{self, AuditContext, ColdStart, Outcome, REGISTRY, Status};
+use crate::checks::{self, AuditContext, ColdStart, Outcome, REGISTRY};
 use crate::config::{Config, Severity};
-use crate::report::{CheckResult, ModelFacts, Report, RuntimeFacts, SampleFacts};
+use crate::report::{CheckResult, ModelFacts, NotVerified, Report, RuntimeFacts, SampleFacts};
 use crate::runtime::ModelRunner;
 use crate::runtime::locate;
 use crate::runtime::ort_runner::OrtRuntime;
@@ -146,9 +146,11 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         Ok((runner, time)) => (Ok(runner), Some(time)),
         Err(reason) => (Err(reason), None),
     };
-    let runner_ref: Result<&dyn ModelRunner, String> = match &runner {
-        Ok(r) => Ok(r as &dyn ModelRunner),
-        Err(reason) => Err(reason.clone()),
+    let watched = runner.as_ref().ok().map(|r| Watched { inner: r as &dyn ModelRunner, answered: AtomicUsize::new(0) });
+    let runner_ref: Result<&dyn ModelRunner, String> = match (&watched, &runner) {
+        (Some(w), _) => Ok(w as &dyn ModelRunner),
+        (None, Err(reason)) => Err(reason.clone()),
+        (None, Ok(_)) => Err("not loaded".to_string()),
     };
 
     let mut ctx = AuditContext::new(&options.config, &artifact, runner_ref, sample.as_ref());
@@ -173,35 +175,23 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     };
     ctx.probes = child_probes.as_ref().map(|p| p as &dyn crate::probe::ProbeRunner);
     if let (Ok(runner), Some(session_create)) = (ctx.runner.clone(), session_create) {
-        let first_inference = ctx.model_batch(1).ok().map(|(batch, _)| {
-            let single = checks::single_request(&batch, runner.inputs());
+        let first_inference = ctx.model_batch(1).ok().and_then(|(batch, _)| {
+            let single = ctx.axes().single_request(&batch);
             let started = Instant::now();
-            let _ = runner.run(&single);
-            started.elapsed()
+            let ran = runner.run(&single);
+            let elapsed = started.elapsed();
+            ran.ok().map(|_| elapsed)
         });
         let peak_rss_after_load = crate::machine::peak_rss_bytes();
         ctx.cold_start = Some(ColdStart { session_create, first_inference, peak_rss_after_load });
     }
 
-    let results = REGISTRY
-        .iter()
-        .map(|check| {
-            let severity = options.config.checks.severity(check.id());
-            let id = check.id().to_string();
-            let outcome = if !options.only.is_empty() && !options.only.contains(&id) {
-                Outcome::skip("not selected (--only)")
-            } else if options.skip.contains(&id) {
-                Outcome::skip("skipped (--skip)")
-            } else if severity == Severity::Allow {
-                Outcome::skip("allowed by config: not run")
-            } else {
-                run_guarded(*check, &ctx)
-            };
-            ctx.record(check.id(), &outcome);
-            CheckResult::new(check.id(), severity, outcome)
-        })
-        .collect();
-
+    let results = run_checks(options, &ctx)?;
+    let unverified = match &watched {
+        Some(w) if w.answered.load(Ordering::Relaxed) == 0 => not_verified(options, &results, ctx.has_sample()),
+        _ => None,
+    };
+    let fail_unverified = options.config.unverified == crate::config::Unverified::Fail;
     Ok(Report::new(
         ModelFacts {
             path: artifact.path.display().to_string(),
@@ -233,7 +223,30 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         options.config_path.as_ref().map(|p| p.display().to_string()),
         results,
         options.deny_warnings,
-    ))
+    )
+    .mark_not_verified_if(unverified, fail_unverified))
+}
+
+/// Runs every check in registry order, applying --only, --skip and severities.
+fn run_checks(options: &AuditOptions, ctx: &AuditContext<'_>) -> Result<Vec<CheckResult>, String> {
+    REGISTRY
+        .iter()
+        .map(|check| {
+            let severity = options.config.checks.severity(check.id());
+            let id = check.id().to_string();
+            let outcome = if !options.only.is_empty() && !options.only.contains(&id) {
+                Outcome::skip("not selected (--only)")
+            } else if options.skip.contains(&id) {
+                Outcome::skip("skipped (--skip)")
+            } else if severity == Severity::Allow {
+                Outcome::skip("allowed by config: not run")
+            } else {
+                run_guarded(*check, ctx)?
+            };
+            ctx.record(check.id(), &outcome);
+            Ok(CheckResult::new(check.id(), severity, outcome))
+        })
+        .collect()
 }
 
 /// Refuses a file over `limit_mb` before anything reads it. Missing files pass here and are
@@ -267,18 +280,75 @@ pub fn model_inputs(options: &AuditOptions) -> Result<(Vec<crate::runtime::IoSpe
     Ok((runner.inputs().to_vec(), artifact.onnx.ok()))
 }
 
-/// Runs a check; a panic inside it becomes a failed row instead of a dead audit.
-fn run_guarded(check: &dyn checks::Check, ctx: &AuditContext<'_>) -> Outcome {
-    match catch_unwind(AssertUnwindSafe(|| check.run(ctx))) {
-        Ok(outcome) => outcome,
-        Err(panic) => {
-            let message = crate::guard::panic_message(panic.as_ref()).unwrap_or_else(|| "unknown panic".to_string());
-            Outcome {
-                status: Status::Fail,
-                summary: format!("internal error in ready while running this check: {message}"),
-                details: vec!["please report this at https://github.com/ready-ml/ready/issues".to_string()],
-                metrics: Default::default(),
-            }
+/// Runs a check. A panic inside it is a bug in ready, never a verdict on the model: it ends the
+/// audit with an internal error (exit code 2), in every output format.
+fn run_guarded(check: &dyn checks::Check, ctx: &AuditContext<'_>) -> Result<Outcome, String> {
+    crate::guard::catch(|| {
+        #[cfg(debug_assertions)]
+        if std::env::var("READY_TEST_CHECK_PANIC").is_ok_and(|id| id == check.id()) {
+            panic!("READY_TEST_CHECK_PANIC names this check");
         }
+        check.run(ctx)
+    })
+    .map_err(|message| format!("internal error in ready while running check {}: {message} (please report this bug)", check.id()))
+}
+
+/// The loaded model, counting the valid requests it answered: an audit where it answered none
+/// is "not verified", whatever the checks say.
+struct Watched<'a> {
+    inner: &'a dyn ModelRunner,
+    answered: AtomicUsize,
+}
+
+impl Watched<'_> {
+    fn count<T, E>(&self, result: Result<T, E>) -> Result<T, E> {
+        if result.is_ok() {
+            self.answered.fetch_add(1, Ordering::Relaxed);
+        }
+        result
     }
+}
+
+impl ModelRunner for Watched<'_> {
+    fn inputs(&self) -> &[crate::runtime::IoSpec] {
+        self.inner.inputs()
+    }
+    fn outputs(&self) -> &[crate::runtime::IoSpec] {
+        self.inner.outputs()
+    }
+    fn run(&self, batch: &crate::runtime::Batch) -> Result<Vec<crate::runtime::NamedOutput>, crate::runtime::InferenceError> {
+        self.count(self.inner.run(batch))
+    }
+    fn bench(
+        &self,
+        batch: &crate::runtime::Batch,
+        on_run: &mut dyn FnMut(std::time::Duration) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), crate::runtime::InferenceError> {
+        self.count(self.inner.bench(batch, on_run))
+    }
+    fn fork(&self) -> Result<Box<dyn ModelRunner>, crate::runtime::InferenceError> {
+        self.inner.fork()
+    }
+}
+
+/// Why the audit could not verify the model, when none of the selected checks that run the
+/// model got an answer to a valid request.
+fn not_verified(options: &AuditOptions, results: &[CheckResult], has_sample: bool) -> Option<NotVerified> {
+    let checks: Vec<&'static str> = REGISTRY
+        .iter()
+        .filter(|c| c.runs_model())
+        .filter_map(|c| results.iter().find(|r| r.id == c.id()))
+        .filter(|r| r.severity != Severity::Allow && !options.skip.iter().any(|s| s == r.id))
+        .filter(|r| options.only.is_empty() || options.only.iter().any(|o| o == r.id))
+        .map(|r| r.id)
+        .collect();
+    if checks.is_empty() {
+        return None;
+    }
+    let advice = if has_sample {
+        "The sample's rows were rejected too (see schema_parity): fix the sample, or describe the inputs under inputs: and dims: in the config."
+    } else {
+        "Give --sample with real rows (CSV, Parquet, JSON, .npy/.npz or an ONNX test-data folder), or describe the inputs under inputs: and dims: in the config (`ready init MODEL` writes a starter)."
+    };
+    Some(NotVerified { checks, advice: advice.to_string() })
 }

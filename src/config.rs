@@ -2,11 +2,13 @@
 //! thresholds, and the runtime settings. Parsing rejects unknown keys; validation then reports
 //! every bad value at once.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config_yaml::{self, Problem};
+use crate::inputs::spec::InputSpec;
 use crate::runtime::RuntimeSettings;
 
 /// The built-in configuration, identical to the documented `audits/default.yaml`.
@@ -38,6 +40,12 @@ pub struct Config {
     pub readme: ReadmeSettings,
     /// Resource limits: inputs refused before loading, probe memory.
     pub limits: Limits,
+    /// Sizes of dynamic dimensions, by symbolic name (`sequence: 128`).
+    pub dims: BTreeMap<String, u64>,
+    /// What the serving path sends to each input, by input name.
+    pub inputs: BTreeMap<String, InputSpec>,
+    /// What an audit whose model never ran on a valid input does: `fail` (exit 1) or `warn`.
+    pub unverified: Unverified,
 }
 
 impl Default for Config {
@@ -48,7 +56,27 @@ impl Default for Config {
             checks: ChecksConfig::default(),
             readme: ReadmeSettings::default(),
             limits: Limits::default(),
+            dims: BTreeMap::new(),
+            inputs: BTreeMap::new(),
+            unverified: Unverified::Fail,
         }
+    }
+}
+
+/// What an audit that never ran the model on a valid input does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unverified {
+    /// Verdict "not verified", exit code 1.
+    Fail,
+    /// Verdict "not verified", exit code 0: the report still says so.
+    Warn,
+}
+
+impl Config {
+    /// The batch-axis overrides of the input specs, by input name.
+    pub fn batch_axis_overrides(&self) -> BTreeMap<String, Option<usize>> {
+        self.inputs.iter().filter_map(|(name, spec)| spec.batch_axis.map(|a| (name.clone(), a.axis()))).collect()
     }
 }
 
@@ -270,11 +298,13 @@ pub struct RobustnessConfig {
     pub oversized_rows: usize,
     /// Seconds before a probe (and its child process) is killed and reported as a failure.
     pub timeout_s: f64,
+    /// The largest batch the serving path accepts; running out of memory at or below it fails.
+    pub max_batch_rows: Option<usize>,
 }
 
 impl Default for RobustnessConfig {
     fn default() -> Self {
-        Self { severity: Severity::Deny, oversized_rows: 4096, timeout_s: 60.0 }
+        Self { severity: Severity::Deny, oversized_rows: 4096, timeout_s: 60.0, max_batch_rows: None }
     }
 }
 
@@ -346,7 +376,10 @@ impl Config {
 
     /// Every value problem, as (dotted field path, what is wrong).
     pub fn validate(&self) -> Result<(), Vec<(String, String)>> {
-        let mut problems = Vec::new();
+        let mut problems = crate::inputs::spec::validate(&self.dims, &self.inputs);
+        if self.checks.robustness.max_batch_rows == Some(0) {
+            problems.push(("checks.robustness.max_batch_rows".into(), "must be at least 1 row".into()));
+        }
         if self.sample.max_rows == 0 {
             problems.push(("sample.max_rows".into(), "must be at least 1".into()));
         }

@@ -20,15 +20,21 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
     payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
 }
 
-/// Runs `f`; a panic inside becomes `Err` with the panic message.
-pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+/// Runs `f`; a panic inside becomes `Err` with the first line of the panic message, and the
+/// binary's panic hook stays silent.
+pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     GUARDED.with(|g| g.set(g.get() + 1));
     let result = catch_unwind(AssertUnwindSafe(f));
     GUARDED.with(|g| g.set(g.get() - 1));
     result.map_err(|panic| {
         let message = panic_message(panic.as_ref()).unwrap_or_else(|| "unknown panic".to_string());
-        format!("the parser failed on this input ({})", message.lines().next().unwrap_or_default())
+        message.lines().next().unwrap_or_default().to_string()
     })
+}
+
+/// Runs a third-party parser; a panic inside becomes `Err` naming the parser's failure.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    catch(f).map_err(|message| format!("the parser failed on this input ({message})"))
 }
 
 #[cfg(test)]

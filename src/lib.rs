@@ -12,6 +12,7 @@ pub mod config;
 pub mod config_yaml;
 pub mod guard;
 pub mod init;
+pub mod inputs;
 pub mod lockfiles;
 pub mod machine;
 pub mod parquet_footer;

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::{Batch, ElementType, IoSpec, ModelRunner, NamedOutput, NamedTensor, RuntimeSettings, TensorData};
+use crate::inputs::batch_axis::BatchAxes;
+use crate::runtime::{Batch, ElementType, ModelRunner, NamedOutput, NamedTensor, RuntimeSettings, TensorData};
 
 /// Tensors larger than this many elements are never built by a probe.
 pub const MAX_PROBE_ELEMENTS: usize = 1 << 26;
@@ -86,15 +87,16 @@ pub enum ProbeResult {
     NotApplicable(String),
 }
 
-/// Builds the probe's request from `base`, one valid request for the model.
-pub fn build_probe(kind: ProbeKind, base: &Batch, inputs: &[IoSpec], oversized_rows: usize) -> Result<Batch, String> {
-    let has_batch_axis = base.iter().any(|t| !t.data.shape().is_empty());
+/// Builds the probe's request from `base`, one valid request for the model; rows are taken
+/// along `axes`, and inputs without a batch axis stay as they are.
+pub fn build_probe(kind: ProbeKind, base: &Batch, axes: &BatchAxes, oversized_rows: usize) -> Result<Batch, String> {
+    let no_batch = || format!("the model has no batch axis ({}): there is no batch to {}", axes.describe(), if kind == ProbeKind::EmptyBatch { "empty" } else { "grow" });
     match kind {
         ProbeKind::EmptyBatch => {
-            if !has_batch_axis {
-                return Err("every input is a scalar: there is no batch to empty".into());
+            if !axes.has_batch() {
+                return Err(no_batch());
             }
-            Ok(base.iter().map(|t| NamedTensor { name: t.name.clone(), data: t.data.slice_rows(0, 0) }).collect())
+            Ok(axes.slice(base, 0, 0))
         }
         ProbeKind::MissingInput => {
             if base.len() > 1 {
@@ -138,21 +140,29 @@ pub fn build_probe(kind: ProbeKind, base: &Batch, inputs: &[IoSpec], oversized_r
             if replaced == 0 { Err("no float input".into()) } else { Ok(batch) }
         }
         ProbeKind::Oversized => {
-            if !has_batch_axis {
-                return Err("every input is a scalar: there is no batch to grow".into());
+            if !axes.has_batch() {
+                return Err(no_batch());
             }
-            let per_row: usize = base.iter().map(|t| t.data.shape().iter().skip(1).product::<usize>()).sum::<usize>().max(1);
-            let rows = oversized_rows.min(MAX_PROBE_ELEMENTS / per_row).max(2);
-            let _ = inputs;
-            Ok(base.iter().map(|t| NamedTensor { name: t.name.clone(), data: t.data.repeat_first_row(rows) }).collect())
+            Ok(axes.repeat_first(base, oversized_batch_rows(base, axes, oversized_rows)))
         }
     }
+}
+
+/// Rows of the oversized probe: `wanted`, fewer when one row is large (the whole request stays
+/// within [`MAX_PROBE_ELEMENTS`]), never fewer than 2.
+pub fn oversized_batch_rows(base: &Batch, axes: &BatchAxes, wanted: usize) -> usize {
+    let rows = axes.rows(base).max(1);
+    let per_row: usize = base.iter().filter(|t| axes.axis(&t.name).is_some()).map(|t| t.data.len() / rows).sum::<usize>().max(1);
+    wanted.min(MAX_PROBE_ELEMENTS / per_row).max(2)
 }
 
 /// Runs probes.
 pub trait ProbeRunner: Sync {
     /// Runs each of `kinds`, built from `base` (one valid request), in order.
-    fn run_all(&self, kinds: &[ProbeKind], base: &Batch) -> Vec<(ProbeKind, ProbeResult)>;
+    fn run_all(&self, kinds: &[ProbeKind], base: &Batch, axes: &BatchAxes) -> Vec<(ProbeKind, ProbeResult)>;
+
+    /// Runs the oversized probe with exactly `rows` rows (the search for the largest batch that fits).
+    fn run_rows(&self, base: &Batch, axes: &BatchAxes, rows: usize) -> ProbeResult;
 }
 
 /// Probes in this process (unit tests, and where no child process can be started).
@@ -162,12 +172,12 @@ pub struct InProcess<'a> {
 }
 
 impl InProcess<'_> {
-    fn run(&self, kind: ProbeKind, base: &Batch) -> ProbeResult {
-        let batch = match build_probe(kind, base, self.runner.inputs(), self.oversized_rows) {
+    fn run(&self, kind: ProbeKind, base: &Batch, axes: &BatchAxes, oversized_rows: usize) -> ProbeResult {
+        let batch = match build_probe(kind, base, axes, oversized_rows) {
             Ok(b) => b,
             Err(reason) => return ProbeResult::NotApplicable(reason),
         };
-        let rows = crate::runtime::tensor::batch_rows(&batch);
+        let rows = axes.rows(&batch);
         match self.runner.run(&batch) {
             Ok(outputs) => ProbeResult::Output { rows, outputs: summarize(&outputs) },
             Err(e) => ProbeResult::CleanError(e.0),
@@ -176,8 +186,12 @@ impl InProcess<'_> {
 }
 
 impl ProbeRunner for InProcess<'_> {
-    fn run_all(&self, kinds: &[ProbeKind], base: &Batch) -> Vec<(ProbeKind, ProbeResult)> {
-        kinds.iter().map(|&kind| (kind, self.run(kind, base))).collect()
+    fn run_all(&self, kinds: &[ProbeKind], base: &Batch, axes: &BatchAxes) -> Vec<(ProbeKind, ProbeResult)> {
+        kinds.iter().map(|&kind| (kind, self.run(kind, base, axes, self.oversized_rows))).collect()
+    }
+
+    fn run_rows(&self, base: &Batch, axes: &BatchAxes, rows: usize) -> ProbeResult {
+        self.run(ProbeKind::Oversized, base, axes, rows)
     }
 }
 
@@ -199,6 +213,7 @@ struct ProbeJob {
     kinds: Vec<ProbeKind>,
     oversized_rows: usize,
     base: Vec<WireTensor>,
+    axes: BatchAxes,
 }
 
 /// One line of a probe child's stdout: the result of one probe.
@@ -231,7 +246,20 @@ pub struct ChildProcess {
 }
 
 impl ProbeRunner for ChildProcess {
-    fn run_all(&self, kinds: &[ProbeKind], base: &Batch) -> Vec<(ProbeKind, ProbeResult)> {
+    fn run_all(&self, kinds: &[ProbeKind], base: &Batch, axes: &BatchAxes) -> Vec<(ProbeKind, ProbeResult)> {
+        self.run_jobs(kinds, base, axes, self.oversized_rows)
+    }
+
+    fn run_rows(&self, base: &Batch, axes: &BatchAxes, rows: usize) -> ProbeResult {
+        let results = self.run_jobs(&[ProbeKind::Oversized], base, axes, rows);
+        results.into_iter().next().map_or_else(|| ProbeResult::Crash("the probe process gave no result".into()), |(_, r)| r)
+    }
+}
+
+impl ChildProcess {
+    /// Runs `kinds` in child processes: one child runs them in order; if it dies or hangs, the
+    /// probe in flight gets the crash or timeout, and a new child carries on with the rest.
+    fn run_jobs(&self, kinds: &[ProbeKind], base: &Batch, axes: &BatchAxes, oversized_rows: usize) -> Vec<(ProbeKind, ProbeResult)> {
         let wire: Vec<WireTensor> = base
             .iter()
             .map(|t| WireTensor {
@@ -251,8 +279,9 @@ impl ProbeRunner for ChildProcess {
                 ort_lib: self.ort_lib.clone(),
                 settings: self.settings.clone(),
                 kinds: remaining.clone(),
-                oversized_rows: self.oversized_rows,
+                oversized_rows,
                 base: wire.clone(),
+                axes: axes.clone(),
             };
             let (done, failure) = match self.spawn(&job) {
                 Ok(outcome) => outcome,
@@ -268,9 +297,7 @@ impl ProbeRunner for ChildProcess {
         }
         results
     }
-}
 
-impl ChildProcess {
     /// Runs one child over `job.kinds`: the results it reported, and the failure (crash or
     /// timeout) of the probe it was running when it stopped, if it did not finish.
     fn spawn(&self, job: &ProbeJob) -> std::io::Result<(Vec<(ProbeKind, ProbeResult)>, Option<ProbeResult>)> {
@@ -402,11 +429,11 @@ pub fn child_main() -> Result<(), String> {
     let (runner, _) = runtime.load(&job.model, &job.settings)?;
     let mut stdout = std::io::stdout().lock();
     for &kind in &job.kinds {
-        let reply = match build_probe(kind, &base, runner.inputs(), job.oversized_rows) {
+        let reply = match build_probe(kind, &base, &job.axes, job.oversized_rows) {
             Err(reason) => ProbeReply::NotApplicable { reason },
             Ok(batch) => {
                 test_hook(kind);
-                let rows = crate::runtime::tensor::batch_rows(&batch);
+                let rows = job.axes.rows(&batch);
                 match runner.run(&batch) {
                     Ok(outputs) => ProbeReply::Output { rows, outputs: summarize(&outputs) },
                     Err(e) => ProbeReply::Error { message: e.0 },
@@ -449,33 +476,43 @@ mod tests {
 
     #[test]
     fn probes_are_built_from_one_valid_request() {
-        let inputs = [IoSpec::tensor("x", ElementType::Float32, &[None, Some(3)])];
-        let empty = build_probe(ProbeKind::EmptyBatch, &base(), &inputs, 10).unwrap();
+        let axes = BatchAxes::leading(&base());
+        let empty = build_probe(ProbeKind::EmptyBatch, &base(), &axes, 10).unwrap();
         assert_eq!(empty[0].data.shape(), &[0, 3]);
-        let missing = build_probe(ProbeKind::MissingInput, &base(), &inputs, 10).unwrap();
+        let missing = build_probe(ProbeKind::MissingInput, &base(), &axes, 10).unwrap();
         assert_eq!(missing[0].data.shape(), &[1, 2]);
-        let wrong = build_probe(ProbeKind::WrongDtype, &base(), &inputs, 10).unwrap();
+        let wrong = build_probe(ProbeKind::WrongDtype, &base(), &axes, 10).unwrap();
         assert_eq!(wrong[0].data.element_type(), ElementType::String);
-        let nan = build_probe(ProbeKind::Nan, &base(), &inputs, 10).unwrap();
+        let nan = build_probe(ProbeKind::Nan, &base(), &axes, 10).unwrap();
         assert_eq!(nan[0].data.non_finite_count(), 3);
-        let big = build_probe(ProbeKind::Oversized, &base(), &inputs, 4096).unwrap();
+        let big = build_probe(ProbeKind::Oversized, &base(), &axes, 4096).unwrap();
         assert_eq!(big[0].data.shape(), &[4096, 3]);
     }
 
     #[test]
     fn inapplicable_probes_say_why() {
         let ints = vec![NamedTensor { name: "k".into(), data: TensorData::filled(ElementType::Int64, &[1, 1]).unwrap() }];
-        let inputs = [IoSpec::tensor("k", ElementType::Int64, &[None, Some(1)])];
-        assert_eq!(build_probe(ProbeKind::Nan, &ints, &inputs, 10).unwrap_err(), "no float input");
-        assert!(build_probe(ProbeKind::MissingInput, &ints, &inputs, 10).unwrap_err().contains("single column"));
+        let axes = BatchAxes::leading(&ints);
+        assert_eq!(build_probe(ProbeKind::Nan, &ints, &axes, 10).unwrap_err(), "no float input");
+        assert!(build_probe(ProbeKind::MissingInput, &ints, &axes, 10).unwrap_err().contains("single column"));
+        let none = BatchAxes::none(&[crate::runtime::IoSpec::tensor("k", ElementType::Int64, &[Some(1), Some(1)])]);
+        assert_eq!(
+            build_probe(ProbeKind::EmptyBatch, &ints, &none, 10).unwrap_err(),
+            "the model has no batch axis (no batch axis): there is no batch to empty"
+        );
     }
 
     #[test]
-    fn oversized_probes_never_exceed_the_element_budget() {
-        let wide = vec![NamedTensor { name: "img".into(), data: TensorData::filled(ElementType::Float32, &[1, 3, 224, 224]).unwrap() }];
-        let probe = build_probe(ProbeKind::Oversized, &wide, &[], 4096).unwrap();
+    fn oversized_probes_grow_only_the_batch_axis_and_stay_within_the_element_budget() {
+        let wide = vec![
+            NamedTensor { name: "img".into(), data: TensorData::filled(ElementType::Float32, &[1, 3, 224, 224]).unwrap() },
+            NamedTensor { name: "sr".into(), data: TensorData::filled(ElementType::Int64, &[]).unwrap() },
+        ];
+        let axes = BatchAxes::leading(&wide);
+        let probe = build_probe(ProbeKind::Oversized, &wide, &axes, 4096).unwrap();
         let elements: usize = probe[0].data.shape().iter().product();
         assert!(elements <= MAX_PROBE_ELEMENTS, "{elements}");
-        assert!(probe[0].data.shape()[0] >= 2);
+        assert_eq!(probe[0].data.shape()[0], MAX_PROBE_ELEMENTS / (3 * 224 * 224));
+        assert_eq!(probe[1].data.shape(), &[] as &[usize], "a scalar input is passed unchanged");
     }
 }

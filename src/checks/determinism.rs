@@ -1,9 +1,8 @@
 //! Determinism: the same input twice gives identical outputs, and a batch of N rows gives the
 //! same outputs as the N rows run one at a time (within `atol`/`rtol`).
 
-use super::{AuditContext, Check, Outcome, slice_batch, static_batch_size, varied_batch};
+use super::{AuditContext, Check, Outcome};
 use crate::compare::{all_scalars, first_mismatch, row_scalars};
-use crate::runtime::tensor::batch_rows;
 
 pub struct Determinism;
 
@@ -31,17 +30,18 @@ impl Check for Determinism {
          fix seeds in preprocessing that is part of the graph."
     }
 
+    fn runs_model(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
         let runner = match ctx.runner() {
             Ok(r) => r,
             Err(skip) => return skip,
         };
-        let (batch, label) = match ctx.binding().and_then(|b| b.batch.clone()) {
-            Some(batch) => (batch, "sample rows"),
-            None => match varied_batch(runner.inputs(), 8) {
-                Ok(batch) => (batch, "varied synthetic input"),
-                Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
-            },
+        let (batch, label) = match ctx.model_batch(8) {
+            Ok((batch, source)) => (batch, source.label()),
+            Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
         };
         let first = match runner.run(&batch) {
             Ok(o) => o,
@@ -57,10 +57,11 @@ impl Check for Determinism {
             }
         }
         let mut details = vec![format!("two runs of {label} gave identical outputs")];
-        let rows = batch_rows(&batch);
+        let axes = ctx.axes();
+        let rows = axes.rows(&batch);
         let config = &ctx.config.checks.determinism;
-        if let Some(b) = static_batch_size(runner.inputs()) {
-            details.push(format!("batch vs single rows: not applicable (the model fixes its batch size at {b})"));
+        if axes.fixed.is_some() || !axes.has_batch() {
+            details.push(format!("batch vs single rows: not applicable ({})", axes.describe()));
             return Outcome::pass(details[0].clone()).with_details(details);
         }
         if rows < 2 {
@@ -69,7 +70,7 @@ impl Check for Determinism {
         }
         let checked = rows.min(MAX_SINGLE_ROWS);
         for row in 0..checked {
-            let single = match runner.run(&slice_batch(&batch, row, row + 1)) {
+            let single = match runner.run(&axes.slice(&batch, row, row + 1)) {
                 Ok(o) => o,
                 Err(e) => return Outcome::fail(format!("row {row} fails alone but not in a batch: {}", super::empty_batch::first_line(&e.0))),
             };

@@ -1,7 +1,7 @@
 //! Empty batch: a request with zero rows must give empty outputs or a clean error. Runs as a
 //! probe in a child process, so a runtime that crashes on it fails the check, not the audit.
 
-use super::{AuditContext, Check, Outcome, static_batch_size};
+use super::{AuditContext, Check, Outcome};
 use crate::probe::{ProbeKind, ProbeResult};
 
 pub struct EmptyBatch;
@@ -24,16 +24,24 @@ impl Check for EmptyBatch {
          dimension so the runtime returns empty outputs."
     }
 
+    fn runs_model(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
         let (runner, base, source) = match ctx.request() {
             Ok(request) => request,
             Err(skip) => return skip,
         };
+        // A clean error on 0 rows means nothing when one row fails too.
+        if let Err(error) = runner.run(&base) {
+            return Outcome::skip(format!("the model rejects the {} itself ({})", source.label(), first_line(&error.0)));
+        }
         match ctx.run_probe(ProbeKind::EmptyBatch, &base) {
             ProbeResult::NotApplicable(reason) => Outcome::skip(reason),
             ProbeResult::CleanError(error) => Outcome::pass("clean error on a 0-row batch")
                 .with_details([format!("runtime: {}", first_line(&error)), format!("built from {}", source.label())])
-                .with_details(static_batch_size(runner.inputs()).map(|b| format!("the model fixes its batch size at {b}")))
+                .with_details(ctx.axes().fixed.map(|b| format!("the model fixes its batch size at {b}")))
                 .with_metric("result", "clean_error"),
             ProbeResult::Output { outputs, .. } => {
                 let non_empty: Vec<String> = outputs
@@ -70,7 +78,12 @@ mod tests {
     use crate::runtime::{ElementType, InferenceError, IoSpec, NamedOutput, OutputValue, TensorData};
 
     fn run_with(result: Result<Vec<NamedOutput>, InferenceError>) -> (Outcome, Vec<usize>) {
-        let runner = MockRunner::new(vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(4)])], result);
+        let one_row = TensorData::filled(ElementType::Int64, &[1]).unwrap();
+        let mut runner = MockRunner::new(
+            vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(4)])],
+            Ok(vec![NamedOutput { name: "label".into(), value: OutputValue::Tensor(one_row) }]),
+        );
+        runner.empty_result = Some(result);
         let config = Config::default();
         let artifact = crate::test_support::artifact();
         let ctx = AuditContext::new(&config, &artifact, Ok(&runner), None);
@@ -84,8 +97,18 @@ mod tests {
         let (outcome, rows) = run_with(Err(InferenceError("Invalid input shape".into())));
         assert_eq!(outcome.status, Status::Pass);
         assert!(outcome.details[0].contains("Invalid input shape"));
-        // All probes run together on first use; the empty batch goes first, with 0 rows.
-        assert_eq!(rows.first(), Some(&0));
+        // One valid row first, then all probes together; the empty batch goes first, with 0 rows.
+        assert_eq!(rows.get(..2), Some(&[1, 0][..]));
+    }
+
+    #[test]
+    fn a_model_that_rejects_one_row_too_is_not_judged() {
+        let runner = MockRunner::new(vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(4)])], Err(InferenceError("bad input".into())));
+        let config = Config::default();
+        let artifact = crate::test_support::artifact();
+        let ctx = AuditContext::new(&config, &artifact, Ok(&runner), None);
+        let outcome = EmptyBatch.run(&ctx);
+        assert_eq!((outcome.status, outcome.summary.as_str()), (Status::Skip, "the model rejects the synthetic input itself (bad input)"));
     }
 
     #[test]

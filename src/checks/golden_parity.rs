@@ -40,6 +40,10 @@ impl Check for GoldenParity {
          from the same pipeline object that was exported."
     }
 
+    fn runs_model(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
         let Some(expected) = ctx.expected else {
             return Outcome::skip("no --expected given");

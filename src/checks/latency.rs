@@ -6,11 +6,11 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use super::{AuditContext, Check, InputSource, Outcome, Status, static_batch_size};
+use super::{AuditContext, Check, InputSource, Outcome, Status};
 use crate::config::LatencyConfig;
 use crate::progress::Progress;
 use crate::runtime::tensor::format_ms;
-use crate::runtime::{Batch, InferenceError, ModelRunner, NamedTensor};
+use crate::runtime::{Batch, InferenceError, ModelRunner};
 use crate::stats::{LatencySummary, min_runs_for_bound, sorted_ms, upper_bound};
 
 pub struct Latency;
@@ -54,6 +54,10 @@ impl Check for Latency {
          renegotiate the budget; for trustworthy tails, allow more runs (runs, max_seconds)."
     }
 
+    fn runs_model(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
         let (runner, base, source) = match ctx.request() {
             Ok(request) => request,
@@ -63,16 +67,17 @@ impl Check for Latency {
         if let Err(error) = warm_up(runner, &base, config) {
             return inference_failed(source, &error.0);
         }
-        let static_batch = static_batch_size(runner.inputs());
+        let axes = ctx.axes();
+        let static_batch = axes.fixed.or_else(|| (!axes.has_batch()).then_some(1));
         let sizes: Vec<usize> = match static_batch {
-            Some(b) => vec![b.max(0) as usize],
+            Some(b) => vec![b],
             None => config.batch_sizes.clone(),
         };
         let targets = thresholds(config);
         let mut progress = Progress::new((config.runs * sizes.len()) as u64, "latency", ctx.show_progress);
         let mut timed: Vec<(usize, Vec<f64>)> = Vec::new();
         for (index, &size) in sizes.iter().enumerate() {
-            let request = if static_batch.is_some() || size == 1 { base.clone() } else { repeat_rows(&base, size) };
+            let request = if static_batch.is_some() || size == 1 { base.clone() } else { axes.repeat_first(&base, size) };
             let stop_targets = if index == 0 { targets.clone() } else { Vec::new() };
             match time_runs(runner, &request, config, &stop_targets, &mut progress) {
                 Ok(durations) => timed.push((size, sorted_ms(&durations))),
@@ -271,10 +276,6 @@ pub fn time_runs(
     Ok(durations)
 }
 
-fn repeat_rows(batch: &Batch, rows: usize) -> Batch {
-    batch.iter().map(|t| NamedTensor { name: t.name.clone(), data: t.data.repeat_first_row(rows) }).collect()
-}
-
 /// Requests per second and latency under load, for one sharing mode.
 #[derive(Debug, Clone)]
 struct Load {
@@ -365,14 +366,18 @@ fn measure_throughput(runner: &dyn ModelRunner, request: &Batch, threads: usize,
     Throughput { threads, shared, per_thread }
 }
 
-/// A failed run on sample rows is the model's failure; on synthetic input it may be ready's
-/// (zeros are not a valid shape or index tensor), so it only warns and asks for a sample.
+/// A failed run on sample rows is the model's failure; on input ready built it may be ready's
+/// (a guessed size, a made-up value), so it only warns and asks for a sample or an input spec.
 fn inference_failed(source: InputSource, error: &str) -> Outcome {
     let reason = super::empty_batch::first_line(error);
     match source {
         InputSource::Sample => Outcome::fail(format!("inference on the sample failed: {reason}")),
-        InputSource::Synthetic => Outcome::warn(format!("not timed: the model rejected synthetic input: {reason}"))
-            .with_details(["pass --sample with real rows to time this model".to_string()]),
+        InputSource::Synthetic | InputSource::Configured => {
+            Outcome::warn(format!("not timed: the model rejected the {}: {reason}", source.label())).with_details([
+                "pass --sample with real rows, or describe the inputs under inputs: and dims: in the config (ready init writes a starter)"
+                    .to_string(),
+            ])
+        }
     }
 }
 
@@ -504,6 +509,6 @@ mod tests {
         let ctx = AuditContext::new(&config, &artifact, Ok(&runner), None);
         let outcome = Latency.run(&ctx);
         assert_eq!(outcome.status, Status::Warn);
-        assert_eq!(outcome.summary, "not timed: the model rejected synthetic input: invalid expand shape");
+        assert_eq!(outcome.summary, "not timed: the model rejected the synthetic input: invalid expand shape");
     }
 }

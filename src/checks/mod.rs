@@ -25,7 +25,9 @@ use serde::Serialize;
 use crate::artifact::Artifact;
 use crate::config::Config;
 use crate::runtime::locate::RuntimeLibrary;
-use crate::runtime::{Batch, Dim, IoSpec, ModelRunner, NamedTensor, TensorData};
+use crate::inputs::batch_axis::BatchAxes;
+use crate::inputs::synth::Synthesizer;
+use crate::runtime::{Batch, ModelRunner};
 use crate::probe::{InProcess, ProbeKind, ProbeResult, ProbeRunner};
 use crate::sample::{Expected, Sample, TensorSample};
 
@@ -58,6 +60,11 @@ pub trait Check: Sync {
     fn explanation(&self) -> &'static str;
     /// Runs the check.
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome;
+    /// Whether the check runs the model on valid input (an audit where none of these could
+    /// run the model is "not verified").
+    fn runs_model(&self) -> bool {
+        false
+    }
 }
 
 /// What a check found, before severity is applied.
@@ -138,7 +145,10 @@ pub struct ColdStart {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputSource {
     Sample,
+    /// Built by ready from the declared types, with no input spec in the config.
     Synthetic,
+    /// Built by ready following the config's input specs (`inputs:`, `dims:`).
+    Configured,
 }
 
 impl InputSource {
@@ -147,7 +157,13 @@ impl InputSource {
         match self {
             Self::Sample => "sample rows",
             Self::Synthetic => "synthetic input",
+            Self::Configured => "input built from the config's input specs",
         }
+    }
+
+    /// Whether ready made the values up (so a failure may be ready's, not the model's).
+    pub fn is_invented(self) -> bool {
+        self == Self::Synthetic
     }
 }
 
@@ -173,6 +189,7 @@ pub struct AuditContext<'a> {
     /// Where negative probes run (a child process in real audits; in-process when `None`).
     pub probes: Option<&'a dyn ProbeRunner>,
     binding: OnceLock<Option<schema_parity::Binding>>,
+    axes: OnceLock<BatchAxes>,
     probes_done: OnceLock<Vec<(ProbeKind, ProbeResult)>>,
     earlier: Mutex<Vec<(&'static str, Outcome)>>,
 }
@@ -199,6 +216,7 @@ impl<'a> AuditContext<'a> {
             expected: None,
             probes: None,
             binding: OnceLock::new(),
+            axes: OnceLock::new(),
             probes_done: OnceLock::new(),
             earlier: Mutex::new(Vec::new()),
         }
@@ -247,17 +265,17 @@ impl<'a> AuditContext<'a> {
     pub fn request(&self) -> Result<(&'a dyn ModelRunner, Batch, InputSource), Outcome> {
         let runner = self.runner()?;
         let (batch, source) = self.model_batch(1).map_err(|reason| Outcome::skip(format!("cannot build inputs: {reason}")))?;
-        Ok((runner, single_request(&batch, runner.inputs()), source))
+        Ok((runner, self.axes().single_request(&batch), source))
     }
 
     /// The result of negative probe `kind`, built from `base`. All probes run together on
     /// first use (in one child process when one is configured, in this process otherwise).
     pub fn run_probe(&self, kind: ProbeKind, base: &Batch) -> ProbeResult {
         let all = self.probes_done.get_or_init(|| match (self.probes, &self.runner) {
-            (Some(probes), _) => probes.run_all(&ProbeKind::ALL, base),
+            (Some(probes), _) => probes.run_all(&ProbeKind::ALL, base, self.axes()),
             (None, Ok(runner)) => {
                 InProcess { runner: *runner, oversized_rows: self.config.checks.robustness.oversized_rows }
-                    .run_all(&ProbeKind::ALL, base)
+                    .run_all(&ProbeKind::ALL, base, self.axes())
             }
             (None, Err(_)) => ProbeKind::ALL.iter().map(|&k| (k, ProbeResult::NotApplicable("model did not load".into()))).collect(),
         });
@@ -267,93 +285,58 @@ impl<'a> AuditContext<'a> {
             .unwrap_or_else(|| ProbeResult::Crash("the probe process gave no result for this probe".into()))
     }
 
+    /// The oversized probe with exactly `rows` rows (the search for the largest batch that fits).
+    pub fn run_probe_rows(&self, base: &Batch, rows: usize) -> ProbeResult {
+        match (self.probes, &self.runner) {
+            (Some(probes), _) => probes.run_rows(base, self.axes(), rows),
+            (None, Ok(runner)) => InProcess { runner: *runner, oversized_rows: rows }.run_rows(base, self.axes(), rows),
+            (None, Err(_)) => ProbeResult::NotApplicable("model did not load".into()),
+        }
+    }
+
     /// Whether any sample was given (a table or a test data set).
     pub fn has_sample(&self) -> bool {
         self.sample.is_some() || self.tensors.is_some()
     }
 
     /// Inputs for model runs: the sample rows when they bind to the model, otherwise a
-    /// synthetic batch of `synthetic_rows` rows built from the declared input types.
+    /// synthetic batch of `synthetic_rows` rows built from the input specs.
     pub fn model_batch(&self, synthetic_rows: usize) -> Result<(Batch, InputSource), String> {
         if let Some(batch) = self.binding().and_then(|b| b.batch.clone()) {
             return Ok((batch, InputSource::Sample));
         }
+        self.synthetic(synthetic_rows)
+    }
+
+    /// A synthetic batch of `rows` rows (the model's own batch size when it fixes one), and
+    /// whether the config's input specs shaped it.
+    pub fn synthetic(&self, rows: usize) -> Result<(Batch, InputSource), String> {
         let runner = self.runner.as_ref().map_err(Clone::clone)?;
-        synthetic_batch(runner.inputs(), synthetic_rows).map(|b| (b, InputSource::Synthetic))
+        let synth = Synthesizer { inputs: runner.inputs(), axes: self.axes(), dims: &self.config.dims, specs: &self.config.inputs };
+        let source = if self.config.inputs.is_empty() && self.config.dims.is_empty() { InputSource::Synthetic } else { InputSource::Configured };
+        synth.batch(rows).map(|b| (b, source))
+    }
+
+    /// One line per input with the shape a synthetic request of `rows` rows has, and the
+    /// guessed sizes in it.
+    pub fn synthetic_shapes(&self, rows: usize) -> Vec<String> {
+        let Ok(runner) = self.runner.as_ref() else { return Vec::new() };
+        Synthesizer { inputs: runner.inputs(), axes: self.axes(), dims: &self.config.dims, specs: &self.config.inputs }.describe(rows)
+    }
+
+    /// The batch axis of every model input (none without a loaded model).
+    pub fn axes(&self) -> &BatchAxes {
+        self.axes.get_or_init(|| match &self.runner {
+            Ok(runner) => BatchAxes::infer(runner.inputs(), runner.outputs(), &self.config.batch_axis_overrides()),
+            Err(_) => BatchAxes::none(&[]),
+        })
     }
 }
 
-/// A batch of `rows` rows for `inputs`: the first dynamic dimension is the batch, other
-/// dynamic dimensions are 1, values are zeros (or "a" for strings).
-pub fn synthetic_batch(inputs: &[IoSpec], rows: usize) -> Result<Batch, String> {
-    inputs
-        .iter()
-        .map(|input| {
-            let (element, dims) = input
-                .kind
-                .as_tensor()
-                .ok_or_else(|| format!("input '{}' is a {}, not a tensor", input.name, input.kind))?;
-            let shape: Vec<usize> = dims
-                .iter()
-                .enumerate()
-                .map(|(axis, d)| match d.fixed() {
-                    Some(n) => usize::try_from(n).unwrap_or(0),
-                    None if axis == 0 => rows,
-                    None => 1,
-                })
-                .collect();
-            let elements = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-            if elements.is_none_or(|n| n > crate::probe::MAX_PROBE_ELEMENTS) {
-                return Err(format!(
-                    "input '{}' declares {} ({}), more than the {} elements ready builds",
-                    input.name,
-                    input.kind,
-                    elements.map_or("an overflowing number of elements".to_string(), |n| format!("{n} elements")),
-                    crate::probe::MAX_PROBE_ELEMENTS
-                ));
-            }
-            let data = TensorData::filled(element, &shape)
-                .ok_or_else(|| format!("input '{}': ready cannot build {element} tensors", input.name))?;
-            Ok(NamedTensor { name: input.name.clone(), data })
-        })
-        .collect()
-}
-
-/// A batch of `rows` rows whose rows differ from each other (for output sanity and
-/// determinism without a sample): floats and integers cycle through small values per row and
-/// element, strings through "a", "b", "c". A static batch size overrides `rows`.
-pub fn varied_batch(inputs: &[IoSpec], rows: usize) -> Result<Batch, String> {
-    let rows = static_batch_size(inputs).map_or(rows, |b| b.max(0) as usize);
-    synthetic_batch(inputs, rows)?
-        .into_iter()
-        .map(|t| {
-            let shape = t.data.shape().to_vec();
-            let per_row: usize = shape.iter().skip(1).product();
-            let element = t.data.element_type();
-            let texts: Vec<String> = (0..t.data.len())
-                .map(|i| {
-                    let (row, column) = if per_row == 0 { (i, 0) } else { (i / per_row, i % per_row) };
-                    let k = (row * 7 + column * 3) % 11;
-                    match element {
-                        crate::runtime::ElementType::Float32 | crate::runtime::ElementType::Float64 => format!("{}", k as f64 / 5.0 - 1.0),
-                        crate::runtime::ElementType::String => ["a", "b", "c"][k % 3].to_string(),
-                        crate::runtime::ElementType::Bool => (k % 2 == 0).to_string(),
-                        _ => (k % 3).to_string(),
-                    }
-                })
-                .collect();
-            let data = TensorData::from_texts(element, &shape, &texts)?;
-            Ok(NamedTensor { name: t.name, data })
-        })
-        .collect()
-}
-
-/// Number of distinct rows in a batch (looking at the first 256).
-pub fn distinct_rows(batch: &Batch) -> usize {
-    let rows = crate::runtime::tensor::batch_rows(batch).min(256);
-    let keys: Vec<Vec<String>> = (0..rows)
-        .map(|r| batch.iter().flat_map(|t| t.data.slice_rows(r, r + 1).to_texts()).collect())
-        .collect();
+/// Number of distinct rows in a batch (looking at the first 256), rows taken along `axes`.
+pub fn distinct_rows(batch: &Batch, axes: &BatchAxes) -> usize {
+    let rows = axes.rows(batch).min(256);
+    let keys: Vec<Vec<String>> = (0..rows).map(|r| axes.slice(batch, r, r + 1).iter().flat_map(|t| t.data.to_texts()).collect()).collect();
     let mut unique: Vec<&Vec<String>> = Vec::new();
     for key in &keys {
         if !unique.contains(&key) {
@@ -363,20 +346,10 @@ pub fn distinct_rows(batch: &Batch) -> usize {
     unique.len()
 }
 
-/// The smallest valid request: the first row, or the whole batch when the model fixes its
-/// batch size (a static first dimension).
-pub fn single_request(batch: &Batch, inputs: &[IoSpec]) -> Batch {
-    if static_batch_size(inputs).is_some() { batch.clone() } else { slice_batch(batch, 0, 1) }
-}
-
-/// The batch size the model fixes, if any input has a static first dimension.
-pub fn static_batch_size(inputs: &[IoSpec]) -> Option<i64> {
-    inputs.iter().filter_map(|i| i.kind.as_tensor()).filter_map(|(_, dims)| dims.first().and_then(Dim::fixed)).min()
-}
-
-/// The batch restricted to rows `start..end` of every input.
+/// The batch restricted to rows `start..end` along the first axis of every input (tabular
+/// samples, whose inputs are all `[rows, columns]`).
 pub fn slice_batch(batch: &Batch, start: usize, end: usize) -> Batch {
-    batch.iter().map(|t| NamedTensor { name: t.name.clone(), data: t.data.slice_rows(start, end) }).collect()
+    BatchAxes::leading(batch).slice(batch, start, end)
 }
 
 #[cfg(test)]
@@ -393,6 +366,8 @@ pub(crate) mod mock {
         pub inputs: Vec<IoSpec>,
         pub outputs: Vec<IoSpec>,
         pub result: Result<Vec<NamedOutput>, InferenceError>,
+        /// Returned instead of `result` for a request of 0 rows, when set.
+        pub empty_result: Option<Result<Vec<NamedOutput>, InferenceError>>,
         pub durations: Vec<Duration>,
         pub runs: Mutex<Vec<usize>>,
         /// Position in `durations`, kept across `bench` calls (warm-up, then timing).
@@ -401,7 +376,15 @@ pub(crate) mod mock {
 
     impl MockRunner {
         pub fn new(inputs: Vec<IoSpec>, result: Result<Vec<NamedOutput>, InferenceError>) -> Self {
-            Self { inputs, outputs: Vec::new(), result, durations: vec![Duration::from_millis(1)], runs: Mutex::new(Vec::new()), cursor: Mutex::new(0) }
+            Self {
+                inputs,
+                outputs: Vec::new(),
+                result,
+                empty_result: None,
+                durations: vec![Duration::from_millis(1)],
+                runs: Mutex::new(Vec::new()),
+                cursor: Mutex::new(0),
+            }
         }
     }
 
@@ -413,8 +396,12 @@ pub(crate) mod mock {
             &self.outputs
         }
         fn run(&self, batch: &Batch) -> Result<Vec<NamedOutput>, InferenceError> {
-            self.runs.lock().unwrap().push(crate::runtime::tensor::batch_rows(batch));
-            self.result.clone()
+            let rows = crate::runtime::tensor::batch_rows(batch);
+            self.runs.lock().unwrap().push(rows);
+            match &self.empty_result {
+                Some(result) if rows == 0 => result.clone(),
+                _ => self.result.clone(),
+            }
         }
         fn bench(
             &self,

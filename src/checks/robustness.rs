@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use super::{AuditContext, Check, InputSource, Outcome, Status};
 use crate::probe::{OutputSummary, ProbeKind, ProbeResult};
-use crate::runtime::tensor::batch_rows;
+use crate::runtime::Batch;
 
 pub struct Robustness;
 
@@ -18,8 +18,9 @@ pub struct Judged {
     pub text: String,
 }
 
-/// Judges one probe result. `per_row` names the outputs that have one row per input row.
-pub fn judge(kind: ProbeKind, result: &ProbeResult, per_row: &BTreeSet<String>) -> Judged {
+/// Judges one probe result. `per_row` names the outputs that have one row per input row;
+/// `base_non_finite`: the valid request the probes start from already gives NaN/Inf.
+pub fn judge(kind: ProbeKind, result: &ProbeResult, per_row: &BTreeSet<String>, base_non_finite: bool) -> Judged {
     let judged = |status, outcome, text: String| Judged { status, outcome, text };
     match result {
         ProbeResult::NotApplicable(reason) => judged(Status::Skip, "not applicable", reason.clone()),
@@ -27,6 +28,11 @@ pub fn judge(kind: ProbeKind, result: &ProbeResult, per_row: &BTreeSet<String>) 
         ProbeResult::Crash(message) => judged(Status::Fail, "crash", message.clone()),
         ProbeResult::Timeout(limit) => judged(Status::Fail, "timeout", format!("killed after {:.0} s", limit.as_secs_f64())),
         ProbeResult::Output { rows, outputs } => match garbage(*rows, outputs, per_row) {
+            Some(Garbage::NonFinite(problem)) if base_non_finite => judged(
+                Status::Skip,
+                "not judged",
+                format!("{problem}, but the request it was built from gives NaN/Inf already (see output_sanity)"),
+            ),
             // NaN in, NaN out is IEEE arithmetic, not a model bug: the serving path must
             // validate inputs. It warns; NaN from finite input fails in output_sanity.
             Some(Garbage::NonFinite(problem)) if matches!(kind, ProbeKind::Nan | ProbeKind::PosInf | ProbeKind::NegInf) => {
@@ -89,6 +95,10 @@ impl Check for Robustness {
          and cap batch sizes in the server."
     }
 
+    fn runs_model(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
         let (runner, base, source) = match ctx.request() {
             Ok(request) => request,
@@ -100,20 +110,29 @@ impl Check for Robustness {
                 let why = super::empty_batch::first_line(&error.0);
                 return match source {
                     InputSource::Sample => Outcome::skip(format!("the sample request itself fails ({why}); see schema_parity")),
-                    InputSource::Synthetic => Outcome::skip(format!("the model rejects synthetic input ({why}); pass --sample with real rows")),
+                    InputSource::Synthetic | InputSource::Configured => Outcome::skip(format!(
+                        "the model rejects the {} ({why}); pass --sample with real rows or describe the inputs in the config",
+                        source.label()
+                    )),
                 };
             }
         };
-        let base_rows = batch_rows(&base);
+        let base_rows = ctx.axes().rows(&base);
         let per_row: BTreeSet<String> =
             reference.iter().filter(|o| o.value.rows() == Some(base_rows)).map(|o| o.name.clone()).collect();
+        let base_non_finite = reference.iter().any(|o| o.value.non_finite_count() > 0);
         let mut details = Vec::new();
         let mut worst = Status::Pass;
         let mut counts = std::collections::BTreeMap::<&str, usize>::new();
         let mut metrics = serde_json::Map::new();
         let mut headline = None;
+        let mut limit = None;
         for kind in ProbeKind::NEGATIVE {
-            let judged = judge(kind, &ctx.run_probe(kind, &base), &per_row);
+            let result = ctx.run_probe(kind, &base);
+            let mut judged = judge(kind, &result, &per_row, base_non_finite);
+            if kind == ProbeKind::Oversized {
+                (judged, limit) = judge_oversized(ctx, &base, &result, judged);
+            }
             *counts.entry(judged.outcome).or_default() += 1;
             details.push(format!("{}: {}: {}", kind.label(), judged.outcome, judged.text));
             metrics.insert(serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), judged.outcome.into());
@@ -123,7 +142,7 @@ impl Check for Robustness {
             }
         }
         let isolation = if ctx.probes.is_some() { "each ran in a child process" } else { "each ran in this process" };
-        details.push(format!("probes built from one request of {}; {isolation}", source.label()));
+        details.push(format!("probes built from one request of {}; {isolation}; {}", source.label(), ctx.axes().describe()));
         let tally: Vec<String> = counts.iter().map(|(outcome, n)| format!("{n} {outcome}")).collect();
         let summary = headline.unwrap_or_else(|| format!("{} probes: {}", ProbeKind::NEGATIVE.len(), tally.join(", ")));
         let outcome = match worst {
@@ -131,8 +150,64 @@ impl Check for Robustness {
             Status::Warn => Outcome::warn(summary),
             _ => Outcome::pass(summary),
         };
-        outcome.with_details(details).with_metric("probes", serde_json::Value::Object(metrics))
+        let outcome = outcome.with_details(details).with_metric("probes", serde_json::Value::Object(metrics));
+        match limit {
+            Some(l) => outcome.with_metric("largest_batch_rows", l.fits).with_metric("failing_batch_rows", l.fails),
+            None => outcome,
+        }
     }
+}
+
+/// Where a growing batch stops working: `fits` rows ran, `fails` rows did not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimit {
+    pub fits: usize,
+    pub fails: usize,
+}
+
+/// When the oversized probe failed (error or crash) but one row runs, halves the batch until a
+/// size runs: a failure that depends on the batch size is the model running out of memory (or
+/// another size limit), never a "clean error". Warns with the largest batch that fits; fails when
+/// that is below the serving path's declared cap (`max_batch_rows`).
+fn judge_oversized(ctx: &AuditContext<'_>, base: &Batch, result: &ProbeResult, judged: Judged) -> (Judged, Option<BatchLimit>) {
+    // A model that fixes its batch size refuses any other size: nothing to search.
+    if !matches!(result, ProbeResult::CleanError(_) | ProbeResult::Crash(_)) || ctx.axes().fixed.is_some() {
+        return (judged, None);
+    }
+    let config = &ctx.config.checks.robustness;
+    let tried = crate::probe::oversized_batch_rows(base, ctx.axes(), config.oversized_rows);
+    let Some(limit) = find_batch_limit(|rows| ctx.run_probe_rows(base, rows), tried) else { return (judged, None) };
+    if limit.fits == 1 {
+        let text = format!("{}; the model takes one row per request (2 rows fail too)", judged.text);
+        return (Judged { text, ..judged }, Some(limit));
+    }
+    let memory = format!("{:.0} MiB", ctx.config.limits.probe_memory_mb);
+    let found = format!(
+        "runs out of memory (or another size limit) between {} and {} rows under the {memory} probe memory limit ({})",
+        limit.fits, limit.fails, judged.text
+    );
+    let judged = match config.max_batch_rows {
+        None => Judged { status: Status::Warn, outcome: "out of memory", text: format!("{found}; cap batch sizes in the server at {} rows", limit.fits) },
+        Some(cap) if cap <= limit.fits || (cap < limit.fails && matches!(ctx.run_probe_rows(base, cap), ProbeResult::Output { .. })) => {
+            Judged { status: Status::Pass, outcome: "out of memory", text: format!("{found}; within the serving cap max_batch_rows = {cap}") }
+        }
+        Some(cap) => Judged { status: Status::Fail, outcome: "out of memory", text: format!("{found}: below the serving cap max_batch_rows = {cap}") },
+    };
+    (judged, Some(limit))
+}
+
+/// Halves `failed` rows until `run` gives output: `None` when a run times out (nothing learned).
+pub fn find_batch_limit(run: impl Fn(usize) -> ProbeResult, failed: usize) -> Option<BatchLimit> {
+    let mut fails = failed;
+    while fails > 1 {
+        let half = fails / 2;
+        match run(half) {
+            ProbeResult::Output { .. } => return Some(BatchLimit { fits: half, fails }),
+            ProbeResult::Timeout(_) | ProbeResult::NotApplicable(_) => return None,
+            ProbeResult::CleanError(_) | ProbeResult::Crash(_) => fails = half,
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -161,7 +236,7 @@ mod tests {
             (ProbeKind::Nan, ProbeResult::NotApplicable("no float input".into()), Status::Skip, "not applicable"),
         ];
         for (kind, result, status, outcome) in cases {
-            let judged = judge(kind, &result, &per_row());
+            let judged = judge(kind, &result, &per_row(), false);
             assert_eq!((judged.status, judged.outcome), (status, outcome), "{kind:?} {result:?}");
         }
     }
@@ -169,10 +244,26 @@ mod tests {
     #[test]
     fn a_per_row_output_with_the_wrong_row_count_is_garbage() {
         let result = ProbeResult::Output { rows: 4096, outputs: vec![OutputSummary { name: "label".into(), rows: Some(1), non_finite: 0 }] };
-        let judged = judge(ProbeKind::Oversized, &result, &per_row());
+        let judged = judge(ProbeKind::Oversized, &result, &per_row(), false);
         assert_eq!(judged.status, Status::Fail);
         assert_eq!(judged.text, "output 'label' has 1 row(s) for a request of 4096");
         // An output that is not per-row (a summary) may have any row count.
-        assert_eq!(judge(ProbeKind::Oversized, &result, &BTreeSet::new()).status, Status::Pass);
+        assert_eq!(judge(ProbeKind::Oversized, &result, &BTreeSet::new(), false).status, Status::Pass);
+    }
+
+    #[test]
+    fn nan_inherited_from_the_base_request_is_not_blamed_on_the_probe() {
+        let judged = judge(ProbeKind::Oversized, &output(4096, 2), &per_row(), true);
+        assert_eq!((judged.status, judged.outcome), (Status::Skip, "not judged"));
+    }
+
+    #[test]
+    fn halving_finds_where_a_growing_batch_stops_fitting() {
+        let run = |rows: usize| if rows <= 1400 { output(rows, 0) } else { ProbeResult::CleanError("Failed to allocate memory".into()) };
+        assert_eq!(find_batch_limit(run, 4096), Some(BatchLimit { fits: 1024, fails: 2048 }));
+        let refuses = |rows: usize| if rows == 1 { output(1, 0) } else { ProbeResult::CleanError("batch must be 1".into()) };
+        assert_eq!(find_batch_limit(refuses, 4096), Some(BatchLimit { fits: 1, fails: 2 }));
+        let hangs = |_| ProbeResult::Timeout(Duration::from_secs(1));
+        assert_eq!(find_batch_limit(hangs, 4096), None);
     }
 }

@@ -304,6 +304,10 @@ impl Check for SchemaParity {
          feature order in the model metadata (`feature_names`) or in the config."
     }
 
+    fn runs_model(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
         if !ctx.has_sample() {
             return Outcome::skip("no --sample given");

@@ -1,6 +1,7 @@
 //! JUnit XML: one `<testsuite>` for the audit, one `<testcase>` per check. A failed check is a
 //! `<failure>`, a skipped one `<skipped>`, a warning passes with its text in `<system-out>`.
-//! This is the subset GitHub, GitLab and Jenkins all read.
+//! This is the subset GitHub, GitLab and Jenkins all read. An audit that could not verify the
+//! model adds a failing `verified` testcase, so a CI page never shows it green.
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -13,8 +14,9 @@ pub fn render_junit(report: &Report) -> Vec<u8> {
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
     let write = |writer: &mut Writer<Vec<u8>>, event: Event<'_>| writer.write_event(event).expect("writing to a Vec cannot fail");
     write(&mut writer, Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
-    let tests = report.checks.len().to_string();
-    let failures = report.counts.fail.to_string();
+    let unverified = report.not_verified.as_ref().filter(|_| report.exit_code != 0);
+    let tests = (report.checks.len() + usize::from(unverified.is_some())).to_string();
+    let failures = (report.counts.fail + usize::from(unverified.is_some())).to_string();
     let skipped = report.counts.skip.to_string();
     let suite_name = format!("ready audit {}", report.model.path);
     let mut suites = BytesStart::new("testsuites");
@@ -79,6 +81,19 @@ pub fn render_junit(report: &Report) -> Vec<u8> {
                 write(&mut writer, Event::End(BytesEnd::new("system-out")));
             }
         }
+        write(&mut writer, Event::End(BytesEnd::new("testcase")));
+    }
+    if let Some(why) = unverified {
+        let mut case = BytesStart::new("testcase");
+        case.push_attribute(("name", "verified"));
+        case.push_attribute(("classname", classname.as_str()));
+        write(&mut writer, Event::Start(case));
+        let mut failure = BytesStart::new("failure");
+        failure.push_attribute(("message", "the model never ran on a valid input"));
+        failure.push_attribute(("type", "ready.not_verified"));
+        write(&mut writer, Event::Start(failure));
+        write(&mut writer, Event::CData(BytesCData::new(cdata_safe(&why.line()))));
+        write(&mut writer, Event::End(BytesEnd::new("failure")));
         write(&mut writer, Event::End(BytesEnd::new("testcase")));
     }
     write(&mut writer, Event::End(BytesEnd::new("testsuite")));

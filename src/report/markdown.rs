@@ -11,6 +11,7 @@ pub fn render_markdown(report: &Report) -> String {
     let (icon, verdict) = match report.verdict {
         Verdict::Ready => ("✅", "ready"),
         Verdict::NotReady => ("❌", "not ready"),
+        Verdict::NotVerified => ("❓", "not verified"),
     };
     out.push_str(&format!("## {icon} `{}` is {verdict}\n\n", report.model.path));
     let counts = &report.counts;
@@ -27,6 +28,9 @@ pub fn render_markdown(report: &Report) -> String {
         out.push_str(&format!(" · ONNX Runtime {}", runtime.version));
     }
     out.push_str(&format!(" · {}\n\n", report.machine.describe()));
+    if let Some(why) = &report.not_verified {
+        out.push_str(&format!("**Not verified:** {}\n\n", escape(&why.line())));
+    }
     out.push_str("| check | status | severity | summary |\n|---|---|---|---|\n");
     for check in &report.checks {
         let badge = match check.status {

@@ -65,6 +65,24 @@ pub fn render(report: &Report, format: Format, verbose: bool) -> Vec<u8> {
 pub enum Verdict {
     Ready,
     NotReady,
+    /// The model loaded but never ran on a valid input: nothing about its behaviour is known.
+    NotVerified,
+}
+
+/// Why an audit could not verify the model's behaviour, and what to give it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotVerified {
+    /// The checks that run the model and could not run.
+    pub checks: Vec<&'static str>,
+    /// What the user should give so that the model runs.
+    pub advice: String,
+}
+
+impl NotVerified {
+    /// The one line reports print under the table.
+    pub fn line(&self) -> String {
+        format!("the model never ran on a valid input; could not run: {}. {}", self.checks.join(", "), self.advice)
+    }
 }
 
 /// The audited file.
@@ -145,6 +163,9 @@ pub struct Report {
     /// The config file used, or `null` for the built-in defaults.
     pub config: Option<String>,
     pub checks: Vec<CheckResult>,
+    /// Set when the verdict is `not_verified`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_verified: Option<NotVerified>,
 }
 
 impl Report {
@@ -182,6 +203,27 @@ impl Report {
             runtime,
             config,
             checks,
+            not_verified: None,
         }
+    }
+
+    /// Marks an audit whose model never ran on a valid input. With no failed check, the verdict
+    /// becomes `not_verified`, exit code 1 when `fail` (0 otherwise); a failed audit stays
+    /// `not_ready` and carries the reason too.
+    pub fn mark_not_verified_if(self, why: Option<NotVerified>, fail: bool) -> Self {
+        match why {
+            Some(why) => self.mark_not_verified(why, fail),
+            None => self,
+        }
+    }
+
+    /// See [`Self::mark_not_verified_if`].
+    pub fn mark_not_verified(mut self, why: NotVerified, fail: bool) -> Self {
+        if self.verdict == Verdict::Ready {
+            self.verdict = Verdict::NotVerified;
+            self.exit_code = u8::from(fail);
+        }
+        self.not_verified = Some(why);
+        self
     }
 }

@@ -62,7 +62,11 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
     let verdict = match report.verdict {
         Verdict::Ready => "READY",
         Verdict::NotReady => "NOT READY",
+        Verdict::NotVerified => "NOT VERIFIED",
     };
+    if let Some(why) = &report.not_verified {
+        out.push_str(&format!("\nnot verified: {}\n", why.line()));
+    }
     out.push_str(&format!(
         "\n{verdict}: {} passed, {} warned, {} failed, {} skipped (exit {})\n",
         counts.pass, counts.warn, counts.fail, counts.skip, report.exit_code

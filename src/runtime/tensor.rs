@@ -173,14 +173,21 @@ macro_rules! tensor_data {
                 })
             }
 
-            /// The rows `start..end` along the first axis (the batch axis); a scalar is returned
-            /// unchanged.
+            /// The rows `start..end` along the first axis; a scalar is returned unchanged.
             pub fn slice_rows(&self, start: usize, end: usize) -> Self {
+                self.slice_along(0, start, end)
+            }
+
+            /// The indices `start..end` along `axis`, clamped to its length; a tensor without
+            /// that axis is returned unchanged.
+            pub fn slice_along(&self, axis: usize, start: usize, end: usize) -> Self {
                 match self {
-                    $(Self::$variant(a) if a.ndim() == 0 => Self::$variant(a.clone()),)*
-                    $(Self::$variant(a) => Self::$variant(
-                        a.slice_axis(Axis(0), ndarray::Slice::from(start..end)).to_owned()
-                    ),)*
+                    $(Self::$variant(a) if a.ndim() <= axis => Self::$variant(a.clone()),)*
+                    $(Self::$variant(a) => {
+                        let len = a.len_of(Axis(axis));
+                        let (start, end) = (start.min(len), end.min(len));
+                        Self::$variant(a.slice_axis(Axis(axis), ndarray::Slice::from(start..end.max(start))).to_owned())
+                    })*
                 }
             }
 
@@ -194,15 +201,21 @@ macro_rules! tensor_data {
                 }
             }
 
-            /// Repeats the first row `rows` times along the batch axis; a scalar or an empty
+            /// Repeats the first row `rows` times along the first axis; a scalar or an empty
             /// tensor is returned unchanged.
             pub fn repeat_first_row(&self, rows: usize) -> Self {
+                self.repeat_along(0, rows)
+            }
+
+            /// Repeats index 0 of `axis` `rows` times along that axis; a tensor without that axis,
+            /// or with nothing along it, is returned unchanged.
+            pub fn repeat_along(&self, axis: usize, rows: usize) -> Self {
                 match self {
-                    $(Self::$variant(a) if a.ndim() == 0 || a.len_of(Axis(0)) == 0 => Self::$variant(a.clone()),)*
+                    $(Self::$variant(a) if a.ndim() <= axis || a.len_of(Axis(axis)) == 0 => Self::$variant(a.clone()),)*
                     $(Self::$variant(a) => {
-                        let row = a.index_axis(Axis(0), 0);
+                        let row = a.index_axis(Axis(axis), 0);
                         let views = vec![row.view(); rows];
-                        Self::$variant(ndarray::stack(Axis(0), &views).expect("rows share one shape"))
+                        Self::$variant(ndarray::stack(Axis(axis), &views).expect("rows share one shape"))
                     })*
                 }
             }
@@ -266,6 +279,32 @@ tensor_data! {
 }
 
 impl TensorData {
+    /// A numeric or boolean tensor whose element `k` (in logical order) is `value(k)`, converted
+    /// with `as` (integers truncate and saturate; booleans are `value != 0`). `None` for strings
+    /// and types ready cannot build.
+    pub fn from_fn(element: ElementType, shape: &[usize], value: impl Fn(usize) -> f64) -> Option<Self> {
+        let n: usize = shape.iter().product();
+        macro_rules! build {
+            ($variant:ident, $ty:ty) => {
+                Self::$variant(ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|k| value(k) as $ty).collect()).ok()?)
+            };
+        }
+        Some(match element {
+            ElementType::Float32 => build!(F32, f32),
+            ElementType::Float64 => build!(F64, f64),
+            ElementType::Int8 => build!(I8, i8),
+            ElementType::Int16 => build!(I16, i16),
+            ElementType::Int32 => build!(I32, i32),
+            ElementType::Int64 => build!(I64, i64),
+            ElementType::Uint8 => build!(U8, u8),
+            ElementType::Uint16 => build!(U16, u16),
+            ElementType::Uint32 => build!(U32, u32),
+            ElementType::Uint64 => build!(U64, u64),
+            ElementType::Bool => Self::Bool(ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|k| value(k) != 0.0).collect()).ok()?),
+            _ => return None,
+        })
+    }
+
     /// The same shape with every element set to `value`, for float tensors; `None` otherwise.
     pub fn float_filled(&self, value: f64) -> Option<Self> {
         match self {

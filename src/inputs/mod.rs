@@ -1,0 +1,6 @@
+//! What the model is fed: input specs from the config, the batch axis read from the graph, and
+//! synthetic requests built from both.
+
+pub mod batch_axis;
+pub mod spec;
+pub mod synth;
