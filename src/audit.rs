@@ -99,11 +99,14 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     let artifact = artifact::inspect(model_path).map_err(|e| format!("{shown}: {e}"))?;
     let baseline = options.baseline.as_deref().map(read_baseline).transpose()?;
     let max_rows = options.config.sample.max_rows;
-    let expected = options.expected.as_deref().map(|p| sample::read_expected(p, max_rows)).transpose()?;
+    let max_bytes = (limits.max_text_sample_mb * 1024.0 * 1024.0) as u64;
+    let expected = options.expected.as_deref().map(|p| sample::read_expected(p, max_rows, max_bytes)).transpose()?;
     let sample_input = match (&options.sample, &options.expected) {
-        (Some(path), _) => Some(sample::read_sample_input(path, max_rows)?),
+        (Some(path), _) => Some(sample::read_sample_input(path, max_rows, max_bytes)?),
         // A test data set given as --expected carries its inputs too.
-        (None, Some(dir)) if dir.is_dir() && dir.join("input_0.pb").is_file() => Some(sample::read_sample_input(dir, max_rows)?),
+        (None, Some(dir)) if dir.is_dir() && dir.join("input_0.pb").is_file() => {
+            Some(sample::read_sample_input(dir, max_rows, max_bytes)?)
+        }
         (None, _) => None,
     };
     let (sample, tensors) = match sample_input {
@@ -208,7 +211,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             }),
             (None, Some(t)) => Some(SampleFacts {
                 path: t.dir.display().to_string(),
-                format: sample::SampleFormat::TestDataSet,
+                format: if t.dir.is_dir() { sample::SampleFormat::TestDataSet } else { sample::SampleFormat::Numpy },
                 rows: t.tensors.first().and_then(|p| p.data.shape().first().copied()).unwrap_or(1),
                 columns: t.tensors.iter().enumerate().map(|(i, p)| if p.name.is_empty() { format!("input_{i}") } else { p.name.clone() }).collect(),
             }),

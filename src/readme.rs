@@ -39,6 +39,12 @@ pub struct Constraints {
     pub inputs: Vec<(String, String)>,
     pub outputs: Vec<(String, String)>,
     pub lock_fingerprint: Option<String>,
+    /// The largest batch that ran, and the smallest that failed, when the oversized probe ran
+    /// out of memory (sections written before this was measured have neither).
+    #[serde(default)]
+    pub largest_batch_rows: Option<u64>,
+    #[serde(default)]
+    pub failing_batch_rows: Option<u64>,
 }
 
 fn check<'v>(report: &'v Value, id: &str) -> Option<&'v Value> {
@@ -82,6 +88,7 @@ impl Constraints {
         let serialization = check(report, "serialization").map(|c| &c["metrics"]);
         let latency = check(report, "latency").map(|c| &c["metrics"]);
         let lockfile = check(report, "lockfile").map(|c| &c["metrics"]);
+        let robustness = check(report, "robustness").map(|c| &c["metrics"]);
         let f = |m: Option<&Value>, key: &str| m.and_then(|m| m[key].as_f64());
         let u = |m: Option<&Value>, key: &str| m.and_then(|m| m[key].as_u64());
         let machine = &report["machine"];
@@ -109,6 +116,8 @@ impl Constraints {
             inputs: io(serialization.and_then(|m| m.get("inputs"))),
             outputs: io(serialization.and_then(|m| m.get("outputs"))),
             lock_fingerprint: lockfile.and_then(|m| m["fingerprint"].as_str()).map(str::to_string),
+            largest_batch_rows: u(robustness, "largest_batch_rows"),
+            failing_batch_rows: u(robustness, "failing_batch_rows"),
         })
     }
 
@@ -153,6 +162,9 @@ impl Constraints {
             "| peak memory (resident) | {} |\n",
             self.peak_rss_bytes.map_or("not measured".to_string(), human_size)
         ));
+        if let (Some(fits), Some(fails)) = (self.largest_batch_rows, self.failing_batch_rows) {
+            out.push_str(&format!("| largest batch that fits (probe memory limit) | {fits} rows ({fails} run out of memory): cap batches in the server |\n"));
+        }
         out.push_str(&format!("| ONNX Runtime | {} |\n", self.runtime_version.as_deref().unwrap_or("not loaded")));
         out.push_str(&format!(
             "| lock fingerprint | {} |\n",
@@ -187,6 +199,11 @@ impl Constraints {
         exact("inputs", format!("{:?}", self.inputs), format!("{:?}", fresh.inputs));
         exact("outputs", format!("{:?}", self.outputs), format!("{:?}", fresh.outputs));
         exact("lock fingerprint", format!("{:?}", self.lock_fingerprint), format!("{:?}", fresh.lock_fingerprint));
+        if let (Some(documented), Some(now)) = (self.largest_batch_rows, fresh.largest_batch_rows)
+            && now < documented
+        {
+            problems.push(format!("largest batch that fits: README says {documented} rows, the audit found {now}"));
+        }
         let slower = |what: &str, documented: Option<f64>, now: Option<f64>, tolerance: f64, floor: f64, show: &dyn Fn(f64) -> String| {
             match (documented, now) {
                 (Some(d), Some(n)) if n > d * (1.0 + tolerance) && n - d > floor => Some(format!(
@@ -283,7 +300,21 @@ mod tests {
             inputs: vec![("input".into(), "float32[?,4]".into())],
             outputs: vec![("label".into(), "int64[?]".into())],
             lock_fingerprint: Some("sha256:00".into()),
+            largest_batch_rows: None,
+            failing_batch_rows: None,
         }
+    }
+
+    #[test]
+    fn the_largest_batch_that_fits_is_stated_and_checked() {
+        let documented = Constraints { largest_batch_rows: Some(1024), failing_batch_rows: Some(2048), ..constraints(0.006) };
+        assert!(documented.render().contains("| largest batch that fits (probe memory limit) | 1024 rows (2048 run out of memory)"));
+        let fresh = Constraints { largest_batch_rows: Some(512), failing_batch_rows: Some(1024), ..constraints(0.006) };
+        let problems = documented.drift(&fresh, &ReadmeSettings::default());
+        assert_eq!(problems, ["largest batch that fits: README says 1024 rows, the audit found 512"]);
+        // A section written before the limit was measured still parses.
+        let old: Constraints = serde_json::from_str(&serde_json::to_string(&constraints(0.006)).unwrap().replace(",\"largest_batch_rows\":null,\"failing_batch_rows\":null", "")).unwrap();
+        assert_eq!(old.largest_batch_rows, None);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum SampleFormat {
     Json,
     /// An ONNX test data set folder (`input_0.pb`, ...).
     TestDataSet,
+    /// NumPy arrays: one `.npy` or a `.npz` archive of named arrays.
+    Numpy,
 }
 
 impl SampleFormat {
@@ -32,6 +34,7 @@ impl SampleFormat {
             "csv" | "tsv" => Some(Self::Csv),
             "parquet" | "pq" => Some(Self::Parquet),
             "json" | "ndjson" | "jsonl" => Some(Self::Json),
+            "npy" | "npz" => Some(Self::Numpy),
             _ => None,
         }
     }
@@ -73,17 +76,27 @@ pub enum SampleInput {
     Tensors(TensorSample),
 }
 
-/// Reads `--sample`: a table file, or an ONNX test data set folder.
-pub fn read_sample_input(path: &Path, max_rows: usize) -> Result<SampleInput, String> {
+/// Reads `--sample`: a table file, an ONNX test data set folder, or NumPy arrays (at most
+/// `max_bytes` once decompressed).
+pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result<SampleInput, String> {
     if path.is_dir() && crate::tensor_proto::is_test_data_set(path) {
         let tensors = crate::tensor_proto::read_set(path, "input")?;
+        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors }));
+    }
+    if SampleFormat::from_path(path) == Some(SampleFormat::Numpy) {
+        let tensors = crate::inputs::npy::read_tensors(path, max_bytes)?;
         return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors }));
     }
     read_sample(path, max_rows).map(SampleInput::Table)
 }
 
-/// Reads `--expected`: a table file, or a test data set folder with `output_*.pb`.
-pub fn read_expected(path: &Path, max_rows: usize) -> Result<Expected, String> {
+/// Reads `--expected`: a table file, a test data set folder with `output_*.pb`, or NumPy
+/// arrays named after the outputs.
+pub fn read_expected(path: &Path, max_rows: usize, max_bytes: u64) -> Result<Expected, String> {
+    if SampleFormat::from_path(path) == Some(SampleFormat::Numpy) {
+        let tensors = crate::inputs::npy::read_tensors(path, max_bytes)?;
+        return Ok(Expected::Tensors { dir: path.to_path_buf(), tensors });
+    }
     if path.is_dir() {
         if !path.join("output_0.pb").is_file() {
             return Err(format!("{}: a folder given as --expected must hold output_0.pb, output_1.pb, ...", path.display()));
@@ -102,7 +115,8 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
         return Err(format!("{shown}: is a directory, expected a sample file or an ONNX test data set (input_0.pb, ...)"));
     }
     let format = SampleFormat::from_path(path)
-        .ok_or_else(|| format!("{shown}: unknown sample format (expected .csv, .parquet, .json or .ndjson)"))?;
+        .filter(|f| *f != SampleFormat::Numpy)
+        .ok_or_else(|| format!("{shown}: unknown sample format (expected .csv, .parquet, .json, .ndjson, .npy or .npz)"))?;
     if metadata.len() == 0 {
         return Err(format!("{shown}: the sample file is empty"));
     }
@@ -123,7 +137,7 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
             // Reads only the first rows: a large file is never loaded whole.
             .and_then(|file| ParquetReader::new(file).with_slice(Some((0, max_rows))).finish()),
         SampleFormat::Json => read_json(path, max_rows),
-        SampleFormat::TestDataSet => Err(PolarsError::ComputeError("a test data set is a folder, not a file".into())),
+        SampleFormat::TestDataSet | SampleFormat::Numpy => Err(PolarsError::ComputeError("a test data set is a folder, not a file".into())),
     })
     .map_err(|e| format!("{shown}: cannot read {format:?} sample: {e}"))?
     .map_err(|e| format!("{shown}: cannot read {format:?} sample: {}", one_line(&e.to_string())))?;

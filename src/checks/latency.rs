@@ -152,6 +152,13 @@ impl Check for Latency {
                 settings.intra_op_threads, settings.inter_op_threads, settings.graph_optimization
             ),
         ];
+        // Say which input sizes were timed: a dynamic size ready had to guess makes the numbers a guess too.
+        let shapes = match source {
+            InputSource::Sample => Vec::new(),
+            InputSource::Synthetic | InputSource::Configured => ctx.synthetic_shapes(1),
+        };
+        let guessed = shapes.iter().any(|s| s.contains("(guessed"));
+        details.extend(shapes.iter().map(|s| format!("timed input: {s}")));
         details.extend(verdicts.iter().map(|(s, t)| format!("{}: {t}", s.name())));
         details.extend(outcome_details);
         let worst = verdicts.iter().map(|(s, _)| *s).max().unwrap_or(Status::Pass);
@@ -159,6 +166,7 @@ impl Check for Latency {
             Some((_, text)) => text.clone(),
             None => head,
         };
+        let summary_line = if guessed { format!("{summary_line} (at guessed input sizes)") } else { summary_line };
         let outcome = match worst {
             Status::Fail => Outcome::fail(summary_line),
             Status::Warn => Outcome::warn(summary_line),

@@ -53,6 +53,7 @@ impl Check for OutputSanity {
         let mut warnings = Vec::new();
         let mut details = Vec::new();
         let mut ran = 0;
+        let mut varied = false;
         let axes = ctx.axes();
         for (source, batch) in &inputs {
             let label = source.label();
@@ -82,7 +83,10 @@ impl Check for OutputSanity {
             if distinct >= 2 {
                 match constant_prediction(&outputs, rows) {
                     Some(prediction) => warnings.push(format!("{distinct} different rows of {label} all get the same prediction ({prediction})")),
-                    None => details.push(format!("{label}: {distinct} different rows, predictions vary, all finite")),
+                    None => {
+                        varied = true;
+                        details.push(format!("{label}: {distinct} different rows, predictions vary, all finite"));
+                    }
                 }
             } else {
                 details.push(format!("{label}: fewer than 2 different rows, constant predictions not checked"));
@@ -99,7 +103,12 @@ impl Check for OutputSanity {
         } else if let Some(first) = warnings.first() {
             Outcome::warn(first.clone()).with_details(all)
         } else {
-            Outcome::pass(format!("finite outputs that vary with the input on {ran} batch(es)")).with_details(all)
+            let summary = if varied {
+                format!("finite outputs that vary with the input on {ran} batch(es)")
+            } else {
+                format!("finite outputs on {ran} batch(es); constant predictions not checked (fewer than 2 different rows)")
+            };
+            Outcome::pass(summary).with_details(all)
         }
     }
 }
@@ -117,7 +126,13 @@ fn constant_prediction(outputs: &[NamedOutput], rows: usize) -> Option<String> {
         }
     }
     let first = per_row[0];
-    Some(format!("{} = {}", first.name, row_scalars(&first.value, 0)?.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")))
+    // A detector's prediction is a whole map: show its first values, not thousands.
+    let values = row_scalars(&first.value, 0)?;
+    let mut shown: Vec<String> = values.iter().take(4).map(ToString::to_string).collect();
+    if values.len() > 4 {
+        shown.push(format!("… {} values", values.len()));
+    }
+    Some(format!("{} = {}", first.name, shown.join(", ")))
 }
 
 #[cfg(test)]

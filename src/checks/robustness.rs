@@ -150,6 +150,9 @@ impl Check for Robustness {
             Status::Warn => Outcome::warn(summary),
             _ => Outcome::pass(summary),
         };
+        if let (Some(_), ProbeResult::CleanError(message) | ProbeResult::Crash(message)) = (limit, ctx.run_probe(ProbeKind::Oversized, &base)) {
+            details.push(format!("oversized batch: the runtime said: {}", super::empty_batch::first_line(&message)));
+        }
         let outcome = outcome.with_details(details).with_metric("probes", serde_json::Value::Object(metrics));
         match limit {
             Some(l) => outcome.with_metric("largest_batch_rows", l.fits).with_metric("failing_batch_rows", l.fails),
@@ -182,12 +185,9 @@ fn judge_oversized(ctx: &AuditContext<'_>, base: &Batch, result: &ProbeResult, j
         return (Judged { text, ..judged }, Some(limit));
     }
     let memory = format!("{:.0} MiB", ctx.config.limits.probe_memory_mb);
-    let found = format!(
-        "runs out of memory (or another size limit) between {} and {} rows under the {memory} probe memory limit ({})",
-        limit.fits, limit.fails, judged.text
-    );
+    let found = format!("between {} and {} rows under the {memory} probe limit", limit.fits, limit.fails);
     let judged = match config.max_batch_rows {
-        None => Judged { status: Status::Warn, outcome: "out of memory", text: format!("{found}; cap batch sizes in the server at {} rows", limit.fits) },
+        None => Judged { status: Status::Warn, outcome: "out of memory", text: format!("{found}; cap batches at {} rows", limit.fits) },
         Some(cap) if cap <= limit.fits || (cap < limit.fails && matches!(ctx.run_probe_rows(base, cap), ProbeResult::Output { .. })) => {
             Judged { status: Status::Pass, outcome: "out of memory", text: format!("{found}; within the serving cap max_batch_rows = {cap}") }
         }

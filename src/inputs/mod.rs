@@ -2,5 +2,6 @@
 //! synthetic requests built from both.
 
 pub mod batch_axis;
+pub mod npy;
 pub mod spec;
 pub mod synth;

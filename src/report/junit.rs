@@ -62,7 +62,7 @@ pub fn render_junit(report: &Report) -> Vec<u8> {
         match check.status {
             Status::Fail => {
                 let mut failure = BytesStart::new("failure");
-                failure.push_attribute(("message", check.summary.as_str()));
+                failure.push_attribute(("message", check.short_summary().as_str()));
                 failure.push_attribute(("type", "ready.check_failed"));
                 write(&mut writer, Event::Start(failure));
                 write(&mut writer, Event::CData(BytesCData::new(cdata_safe(&body))));
@@ -70,7 +70,7 @@ pub fn render_junit(report: &Report) -> Vec<u8> {
             }
             Status::Skip => {
                 let mut skipped = BytesStart::new("skipped");
-                skipped.push_attribute(("message", check.summary.as_str()));
+                skipped.push_attribute(("message", check.short_summary().as_str()));
                 write(&mut writer, Event::Empty(skipped));
             }
             Status::Warn | Status::Pass => {

@@ -43,7 +43,7 @@ pub fn render_markdown(report: &Report) -> String {
             "| `{}` | {badge} | {} | {} |\n",
             check.id,
             format!("{:?}", check.severity).to_lowercase(),
-            escape(&check.summary)
+            escape(&check.short_summary())
         ));
     }
     for check in report.checks.iter().filter(|c| matches!(c.status, Status::Warn | Status::Fail) && !c.details.is_empty()) {

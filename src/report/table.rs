@@ -43,7 +43,7 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
             Cell::new(check.id),
             Cell::new(check.status.name()).fg(color),
             Cell::new(format!("{:?}", check.severity).to_lowercase()),
-            Cell::new(&check.summary),
+            Cell::new(check.short_summary()),
         ]);
     }
     out.push_str(&table.to_string());
