@@ -149,6 +149,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         Ok((runner, time)) => (Ok(runner), Some(time)),
         Err(reason) => (Err(reason), None),
     };
+    if let Ok(runner) = &runner {
+        // A spec naming an input or dimension the model lacks is a typo, not a spec to ignore.
+        crate::inputs::spec::check_against_model(&options.config.dims, &options.config.inputs, runner.inputs())?;
+    }
     let watched = runner.as_ref().ok().map(|r| Watched { inner: r as &dyn ModelRunner, answered: AtomicUsize::new(0) });
     let runner_ref: Result<&dyn ModelRunner, String> = match (&watched, &runner) {
         (Some(w), _) => Ok(w as &dyn ModelRunner),
@@ -268,7 +272,9 @@ fn refuse_oversized(path: &Path, limit_mb: f64, setting: &str) -> Result<(), Str
 }
 
 /// Loads the model only to read its declared inputs and header (for `ready init`).
-pub fn model_inputs(options: &AuditOptions) -> Result<(Vec<crate::runtime::IoSpec>, Option<artifact::OnnxInfo>), String> {
+pub fn model_inputs(
+    options: &AuditOptions,
+) -> Result<(Vec<crate::runtime::IoSpec>, Vec<crate::runtime::IoSpec>, Option<artifact::OnnxInfo>), String> {
     let shown = options.model.display();
     if options.model.is_dir() {
         return Err(format!("{shown}: is a directory, expected a model file"));
@@ -280,7 +286,7 @@ pub fn model_inputs(options: &AuditOptions) -> Result<(Vec<crate::runtime::IoSpe
     let library = locate::locate(options.ort_lib.as_deref(), options.ort_env.as_deref()).map_err(|e| e.to_string())?;
     let runtime = OrtRuntime::init(library).map_err(|e| format!("cannot initialize ONNX Runtime: {e}"))?;
     let (runner, _) = runtime.load(&options.model, &options.config.runtime).map_err(|e| format!("{shown}: {e}"))?;
-    Ok((runner.inputs().to_vec(), artifact.onnx.ok()))
+    Ok((runner.inputs().to_vec(), runner.outputs().to_vec(), artifact.onnx.ok()))
 }
 
 /// Runs a check. A panic inside it is a bug in ready, never a verdict on the model: it ends the

@@ -185,6 +185,12 @@ fn walk(
     leaves: &mut Vec<(String, Value, Position)>,
 ) {
     match (&node.value, schema) {
+        // A map whose keys are the user's (input names, dimension names): one value, checked
+        // whole by its type; its nested keys keep their positions for validation messages.
+        (Node::Map(_), Value::Object(known)) if known.is_empty() => {
+            record_positions(node, path, positions);
+            leaves.push((path.to_string(), node.value.to_json(), position(node)));
+        }
         (Node::Map(entries), Value::Object(known)) => {
             for (key, value) in entries {
                 let child = if path.is_empty() { key.value.clone() } else { format!("{path}.{}", key.value) };
@@ -211,6 +217,16 @@ fn walk(
             message: "expected a mapping of keys".to_string(),
         }),
         (value, _) => leaves.push((path.to_string(), value.to_json(), position(node))),
+    }
+}
+
+fn record_positions(node: &Spanned<Node>, path: &str, positions: &mut Positions) {
+    if let Node::Map(entries) = &node.value {
+        for (key, value) in entries {
+            let child = format!("{path}.{}", key.value);
+            positions.insert(child.clone(), position(value));
+            record_positions(value, &child, positions);
+        }
     }
 }
 

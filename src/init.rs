@@ -1,11 +1,17 @@
 //! `ready init`: a commented starter audit config written from the model's own inputs.
 
+use std::collections::BTreeMap;
+
 use crate::artifact::OnnxInfo;
-use crate::runtime::IoSpec;
+use crate::inputs::batch_axis::BatchAxes;
+use crate::inputs::spec::{Constant, ValueSpec, symbolic_dims};
+use crate::inputs::synth::{Synthesizer, default_values};
+use crate::runtime::{Dim, IoSpec};
 
 /// The starter config text for `model`, with its inputs listed and, for a single 2-D input,
-/// the feature order filled in from the model metadata when it has one.
-pub fn starter_config(model: &str, inputs: &[IoSpec], info: Option<&OnnxInfo>) -> String {
+/// the feature order filled in from the model metadata when it has one; `outputs` help find
+/// the batch axis for the input specs.
+pub fn starter_config(model: &str, inputs: &[IoSpec], outputs: &[IoSpec], info: Option<&OnnxInfo>) -> String {
     let mut out = String::new();
     out.push_str(&format!("# ready audit configuration for {model}, written by `ready init`.\n"));
     out.push_str("# Every field is documented in ready's audits/default.yaml; unknown keys are an error.\n");
@@ -13,6 +19,7 @@ pub fn starter_config(model: &str, inputs: &[IoSpec], info: Option<&OnnxInfo>) -
     for input in inputs {
         out.push_str(&format!("#   {}: {}\n", input.name, input.kind));
     }
+    out.push_str(&input_specs(inputs, outputs));
     out.push_str(
         "\nruntime:\n  intra_op_threads: 1          # keep equal between laptop and CI runs you compare\n  \
          inter_op_threads: 1\n  graph_optimization: all\n\nsample:\n  max_rows: 1000\n\nchecks:\n  \
@@ -48,6 +55,58 @@ pub fn starter_config(model: &str, inputs: &[IoSpec], info: Option<&OnnxInfo>) -
     out
 }
 
+/// The `dims:` and `inputs:` sections: every symbolic dimension with a guessed size, and per
+/// input the values ready would send, the batch axis it read from the graph and, for unnamed
+/// dynamic dimensions, a full shape to correct.
+fn input_specs(inputs: &[IoSpec], outputs: &[IoSpec]) -> String {
+    let axes = BatchAxes::infer(inputs, outputs, &BTreeMap::new());
+    let (no_dims, no_specs) = (BTreeMap::new(), BTreeMap::new());
+    let synth = Synthesizer { inputs, axes: &axes, dims: &no_dims, specs: &no_specs };
+    let mut out = String::from("\n# What the serving path sends: ready builds requests from this when there is no --sample,\n");
+    out.push_str(&format!("# and times latency at these sizes. Read from the graph: {}.\n", axes.describe()));
+    out.push_str("# Every size and value below is a guess: correct them to what your serving path really sends.\n");
+    let symbols = symbolic_dims(inputs);
+    let rows: Vec<String> = symbols
+        .iter()
+        .filter(|s| axes.symbol.as_deref() != Some(s.as_str()))
+        .filter_map(|symbol| {
+            let size = inputs.iter().find_map(|i| {
+                let (_, dims) = i.kind.as_tensor()?;
+                let axis = dims.iter().position(|d| matches!(d, Dim::Free(Some(n)) if n == symbol))?;
+                synth.shape(i, 1).ok()?.shape.get(axis).copied()
+            })?;
+            Some(format!("  {}: {size}\n", yaml_string(symbol)))
+        })
+        .collect();
+    out.push_str(if rows.is_empty() { "dims: {}\n" } else { "dims:\n" });
+    rows.iter().for_each(|r| out.push_str(r));
+    out.push_str("inputs:\n");
+    for input in inputs {
+        let Some((element, dims)) = input.kind.as_tensor() else { continue };
+        let mut fields = vec![format!("values: {}", value_yaml(&default_values(&input.name, element, dims.len())))];
+        let unnamed = dims.iter().enumerate().any(|(i, d)| matches!(d, Dim::Free(None)) && axes.axis(&input.name) != Some(i));
+        if let (true, Ok(chosen)) = (unnamed, synth.shape(input, 1)) {
+            fields.push(format!("shape: {:?}", chosen.shape));
+        }
+        fields.push(format!("batch_axis: {}", axes.axis(&input.name).map_or("none".to_string(), |a| a.to_string())));
+        out.push_str(&format!("  {}: {{{}}}   # {}\n", yaml_string(&input.name), fields.join(", "), input.kind));
+    }
+    out
+}
+
+/// A value spec as flow-style YAML.
+fn value_yaml(values: &ValueSpec) -> String {
+    match values {
+        ValueSpec::Ones => "ones".into(),
+        ValueSpec::Zeros => "zeros".into(),
+        ValueSpec::Constant(Constant::Text(t)) => format!("{{constant: {}}}", yaml_string(t)),
+        ValueSpec::Constant(c) => format!("{{constant: {}}}", c.text()),
+        ValueSpec::Uniform([a, b]) => format!("{{uniform: [{a}, {b}]}}"),
+        ValueSpec::Integers([a, b]) => format!("{{integers: [{a}, {b}]}}"),
+        ValueSpec::Normal([a, b]) => format!("{{normal: [{a}, {b}]}}"),
+    }
+}
+
 fn yaml_string(text: &str) -> String {
     serde_json::to_string(text).expect("strings serialize")
 }
@@ -63,7 +122,7 @@ mod tests {
         let inputs = vec![IoSpec::tensor("input", ElementType::Float32, &[None, Some(2)])];
         let mut info = OnnxInfo::default();
         info.metadata.insert("feature_names".into(), "a,b: c".into());
-        let text = starter_config("m.onnx", &inputs, Some(&info));
+        let text = starter_config("m.onnx", &inputs, &[], Some(&info));
         let config = Config::from_yaml(&text, "starter").unwrap();
         assert_eq!(config.checks.schema_parity.feature_names, Some(vec!["a".to_string(), "b: c".to_string()]));
         assert!(text.contains("#   input: float32[?,2]"));
@@ -72,8 +131,36 @@ mod tests {
     #[test]
     fn without_names_the_starter_explains_positional_matching_and_still_parses() {
         let inputs = vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(3)])];
-        let text = starter_config("m.onnx", &inputs, None);
+        let text = starter_config("m.onnx", &inputs, &[], None);
         assert!(text.contains("Input 'x' takes 3 columns"));
-        assert_eq!(Config::from_yaml(&text, "starter").unwrap(), Config::default());
+        let config = Config::from_yaml(&text, "starter").unwrap();
+        assert_eq!(Config { dims: BTreeMap::new(), inputs: BTreeMap::new(), ..config }, Config::default());
+    }
+
+    #[test]
+    fn the_starter_describes_every_input_of_a_stateful_and_a_token_model() {
+        let vad = vec![
+            IoSpec::tensor("input", ElementType::Float32, &[None, None]),
+            IoSpec::tensor("state", ElementType::Float32, &[Some(2), None, Some(128)]),
+            IoSpec::tensor("sr", ElementType::Int64, &[]),
+        ];
+        let text = starter_config("vad.onnx", &vad, &[], None);
+        assert!(text.contains("dims: {}\ninputs:\n"), "{text}");
+        assert!(text.contains("  \"input\": {values: {uniform: [-1, 1]}, shape: [1, 128], batch_axis: 0}   # float32[?,?]\n"), "{text}");
+        assert!(text.contains("  \"state\": {values: {uniform: [-1, 1]}, batch_axis: 1}   # float32[2,?,128]\n"), "{text}");
+        assert!(text.contains("  \"sr\": {values: {constant: 16000}, batch_axis: none}   # int64[]\n"), "{text}");
+        let config = Config::from_yaml(&text, "starter").unwrap();
+        assert_eq!(config.inputs["input"].shape, Some(vec![1, 128]));
+
+        let sym = |n: &str| Dim::Free(Some(n.into()));
+        let tokens: Vec<IoSpec> = ["input_ids", "attention_mask"]
+            .iter()
+            .map(|n| IoSpec { name: n.to_string(), kind: crate::runtime::ValueKind::Tensor { element: ElementType::Int64, dims: vec![sym("batch"), sym("sequence")] } })
+            .collect();
+        let text = starter_config("bert.onnx", &tokens, &[], None);
+        assert!(text.contains("dims:\n  \"sequence\": 128\n"), "{text}");
+        assert!(text.contains("\"attention_mask\": {values: ones, batch_axis: 0}"), "{text}");
+        assert!(text.contains("\"input_ids\": {values: {integers: [1, 100]}, batch_axis: 0}"), "{text}");
+        assert_eq!(Config::from_yaml(&text, "starter").unwrap().dims["sequence"], 128);
     }
 }

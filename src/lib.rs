@@ -127,8 +127,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 return Err(UsageError(format!("{}: already exists (use --force to overwrite)", args.output.display())).into());
             }
             let options = audit::AuditOptions { ort_lib: cli.ort_lib, ort_env, ..audit::AuditOptions::new(args.model.clone()) };
-            let (inputs, info) = audit::model_inputs(&options).map_err(UsageError)?;
-            let text = init::starter_config(&args.model.display().to_string(), &inputs, info.as_ref());
+            let (inputs, outputs, info) = audit::model_inputs(&options).map_err(UsageError)?;
+            let text = init::starter_config(&args.model.display().to_string(), &inputs, &outputs, info.as_ref());
             if let Some(parent) = args.output.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| UsageError(format!("{}: {e}", parent.display())))?;
             }

@@ -34,9 +34,11 @@ impl Check for EmptyBatch {
             Err(skip) => return skip,
         };
         // A clean error on 0 rows means nothing when one row fails too.
-        if let Err(error) = runner.run(&base) {
-            return Outcome::skip(format!("the model rejects the {} itself ({})", source.label(), first_line(&error.0)));
-        }
+        let reference = match runner.run(&base) {
+            Ok(outputs) => outputs,
+            Err(error) => return Outcome::skip(format!("the model rejects the {} itself ({})", source.label(), first_line(&error.0))),
+        };
+        let per_row = super::per_row_outputs(&reference, ctx.axes().rows(&base));
         match ctx.run_probe(ProbeKind::EmptyBatch, &base) {
             ProbeResult::NotApplicable(reason) => Outcome::skip(reason),
             ProbeResult::CleanError(error) => Outcome::pass("clean error on a 0-row batch")
@@ -44,8 +46,10 @@ impl Check for EmptyBatch {
                 .with_details(ctx.axes().fixed.map(|b| format!("the model fixes its batch size at {b}")))
                 .with_metric("result", "clean_error"),
             ProbeResult::Output { outputs, .. } => {
+                // Only outputs with a row per request row must be empty: a state [2, 0, 128] is not.
                 let non_empty: Vec<String> = outputs
                     .iter()
+                    .filter(|o| per_row.contains(&o.name))
                     .filter_map(|o| o.rows.filter(|&r| r > 0).map(|r| format!("output '{}' has {r} rows", o.name)))
                     .collect();
                 if non_empty.is_empty() {

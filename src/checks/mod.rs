@@ -333,6 +333,12 @@ impl<'a> AuditContext<'a> {
     }
 }
 
+/// The outputs with one row per request row (their first axis is as long as the request's
+/// `rows`): a recurrent state `[2, rows, 128]` or a summary is not one of them.
+pub fn per_row_outputs(outputs: &[crate::runtime::NamedOutput], rows: usize) -> std::collections::BTreeSet<String> {
+    outputs.iter().filter(|o| o.value.rows() == Some(rows)).map(|o| o.name.clone()).collect()
+}
+
 /// Number of distinct rows in a batch (looking at the first 256), rows taken along `axes`.
 pub fn distinct_rows(batch: &Batch, axes: &BatchAxes) -> usize {
     let rows = axes.rows(batch).min(256);

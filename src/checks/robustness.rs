@@ -118,8 +118,7 @@ impl Check for Robustness {
             }
         };
         let base_rows = ctx.axes().rows(&base);
-        let per_row: BTreeSet<String> =
-            reference.iter().filter(|o| o.value.rows() == Some(base_rows)).map(|o| o.name.clone()).collect();
+        let per_row = super::per_row_outputs(&reference, base_rows);
         let base_non_finite = reference.iter().any(|o| o.value.non_finite_count() > 0);
         let mut details = Vec::new();
         let mut worst = Status::Pass;

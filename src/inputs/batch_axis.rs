@@ -174,13 +174,24 @@ fn from_symbols(inputs: &[IoSpec], outputs: &[IoSpec]) -> Option<BatchAxes> {
     Some(BatchAxes { axes, symbol: Some(chosen), fixed: None, source })
 }
 
-/// Axis 0 of every input whose leading dimension is dynamic and unnamed.
+/// Axis 0 of every input whose leading dimension is dynamic and unnamed. An input that leads
+/// with a static size and has exactly one unnamed dynamic dimension (a recurrent state
+/// `[2, ?, 128]`) carries the batch there.
 fn from_unnamed_leading(inputs: &[IoSpec]) -> Option<BatchAxes> {
     let unnamed = |d: &Dim| d.fixed().is_none() && symbol(d).is_none();
-    let axes: Vec<(String, Option<usize>)> =
-        inputs.iter().map(|i| (i.name.clone(), tensor_dims(i).and_then(|d| d.first()).filter(|d| unnamed(d)).map(|_| 0))).collect();
-    let any = axes.iter().any(|(_, a)| a.is_some());
-    any.then_some(BatchAxes { axes, symbol: None, fixed: None, source: AxisSource::LeadingDynamic })
+    let leading = |dims: &[Dim]| dims.first().is_some_and(unnamed).then_some(0);
+    if !inputs.iter().filter_map(tensor_dims).any(|d| leading(d).is_some()) {
+        return None;
+    }
+    let state_axis = |dims: &[Dim]| {
+        let dynamic: Vec<usize> = dims.iter().enumerate().filter(|(_, d)| d.fixed().is_none()).map(|(i, _)| i).collect();
+        match dynamic.as_slice() {
+            [axis] if *axis > 0 && unnamed(&dims[*axis]) => Some(*axis),
+            _ => None,
+        }
+    };
+    let axes = inputs.iter().map(|i| (i.name.clone(), tensor_dims(i).and_then(|d| leading(d).or_else(|| state_axis(d))))).collect();
+    Some(BatchAxes { axes, symbol: None, fixed: None, source: AxisSource::LeadingDynamic })
 }
 
 /// A static batch: every tensor input of rank ≥ 1, and every tensor output, leads with the same size.
@@ -220,12 +231,13 @@ mod tests {
     }
 
     #[test]
-    fn unnamed_dims_lead_only_where_dynamic() {
+    fn unnamed_dims_lead_where_dynamic_and_a_state_carries_the_batch_at_its_only_dynamic_axis() {
+        // silero-vad 6: no dimension has a name.
         let inputs = [spec("input", &[FREE, FREE]), spec("state", &[Dim::Fixed(2), FREE, Dim::Fixed(128)]), spec("sr", &[])];
         let axes = BatchAxes::infer(&inputs, &[], &BTreeMap::new());
-        assert_eq!((axes.axis("input"), axes.axis("state"), axes.axis("sr")), (Some(0), None, None));
-        let overrides = BTreeMap::from([("state".to_string(), Some(1))]);
-        assert_eq!(BatchAxes::infer(&inputs, &[], &overrides).axis("state"), Some(1));
+        assert_eq!((axes.axis("input"), axes.axis("state"), axes.axis("sr")), (Some(0), Some(1), None));
+        let overrides = BTreeMap::from([("state".to_string(), None)]);
+        assert_eq!(BatchAxes::infer(&inputs, &[], &overrides).axis("state"), None, "the config wins");
     }
 
     #[test]

@@ -203,4 +203,16 @@ mod tests {
         let wrong_shape = parse("x: {shape: [2, 4]}\n");
         assert!(check_against_model(&BTreeMap::new(), &wrong_shape, &inputs).unwrap_err().contains("does not fit"));
     }
+
+    #[test]
+    fn config_problems_in_specs_name_their_line() {
+        let text = "dims:\n  sequence: 0\ninputs:\n  ids: {values: {integers: [9, 1]}}\n";
+        let err = crate::config::Config::from_yaml(text, "c.yaml").unwrap_err();
+        assert_eq!(
+            err,
+            "c.yaml: 2 problems: line 2 column 13: dims.sequence: must be between 1 and 1048576, got 0; line 4 column 17: inputs.ids.values: integers needs LOW < HIGH, got [9, 1]"
+        );
+        let typo = crate::config::Config::from_yaml("inputs:\n  ids: {valuez: ones}\n", "c.yaml").unwrap_err();
+        assert!(typo.starts_with("c.yaml: 1 problem: line 2 column 3: inputs: unknown field `valuez`"), "{typo}");
+    }
 }
