@@ -166,8 +166,13 @@ fn members(dir: &Path, root: &Manifest) -> Result<Vec<(PathBuf, Manifest)>, Stri
     for pattern in &workspace.members {
         let folders = match pattern.strip_suffix("/*") {
             Some(parent) if !parent.contains('*') => {
-                let mut found: Vec<PathBuf> =
-                    std::fs::read_dir(dir.join(parent)).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.join("Cargo.toml").is_file()).collect();
+                let mut found: Vec<PathBuf> = std::fs::read_dir(dir.join(parent))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.join("Cargo.toml").is_file())
+                    .collect();
                 found.sort();
                 found
             }
