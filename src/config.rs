@@ -339,8 +339,7 @@ impl Config {
         if path.is_dir() {
             return Err(format!("{shown}: is a directory, expected a YAML file"));
         }
-        let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
-        let text = String::from_utf8(bytes).map_err(|_| format!("{shown}: not UTF-8 text"))?;
+        let text = crate::sandbox::open::read_text(path, crate::sandbox::open::MAX_CONFIG_BYTES).map_err(|e| format!("{shown}: {e}"))?;
         Self::from_yaml(&text, &shown)
     }
 

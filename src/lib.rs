@@ -22,6 +22,7 @@ pub mod readme;
 pub mod report;
 pub mod runtime;
 pub mod sample;
+pub mod sandbox;
 pub mod stats;
 pub mod tensor_proto;
 
@@ -184,7 +185,8 @@ fn readme_command(
     };
     let (report_json, source) = match (&args.report, &args.model) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path).map_err(|e| UsageError(format!("--report {}: {e}", path.display())))?;
+            let text =
+                sandbox::open::read_text(path, sandbox::open::MAX_TEXT_BYTES).map_err(|e| UsageError(format!("--report {}: {e}", path.display())))?;
             let value = serde_json::from_str(&text)
                 .map_err(|e| UsageError(format!("--report {}: not a JSON report: {e}", path.display())))?;
             (value, format!("--report {}", path.display()))
@@ -200,10 +202,7 @@ fn readme_command(
         (None, None) => return Err(UsageError("give a MODEL to audit or --report FILE".into()).into()),
     };
     let fresh = readme::Constraints::from_report(&report_json).map_err(|e| UsageError(format!("{source}: {e}")))?;
-    let text = match std::fs::read(&args.readme) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| UsageError(format!("{shown}: not UTF-8 text")))?,
-        Err(e) => return Err(UsageError(format!("{shown}: {e}")).into()),
-    };
+    let text = sandbox::open::read_text(&args.readme, sandbox::open::MAX_TEXT_BYTES).map_err(|e| UsageError(format!("{shown}: {e}")))?;
     if args.check {
         return match readme::extract(&text).map_err(|e| UsageError(format!("{shown}: {e}")))? {
             None => {

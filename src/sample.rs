@@ -101,6 +101,9 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
     if metadata.is_dir() {
         return Err(format!("{shown}: is a directory, expected a sample file or an ONNX test data set (input_0.pb, ...)"));
     }
+    // Only a regular file is read: a FIFO or a device would hang or never end. Text samples'
+    // size limit is applied by the audit before this; Parquet is read by its footer.
+    crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("{shown}: {e}"))?;
     let format = SampleFormat::from_path(path)
         .ok_or_else(|| format!("{shown}: unknown sample format (expected .csv, .parquet, .json or .ndjson)"))?;
     if metadata.len() == 0 {

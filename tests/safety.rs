@@ -6,8 +6,9 @@
 mod common;
 
 use std::path::Path;
+use std::time::Duration;
 
-use common::{audit, root};
+use common::{audit, ready, root};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -20,6 +21,22 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+fn mkfifo(path: &Path) {
+    let name = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+}
+
+/// Runs `ready ARGS` (with a 60 s guard against hangs), expecting exit 2; returns stderr.
+fn fails_with(args: &[&str]) -> String {
+    let output = ready().args(args).timeout(Duration::from_secs(60)).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "args {args:?}: stderr {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    stderr
+}
+
+const FAST: &str = "fixtures/configs/fast.yaml";
 
 // 1. No code from the project folder.
 
@@ -34,4 +51,47 @@ fn a_cargo_project_that_would_run_code_is_read_as_data_only() {
     assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
     assert_eq!(run.check("lockfile")["summary"], "Cargo.lock: in sync with Cargo.toml (2 packages locked)");
     assert_eq!(run.code, 0);
+}
+
+// 11. Reads outside the project.
+
+#[test]
+fn a_lockfile_symlinked_out_of_the_project_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("requirements.txt")).unwrap();
+    let project = dir.path().to_str().unwrap();
+    let run = audit("fixtures/models/iris_rf.onnx", &["--project", project, "--only", "lockfile"]);
+    assert_eq!(run.status("lockfile"), "fail");
+    assert_eq!(
+        run.details("lockfile")[0],
+        format!("{project}/requirements.txt: resolves outside {project} (a symlink or `..` leading out of the folder); not read")
+    );
+    assert!(!run.json.to_string().contains("root:"), "nothing of /etc/passwd in the report");
+}
+
+// 13. Non-regular files.
+
+#[test]
+fn devices_and_fifos_are_refused_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_regular = "not a regular file (a character device); only regular files are read";
+    assert_eq!(fails_with(&["audit", "/dev/zero"]), format!("error: /dev/zero: {not_regular}\n"));
+    assert_eq!(fails_with(&["audit", "fixtures/models/iris_rf.onnx", "--config", "/dev/zero"]), format!("error: /dev/zero: {not_regular}\n"));
+    assert_eq!(
+        fails_with(&["audit", "fixtures/models/iris_rf.onnx", "--config", FAST, "--baseline", "/dev/zero"]),
+        format!("error: --baseline /dev/zero: {not_regular}\n")
+    );
+    let fifo_message = "not a regular file (a FIFO); only regular files are read";
+    for (name, flag) in [("model.onnx", ""), ("config.yaml", "--config"), ("rows.csv", "--sample"), ("base.json", "--baseline")] {
+        let fifo = dir.path().join(name);
+        mkfifo(&fifo);
+        let shown = fifo.to_str().unwrap();
+        let args: Vec<&str> = match flag {
+            "" => vec!["audit", shown],
+            "--config" => vec!["audit", "fixtures/models/iris_rf.onnx", "--config", shown],
+            flag => vec!["audit", "fixtures/models/iris_rf.onnx", "--config", FAST, flag, shown],
+        };
+        let prefix = if flag == "--baseline" { "--baseline " } else { "" };
+        assert_eq!(fails_with(&args), format!("error: {prefix}{shown}: {fifo_message}\n"), "{name}");
+    }
 }
