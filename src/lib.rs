@@ -228,7 +228,8 @@ fn readme_command(
     if updated == text {
         writeln!(stdout, "{shown}: Operational Constraints unchanged")?;
     } else {
-        std::fs::write(&args.readme, updated).map_err(|e| UsageError(format!("{shown}: {e}")))?;
+        // Whole or not at all: on a full disk the README keeps its previous bytes.
+        sandbox::write::atomic_write(&args.readme, updated.as_bytes()).map_err(|e| UsageError(format!("{shown}: not written: {e}")))?;
         writeln!(stdout, "{shown}: Operational Constraints written")?;
     }
     Ok(0)

@@ -5,10 +5,34 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use common::{audit, ready, root};
+
+/// `ready` as a plain std Command (for pre_exec and raw pipes), set up like `common::ready`.
+fn raw_ready() -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("ready"));
+    cmd.current_dir(root()).env("ORT_DYLIB_PATH", common::ort_lib()).env_remove("VIRTUAL_ENV");
+    cmd
+}
+
+/// Runs `cmd` with a file size limit of `bytes` (RLIMIT_FSIZE, as `ulimit -f` sets).
+fn with_file_size_limit(cmd: &mut Command, bytes: u64) -> std::process::Output {
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.output().unwrap()
+}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -51,6 +75,26 @@ fn a_cargo_project_that_would_run_code_is_read_as_data_only() {
     assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
     assert_eq!(run.check("lockfile")["summary"], "Cargo.lock: in sync with Cargo.toml (2 packages locked)");
     assert_eq!(run.code, 0);
+}
+
+// 3. Atomic README.
+
+#[test]
+fn a_readme_write_that_fails_leaves_the_readme_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let run = ready().args(["audit", "fixtures/models/iris_rf.onnx", "--config", FAST, "-q", "--output"]).arg(&report).output().unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    let readme = dir.path().join("README.md");
+    let original = format!("# Model\n\n{}\nThe end.\n", "Intro text that is long enough. ".repeat(300));
+    std::fs::write(&readme, &original).unwrap();
+    let output = with_file_size_limit(raw_ready().arg("readme").arg(&readme).arg("--report").arg(&report), 4096);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(&format!("error: {}: not written: File too large", readme.display())), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&readme).unwrap(), original);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left behind");
 }
 
 // 11. Reads outside the project.
