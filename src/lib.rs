@@ -82,38 +82,27 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             options.skip = args.skip.clone();
             options.deny_warnings = args.deny_warnings;
             options.baseline = args.baseline.clone();
-            let outputs = args
-                .output
-                .iter()
-                .map(|path| {
-                    let format = report::Format::from_extension(path).ok_or_else(|| {
-                        UsageError(format!(
-                            "--output {}: unknown report format (use .json, .xml for JUnit, .md for Markdown or .txt)",
-                            path.display()
-                        ))
-                    })?;
-                    // Caught before the audit runs, so a typo costs nothing.
-                    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
-                        return Err(UsageError(format!(
-                            "--output {}: the folder {} does not exist",
-                            path.display(),
-                            parent.display()
-                        )));
-                    }
-                    Ok((path, format))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            // Caught before the audit runs, so a typo costs nothing. `--baseline` may be
+            // overwritten on purpose (rolling the baseline forward): it is read before writing.
+            let target = &args.target;
+            let inputs = [Some(&args.model), target.sample.as_ref(), target.expected.as_ref(), target.config.as_ref()];
+            let outputs = sandbox::output::check(&args.output, &inputs.into_iter().flatten().collect::<Vec<_>>())?;
             let report = audit::run_audit(&options).map_err(UsageError)?;
-            stdout.write_all(&report::render(&report, args.format, args.verbose))?;
-            stdout.flush()?;
-            for (path, format) in outputs {
-                std::fs::write(path, report::render(&report, format, args.verbose))
-                    .map_err(|e| UsageError(format!("--output {}: {e}", path.display())))?;
+            // Files first, then stdout: a closed stdout (`| head`) never costs a report file,
+            // and never changes the exit code.
+            let failed = sandbox::output::write(&outputs, |format| report::render(&report, format, args.verbose));
+            let shown = stdout.write_all(&report::render(&report, args.format, args.verbose)).and_then(|()| stdout.flush());
+            match shown {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
             }
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
                 if let Err(e) = append(&PathBuf::from(&summary), report::render_markdown(&report).as_bytes()) {
                     eprintln!("warning: could not write the GitHub step summary ({}): {e}", PathBuf::from(summary).display());
                 }
+            }
+            if let Some(error) = failed {
+                return Err(error.into());
             }
             Ok(report.exit_code)
         }

@@ -7,10 +7,10 @@ mod common;
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{audit, ready, root};
+use common::{audit, ready, root, usage_error};
 
 /// `ready` as a plain std Command (for pre_exec and raw pipes), set up like `common::ready`.
 fn raw_ready() -> Command {
@@ -95,6 +95,57 @@ fn a_readme_write_that_fails_leaves_the_readme_byte_identical() {
     assert!(stderr.starts_with(&format!("error: {}: not written: File too large", readme.display())), "{stderr}");
     assert_eq!(std::fs::read_to_string(&readme).unwrap(), original);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left behind");
+}
+
+// 7. A closed stdout and --output.
+
+#[test]
+fn a_closed_stdout_keeps_the_exit_code_and_the_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("x.json");
+    let mut child = raw_ready()
+        .args(["audit", "fixtures/models/iris_rf.onnx", "--sample", "fixtures/samples/iris_renamed.csv", "--config", FAST, "-q", "--output"])
+        .arg(&report)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // `| true`: the reader is gone before the report is written
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(json["verdict"], "not_ready");
+}
+
+#[test]
+fn an_output_that_is_an_input_file_is_refused_before_the_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model.onnx");
+    std::fs::copy(root().join("fixtures/models/iris_rf.onnx"), &model).unwrap();
+    let link = dir.path().join("report.json");
+    std::os::unix::fs::symlink(&model, &link).unwrap();
+    let sample = dir.path().join("rows.json");
+    std::fs::copy(root().join("fixtures/samples/iris.json"), &sample).unwrap();
+    let before = (std::fs::read(&model).unwrap(), std::fs::read(&sample).unwrap());
+    let (m, l, s) = (model.to_str().unwrap(), link.to_str().unwrap(), sample.to_str().unwrap());
+    let stderr = usage_error(&["audit", m, "--config", FAST, "--output", l]);
+    assert_eq!(stderr, format!("error: --output {l}: is one of the audit's input files; it would be overwritten\n"));
+    let stderr = usage_error(&["audit", m, "--config", FAST, "--sample", s, "--output", s]);
+    assert_eq!(stderr, format!("error: --output {s}: is one of the audit's input files; it would be overwritten\n"));
+    assert_eq!((std::fs::read(&model).unwrap(), std::fs::read(&sample).unwrap()), before);
+}
+
+#[test]
+fn an_output_that_cannot_be_written_is_exit_2_naming_it_and_the_report_still_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("big.json");
+    let output =
+        with_file_size_limit(raw_ready().args(["audit", "fixtures/models/iris_rf.onnx", "--config", FAST, "-q", "--output"]).arg(&report), 1000);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with(&format!("error: --output {}: not written: File too large", report.display())), "{stderr}");
+    assert!(String::from_utf8(output.stdout).unwrap().contains("READY: "), "the table still reaches stdout");
+    assert!(!report.exists(), "no truncated report");
 }
 
 // 11. Reads outside the project.
