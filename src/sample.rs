@@ -142,6 +142,7 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
 fn read_json(path: &Path, max_rows: usize) -> PolarsResult<DataFrame> {
     let text = std::fs::read(path)?;
     let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    crate::sandbox::depth::check_json(&text).map_err(|e| PolarsError::ComputeError(e.into()))?;
     let format = if first == Some(b'[') { JsonFormat::Json } else { JsonFormat::JsonLines };
     let frame = JsonReader::new(std::io::Cursor::new(text)).with_json_format(format).finish()?;
     Ok(frame.head(Some(max_rows)))

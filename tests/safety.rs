@@ -97,6 +97,30 @@ fn a_readme_write_that_fails_leaves_the_readme_byte_identical() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left behind");
 }
 
+// 4. Nesting depth.
+
+#[test]
+fn deeply_nested_json_and_yaml_are_one_line_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = "[".repeat(30_000);
+    let path = |name: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, &deep).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (json, ndjson, yaml, baseline) = (path("rows.json"), path("rows.ndjson"), path("deep.yaml"), path("base.json"));
+    for (flag, file) in [("--sample", &json), ("--sample", &ndjson), ("--expected", &json)] {
+        let stderr = fails_with(&["audit", "fixtures/models/iris_rf.onnx", "--config", FAST, flag, file]);
+        assert_eq!(stderr, format!("error: {file}: cannot read Json sample: nested more than 128 levels deep; not read\n"));
+    }
+    let stderr = fails_with(&["audit", "fixtures/models/iris_rf.onnx", "--config", &yaml]);
+    assert_eq!(stderr, format!("error: {yaml}: 1 problem: line 1 column 256: (file): recursion limit exceeded\n"));
+    let stderr = fails_with(&["audit", "fixtures/models/iris_rf.onnx", "--config", FAST, "--baseline", &baseline]);
+    assert!(stderr.starts_with(&format!("error: --baseline {baseline}: not a JSON report: recursion limit exceeded")), "{stderr}");
+    let stderr = fails_with(&["readme", &json, "--report", &baseline]);
+    assert!(stderr.starts_with(&format!("error: --report {baseline}: not a JSON report: recursion limit exceeded")), "{stderr}");
+}
+
 // 7. A closed stdout and --output.
 
 #[test]
