@@ -113,6 +113,7 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
         // polars aborts (allocation failure) on a footer that declares absurd sizes: check the
         // footer first (reading only the footer).
         crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
+        crate::parquet_footer::check_column_types(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
     }
     let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()

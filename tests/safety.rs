@@ -121,6 +121,29 @@ fn deeply_nested_json_and_yaml_are_one_line_errors_naming_the_file() {
     assert!(stderr.starts_with(&format!("error: --report {baseline}: not a JSON report: recursion limit exceeded")), "{stderr}");
 }
 
+// 5. Parquet column types a sample cannot hold.
+
+#[test]
+fn parquet_columns_of_unsupported_types_are_named_with_their_type() {
+    for (kind, column, shown) in [
+        ("decimal", "price", "decimal(3,2)"),
+        ("time", "opened_at", "time"),
+        ("duration", "wait", "duration"),
+        ("categorical", "species", "dictionary (categorical)"),
+        ("list", "tags", "list"),
+        ("struct", "point", "struct"),
+    ] {
+        let sample = format!("fixtures/samples/unsupported_{kind}.parquet");
+        let stderr = fails_with(&["audit", "fixtures/models/iris_rf.onnx", "--config", FAST, "--sample", &sample]);
+        assert_eq!(
+            stderr,
+            format!(
+                "error: {sample}: cannot read Parquet sample: column '{column}' has Parquet type {shown}, which ready does not read as a sample (cast it to a number, a boolean or text)\n"
+            )
+        );
+    }
+}
+
 // 7. A closed stdout and --output.
 
 #[test]
