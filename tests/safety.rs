@@ -144,6 +144,34 @@ fn parquet_columns_of_unsupported_types_are_named_with_their_type() {
     }
 }
 
+// 6. Config values that would validate and then panic or run forever.
+
+#[test]
+fn absurd_config_numbers_are_reported_together_with_their_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("absurd.yaml");
+    std::fs::write(
+        &config,
+        "runtime:\n  intra_op_threads: 100000\nchecks:\n  latency:\n    warmup_runs: 18446744073709551615\n    warmup_seconds: 1e300\n    \
+         max_seconds: 1e300\n    throughput_seconds: 1e300\n    batch_sizes: [18446744073709551615]\n  robustness:\n    timeout_s: 1e300\n",
+    )
+    .unwrap();
+    let shown = config.display().to_string();
+    let stderr = fails_with(&["audit", "fixtures/models/iris_rf.onnx", "--config", &shown]);
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {shown}: 7 problems: line 2 column 21: runtime.intra_op_threads: must be at most 1024, got 100000; \
+             line 5 column 18: checks.latency.warmup_runs: must be at most 1000000, got 18446744073709551615; \
+             line 9 column 18: checks.latency.batch_sizes: must list 1 to 64 batch sizes of 1 to 1048576 rows; \
+             line 6 column 21: checks.latency.warmup_seconds: must be at most 3600 seconds, got 1e300; \
+             line 7 column 18: checks.latency.max_seconds: must be at most 3600 seconds, got 1e300; \
+             line 8 column 25: checks.latency.throughput_seconds: must be at most 3600 seconds, got 1e300; \
+             line 11 column 16: checks.robustness.timeout_s: must be at most 3600 seconds, got 1e300\n"
+        )
+    );
+}
+
 // 7. A closed stdout and --output.
 
 #[test]
