@@ -29,7 +29,8 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             // One line, always: a message that quotes user input may carry a newline.
-            let message = format!("{error:#}").replace('\r', "\\r").replace('\n', "\\n");
+            // ...and inert: a name from a model or a sample may carry escape sequences.
+            let message = ready::report::escape::terminal(&format!("{error:#}"));
             eprintln!("error: {message}");
             ExitCode::from(2)
         }

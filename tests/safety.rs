@@ -6,7 +6,7 @@
 mod common;
 
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -264,4 +264,73 @@ fn devices_and_fifos_are_refused_without_hanging() {
         let prefix = if flag == "--baseline" { "--baseline " } else { "" };
         assert_eq!(fails_with(&args), format!("error: {prefix}{shown}: {fifo_message}\n"), "{name}");
     }
+}
+
+// 15. Strings from the model, made inert for each output.
+
+fn hostile(format: &str) -> String {
+    let output = ready().args(["audit", "fixtures/models/hostile_names.onnx", "--config", FAST, "-q", "--format", format]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn has_control(text: &str, keep: &[char]) -> bool {
+    text.chars().any(|c| c.is_control() && !keep.contains(&c))
+}
+
+#[test]
+fn model_strings_reach_the_terminal_as_visible_escapes() {
+    let text = hostile("table");
+    assert!(!has_control(&text, &['\n']), "{text:?}");
+    assert!(text.contains("producer\\x1b[2J\\x1b]0;pwned\\x07\\nREADY: 10 passed"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("READY: 10 passed")), "no forged verdict line: {text}");
+    assert!(text.trim_end().lines().last().unwrap().starts_with("READY: "), "{text}");
+}
+
+#[test]
+fn model_strings_cannot_add_markdown_structure() {
+    let text = hostile("markdown");
+    assert!(!has_control(&text, &['\n']), "{text:?}");
+    assert_eq!(text.lines().filter(|l| l.starts_with('#')).count(), 1, "only ready's own heading: {text}");
+    assert!(!text.contains("<!--"), "{text}");
+    assert!(text.contains("x \\| \\#\\# Injected\\n&lt;!-- open"), "{text}");
+}
+
+#[test]
+fn junit_parses_whatever_the_model_names_contain() {
+    let xml = hostile("junit");
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut texts = String::new();
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(quick_xml::events::Event::Text(t)) => texts.push_str(&t.decode().unwrap()),
+            Ok(_) => {}
+            Err(e) => panic!("JUnit does not parse at {}: {e}\n{xml}", reader.buffer_position()),
+        }
+    }
+    assert!(!has_control(&xml, &['\n']), "{xml:?}");
+    assert!(texts.contains("producer\\x1b[2J\\x1b]0;pwned\\x07"), "{texts}");
+}
+
+#[test]
+fn a_readme_written_from_a_hostile_model_stays_updatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let run = ready().args(["audit", "fixtures/models/hostile_names.onnx", "--config", FAST, "-q", "--output"]).arg(&report).output().unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    let readme: PathBuf = dir.path().join("README.md");
+    std::fs::write(&readme, "# Model\n").unwrap();
+    let write = |extra: &[&str]| ready().arg("readme").arg(&readme).arg("--report").arg(&report).args(extra).output().unwrap();
+    for expected in ["Operational Constraints written", "Operational Constraints unchanged", "Operational Constraints still hold"] {
+        let extra: &[&str] = if expected.ends_with("hold") { &["--check"] } else { &[] };
+        let output = write(extra);
+        assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(String::from_utf8(output.stdout).unwrap(), format!("{}: {expected}\n", readme.display()));
+    }
+    let text = std::fs::read_to_string(&readme).unwrap();
+    assert_eq!(text.matches("<!-- ready:operational-constraints:end -->").count(), 1, "{text}");
+    assert_eq!(text.matches("<!--").count(), 3, "begin, data and end only: {text}");
+    assert!(!has_control(&text, &['\n']), "{text:?}");
+    assert_eq!(text.lines().filter(|l| l.starts_with('#')).count(), 4, "# Model, the section and its two sub-headings: {text}");
 }
