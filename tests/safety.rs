@@ -66,15 +66,36 @@ const FAST: &str = "fixtures/configs/fast.yaml";
 
 #[test]
 fn a_cargo_project_that_would_run_code_is_read_as_data_only() {
+    // Run from inside the project, as CI does from a checkout: cargo reads `.cargo/config.toml`
+    // from its working folder, so that is where running cargo would run evil.sh.
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("cargo_evil");
     copy_dir(&root().join("fixtures/projects/cargo_evil"), &project);
     assert!(project.join(".cargo/config.toml").is_file() && project.join("rust-toolchain.toml").is_file());
-    let run = audit("fixtures/models/iris_rf.onnx", &["--project", project.to_str().unwrap(), "--only", "lockfile"]);
-    assert!(!project.join("ran").exists(), "evil.sh ran");
-    assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
-    assert_eq!(run.check("lockfile")["summary"], "Cargo.lock: in sync with Cargo.toml (2 packages locked)");
-    assert_eq!(run.code, 0);
+    let model = root().join("fixtures/models/iris_rf.onnx");
+    let config = root().join(FAST);
+    // Without the toolchain file first (cargo itself would run build.rustc), then with it
+    // (rustup would be asked for a toolchain before cargo starts).
+    let toolchain = project.join("rust-toolchain.toml");
+    let set_aside = project.join("rust-toolchain.toml.aside");
+    for toolchain_file in [false, true] {
+        let (from, to) = if toolchain_file { (&set_aside, &toolchain) } else { (&toolchain, &set_aside) };
+        std::fs::rename(from, to).unwrap();
+        let output = ready()
+            .current_dir(&project)
+            .arg("audit")
+            .arg(&model)
+            .args(["--project", ".", "--only", "lockfile", "--format", "json", "-q", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(!project.join("ran").exists(), "evil.sh ran (toolchain file: {toolchain_file})");
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let lockfile = json["checks"].as_array().unwrap().iter().find(|c| c["id"] == "lockfile").unwrap();
+        assert_eq!(lockfile["status"], "pass", "{lockfile}");
+        assert_eq!(lockfile["summary"], "Cargo.lock: in sync with Cargo.toml (2 packages locked)");
+        assert_eq!(output.status.code(), Some(0));
+    }
 }
 
 // 3. Atomic README.
