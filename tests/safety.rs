@@ -335,6 +335,31 @@ fn junit_parses_whatever_the_model_names_contain() {
 }
 
 #[test]
+fn sample_column_names_are_escaped_like_model_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("rows.csv");
+    std::fs::write(&sample, "sepal_length,\x1b[2J<!--|# x\x07,petal_length,petal_width\n5.1,3.5,1.4,0.2\n").unwrap();
+    for format in ["table", "markdown", "junit"] {
+        let output = ready()
+            .args(["audit", "fixtures/models/iris_rf.onnx", "--config", FAST, "-q", "--format", format, "--sample"])
+            .arg(&sample)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{format}: {}", String::from_utf8_lossy(&output.stderr));
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(!has_control(&text, &['\n']), "{format}: {text:?}");
+        assert!(text.contains("\\x1b"), "{format}: the name is shown, escaped: {text}");
+        if format == "markdown" {
+            assert!(!text.contains("<!--") && text.lines().filter(|l| l.starts_with('#')).count() == 1, "{text}");
+        }
+        if format == "junit" {
+            let mut reader = quick_xml::Reader::from_str(&text);
+            while !matches!(reader.read_event().unwrap(), quick_xml::events::Event::Eof) {}
+        }
+    }
+}
+
+#[test]
 fn a_readme_written_from_a_hostile_model_stays_updatable() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
