@@ -274,7 +274,8 @@ fn devices_and_fifos_are_refused_without_hanging() {
     );
     assert_eq!(fails_with(&["readme", "README.md", "--report", "/dev/zero"]), format!("error: --report /dev/zero: {not_regular}\n"));
     let fifo_message = "not a regular file (a FIFO); only regular files are read";
-    let cases = [("model.onnx", ""), ("config.yaml", "--config"), ("rows.csv", "--sample"), ("expected.csv", "--expected"), ("base.json", "--baseline")];
+    let cases =
+        [("model.onnx", ""), ("config.yaml", "--config"), ("rows.csv", "--sample"), ("expected.csv", "--expected"), ("base.json", "--baseline")];
     for (name, flag) in cases {
         let fifo = dir.path().join(name);
         mkfifo(&fifo);
