@@ -43,9 +43,10 @@ pub fn model_dir(model: &Path) -> PathBuf {
     model.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
 }
 
-/// Reads and inspects the artifact. Fails only when the file itself cannot be read.
-pub fn inspect(path: &Path) -> std::io::Result<Artifact> {
-    let bytes = std::fs::read(path)?;
+/// Reads and inspects the artifact (a regular file of at most `limit` bytes). Fails only when
+/// the file itself cannot be read.
+pub fn inspect(path: &Path, limit: u64) -> Result<Artifact, crate::sandbox::open::OpenError> {
+    let bytes = crate::sandbox::open::read(path, limit)?;
     let sha256 = hex(&Sha256::digest(&bytes));
     let format = sniff(path, &bytes);
     let onnx = match format {

@@ -68,7 +68,7 @@ impl AuditOptions {
 /// Reads an earlier JSON report for `--baseline`.
 fn read_baseline(path: &Path) -> Result<serde_json::Value, String> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--baseline {shown}: {e}"))?;
+    let text = crate::sandbox::open::read_text(path, crate::sandbox::open::MAX_TEXT_BYTES).map_err(|e| format!("--baseline {shown}: {e}"))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("--baseline {shown}: not a JSON report: {e}"))?;
     match value["schema_version"].as_u64() {
@@ -96,7 +96,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             refuse_oversized(path, limits.max_text_sample_mb, "limits.max_text_sample_mb")?;
         }
     }
-    let artifact = artifact::inspect(model_path).map_err(|e| format!("{shown}: {e}"))?;
+    let artifact = artifact::inspect(model_path, mib_to_bytes(limits.max_model_mb)).map_err(|e| format!("{shown}: {e}"))?;
     let baseline = options.baseline.as_deref().map(read_baseline).transpose()?;
     let max_rows = options.config.sample.max_rows;
     let max_bytes = (limits.max_text_sample_mb * 1024.0 * 1024.0) as u64;
@@ -271,6 +271,11 @@ fn refuse_oversized(path: &Path, limit_mb: f64, setting: &str) -> Result<(), Str
     Ok(())
 }
 
+/// A limit in MiB from the config, in bytes (saturating: the config bounds it anyway).
+fn mib_to_bytes(mb: f64) -> u64 {
+    (mb * 1024.0 * 1024.0) as u64
+}
+
 /// Loads the model only to read its declared inputs and header (for `ready init`).
 pub fn model_inputs(
     options: &AuditOptions,
@@ -279,7 +284,8 @@ pub fn model_inputs(
     if options.model.is_dir() {
         return Err(format!("{shown}: is a directory, expected a model file"));
     }
-    let artifact = artifact::inspect(&options.model).map_err(|e| format!("{shown}: {e}"))?;
+    let limit = mib_to_bytes(options.config.limits.max_model_mb);
+    let artifact = artifact::inspect(&options.model, limit).map_err(|e| format!("{shown}: {e}"))?;
     if artifact.format == ArtifactFormat::Pickle {
         return Err(format!("{shown}: pickle-based artifact; ready never loads these (export the model to ONNX)"));
     }

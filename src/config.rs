@@ -361,6 +361,24 @@ impl Default for BaselineConfig {
     }
 }
 
+/// Most threads any thread-count setting may ask for.
+pub const MAX_THREADS: usize = 1024;
+/// Most rows in one latency batch.
+pub const MAX_BATCH_ROWS: usize = 1 << 20;
+/// Longest duration any seconds setting may give (one hour).
+pub const MAX_SECONDS: f64 = 3600.0;
+/// Largest millisecond threshold or floor (one hour).
+pub const MAX_MS: f64 = 3_600_000.0;
+/// Largest MiB setting (1 TiB).
+pub const MAX_MB: f64 = 1_048_576.0;
+/// Largest tolerance or relative regression (atol, rtol, 1e6 = 100,000,000%).
+pub const MAX_TOLERANCE: f64 = 1e6;
+
+/// A number as the message shows it: `1e300`, not three hundred digits.
+fn short(value: f64) -> String {
+    if value.abs() >= 1e15 { format!("{value:e}") } else { value.to_string() }
+}
+
 impl Config {
     /// Parses YAML text; `origin` names the file in error messages. Every unknown key, wrong
     /// type and bad value is reported in one line, each with its line and column.
@@ -389,23 +407,39 @@ impl Config {
         if path.is_dir() {
             return Err(format!("{shown}: is a directory, expected a YAML file"));
         }
-        let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
-        let text = String::from_utf8(bytes).map_err(|_| format!("{shown}: not UTF-8 text"))?;
+        let text = crate::sandbox::open::read_text(path, crate::sandbox::open::MAX_CONFIG_BYTES).map_err(|e| format!("{shown}: {e}"))?;
         Self::from_yaml(&text, &shown)
     }
 
-    /// Every value problem, as (dotted field path, what is wrong).
+    /// Every value problem, as (dotted field path, what is wrong). Every number has a range
+    /// (README, "Configuration"): a value that parses but no audit could use (`runs: 2^64-1`,
+    /// `timeout_s: 1e300`) is an error here, not a hang or a panic later.
     pub fn validate(&self) -> Result<(), Vec<(String, String)>> {
         let mut problems = crate::inputs::spec::validate(&self.dims, &self.inputs);
-        if self.checks.robustness.max_batch_rows == Some(0) {
-            problems.push(("checks.robustness.max_batch_rows".into(), "must be at least 1 row".into()));
-        }
-        if self.sample.max_rows == 0 {
-            problems.push(("sample.max_rows".into(), "must be at least 1".into()));
+        if let Some(rows) = self.checks.robustness.max_batch_rows.filter(|&r| r == 0 || r > MAX_BATCH_ROWS) {
+            problems.push(("checks.robustness.max_batch_rows".into(), format!("must be 1 to {MAX_BATCH_ROWS} rows, got {rows}")));
         }
         let latency = &self.checks.latency;
-        if latency.runs == 0 {
-            problems.push(("checks.latency.runs".into(), "must be at least 1".into()));
+        let robustness = &self.checks.robustness;
+        let counts = [
+            ("runtime.intra_op_threads", self.runtime.intra_op_threads, 0, MAX_THREADS),
+            ("runtime.inter_op_threads", self.runtime.inter_op_threads, 0, MAX_THREADS),
+            ("sample.max_rows", self.sample.max_rows, 1, 10_000_000),
+            ("checks.latency.warmup_runs", latency.warmup_runs, 0, 1_000_000),
+            ("checks.latency.runs", latency.runs, 1, 10_000_000),
+            ("checks.latency.concurrency", latency.concurrency, 0, MAX_THREADS),
+            ("checks.robustness.oversized_rows", robustness.oversized_rows, 2, 1 << 26),
+        ];
+        for (path, value, min, max) in counts {
+            if value < min {
+                problems.push((path.to_string(), format!("must be at least {min}")));
+            } else if value > max {
+                problems.push((path.to_string(), format!("must be at most {max}, got {value}")));
+            }
+        }
+        let sizes = &latency.batch_sizes;
+        if sizes.is_empty() || sizes.len() > 64 || sizes.iter().any(|&b| b == 0 || b > MAX_BATCH_ROWS) {
+            problems.push(("checks.latency.batch_sizes".into(), format!("must list 1 to 64 batch sizes of 1 to {MAX_BATCH_ROWS} rows")));
         }
         for (name, value) in [
             ("p50_ms", latency.p50_ms),
@@ -416,10 +450,12 @@ impl Config {
             ("max_ms", latency.max_ms),
             ("max_peak_rss_mb", latency.max_peak_rss_mb),
         ] {
-            if let Some(v) = value
-                && !(v.is_finite() && v > 0.0)
-            {
-                problems.push((format!("checks.latency.{name}"), format!("must be a positive number, got {v}")));
+            match value {
+                Some(v) if !(v.is_finite() && v > 0.0) => {
+                    problems.push((format!("checks.latency.{name}"), format!("must be a positive number, got {v}")));
+                }
+                Some(v) if v > MAX_MS => problems.push((format!("checks.latency.{name}"), format!("must be at most {MAX_MS}, got {}", short(v)))),
+                _ => {}
             }
         }
         if let Some(names) = &self.checks.schema_parity.feature_names {
@@ -439,42 +475,37 @@ impl Config {
         for (name, value) in [("warmup_seconds", latency.warmup_seconds), ("max_seconds", latency.max_seconds), ("throughput_seconds", latency.throughput_seconds)] {
             if !(value.is_finite() && value >= 0.0) {
                 problems.push((format!("checks.latency.{name}"), format!("must be a number of seconds ≥ 0, got {value}")));
+            } else if value > MAX_SECONDS {
+                problems.push((format!("checks.latency.{name}"), format!("must be at most {MAX_SECONDS} seconds, got {}", short(value))));
             }
         }
         if latency.max_seconds == 0.0 {
             problems.push(("checks.latency.max_seconds".into(), "must be more than 0".into()));
         }
-        if latency.batch_sizes.is_empty() || latency.batch_sizes.contains(&0) {
-            problems.push(("checks.latency.batch_sizes".into(), "must list batch sizes of at least 1 row".into()));
+        let timeout = robustness.timeout_s;
+        if !(timeout.is_finite() && timeout > 0.0) {
+            problems.push(("checks.robustness.timeout_s".into(), format!("must be a positive number of seconds, got {timeout}")));
+        } else if timeout > MAX_SECONDS {
+            problems.push(("checks.robustness.timeout_s".into(), format!("must be at most {MAX_SECONDS} seconds, got {}", short(timeout))));
         }
-        if self.checks.robustness.oversized_rows < 2 {
-            problems.push(("checks.robustness.oversized_rows".into(), "must be at least 2".into()));
-        }
-        if !(self.checks.robustness.timeout_s.is_finite() && self.checks.robustness.timeout_s > 0.0) {
-            problems.push(("checks.robustness.timeout_s".into(), format!("must be a positive number of seconds, got {}", self.checks.robustness.timeout_s)));
-        }
-        for (path, value) in [
-            ("checks.determinism.atol", self.checks.determinism.atol),
-            ("checks.determinism.rtol", self.checks.determinism.rtol),
-            ("checks.golden_parity.atol", self.checks.golden_parity.atol),
-            ("checks.golden_parity.rtol", self.checks.golden_parity.rtol),
-            ("checks.baseline.max_latency_regression", self.checks.baseline.max_latency_regression),
-            ("readme.latency_tolerance", self.readme.latency_tolerance),
-            ("readme.memory_tolerance", self.readme.memory_tolerance),
-            ("checks.baseline.min_regression_ms", self.checks.baseline.min_regression_ms),
-            ("readme.latency_floor_ms", self.readme.latency_floor_ms),
+        for (path, value, max) in [
+            ("checks.determinism.atol", self.checks.determinism.atol, MAX_TOLERANCE),
+            ("checks.determinism.rtol", self.checks.determinism.rtol, MAX_TOLERANCE),
+            ("checks.golden_parity.atol", self.checks.golden_parity.atol, MAX_TOLERANCE),
+            ("checks.golden_parity.rtol", self.checks.golden_parity.rtol, MAX_TOLERANCE),
+            ("checks.baseline.max_latency_regression", self.checks.baseline.max_latency_regression, MAX_TOLERANCE),
+            ("readme.latency_tolerance", self.readme.latency_tolerance, MAX_TOLERANCE),
+            ("readme.memory_tolerance", self.readme.memory_tolerance, MAX_TOLERANCE),
+            ("checks.baseline.min_regression_ms", self.checks.baseline.min_regression_ms, MAX_MS),
+            ("readme.latency_floor_ms", self.readme.latency_floor_ms, MAX_MS),
+            ("limits.max_model_mb", self.limits.max_model_mb, MAX_MB),
+            ("limits.max_text_sample_mb", self.limits.max_text_sample_mb, MAX_MB),
+            ("limits.probe_memory_mb", self.limits.probe_memory_mb, MAX_MB),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 problems.push((path.to_string(), format!("must be a number ≥ 0, got {value}")));
-            }
-        }
-        for (path, value) in [
-            ("limits.max_model_mb", self.limits.max_model_mb),
-            ("limits.max_text_sample_mb", self.limits.max_text_sample_mb),
-            ("limits.probe_memory_mb", self.limits.probe_memory_mb),
-        ] {
-            if !(value.is_finite() && value >= 0.0) {
-                problems.push((path.to_string(), format!("must be a number ≥ 0, got {value}")));
+            } else if value > max {
+                problems.push((path.to_string(), format!("must be at most {max}, got {}", short(value))));
             }
         }
         if problems.is_empty() { Ok(()) } else { Err(problems) }

@@ -23,6 +23,7 @@ pub mod readme;
 pub mod report;
 pub mod runtime;
 pub mod sample;
+pub mod sandbox;
 pub mod stats;
 pub mod tensor_proto;
 
@@ -82,38 +83,27 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             options.skip = args.skip.clone();
             options.deny_warnings = args.deny_warnings;
             options.baseline = args.baseline.clone();
-            let outputs = args
-                .output
-                .iter()
-                .map(|path| {
-                    let format = report::Format::from_extension(path).ok_or_else(|| {
-                        UsageError(format!(
-                            "--output {}: unknown report format (use .json, .xml for JUnit, .md for Markdown or .txt)",
-                            path.display()
-                        ))
-                    })?;
-                    // Caught before the audit runs, so a typo costs nothing.
-                    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
-                        return Err(UsageError(format!(
-                            "--output {}: the folder {} does not exist",
-                            path.display(),
-                            parent.display()
-                        )));
-                    }
-                    Ok((path, format))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            // Caught before the audit runs, so a typo costs nothing. `--baseline` may be
+            // overwritten on purpose (rolling the baseline forward): it is read before writing.
+            let target = &args.target;
+            let inputs = [Some(&args.model), target.sample.as_ref(), target.expected.as_ref(), target.config.as_ref()];
+            let outputs = sandbox::output::check(&args.output, &inputs.into_iter().flatten().collect::<Vec<_>>())?;
             let report = audit::run_audit(&options).map_err(UsageError)?;
-            stdout.write_all(&report::render(&report, args.format, args.verbose))?;
-            stdout.flush()?;
-            for (path, format) in outputs {
-                std::fs::write(path, report::render(&report, format, args.verbose))
-                    .map_err(|e| UsageError(format!("--output {}: {e}", path.display())))?;
+            // Files first, then stdout: a closed stdout (`| head`) never costs a report file,
+            // and never changes the exit code.
+            let failed = sandbox::output::write(&outputs, |format| report::render(&report, format, args.verbose));
+            let shown = stdout.write_all(&report::render(&report, args.format, args.verbose)).and_then(|()| stdout.flush());
+            match shown {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
             }
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
                 if let Err(e) = append(&PathBuf::from(&summary), report::render_markdown(&report).as_bytes()) {
                     eprintln!("warning: could not write the GitHub step summary ({}): {e}", PathBuf::from(summary).display());
                 }
+            }
+            if let Some(error) = failed {
+                return Err(error.into());
             }
             Ok(report.exit_code)
         }
@@ -185,7 +175,8 @@ fn readme_command(
     };
     let (report_json, source) = match (&args.report, &args.model) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path).map_err(|e| UsageError(format!("--report {}: {e}", path.display())))?;
+            let text =
+                sandbox::open::read_text(path, sandbox::open::MAX_TEXT_BYTES).map_err(|e| UsageError(format!("--report {}: {e}", path.display())))?;
             let value = serde_json::from_str(&text)
                 .map_err(|e| UsageError(format!("--report {}: not a JSON report: {e}", path.display())))?;
             (value, format!("--report {}", path.display()))
@@ -201,10 +192,7 @@ fn readme_command(
         (None, None) => return Err(UsageError("give a MODEL to audit or --report FILE".into()).into()),
     };
     let fresh = readme::Constraints::from_report(&report_json).map_err(|e| UsageError(format!("{source}: {e}")))?;
-    let text = match std::fs::read(&args.readme) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| UsageError(format!("{shown}: not UTF-8 text")))?,
-        Err(e) => return Err(UsageError(format!("{shown}: {e}")).into()),
-    };
+    let text = sandbox::open::read_text(&args.readme, sandbox::open::MAX_TEXT_BYTES).map_err(|e| UsageError(format!("{shown}: {e}")))?;
     if args.check {
         return match readme::extract(&text).map_err(|e| UsageError(format!("{shown}: {e}")))? {
             None => {
@@ -230,7 +218,8 @@ fn readme_command(
     if updated == text {
         writeln!(stdout, "{shown}: Operational Constraints unchanged")?;
     } else {
-        std::fs::write(&args.readme, updated).map_err(|e| UsageError(format!("{shown}: {e}")))?;
+        // Whole or not at all: on a full disk the README keeps its previous bytes.
+        sandbox::write::atomic_write(&args.readme, updated.as_bytes()).map_err(|e| UsageError(format!("{shown}: not written: {e}")))?;
         writeln!(stdout, "{shown}: Operational Constraints written")?;
     }
     Ok(0)

@@ -14,6 +14,13 @@ fn main() -> ExitCode {
         let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("error: internal error in ready{location}: {message} (please report this bug)");
     }));
+    // Past a file size limit (`ulimit -f`), a write fails with an error ready reports (exit 2)
+    // instead of the default SIGXFSZ killing the process mid-write.
+    #[cfg(unix)]
+    // SAFETY: setting a signal to SIG_IGN before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = ready::cli::Cli::parse();
     match std::panic::catch_unwind(|| ready::run(cli)) {
         Ok(Ok(code)) => ExitCode::from(code),
@@ -22,7 +29,8 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             // One line, always: a message that quotes user input may carry a newline.
-            let message = format!("{error:#}").replace('\r', "\\r").replace('\n', "\\n");
+            // ...and inert: a name from a model or a sample may carry escape sequences.
+            let message = ready::report::escape::terminal(&format!("{error:#}"));
             eprintln!("error: {message}");
             ExitCode::from(2)
         }

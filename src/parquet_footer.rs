@@ -38,6 +38,40 @@ pub fn check_file(path: &std::path::Path) -> Result<(), String> {
     check_tail(size, &tail)
 }
 
+/// Checks that every column of the Parquet file at `path` has a type a sample can hold (numbers,
+/// booleans, text), from the footer alone: polars, built without its decimal, temporal,
+/// categorical and nested types, would panic on the others. The error names the column.
+pub fn check_column_types(path: &std::path::Path) -> Result<(), String> {
+    use polars::prelude::{ArrowDataType as T, ParquetReader, SerReader};
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let schema = crate::guard::catch_panic(|| ParquetReader::new(file).schema())?.map_err(|e| e.to_string())?;
+    for (name, field) in schema.iter() {
+        let unsupported = match field.dtype() {
+            T::Null | T::Boolean | T::Float32 | T::Float64 | T::Utf8 | T::LargeUtf8 | T::Utf8View => None,
+            T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::UInt8 | T::UInt16 | T::UInt32 | T::UInt64 => None,
+            T::Decimal(precision, scale) | T::Decimal32(precision, scale) | T::Decimal64(precision, scale) | T::Decimal256(precision, scale) => {
+                Some(format!("decimal({precision},{scale})"))
+            }
+            T::Date32 | T::Date64 => Some("date".into()),
+            T::Time32(_) | T::Time64(_) => Some("time".into()),
+            T::Timestamp(..) => Some("timestamp".into()),
+            T::Duration(_) => Some("duration".into()),
+            T::Dictionary(..) => Some("dictionary (categorical)".into()),
+            T::List(_) | T::LargeList(_) | T::FixedSizeList(..) => Some("list".into()),
+            T::Struct(_) => Some("struct".into()),
+            T::Map(..) => Some("map".into()),
+            T::Binary | T::LargeBinary | T::FixedSizeBinary(_) | T::BinaryView => Some("binary".into()),
+            other => Some(format!("{other:?}").chars().take(40).collect()),
+        };
+        if let Some(kind) = unsupported {
+            return Err(format!(
+                "column '{name}' has Parquet type {kind}, which ready does not read as a sample (cast it to a number, a boolean or text)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `tail` ends with the footer, its 4-byte length and the closing magic.
 fn check_tail(size: u64, tail: &[u8]) -> Result<(), String> {
     if tail.len() < 8 || &tail[tail.len() - 4..] != b"PAR1" {

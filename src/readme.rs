@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::artifact::human_size;
 use crate::config::ReadmeSettings;
+use crate::report::escape::{json_in_html_comment, markdown, markdown_code};
 use crate::runtime::tensor::format_ms;
 
 /// Start marker of the generated section.
@@ -131,19 +132,19 @@ impl Constraints {
         out.push_str(&format!(
             "Measured by `ready {}` on {} with ONNX Runtime {} (intra_op_threads {}, inter_op_threads {}, graph_optimization {}). \
              Written by `ready readme`; `ready readme --check` fails when it stops being true.\n\n",
-            self.ready_version,
-            self.machine,
-            self.runtime_version.as_deref().unwrap_or("(not loaded)"),
+            markdown(&self.ready_version),
+            markdown(&self.machine),
+            markdown(self.runtime_version.as_deref().unwrap_or("(not loaded)")),
             settings["intra_op_threads"],
             settings["inter_op_threads"],
             settings["graph_optimization"].as_str().unwrap_or("?"),
         ));
         out.push_str("| constraint | value |\n|---|---|\n");
         out.push_str(&format!(
-            "| model | `{}` ({}, sha256 `{}`) |\n",
-            self.model,
+            "| model | {} ({}, sha256 {}) |\n",
+            markdown_code(&self.model),
             human_size(self.size_bytes),
-            &self.sha256[..12.min(self.sha256.len())]
+            markdown_code(self.sha256.get(..12).unwrap_or(&self.sha256))
         ));
         let rows = self.rows_per_run.unwrap_or(1);
         let runs = self.latency_runs.map_or(String::new(), |r| format!(", {r} runs"));
@@ -165,20 +166,21 @@ impl Constraints {
         if let (Some(fits), Some(fails)) = (self.largest_batch_rows, self.failing_batch_rows) {
             out.push_str(&format!("| largest batch that fits (probe memory limit) | {fits} rows ({fails} run out of memory): cap batches in the server |\n"));
         }
-        out.push_str(&format!("| ONNX Runtime | {} |\n", self.runtime_version.as_deref().unwrap_or("not loaded")));
+        out.push_str(&format!("| ONNX Runtime | {} |\n", markdown(self.runtime_version.as_deref().unwrap_or("not loaded"))));
         out.push_str(&format!(
             "| lock fingerprint | {} |\n",
-            self.lock_fingerprint.as_deref().map_or("no lockfile".to_string(), |f| format!("`{f}`"))
+            self.lock_fingerprint.as_deref().map_or("no lockfile".to_string(), markdown_code)
         ));
         for (title, specs) in [("Inputs", &self.inputs), ("Outputs", &self.outputs)] {
             out.push_str(&format!("\n### {title}\n\n| name | type |\n|---|---|\n"));
             for (name, ty) in specs {
-                out.push_str(&format!("| `{name}` | `{ty}` |\n"));
+                out.push_str(&format!("| {} | {} |\n", markdown_code(name), markdown_code(ty)));
             }
         }
         out.push('\n');
         out.push_str(DATA_PREFIX);
-        out.push_str(&serde_json::to_string(self).expect("constraints serialize"));
+        // Names from the model cannot close this comment or fake a marker.
+        out.push_str(&json_in_html_comment(&serde_json::to_string(self).expect("constraints serialize")));
         out.push_str(" -->\n");
         out.push_str(END);
         out.push('\n');

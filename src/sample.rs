@@ -114,6 +114,9 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
     if metadata.is_dir() {
         return Err(format!("{shown}: is a directory, expected a sample file or an ONNX test data set (input_0.pb, ...)"));
     }
+    // Only a regular file is read: a FIFO or a device would hang or never end. Text samples'
+    // size limit is applied by the audit before this; Parquet is read by its footer.
+    crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("{shown}: {e}"))?;
     let format = SampleFormat::from_path(path)
         .filter(|f| *f != SampleFormat::Numpy)
         .ok_or_else(|| format!("{shown}: unknown sample format (expected .csv, .parquet, .json, .ndjson, .npy or .npz)"))?;
@@ -124,6 +127,7 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
         // polars aborts (allocation failure) on a footer that declares absurd sizes: check the
         // footer first (reading only the footer).
         crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
+        crate::parquet_footer::check_column_types(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
     }
     let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()
@@ -153,6 +157,7 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
 fn read_json(path: &Path, max_rows: usize) -> PolarsResult<DataFrame> {
     let text = std::fs::read(path)?;
     let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    crate::sandbox::depth::check_json(&text).map_err(|e| PolarsError::ComputeError(e.into()))?;
     let format = if first == Some(b'[') { JsonFormat::Json } else { JsonFormat::JsonLines };
     let frame = JsonReader::new(std::io::Cursor::new(text)).with_json_format(format).finish()?;
     Ok(frame.head(Some(max_rows)))

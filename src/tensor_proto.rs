@@ -152,7 +152,8 @@ pub fn read_set(dir: &Path, prefix: &str) -> Result<Vec<NamedProto>, String> {
             if *index != expected {
                 return Err(format!("{}: {prefix}_{expected}.pb is missing", dir.display()));
             }
-            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            // A protobuf message is at most 2 GiB; the file must be a regular one inside `dir`.
+            let bytes = crate::sandbox::open::read_within(dir, path, 2 << 30).map_err(|e| format!("{}: {e}", path.display()))?;
             decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))
         })
         .collect()

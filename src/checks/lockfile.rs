@@ -34,7 +34,7 @@ impl Check for Lockfile {
         "What: looks in --project DIR (default: the model's folder and the root of its git checkout) for Cargo.lock, \
          requirements*.txt, poetry.lock, uv.lock, Pipfile.lock and environment.yml with their manifests. \
          Every direct dependency must be pinned exactly, every dependency of a locked package must be \
-         locked, the lock must agree with its manifest (Cargo: `cargo metadata --locked`; Python: names, \
+         locked, the lock must agree with its manifest (Cargo: read as data the way `cargo --locked` judges it, cargo is never run; Python: names, \
          version ranges, requires-python), and hashes should be present (checks.lockfile.require_hashes \
          makes their absence fail). The onnxruntime version that ran this audit, and the exporter in the \
          model's producer metadata (skl2onnx, tf2onnx, torch, ...), must equal the versions the locks pin. \

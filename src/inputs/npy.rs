@@ -23,17 +23,13 @@ pub struct NpyHeader {
 /// line naming the file and member.
 pub fn read_tensors(path: &Path, max_bytes: u64) -> Result<Vec<NamedProto>, String> {
     let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
     let is_npz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"));
     if !is_npz {
-        let mut bytes = Vec::new();
-        file.take(max_bytes + 1).read_to_end(&mut bytes).map_err(|e| format!("{shown}: {e}"))?;
-        if bytes.len() as u64 > max_bytes {
-            return Err(format!("{shown}: larger than {max_bytes} bytes"));
-        }
+        let bytes = crate::sandbox::open::read(path, max_bytes).map_err(|e| format!("{shown}: {e}"))?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         return Ok(vec![NamedProto { name, data: parse_npy(&bytes).map_err(|e| format!("{shown}: {e}"))? }]);
     }
+    let (file, _) = crate::sandbox::open::open(path, max_bytes).map_err(|e| format!("{shown}: {e}"))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("{shown}: not a .npz (zip) archive: {e}"))?;
     let mut tensors = Vec::new();
     let mut budget = max_bytes;

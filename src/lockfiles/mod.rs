@@ -96,10 +96,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Reads a file as UTF-8 text; the error names the file.
+/// Reads a file found in a project folder as UTF-8 text, through the one opener: it must be a
+/// regular file inside its folder (no symlink out, no `..`) and under the size limit. The error
+/// names the file.
 pub fn read_text(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", file_name(path)))?;
-    String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", file_name(path)))
+    let folder = crate::artifact::model_dir(path);
+    crate::sandbox::open::read_text_within(&folder, path, crate::sandbox::open::MAX_TEXT_BYTES).map_err(|e| format!("{}: {e}", file_name(path)))
 }
 
 /// Parses TOML; the error names the file, line and column.

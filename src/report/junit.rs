@@ -7,6 +7,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::Report;
+use super::escape::xml;
 use crate::checks::Status;
 
 /// Renders the report as JUnit XML bytes.
@@ -18,7 +19,7 @@ pub fn render_junit(report: &Report) -> Vec<u8> {
     let tests = (report.checks.len() + usize::from(unverified.is_some())).to_string();
     let failures = (report.counts.fail + usize::from(unverified.is_some())).to_string();
     let skipped = report.counts.skip.to_string();
-    let suite_name = format!("ready audit {}", report.model.path);
+    let suite_name = xml(&format!("ready audit {}", report.model.path));
     let mut suites = BytesStart::new("testsuites");
     suites.push_attribute(("name", "ready"));
     suites.push_attribute(("tests", tests.as_str()));
@@ -47,22 +48,23 @@ pub fn render_junit(report: &Report) -> Vec<u8> {
     for (name, value) in &properties {
         let mut property = BytesStart::new("property");
         property.push_attribute(("name", *name));
-        property.push_attribute(("value", value.as_str()));
+        property.push_attribute(("value", xml(value).as_str()));
         write(&mut writer, Event::Empty(property));
     }
     write(&mut writer, Event::End(BytesEnd::new("properties")));
 
-    let classname = format!("ready.{}", report.model.path);
+    let classname = xml(&format!("ready.{}", report.model.path));
     for check in &report.checks {
         let mut case = BytesStart::new("testcase");
         case.push_attribute(("name", check.id));
         case.push_attribute(("classname", classname.as_str()));
         write(&mut writer, Event::Start(case));
-        let body = check.details.join("\n");
+        let body = xml(&check.details.join("\n"));
+        let summary = xml(&check.short_summary());
         match check.status {
             Status::Fail => {
                 let mut failure = BytesStart::new("failure");
-                failure.push_attribute(("message", check.short_summary().as_str()));
+                failure.push_attribute(("message", summary.as_str()));
                 failure.push_attribute(("type", "ready.check_failed"));
                 write(&mut writer, Event::Start(failure));
                 write(&mut writer, Event::CData(BytesCData::new(cdata_safe(&body))));
@@ -70,12 +72,12 @@ pub fn render_junit(report: &Report) -> Vec<u8> {
             }
             Status::Skip => {
                 let mut skipped = BytesStart::new("skipped");
-                skipped.push_attribute(("message", check.short_summary().as_str()));
+                skipped.push_attribute(("message", summary.as_str()));
                 write(&mut writer, Event::Empty(skipped));
             }
             Status::Warn | Status::Pass => {
                 let prefix = if check.status == Status::Warn { "warning: " } else { "" };
-                let text = format!("{prefix}{}\n{body}", check.summary);
+                let text = format!("{prefix}{summary}\n{body}");
                 write(&mut writer, Event::Start(BytesStart::new("system-out")));
                 write(&mut writer, Event::Text(BytesText::new(text.trim_end())));
                 write(&mut writer, Event::End(BytesEnd::new("system-out")));

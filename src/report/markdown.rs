@@ -1,6 +1,7 @@
 //! Markdown summary for CI pages (GitHub's job summary, merge-request notes): the verdict, a
 //! table of checks, and the findings of every warning and failure in collapsible blocks.
 
+use super::escape::{markdown as escape, markdown_code};
 use super::{Report, Verdict};
 use crate::artifact::human_size;
 use crate::checks::Status;
@@ -13,7 +14,7 @@ pub fn render_markdown(report: &Report) -> String {
         Verdict::NotReady => ("❌", "not ready"),
         Verdict::NotVerified => ("❓", "not verified"),
     };
-    out.push_str(&format!("## {icon} `{}` is {verdict}\n\n", report.model.path));
+    out.push_str(&format!("## {icon} {} is {verdict}\n\n", markdown_code(&report.model.path)));
     let counts = &report.counts;
     out.push_str(&format!(
         "{} passed, {} warned, {} failed, {} skipped · model {} (sha256 `{}`)",
@@ -25,9 +26,9 @@ pub fn render_markdown(report: &Report) -> String {
         &report.model.sha256[..12.min(report.model.sha256.len())]
     ));
     if let Some(runtime) = &report.runtime {
-        out.push_str(&format!(" · ONNX Runtime {}", runtime.version));
+        out.push_str(&format!(" · ONNX Runtime {}", escape(&runtime.version)));
     }
-    out.push_str(&format!(" · {}\n\n", report.machine.describe()));
+    out.push_str(&format!(" · {}\n\n", escape(&report.machine.describe())));
     if let Some(why) = &report.not_verified {
         out.push_str(&format!("**Not verified:** {}\n\n", escape(&why.line())));
     }
@@ -56,17 +57,12 @@ pub fn render_markdown(report: &Report) -> String {
     out
 }
 
-/// Escapes the characters that break a Markdown table cell or inject HTML.
-fn escape(text: &str) -> String {
-    text.replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;").replace('\n', " ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::escape;
 
     #[test]
     fn table_cells_cannot_be_broken_or_inject_html() {
-        assert_eq!(escape("a|b <script>\nc"), "a\\|b &lt;script&gt; c");
+        assert_eq!(escape("a|b <script>\nc"), "a\\|b &lt;script&gt;\\nc");
     }
 }

@@ -1,6 +1,7 @@
 //! The audit report: a serializable record of every check result, and pure renderers that
 //! turn it into bytes (table for people, JSON for machines). Nothing here prints.
 
+pub mod escape;
 mod json;
 mod junit;
 mod markdown;

@@ -4,6 +4,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, ContentArrangement, Table};
 
+use super::escape::terminal;
 use super::{Report, Verdict};
 use crate::checks::Status;
 use crate::artifact::human_size;
@@ -14,17 +15,17 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
     out.push_str(&format!(
         "ready {} · {} ({}, sha256 {})\n",
         report.ready_version,
-        report.model.path,
+        terminal(&report.model.path),
         human_size(report.model.size_bytes),
         &report.model.sha256[..12.min(report.model.sha256.len())]
     ));
     if let Some(sample) = &report.sample {
-        out.push_str(&format!("sample: {} ({} rows, {} columns)\n", sample.path, sample.rows, sample.columns.len()));
+        out.push_str(&format!("sample: {} ({} rows, {} columns)\n", terminal(&sample.path), sample.rows, sample.columns.len()));
     }
     if let Some(runtime) = &report.runtime {
-        out.push_str(&format!("runtime: ONNX Runtime {} ({}, via {})\n", runtime.version, runtime.library, runtime.found_via));
+        out.push_str(&format!("runtime: ONNX Runtime {} ({}, via {})\n", terminal(&runtime.version), terminal(&runtime.library), runtime.found_via));
     }
-    out.push_str(&format!("config: {}\n", report.config.as_deref().unwrap_or("built-in defaults (audits/default.yaml)")));
+    out.push_str(&format!("config: {}\n", report.config.as_deref().map_or("built-in defaults (audits/default.yaml)".to_string(), terminal)));
 
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
@@ -43,7 +44,7 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
             Cell::new(check.id),
             Cell::new(check.status.name()).fg(color),
             Cell::new(format!("{:?}", check.severity).to_lowercase()),
-            Cell::new(check.short_summary()),
+            Cell::new(terminal(&check.short_summary())),
         ]);
     }
     out.push_str(&table.to_string());
@@ -54,7 +55,7 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
         if show && !check.details.is_empty() {
             out.push_str(&format!("\n{} ({}):\n", check.id, check.status.name()));
             for line in &check.details {
-                out.push_str(&format!("  - {line}\n"));
+                out.push_str(&format!("  - {}\n", terminal(line)));
             }
         }
     }
