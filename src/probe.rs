@@ -90,7 +90,7 @@ pub enum ProbeResult {
 /// Builds the probe's request from `base`, one valid request for the model; rows are taken
 /// along `axes`, and inputs without a batch axis stay as they are.
 pub fn build_probe(kind: ProbeKind, base: &Batch, axes: &BatchAxes, oversized_rows: usize) -> Result<Batch, String> {
-    let no_batch = || format!("the model has no batch axis ({}): there is no batch to {}", axes.describe(), if kind == ProbeKind::EmptyBatch { "empty" } else { "grow" });
+    let no_batch = || format!("the model has no batch axis: there is no batch to {}", if kind == ProbeKind::EmptyBatch { "empty" } else { "grow" });
     match kind {
         ProbeKind::EmptyBatch => {
             if !axes.has_batch() {
@@ -498,7 +498,7 @@ mod tests {
         let none = BatchAxes::none(&[crate::runtime::IoSpec::tensor("k", ElementType::Int64, &[Some(1), Some(1)])]);
         assert_eq!(
             build_probe(ProbeKind::EmptyBatch, &ints, &none, 10).unwrap_err(),
-            "the model has no batch axis (no batch axis): there is no batch to empty"
+            "the model has no batch axis: there is no batch to empty"
         );
     }
 

@@ -59,7 +59,7 @@ fn load_session(environment: &Environment, path: &Path, settings: &RuntimeSettin
         let text = |e: ort::Error<_>| e.to_string();
         let mut builder = ort::session::builder::SessionBuilder::new(environment)
             .map_err(|e| e.to_string())?
-            .with_log_level(LogLevel::Error)
+            .with_log_level(LogLevel::Fatal)
             .map_err(text)?
             .with_optimization_level(level)
             .map_err(text)?
