@@ -97,6 +97,13 @@ pub fn read_expected(path: &Path, max_rows: usize, max_bytes: u64) -> Result<Exp
         let tensors = crate::inputs::npy::read_tensors(path, max_bytes)?;
         return Ok(Expected::Tensors { dir: path.to_path_buf(), tensors });
     }
+    if path.extension().is_some_and(|e| e == "pb") {
+        // One serialized TensorProto: the first output's reference (the onnx wheel's models).
+        let shown = path.display();
+        let bytes = crate::sandbox::open::read(path, max_bytes).map_err(|e| format!("{shown}: {e}"))?;
+        let tensor = crate::tensor_proto::decode(&bytes).map_err(|e| format!("{shown}: {e}"))?;
+        return Ok(Expected::Tensors { dir: path.to_path_buf(), tensors: vec![tensor] });
+    }
     if path.is_dir() {
         if !path.join("output_0.pb").is_file() {
             return Err(format!("{}: a folder given as --expected must hold output_0.pb, output_1.pb, ...", path.display()));
