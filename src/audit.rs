@@ -215,7 +215,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             }),
             (None, Some(t)) => Some(SampleFacts {
                 path: t.dir.display().to_string(),
-                format: if t.dir.is_dir() { sample::SampleFormat::TestDataSet } else { sample::SampleFormat::Numpy },
+                format: sample::SampleFormat::from_path(&t.dir).unwrap_or(sample::SampleFormat::TestDataSet),
                 rows: t.tensors.first().and_then(|p| p.data.shape().first().copied()).unwrap_or(1),
                 columns: t.tensors.iter().enumerate().map(|(i, p)| if p.name.is_empty() { format!("input_{i}") } else { p.name.clone() }).collect(),
             }),

@@ -58,6 +58,8 @@ pub struct Sample {
 pub struct TensorSample {
     pub dir: PathBuf,
     pub tensors: Vec<crate::tensor_proto::NamedProto>,
+    /// The values are JSON text with no width yet: they take the model's input types.
+    pub untyped: bool,
 }
 
 /// Reference outputs for golden parity (`--expected`).
@@ -81,11 +83,20 @@ pub enum SampleInput {
 pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result<SampleInput, String> {
     if path.is_dir() && crate::tensor_proto::is_test_data_set(path) {
         let tensors = crate::tensor_proto::read_set(path, "input")?;
-        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors }));
+        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false }));
     }
     if SampleFormat::from_path(path) == Some(SampleFormat::Numpy) {
         let tensors = crate::inputs::npy::read_tensors(path, max_bytes)?;
-        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors }));
+        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false }));
+    }
+    if SampleFormat::from_path(path) == Some(SampleFormat::Json) {
+        let shown = path.display();
+        let bytes = crate::sandbox::open::read(path, max_bytes).map_err(|e| format!("{shown}: {e}"))?;
+        crate::sandbox::depth::check_json(&bytes).map_err(|e| format!("{shown}: {e}"))?;
+        if crate::inputs::json_tensors::holds_tensors(&bytes) {
+            let tensors = crate::inputs::json_tensors::read(&bytes, max_rows).map_err(|e| format!("{shown}: {e}"))?;
+            return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: true }));
+        }
     }
     read_sample(path, max_rows).map(SampleInput::Table)
 }

@@ -129,3 +129,17 @@ fn an_ocr_recogniser_is_timed_at_its_real_width_once_described() {
     assert_eq!((described.code, statuses(&described)), (0, ["pass", "skip", "pass", "warn", "pass", "pass", "skip", "pass"].map(String::from).to_vec()));
     assert!(described.details("latency").contains(&"timed input: x [1, 3, 48, 320]".to_string()), "{:?}", described.details("latency"));
 }
+
+#[test]
+fn tensor_samples_also_come_as_json_objects_and_ndjson_rows() {
+    let vad = audit(
+        &model("silero-vad"),
+        &["--sample", "fixtures/corpus/inputs/silero-vad.json", "--expected", "fixtures/corpus/inputs/silero-vad.expected.npz"],
+    );
+    assert_eq!(statuses(&vad), ["pass", "pass", "fail", "warn", "pass", "pass", "pass", "pass"], "{}", vad.json);
+    assert_eq!(vad.check("golden_parity")["metrics"]["compared"], 257);
+    let tokens = audit(&model("minilm-l6-int8"), &["--sample", "fixtures/corpus/inputs/minilm-l6-int8.ndjson", "--skip", "robustness,latency"]);
+    assert_eq!(tokens.check("schema_parity")["status"], "pass", "{}", tokens.check("schema_parity"));
+    assert_eq!(tokens.json["sample"]["rows"], 2);
+    assert!(tokens.check("schema_parity")["summary"].as_str().unwrap().contains("2 row(s) ran"));
+}
