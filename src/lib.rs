@@ -14,6 +14,7 @@ pub mod guard;
 pub mod init;
 pub mod lockfiles;
 pub mod machine;
+pub mod model;
 pub mod parquet_footer;
 pub mod pickle_scan;
 pub mod probe;
@@ -250,6 +251,7 @@ pub(crate) mod test_support {
             onnx: Ok(OnnxInfo::default()),
             pickle: None,
             external_data_problems: Vec::new(),
+            domain: Default::default(),
         }
     }
 }

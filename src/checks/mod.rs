@@ -237,7 +237,13 @@ impl<'a> AuditContext<'a> {
                     (None, None) => None,
                 };
                 let named = named.as_ref().map(|(names, from)| (names.as_slice(), *from));
-                Some(schema_parity::bind(sample, runner.inputs(), named))
+                let settings = &self.config.checks.schema_parity;
+                let positional = match settings.positional_columns {
+                    crate::config::PositionalColumns::Warn => Status::Warn,
+                    crate::config::PositionalColumns::Fail => Status::Fail,
+                };
+                let rules = schema_parity::Rules { tolerance: settings.float_tolerance, positional, domain: &self.artifact.domain };
+                Some(schema_parity::bind(sample, runner.inputs(), named, &rules))
             })
             .as_ref()
     }
