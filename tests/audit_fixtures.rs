@@ -150,7 +150,7 @@ fn a_model_that_outputs_nan_fails_on_its_sample() {
     let run = audit("fixtures/models/nan_output.onnx", &["--sample", "fixtures/samples/iris.csv"]);
     assert_eq!(run.status("schema_parity"), "warn", "the columns fit but their order cannot be verified; the outputs are the problem");
     assert_eq!(run.status("output_sanity"), "fail");
-    assert_eq!(run.check("output_sanity")["summary"], "output 'y' has 12 NaN/Inf value(s) on sample rows");
+    assert_eq!(run.check("output_sanity")["summary"], "output 'y' has 12 NaN/Inf value(s) on the sample's 3 rows");
     assert_eq!(run.code, 1);
 }
 

@@ -1,11 +1,13 @@
-//! Output sanity: no NaN or Inf in any output, on the sample and on varied synthetic input; and
-//! not the same prediction for every row of a varied batch (the "one class for everything"
-//! failure), which warns.
+//! Output sanity: no NaN or Inf in any output, and not the same prediction for every row of a
+//! varied batch (the "one class for everything" failure), which warns. Judged on the sample's
+//! rows when it has at least 2 different ones; synthetic rows, drawn from the ranges and
+//! categories the graph itself states (see `model::graph_domain`), only stand in without one.
 
 use super::{AuditContext, Check, Outcome, distinct_rows, varied_batch};
+use crate::model::graph_domain::GraphDomain;
 use crate::compare::row_scalars;
 use crate::runtime::tensor::batch_rows;
-use crate::runtime::{Batch, NamedOutput};
+use crate::runtime::{Batch, IoSpec, NamedOutput, NamedTensor, TensorData};
 
 pub struct OutputSanity;
 
@@ -19,9 +21,10 @@ impl Check for OutputSanity {
     }
 
     fn explanation(&self) -> &'static str {
-        "What: runs the sample rows and a varied synthetic batch (8 rows whose values differ) and fails \
-         when any output holds NaN or Inf. When the input rows differ but every row gets the same \
-         prediction in every output, it warns.\n\
+        "What: runs the sample's rows (when it has at least 2 different rows; otherwise 8 synthetic rows \
+         drawn from the model's own domain: the ranges a Scaler or tree thresholds imply, the categories \
+         its encoders know) and fails when any output holds NaN or Inf. When the input rows differ but \
+         every row gets the same prediction in every output, it warns. The summary names the rows used.\n\
          Why: NaN probabilities and a classifier that predicts one class for everything both look like \
          working models to a health check, and both are wrong for every user.\n\
          Fix: for NaN, look for log/division of unguarded values and for missing-value handling that the \
@@ -34,15 +37,21 @@ impl Check for OutputSanity {
             Ok(r) => r,
             Err(skip) => return skip,
         };
-        let mut inputs: Vec<(&str, Batch)> = Vec::new();
-        if let Some(batch) = ctx.binding().and_then(|b| b.batch.clone()) {
-            inputs.push(("sample rows", batch));
+        // The sample's rows are judged first; synthetic rows only stand in when there is no
+        // sample, or when its rows are all alike.
+        let mut inputs: Vec<(String, Batch)> = Vec::new();
+        let sample = ctx.binding().and_then(|b| b.batch.clone());
+        let sample_varies = sample.as_ref().is_some_and(|b| distinct_rows(b) >= 2);
+        if let Some(batch) = sample {
+            inputs.push((format!("the sample's {} rows", batch_rows(&batch)), batch));
         }
-        match varied_batch(runner.inputs(), 8) {
-            Ok(batch) => inputs.push(("varied synthetic input", batch)),
-            Err(reason) => {
-                if inputs.is_empty() {
-                    return Outcome::skip(format!("cannot build inputs: {reason}"));
+        if !sample_varies {
+            match plausible_batch(runner.inputs(), 8, &ctx.artifact.domain) {
+                Ok((batch, label)) => inputs.push((label, batch)),
+                Err(reason) => {
+                    if inputs.is_empty() {
+                        return Outcome::skip(format!("cannot build inputs: {reason}"));
+                    }
                 }
             }
         }
@@ -87,9 +96,44 @@ impl Check for OutputSanity {
         } else if let Some(first) = warnings.first() {
             Outcome::warn(first.clone()).with_details(all)
         } else {
-            Outcome::pass(format!("finite outputs that vary with the input on {ran} batch(es)")).with_details(all)
+            let used: Vec<&str> = inputs.iter().map(|(label, _)| label.as_str()).collect();
+            Outcome::pass(format!("finite outputs that vary with the input on {}", used.join(" and "))).with_details(all)
         }
     }
+}
+
+/// Varied synthetic rows, with every column the graph describes drawn from its domain (the
+/// encoders' categories, the range of tree thresholds, the Scaler's mean ± 2 std), and how
+/// they are named in reports.
+fn plausible_batch(inputs: &[IoSpec], rows: usize, domain: &GraphDomain) -> Result<(Batch, String), String> {
+    let mut drawn = false;
+    let batch = varied_batch(inputs, rows)?
+        .into_iter()
+        .map(|t| {
+            let shape = t.data.shape().to_vec();
+            let (rows, width) = (shape.first().copied().unwrap_or(1), shape.iter().skip(1).product::<usize>().max(1));
+            let element = t.data.element_type();
+            let mut texts = t.data.to_texts();
+            for (i, text) in texts.iter_mut().enumerate() {
+                if let Some(value) = domain.plausible(&t.name, i % width, i / width, rows) {
+                    *text = if element.is_float() || element == crate::runtime::ElementType::String {
+                        value
+                    } else {
+                        value.parse::<f64>().map_or(value, |v| format!("{}", v.round() as i64))
+                    };
+                    drawn = true;
+                }
+            }
+            let data = TensorData::from_texts(element, &shape, &texts).unwrap_or(t.data);
+            Ok(NamedTensor { name: t.name, data })
+        })
+        .collect::<Result<Batch, String>>()?;
+    let label = if drawn {
+        format!("{} synthetic rows from the model's own ranges and categories", batch_rows(&batch))
+    } else {
+        "varied synthetic input".to_string()
+    };
+    Ok((batch, label))
 }
 
 /// When every per-row output has the same value in every row, that value (of the first one).
