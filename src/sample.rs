@@ -268,12 +268,17 @@ pub enum Spread {
 impl std::fmt::Display for Spread {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Std(s) => write!(f, "the column's std {}", short(*s)),
-            Self::Iqr(s) => write!(f, "the column's IQR {}", short(*s)),
-            Self::ScalerStd(s) => write!(f, "the Scaler's training std {}", short(*s)),
+            Self::Std(s) => write!(f, "the column's std {}", rounded(*s)),
+            Self::Iqr(s) => write!(f, "the column's IQR {}", rounded(*s)),
+            Self::ScalerStd(s) => write!(f, "the Scaler's std {}", rounded(*s)),
             Self::Magnitude => write!(f, "the value (one distinct value in the column)"),
         }
     }
+}
+
+/// A spread for messages: whole above 1000, else 4 decimals at most.
+fn rounded(v: f64) -> String {
+    if v.abs() >= 1000.0 { format!("{}", v.round()) } else { short((v * 1e4).round() / 1e4) }
 }
 
 /// One value that changes in the model's type, and how many rows do.

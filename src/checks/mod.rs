@@ -98,8 +98,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The summary is one line of at most [`SUMMARY_CHARS`] characters (a table cell); the
+    /// details and metrics keep the full text.
     fn new(status: Status, summary: impl Into<String>) -> Self {
-        Self { status, summary: summary.into(), details: Vec::new(), metrics: Metrics::new() }
+        Self { status, summary: one_line(&summary.into(), SUMMARY_CHARS), details: Vec::new(), metrics: Metrics::new() }
     }
     pub fn pass(summary: impl Into<String>) -> Self {
         Self::new(Status::Pass, summary)
@@ -123,6 +125,16 @@ impl Outcome {
         self.metrics.insert(name.to_string(), value.into());
         self
     }
+}
+
+/// The longest summary, in characters.
+pub const SUMMARY_CHARS: usize = 160;
+
+/// `text` on one line (every run of whitespace, newlines included, becomes one space), cut to
+/// `max` characters with an ellipsis.
+pub fn one_line(text: &str, max: usize) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if joined.chars().count() <= max { joined } else { format!("{}…", joined.chars().take(max.saturating_sub(1)).collect::<String>()) }
 }
 
 /// Session creation and first-inference times, measured once when the model loads.

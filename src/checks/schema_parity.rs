@@ -240,24 +240,15 @@ fn lossy_text(column: &str, element: ElementType, r: &Rounding, tolerance: f64) 
     let (value, becomes) = (short(r.value), short(r.becomes));
     let what = match r.spread {
         Some(spread) => format!(
-            "row {} value {value} becomes {becomes} in {element}, an error of {} = {:.1e} of {spread} (tolerance {tolerance:e})",
+            "row {} value {value} becomes {becomes} in {element} (error {} = {:.1e} of {spread}; tolerance {tolerance:e})",
             r.row,
             short((r.becomes - r.value).abs()),
             r.relative
         ),
-        None if r.value.fract() != 0.0 => format!(
-            "row {} value {value} has a fraction: {element} makes it {becomes}",
-            r.row
-        ),
-        None => format!(
-            "row {} value {value} does not fit {element} (becomes {becomes})",
-            r.row
-        ),
+        None if r.value.fract() != 0.0 => format!("row {} value {value} has a fraction: {element} makes it {becomes}", r.row),
+        None => format!("row {} value {value} does not fit {element} (becomes {becomes})", r.row),
     };
-    format!(
-        "column '{column}': {what}; {} of {} rows affected",
-        r.affected, r.rows
-    )
+    format!("column '{column}': {what}; {} of {} rows", r.affected, r.rows)
 }
 
 fn missing_text(
@@ -566,10 +557,8 @@ impl Check for SchemaParity {
         let first = outputs.first().map(|o| format!("; {} = {}", o.name, o.value.preview(3))).unwrap_or_default();
         let summary = format!("{mode}; {rows} row(s) ran{first}");
         let outcome = match status {
-            Status::Fail => Outcome::fail(format!(
-                "{}; {summary}",
-                headline(&binding.findings, Status::Fail)
-            )),
+            // The values ran converted: the failure leads; the details show the prediction.
+            Status::Fail => Outcome::fail(headline(&binding.findings, Status::Fail)),
             Status::Warn => Outcome::warn(format!(
                 "{}; {summary}",
                 headline(&binding.findings, Status::Warn)
