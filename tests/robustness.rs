@@ -128,7 +128,12 @@ fn golden_parity_names_bad_expected_files() {
     std::fs::write(&unknown, "score\n1\n2\n3\n").unwrap();
     let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris.csv", "--expected", unknown.to_str().unwrap()]);
     assert_eq!(run.status("golden_parity"), "fail");
-    assert!(run.check("golden_parity")["summary"].as_str().unwrap().contains("column 'score' names no model output (valid columns: output_label, output_probability.0, output_probability.1, output_probability.2)"));
+    assert!(run.check("golden_parity")["summary"].as_str().unwrap().contains("column 'score' names no model output"));
+    let full = format!(
+        "{}: column 'score' names no model output (valid columns: output_label, output_probability.0, output_probability.1, output_probability.2)",
+        unknown.display()
+    );
+    assert_eq!(run.details("golden_parity"), vec![full]);
     let short = dir.path().join("short.csv");
     std::fs::write(&short, "output_label\n0\n").unwrap();
     let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris.csv", "--expected", short.to_str().unwrap()]);

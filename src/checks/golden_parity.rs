@@ -62,7 +62,8 @@ impl Check for GoldenParity {
         };
         let Comparison { compared, mismatches, notes, max_diff, uncompared } = match comparison {
             Ok(c) => c,
-            Err(problem) => return Outcome::fail(problem),
+            // The summary is bounded; the details keep the whole problem (every valid column).
+            Err(problem) => return Outcome::fail(problem.clone()).with_details([problem]),
         };
         let mut details = notes;
         details.push(format!("tolerance: atol {}, rtol {}; labels and strings exact", config.atol, config.rtol));
