@@ -120,7 +120,7 @@ fn reordered_columns_fail_for_a_positional_tensor() {
     assert_eq!(run.status("schema_parity"), "fail");
     let summary = run.check("schema_parity")["summary"].as_str().unwrap().to_string();
     assert!(
-        summary.starts_with("2 column(s) moved from the model's feature order: 'sepal_length' is column 1 of the sample, feature 0 of the model; 'sepal_width' is column 0"),
+        summary.starts_with("2 column(s) moved from the model's feature order: 'sepal_length' is sample column 1, model feature 0; 'sepal_width' is sample column 0"),
         "{summary}"
     );
 }

@@ -262,9 +262,7 @@ fn missing_text(
         format!("a {element} input cannot hold NaN")
     } else {
         match domain.takes_nan() {
-            Some(step) => {
-                format!("the model can take NaN ({step}): fill the cells with NaN to feed them")
-            }
+            Some(step) => format!("the model can take NaN ({step})"),
             None => "the model has no step that handles NaN (no Imputer)".to_string(),
         }
     };
@@ -416,7 +414,7 @@ fn moved_text(sample_order: &[&String], model_order: &[&String]) -> String {
         .filter_map(|(feature, name)| {
             let at = sample_order.iter().position(|c| c == name)?;
             (at != feature).then(|| {
-                format!("'{name}' is column {at} of the sample, feature {feature} of the model")
+                format!("'{name}' is sample column {at}, model feature {feature}")
             })
         })
         .collect();

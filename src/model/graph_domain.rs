@@ -38,9 +38,9 @@ impl GraphDomain {
     /// splits send a missing value down one side).
     pub fn takes_nan(&self) -> Option<&'static str> {
         if self.ops.contains("Imputer") {
-            Some("its Imputer replaces NaN")
+            Some("it has an Imputer")
         } else if self.ops.iter().any(|op| op.starts_with("TreeEnsemble")) {
-            Some("its tree ensemble sends NaN down one side of each split")
+            Some("its trees send NaN down one side of each split")
         } else {
             None
         }
@@ -445,7 +445,7 @@ mod tests {
         );
         assert_eq!(
             domain.takes_nan(),
-            Some("its tree ensemble sends NaN down one side of each split")
+            Some("its trees send NaN down one side of each split")
         );
     }
 
