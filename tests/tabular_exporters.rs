@@ -278,12 +278,15 @@ fn output_sanity_judges_the_sample_rows_and_draws_synthetic_rows_from_the_model(
         &[
             "--sample",
             "fixtures/samples/customers.csv",
+            "--expected",
+            "fixtures/samples/customers_expected.csv",
             "--deny-warnings",
             "--skip",
             "lockfile",
         ],
     );
     assert_eq!(run.status("output_sanity"), "pass");
+    assert_eq!(run.status("golden_parity"), "pass");
     assert_eq!(
         summary(&run, "output_sanity"),
         "finite outputs that vary with the input on the sample's 60 rows"
@@ -321,9 +324,20 @@ fn output_sanity_judges_the_sample_rows_and_draws_synthetic_rows_from_the_model(
 fn a_missing_value_and_a_word_in_a_numeric_column_name_their_row() {
     let run = audit(
         SK_COLUMNS,
-        &["--sample", "fixtures/samples/customers_missing.csv"],
+        &[
+            "--sample",
+            "fixtures/samples/customers_missing.csv",
+            "--expected",
+            "fixtures/samples/customers_expected.csv",
+        ],
     );
     assert_eq!(run.status("schema_parity"), "fail");
+    // A sample that cannot be fed is not compared: golden parity says why instead of passing.
+    assert_eq!(run.status("golden_parity"), "skip");
+    assert_eq!(
+        summary(&run, "golden_parity"),
+        "no sample that binds to the model (see schema_parity): nothing to compare"
+    );
     assert_eq!(
         summary(&run, "schema_parity"),
         "column 'income': missing value in row 3 (1 of 60 rows); the model can take NaN (its trees send NaN down one side of each split)"
