@@ -321,6 +321,8 @@ mod proto {
         pub input: Vec<ValueInfoProto>,
     }
 
+    /// Only typed int64 values are read (how converters store column indices): `raw_data` and
+    /// the other typed fields are skipped, so weights are never copied.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct TensorProto {
         #[prost(int32, tag = "2")]
@@ -329,26 +331,14 @@ mod proto {
         pub int64_data: Vec<i64>,
         #[prost(string, tag = "8")]
         pub name: String,
-        #[prost(bytes = "vec", tag = "9")]
-        pub raw_data: Vec<u8>,
     }
 
     impl TensorProto {
-        /// The values of a small int64 tensor (indices), typed or raw.
+        /// The values of an int64 tensor stored in `int64_data` (column indices).
         pub fn int64s(&self) -> Option<Vec<i64>> {
             const INT64: i32 = 7;
-            if self.data_type != INT64 {
-                return None;
-            }
-            if !self.int64_data.is_empty() {
-                return Some(self.int64_data.clone());
-            }
-            (self.raw_data.len() <= 8 * 100_000).then(|| {
-                self.raw_data
-                    .chunks_exact(8)
-                    .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
-                    .collect()
-            })
+            (self.data_type == INT64 && !self.int64_data.is_empty())
+                .then(|| self.int64_data.clone())
         }
     }
 
