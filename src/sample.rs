@@ -346,6 +346,10 @@ fn numbers(series: &Series, target: ElementType) -> Result<Numbers, String> {
     let accessor_error = |e: PolarsError| one_line(&e.to_string());
     Ok(match source {
         DataType::String => return parse_texts(series, target),
+        dtype if dtype.is_categorical() || dtype.is_enum() => {
+            let names = series.cast(&DataType::String).map_err(accessor_error)?;
+            return parse_texts(&names, target);
+        }
         DataType::Float32 | DataType::Float64 => {
             let cast = series.cast(&DataType::Float64).map_err(accessor_error)?;
             let ca = cast.f64().map_err(accessor_error)?;
@@ -432,7 +436,8 @@ pub fn clip(text: &str, max: usize) -> String {
 fn to_strings(series: &Series) -> Conversion {
     match series.dtype() {
         DataType::String => {}
-        dtype if numeric(dtype) => {}
+        // pandas `category` columns arrive as categoricals: their values are the category names.
+        dtype if numeric(dtype) || dtype.is_categorical() || dtype.is_enum() => {}
         other => {
             return Conversion::rejected(format!(
                 "{} column, model expects strings",
@@ -698,6 +703,7 @@ pub fn dtype_name(dtype: &DataType) -> String {
         DataType::Float32 => "float32".into(),
         DataType::Float64 => "float64".into(),
         DataType::String => "string".into(),
+        other if other.is_categorical() || other.is_enum() => "category".into(),
         other => other.to_string(),
     }
 }
