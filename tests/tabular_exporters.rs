@@ -25,7 +25,12 @@ fn summary(run: &Audit, id: &str) -> String {
 #[test]
 fn pandas_int64_and_float64_columns_into_float32_inputs_pass_the_same_from_every_format() {
     let mut seen = Vec::new();
-    for sample in ["customers.csv", "customers.parquet", "customers.ndjson", "customers_category.parquet"] {
+    for sample in [
+        "customers.csv",
+        "customers.parquet",
+        "customers.ndjson",
+        "customers_category.parquet",
+    ] {
         let path = format!("fixtures/samples/{sample}");
         let run = audit(
             SK_COLUMNS,
@@ -66,9 +71,17 @@ fn pandas_int64_and_float64_columns_into_float32_inputs_pass_the_same_from_every
             "golden parity ran on every row: {sample}"
         );
         if sample == "customers_category.parquet" {
-            assert_eq!(details[3], "pass: column 'city': category values convert exactly to string");
+            assert_eq!(
+                details[3],
+                "pass: column 'city': category values convert exactly to string"
+            );
         }
-        seen.push(details.into_iter().filter(|d| !d.contains("'city'")).collect::<Vec<_>>());
+        seen.push(
+            details
+                .into_iter()
+                .filter(|d| !d.contains("'city'"))
+                .collect::<Vec<_>>(),
+        );
     }
     assert!(
         seen.windows(2).all(|w| w[0] == w[1]),
