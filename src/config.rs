@@ -197,7 +197,12 @@ pub enum PositionalColumns {
 
 impl Default for SchemaParityConfig {
     fn default() -> Self {
-        Self { severity: Severity::Deny, feature_names: None, float_tolerance: 1e-4, positional_columns: PositionalColumns::Warn }
+        Self {
+            severity: Severity::Deny,
+            feature_names: None,
+            float_tolerance: 1e-4,
+            positional_columns: PositionalColumns::Warn,
+        }
     }
 }
 
@@ -416,7 +421,10 @@ impl Config {
         for (path, value) in [
             ("checks.determinism.atol", self.checks.determinism.atol),
             ("checks.determinism.rtol", self.checks.determinism.rtol),
-            ("checks.schema_parity.float_tolerance", self.checks.schema_parity.float_tolerance),
+            (
+                "checks.schema_parity.float_tolerance",
+                self.checks.schema_parity.float_tolerance,
+            ),
             ("checks.golden_parity.atol", self.checks.golden_parity.atol),
             ("checks.golden_parity.rtol", self.checks.golden_parity.rtol),
             ("checks.baseline.max_latency_regression", self.checks.baseline.max_latency_regression),

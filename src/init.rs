@@ -12,7 +12,12 @@ pub struct SampleHeader {
 /// The starter config text for `model`, with its inputs listed and, for a single 2-D input,
 /// the feature order filled in from the model metadata when it has one, else from the header of
 /// `sample` when its width matches.
-pub fn starter_config(model: &str, inputs: &[IoSpec], info: Option<&OnnxInfo>, sample: Option<&SampleHeader>) -> String {
+pub fn starter_config(
+    model: &str,
+    inputs: &[IoSpec],
+    info: Option<&OnnxInfo>,
+    sample: Option<&SampleHeader>,
+) -> String {
     let mut out = String::new();
     out.push_str(&format!("# ready audit configuration for {model}, written by `ready init`.\n"));
     out.push_str("# Every field is documented in ready's audits/default.yaml; unknown keys are an error.\n");
@@ -35,7 +40,9 @@ pub fn starter_config(model: &str, inputs: &[IoSpec], info: Option<&OnnxInfo>, s
             let quoted: Vec<String> = names.iter().map(|n| yaml_string(n)).collect();
             out.push_str(&format!("    feature_names: [{}]\n", quoted.join(", ")));
         }
-        (Some((input, width)), None) if sample.is_some_and(|h| width.is_none_or(|w| w == h.columns.len() as i64)) => {
+        (Some((input, width)), None)
+            if sample.is_some_and(|h| width.is_none_or(|w| w == h.columns.len() as i64)) =>
+        {
             let header = sample.expect("checked by the guard");
             out.push_str(&format!(
                 "    # Column order of input '{}', from the header of {}: the model does not record it,\n    \
@@ -47,7 +54,12 @@ pub fn starter_config(model: &str, inputs: &[IoSpec], info: Option<&OnnxInfo>, s
         }
         (Some((input, width)), None) => {
             if let (Some(header), Some(w)) = (sample, width) {
-                out.push_str(&format!("    # {} has {} columns; input '{}' takes {w}: feature_names not written.\n", header.file, header.columns.len(), input.name));
+                out.push_str(&format!(
+                    "    # {} has {} columns; input '{}' takes {w}: feature_names not written.\n",
+                    header.file,
+                    header.columns.len(),
+                    input.name
+                ));
             }
             let count = width.map_or("its".to_string(), |w| w.to_string());
             out.push_str(&format!(
@@ -82,7 +94,8 @@ mod tests {
     fn the_starter_parses_and_names_the_features() {
         let inputs = vec![IoSpec::tensor("input", ElementType::Float32, &[None, Some(2)])];
         let mut info = OnnxInfo::default();
-        info.metadata.insert("feature_names".into(), "a,b: c".into());
+        info.metadata
+            .insert("feature_names".into(), "a,b: c".into());
         let text = starter_config("m.onnx", &inputs, Some(&info), None);
         let config = Config::from_yaml(&text, "starter").unwrap();
         assert_eq!(config.checks.schema_parity.feature_names, Some(vec!["a".to_string(), "b: c".to_string()]));
@@ -100,13 +113,34 @@ mod tests {
     #[test]
     fn a_sample_header_of_the_right_width_becomes_the_feature_order() {
         let inputs = vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(2)])];
-        let header = SampleHeader { file: "rows.csv".into(), columns: vec!["age".into(), "income".into()] };
+        let header = SampleHeader {
+            file: "rows.csv".into(),
+            columns: vec!["age".into(), "income".into()],
+        };
         let text = starter_config("m.onnx", &inputs, None, Some(&header));
         let config = Config::from_yaml(&text, "starter").unwrap();
-        assert_eq!(config.checks.schema_parity.feature_names, Some(vec!["age".to_string(), "income".to_string()]));
-        let wide = SampleHeader { file: "rows.csv".into(), columns: vec!["a".into(), "b".into(), "c".into()] };
+        assert_eq!(
+            config.checks.schema_parity.feature_names,
+            Some(vec!["age".to_string(), "income".to_string()])
+        );
+        let wide = SampleHeader {
+            file: "rows.csv".into(),
+            columns: vec!["a".into(), "b".into(), "c".into()],
+        };
         let text = starter_config("m.onnx", &inputs, None, Some(&wide));
-        assert!(text.contains("# rows.csv has 3 columns; input 'x' takes 2: feature_names not written."), "{text}");
-        assert_eq!(Config::from_yaml(&text, "starter").unwrap().checks.schema_parity.feature_names, None);
+        assert!(
+            text.contains(
+                "# rows.csv has 3 columns; input 'x' takes 2: feature_names not written."
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            Config::from_yaml(&text, "starter")
+                .unwrap()
+                .checks
+                .schema_parity
+                .feature_names,
+            None
+        );
     }
 }

@@ -101,7 +101,12 @@ impl Outcome {
     /// The summary is one line of at most [`SUMMARY_CHARS`] characters (a table cell); the
     /// details and metrics keep the full text.
     fn new(status: Status, summary: impl Into<String>) -> Self {
-        Self { status, summary: one_line(&summary.into(), SUMMARY_CHARS), details: Vec::new(), metrics: Metrics::new() }
+        Self {
+            status,
+            summary: one_line(&summary.into(), SUMMARY_CHARS),
+            details: Vec::new(),
+            metrics: Metrics::new(),
+        }
     }
     pub fn pass(summary: impl Into<String>) -> Self {
         Self::new(Status::Pass, summary)
@@ -134,7 +139,17 @@ pub const SUMMARY_CHARS: usize = 160;
 /// `max` characters with an ellipsis.
 pub fn one_line(text: &str, max: usize) -> String {
     let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if joined.chars().count() <= max { joined } else { format!("{}…", joined.chars().take(max.saturating_sub(1)).collect::<String>()) }
+    if joined.chars().count() <= max {
+        joined
+    } else {
+        format!(
+            "{}…",
+            joined
+                .chars()
+                .take(max.saturating_sub(1))
+                .collect::<String>()
+        )
+    }
 }
 
 /// Session creation and first-inference times, measured once when the model loads.
@@ -248,13 +263,19 @@ impl<'a> AuditContext<'a> {
                     (None, Some(names)) => Some((names, schema_parity::NamesFrom::ModelMetadata)),
                     (None, None) => None,
                 };
-                let named = named.as_ref().map(|(names, from)| (names.as_slice(), *from));
+                let named = named
+                    .as_ref()
+                    .map(|(names, from)| (names.as_slice(), *from));
                 let settings = &self.config.checks.schema_parity;
                 let positional = match settings.positional_columns {
                     crate::config::PositionalColumns::Warn => Status::Warn,
                     crate::config::PositionalColumns::Fail => Status::Fail,
                 };
-                let rules = schema_parity::Rules { tolerance: settings.float_tolerance, positional, domain: &self.artifact.domain };
+                let rules = schema_parity::Rules {
+                    tolerance: settings.float_tolerance,
+                    positional,
+                    domain: &self.artifact.domain,
+                };
                 Some(schema_parity::bind(sample, runner.inputs(), named, &rules))
             })
             .as_ref()

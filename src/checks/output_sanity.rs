@@ -4,8 +4,8 @@
 //! categories the graph itself states (see `model::graph_domain`), only stand in without one.
 
 use super::{AuditContext, Check, Outcome, distinct_rows, varied_batch};
-use crate::model::graph_domain::GraphDomain;
 use crate::compare::row_scalars;
+use crate::model::graph_domain::GraphDomain;
 use crate::runtime::tensor::batch_rows;
 use crate::runtime::{Batch, IoSpec, NamedOutput, NamedTensor, TensorData};
 
@@ -97,7 +97,11 @@ impl Check for OutputSanity {
             Outcome::warn(first.clone()).with_details(all)
         } else {
             let used: Vec<&str> = inputs.iter().map(|(label, _)| label.as_str()).collect();
-            Outcome::pass(format!("finite outputs that vary with the input on {}", used.join(" and "))).with_details(all)
+            Outcome::pass(format!(
+                "finite outputs that vary with the input on {}",
+                used.join(" and ")
+            ))
+            .with_details(all)
         }
     }
 }
@@ -105,21 +109,31 @@ impl Check for OutputSanity {
 /// Varied synthetic rows, with every column the graph describes drawn from its domain (the
 /// encoders' categories, the range of tree thresholds, the Scaler's mean ± 2 std), and how
 /// they are named in reports.
-fn plausible_batch(inputs: &[IoSpec], rows: usize, domain: &GraphDomain) -> Result<(Batch, String), String> {
+fn plausible_batch(
+    inputs: &[IoSpec],
+    rows: usize,
+    domain: &GraphDomain,
+) -> Result<(Batch, String), String> {
     let mut drawn = false;
     let batch = varied_batch(inputs, rows)?
         .into_iter()
         .map(|t| {
             let shape = t.data.shape().to_vec();
-            let (rows, width) = (shape.first().copied().unwrap_or(1), shape.iter().skip(1).product::<usize>().max(1));
+            let (rows, width) = (
+                shape.first().copied().unwrap_or(1),
+                shape.iter().skip(1).product::<usize>().max(1),
+            );
             let element = t.data.element_type();
             let mut texts = t.data.to_texts();
             for (i, text) in texts.iter_mut().enumerate() {
                 if let Some(value) = domain.plausible(&t.name, i % width, i / width, rows) {
-                    *text = if element.is_float() || element == crate::runtime::ElementType::String {
+                    *text = if element.is_float() || element == crate::runtime::ElementType::String
+                    {
                         value
                     } else {
-                        value.parse::<f64>().map_or(value, |v| format!("{}", v.round() as i64))
+                        value
+                            .parse::<f64>()
+                            .map_or(value, |v| format!("{}", v.round() as i64))
                     };
                     drawn = true;
                 }
@@ -129,7 +143,10 @@ fn plausible_batch(inputs: &[IoSpec], rows: usize, domain: &GraphDomain) -> Resu
         })
         .collect::<Result<Batch, String>>()?;
     let label = if drawn {
-        format!("{} synthetic rows from the model's own ranges and categories", batch_rows(&batch))
+        format!(
+            "{} synthetic rows from the model's own ranges and categories",
+            batch_rows(&batch)
+        )
     } else {
         "varied synthetic input".to_string()
     };
