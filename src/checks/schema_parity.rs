@@ -81,9 +81,31 @@ impl Default for Rules<'static> {
     }
 }
 
-struct Findings(Vec<Finding>);
+/// The findings so far, and the columns whose values convert exactly into another type (one
+/// line per pair of types, not one per column, however wide the model).
+struct Findings(Vec<Finding>, Vec<(String, ElementType, String)>);
 
 impl Findings {
+    fn exact(&mut self, column: &str, source: String, target: ElementType) {
+        self.1.push((source, target, column.to_string()));
+    }
+    /// Turns the exact conversions into one pass finding per (source type, target type).
+    fn group_exact(&mut self) {
+        let exact = std::mem::take(&mut self.1);
+        let mut pairs: Vec<(&String, ElementType)> = Vec::new();
+        for (source, target, _) in &exact {
+            if !pairs.contains(&(source, *target)) {
+                pairs.push((source, *target));
+            }
+        }
+        for (source, target) in pairs {
+            let columns: Vec<String> =
+                exact.iter().filter(|(s, t, _)| s == source && *t == target).map(|(_, _, c)| format!("'{c}'")).collect();
+            let (word, shown) = if columns.len() == 1 { ("column", columns[0].clone()) } else { ("columns", columns.iter().take(5).cloned().collect::<Vec<_>>().join(", ")) };
+            let more = if columns.len() > 5 { format!(" and {} more", columns.len() - 5) } else { String::new() };
+            self.add(Status::Pass, format!("{word} {shown}{more}: {source} values convert exactly to {target}"));
+        }
+    }
     fn add(&mut self, status: Status, text: String) {
         self.0.push(Finding {
             status,
@@ -118,7 +140,7 @@ pub fn bind(
         [only] if !all_named => only.kind.as_tensor().is_some_and(|(_, dims)| dims.len() == 2),
         _ => false,
     };
-    let mut findings = Findings(Vec::new());
+    let mut findings = Findings(Vec::new(), Vec::new());
     let (mode, batch) = if single {
         bind_single(
             sample,
@@ -134,6 +156,7 @@ pub fn bind(
             bind_per_column(sample, inputs, &columns, rules, &mut findings),
         )
     };
+    findings.group_exact();
     let batch = if findings.blocked() {
         None
     } else {
@@ -151,7 +174,7 @@ pub fn bind(
 /// named after an input, otherwise by position. Element types must be equal and static
 /// dimensions must agree.
 pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec]) -> Binding {
-    let mut findings = Findings(Vec::new());
+    let mut findings = Findings(Vec::new(), Vec::new());
     let by_name = !set.tensors.is_empty() && set.tensors.iter().all(|t| inputs.iter().any(|i| i.name == t.name));
     if !by_name && set.tensors.len() != inputs.len() {
         findings.add(Status::Fail, format!("the test data set has {} input tensor(s), the model takes {}", set.tensors.len(), inputs.len()));
@@ -216,9 +239,7 @@ fn convert_column(
         .map(|c| dtype_name(c.dtype()))
         .unwrap_or_default();
     match &conversion.safety {
-        Safety::Exact if source != element.name() => {
-            findings.add(Status::Pass, format!("column '{column}': {source} values convert exactly to {element}"));
-        }
+        Safety::Exact if source != element.name() => findings.exact(column, source, element),
         Safety::Exact => {}
         Safety::Rounded(r) => findings.add(
             Status::Pass,
@@ -564,5 +585,40 @@ impl Check for SchemaParity {
             _ => Outcome::pass(summary),
         };
         base(outcome).with_details(details)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::{Column, DataFrame};
+
+    #[test]
+    fn exact_conversions_are_one_line_however_wide_the_model() {
+        let columns: Vec<Column> = (0..30)
+            .map(|i| Column::new(format!("c{i}").into(), &[17i64, 79, 40]))
+            .collect();
+        let frame = DataFrame::new(3, columns).unwrap();
+        let sample = Sample {
+            path: "rows.parquet".into(),
+            format: crate::sample::SampleFormat::Parquet,
+            frame,
+        };
+        let inputs = vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(30)])];
+        let names: Vec<String> = (0..30).map(|i| format!("c{i}")).collect();
+        let binding = bind(
+            &sample,
+            &inputs,
+            Some((&names, NamesFrom::Config)),
+            &Rules::default(),
+        );
+        let texts: Vec<&str> = binding.findings.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "columns 'c0', 'c1', 'c2', 'c3', 'c4' and 25 more: int64 values convert exactly to float32"
+            ]
+        );
+        assert!(binding.batch.is_some());
     }
 }
