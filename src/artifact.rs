@@ -36,6 +36,9 @@ pub struct Artifact {
     pub pickle: Option<crate::pickle_scan::PickleScan>,
     /// External-data references that leave the model's folder, one line each (`tensor 'w': ...`).
     pub external_data_problems: Vec<String>,
+    /// What the graph says about each input column (scaler statistics, thresholds, categories).
+    #[serde(skip)]
+    pub domain: crate::model::graph_domain::GraphDomain,
 }
 
 /// The folder a model lives in (`.` for a bare file name).
@@ -68,7 +71,21 @@ pub fn inspect(path: &Path, limit: u64) -> Result<Artifact, crate::sandbox::open
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Artifact { path: path.to_path_buf(), size_bytes: bytes.len() as u64, sha256, format, onnx, pickle, external_data_problems })
+    let domain = if onnx.is_ok() {
+        crate::model::graph_domain::read(&bytes)
+    } else {
+        Default::default()
+    };
+    Ok(Artifact {
+        path: path.to_path_buf(),
+        size_bytes: bytes.len() as u64,
+        sha256,
+        format,
+        onnx,
+        pickle,
+        external_data_problems,
+        domain,
+    })
 }
 
 /// Lower-case hexadecimal of `bytes`.

@@ -160,6 +160,11 @@ pub struct InitArgs {
     #[arg(long, value_name = "FILE", default_value = "audits/ready.yaml")]
     pub output: PathBuf,
 
+    /// A sample file (CSV, Parquet, JSON) whose header gives the column order of a single 2-D
+    /// input without feature names: written as `checks.schema_parity.feature_names`.
+    #[arg(long, value_name = "FILE")]
+    pub sample: Option<PathBuf>,
+
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,

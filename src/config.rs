@@ -228,11 +228,29 @@ pub struct SchemaParityConfig {
     /// Column names, in tensor order, for models with one 2-D input. When absent, the model's
     /// `feature_names` metadata is used; when that is absent too, columns are matched by position.
     pub feature_names: Option<Vec<String>>,
+    /// A float column passes when its largest rounding error into the model's type, divided by
+    /// the column's spread (the Scaler's training std when the graph has one), stays under this.
+    pub float_tolerance: f64,
+    /// What columns matched by position (no feature names known) give: `warn` or `fail`.
+    pub positional_columns: PositionalColumns,
+}
+
+/// The status of columns whose order cannot be verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PositionalColumns {
+    Warn,
+    Fail,
 }
 
 impl Default for SchemaParityConfig {
     fn default() -> Self {
-        Self { severity: Severity::Deny, feature_names: None }
+        Self {
+            severity: Severity::Deny,
+            feature_names: None,
+            float_tolerance: 1e-4,
+            positional_columns: PositionalColumns::Warn,
+        }
     }
 }
 
@@ -491,6 +509,7 @@ impl Config {
         for (path, value, max) in [
             ("checks.determinism.atol", self.checks.determinism.atol, MAX_TOLERANCE),
             ("checks.determinism.rtol", self.checks.determinism.rtol, MAX_TOLERANCE),
+            ("checks.schema_parity.float_tolerance", self.checks.schema_parity.float_tolerance, MAX_TOLERANCE),
             ("checks.golden_parity.atol", self.checks.golden_parity.atol, MAX_TOLERANCE),
             ("checks.golden_parity.rtol", self.checks.golden_parity.rtol, MAX_TOLERANCE),
             ("checks.baseline.max_latency_regression", self.checks.baseline.max_latency_regression, MAX_TOLERANCE),

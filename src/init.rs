@@ -8,10 +8,22 @@ use crate::inputs::spec::{Constant, ValueSpec, symbolic_dims};
 use crate::inputs::synth::{Synthesizer, default_values};
 use crate::runtime::{Dim, IoSpec};
 
+/// The column names of a sample file given to `ready init --sample`.
+pub struct SampleHeader {
+    pub file: String,
+    pub columns: Vec<String>,
+}
+
 /// The starter config text for `model`, with its inputs listed and, for a single 2-D input,
-/// the feature order filled in from the model metadata when it has one; `outputs` help find
-/// the batch axis for the input specs.
-pub fn starter_config(model: &str, inputs: &[IoSpec], outputs: &[IoSpec], info: Option<&OnnxInfo>) -> String {
+/// the feature order filled in from the model metadata when it has one, else from the header of
+/// `sample` when its width matches; `outputs` help find the batch axis for the input specs.
+pub fn starter_config(
+    model: &str,
+    inputs: &[IoSpec],
+    outputs: &[IoSpec],
+    info: Option<&OnnxInfo>,
+    sample: Option<&SampleHeader>,
+) -> String {
     let mut out = String::new();
     out.push_str(&format!("# ready audit configuration for {model}, written by `ready init`.\n"));
     out.push_str("# Every field is documented in ready's audits/default.yaml; unknown keys are an error.\n");
@@ -35,7 +47,27 @@ pub fn starter_config(model: &str, inputs: &[IoSpec], outputs: &[IoSpec], info: 
             let quoted: Vec<String> = names.iter().map(|n| yaml_string(n)).collect();
             out.push_str(&format!("    feature_names: [{}]\n", quoted.join(", ")));
         }
+        (Some((input, width)), None)
+            if sample.is_some_and(|h| width.is_none_or(|w| w == h.columns.len() as i64)) =>
+        {
+            let header = sample.expect("checked by the guard");
+            out.push_str(&format!(
+                "    # Column order of input '{}', from the header of {}: the model does not record it,\n    \
+                 # so check it is the order the model was trained on.\n",
+                input.name, header.file
+            ));
+            let quoted: Vec<String> = header.columns.iter().map(|n| yaml_string(n)).collect();
+            out.push_str(&format!("    feature_names: [{}]\n", quoted.join(", ")));
+        }
         (Some((input, width)), None) => {
+            if let (Some(header), Some(w)) = (sample, width) {
+                out.push_str(&format!(
+                    "    # {} has {} columns; input '{}' takes {w}: feature_names not written.\n",
+                    header.file,
+                    header.columns.len(),
+                    input.name
+                ));
+            }
             let count = width.map_or("its".to_string(), |w| w.to_string());
             out.push_str(&format!(
                 "    # Input '{}' takes {count} columns and the model does not name them: list the sample's\n    \
@@ -122,7 +154,7 @@ mod tests {
         let inputs = vec![IoSpec::tensor("input", ElementType::Float32, &[None, Some(2)])];
         let mut info = OnnxInfo::default();
         info.metadata.insert("feature_names".into(), "a,b: c".into());
-        let text = starter_config("m.onnx", &inputs, &[], Some(&info));
+        let text = starter_config("m.onnx", &inputs, &[], Some(&info), None);
         let config = Config::from_yaml(&text, "starter").unwrap();
         assert_eq!(config.checks.schema_parity.feature_names, Some(vec!["a".to_string(), "b: c".to_string()]));
         assert!(text.contains("#   input: float32[?,2]"));
@@ -131,7 +163,7 @@ mod tests {
     #[test]
     fn without_names_the_starter_explains_positional_matching_and_still_parses() {
         let inputs = vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(3)])];
-        let text = starter_config("m.onnx", &inputs, &[], None);
+        let text = starter_config("m.onnx", &inputs, &[], None, None);
         assert!(text.contains("Input 'x' takes 3 columns"));
         let config = Config::from_yaml(&text, "starter").unwrap();
         assert_eq!(Config { dims: BTreeMap::new(), inputs: BTreeMap::new(), ..config }, Config::default());
@@ -144,7 +176,7 @@ mod tests {
             IoSpec::tensor("state", ElementType::Float32, &[Some(2), None, Some(128)]),
             IoSpec::tensor("sr", ElementType::Int64, &[]),
         ];
-        let text = starter_config("vad.onnx", &vad, &[], None);
+        let text = starter_config("vad.onnx", &vad, &[], None, None);
         assert!(text.contains("dims: {}\ninputs:\n"), "{text}");
         assert!(text.contains("  \"input\": {values: {uniform: [-1, 1]}, shape: [1, 128], batch_axis: 0}   # float32[?,?]\n"), "{text}");
         assert!(text.contains("  \"state\": {values: {uniform: [-1, 1]}, batch_axis: 1}   # float32[2,?,128]\n"), "{text}");
@@ -157,10 +189,44 @@ mod tests {
             .iter()
             .map(|n| IoSpec { name: n.to_string(), kind: crate::runtime::ValueKind::Tensor { element: ElementType::Int64, dims: vec![sym("batch"), sym("sequence")] } })
             .collect();
-        let text = starter_config("bert.onnx", &tokens, &[], None);
+        let text = starter_config("bert.onnx", &tokens, &[], None, None);
         assert!(text.contains("dims:\n  \"sequence\": 128\n"), "{text}");
         assert!(text.contains("\"attention_mask\": {values: ones, batch_axis: 0}"), "{text}");
         assert!(text.contains("\"input_ids\": {values: {integers: [1, 100]}, batch_axis: 0}"), "{text}");
         assert_eq!(Config::from_yaml(&text, "starter").unwrap().dims["sequence"], 128);
+    }
+
+    #[test]
+    fn a_sample_header_of_the_right_width_becomes_the_feature_order() {
+        let inputs = vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(2)])];
+        let header = SampleHeader {
+            file: "rows.csv".into(),
+            columns: vec!["age".into(), "income".into()],
+        };
+        let text = starter_config("m.onnx", &inputs, &[], None, Some(&header));
+        let config = Config::from_yaml(&text, "starter").unwrap();
+        assert_eq!(
+            config.checks.schema_parity.feature_names,
+            Some(vec!["age".to_string(), "income".to_string()])
+        );
+        let wide = SampleHeader {
+            file: "rows.csv".into(),
+            columns: vec!["a".into(), "b".into(), "c".into()],
+        };
+        let text = starter_config("m.onnx", &inputs, &[], None, Some(&wide));
+        assert!(
+            text.contains(
+                "# rows.csv has 3 columns; input 'x' takes 2: feature_names not written."
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            Config::from_yaml(&text, "starter")
+                .unwrap()
+                .checks
+                .schema_parity
+                .feature_names,
+            None
+        );
     }
 }

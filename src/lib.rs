@@ -15,6 +15,7 @@ pub mod init;
 pub mod inputs;
 pub mod lockfiles;
 pub mod machine;
+pub mod model;
 pub mod parquet_footer;
 pub mod pickle_scan;
 pub mod probe;
@@ -118,7 +119,25 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             let options = audit::AuditOptions { ort_lib: cli.ort_lib, ort_env, ..audit::AuditOptions::new(args.model.clone()) };
             let (inputs, outputs, info) = audit::model_inputs(&options).map_err(UsageError)?;
-            let text = init::starter_config(&args.model.display().to_string(), &inputs, &outputs, info.as_ref());
+            let header = match &args.sample {
+                Some(path) => Some(init::SampleHeader {
+                    file: path.display().to_string(),
+                    columns: sample::read_sample(path, 1)
+                        .map_err(UsageError)?
+                        .columns()
+                        .into_iter()
+                        .map(|(name, _)| name)
+                        .collect(),
+                }),
+                None => None,
+            };
+            let text = init::starter_config(
+                &args.model.display().to_string(),
+                &inputs,
+                &outputs,
+                info.as_ref(),
+                header.as_ref(),
+            );
             if let Some(parent) = args.output.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| UsageError(format!("{}: {e}", parent.display())))?;
             }
@@ -240,6 +259,7 @@ pub(crate) mod test_support {
             onnx: Ok(OnnxInfo::default()),
             pickle: None,
             external_data_problems: Vec::new(),
+            domain: Default::default(),
         }
     }
 }

@@ -56,6 +56,8 @@ pub fn check_column_types(path: &std::path::Path) -> Result<(), String> {
             T::Time32(_) | T::Time64(_) => Some("time".into()),
             T::Timestamp(..) => Some("timestamp".into()),
             T::Duration(_) => Some("duration".into()),
+            // pandas `category` columns: dictionaries of text or numbers read as their values.
+            T::Dictionary(_, values, _) if matches!(**values, T::Utf8 | T::LargeUtf8 | T::Utf8View) || values.is_numeric() => None,
             T::Dictionary(..) => Some("dictionary (categorical)".into()),
             T::List(_) | T::LargeList(_) | T::FixedSizeList(..) => Some("list".into()),
             T::Struct(_) => Some("struct".into()),

@@ -1,9 +1,10 @@
 //! Sample rows: reading CSV, Parquet and JSON/NDJSON with polars, and converting columns to
 //! the element types a model declares, with a verdict on whether the conversion is safe.
 //!
-//! Text formats (CSV, JSON) carry no binary width: polars infers `f64` for decimals and `i64`
-//! for integers, so for those the rules look at the values; Parquet carries exact types and the
-//! rules look at the types alone. The rules are documented in README ("Schema parity").
+//! Verdicts are decided on the values read, never on the file's declared types, so the same
+//! values get the same verdict from every format: integer inputs need every value to convert
+//! exactly; float inputs need each value's rounding error to be small against the column's
+//! spread. The rules are documented in README ("schema_parity").
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -92,8 +93,8 @@ pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result
     if SampleFormat::from_path(path) == Some(SampleFormat::Json) {
         let shown = path.display();
         let bytes = crate::sandbox::open::read(path, max_bytes).map_err(|e| format!("{shown}: {e}"))?;
-        crate::sandbox::depth::check_json(&bytes).map_err(|e| format!("{shown}: {e}"))?;
-        if crate::inputs::json_tensors::holds_tensors(&bytes) {
+        // Too deep a file is refused by the table reader below, with its message.
+        if crate::sandbox::depth::check_json(&bytes).is_ok() && crate::inputs::json_tensors::holds_tensors(&bytes) {
             let tensors = crate::inputs::json_tensors::read(&bytes, max_rows).map_err(|e| format!("{shown}: {e}"))?;
             return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: true }));
         }
@@ -196,60 +197,148 @@ impl Sample {
         self.frame.columns().iter().map(|c| (c.name().to_string(), c.dtype().clone())).collect()
     }
 
-    /// Converts `column` to `target`, returning the values as a 1-D tensor and how safe the
-    /// conversion was.
-    pub fn convert(&self, column: &str, target: ElementType) -> Conversion {
-        crate::guard::catch_panic(|| self.convert_unguarded(column, target))
+    /// Converts `column` to `target`, judging every value (see [`Judge`]): the values as a 1-D
+    /// tensor and the verdict. The file's own column type plays no part, so CSV, JSON and
+    /// Parquet holding the same values get the same verdict.
+    pub fn convert(&self, column: &str, target: ElementType, judge: Judge) -> Conversion {
+        crate::guard::catch_panic(|| self.convert_unguarded(column, target, judge))
             .unwrap_or_else(|e| Conversion::rejected(format!("'{column}': {e}")))
     }
 
-    fn convert_unguarded(&self, column: &str, target: ElementType) -> Conversion {
+    fn convert_unguarded(&self, column: &str, target: ElementType, judge: Judge) -> Conversion {
         let Ok(col) = self.frame.column(column) else {
             return Conversion::rejected(format!("no column '{column}'"));
         };
         let series = col.as_materialized_series();
-        let nulls = series.null_count();
-        if nulls > 0 {
-            return Conversion::rejected(format!("{nulls} missing value(s) in '{column}'"));
+        if let Some(missing) = missing_values(series) {
+            return Conversion {
+                safety: Safety::Missing(missing),
+                values: None,
+            };
         }
-        let safety = classify(series, self.format.is_text(), target);
-        if let Safety::Lossy(_) | Safety::Incompatible(_) = safety {
-            return Conversion { safety, values: None };
+        if target == ElementType::String {
+            return to_strings(series);
         }
-        match extract(series, target) {
-            Ok(values) => Conversion { safety, values: Some(values) },
-            Err(reason) => Conversion::rejected(reason),
+        let values = match numbers(series, target) {
+            Ok(values) => values,
+            Err(reason) => return Conversion::rejected(reason),
+        };
+        if let Numbers::Floats(floats) = &values
+            && let Some(row) = floats.iter().position(|v| v.is_nan())
+        {
+            let count = floats.iter().filter(|v| v.is_nan()).count();
+            return Conversion {
+                safety: Safety::Missing(Missing { row, count }),
+                values: None,
+            };
+        }
+        if target.is_float() {
+            judge_floats(&values, target, judge)
+        } else {
+            judge_integers(&values, target)
+        }
+    }
+}
+
+/// How float values are judged: the largest rounding error into the model's type, relative to
+/// the column's spread, must stay under `tolerance`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Judge {
+    pub tolerance: f64,
+    /// The spread to judge against when the model knows it (a Scaler's training standard
+    /// deviation); otherwise the sample's own spread is used.
+    pub scale: Option<f64>,
+}
+
+impl Default for Judge {
+    fn default() -> Self {
+        Self {
+            tolerance: 1e-4,
+            scale: None,
         }
     }
 }
 
 /// How a sample column maps onto a model element type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Safety {
-    /// Same type.
+    /// Every value converts exactly.
     Exact,
-    /// A widening that preserves every value of the source type (int32 → int64, float32 → float64).
-    Widening,
-    /// A text sample whose values all convert exactly (integers within range, decimals to float).
-    TextValues,
-    /// A narrowing that can change values (float64 → float32, int64 → float32).
-    Lossy(String),
-    /// No meaningful conversion (text where numbers are expected).
+    /// Values round, but every error is within the tolerance of the column's spread.
+    Rounded(Rounding),
+    /// Some value changes more than the tolerance allows. The converted values are still
+    /// produced, so the effect on predictions can be measured.
+    Lossy(Rounding),
+    /// Null or NaN cells.
+    Missing(Missing),
+    /// No meaningful conversion (text where numbers are expected, an unsupported type).
     Incompatible(String),
 }
 
 impl Safety {
     /// Whether the column can be fed as is.
     pub fn is_safe(&self) -> bool {
-        matches!(self, Self::Exact | Self::Widening | Self::TextValues)
+        matches!(self, Self::Exact | Self::Rounded(_))
     }
+}
+
+/// Where the missing values of a column are (rows counted from 0, like a pandas index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Missing {
+    pub row: usize,
+    pub count: usize,
+}
+
+/// What the spread of a column was measured as.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Spread {
+    /// The sample's standard deviation.
+    Std(f64),
+    /// The sample's inter-quartile range (smaller than the standard deviation).
+    Iqr(f64),
+    /// The training standard deviation a Scaler in the graph divides by.
+    ScalerStd(f64),
+    /// One distinct value: errors are relative to the value itself.
+    Magnitude,
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Std(s) => write!(f, "the column's std {}", rounded(*s)),
+            Self::Iqr(s) => write!(f, "the column's IQR {}", rounded(*s)),
+            Self::ScalerStd(s) => write!(f, "the Scaler's std {}", rounded(*s)),
+            Self::Magnitude => write!(f, "the value (one distinct value in the column)"),
+        }
+    }
+}
+
+/// A spread for messages: whole above 1000, else 4 decimals at most.
+fn rounded(v: f64) -> String {
+    if v.abs() >= 1000.0 { format!("{}", v.round()) } else { short((v * 1e4).round() / 1e4) }
+}
+
+/// One value that changes in the model's type, and how many rows do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rounding {
+    /// The row shown (the first beyond the tolerance, or the largest error when none is).
+    pub row: usize,
+    pub value: f64,
+    pub becomes: f64,
+    /// |becomes - value| / spread (for integer inputs: 1 when the value does not fit).
+    pub relative: f64,
+    /// What the error is relative to; `None` for integer inputs.
+    pub spread: Option<Spread>,
+    /// Rows beyond the tolerance.
+    pub affected: usize,
+    pub rows: usize,
 }
 
 /// The result of [`Sample::convert`].
 #[derive(Debug, Clone)]
 pub struct Conversion {
     pub safety: Safety,
-    /// The converted values, when the conversion is safe.
+    /// The converted values: present unless the column is missing values or cannot convert.
     pub values: Option<TensorData>,
 }
 
@@ -259,63 +348,381 @@ impl Conversion {
     }
 }
 
-/// A numeric rank: (is float, is signed, bits).
-fn numeric(dtype: &DataType) -> Option<(bool, bool, u32)> {
-    Some(match dtype {
-        DataType::Boolean => (false, false, 1),
-        DataType::UInt8 => (false, false, 8),
-        DataType::UInt16 => (false, false, 16),
-        DataType::UInt32 => (false, false, 32),
-        DataType::UInt64 => (false, false, 64),
-        DataType::Int8 => (false, true, 8),
-        DataType::Int16 => (false, true, 16),
-        DataType::Int32 => (false, true, 32),
-        DataType::Int64 => (false, true, 64),
-        DataType::Float32 => (true, true, 32),
-        DataType::Float64 => (true, true, 64),
-        _ => return None,
+/// A number for messages: integers without a fraction, others with up to 10 significant digits.
+pub fn short(v: f64) -> String {
+    if v.is_finite() && v == v.trunc() && v.abs() < 1e16 {
+        format!("{}", v as i64)
+    } else if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e16) {
+        format!("{v:.3e}")
+    } else {
+        let text = format!("{v:.10}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+fn missing_values(series: &Series) -> Option<Missing> {
+    let count = series.null_count();
+    if count == 0 {
+        return None;
+    }
+    let nulls = series.is_null();
+    let row = (0..nulls.len())
+        .position(|i| nulls.get(i) == Some(true))
+        .unwrap_or(0);
+    Some(Missing { row, count })
+}
+
+/// A column's values as integers (exact) or floats.
+enum Numbers {
+    Ints(Vec<i128>),
+    Floats(Vec<f64>),
+}
+
+fn numbers(series: &Series, target: ElementType) -> Result<Numbers, String> {
+    let source = series.dtype();
+    let accessor_error = |e: PolarsError| one_line(&e.to_string());
+    Ok(match source {
+        DataType::String => return parse_texts(series, target),
+        dtype if dtype.is_categorical() || dtype.is_enum() => {
+            let names = series.cast(&DataType::String).map_err(accessor_error)?;
+            return parse_texts(&names, target);
+        }
+        DataType::Float32 | DataType::Float64 => {
+            let cast = series.cast(&DataType::Float64).map_err(accessor_error)?;
+            let ca = cast.f64().map_err(accessor_error)?;
+            Numbers::Floats(
+                (0..ca.len())
+                    .map(|i| ca.get(i).unwrap_or(f64::NAN))
+                    .collect(),
+            )
+        }
+        DataType::UInt64 => {
+            let ca = series.u64().map_err(accessor_error)?;
+            Numbers::Ints(
+                (0..ca.len())
+                    .map(|i| i128::from(ca.get(i).unwrap_or(0)))
+                    .collect(),
+            )
+        }
+        DataType::Boolean
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32 => {
+            let cast = series.cast(&DataType::Int64).map_err(accessor_error)?;
+            let ca = cast.i64().map_err(accessor_error)?;
+            Numbers::Ints(
+                (0..ca.len())
+                    .map(|i| i128::from(ca.get(i).unwrap_or(0)))
+                    .collect(),
+            )
+        }
+        other => {
+            return Err(format!(
+                "{} column, model expects {target}",
+                dtype_name(other)
+            ));
+        }
     })
 }
 
-fn element_rank(target: ElementType) -> Option<(bool, bool, u32)> {
+/// Text cells read as numbers: integers when every cell is one, else decimals. The first cell
+/// that is not a number is named.
+fn parse_texts(series: &Series, target: ElementType) -> Result<Numbers, String> {
+    let ca = series.str().map_err(|e| one_line(&e.to_string()))?;
+    let texts: Vec<&str> = (0..ca.len()).map(|i| ca.get(i).unwrap_or("")).collect();
+    if let Some(ints) = texts
+        .iter()
+        .map(|t| t.trim().parse::<i128>().ok())
+        .collect::<Option<Vec<_>>>()
+    {
+        return Ok(Numbers::Ints(ints));
+    }
+    let mut floats = Vec::with_capacity(texts.len());
+    for (row, text) in texts.iter().enumerate() {
+        match text.trim().parse::<f64>() {
+            Ok(v) => floats.push(v),
+            Err(_) => {
+                let bad = texts
+                    .iter()
+                    .filter(|t| t.trim().parse::<f64>().is_err())
+                    .count();
+                return Err(format!(
+                    "row {row} holds '{}', not a number for {target}; {bad} of {} rows are not numbers",
+                    clip(text, 40),
+                    texts.len()
+                ));
+            }
+        }
+    }
+    Ok(Numbers::Floats(floats))
+}
+
+/// At most `max` characters of `text`, with an ellipsis when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+fn to_strings(series: &Series) -> Conversion {
+    match series.dtype() {
+        DataType::String => {}
+        // pandas `category` columns arrive as categoricals: their values are the category names.
+        dtype if numeric(dtype) || dtype.is_categorical() || dtype.is_enum() => {}
+        other => {
+            return Conversion::rejected(format!(
+                "{} column, model expects strings",
+                dtype_name(other)
+            ));
+        }
+    }
+    match series.cast(&DataType::String) {
+        Ok(cast) => match cast.str() {
+            Ok(ca) => {
+                let values: Vec<String> = (0..ca.len())
+                    .map(|i| ca.get(i).unwrap_or_default().to_string())
+                    .collect();
+                let data = TensorData::Str(
+                    ArrayD::from_shape_vec(IxDyn(&[values.len()]), values).expect("1-D"),
+                );
+                Conversion {
+                    safety: Safety::Exact,
+                    values: Some(data),
+                }
+            }
+            Err(e) => Conversion::rejected(one_line(&e.to_string())),
+        },
+        Err(e) => Conversion::rejected(one_line(&e.to_string())),
+    }
+}
+
+fn numeric(dtype: &DataType) -> bool {
+    dtype.is_primitive_numeric() || matches!(dtype, DataType::Boolean)
+}
+
+/// Floats into a float input: each value's rounding error against the spread.
+fn judge_floats(values: &Numbers, target: ElementType, judge: Judge) -> Conversion {
+    let wide: Vec<f64> = match values {
+        Numbers::Ints(ints) => ints.iter().map(|&v| v as f64).collect(),
+        Numbers::Floats(floats) => floats.clone(),
+    };
+    let errors: Vec<f64> = match values {
+        Numbers::Ints(ints) => ints
+            .iter()
+            .map(|&v| (rounded_int(v, target) - v).unsigned_abs() as f64)
+            .collect(),
+        Numbers::Floats(floats) => floats
+            .iter()
+            .map(|&v| (round_to(v, target) - v).abs())
+            .collect(),
+    };
+    let data = match target {
+        ElementType::Float32 => Some(TensorData::F32(
+            ArrayD::from_shape_vec(
+                IxDyn(&[wide.len()]),
+                wide.iter().map(|&v| v as f32).collect(),
+            )
+            .expect("1-D"),
+        )),
+        ElementType::Float64 => Some(TensorData::F64(
+            ArrayD::from_shape_vec(IxDyn(&[wide.len()]), wide.clone()).expect("1-D"),
+        )),
+        other => return Conversion::rejected(format!("ready cannot feed {other} inputs")),
+    };
+    if errors.iter().all(|&e| e == 0.0) {
+        return Conversion {
+            safety: Safety::Exact,
+            values: data,
+        };
+    }
+    let spread = spread_of(&wide, judge.scale);
+    let relative: Vec<f64> = errors
+        .iter()
+        .zip(&wide)
+        .map(|(&e, &v)| match spread {
+            Spread::Std(s) | Spread::Iqr(s) | Spread::ScalerStd(s) => e / s,
+            Spread::Magnitude if v == 0.0 => 0.0,
+            Spread::Magnitude => e / v.abs(),
+        })
+        .collect();
+    let affected = relative.iter().filter(|&&r| r > judge.tolerance).count();
+    let row = match relative.iter().position(|&r| r > judge.tolerance) {
+        Some(first) => first,
+        None => (0..relative.len())
+            .max_by(|&a, &b| relative[a].total_cmp(&relative[b]))
+            .unwrap_or(0),
+    };
+    let becomes = match values {
+        Numbers::Ints(ints) => rounded_int(ints[row], target) as f64,
+        Numbers::Floats(floats) => round_to(floats[row], target),
+    };
+    let rounding = Rounding {
+        row,
+        value: wide[row],
+        becomes,
+        relative: relative[row],
+        spread: Some(spread),
+        affected,
+        rows: wide.len(),
+    };
+    let safety = if affected == 0 {
+        Safety::Rounded(rounding)
+    } else {
+        Safety::Lossy(rounding)
+    };
+    Conversion {
+        safety,
+        values: data,
+    }
+}
+
+fn round_to(v: f64, target: ElementType) -> f64 {
+    if target == ElementType::Float32 {
+        f64::from(v as f32)
+    } else {
+        v
+    }
+}
+
+fn rounded_int(v: i128, target: ElementType) -> i128 {
+    if target == ElementType::Float32 {
+        v as f32 as i128
+    } else {
+        v as f64 as i128
+    }
+}
+
+/// The spread errors are judged against: the Scaler's std when known, else the smaller of the
+/// sample's std and IQR (ignoring a zero IQR), else the values themselves.
+fn spread_of(values: &[f64], scale: Option<f64>) -> Spread {
+    if let Some(s) = scale.filter(|s| s.is_finite() && *s > 0.0) {
+        return Spread::ScalerStd(s);
+    }
+    if values.windows(2).all(|w| w[0] == w[1]) {
+        return Spread::Magnitude;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let std = if values.len() > 1 {
+        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    let iqr = iqr(values);
+    match (std.is_finite() && std > 0.0, iqr.is_finite() && iqr > 0.0) {
+        (true, true) if iqr < std => Spread::Iqr(iqr),
+        (true, _) => Spread::Std(std),
+        (false, true) => Spread::Iqr(iqr),
+        (false, false) => Spread::Magnitude,
+    }
+}
+
+fn iqr(values: &[f64]) -> f64 {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.len() < 2 {
+        return 0.0;
+    }
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let pos = q * (sorted.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+    };
+    at(0.75) - at(0.25)
+}
+
+/// Integers (or floats) into an integer input: every value must convert exactly.
+fn judge_integers(values: &Numbers, target: ElementType) -> Conversion {
+    let Some((lo, hi)) = int_range(target) else {
+        return Conversion::rejected(format!("ready cannot feed {target} inputs"));
+    };
+    let wide: Vec<f64> = match values {
+        Numbers::Ints(ints) => ints.iter().map(|&v| v as f64).collect(),
+        Numbers::Floats(floats) => floats.clone(),
+    };
+    let converted: Vec<i128> = match values {
+        Numbers::Ints(ints) => ints.iter().map(|&v| v.clamp(lo, hi)).collect(),
+        Numbers::Floats(floats) => floats
+            .iter()
+            .map(|&v| (v.trunc() as i128).clamp(lo, hi))
+            .collect(),
+    };
+    let exact: Vec<bool> = match values {
+        Numbers::Ints(ints) => ints.iter().zip(&converted).map(|(v, c)| v == c).collect(),
+        Numbers::Floats(floats) => floats
+            .iter()
+            .zip(&converted)
+            .map(|(&v, &c)| v.is_finite() && v == c as f64)
+            .collect(),
+    };
+    let data = int_tensor(&converted, target);
+    let Some(row) = exact.iter().position(|ok| !ok) else {
+        return Conversion {
+            safety: Safety::Exact,
+            values: data,
+        };
+    };
+    let affected = exact.iter().filter(|ok| !**ok).count();
+    let rounding = Rounding {
+        row,
+        value: wide[row],
+        becomes: converted[row] as f64,
+        relative: 1.0,
+        spread: None,
+        affected,
+        rows: wide.len(),
+    };
+    Conversion {
+        safety: Safety::Lossy(rounding),
+        values: data,
+    }
+}
+
+fn int_range(target: ElementType) -> Option<(i128, i128)> {
     Some(match target {
-        ElementType::Bool => (false, false, 1),
-        ElementType::Uint8 => (false, false, 8),
-        ElementType::Uint16 => (false, false, 16),
-        ElementType::Uint32 => (false, false, 32),
-        ElementType::Uint64 => (false, false, 64),
-        ElementType::Int8 => (false, true, 8),
-        ElementType::Int16 => (false, true, 16),
-        ElementType::Int32 => (false, true, 32),
-        ElementType::Int64 => (false, true, 64),
-        ElementType::Float32 => (true, true, 32),
-        ElementType::Float64 => (true, true, 64),
+        ElementType::Bool => (0, 1),
+        ElementType::Int8 => (i8::MIN.into(), i8::MAX.into()),
+        ElementType::Int16 => (i16::MIN.into(), i16::MAX.into()),
+        ElementType::Int32 => (i32::MIN.into(), i32::MAX.into()),
+        ElementType::Int64 => (i64::MIN.into(), i64::MAX.into()),
+        ElementType::Uint8 => (0, u8::MAX.into()),
+        ElementType::Uint16 => (0, u16::MAX.into()),
+        ElementType::Uint32 => (0, u32::MAX.into()),
+        ElementType::Uint64 => (0, u64::MAX.into()),
         _ => return None,
     })
 }
 
-/// The polars type for an element type `ready` can feed.
-pub fn polars_type(target: ElementType) -> Option<DataType> {
+fn int_tensor(values: &[i128], target: ElementType) -> Option<TensorData> {
+    let shape = IxDyn(&[values.len()]);
+    macro_rules! build {
+        ($variant:ident, $t:ty) => {
+            TensorData::$variant(
+                ArrayD::from_shape_vec(shape, values.iter().map(|&v| v as $t).collect())
+                    .expect("1-D"),
+            )
+        };
+    }
     Some(match target {
-        ElementType::Bool => DataType::Boolean,
-        ElementType::Uint8 => DataType::UInt8,
-        ElementType::Uint16 => DataType::UInt16,
-        ElementType::Uint32 => DataType::UInt32,
-        ElementType::Uint64 => DataType::UInt64,
-        ElementType::Int8 => DataType::Int8,
-        ElementType::Int16 => DataType::Int16,
-        ElementType::Int32 => DataType::Int32,
-        ElementType::Int64 => DataType::Int64,
-        ElementType::Float32 => DataType::Float32,
-        ElementType::Float64 => DataType::Float64,
-        ElementType::String => DataType::String,
+        ElementType::Bool => TensorData::Bool(
+            ArrayD::from_shape_vec(shape, values.iter().map(|&v| v != 0).collect()).expect("1-D"),
+        ),
+        ElementType::Int8 => build!(I8, i8),
+        ElementType::Int16 => build!(I16, i16),
+        ElementType::Int32 => build!(I32, i32),
+        ElementType::Int64 => build!(I64, i64),
+        ElementType::Uint8 => build!(U8, u8),
+        ElementType::Uint16 => build!(U16, u16),
+        ElementType::Uint32 => build!(U32, u32),
+        ElementType::Uint64 => build!(U64, u64),
         _ => return None,
     })
-}
-
-/// Mantissa bits of a float target: integers up to 2^bits convert exactly.
-fn exact_integer_bits(bits: u32) -> u32 {
-    if bits == 32 { 24 } else { 53 }
 }
 
 /// A polars type named the way ONNX names element types (`float64`, `string`).
@@ -333,141 +740,160 @@ pub fn dtype_name(dtype: &DataType) -> String {
         DataType::Float32 => "float32".into(),
         DataType::Float64 => "float64".into(),
         DataType::String => "string".into(),
+        other if other.is_categorical() || other.is_enum() => "category".into(),
         other => other.to_string(),
     }
-}
-
-fn classify(series: &Series, text: bool, target: ElementType) -> Safety {
-    let source = series.dtype();
-    let src_name = dtype_name(source);
-    if polars_type(target).is_none() {
-        return Safety::Incompatible(format!("ready cannot feed {target} inputs"));
-    }
-    if target == ElementType::String {
-        return match source {
-            DataType::String => Safety::Exact,
-            _ if text && numeric(source).is_some() => Safety::TextValues,
-            _ => Safety::Incompatible(format!("{src_name} column, model expects strings")),
-        };
-    }
-    let (Some((sf, ss, sb)), Some((tf, ts, tb))) = (numeric(source), element_rank(target)) else {
-        return Safety::Incompatible(format!("{src_name} column, model expects {target}"));
-    };
-    if (sf, ss, sb) == (tf, ts, tb) {
-        return Safety::Exact;
-    }
-    if text && !sf && !tf && sb > 1 && tb > 1 {
-        // Integers written as text: safe when every value fits the target.
-        return match series.strict_cast(&polars_type(target).expect("numeric")) {
-            Ok(_) => Safety::TextValues,
-            Err(_) => Safety::Lossy(format!("values of '{}' do not fit {target}", series.name())),
-        };
-    }
-    if text && sf && tf {
-        // A decimal in text has no width; parsing it as float32 is what a serving stack does.
-        return Safety::TextValues;
-    }
-    if text && !sf && sb > 1 && tf {
-        let limit = 1i128 << exact_integer_bits(tb);
-        let exact = series
-            .cast(&DataType::Float64)
-            .ok()
-            .and_then(|s| s.f64().ok().map(|ca| (0..ca.len()).filter_map(|i| ca.get(i)).all(|v| (v.abs() as i128) <= limit)))
-            .unwrap_or(false);
-        return if exact {
-            Safety::TextValues
-        } else {
-            Safety::Lossy(format!("integers in '{}' exceed 2^{} and round in {target}", series.name(), exact_integer_bits(tb)))
-        };
-    }
-    let widening = match (sf, tf) {
-        (false, false) => sb == 1 || (tb > sb && (ts || !ss)),
-        (false, true) => sb == 1 || exact_integer_bits(tb) > sb,
-        (true, true) => tb > sb,
-        (true, false) => false,
-    };
-    if widening {
-        Safety::Widening
-    } else if sf && !tf {
-        Safety::Lossy(format!("{src_name} → {target} drops the fraction"))
-    } else {
-        Safety::Lossy(format!("{src_name} → {target} is a narrowing cast"))
-    }
-}
-
-macro_rules! extract_numeric {
-    ($series:expr, $accessor:ident, $variant:ident) => {{
-        let ca = $series.$accessor().map_err(|e| e.to_string())?;
-        TensorData::$variant(ArrayD::from_shape_vec(IxDyn(&[ca.len()]), (0..ca.len()).filter_map(|i| ca.get(i)).collect()).expect("1-D"))
-    }};
-}
-
-fn extract(series: &Series, target: ElementType) -> Result<TensorData, String> {
-    let dtype = polars_type(target).ok_or_else(|| format!("ready cannot feed {target} inputs"))?;
-    let cast = series.strict_cast(&dtype).map_err(|e| format!("'{}' → {target}: {}", series.name(), one_line(&e.to_string())))?;
-    Ok(match target {
-        ElementType::Float32 => extract_numeric!(cast, f32, F32),
-        ElementType::Float64 => extract_numeric!(cast, f64, F64),
-        ElementType::Int8 => extract_numeric!(cast, i8, I8),
-        ElementType::Int16 => extract_numeric!(cast, i16, I16),
-        ElementType::Int32 => extract_numeric!(cast, i32, I32),
-        ElementType::Int64 => extract_numeric!(cast, i64, I64),
-        ElementType::Uint8 => extract_numeric!(cast, u8, U8),
-        ElementType::Uint16 => extract_numeric!(cast, u16, U16),
-        ElementType::Uint32 => extract_numeric!(cast, u32, U32),
-        ElementType::Uint64 => extract_numeric!(cast, u64, U64),
-        ElementType::Bool => extract_numeric!(cast, bool, Bool),
-        ElementType::String => {
-            let ca = cast.str().map_err(|e| e.to_string())?;
-            let values: Vec<String> = (0..ca.len()).filter_map(|i| ca.get(i)).map(str::to_string).collect();
-            TensorData::Str(ArrayD::from_shape_vec(IxDyn(&[values.len()]), values).expect("1-D"))
-        }
-        other => return Err(format!("ready cannot feed {other} inputs")),
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn series<T: Into<Series>>(values: T) -> Series {
-        values.into()
+    fn frame(columns: Vec<Column>) -> Sample {
+        Sample {
+            path: "s.csv".into(),
+            format: SampleFormat::Csv,
+            frame: DataFrame::new(columns[0].len(), columns).unwrap(),
+        }
+    }
+
+    fn verdict(column: Column, target: ElementType) -> Safety {
+        let name = column.name().to_string();
+        frame(vec![column])
+            .convert(&name, target, Judge::default())
+            .safety
     }
 
     #[test]
-    fn binary_types_follow_the_widening_lattice() {
-        let f32s = Series::new("a".into(), &[1.5f32, 2.0]);
-        let f64s = Series::new("a".into(), &[1.5f64, 2.0]);
-        let i32s = Series::new("a".into(), &[1i32, 2]);
-        let i64s = Series::new("a".into(), &[1i64, 2]);
-        assert_eq!(classify(&f32s, false, ElementType::Float32), Safety::Exact);
-        assert_eq!(classify(&f32s, false, ElementType::Float64), Safety::Widening);
-        assert!(matches!(classify(&f64s, false, ElementType::Float32), Safety::Lossy(_)));
-        assert_eq!(classify(&i32s, false, ElementType::Int64), Safety::Widening);
-        assert_eq!(classify(&i32s, false, ElementType::Float64), Safety::Widening);
-        assert!(matches!(classify(&i32s, false, ElementType::Float32), Safety::Lossy(_)));
-        assert!(matches!(classify(&i64s, false, ElementType::Int32), Safety::Lossy(_)));
-        assert!(matches!(classify(&f32s, false, ElementType::Int64), Safety::Lossy(_)));
+    fn integers_that_floats_hold_exactly_pass_whatever_their_width() {
+        let ages: Vec<i64> = (17..80).collect();
+        assert_eq!(
+            verdict(Column::new("age".into(), &ages), ElementType::Float32),
+            Safety::Exact
+        );
+        let small: Vec<i32> = vec![5, 300];
+        assert_eq!(
+            verdict(Column::new("n".into(), &small), ElementType::Float32),
+            Safety::Exact
+        );
+        assert_eq!(
+            verdict(Column::new("n".into(), &small), ElementType::Int16),
+            Safety::Exact
+        );
     }
 
     #[test]
-    fn text_values_are_judged_by_value() {
-        let decimals = Series::new("a".into(), &[5.1f64, 3.5]);
-        assert_eq!(classify(&decimals, true, ElementType::Float32), Safety::TextValues);
-        let small = Series::new("a".into(), &[5i64, 300]);
-        assert_eq!(classify(&small, true, ElementType::Float32), Safety::TextValues);
-        assert_eq!(classify(&small, true, ElementType::Int16), Safety::TextValues);
-        assert!(matches!(classify(&small, true, ElementType::Int8), Safety::Lossy(_)));
-        let huge = Series::new("a".into(), &[1i64 << 30]);
-        assert!(matches!(classify(&huge, true, ElementType::Float32), Safety::Lossy(_)));
-        assert_eq!(classify(&huge, true, ElementType::Float64), Safety::TextValues);
+    fn decimals_round_into_float32_within_the_tolerance_of_their_spread() {
+        let sepal = Column::new("sepal".into(), &[5.1f64, 4.9, 6.3, 5.8]);
+        let Safety::Rounded(r) = verdict(sepal, ElementType::Float32) else {
+            panic!("5.1 into float32 passes")
+        };
+        assert!(r.relative < 1e-6, "{r:?}");
+        assert_eq!(r.affected, 0);
     }
 
     #[test]
-    fn strings_never_become_numbers() {
-        let words = series(Series::new("a".into(), &["small", "large"]));
-        assert!(matches!(classify(&words, true, ElementType::Float32), Safety::Incompatible(_)));
-        assert_eq!(classify(&words, true, ElementType::String), Safety::Exact);
+    fn epoch_seconds_into_float32_fail_naming_the_row_and_what_it_becomes() {
+        let ts = Column::new("ts".into(), &[1702539353.5f64, 1702541153.0, 1702542953.25]);
+        let Safety::Lossy(r) = verdict(ts, ElementType::Float32) else {
+            panic!("timestamps must fail")
+        };
+        assert_eq!(
+            (r.row, r.value, r.becomes, r.affected, r.rows),
+            (0, 1702539353.5, 1702539392.0, 3, 3)
+        );
+        assert!(
+            matches!(r.spread, Some(Spread::Std(_)) | Some(Spread::Iqr(_))),
+            "{r:?}"
+        );
+        let whole = Column::new("ts".into(), &[1702539353i64, 1702541153, 1702542953]);
+        let Safety::Lossy(r) = verdict(whole, ElementType::Float32) else {
+            panic!("integer timestamps must fail")
+        };
+        assert_eq!((r.row, r.becomes), (0, 1702539392.0));
+        let wide = Column::new("ts".into(), &[1702539353.5f64, 1702541153.0]);
+        assert!(matches!(verdict(wide, ElementType::Float64), Safety::Exact));
+    }
+
+    #[test]
+    fn a_single_distinct_value_is_judged_on_relative_error() {
+        let same = Column::new("c".into(), &[0.1f64, 0.1, 0.1]);
+        assert!(matches!(
+            verdict(same, ElementType::Float32),
+            Safety::Rounded(Rounding {
+                spread: Some(Spread::Magnitude),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_scaler_std_replaces_the_sample_spread() {
+        let values = Column::new("x".into(), &[1000.1f64, 1000.2]);
+        let sample = frame(vec![values]);
+        let tight = sample.convert(
+            "x",
+            ElementType::Float32,
+            Judge {
+                tolerance: 1e-4,
+                scale: Some(1e-3),
+            },
+        );
+        assert!(
+            matches!(
+                tight.safety,
+                Safety::Lossy(Rounding {
+                    spread: Some(Spread::ScalerStd(_)),
+                    ..
+                })
+            ),
+            "{:?}",
+            tight.safety
+        );
+        assert!(
+            tight.values.is_some(),
+            "a lossy cast still feeds the converted values"
+        );
+    }
+
+    #[test]
+    fn integer_inputs_need_every_value_to_fit() {
+        let ids = Column::new("id".into(), &[7i64, 3_000_000_000, 4_000_000_000]);
+        let Safety::Lossy(r) = verdict(ids, ElementType::Int32) else {
+            panic!("ids above int32 fail")
+        };
+        assert_eq!((r.row, r.affected), (1, 2));
+        let halves = Column::new("n".into(), &[1.0f64, 2.5]);
+        assert!(matches!(
+            verdict(halves, ElementType::Int64),
+            Safety::Lossy(Rounding { row: 1, .. })
+        ));
+        let whole = Column::new("n".into(), &[1.0f64, 2.0]);
+        assert_eq!(verdict(whole, ElementType::Int64), Safety::Exact);
+    }
+
+    #[test]
+    fn missing_values_and_words_name_their_row() {
+        let holes = Column::new("x".into(), &[Some(1.0f64), None, Some(2.0), None]);
+        assert_eq!(
+            verdict(holes, ElementType::Float32),
+            Safety::Missing(Missing { row: 1, count: 2 })
+        );
+        let nan = Column::new("x".into(), &[1.0f64, 2.0, f64::NAN]);
+        assert_eq!(
+            verdict(nan, ElementType::Float32),
+            Safety::Missing(Missing { row: 2, count: 1 })
+        );
+        let words = Column::new("x".into(), &["1.5", "small", "2"]);
+        let Safety::Incompatible(why) = verdict(words, ElementType::Float32) else {
+            panic!()
+        };
+        assert_eq!(
+            why,
+            "row 1 holds 'small', not a number for float32; 1 of 3 rows are not numbers"
+        );
+        let names = Column::new("x".into(), &["small", "large"]);
+        assert_eq!(verdict(names, ElementType::String), Safety::Exact);
     }
 
     #[test]
@@ -476,9 +902,17 @@ mod tests {
         for name in ["iris.csv", "iris.parquet", "iris.json"] {
             let sample = read_sample(&root.join(name), 100).unwrap();
             assert_eq!(sample.rows(), 3, "{name}");
-            let conversion = sample.convert("petal_length", ElementType::Float32);
-            assert!(conversion.safety.is_safe(), "{name}: {:?}", conversion.safety);
-            assert_eq!(conversion.values.unwrap().preview(3), vec!["1.4", "4.3", "6.1"], "{name}");
+            let conversion = sample.convert("petal_length", ElementType::Float32, Judge::default());
+            assert!(
+                conversion.safety.is_safe(),
+                "{name}: {:?}",
+                conversion.safety
+            );
+            assert_eq!(
+                conversion.values.unwrap().preview(3),
+                vec!["1.4", "4.3", "6.1"],
+                "{name}"
+            );
         }
     }
 

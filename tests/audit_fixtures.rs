@@ -88,16 +88,22 @@ fn strings_where_floats_are_expected_fail() {
     assert_eq!(run.status("schema_parity"), "fail");
     assert_eq!(
         run.check("schema_parity")["summary"],
-        "column 'sepal_length': wrong type for input 'input' (string column, model expects float32)"
+        "column 'sepal_length': wrong type for input 'input': row 0 holds 'small', not a number for float32; 3 of 3 rows are not numbers"
     );
     assert_eq!(run.code, 1);
 }
 
 #[test]
-fn a_float64_parquet_column_into_a_float32_input_is_a_lossy_cast() {
+fn a_float64_parquet_column_of_decimals_into_a_float32_input_passes_on_its_values() {
+    // The column type says float64; the values (5.1, 6.2, 7.7) round by ~1e-7 of the spread the
+    // model's Scaler divides by, as they do when a serving stack parses the same CSV.
     let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris_float64.parquet"]);
-    assert_eq!(run.status("schema_parity"), "fail");
-    assert!(run.details("schema_parity").contains(&"fail: column 'sepal_length': lossy cast to float32 (float64 → float32 is a narrowing cast)".to_string()));
+    assert_eq!(run.status("schema_parity"), "pass");
+    let details = run.details("schema_parity");
+    assert!(
+        details.contains(&"pass: column 'sepal_length': values round into float32 by at most 2.3e-7 of the Scaler's std 0.8253 (tolerance 1e-4)".to_string()),
+        "{details:?}"
+    );
 }
 
 #[test]
@@ -113,7 +119,10 @@ fn reordered_columns_fail_for_a_positional_tensor() {
     let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris_reordered.csv"]);
     assert_eq!(run.status("schema_parity"), "fail");
     let summary = run.check("schema_parity")["summary"].as_str().unwrap().to_string();
-    assert!(summary.starts_with("columns are in a different order than the model's features"), "{summary}");
+    assert!(
+        summary.starts_with("2 column(s) moved from the model's feature order: 'sepal_length' is sample column 1, model feature 0; 'sepal_width' is sample column 0"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -139,9 +148,9 @@ fn int64_and_string_inputs_bind_from_csv() {
 #[test]
 fn a_model_that_outputs_nan_fails_on_its_sample() {
     let run = audit("fixtures/models/nan_output.onnx", &["--sample", "fixtures/samples/iris.csv"]);
-    assert_eq!(run.status("schema_parity"), "pass", "the schema matches; the outputs are the problem");
+    assert_eq!(run.status("schema_parity"), "warn", "the columns fit but their order cannot be verified; the outputs are the problem");
     assert_eq!(run.status("output_sanity"), "fail");
-    assert_eq!(run.check("output_sanity")["summary"], "output 'y' has 12 NaN/Inf value(s) on sample rows");
+    assert_eq!(run.check("output_sanity")["summary"], "output 'y' has 12 NaN/Inf value(s) on the sample's 3 rows");
     assert_eq!(run.code, 1);
 }
 

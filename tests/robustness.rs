@@ -98,7 +98,7 @@ fn output_sanity_fails_nan_and_warns_on_one_prediction_for_everything() {
     );
     let run = audit("fixtures/models/nan_output.onnx", &["--sample", "fixtures/samples/iris.csv"]);
     assert_eq!(run.status("output_sanity"), "fail");
-    assert_eq!(run.check("output_sanity")["summary"], "output 'y' has 12 NaN/Inf value(s) on sample rows");
+    assert_eq!(run.check("output_sanity")["summary"], "output 'y' has 12 NaN/Inf value(s) on the sample's 3 rows");
     let run = audit("fixtures/models/constant_output.onnx", &[]);
     assert_eq!(run.status("output_sanity"), "warn");
     assert_eq!(run.check("output_sanity")["summary"], "8 different rows of synthetic input all get the same prediction (y = 1)");
@@ -138,7 +138,12 @@ fn golden_parity_names_bad_expected_files() {
     std::fs::write(&unknown, "score\n1\n2\n3\n").unwrap();
     let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris.csv", "--expected", unknown.to_str().unwrap()]);
     assert_eq!(run.status("golden_parity"), "fail");
-    assert!(run.check("golden_parity")["summary"].as_str().unwrap().contains("column 'score' names no model output (outputs: output_label, output_probability)"));
+    assert!(run.check("golden_parity")["summary"].as_str().unwrap().contains("column 'score' names no model output"));
+    let full = format!(
+        "{}: column 'score' names no model output (valid columns: output_label, output_probability.0, output_probability.1, output_probability.2)",
+        unknown.display()
+    );
+    assert_eq!(run.details("golden_parity"), vec![full]);
     let short = dir.path().join("short.csv");
     std::fs::write(&short, "output_label\n0\n").unwrap();
     let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris.csv", "--expected", short.to_str().unwrap()]);

@@ -64,19 +64,26 @@ impl Check for GoldenParity {
             Expected::Tensors { tensors, .. } => compare_tensors(&outputs, tensors, config.atol, config.rtol),
             Expected::Table(table) => compare_table(&outputs, table, batch_rows(&batch), config.atol, config.rtol),
         };
-        let Comparison { compared, mismatches, notes, max_diff } = match comparison {
+        let Comparison { compared, mismatches, notes, max_diff, uncompared } = match comparison {
             Ok(c) => c,
-            Err(problem) => return Outcome::fail(problem),
+            // The summary is bounded; the details keep the whole problem (every valid column).
+            Err(problem) => return Outcome::fail(problem.clone()).with_details([problem]),
         };
         let mut details = notes;
         details.push(format!("tolerance: atol {}, rtol {}; labels and strings exact", config.atol, config.rtol));
-        if mismatches.is_empty() {
-            Outcome::pass(format!("{compared} value(s) match the expected outputs (max |diff| {max_diff:.3e})"))
+        let left_out = if uncompared.is_empty() { String::new() } else { format!("; {} not in the expected file", uncompared.join(", ")) };
+        if !uncompared.is_empty() {
+            details.push(format!("not compared: {}", uncompared.join(", ")));
+        }
+        if compared == 0 {
+            Outcome::fail(format!("no value was compared{left_out}")).with_details(details).with_metric("compared", 0)
+        } else if mismatches.is_empty() {
+            Outcome::pass(format!("{compared} value(s) match the expected outputs (max |diff| {max_diff:.3e}){left_out}"))
                 .with_details(details)
                 .with_metric("compared", compared)
                 .with_metric("max_abs_diff", max_diff)
         } else {
-            let summary = format!("{} of {compared} value(s) differ: {}", mismatches.len(), mismatches[0]);
+            let summary = format!("{} of {compared} value(s) differ: {}{left_out}", mismatches.len(), mismatches[0]);
             details.splice(0..0, mismatches.iter().take(20).cloned());
             Outcome::fail(summary).with_details(details).with_metric("mismatches", mismatches.len()).with_metric("compared", compared)
         }
@@ -89,6 +96,8 @@ struct Comparison {
     mismatches: Vec<String>,
     notes: Vec<String>,
     max_diff: f64,
+    /// Outputs, or elements and keys of an output, that no expected value addressed.
+    uncompared: Vec<String>,
 }
 
 fn compare_tensors(
@@ -122,6 +131,12 @@ fn compare_tensors(
         }
     }
     result.notes.push(format!("{} output tensor(s) matched by {}", expected.len(), if by_name { "name" } else { "position" }));
+    result.uncompared = outputs
+        .iter()
+        .enumerate()
+        .filter(|(index, o)| if by_name { !expected.iter().any(|e| e.name == o.name) } else { *index >= expected.len() })
+        .map(|(_, o)| o.name.clone())
+        .collect();
     Ok(result)
 }
 
@@ -146,6 +161,79 @@ fn resolve_column<'o>(column: &str, outputs: &'o [NamedOutput]) -> Option<(&'o N
     let dot = column.rfind('.')?;
     let output = outputs.iter().find(|o| o.name == column[..dot])?;
     Some((output, Selector::Key(column[dot + 1..].to_string())))
+}
+
+/// Whether each row of `output` is a map (a ZipMap: columns name keys, `NAME.key`).
+fn is_map(output: &NamedOutput) -> bool {
+    matches!(&output.value, OutputValue::Sequence(items) if matches!(items.first(), Some(OutputValue::Map(_))))
+}
+
+/// Every column name that addresses one value of a row of `output`, from its first row.
+fn valid_columns(output: &NamedOutput) -> Vec<String> {
+    let name = &output.name;
+    match &output.value {
+        OutputValue::Sequence(items) => match items.first() {
+            Some(OutputValue::Map(entries)) => entries.iter().map(|(key, _)| format!("{name}.{key}")).collect(),
+            _ => vec![name.clone()],
+        },
+        OutputValue::Tensor(_) => match row_scalars(&output.value, 0).map_or(1, |row| row.len()) {
+            0 | 1 => vec![name.clone()],
+            n => (0..n).map(|i| format!("{name}[{i}]")).collect(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// A column form is wrong for its output (an index on a map, a key on a tensor): the form to use.
+fn wrong_form(column: &str, output: &NamedOutput, selector: &Selector) -> Option<String> {
+    let name = &output.name;
+    match selector {
+        Selector::Index(i) if is_map(output) => {
+            let valid = valid_columns(output);
+            let same_key = format!("{name}.{i}");
+            let suggestion = if valid.contains(&same_key) { same_key } else { valid.get(*i).cloned().unwrap_or(same_key) };
+            Some(format!("column '{column}': '{name}' is a map per row (ZipMap), name its keys: use '{suggestion}'"))
+        }
+        Selector::Key(key) if !is_map(output) => {
+            let index = key.parse::<usize>().ok()?;
+            Some(format!("column '{column}': '{name}' is a tensor, name its elements by position: use '{name}[{index}]'"))
+        }
+        _ => None,
+    }
+}
+
+/// The valid column nearest to `column`: the same name written in another form
+/// (`p[0]` for `p.0`), else the closest spelling.
+fn nearest<'a>(column: &str, valid: &'a [String]) -> Option<&'a String> {
+    let canonical = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    let wanted = canonical(column);
+    if let Some(same) = valid.iter().find(|v| canonical(v) == wanted) {
+        return Some(same);
+    }
+    let (best, distance) = valid.iter().map(|v| (v, edit_distance(&wanted, &canonical(v)))).min_by_key(|(_, d)| *d)?;
+    (distance <= wanted.chars().count().div_ceil(3).max(2)).then_some(best)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            current.push((previous[j] + usize::from(ca != *cb)).min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// The error for a column that names no output, with the nearest valid form.
+fn unknown_column(shown: &str, column: &str, outputs: &[NamedOutput]) -> String {
+    let valid: Vec<String> = outputs.iter().flat_map(valid_columns).collect();
+    let hint = nearest(column, &valid).map_or(String::new(), |v| format!("; did you mean '{v}'?"));
+    let listed: Vec<&str> = valid.iter().take(6).map(String::as_str).collect();
+    let more = if valid.len() > 6 { format!(", and {} more", valid.len() - 6) } else { String::new() };
+    format!("{shown}: column '{column}' names no model output{hint} (valid columns: {}{more})", listed.join(", "))
 }
 
 fn cell(value: AnyValue<'_>) -> Option<Scalar> {
@@ -188,12 +276,19 @@ fn compare_table(outputs: &[NamedOutput], table: &Sample, rows: usize, atol: f64
     }
     let mut result = Comparison::default();
     let mut matched_columns = 0;
+    let mut addressed: Vec<String> = Vec::new();
     for column in table.frame.columns() {
         let name = column.name().to_string();
         let Some((output, selector)) = resolve_column(&name, outputs) else {
-            let known: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
-            return Err(format!("{shown}: column '{name}' names no model output (outputs: {})", known.join(", ")));
+            return Err(unknown_column(&shown.to_string(), &name, outputs));
         };
+        if let Some(problem) = wrong_form(&name, output, &selector) {
+            return Err(format!("{shown}: {problem}"));
+        }
+        addressed.push(match &selector {
+            Selector::Whole => output.name.clone(),
+            _ => name.clone(),
+        });
         matched_columns += 1;
         for row in 0..rows {
             let values = row_scalars(&output.value, row).ok_or_else(|| format!("output '{}' has no row {row}", output.name))?;
@@ -211,7 +306,28 @@ fn compare_table(outputs: &[NamedOutput], table: &Sample, rows: usize, atol: f64
         }
     }
     result.notes.push(format!("{matched_columns} column(s) of {shown} against {rows} sample row(s)"));
+    result.uncompared = uncompared(outputs, &addressed);
     Ok(result)
+}
+
+/// Outputs no column addressed, and the elements or keys left out of outputs that some did.
+fn uncompared(outputs: &[NamedOutput], addressed: &[String]) -> Vec<String> {
+    let mut left = Vec::new();
+    for output in outputs {
+        if addressed.contains(&output.name) {
+            continue;
+        }
+        let valid = valid_columns(output);
+        let missing: Vec<&String> = valid.iter().filter(|v| !addressed.contains(v)).collect();
+        if missing.len() == valid.len() {
+            left.push(output.name.clone());
+        } else if !missing.is_empty() {
+            let shown: Vec<&str> = missing.iter().take(3).map(|s| s.as_str()).collect();
+            let more = if missing.len() > 3 { format!(" and {} more", missing.len() - 3) } else { String::new() };
+            left.push(format!("{}{more}", shown.join(", ")));
+        }
+    }
+    left
 }
 
 #[cfg(test)]
@@ -233,5 +349,26 @@ mod tests {
         let row = all_scalars(&OutputValue::Map(vec![("0".into(), 0.25), ("1".into(), 0.75)]));
         assert_eq!(select(&row, &Selector::Key("1".into())).unwrap(), Scalar::Float(0.75));
         assert!(select(&row, &Selector::Whole).unwrap_err().contains("4 values per row"));
+    }
+
+    #[test]
+    fn wrong_forms_and_unknown_columns_suggest_the_valid_form() {
+        let probabilities = TensorData::F32(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[1, 2]), vec![0.25, 0.75]).unwrap());
+        let outputs = vec![
+            NamedOutput { name: "probabilities".into(), value: OutputValue::Tensor(probabilities) },
+            NamedOutput { name: "zip".into(), value: OutputValue::Sequence(vec![OutputValue::Map(vec![("0".into(), 0.25), ("1".into(), 0.75)])]) },
+        ];
+        let (output, selector) = resolve_column("zip[1]", &outputs).unwrap();
+        assert_eq!(wrong_form("zip[1]", output, &selector).unwrap(), "column 'zip[1]': 'zip' is a map per row (ZipMap), name its keys: use 'zip.1'");
+        let (output, selector) = resolve_column("probabilities.1", &outputs).unwrap();
+        assert_eq!(
+            wrong_form("probabilities.1", output, &selector).unwrap(),
+            "column 'probabilities.1': 'probabilities' is a tensor, name its elements by position: use 'probabilities[1]'"
+        );
+        assert_eq!(
+            unknown_column("e.csv", "probabilty_1", &outputs),
+            "e.csv: column 'probabilty_1' names no model output; did you mean 'probabilities[1]'? (valid columns: probabilities[0], probabilities[1], zip.0, zip.1)"
+        );
+        assert_eq!(uncompared(&outputs, &["probabilities".to_string(), "zip.0".to_string()]), vec!["zip.1".to_string()]);
     }
 }

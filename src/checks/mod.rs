@@ -105,8 +105,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The summary is one line of at most [`SUMMARY_CHARS`] characters (a table cell); the
+    /// details and metrics keep the full text.
     fn new(status: Status, summary: impl Into<String>) -> Self {
-        Self { status, summary: summary.into(), details: Vec::new(), metrics: Metrics::new() }
+        Self {
+            status,
+            summary: one_line(&summary.into(), SUMMARY_CHARS),
+            details: Vec::new(),
+            metrics: Metrics::new(),
+        }
     }
     pub fn pass(summary: impl Into<String>) -> Self {
         Self::new(Status::Pass, summary)
@@ -129,6 +136,26 @@ impl Outcome {
     pub fn with_metric(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
         self.metrics.insert(name.to_string(), value.into());
         self
+    }
+}
+
+/// The longest summary, in characters.
+pub const SUMMARY_CHARS: usize = 160;
+
+/// `text` on one line (every run of whitespace, newlines included, becomes one space), cut to
+/// `max` characters with an ellipsis.
+pub fn one_line(text: &str, max: usize) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if joined.chars().count() <= max {
+        joined
+    } else {
+        format!(
+            "{}…",
+            joined
+                .chars()
+                .take(max.saturating_sub(1))
+                .collect::<String>()
+        )
     }
 }
 
@@ -254,8 +281,20 @@ impl<'a> AuditContext<'a> {
                     (None, Some(names)) => Some((names, schema_parity::NamesFrom::ModelMetadata)),
                     (None, None) => None,
                 };
-                let named = named.as_ref().map(|(names, from)| (names.as_slice(), *from));
-                Some(schema_parity::bind(sample, runner.inputs(), named))
+                let named = named
+                    .as_ref()
+                    .map(|(names, from)| (names.as_slice(), *from));
+                let settings = &self.config.checks.schema_parity;
+                let positional = match settings.positional_columns {
+                    crate::config::PositionalColumns::Warn => Status::Warn,
+                    crate::config::PositionalColumns::Fail => Status::Fail,
+                };
+                let rules = schema_parity::Rules {
+                    tolerance: settings.float_tolerance,
+                    positional,
+                    domain: &self.artifact.domain,
+                };
+                Some(schema_parity::bind(sample, runner.inputs(), named, &rules))
             })
             .as_ref()
     }
@@ -349,7 +388,7 @@ fn bind_tensor_sample(set: &TensorSample, inputs: &[crate::runtime::IoSpec]) -> 
         Ok(tensors) => schema_parity::bind_tensors(&TensorSample { tensors, ..set.clone() }, inputs),
         Err(problem) => schema_parity::Binding {
             mode: schema_parity::Mode::TestDataSet { dir: set.dir.display().to_string(), by_name: true },
-            findings: vec![schema_parity::Finding { status: Status::Fail, text: problem }],
+            findings: vec![schema_parity::Finding { status: Status::Fail, text: problem, blocks: true }],
             batch: None,
         },
     }

@@ -1,10 +1,12 @@
-//! Output sanity: no NaN or Inf in any output, on the sample and on varied synthetic input; and
-//! not the same prediction for every row of a varied batch (the "one class for everything"
-//! failure), which warns.
+//! Output sanity: no NaN or Inf in any output, and not the same prediction for every row of a
+//! varied batch (the "one class for everything" failure), which warns. Judged on the sample's
+//! rows when it has at least 2 different ones; synthetic rows, drawn from the ranges and
+//! categories the graph itself states (see `model::graph_domain`), only stand in without one.
 
 use super::{AuditContext, Check, InputSource, Outcome, distinct_rows};
 use crate::compare::row_scalars;
-use crate::runtime::{Batch, NamedOutput};
+use crate::model::graph_domain::GraphDomain;
+use crate::runtime::{Batch, NamedOutput, NamedTensor, TensorData};
 
 pub struct OutputSanity;
 
@@ -37,15 +39,25 @@ impl Check for OutputSanity {
             Ok(r) => r,
             Err(skip) => return skip,
         };
-        let mut inputs: Vec<(InputSource, Batch)> = Vec::new();
-        if let Some(batch) = ctx.binding().and_then(|b| b.batch.clone()) {
-            inputs.push((InputSource::Sample, batch));
+        // The sample's rows are judged first; synthetic rows only stand in when there is no
+        // sample, or when its rows are all alike.
+        let axes = ctx.axes();
+        let mut inputs: Vec<(InputSource, String, Batch)> = Vec::new();
+        let sample = ctx.binding().and_then(|b| b.batch.clone());
+        let sample_varies = sample.as_ref().is_some_and(|b| distinct_rows(b, axes) >= 2);
+        if let Some(batch) = sample {
+            inputs.push((InputSource::Sample, format!("the sample's {} rows", axes.rows(&batch)), batch));
         }
-        match ctx.synthetic(8) {
-            Ok((batch, source)) => inputs.push((source, batch)),
-            Err(reason) => {
-                if inputs.is_empty() {
-                    return Outcome::skip(format!("cannot build inputs: {reason}"));
+        if !sample_varies {
+            match ctx.synthetic(8) {
+                Ok((batch, source)) => {
+                    let (batch, label) = plausible_batch(batch, source, &ctx.artifact.domain);
+                    inputs.push((source, label, batch));
+                }
+                Err(reason) => {
+                    if inputs.is_empty() {
+                        return Outcome::skip(format!("cannot build inputs: {reason}"));
+                    }
                 }
             }
         }
@@ -55,8 +67,7 @@ impl Check for OutputSanity {
         let mut ran = 0;
         let mut varied = false;
         let axes = ctx.axes();
-        for (source, batch) in &inputs {
-            let label = source.label();
+        for (source, label, batch) in &inputs {
             let outputs = match runner.run(batch) {
                 Ok(outputs) => outputs,
                 Err(error) => {
@@ -103,14 +114,49 @@ impl Check for OutputSanity {
         } else if let Some(first) = warnings.first() {
             Outcome::warn(first.clone()).with_details(all)
         } else {
+            let used: Vec<&str> = inputs.iter().map(|(_, label, _)| label.as_str()).collect();
             let summary = if varied {
-                format!("finite outputs that vary with the input on {ran} batch(es)")
+                format!("finite outputs that vary with the input on {}", used.join(" and "))
             } else {
-                format!("finite outputs on {ran} batch(es); constant predictions not checked (fewer than 2 different rows)")
+                format!("finite outputs on {}; constant predictions not checked (fewer than 2 different rows)", used.join(" and "))
             };
             Outcome::pass(summary).with_details(all)
         }
     }
+}
+
+/// For ready's own synthetic rows (not the config's specs), every value of a 2-D input column
+/// the graph describes drawn from its domain (the encoders' categories, the range of tree
+/// thresholds, the Scaler's mean ± 2 std), and how the rows are named in reports.
+fn plausible_batch(batch: Batch, source: InputSource, domain: &GraphDomain) -> (Batch, String) {
+    let rows = batch.first().and_then(|t| t.data.shape().first().copied()).unwrap_or(0);
+    if source != InputSource::Synthetic {
+        return (batch, source.label().to_string());
+    }
+    let mut drawn = false;
+    let batch = batch
+        .into_iter()
+        .map(|t| {
+            let shape = t.data.shape().to_vec();
+            if shape.len() != 2 {
+                return t;
+            }
+            let (rows, width) = (shape[0], shape[1].max(1));
+            let element = t.data.element_type();
+            let mut texts = t.data.to_texts();
+            for (i, text) in texts.iter_mut().enumerate() {
+                if let Some(value) = domain.plausible(&t.name, i % width, i / width, rows) {
+                    let integer = !element.is_float() && element != crate::runtime::ElementType::String;
+                    *text = if integer { value.parse::<f64>().map_or(value, |v| format!("{}", v.round() as i64)) } else { value };
+                    drawn = true;
+                }
+            }
+            let data = TensorData::from_texts(element, &shape, &texts).unwrap_or(t.data);
+            NamedTensor { name: t.name, data }
+        })
+        .collect();
+    let label = if drawn { format!("{rows} synthetic rows from the model's own ranges and categories") } else { source.label().to_string() };
+    (batch, label)
 }
 
 /// When every per-row output has the same value in every row, that value (of the first one).

@@ -8,9 +8,11 @@
 use ndarray::{Axis, concatenate};
 
 use super::{AuditContext, Check, Outcome, Status, slice_batch};
+use crate::model::graph_domain::GraphDomain;
+use crate::runtime::ElementType;
 use crate::runtime::tensor::batch_rows;
 use crate::runtime::{Batch, Dim, IoSpec, NamedTensor, TensorData};
-use crate::sample::{Safety, Sample};
+use crate::sample::{Judge, Missing, Rounding, Safety, Sample, dtype_name, short};
 
 pub struct SchemaParity;
 
@@ -38,6 +40,9 @@ pub enum NamesFrom {
 pub struct Finding {
     pub status: Status,
     pub text: String,
+    /// Whether the finding keeps the sample from being fed. A value that only rounds (a lossy
+    /// cast) does not: the converted values still run, so golden parity shows the effect.
+    pub blocks: bool,
 }
 
 /// The result of matching a sample to the model inputs.
@@ -45,7 +50,7 @@ pub struct Finding {
 pub struct Binding {
     pub mode: Mode,
     pub findings: Vec<Finding>,
-    /// The model inputs built from the sample, when nothing failed.
+    /// The model inputs built from the sample, unless a blocking finding stopped it.
     pub batch: Option<Batch>,
 }
 
@@ -55,42 +60,121 @@ impl Binding {
     }
 }
 
-struct Findings(Vec<Finding>);
+/// What the binding is judged by, besides the sample and the inputs.
+pub struct Rules<'a> {
+    /// Float rounding tolerance, relative to a column's spread.
+    pub tolerance: f64,
+    /// The status of columns matched by position (warn or fail).
+    pub positional: Status,
+    /// What the graph says about the input columns (Scaler statistics, NaN handling).
+    pub domain: &'a GraphDomain,
+}
+
+impl Default for Rules<'static> {
+    fn default() -> Self {
+        static NONE: std::sync::OnceLock<GraphDomain> = std::sync::OnceLock::new();
+        Rules {
+            tolerance: 1e-4,
+            positional: Status::Warn,
+            domain: NONE.get_or_init(GraphDomain::default),
+        }
+    }
+}
+
+/// The findings so far, and the columns whose values convert exactly into another type (one
+/// line per pair of types, not one per column, however wide the model).
+struct Findings(Vec<Finding>, Vec<(String, ElementType, String)>);
 
 impl Findings {
-    fn add(&mut self, status: Status, text: String) {
-        self.0.push(Finding { status, text });
+    fn exact(&mut self, column: &str, source: String, target: ElementType) {
+        self.1.push((source, target, column.to_string()));
     }
-    fn failed(&self) -> bool {
-        self.0.iter().any(|f| f.status == Status::Fail)
+    /// Turns the exact conversions into one pass finding per (source type, target type).
+    fn group_exact(&mut self) {
+        let exact = std::mem::take(&mut self.1);
+        let mut pairs: Vec<(&String, ElementType)> = Vec::new();
+        for (source, target, _) in &exact {
+            if !pairs.contains(&(source, *target)) {
+                pairs.push((source, *target));
+            }
+        }
+        for (source, target) in pairs {
+            let columns: Vec<String> =
+                exact.iter().filter(|(s, t, _)| s == source && *t == target).map(|(_, _, c)| format!("'{c}'")).collect();
+            let (word, shown) = if columns.len() == 1 { ("column", columns[0].clone()) } else { ("columns", columns.iter().take(5).cloned().collect::<Vec<_>>().join(", ")) };
+            let more = if columns.len() > 5 { format!(" and {} more", columns.len() - 5) } else { String::new() };
+            self.add(Status::Pass, format!("{word} {shown}{more}: {source} values convert exactly to {target}"));
+        }
+    }
+    fn add(&mut self, status: Status, text: String) {
+        self.0.push(Finding {
+            status,
+            text,
+            blocks: status == Status::Fail,
+        });
+    }
+    /// A finding that is reported but lets the sample run.
+    fn note(&mut self, status: Status, text: String) {
+        self.0.push(Finding {
+            status,
+            text,
+            blocks: false,
+        });
+    }
+    fn blocked(&self) -> bool {
+        self.0.iter().any(|f| f.blocks)
     }
 }
 
 /// Matches `sample` against `inputs`. `feature_names` are the column names of a single 2-D
 /// input and where they came from (config or model metadata).
-pub fn bind(sample: &Sample, inputs: &[IoSpec], feature_names: Option<(&[String], NamesFrom)>) -> Binding {
+pub fn bind(
+    sample: &Sample,
+    inputs: &[IoSpec],
+    feature_names: Option<(&[String], NamesFrom)>,
+    rules: &Rules<'_>,
+) -> Binding {
     let columns: Vec<String> = sample.columns().into_iter().map(|(name, _)| name).collect();
     let all_named = inputs.iter().all(|i| columns.contains(&i.name));
     let single = match inputs {
         [only] if !all_named => only.kind.as_tensor().is_some_and(|(_, dims)| dims.len() == 2),
         _ => false,
     };
-    let mut findings = Findings(Vec::new());
+    let mut findings = Findings(Vec::new(), Vec::new());
     let (mode, batch) = if single {
-        bind_single(sample, &inputs[0], &columns, feature_names, &mut findings)
+        bind_single(
+            sample,
+            &inputs[0],
+            &columns,
+            feature_names,
+            rules,
+            &mut findings,
+        )
     } else {
-        (Mode::PerColumn, bind_per_column(sample, inputs, &columns, &mut findings))
+        (
+            Mode::PerColumn,
+            bind_per_column(sample, inputs, &columns, rules, &mut findings),
+        )
     };
-    let batch = if findings.failed() { None } else { batch.map(|b| fit_batch_dim(b, inputs, &mut findings)) };
-    let batch = if findings.failed() { None } else { batch };
-    Binding { mode, findings: findings.0, batch }
+    findings.group_exact();
+    let batch = if findings.blocked() {
+        None
+    } else {
+        batch.map(|b| fit_batch_dim(b, inputs, &mut findings))
+    };
+    let batch = if findings.blocked() { None } else { batch };
+    Binding {
+        mode,
+        findings: findings.0,
+        batch,
+    }
 }
 
 /// Matches the tensors of a test data set to the model inputs: by name when every tensor is
 /// named after an input, otherwise by position. Element types must be equal and static
 /// dimensions must agree.
 pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec]) -> Binding {
-    let mut findings = Findings(Vec::new());
+    let mut findings = Findings(Vec::new(), Vec::new());
     let by_name = !set.tensors.is_empty() && set.tensors.iter().all(|t| inputs.iter().any(|i| i.name == t.name));
     if !by_name && set.tensors.len() != inputs.len() {
         findings.add(Status::Fail, format!("the test data set has {} input tensor(s), the model takes {}", set.tensors.len(), inputs.len()));
@@ -118,7 +202,7 @@ pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec]) -> Bin
         }
         batch.push(NamedTensor { name: input.name.clone(), data: tensor.data.clone() });
     }
-    let failed = findings.failed();
+    let failed = findings.blocked();
     Binding {
         mode: Mode::TestDataSet { dir: set.dir.display().to_string(), by_name },
         findings: findings.0,
@@ -126,22 +210,106 @@ pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec]) -> Bin
     }
 }
 
-fn record_conversion(column: &str, input: &IoSpec, safety: &Safety, findings: &mut Findings) {
-    let target = input.kind.as_tensor().map(|(e, _)| e.to_string()).unwrap_or_default();
-    match safety {
+/// Converts one column and records what happened to its values.
+fn convert_column(
+    sample: &Sample,
+    column: &str,
+    input: &IoSpec,
+    index: usize,
+    rules: &Rules<'_>,
+    findings: &mut Findings,
+) -> Option<TensorData> {
+    let (element, _) = input.kind.as_tensor()?;
+    let scale = rules
+        .domain
+        .column(&input.name, index)
+        .and_then(|c| c.scaler)
+        .map(|(_, std)| std);
+    let conversion = sample.convert(
+        column,
+        element,
+        Judge {
+            tolerance: rules.tolerance,
+            scale,
+        },
+    );
+    let source = sample
+        .frame
+        .column(column)
+        .map(|c| dtype_name(c.dtype()))
+        .unwrap_or_default();
+    match &conversion.safety {
+        Safety::Exact if source != element.name() => findings.exact(column, source, element),
         Safety::Exact => {}
-        Safety::Widening => findings.add(Status::Pass, format!("column '{column}': lossless upcast to {target}")),
-        Safety::TextValues => findings.add(Status::Pass, format!("column '{column}': text values convert exactly to {target}")),
-        Safety::Lossy(why) => findings.add(Status::Fail, format!("column '{column}': lossy cast to {target} ({why})")),
-        Safety::Incompatible(why) => findings.add(Status::Fail, format!("column '{column}': wrong type for input '{}' ({why})", input.name)),
+        Safety::Rounded(r) => findings.add(
+            Status::Pass,
+            format!("column '{column}': values round into {element} by at most {:.1e} of {} (tolerance {:e})", r.relative, describe_spread(r), rules.tolerance),
+        ),
+        Safety::Lossy(r) => findings.note(Status::Fail, lossy_text(column, element, r, rules.tolerance)),
+        Safety::Missing(m) => findings.add(Status::Fail, missing_text(column, element, m, sample.rows(), rules.domain)),
+        Safety::Incompatible(why) => findings.add(Status::Fail, format!("column '{column}': wrong type for input '{}': {why}", input.name)),
     }
+    conversion.values
 }
 
-fn bind_per_column(sample: &Sample, inputs: &[IoSpec], columns: &[String], findings: &mut Findings) -> Option<Batch> {
+fn describe_spread(r: &Rounding) -> String {
+    r.spread
+        .map_or_else(|| "the value".to_string(), |s| s.to_string())
+}
+
+fn lossy_text(column: &str, element: ElementType, r: &Rounding, tolerance: f64) -> String {
+    let (value, becomes) = (short(r.value), short(r.becomes));
+    let what = match r.spread {
+        Some(spread) => format!(
+            "row {} value {value} becomes {becomes} in {element} (error {} = {:.1e} of {spread}; tolerance {tolerance:e})",
+            r.row,
+            short((r.becomes - r.value).abs()),
+            r.relative
+        ),
+        None if r.value.fract() != 0.0 => format!("row {} value {value} has a fraction: {element} makes it {becomes}", r.row),
+        None => format!("row {} value {value} does not fit {element} (becomes {becomes})", r.row),
+    };
+    format!("column '{column}': {what}; {} of {} rows", r.affected, r.rows)
+}
+
+fn missing_text(
+    column: &str,
+    element: ElementType,
+    m: &Missing,
+    rows: usize,
+    domain: &GraphDomain,
+) -> String {
+    let nan = if !element.is_float() {
+        format!("a {element} input cannot hold NaN")
+    } else {
+        match domain.takes_nan() {
+            Some(step) => format!("the model can take NaN ({step})"),
+            None => "the model has no step that handles NaN (no Imputer)".to_string(),
+        }
+    };
+    format!(
+        "column '{column}': missing value in row {} ({} of {rows} rows); {nan}",
+        m.row, m.count
+    )
+}
+
+fn bind_per_column(
+    sample: &Sample,
+    inputs: &[IoSpec],
+    columns: &[String],
+    rules: &Rules<'_>,
+    findings: &mut Findings,
+) -> Option<Batch> {
     let mut batch = Vec::new();
     for input in inputs {
-        let Some((element, dims)) = input.kind.as_tensor() else {
-            findings.add(Status::Fail, format!("input '{}' is a {}; a column cannot feed it", input.name, input.kind));
+        let Some((_, dims)) = input.kind.as_tensor() else {
+            findings.add(
+                Status::Fail,
+                format!(
+                    "input '{}' is a {}; a column cannot feed it",
+                    input.name, input.kind
+                ),
+            );
             continue;
         };
         if !columns.contains(&input.name) {
@@ -160,17 +328,26 @@ fn bind_per_column(sample: &Sample, inputs: &[IoSpec], columns: &[String], findi
             );
             continue;
         }
-        let conversion = sample.convert(&input.name, element);
-        record_conversion(&input.name, input, &conversion.safety, findings);
-        if let Some(values) = conversion.values {
-            let data = if dims.len() == 2 { insert_column_axis(values) } else { values };
-            batch.push(NamedTensor { name: input.name.clone(), data });
+        if let Some(values) = convert_column(sample, &input.name, input, 0, rules, findings) {
+            let data = if dims.len() == 2 {
+                insert_column_axis(values)
+            } else {
+                values
+            };
+            batch.push(NamedTensor {
+                name: input.name.clone(),
+                data,
+            });
         }
     }
     for extra in columns.iter().filter(|c| !inputs.iter().any(|i| &&i.name == c)) {
         findings.add(Status::Warn, format!("extra column '{extra}' is not a model input (ignored)"));
     }
-    if findings.failed() { None } else { Some(batch) }
+    if findings.blocked() {
+        None
+    } else {
+        Some(batch)
+    }
 }
 
 fn bind_single(
@@ -178,9 +355,10 @@ fn bind_single(
     input: &IoSpec,
     columns: &[String],
     named: Option<(&[String], NamesFrom)>,
+    rules: &Rules<'_>,
     findings: &mut Findings,
 ) -> (Mode, Option<Batch>) {
-    let (element, dims) = input.kind.as_tensor().expect("checked by caller");
+    let (_, dims) = input.kind.as_tensor().expect("checked by caller");
     let width = dims[1].fixed();
     let (names_from, used): (NamesFrom, Vec<String>) = match named {
         Some((names, from)) => (from, names.to_vec()),
@@ -188,7 +366,7 @@ fn bind_single(
     };
     let mode = Mode::SingleTensor { input: input.name.clone(), names_from };
     if names_from == NamesFrom::Position {
-        findings.add(Status::Pass, "no feature names in config or model metadata: columns matched by position".to_string());
+        findings.note(rules.positional, POSITIONAL.to_string());
     }
     if let Some(width) = width
         && used.len() as i64 != width
@@ -210,36 +388,68 @@ fn bind_single(
         let sample_order: Vec<&String> = columns.iter().filter(|c| used.contains(c)).collect();
         let model_order: Vec<&String> = used.iter().filter(|n| columns.contains(n)).collect();
         if sample_order != model_order {
-            findings.add(
-                Status::Fail,
-                format!(
-                    "columns are in a different order than the model's features: sample [{}], model [{}]",
-                    join(&sample_order),
-                    join(&model_order)
-                ),
-            );
+            findings.add(Status::Fail, moved_text(&sample_order, &model_order));
         }
     }
-    if findings.failed() {
+    if findings.blocked() {
         return (mode, None);
     }
     let mut parts = Vec::new();
-    for name in &used {
-        let conversion = sample.convert(name, element);
-        record_conversion(name, input, &conversion.safety, findings);
-        if let Some(values) = conversion.values {
+    for (index, name) in used.iter().enumerate() {
+        if let Some(values) = convert_column(sample, name, input, index, rules, findings) {
             parts.push(insert_column_axis(values));
         }
     }
-    if findings.failed() {
+    if findings.blocked() {
         return (mode, None);
     }
     let stacked = stack_columns(parts);
     (mode, stacked.map(|data| vec![NamedTensor { name: input.name.clone(), data }]))
 }
 
-fn join(names: &[&String]) -> String {
-    names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+/// The first finding of `status` (and how many there are), for a summary line.
+fn headline(findings: &[Finding], status: Status) -> String {
+    let problems: Vec<&Finding> = findings.iter().filter(|f| f.status == status).collect();
+    let first = problems.first().map_or(String::new(), |f| f.text.clone());
+    let first = if first.starts_with("columns matched by position") {
+        "columns matched by position (order unverified)".to_string()
+    } else {
+        first
+    };
+    if problems.len() > 1 {
+        format!("{} problems: {first}", problems.len())
+    } else {
+        first
+    }
+}
+
+/// What a single-tensor model whose columns are matched by position is told.
+pub const POSITIONAL: &str = "columns matched by position: no feature_names in config or model metadata, so their order cannot be verified; \
+     record it in checks.schema_parity.feature_names (`ready init MODEL --sample FILE` writes it) or in the exporter's feature_names metadata";
+
+/// Which columns sit at another position in the sample than in the model's feature order.
+fn moved_text(sample_order: &[&String], model_order: &[&String]) -> String {
+    let moved: Vec<String> = model_order
+        .iter()
+        .enumerate()
+        .filter_map(|(feature, name)| {
+            let at = sample_order.iter().position(|c| c == name)?;
+            (at != feature).then(|| {
+                format!("'{name}' is sample column {at}, model feature {feature}")
+            })
+        })
+        .collect();
+    let shown: Vec<&str> = moved.iter().take(4).map(String::as_str).collect();
+    let more = if moved.len() > 4 {
+        format!(" and {} more", moved.len() - 4)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} column(s) moved from the model's feature order: {}{more}",
+        moved.len(),
+        shown.join("; ")
+    )
 }
 
 fn insert_column_axis(values: TensorData) -> TensorData {
@@ -293,15 +503,20 @@ impl Check for SchemaParity {
 
     fn explanation(&self) -> &'static str {
         "What: compares the columns of --sample (CSV, Parquet, JSON) with the model's inputs: a missing \
-         column fails, an extra column warns, a lossless upcast (int32 → int64, float32 → float64) passes, a \
-         lossy cast (float64 → float32 from Parquet, strings where numbers are expected) fails, a column \
-         order that differs from the model's feature order fails. Then it runs the model on the sample \
-         and shows the prediction.\n\
-         Why: training/serving skew starts here: a renamed column, a reordered feature vector or a silent \
-         float64 → float32 truncation produce confident, wrong predictions.\n\
+         column fails, an extra column warns, a column order that differs from the model's feature order \
+         fails, and columns matched by position (no feature names known) warn (`positional_columns`). \
+         Types are judged on the values, the same for every format: into an integer input every value \
+         must convert exactly; into a float input the largest rounding error divided by the column's \
+         spread (std or IQR; a Scaler's training std) must stay under `float_tolerance` (1e-4). A failure \
+         names the column, the row, the value and what it becomes; rounded values still run, so golden \
+         parity shows their effect. Missing values fail naming their row. Then it runs the model on the \
+         sample and shows the prediction.\n\
+         Why: training/serving skew starts here: a renamed column, a reordered feature vector or epoch \
+         seconds rounded to float32 steps of 128 s produce confident, wrong predictions.\n\
          Fix: make the serving payload's columns, order and types match the model's inputs, or re-export \
-         the model with the input types the serving side sends. For single-tensor models, record the \
-         feature order in the model metadata (`feature_names`) or in the config."
+         the model with the input types the serving side sends (float64, or rescaled columns). For \
+         single-tensor models, record the feature order in the model metadata (`feature_names`) or in \
+         the config (`ready init MODEL --sample FILE` writes it)."
     }
 
     fn runs_model(&self) -> bool {
@@ -343,16 +558,10 @@ impl Check for SchemaParity {
             (None, None) => (0, 0),
         };
         let base = |o: Outcome| o.with_metric("rows", rows).with_metric("columns", columns);
-        if status == Status::Fail {
-            let problems: Vec<&Finding> = binding.findings.iter().filter(|f| f.status == Status::Fail).collect();
-            let summary = if problems.len() == 1 {
-                problems[0].text.clone()
-            } else {
-                format!("{} problems: {}", problems.len(), problems[0].text)
-            };
-            return base(Outcome::fail(summary)).with_details(details);
-        }
-        let batch = binding.batch.clone().expect("no failures means a batch");
+        let Some(batch) = binding.batch.clone() else {
+            return base(Outcome::fail(headline(&binding.findings, Status::Fail)))
+                .with_details(details);
+        };
         let outputs = match runner.run(&batch) {
             Ok(outputs) => outputs,
             Err(error) => {
@@ -370,10 +579,50 @@ impl Check for SchemaParity {
         }
         let first = outputs.first().map(|o| format!("; {} = {}", o.name, o.value.preview(3))).unwrap_or_default();
         let summary = format!("{mode}; {rows} row(s) ran{first}");
-        let outcome = match binding.findings.iter().find(|f| f.status == Status::Warn) {
-            Some(warning) => Outcome::warn(format!("{}; {summary}", warning.text)),
-            None => Outcome::pass(summary),
+        let outcome = match status {
+            // The values ran converted: the failure leads; the details show the prediction.
+            Status::Fail => Outcome::fail(headline(&binding.findings, Status::Fail)),
+            Status::Warn => Outcome::warn(format!(
+                "{}; {summary}",
+                headline(&binding.findings, Status::Warn)
+            )),
+            _ => Outcome::pass(summary),
         };
         base(outcome).with_details(details)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::{Column, DataFrame};
+
+    #[test]
+    fn exact_conversions_are_one_line_however_wide_the_model() {
+        let columns: Vec<Column> = (0..30)
+            .map(|i| Column::new(format!("c{i}").into(), &[17i64, 79, 40]))
+            .collect();
+        let frame = DataFrame::new(3, columns).unwrap();
+        let sample = Sample {
+            path: "rows.parquet".into(),
+            format: crate::sample::SampleFormat::Parquet,
+            frame,
+        };
+        let inputs = vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(30)])];
+        let names: Vec<String> = (0..30).map(|i| format!("c{i}")).collect();
+        let binding = bind(
+            &sample,
+            &inputs,
+            Some((&names, NamesFrom::Config)),
+            &Rules::default(),
+        );
+        let texts: Vec<&str> = binding.findings.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "columns 'c0', 'c1', 'c2', 'c3', 'c4' and 25 more: int64 values convert exactly to float32"
+            ]
+        );
+        assert!(binding.batch.is_some());
     }
 }

@@ -98,7 +98,9 @@ impl Check for Serialization {
             Some(v) => format!("opset {v}"),
             None => opsets.first().cloned().unwrap_or_else(|| "no opset".to_string()),
         };
-        let mut outcome = Outcome::pass(format!("valid ONNX, IR {}, {opset}, {producer}, {size}", info.ir_version))
+        // A producer string can be a multi-line build report (CatBoost's): on one line, bounded.
+        let short_producer = super::one_line(&producer, 40);
+        let mut outcome = Outcome::pass(format!("valid ONNX, IR {}, {opset}, {short_producer}, {size}", info.ir_version))
         .with_metric("ir_version", info.ir_version)
         .with_metric("producer", producer.clone())
         .with_metric("opsets", serde_json::to_value(&info.opsets).unwrap_or_default());

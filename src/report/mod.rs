@@ -138,27 +138,14 @@ impl CheckResult {
     }
 }
 
-/// The longest summary a table cell or a JUnit message shows; JSON keeps the whole text.
-pub const SUMMARY_CHARS: usize = 120;
+/// The longest summary a table cell or a JUnit message shows; JSON keeps the check's summary
+/// (one line of at most [`crate::checks::SUMMARY_CHARS`]) and the details keep everything.
+pub const SHORT_SUMMARY_CHARS: usize = 120;
 
 impl CheckResult {
-    /// The summary for a table cell or a JUnit message: its first line, at most
-    /// [`SUMMARY_CHARS`] characters (cut with `…`).
+    /// The summary for a table cell, a JUnit message or a Markdown cell.
     pub fn short_summary(&self) -> String {
-        one_line(&self.summary, SUMMARY_CHARS)
-    }
-}
-
-/// The first line of `text`, at most `max` characters, cut with `…`.
-pub fn one_line(text: &str, max: usize) -> String {
-    let line = text.lines().next().unwrap_or_default();
-    let cut = line.lines().count() < text.lines().count();
-    if line.chars().count() > max {
-        format!("{}…", line.chars().take(max.saturating_sub(1)).collect::<String>())
-    } else if cut {
-        format!("{line} …")
-    } else {
-        line.to_string()
+        crate::checks::one_line(&self.summary, SHORT_SUMMARY_CHARS)
     }
 }
 
@@ -250,18 +237,5 @@ impl Report {
         }
         self.not_verified = Some(why);
         self
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::one_line;
-
-    #[test]
-    fn summaries_are_cut_to_one_bounded_line() {
-        assert_eq!(one_line("short", 120), "short");
-        assert_eq!(one_line("first\nsecond", 120), "first …");
-        assert_eq!(one_line(&"x".repeat(200), 10), format!("{}…", "x".repeat(9)));
-        assert_eq!(one_line(&"é".repeat(11), 10).chars().count(), 10);
     }
 }
