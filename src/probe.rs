@@ -276,6 +276,7 @@ impl ChildProcess {
     fn spawn(&self, job: &ProbeJob) -> std::io::Result<(Vec<(ProbeKind, ProbeResult)>, Option<ProbeResult>)> {
         let mut command = Command::new(&self.exe);
         command.arg("__probe").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.env(crate::runtime::TELEMETRY_OFF_VAR, "1");
         #[cfg(unix)]
         if self.memory_bytes > 0 {
             use std::os::unix::process::CommandExt;
