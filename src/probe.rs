@@ -199,7 +199,21 @@ struct ProbeJob {
     kinds: Vec<ProbeKind>,
     oversized_rows: usize,
     base: Vec<WireTensor>,
+    /// How long the child may go without finishing a probe before it ends itself: the
+    /// parent's limit plus [`WATCHDOG_GRACE`], enforced even when the parent is gone.
+    time_limit: Duration,
 }
+
+/// Exit code of a probe child whose watchdog ended it (a probe ran past its time limit).
+pub const WATCHDOG_EXIT: i32 = 124;
+
+/// How much longer than the parent's limit the child's own watchdog waits, so that the parent,
+/// which kills the child at its limit, normally reports the timeout itself.
+const WATCHDOG_GRACE: Duration = Duration::from_secs(1);
+
+/// What one child reported before it stopped, and the failure of the probe it was running
+/// when it stopped early (crash or timeout).
+type ChildOutcome = (Vec<(ProbeKind, ProbeResult)>, Option<ProbeResult>);
 
 /// One line of a probe child's stdout: the result of one probe.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -253,6 +267,7 @@ impl ProbeRunner for ChildProcess {
                 kinds: remaining.clone(),
                 oversized_rows: self.oversized_rows,
                 base: wire.clone(),
+                time_limit: self.timeout.saturating_add(WATCHDOG_GRACE),
             };
             let (done, failure) = match self.spawn(&job) {
                 Ok(outcome) => outcome,
@@ -273,23 +288,18 @@ impl ProbeRunner for ChildProcess {
 impl ChildProcess {
     /// Runs one child over `job.kinds`: the results it reported, and the failure (crash or
     /// timeout) of the probe it was running when it stopped, if it did not finish.
-    fn spawn(&self, job: &ProbeJob) -> std::io::Result<(Vec<(ProbeKind, ProbeResult)>, Option<ProbeResult>)> {
+    fn spawn(&self, job: &ProbeJob) -> std::io::Result<ChildOutcome> {
         let mut command = Command::new(&self.exe);
         command.arg("__probe").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         command.env(crate::runtime::TELEMETRY_OFF_VAR, "1");
         #[cfg(unix)]
-        if self.memory_bytes > 0 {
+        {
             use std::os::unix::process::CommandExt;
             let limit = self.memory_bytes;
-            // SAFETY: between fork and exec only async-signal-safe calls: setrlimit is one.
+            let parent = std::process::id();
+            // SAFETY: `child_setup` makes only async-signal-safe calls (prctl, getppid, setrlimit).
             unsafe {
-                command.pre_exec(move || {
-                    let rlimit = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
-                    if libc::setrlimit(libc::RLIMIT_DATA, &rlimit) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
+                command.pre_exec(move || child_setup(parent, limit));
             }
         }
         let mut child = command.spawn()?;
@@ -345,7 +355,9 @@ impl ChildProcess {
         let err = err_reader.join().unwrap_or_default();
         let last_err = String::from_utf8_lossy(&err).lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
         if results.len() < job.kinds.len() {
-            let failure = if status.success() {
+            let failure = if status.code() == Some(WATCHDOG_EXIT) {
+                ProbeResult::Timeout(self.timeout)
+            } else if status.success() {
                 ProbeResult::Crash(format!("the probe process stopped without a result; {last_err}"))
             } else {
                 ProbeResult::Crash(describe_exit(status, &last_err))
@@ -354,6 +366,33 @@ impl ChildProcess {
         }
         Ok((results, None))
     }
+}
+
+/// Runs in the forked child before `exec`: the child dies with `ready` (on Linux the kernel
+/// sends it SIGKILL when the thread that started it exits, even by SIGKILL) and gets its
+/// memory limit (`memory` bytes of RLIMIT_DATA; 0 = unlimited).
+#[cfg(unix)]
+fn child_setup(parent: u32, memory: u64) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl and getppid are async-signal-safe and take no pointers.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // `ready` may have died between fork and prctl: then nobody waits for this child.
+        if unsafe { libc::getppid() } as u32 != parent {
+            return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+        }
+    }
+    let _ = parent;
+    if memory > 0 {
+        let rlimit = libc::rlimit { rlim_cur: memory as libc::rlim_t, rlim_max: memory as libc::rlim_t };
+        // SAFETY: setrlimit is async-signal-safe; `rlimit` outlives the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_DATA, &rlimit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 impl ProbeReply {
@@ -392,6 +431,7 @@ pub fn child_main() -> Result<(), String> {
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input).map_err(|e| e.to_string())?;
     let job: ProbeJob = serde_json::from_slice(&input).map_err(|e| format!("bad probe job: {e}"))?;
+    let progress = start_watchdog(job.time_limit);
     let base: Batch = job
         .base
         .iter()
@@ -419,18 +459,50 @@ pub fn child_main() -> Result<(), String> {
         serde_json::to_writer(&mut stdout, &ProbeLine { kind, reply }).map_err(|e| e.to_string())?;
         stdout.write_all(b"\n").map_err(|e| e.to_string())?;
         stdout.flush().map_err(|e| e.to_string())?;
+        let _ = progress.send(());
     }
     Ok(())
 }
 
-/// Debug builds only: `READY_TEST_PROBE_ABORT=<probe>` aborts the child at that probe, so the
-/// tests can show how a crashing runtime is reported. Release builds ignore the variable.
+/// The child's own time limit, enforced even when no parent is left to kill it: a thread
+/// that ends the process with [`WATCHDOG_EXIT`] when `limit` passes without a message on the
+/// returned channel (one is sent after each probe). Dropping the sender stops the watchdog.
+fn start_watchdog(limit: Duration) -> std::sync::mpsc::Sender<()> {
+    let (progress, heartbeat) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        loop {
+            match heartbeat.recv_timeout(limit) {
+                Ok(()) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    eprintln!("probe ran past its time limit of {:.3} s", limit.as_secs_f64());
+                    // SAFETY: ends the process at once; the stuck probe thread holds ORT locks
+                    // that exit handlers could wait on.
+                    unsafe { libc::_exit(WATCHDOG_EXIT) };
+                }
+            }
+        }
+    });
+    progress
+}
+
+/// Debug builds only: `READY_TEST_PROBE_ABORT=<probe>` aborts the child at that probe and
+/// `READY_TEST_PROBE_HANG=<probe>` makes it hang there (as a model stuck in a loop would), so
+/// the tests can show how a crashing or stuck runtime is handled. Release builds ignore both.
 fn test_hook(kind: ProbeKind) {
     #[cfg(debug_assertions)]
-    if let Ok(target) = std::env::var("READY_TEST_PROBE_ABORT")
-        && serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(|s| s == target)) == Some(true)
     {
-        std::process::abort();
+        let named = |var: &str| {
+            std::env::var(var).is_ok_and(|target| serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(|s| s == target)) == Some(true))
+        };
+        if named("READY_TEST_PROBE_ABORT") {
+            std::process::abort();
+        }
+        if named("READY_TEST_PROBE_HANG") {
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
     }
     #[cfg(not(debug_assertions))]
     let _ = kind;

@@ -119,3 +119,95 @@ fn an_audit_with_home_missing_unusable_or_unset_creates_nothing() {
     );
     assert_eq!(snapshot(&world.base), before);
 }
+
+/// The `ready __probe` children of process `parent` (from /proc).
+fn probe_children(parent: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // Fields after the command name, which is in parentheses: state, parent pid, ...
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let ppid: u32 = after.split(' ').nth(1).unwrap().parse().unwrap();
+        if ppid == parent && is_running_probe(pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Whether `pid` is a `ready __probe` process that has not exited (a zombie has exited).
+fn is_running_probe(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let state = stat[stat.rfind(')').unwrap() + 2..].chars().next().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    state != 'Z' && cmdline.split(|&b| b == 0).any(|arg| arg == b"__probe")
+}
+
+fn wait_until(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    done()
+}
+
+#[test]
+fn a_signal_to_ready_during_a_probe_leaves_no_probe_process() {
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        // The NaN probe hangs; the probe time limit (60 s by default) is far away.
+        let mut audit = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ready"))
+            .current_dir(root())
+            .env("ORT_DYLIB_PATH", common::ort_lib())
+            .env("READY_TEST_PROBE_HANG", "nan")
+            .args(["audit", "fixtures/models/iris_rf.onnx", "-q", "--config", "fixtures/configs/fast.yaml"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // The empty-batch check's child comes and goes in milliseconds: wait for the child that
+        // stays (the robustness probes', stuck at NaN) to have been there for a whole second.
+        let (mut children, mut since) = (Vec::new(), std::time::Instant::now());
+        let stuck = wait_until(std::time::Duration::from_secs(60), || {
+            let now = probe_children(audit.id());
+            if now != children {
+                (children, since) = (now, std::time::Instant::now());
+            }
+            !children.is_empty() && since.elapsed() > std::time::Duration::from_secs(1)
+        });
+        assert!(stuck, "no probe child got stuck at the NaN probe");
+        // SAFETY: kill with a pid of our own child.
+        assert_eq!(unsafe { libc::kill(audit.id() as i32, signal) }, 0);
+        let status = audit.wait().unwrap();
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(signal));
+        let gone = wait_until(std::time::Duration::from_secs(5), || !children.iter().any(|&pid| is_running_probe(pid)));
+        assert!(gone, "signal {signal}: probe child {children:?} still running after ready died");
+    }
+}
+
+#[test]
+fn a_probe_child_ends_itself_when_its_time_limit_passes() {
+    let job = serde_json::json!({
+        "model": root().join("fixtures/models/iris_rf.onnx"),
+        "ort_lib": common::ort_lib(),
+        "settings": {},
+        "kinds": ["nan"],
+        "oversized_rows": 10,
+        "base": [{"name": "input", "element": "float32", "shape": [1, 4], "values": ["1", "2", "3", "4"]}],
+        "time_limit": {"secs": 1, "nanos": 0},
+    });
+    let output = ready()
+        .arg("__probe")
+        .env("READY_TEST_PROBE_HANG", "nan")
+        .write_stdin(serde_json::to_vec(&job).unwrap())
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(124), "stderr: {stderr}");
+    assert_eq!(stderr, "probe ran past its time limit of 1.000 s\n");
+    assert!(output.stdout.is_empty());
+}
