@@ -83,6 +83,7 @@ fn read_baseline(path: &Path) -> Result<serde_json::Value, String> {
 
 /// Runs the audit. `Err` is a one-line reason `ready` could not run.
 pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
+    crate::sandbox::resources::ensure_open_files().map_err(|e| e.to_string())?;
     let model_path = &options.model;
     let shown = model_path.display();
     if model_path.is_dir() {
@@ -168,6 +169,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             oversized_rows: options.config.checks.robustness.oversized_rows,
             timeout: std::time::Duration::from_secs_f64(options.config.checks.robustness.timeout_s),
             memory_bytes: (options.config.limits.probe_memory_mb * 1024.0 * 1024.0) as u64,
+            resource_failure: Default::default(),
         }),
         _ => None,
     };
@@ -201,6 +203,9 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             CheckResult::new(check.id(), severity, outcome)
         })
         .collect();
+    if let Some(error) = child_probes.as_ref().and_then(|p| p.resource_failure()) {
+        return Err(error.to_string());
+    }
 
     Ok(Report::new(
         ModelFacts {

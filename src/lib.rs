@@ -22,6 +22,7 @@ pub mod readme;
 pub mod report;
 pub mod runtime;
 pub mod sample;
+pub mod sandbox;
 pub mod stats;
 pub mod tensor_proto;
 

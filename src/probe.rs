@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::runtime::{Batch, ElementType, IoSpec, ModelRunner, NamedOutput, NamedTensor, RuntimeSettings, TensorData};
+use crate::sandbox::resources::{ResourceError, Shortage};
 
 /// Tensors larger than this many elements are never built by a probe.
 pub const MAX_PROBE_ELEMENTS: usize = 1 << 26;
@@ -207,6 +208,10 @@ struct ProbeJob {
 /// Exit code of a probe child whose watchdog ended it (a probe ran past its time limit).
 pub const WATCHDOG_EXIT: i32 = 124;
 
+/// Exit code of a probe child that could not start its watchdog thread: the process or thread
+/// limit, ready's environment.
+pub const RESOURCE_EXIT: i32 = 125;
+
 /// How much longer than the parent's limit the child's own watchdog waits, so that the parent,
 /// which kills the child at its limit, normally reports the timeout itself.
 const WATCHDOG_GRACE: Duration = Duration::from_secs(1);
@@ -242,6 +247,9 @@ pub struct ChildProcess {
     pub timeout: Duration,
     /// Memory the child may allocate (RLIMIT_DATA); 0 = unlimited.
     pub memory_bytes: u64,
+    /// Set when ready itself ran out of a resource while running a child (a child that could
+    /// not start for lack of file descriptors says nothing about the model).
+    pub resource_failure: std::sync::Mutex<Option<ResourceError>>,
 }
 
 impl ProbeRunner for ChildProcess {
@@ -271,7 +279,13 @@ impl ProbeRunner for ChildProcess {
             };
             let (done, failure) = match self.spawn(&job) {
                 Ok(outcome) => outcome,
-                Err(e) => (Vec::new(), Some(ProbeResult::Crash(format!("could not run the probe process: {e}")))),
+                Err(e) => match ResourceError::classify(&e, "starting the probe process") {
+                    Some(shortage) => {
+                        self.record_resource_failure(shortage);
+                        break;
+                    }
+                    None => (Vec::new(), Some(ProbeResult::Crash(format!("could not run the probe process: {e}")))),
+                },
             };
             let finished = done.len();
             results.extend(done);
@@ -286,6 +300,16 @@ impl ProbeRunner for ChildProcess {
 }
 
 impl ChildProcess {
+    /// The resource ready ran out of while running probe children, if it did: the audit
+    /// cannot be trusted and ends with exit code 2.
+    pub fn resource_failure(&self) -> Option<ResourceError> {
+        self.resource_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn record_resource_failure(&self, error: ResourceError) {
+        self.resource_failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(error);
+    }
+
     /// Runs one child over `job.kinds`: the results it reported, and the failure (crash or
     /// timeout) of the probe it was running when it stopped, if it did not finish.
     fn spawn(&self, job: &ProbeJob) -> std::io::Result<ChildOutcome> {
@@ -306,25 +330,25 @@ impl ChildProcess {
         let payload = serde_json::to_vec(job).map_err(std::io::Error::other)?;
         let mut stdin = child.stdin.take().expect("piped");
         // Write from a thread: a child that dies early must not block us on a full pipe.
-        let writer = std::thread::spawn(move || {
+        let writer = thread_for(&mut child, move || {
             let _ = stdin.write_all(&payload);
-        });
+        })?;
         let stdout = child.stdout.take().expect("piped");
         let mut stderr = child.stderr.take().expect("piped");
         let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
+        let reader = thread_for(&mut child, move || {
             use std::io::BufRead;
             for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
                 if lines_tx.send(line).is_err() {
                     break;
                 }
             }
-        });
-        let err_reader = std::thread::spawn(move || {
+        })?;
+        let err_reader = thread_for(&mut child, move || {
             let mut err = Vec::new();
             let _ = stderr.read_to_end(&mut err);
             err
-        });
+        })?;
         let mut results = Vec::new();
         let mut last_progress = Instant::now();
         let status = loop {
@@ -357,6 +381,10 @@ impl ChildProcess {
         if results.len() < job.kinds.len() {
             let failure = if status.code() == Some(WATCHDOG_EXIT) {
                 ProbeResult::Timeout(self.timeout)
+            } else if status.code() == Some(RESOURCE_EXIT) {
+                let doing = format!("in the probe process: {last_err}");
+                self.record_resource_failure(ResourceError { shortage: Shortage::ProcessesOrThreads, doing });
+                return Ok((results, None));
             } else if status.success() {
                 ProbeResult::Crash(format!("the probe process stopped without a result; {last_err}"))
             } else {
@@ -366,6 +394,17 @@ impl ChildProcess {
         }
         Ok((results, None))
     }
+}
+
+/// Starts a thread for `child`'s pipes; when no thread can be started, kills the child first.
+fn thread_for<T: Send + 'static>(
+    child: &mut std::process::Child,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<T>> {
+    std::thread::Builder::new().spawn(work).inspect_err(|_| {
+        let _ = child.kill();
+        let _ = child.wait();
+    })
 }
 
 /// Runs in the forked child before `exec`: the child dies with `ready` (on Linux the kernel
@@ -431,7 +470,13 @@ pub fn child_main() -> Result<(), String> {
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input).map_err(|e| e.to_string())?;
     let job: ProbeJob = serde_json::from_slice(&input).map_err(|e| format!("bad probe job: {e}"))?;
-    let progress = start_watchdog(job.time_limit);
+    let progress = match start_watchdog(job.time_limit) {
+        Ok(progress) => progress,
+        Err(e) => {
+            eprintln!("could not start the watchdog thread: {e}");
+            std::process::exit(RESOURCE_EXIT);
+        }
+    };
     let base: Batch = job
         .base
         .iter()
@@ -467,9 +512,9 @@ pub fn child_main() -> Result<(), String> {
 /// The child's own time limit, enforced even when no parent is left to kill it: a thread
 /// that ends the process with [`WATCHDOG_EXIT`] when `limit` passes without a message on the
 /// returned channel (one is sent after each probe). Dropping the sender stops the watchdog.
-fn start_watchdog(limit: Duration) -> std::sync::mpsc::Sender<()> {
+fn start_watchdog(limit: Duration) -> std::io::Result<std::sync::mpsc::Sender<()>> {
     let (progress, heartbeat) = std::sync::mpsc::channel::<()>();
-    std::thread::spawn(move || {
+    std::thread::Builder::new().spawn(move || {
         loop {
             match heartbeat.recv_timeout(limit) {
                 Ok(()) => continue,
@@ -482,8 +527,8 @@ fn start_watchdog(limit: Duration) -> std::sync::mpsc::Sender<()> {
                 }
             }
         }
-    });
-    progress
+    })?;
+    Ok(progress)
 }
 
 /// Debug builds only: `READY_TEST_PROBE_ABORT=<probe>` aborts the child at that probe and

@@ -211,3 +211,66 @@ fn a_probe_child_ends_itself_when_its_time_limit_passes() {
     assert_eq!(stderr, "probe ran past its time limit of 1.000 s\n");
     assert!(output.stdout.is_empty());
 }
+
+/// `ready audit` of the iris model and sample with the open-file limit set to `soft`/`hard`.
+fn audit_with_open_file_limit(soft: u64, hard: u64) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ready"));
+    cmd.current_dir(root())
+        .env("ORT_DYLIB_PATH", common::ort_lib())
+        .args(["audit", "fixtures/models/iris_rf.onnx", "--sample", "fixtures/samples/iris.csv", "--format", "json", "-q"])
+        .args(["--config", "fixtures/configs/fast.yaml"]);
+    // SAFETY: setrlimit is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn too_few_file_descriptors_is_an_environment_error_not_a_failed_model() {
+    // With 10 descriptors the probe children could not start, and the audit used to blame the
+    // model: "the runtime crashed on a 0-row batch", exit 1.
+    for limit in [10, 20] {
+        let output = audit_with_open_file_limit(limit, limit);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "limit {limit}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "error: ready could not run: too many open files: the open-file limit (ulimit -n) is {limit}, \
+                 and an audit needs 64; raise it\n"
+            )
+        );
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_low_soft_open_file_limit_under_a_higher_hard_limit_is_raised() {
+    let output = audit_with_open_file_limit(10, 4096);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let statuses: Vec<String> =
+        json["checks"].as_array().unwrap().iter().map(|c| format!("{}={}", c["id"].as_str().unwrap(), c["status"].as_str().unwrap())).collect();
+    // The lockfile check warns on this repository's own Cargo.lock (not verifiable offline).
+    let expected = [
+        "serialization=pass",
+        "schema_parity=pass",
+        "empty_batch=pass",
+        "robustness=pass",
+        "output_sanity=pass",
+        "determinism=pass",
+        "golden_parity=skip",
+        "latency=pass",
+        "lockfile=warn",
+        "baseline=skip",
+    ];
+    assert_eq!(statuses, expected);
+}

@@ -1,0 +1,3 @@
+//! Untrusted work under limits, and the limits of ready's own process.
+
+pub mod resources;
