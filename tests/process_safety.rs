@@ -274,3 +274,67 @@ fn a_low_soft_open_file_limit_under_a_higher_hard_limit_is_raised() {
     ];
     assert_eq!(statuses, expected);
 }
+
+/// A libonnxruntime release that scripts/setup.sh downloaded for the compatibility tests.
+fn compat_lib(version: &str) -> PathBuf {
+    let path = root().join(format!(".ort-compat/{version}/libonnxruntime.so.{version}"));
+    assert!(path.is_file(), "{} is missing: run scripts/setup.sh", path.display());
+    path
+}
+
+#[test]
+fn the_oldest_supported_onnx_runtime_audits_a_model() {
+    let world = World::new();
+    let output = world.audit().env("HOME", world.path("home")).env("ORT_DYLIB_PATH", compat_lib("1.23.0")).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["runtime"]["version"], "1.23.0");
+    let statuses: Vec<String> =
+        json["checks"].as_array().unwrap().iter().map(|c| format!("{}={}", c["id"].as_str().unwrap(), c["status"].as_str().unwrap())).collect();
+    let expected = [
+        "serialization=pass",
+        "schema_parity=skip",
+        "empty_batch=pass",
+        "robustness=pass",
+        "output_sanity=pass",
+        "determinism=pass",
+        "golden_parity=skip",
+        "latency=pass",
+        "lockfile=warn", // no lockfile in the scratch folder
+        "baseline=skip",
+    ];
+    assert_eq!(statuses, expected);
+}
+
+#[test]
+fn onnx_runtime_1_22_is_refused_before_it_is_loaded() {
+    // 1.22.1 aborts (SIGABRT, exit 134) creating a session. The dynamic loader's own log
+    // (LD_DEBUG=files) shows the library is never opened.
+    let lib = compat_lib("1.22.1");
+    for (flag, via_env) in [("--ort-lib", false), ("ORT_DYLIB_PATH", true)] {
+        let mut cmd = ready();
+        cmd.env("LD_DEBUG", "files");
+        if via_env {
+            cmd.env("ORT_DYLIB_PATH", &lib);
+        } else {
+            cmd.arg("--ort-lib").arg(&lib);
+        }
+        let output = cmd.args(["audit", "fixtures/models/iris_rf.onnx", "-q"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let (loader, ours): (Vec<&str>, Vec<&str>) =
+            stderr.lines().partition(|l| l.trim_start().split(':').next().is_some_and(|pid| pid.parse::<u32>().is_ok()));
+        assert!(loader.iter().any(|l| l.contains("file=")), "LD_DEBUG logged nothing: {stderr}");
+        assert!(!loader.iter().any(|l| l.contains("libonnxruntime.so.1.22.1")), "{flag}: the library was loaded: {stderr}");
+        assert_eq!(
+            ours,
+            [format!(
+                "error: {flag} points to {}, which is not a usable ONNX Runtime: ONNX Runtime 1.22.1 (declared in the file; \
+                 not loaded) is older than 1.23.0, the oldest ready supports (1.22 aborts creating a session); install \
+                 onnxruntime>=1.23.0",
+                lib.display()
+            )]
+        );
+    }
+}
