@@ -87,7 +87,34 @@ pub fn scan_artifact(bytes: &[u8]) -> PickleScan {
     scan(bytes)
 }
 
+/// Bounds on what an archive may make the scan decompress: a zip whose entries all point at one
+/// highly compressed stream (a zip bomb) stops the scan instead of burning CPU for hours.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveLimits {
+    /// Pickle entries scanned in one zip (a PyTorch checkpoint has one or two).
+    pub max_pickles: usize,
+    /// Decompressed bytes over every scanned entry together.
+    pub max_total_bytes: u64,
+    /// Decompressed size over compressed size, for entries past `ratio_floor_bytes`.
+    pub max_ratio: u64,
+    /// Entries that expand to at most this much are never stopped by the ratio.
+    pub ratio_floor_bytes: u64,
+}
+
+/// The limits every scan uses.
+pub const ARCHIVE_LIMITS: ArchiveLimits =
+    ArchiveLimits { max_pickles: 16, max_total_bytes: 256 << 20, max_ratio: 100, ratio_floor_bytes: 1 << 20 };
+
+/// The note of a scan stopped by [`ARCHIVE_LIMITS`].
+fn limit_note(what: String) -> Option<String> {
+    Some(format!("scan stopped: limit: {what}"))
+}
+
 fn scan_zip(bytes: &[u8]) -> PickleScan {
+    scan_zip_within(bytes, ARCHIVE_LIMITS)
+}
+
+fn scan_zip_within(bytes: &[u8], limits: ArchiveLimits) -> PickleScan {
     let mut archive = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
         Ok(a) => a,
         Err(e) => return PickleScan { note: Some(format!("unreadable zip archive: {e}")), ..PickleScan::default() },
@@ -96,18 +123,27 @@ fn scan_zip(bytes: &[u8]) -> PickleScan {
     if names.is_empty() {
         return PickleScan { note: Some("zip archive without a .pkl entry".into()), ..PickleScan::default() };
     }
+    if names.len() > limits.max_pickles {
+        let what = format!("{} .pkl entries (at most {} are scanned)", names.len(), limits.max_pickles);
+        return PickleScan { note: limit_note(what), ..PickleScan::default() };
+    }
     let mut combined = PickleScan { complete: true, note: Some(format!("PyTorch-style zip; scanned {}", names.join(", "))), ..PickleScan::default() };
+    let mut budget = limits.max_total_bytes;
     for name in names {
-        let mut data = Vec::new();
-        // A declared size is not trusted: read at most 256 MiB of one pickle.
-        let read = archive.by_name(&name).map_err(|e| e.to_string()).and_then(|entry| {
-            entry.take(256 << 20).read_to_end(&mut data).map_err(|e| e.to_string())
-        });
-        if let Err(e) = read {
-            combined.complete = false;
-            combined.note = Some(format!("{name}: {e}"));
-            continue;
-        }
+        let data = match read_entry(&mut archive, &name, &limits, budget) {
+            Ok(data) => data,
+            Err(EntryError::Limit(what)) => {
+                combined.complete = false;
+                combined.note = limit_note(what);
+                break;
+            }
+            Err(EntryError::Unreadable(e)) => {
+                combined.complete = false;
+                combined.note = Some(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        budget -= data.len() as u64;
         let part = scan(&data);
         combined.protocol = combined.protocol.max(part.protocol);
         for import in part.imports {
@@ -123,6 +159,33 @@ fn scan_zip(bytes: &[u8]) -> PickleScan {
         }
     }
     combined
+}
+
+enum EntryError {
+    Limit(String),
+    Unreadable(String),
+}
+
+/// Decompresses one entry, stopping at the first byte past `budget` or past the ratio limit.
+fn read_entry(
+    archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+    name: &str,
+    limits: &ArchiveLimits,
+    budget: u64,
+) -> Result<Vec<u8>, EntryError> {
+    let entry = archive.by_name(name).map_err(|e| EntryError::Unreadable(e.to_string()))?;
+    let by_ratio = entry.compressed_size().saturating_mul(limits.max_ratio).max(limits.ratio_floor_bytes);
+    let allowed = budget.min(by_ratio);
+    let mut data = Vec::new();
+    entry.take(allowed.saturating_add(1)).read_to_end(&mut data).map_err(|e| EntryError::Unreadable(e.to_string()))?;
+    if data.len() as u64 <= allowed {
+        return Ok(data);
+    }
+    Err(EntryError::Limit(if allowed == by_ratio {
+        format!("{name} expands more than {} times its compressed size", limits.max_ratio)
+    } else {
+        format!("pickles in the zip expand past {} MiB", limits.max_total_bytes >> 20)
+    }))
 }
 
 /// Walks the opcodes of one pickle stream.
@@ -372,5 +435,25 @@ mod tests {
         let scan = scan_artifact(buffer.get_ref());
         assert_eq!(scan.imports, vec!["posix.system"]);
         assert!(scan.note.unwrap().contains("archive/data.pkl"));
+    }
+
+    #[test]
+    fn pickles_in_a_zip_share_one_decompression_budget() {
+        let mut buffer = std::io::Cursor::new(Vec::new());
+        {
+            let mut zip = zip::ZipWriter::new(&mut buffer);
+            let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+            for name in ["a/data.pkl", "b/data.pkl", "c/data.pkl"] {
+                zip.start_file(name, stored).unwrap();
+                std::io::Write::write_all(&mut zip, &[b'N'; 400 << 10]).unwrap();
+            }
+            zip.finish().unwrap();
+        }
+        let limits = ArchiveLimits { max_total_bytes: 1 << 20, ..ARCHIVE_LIMITS };
+        let scan = scan_zip_within(buffer.get_ref(), limits);
+        assert!(!scan.complete);
+        assert_eq!(scan.note.as_deref(), Some("scan stopped: limit: pickles in the zip expand past 1 MiB"));
+        let scan = scan_zip_within(buffer.get_ref(), ArchiveLimits { max_pickles: 2, ..ARCHIVE_LIMITS });
+        assert_eq!(scan.note.as_deref(), Some("scan stopped: limit: 3 .pkl entries (at most 2 are scanned)"));
     }
 }

@@ -338,3 +338,71 @@ fn onnx_runtime_1_22_is_refused_before_it_is_loaded() {
         );
     }
 }
+
+/// A zip holding one deflated entry of `expanded` zero bytes.
+fn deflated_zeros(expanded: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buffer);
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("bomb/data.pkl", options).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..expanded / chunk.len() {
+        zip.write_all(&chunk).unwrap();
+    }
+    zip.finish().unwrap();
+    buffer.into_inner()
+}
+
+/// A PyTorch-style zip bomb made from `one` (see [`deflated_zeros`]): `entries` central-directory
+/// entries (`bomb/data0000.pkl`, ...) all pointing at its one deflate stream. Each entry is
+/// small on disk and decompresses in full.
+fn zip_bomb(one: &[u8], entries: usize) -> Vec<u8> {
+    let u16_at = |at: usize| usize::from(u16::from_le_bytes([one[at], one[at + 1]]));
+    let u32_at = |at: usize| u32::from_le_bytes(one[at..at + 4].try_into().unwrap()) as usize;
+    let end = one.len() - 22; // end-of-central-directory record, no comment
+    let directory = u32_at(end + 16);
+    let record = &one[directory..directory + 46 + u16_at(directory + 28) + u16_at(directory + 30) + u16_at(directory + 32)];
+    let mut central = Vec::new();
+    for i in 0..entries {
+        let name = format!("bomb/data{i:04}.pkl");
+        let mut header = record[..46].to_vec();
+        header[28..30].copy_from_slice(&(name.len() as u16).to_le_bytes());
+        header[30..34].fill(0); // no extra field, no comment
+        central.extend_from_slice(&header);
+        central.extend_from_slice(name.as_bytes());
+    }
+    let mut bomb = one[..directory].to_vec();
+    bomb.extend_from_slice(&central);
+    let mut eocd = one[end..].to_vec();
+    eocd[8..10].copy_from_slice(&(entries as u16).to_le_bytes());
+    eocd[10..12].copy_from_slice(&(entries as u16).to_le_bytes());
+    eocd[12..16].copy_from_slice(&(central.len() as u32).to_le_bytes());
+    eocd[16..20].copy_from_slice(&(directory as u32).to_le_bytes());
+    bomb.extend_from_slice(&eocd);
+    bomb
+}
+
+#[test]
+fn a_zip_bomb_stops_the_pickle_scan_at_a_limit() {
+    // 1000 entries x 32 MiB: 32 GB to decompress without limits (minutes of CPU), 60 KB on disk.
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("bomb.pt");
+    let one = deflated_zeros(32 << 20);
+    let bomb = zip_bomb(&one, 1000);
+    assert!(bomb.len() < 200_000, "{}", bomb.len());
+    std::fs::write(&model, &bomb).unwrap();
+    let run = common::audit(model.to_str().unwrap(), &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.status("serialization"), "fail");
+    let scan = &run.check("serialization")["metrics"]["pickle"];
+    assert_eq!(scan["complete"], false);
+    assert_eq!(scan["note"], "scan stopped: limit: 1000 .pkl entries (at most 16 are scanned)");
+    // Sixteen entries pass the count, and the first one stops at the ratio limit.
+    std::fs::write(&model, zip_bomb(&one, 16)).unwrap();
+    let run = common::audit(model.to_str().unwrap(), &[]);
+    let scan = &run.check("serialization")["metrics"]["pickle"];
+    assert_eq!(scan["complete"], false);
+    assert_eq!(scan["note"], "scan stopped: limit: bomb/data0000.pkl expands more than 100 times its compressed size");
+    assert!(run.details("serialization").iter().any(|d| d.contains("scan incomplete (scan stopped: limit:")), "{:?}", run.details("serialization"));
+}
