@@ -14,6 +14,7 @@ pub mod guard;
 pub mod init;
 pub mod lockfiles;
 pub mod machine;
+pub mod model;
 pub mod parquet_footer;
 pub mod pickle_scan;
 pub mod probe;

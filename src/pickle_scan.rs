@@ -1,12 +1,15 @@
-//! A static scan of Python pickle streams (`.pkl`, `.joblib`, PyTorch `.pt` zips): every opcode is
-//! walked, never executed, to list the globals the pickle would import and call on load, and to
-//! flag the ones that run code (os.system, subprocess, builtins.eval, ...).
+//! A static scan of Python pickle streams (`.pkl`, `.joblib`, PyTorch `.pt` zips): every opcode of
+//! every pickle in the stream is walked, never executed, with the unpickler's stack, mark stack
+//! and memo tracked exactly, to list the globals the pickle would import and call on load; every
+//! global off the allowlist of known-safe ones (`model::pickle_globals`) is flagged.
 //!
 //! Loading any pickle can run arbitrary code; the scan only says how obviously a file does so.
 
 use std::io::Read;
 
 use serde::Serialize;
+
+use crate::model::pickle_globals::{Verdict, classify};
 
 /// What the scan found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -23,41 +26,6 @@ pub struct PickleScan {
     pub complete: bool,
     /// Why the scan is incomplete, or what container held the pickle.
     pub note: Option<String>,
-}
-
-/// Modules whose every global runs code or reaches the system.
-const DANGEROUS_MODULES: &[&str] = &[
-    "os", "posix", "nt", "subprocess", "sys", "socket", "shutil", "runpy", "pty", "commands", "webbrowser",
-    "importlib", "code", "codeop", "ctypes", "multiprocessing", "pickle", "_pickle", "marshal", "dill", "cloudpickle",
-    "asyncio", "http", "httplib", "urllib", "requests", "ftplib", "smtplib", "telnetlib", "tempfile", "pathlib",
-    "platform", "signal", "threading", "_thread", "pdb", "bdb", "timeit", "profile", "cProfile", "trace",
-];
-
-/// Builtins that execute code or reach the system.
-const DANGEROUS_BUILTINS: &[&str] = &[
-    "eval", "exec", "execfile", "compile", "open", "__import__", "getattr", "setattr", "delattr", "globals", "locals",
-    "vars", "breakpoint", "input", "apply", "memoryview",
-];
-
-/// Other single globals known to run code.
-const DANGEROUS_GLOBALS: &[&str] = &[
-    "types.FunctionType", "types.CodeType", "operator.attrgetter", "operator.methodcaller", "functools.partial",
-    "torch.load", "numpy.load", "numpy.testing._private.utils.runstring", "joblib.load",
-];
-
-fn why_dangerous(module: &str, name: &str) -> Option<String> {
-    let top = module.split('.').next().unwrap_or(module);
-    let full = format!("{module}.{name}");
-    if DANGEROUS_MODULES.contains(&top) {
-        return Some(format!("{full}: module '{top}' runs commands or reaches the system"));
-    }
-    if matches!(module, "builtins" | "__builtin__" | "__builtins__") && DANGEROUS_BUILTINS.contains(&name) {
-        return Some(format!("{full}: executes code or reaches the system"));
-    }
-    if DANGEROUS_GLOBALS.contains(&full.as_str()) {
-        return Some(format!("{full}: can call arbitrary functions"));
-    }
-    None
 }
 
 /// Scans an artifact file's bytes: a raw pickle, a PyTorch zip (`*/data.pkl`), or a compressed
@@ -188,198 +156,409 @@ fn read_entry(
     }))
 }
 
-/// Walks the opcodes of one pickle stream.
+/// Scans every pickle in `bytes`, one after another (a loader may read more than one).
 pub fn scan(bytes: &[u8]) -> PickleScan {
     let mut out = PickleScan::default();
     let mut pos = 0usize;
-    // Recent string pushes and the memo, to resolve STACK_GLOBAL's module and name.
-    let mut strings: Vec<Option<String>> = Vec::new();
-    let mut memo: std::collections::HashMap<u64, Option<String>> = std::collections::HashMap::new();
-    let mut next_memo = 0u64;
-    let fail = |out: &mut PickleScan, pos: usize, why: String| {
-        out.note = Some(format!("scan stopped at byte {pos}: {why}"));
-    };
-    macro_rules! take {
-        ($n:expr) => {{
-            let n: usize = $n;
-            match pos.checked_add(n).filter(|&end| end <= bytes.len()) {
-                Some(end) => {
-                    let slice = &bytes[pos..end];
-                    pos = end;
-                    slice
-                }
-                None => {
-                    fail(&mut out, pos, "truncated argument".into());
-                    return out;
-                }
-            }
-        }};
-    }
-    macro_rules! line {
-        () => {{
-            match bytes[pos..].iter().position(|&b| b == b'\n') {
-                Some(i) => {
-                    let text = String::from_utf8_lossy(&bytes[pos..pos + i]).into_owned();
-                    pos += i + 1;
-                    text
-                }
-                None => {
-                    fail(&mut out, pos, "unterminated line argument".into());
-                    return out;
-                }
-            }
-        }};
-    }
-    let le = |b: &[u8]| b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
-    let record_global = |out: &mut PickleScan, module: &str, name: &str| {
-        let full = format!("{module}.{name}");
-        if !out.imports.contains(&full) {
-            out.imports.push(full);
-            if let Some(why) = why_dangerous(module, name) {
-                out.dangerous.push(why);
-            }
-        }
-    };
+    let mut pickles = 0usize;
     while pos < bytes.len() {
-        let op = bytes[pos];
-        let at = pos;
-        pos += 1;
-        match op {
-            b'.' => {
-                out.complete = true;
-                return out;
-            }
-            0x80 => out.protocol = Some(take!(1)[0]),
-            0x95 => {
-                take!(8);
-            }
-            b'(' | b')' | b']' | b'}' | b'0' | b'1' | b'2' | b'N' | b'a' | b'e' | b'l' | b't' | b'd' | b's' | b'u'
-            | 0x85 | 0x86 | 0x87 | 0x88 | 0x89 | 0x8f | 0x90 | 0x97 | 0x98 => {
-                if op == b'0' {
-                    strings.pop();
-                }
-            }
-            b'R' | b'b' | 0x81 | 0x92 | b'o' => out.calls += usize::from(op != b'b'),
-            b'c' => {
-                let module = line!();
-                let name = line!();
-                record_global(&mut out, &module, &name);
-            }
-            b'i' => {
-                let module = line!();
-                let name = line!();
-                record_global(&mut out, &module, &name);
-                out.calls += 1;
-            }
-            0x93 => {
-                let name = strings.pop().flatten();
-                let module = strings.pop().flatten();
-                match (module, name) {
-                    (Some(m), Some(n)) => record_global(&mut out, &m, &n),
-                    _ => record_global(&mut out, "<computed>", "<computed>"),
-                }
-            }
-            b'I' | b'L' | b'F' | b'P' => {
-                line!();
-            }
-            b'S' | b'V' => {
-                let text = line!();
-                strings.push(Some(text.trim_matches(|c| c == '\'' || c == '"').to_string()));
-            }
-            b'J' => {
-                take!(4);
-            }
-            b'K' => {
-                take!(1);
-            }
-            b'M' => {
-                take!(2);
-            }
-            b'G' => {
-                take!(8);
-            }
-            0x8a => {
-                let n = take!(1)[0] as usize;
-                take!(n);
-            }
-            0x8b => {
-                let n = le(take!(4)) as usize;
-                take!(n);
-            }
-            b'U' | 0x8c => {
-                let n = take!(1)[0] as usize;
-                strings.push(Some(String::from_utf8_lossy(take!(n)).into_owned()));
-            }
-            b'T' | b'X' => {
-                let n = le(take!(4)) as usize;
-                strings.push(Some(String::from_utf8_lossy(take!(n)).into_owned()));
-            }
-            0x8d => {
-                let n = le(take!(8)) as usize;
-                strings.push(Some(String::from_utf8_lossy(take!(n)).into_owned()));
-            }
-            b'B' => {
-                let n = le(take!(4)) as usize;
-                take!(n);
-            }
-            b'C' => {
-                let n = take!(1)[0] as usize;
-                take!(n);
-            }
-            0x8e | 0x96 => {
-                let n = le(take!(8)) as usize;
-                take!(n);
-            }
-            b'p' => {
-                let key = line!().trim().parse().unwrap_or(u64::MAX);
-                memo.insert(key, strings.last().cloned().flatten());
-            }
-            b'q' => {
-                let key = u64::from(take!(1)[0]);
-                memo.insert(key, strings.last().cloned().flatten());
-            }
-            b'r' => {
-                let key = le(take!(4));
-                memo.insert(key, strings.last().cloned().flatten());
-            }
-            0x94 => {
-                memo.insert(next_memo, strings.last().cloned().flatten());
-                next_memo += 1;
-            }
-            b'g' => {
-                let key = line!().trim().parse().unwrap_or(u64::MAX);
-                strings.push(memo.get(&key).cloned().flatten());
-            }
-            b'h' => {
-                let key = u64::from(take!(1)[0]);
-                strings.push(memo.get(&key).cloned().flatten());
-            }
-            b'j' => {
-                let key = le(take!(4));
-                strings.push(memo.get(&key).cloned().flatten());
-            }
-            0x82 => {
-                take!(1);
-            }
-            0x83 => {
-                take!(2);
-            }
-            0x84 => {
-                take!(4);
-            }
-            _ => {
-                fail(&mut out, at, format!("unknown opcode 0x{op:02x} (joblib stores raw array bytes inside the stream)"));
+        let mut machine = Machine::default();
+        match machine.run(bytes, &mut pos, &mut out) {
+            Ok(()) => pickles += 1,
+            Err(Stop { at, why }) => {
+                out.complete = false;
+                let which = if pickles == 0 { String::new() } else { format!(" (pickle {} in the stream)", pickles + 1) };
+                out.note = Some(format!("scan stopped at byte {at}{which}: {why}"));
                 return out;
             }
         }
-        if pos > bytes.len() {
-            break;
-        }
+        out.complete = true;
     }
-    if !out.complete && out.note.is_none() {
-        out.note = Some("no STOP opcode: truncated pickle".to_string());
+    if pickles == 0 {
+        out.note = Some("empty file: no pickle".to_string());
+    } else if pickles > 1 {
+        out.note = Some(format!("{pickles} pickles in the stream, each scanned"));
     }
     out
+}
+
+/// Why the walk stopped before STOP: where, and what a loader would have met there.
+struct Stop {
+    at: usize,
+    why: String,
+}
+
+/// What the scan knows about a value on the unpickler's stack.
+#[derive(Debug, Clone)]
+enum Value {
+    /// A `str` (text opcodes; protocol 0-2 byte strings load as `str` too).
+    Str(std::rc::Rc<str>),
+    /// Known not to be a `str`: a number, bytes, None, a container, a global.
+    NotStr,
+    /// The result of a call or a persistent load: could be anything, a `str` included.
+    Unknown,
+}
+
+/// The unpickler's state, modelled exactly as `pickle._Unpickler` keeps it: the stack, the
+/// stack of stacks saved by MARK, and the memo.
+#[derive(Default)]
+struct Machine {
+    stack: Vec<Value>,
+    metastack: Vec<Vec<Value>>,
+    memo: std::collections::HashMap<u64, Value>,
+}
+
+impl Machine {
+    fn pop(&mut self) -> Result<Value, String> {
+        self.stack.pop().ok_or_else(|| "pops from an empty stack".to_string())
+    }
+
+    fn top(&self) -> Result<&Value, String> {
+        self.stack.last().ok_or_else(|| "reads the top of an empty stack".to_string())
+    }
+
+    /// Python's `pop_mark`: the items since the last MARK, restoring the stack below it.
+    fn pop_mark(&mut self) -> Result<Vec<Value>, String> {
+        let below = self.metastack.pop().ok_or_else(|| "no MARK to pop to".to_string())?;
+        Ok(std::mem::replace(&mut self.stack, below))
+    }
+
+    fn pop_n(&mut self, n: usize) -> Result<(), String> {
+        for _ in 0..n {
+            self.pop()?;
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, key: u64) -> Result<(), String> {
+        let value = self.top()?.clone();
+        self.memo.insert(key, value);
+        Ok(())
+    }
+
+    fn get(&mut self, key: u64) -> Result<(), String> {
+        let value = self.memo.get(&key).cloned().ok_or_else(|| format!("memo key {key} was never stored"))?;
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// Runs one pickle from `*pos` through its STOP, recording globals and calls in `out`.
+    fn run(&mut self, bytes: &[u8], pos: &mut usize, out: &mut PickleScan) -> Result<(), Stop> {
+        while *pos < bytes.len() {
+            let at = *pos;
+            let op = bytes[at];
+            *pos += 1;
+            let mut reader = Reader { bytes, pos };
+            match self.step(op, &mut reader, out) {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Stop) => return Ok(()),
+                Err(why) => return Err(Stop { at, why }),
+            }
+        }
+        Err(Stop { at: bytes.len(), why: "no STOP opcode: truncated pickle".to_string() })
+    }
+
+    /// One opcode, with the stack effect `pickle._Unpickler` gives it.
+    fn step(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<Flow, String> {
+        if op == b'.' {
+            self.pop()?;
+            return Ok(Flow::Stop);
+        }
+        let known = self.control(op, r, out)? || self.literal(op, r)? || self.container(op)? || self.call(op, r, out)? || self.memo_op(op, r)?;
+        if !known {
+            return Err(format!("unknown opcode 0x{op:02x} (joblib stores raw array bytes inside the stream)"));
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Framing, MARK, POP, DUP. `false`: not one of these.
+    fn control(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+        match op {
+            0x80 => out.protocol = out.protocol.max(Some(r.take(1)?[0])),
+            0x95 => {
+                r.take(8)?;
+            }
+            b'(' => self.metastack.push(std::mem::take(&mut self.stack)),
+            b'0' => {
+                if self.stack.pop().is_none() {
+                    self.pop_mark()?;
+                }
+            }
+            b'1' => {
+                self.pop_mark()?;
+            }
+            b'2' => {
+                let top = self.top()?.clone();
+                self.stack.push(top);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Numbers, strings, bytes and empty containers pushed from the opcode's argument.
+    fn literal(&mut self, op: u8, r: &mut Reader<'_, '_>) -> Result<bool, String> {
+        let text = |b: &[u8]| Value::Str(String::from_utf8_lossy(b).into());
+        match op {
+            // Values that are not strings.
+            b'N' | 0x88 | 0x89 | b')' | b']' | b'}' | 0x8f => self.stack.push(Value::NotStr),
+            b'I' | b'L' | b'F' => {
+                r.line()?;
+                self.stack.push(Value::NotStr);
+            }
+            b'J' | b'K' | b'M' | b'G' => {
+                r.take(match op {
+                    b'J' => 4,
+                    b'K' => 1,
+                    b'M' => 2,
+                    _ => 8,
+                })?;
+                self.stack.push(Value::NotStr);
+            }
+            0x8a | 0x8b | b'B' | b'C' | 0x8e | 0x96 => {
+                let n = match op {
+                    0x8a | b'C' => r.len(1)?,
+                    0x8b | b'B' => r.len(4)?,
+                    _ => r.len(8)?,
+                };
+                r.take(n)?;
+                self.stack.push(Value::NotStr);
+            }
+            // Strings.
+            b'S' => {
+                let line = r.line()?;
+                let quoted = line.len() >= 2 && matches!(line[0], b'\'' | b'"') && line[line.len() - 1] == line[0];
+                if !quoted {
+                    return Err("STRING opcode argument must be quoted".to_string());
+                }
+                self.stack.push(text(&line[1..line.len() - 1]));
+            }
+            b'V' => {
+                let line = r.line()?;
+                self.stack.push(text(line));
+            }
+            b'U' | 0x8c | b'T' | b'X' | 0x8d => {
+                let n = match op {
+                    b'U' | 0x8c => r.len(1)?,
+                    b'T' | b'X' => r.len(4)?,
+                    _ => r.len(8)?,
+                };
+                let bytes = r.take(n)?;
+                self.stack.push(text(bytes));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Containers built from, or filled from, the stack.
+    fn container(&mut self, op: u8) -> Result<bool, String> {
+        match op {
+            b't' | b'l' | b'd' | 0x91 => {
+                self.pop_mark()?;
+                self.stack.push(Value::NotStr);
+            }
+            0x85..=0x87 => {
+                self.pop_n(usize::from(op - 0x84))?;
+                self.stack.push(Value::NotStr);
+            }
+            b'a' => {
+                self.pop()?;
+                self.top()?;
+            }
+            b's' => {
+                self.pop_n(2)?;
+                self.top()?;
+            }
+            b'e' | b'u' | 0x90 => {
+                self.pop_mark()?;
+                self.top()?;
+            }
+            b'b' => {
+                self.pop()?;
+                self.top()?;
+            }
+            0x97 => self.stack.push(Value::Unknown),
+            0x98 => {
+                self.top()?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Globals, calls and persistent ids.
+    fn call(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+        match op {
+            b'c' => {
+                let module = String::from_utf8_lossy(r.line()?).into_owned();
+                let name = String::from_utf8_lossy(r.line()?).into_owned();
+                record_global(out, &module, &name);
+                self.stack.push(Value::NotStr);
+            }
+            0x93 => {
+                let name = self.pop()?;
+                let module = self.pop()?;
+                match (module, name) {
+                    (Value::Str(m), Value::Str(n)) => record_global(out, &m, &n),
+                    (Value::NotStr, _) | (_, Value::NotStr) => return Err("STACK_GLOBAL requires str".to_string()),
+                    _ => record_computed(out),
+                }
+                self.stack.push(Value::NotStr);
+            }
+            b'i' => {
+                let module = String::from_utf8_lossy(r.line()?).into_owned();
+                let name = String::from_utf8_lossy(r.line()?).into_owned();
+                self.pop_mark()?;
+                record_global(out, &module, &name);
+                out.calls += 1;
+                self.stack.push(Value::Unknown);
+            }
+            b'o' => {
+                let items = self.pop_mark()?;
+                if items.is_empty() {
+                    return Err("OBJ without a class".to_string());
+                }
+                out.calls += 1;
+                self.stack.push(Value::Unknown);
+            }
+            b'R' | 0x81 => {
+                self.pop_n(2)?;
+                out.calls += 1;
+                self.stack.push(Value::Unknown);
+            }
+            0x92 => {
+                self.pop_n(3)?;
+                out.calls += 1;
+                self.stack.push(Value::Unknown);
+            }
+            b'P' => {
+                r.line()?;
+                self.stack.push(Value::Unknown);
+            }
+            b'Q' => {
+                self.pop()?;
+                self.stack.push(Value::Unknown);
+            }
+            0x82..=0x84 => {
+                let code = r.len(match op {
+                    0x82 => 1,
+                    0x83 => 2,
+                    _ => 4,
+                })?;
+                record_extension(out, code);
+                self.stack.push(Value::NotStr);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// PUT, GET and MEMOIZE.
+    fn memo_op(&mut self, op: u8, r: &mut Reader<'_, '_>) -> Result<bool, String> {
+        match op {
+            b'p' => {
+                let key = r.decimal()?;
+                self.put(key)?;
+            }
+            b'q' => {
+                let key = r.len(1)? as u64;
+                self.put(key)?;
+            }
+            b'r' => {
+                let key = r.len(4)? as u64;
+                self.put(key)?;
+            }
+            0x94 => {
+                let key = self.memo.len() as u64;
+                self.put(key)?;
+            }
+            b'g' => {
+                let key = r.decimal()?;
+                self.get(key)?;
+            }
+            b'h' => {
+                let key = r.len(1)? as u64;
+                self.get(key)?;
+            }
+            b'j' => {
+                let key = r.len(4)? as u64;
+                self.get(key)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Reads opcode arguments, never past the end of the stream.
+struct Reader<'a, 'p> {
+    bytes: &'a [u8],
+    pos: &'p mut usize,
+}
+
+impl<'a> Reader<'a, '_> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.pos.checked_add(n).filter(|&end| end <= self.bytes.len()).ok_or("truncated argument")?;
+        let slice = &self.bytes[*self.pos..end];
+        *self.pos = end;
+        Ok(slice)
+    }
+
+    /// A little-endian unsigned length or key of `width` bytes.
+    fn len(&mut self, width: usize) -> Result<usize, String> {
+        let bytes = self.take(width)?;
+        let value = bytes.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        usize::try_from(value).map_err(|_| "length out of range".to_string())
+    }
+
+    /// A newline-terminated argument (protocol 0), without the newline.
+    fn line(&mut self) -> Result<&'a [u8], String> {
+        let rest = &self.bytes[*self.pos..];
+        let end = rest.iter().position(|&b| b == b'\n').ok_or("unterminated line argument")?;
+        *self.pos += end + 1;
+        Ok(&rest[..end])
+    }
+
+    /// A decimal memo key on its own line (PUT, GET).
+    fn decimal(&mut self) -> Result<u64, String> {
+        let line = self.line()?;
+        std::str::from_utf8(line).ok().and_then(|t| t.trim().parse().ok()).ok_or_else(|| "memo key is not a number".to_string())
+    }
+}
+
+fn record_global(out: &mut PickleScan, module: &str, name: &str) {
+    let full = format!("{module}.{name}");
+    if out.imports.contains(&full) {
+        return;
+    }
+    out.imports.push(full);
+    if let Verdict::Flagged(why) = classify(module, name) {
+        out.dangerous.push(why);
+    }
+}
+
+/// A STACK_GLOBAL whose module or name is computed at load time (by a call): never resolved.
+fn record_computed(out: &mut PickleScan) {
+    let full = "<computed>.<computed>".to_string();
+    if !out.imports.contains(&full) {
+        out.imports.push(full);
+        out.dangerous.push("<computed>.<computed>: a global whose name is computed while loading".to_string());
+    }
+}
+
+/// EXT1/2/4: a global from the copyreg extension registry, unknown to a static scan.
+fn record_extension(out: &mut PickleScan, code: usize) {
+    let full = format!("<extension {code}>");
+    if !out.imports.contains(&full) {
+        out.imports.push(full.clone());
+        out.dangerous.push(format!("{full}: a global from the copyreg extension registry"));
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,3 @@
+//! What the artifact is: inspection of the model file and of pickle-based formats.
+
+pub mod pickle_globals;
