@@ -161,8 +161,11 @@ pub fn scan(bytes: &[u8]) -> PickleScan {
     let mut out = PickleScan::default();
     let mut pos = 0usize;
     let mut pickles = 0usize;
+    // One unpickler reads the whole stream: its memo carries over from pickle to pickle.
+    let mut machine = Machine::default();
     while pos < bytes.len() {
-        let mut machine = Machine::default();
+        machine.stack.clear();
+        machine.metastack.clear();
         match machine.run(bytes, &mut pos, &mut out) {
             Ok(()) => pickles += 1,
             Err(Stop { at, why }) => {

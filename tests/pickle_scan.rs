@@ -68,3 +68,43 @@ fn paths_and_partials_are_not_called_code_running() {
         ])
     );
 }
+
+/// Keeps the first appearance of each name, as the scan lists imports.
+fn first_appearances(names: &[String]) -> Vec<String> {
+    let mut seen = Vec::new();
+    for name in names {
+        if !seen.contains(name) {
+            seen.push(name.clone());
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_scan_finds_exactly_the_globals_pythons_unpickler_asks_for() {
+    // 2000 random opcode programs and ordinary objects at every protocol; the reference is
+    // pickle._Unpickler recording find_class (fixtures/pickle_differential.py).
+    let dir = tempfile::tempdir().unwrap();
+    let python = common::root().join(".venv/bin/python");
+    let status = std::process::Command::new(python)
+        .arg(common::root().join("fixtures/pickle_differential.py"))
+        .arg(dir.path())
+        .args(["2000", "12"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let manifest: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest.len(), 2042);
+    let mut globals = 0;
+    for entry in &manifest {
+        let file = entry["file"].as_str().unwrap();
+        let bytes = std::fs::read(dir.path().join(file)).unwrap();
+        let expected: Vec<String> = serde_json::from_value(entry["globals"].clone()).unwrap();
+        let scan = ready::pickle_scan::scan(&bytes);
+        assert_eq!(scan.imports, first_appearances(&expected), "{file}: {scan:?}");
+        assert_eq!(scan.complete, entry["error"].is_null(), "{file}: {scan:?} vs {}", entry["error"]);
+        globals += expected.len();
+    }
+    assert_eq!(globals, 8858);
+}
