@@ -28,22 +28,17 @@ pub struct PickleScan {
     pub note: Option<String>,
 }
 
-/// Scans an artifact file's bytes: a raw pickle, a PyTorch zip (`*/data.pkl`), or a compressed
-/// joblib file (reported, not decompressed).
+/// Scans an artifact file's bytes: a raw pickle, a PyTorch zip (`*/data.pkl`), or a joblib file
+/// compressed with zlib, gzip, LZMA or xz (decompressed under [`ARCHIVE_LIMITS`], then scanned;
+/// bz2, lz4 and joblib's old `ZF` format are reported, not decompressed).
 pub fn scan_artifact(bytes: &[u8]) -> PickleScan {
     if bytes.starts_with(b"PK\x03\x04") {
         return scan_zip(bytes);
     }
-    let compressed = [
-        (&b"\x1f\x8b"[..], "gzip"),
-        (&b"BZh"[..], "bz2"),
-        (&b"\xfd7zXZ"[..], "xz"),
-        (&b"\x04\x22\x4d\x18"[..], "lz4"),
-        (&b"ZF"[..], "zlib (joblib)"),
-        (&b"\x78\x9c"[..], "zlib"),
-        (&b"\x78\x01"[..], "zlib"),
-        (&b"\x78\xda"[..], "zlib"),
-    ];
+    if let Some(codec) = Codec::sniff(bytes) {
+        return scan_compressed(bytes, codec, ARCHIVE_LIMITS);
+    }
+    let compressed = [(&b"BZh"[..], "bz2"), (&b"\x04\x22\x4d\x18"[..], "lz4"), (&b"ZF"[..], "zlib (joblib)")];
     for (magic, name) in compressed {
         if bytes.starts_with(magic) {
             return PickleScan {
@@ -53,6 +48,113 @@ pub fn scan_artifact(bytes: &[u8]) -> PickleScan {
         }
     }
     scan(bytes)
+}
+
+/// Compressions joblib writes that the scan decompresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    Zlib,
+    Gzip,
+    Lzma,
+    Xz,
+}
+
+impl Codec {
+    fn sniff(bytes: &[u8]) -> Option<Self> {
+        match bytes {
+            [0x78, 0x01 | 0x5e | 0x9c | 0xda, ..] => Some(Self::Zlib),
+            [0x1f, 0x8b, ..] => Some(Self::Gzip),
+            [0x5d, 0x00, 0x00, ..] => Some(Self::Lzma),
+            [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Some(Self::Xz),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Zlib => "zlib",
+            Self::Gzip => "gzip",
+            Self::Lzma => "lzma",
+            Self::Xz => "xz",
+        }
+    }
+
+    /// Decompresses into `out`, which refuses to grow past its limit.
+    fn decompress(self, bytes: &[u8], out: &mut Bounded) -> std::io::Result<()> {
+        let mut input = std::io::BufReader::new(bytes);
+        let lzma_error = |e: lzma_rs::error::Error| match e {
+            lzma_rs::error::Error::IoError(io) => io,
+            other => std::io::Error::new(std::io::ErrorKind::InvalidData, other.to_string()),
+        };
+        match self {
+            Self::Zlib => std::io::copy(&mut flate2::read::ZlibDecoder::new(bytes), out).map(drop),
+            Self::Gzip => std::io::copy(&mut flate2::read::MultiGzDecoder::new(bytes), out).map(drop),
+            Self::Lzma => {
+                // The header's dictionary size is not trusted either.
+                let options = lzma_rs::decompress::Options { memlimit: Some(out.limit), ..Default::default() };
+                lzma_rs::lzma_decompress_with_options(&mut input, out, &options).map_err(lzma_error)
+            }
+            Self::Xz => lzma_rs::xz_decompress(&mut input, out).map_err(lzma_error),
+        }
+    }
+}
+
+/// A buffer that fails with [`LimitReached`] instead of growing past `limit` bytes.
+struct Bounded {
+    data: Vec<u8>,
+    limit: usize,
+}
+
+/// The error a [`Bounded`] buffer fails with (told apart from codec errors by type).
+#[derive(Debug)]
+struct LimitReached;
+
+impl std::fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("decompression limit reached")
+    }
+}
+
+impl std::error::Error for LimitReached {}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.data.len().saturating_add(buf.len()) > self.limit {
+            return Err(std::io::Error::other(LimitReached));
+        }
+        self.data.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Decompresses a compressed joblib file under `limits` and scans the pickle inside.
+fn scan_compressed(bytes: &[u8], codec: Codec, limits: ArchiveLimits) -> PickleScan {
+    let by_ratio = (bytes.len() as u64).saturating_mul(limits.max_ratio).max(limits.ratio_floor_bytes);
+    let limit = by_ratio.min(limits.max_total_bytes);
+    let mut out = Bounded { data: Vec::new(), limit: usize::try_from(limit).unwrap_or(usize::MAX) };
+    let name = codec.name();
+    if let Err(e) = codec.decompress(bytes, &mut out) {
+        let reached = e.get_ref().is_some_and(|inner| inner.is::<LimitReached>());
+        let note = if !reached {
+            Some(format!("{name}-compressed pickle that does not decompress: {e}"))
+        } else if limit == by_ratio {
+            limit_note(format!("{name}-compressed pickle expands more than {} times its size", limits.max_ratio))
+        } else {
+            limit_note(format!("{name}-compressed pickle expands past {} MiB", limits.max_total_bytes >> 20))
+        };
+        return PickleScan { note, ..PickleScan::default() };
+    }
+    let mut scan = scan(&out.data);
+    let size = crate::artifact::human_size(out.data.len() as u64);
+    scan.note = Some(match scan.note {
+        Some(inner) => format!("{name}-compressed pickle ({size} decompressed): {inner}"),
+        None => format!("{name}-compressed pickle ({size} decompressed)"),
+    });
+    scan
 }
 
 /// Bounds on what an archive may make the scan decompress: a zip whose entries all point at one

@@ -108,3 +108,48 @@ fn the_scan_finds_exactly_the_globals_pythons_unpickler_asks_for() {
     }
     assert_eq!(globals, 8858);
 }
+
+#[test]
+fn compressed_joblib_files_are_decompressed_and_scanned_within_limits() {
+    // Real joblib.dump output with each compressor it offers that the scan reads, and a zlib
+    // stream of 32 MiB of zeros (1000 times its size).
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+import joblib, os, sys, zlib, numpy as np
+class Hook:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+for codec in ["zlib", "gzip", "lzma", "xz"]:
+    joblib.dump({"hook": Hook(), "weights": np.arange(4.0)}, f"{sys.argv[1]}/model_{codec}.joblib", compress=(codec, 3))
+open(f"{sys.argv[1]}/bomb.joblib", "wb").write(zlib.compress(bytes(32 << 20), 9))
+"#;
+    let status =
+        std::process::Command::new(common::root().join(".venv/bin/python")).args(["-c", script]).arg(dir.path()).status().unwrap();
+    assert!(status.success());
+    for codec in ["zlib", "gzip", "lzma", "xz"] {
+        let path = dir.path().join(format!("model_{codec}.joblib"));
+        let run = common::audit(path.to_str().unwrap(), &[]);
+        let row = run.check("serialization");
+        assert_eq!(row["summary"], "pickle-based artifact that runs code on load (posix.system); never loaded", "{codec}");
+        let scan = &row["metrics"]["pickle"];
+        assert_eq!(
+            scan["imports"],
+            serde_json::json!(["posix.system", "joblib.numpy_pickle.NumpyArrayWrapper", "numpy.ndarray", "numpy.dtype"]),
+            "{codec}"
+        );
+        // The raw array bytes joblib writes after the wrapper stop the walk.
+        assert_eq!(scan["complete"], false);
+        assert_eq!(
+            scan["note"],
+            format!(
+                "{codec}-compressed pickle (322 B decompressed): scan stopped at byte 276: unknown opcode 0x0b (joblib stores \
+                 raw array bytes inside the stream)"
+            )
+        );
+    }
+    let run = common::audit(dir.path().join("bomb.joblib").to_str().unwrap(), &[]);
+    let scan = &run.check("serialization")["metrics"]["pickle"];
+    assert_eq!(scan["note"], "scan stopped: limit: zlib-compressed pickle expands more than 100 times its size");
+    assert_eq!(scan["complete"], false);
+    assert_eq!(run.code, 1);
+}
