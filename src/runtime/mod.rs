@@ -11,8 +11,8 @@ use std::time::Duration;
 
 pub use tensor::{Batch, Dim, ElementType, IoSpec, NamedOutput, NamedTensor, OutputValue, TensorData, ValueKind};
 
-/// The variable ONNX Runtime (1.2x on Linux and macOS) reads when it is loaded: unless it is
-/// set, the runtime's 1DS telemetry writes `onnxruntime.db` and `deviceid` under
+/// The variable ONNX Runtime (1.31.1 measured, on Linux) reads when its environment is created:
+/// unless it is set, the runtime's 1DS telemetry then writes `onnxruntime.db` and `deviceid` under
 /// `$XDG_CACHE_HOME` or `$HOME/.cache/Microsoft/DeveloperTools/.onnxruntime` (creating `$HOME`
 /// itself when it is missing) and a `.ses` file in `$TMPDIR` before any session exists.
 /// `DisableTelemetryEvents`, which `ort` calls after creating the environment, is too late.
