@@ -157,7 +157,7 @@ fn wait_until(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> boo
 
 #[test]
 fn a_signal_to_ready_during_a_probe_leaves_no_probe_process() {
-    for signal in [libc::SIGTERM, libc::SIGINT] {
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGKILL] {
         // The NaN probe hangs; the probe time limit (60 s by default) is far away.
         let mut audit = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ready"))
             .current_dir(root())
