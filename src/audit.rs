@@ -97,7 +97,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             refuse_oversized(path, limits.max_text_sample_mb, "limits.max_text_sample_mb")?;
         }
     }
-    let artifact = artifact::inspect(model_path).map_err(|e| format!("{shown}: {e}"))?;
+    let artifact = artifact::inspect(model_path).map_err(|e| read_error(&e, &shown.to_string()))?;
     let baseline = options.baseline.as_deref().map(read_baseline).transpose()?;
     let max_rows = options.config.sample.max_rows;
     let expected = options.expected.as_deref().map(|p| sample::read_expected(p, max_rows)).transpose()?;
@@ -239,6 +239,15 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         results,
         options.deny_warnings,
     ))
+}
+
+/// Why reading `shown` failed: ready's own shortage (file descriptors, memory) when that is
+/// what the OS error says, else the file's problem.
+fn read_error(error: &std::io::Error, shown: &str) -> String {
+    match crate::sandbox::resources::ResourceError::classify(error, &format!("reading {shown}")) {
+        Some(shortage) => shortage.to_string(),
+        None => format!("{shown}: {error}"),
+    }
 }
 
 /// Refuses a file over `limit_mb` before anything reads it. Missing files pass here and are
