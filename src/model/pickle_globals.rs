@@ -96,6 +96,12 @@ const SAFE_GLOBALS: &[&str] = &[
     "scipy.sparse.coo.coo_matrix",
 ];
 
+/// PyTorch dtypes and layouts, stored as `torch.<name>` globals.
+const TORCH_VALUES: &[&str] = &[
+    "float16", "float32", "float64", "bfloat16", "half", "float", "double", "int8", "int16", "int32", "int64", "uint8",
+    "bool", "complex64", "complex128", "strided", "sparse_coo", "long", "int",
+];
+
 /// Packages whose classes (a name starting with an upper-case letter, no attribute path) are
 /// estimators or modules: constructing or restoring one runs no code of the pickle's choosing.
 const SAFE_CLASS_PACKAGES: &[&str] = &["sklearn", "torch.nn.modules", "xgboost", "lightgbm", "catboost"];
@@ -123,7 +129,9 @@ pub enum Verdict {
 /// `os.system`, which protocol 4 resolves attribute by attribute).
 pub fn classify(module: &str, name: &str) -> Verdict {
     let full = format!("{module}.{name}");
-    if SAFE_GLOBALS.contains(&full.as_str()) || is_safe_class(module, name) {
+    // torch.save names each storage's legacy type (torch.FloatStorage, ...) in its persistent id.
+    let torch_storage_or_dtype = module == "torch" && (name.ends_with("Storage") && !name.contains('.') || TORCH_VALUES.contains(&name));
+    if SAFE_GLOBALS.contains(&full.as_str()) || is_safe_class(module, name) || torch_storage_or_dtype {
         return Verdict::Safe;
     }
     let path: Vec<&str> = module.split('.').chain(name.split('.')).collect();
@@ -158,6 +166,8 @@ mod tests {
             ("collections", "OrderedDict"),
             ("pathlib", "PosixPath"),
             ("functools", "partial"),
+            ("torch", "FloatStorage"),
+            ("torch", "float32"),
         ] {
             assert_eq!(classify(module, name), Verdict::Safe, "{module}.{name}");
         }
@@ -183,5 +193,7 @@ mod tests {
         // A lower-case function of a trusted package is not a class.
         assert!(matches!(classify("sklearn.utils", "resample"), Verdict::Flagged(_)));
         assert!(matches!(classify("sklearnx", "Evil"), Verdict::Flagged(_)));
+        assert!(matches!(classify("torch", "load"), Verdict::Flagged(_)));
+        assert!(matches!(classify("torch", "Storage.os"), Verdict::Flagged(_)));
     }
 }
