@@ -302,7 +302,42 @@ enum Value {
     NotStr,
     /// The result of a call or a persistent load: could be anything, a `str` included.
     Unknown,
+    /// A small integer (joblib array shapes and alignment).
+    Int(i64),
+    Tuple(std::rc::Rc<Vec<Value>>),
+    /// A dict, shared as Python shares it (the memo may hold it while SETITEMS fills it).
+    Dict(std::rc::Rc<std::cell::RefCell<Vec<(Value, Value)>>>),
+    /// A global: `module.name`.
+    Global(std::rc::Rc<str>),
+    /// A `numpy.dtype` built by REDUCE, completed by BUILD.
+    Dtype(std::rc::Rc<std::cell::RefCell<Dtype>>),
+    /// A `joblib.numpy_pickle.NumpyArrayWrapper` before its BUILD: the array's raw bytes follow
+    /// that BUILD in the stream.
+    ArrayWrapper,
 }
+
+impl Value {
+    /// Whether the value is certainly not a `str` (a loader would refuse it as a global's name).
+    fn is_not_str(&self) -> bool {
+        !matches!(self, Value::Str(_) | Value::Unknown)
+    }
+}
+
+/// What joblib's array reader needs from a dtype.
+#[derive(Debug, Clone)]
+struct Dtype {
+    /// `f8`, `U2`, `O8`, ...
+    code: String,
+    /// The element size from the dtype's state (`-1`: given by the code).
+    elsize: i64,
+}
+
+/// The classes joblib writes in front of an array's raw bytes.
+const JOBLIB_WRAPPERS: &[&str] =
+    &["joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"];
+
+/// How deeply object arrays may hold pickles holding object arrays.
+const MAX_NESTED_PICKLES: usize = 8;
 
 /// The unpickler's state, modelled exactly as `pickle._Unpickler` keeps it: the stack, the
 /// stack of stacks saved by MARK, and the memo.
@@ -311,6 +346,8 @@ struct Machine {
     stack: Vec<Value>,
     metastack: Vec<Vec<Value>>,
     memo: std::collections::HashMap<u64, Value>,
+    /// Pickles this one is nested in (joblib object arrays).
+    depth: usize,
 }
 
 impl Machine {
@@ -369,7 +406,12 @@ impl Machine {
             self.pop()?;
             return Ok(Flow::Stop);
         }
-        let known = self.control(op, r, out)? || self.literal(op, r)? || self.container(op)? || self.call(op, r, out)? || self.memo_op(op, r)?;
+        let known = self.control(op, r, out)?
+            || self.literal(op, r)?
+            || self.container(op)?
+            || self.call(op, r, out)?
+            || self.memo_op(op, r)?
+            || self.build(op, r, out)?;
         if !known {
             return Err(format!("unknown opcode 0x{op:02x} (joblib stores raw array bytes inside the stream)"));
         }
@@ -406,18 +448,23 @@ impl Machine {
         let text = |b: &[u8]| Value::Str(String::from_utf8_lossy(b).into());
         match op {
             // Values that are not strings.
-            b'N' | 0x88 | 0x89 | b')' | b']' | b'}' | 0x8f => self.stack.push(Value::NotStr),
+            b'N' | 0x88 | 0x89 | b']' | 0x8f => self.stack.push(Value::NotStr),
+            b')' => self.stack.push(Value::Tuple(Default::default())),
+            b'}' => self.stack.push(Value::Dict(Default::default())),
             b'I' | b'L' | b'F' => {
                 r.line()?;
                 self.stack.push(Value::NotStr);
             }
-            b'J' | b'K' | b'M' | b'G' => {
-                r.take(match op {
-                    b'J' => 4,
-                    b'K' => 1,
-                    b'M' => 2,
-                    _ => 8,
-                })?;
+            b'J' => {
+                let bytes = r.take(4)?;
+                self.stack.push(Value::Int(i64::from(i32::from_le_bytes(bytes.try_into().expect("4 bytes")))));
+            }
+            b'K' | b'M' => {
+                let value = r.len(if op == b'K' { 1 } else { 2 })?;
+                self.stack.push(Value::Int(value as i64));
+            }
+            b'G' => {
+                r.take(8)?;
                 self.stack.push(Value::NotStr);
             }
             0x8a | 0x8b | b'B' | b'C' | 0x8e | 0x96 => {
@@ -459,28 +506,42 @@ impl Machine {
     /// Containers built from, or filled from, the stack.
     fn container(&mut self, op: u8) -> Result<bool, String> {
         match op {
-            b't' | b'l' | b'd' | 0x91 => {
+            b't' => {
+                let items = self.pop_mark()?;
+                self.stack.push(Value::Tuple(items.into()));
+            }
+            b'l' | b'd' | 0x91 => {
                 self.pop_mark()?;
                 self.stack.push(Value::NotStr);
             }
             0x85..=0x87 => {
-                self.pop_n(usize::from(op - 0x84))?;
-                self.stack.push(Value::NotStr);
+                let n = usize::from(op - 0x84);
+                let at = self.stack.len().checked_sub(n).ok_or("pops from an empty stack")?;
+                let items = self.stack.split_off(at);
+                self.stack.push(Value::Tuple(items.into()));
             }
             b'a' => {
                 self.pop()?;
                 self.top()?;
             }
             b's' => {
-                self.pop_n(2)?;
-                self.top()?;
+                let value = self.pop()?;
+                let key = self.pop()?;
+                if let Value::Dict(dict) = self.top()? {
+                    dict.borrow_mut().push((key, value));
+                }
             }
-            b'e' | b'u' | 0x90 => {
+            b'u' => {
+                let items = self.pop_mark()?;
+                if let Value::Dict(dict) = self.top()? {
+                    let mut pairs = items.into_iter();
+                    while let (Some(key), Some(value)) = (pairs.next(), pairs.next()) {
+                        dict.borrow_mut().push((key, value));
+                    }
+                }
+            }
+            b'e' | 0x90 => {
                 self.pop_mark()?;
-                self.top()?;
-            }
-            b'b' => {
-                self.pop()?;
                 self.top()?;
             }
             0x97 => self.stack.push(Value::Unknown),
@@ -499,17 +560,23 @@ impl Machine {
                 let module = String::from_utf8_lossy(r.line()?).into_owned();
                 let name = String::from_utf8_lossy(r.line()?).into_owned();
                 record_global(out, &module, &name);
-                self.stack.push(Value::NotStr);
+                self.stack.push(Value::Global(format!("{module}.{name}").into()));
             }
             0x93 => {
                 let name = self.pop()?;
                 let module = self.pop()?;
-                match (module, name) {
-                    (Value::Str(m), Value::Str(n)) => record_global(out, &m, &n),
-                    (Value::NotStr, _) | (_, Value::NotStr) => return Err("STACK_GLOBAL requires str".to_string()),
-                    _ => record_computed(out),
-                }
-                self.stack.push(Value::NotStr);
+                let global = match (module, name) {
+                    (Value::Str(m), Value::Str(n)) => {
+                        record_global(out, &m, &n);
+                        Value::Global(format!("{m}.{n}").into())
+                    }
+                    (m, n) if m.is_not_str() || n.is_not_str() => return Err("STACK_GLOBAL requires str".to_string()),
+                    _ => {
+                        record_computed(out);
+                        Value::Unknown
+                    }
+                };
+                self.stack.push(global);
             }
             b'i' => {
                 let module = String::from_utf8_lossy(r.line()?).into_owned();
@@ -528,9 +595,10 @@ impl Machine {
                 self.stack.push(Value::Unknown);
             }
             b'R' | 0x81 => {
-                self.pop_n(2)?;
+                let args = self.pop()?;
+                let callable = self.pop()?;
                 out.calls += 1;
-                self.stack.push(Value::Unknown);
+                self.stack.push(built(op, &callable, &args));
             }
             0x92 => {
                 self.pop_n(3)?;
@@ -557,6 +625,63 @@ impl Machine {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// BUILD: sets an object's state. A dtype takes its element size; a joblib array wrapper is
+    /// followed in the stream by its array, which is skipped (raw bytes) or scanned (an object
+    /// array is a pickle of its own).
+    fn build(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+        if op != b'b' {
+            return Ok(false);
+        }
+        let state = self.pop()?;
+        match (self.top()?, &state) {
+            (Value::Dtype(dtype), Value::Tuple(items)) => {
+                if let Some(Value::Int(elsize)) = items.get(5) {
+                    dtype.borrow_mut().elsize = *elsize;
+                }
+            }
+            (Value::ArrayWrapper, Value::Dict(fields)) => {
+                let fields = fields.borrow().clone();
+                self.read_joblib_array(&fields, r, out)?;
+                *self.stack.last_mut().expect("checked by top") = Value::NotStr;
+            }
+            _ => {}
+        }
+        Ok(true)
+    }
+
+    /// Skips or scans the array joblib wrote after a `NumpyArrayWrapper` with these fields
+    /// (as `NumpyArrayWrapper.read_array` reads it).
+    fn read_joblib_array(&mut self, fields: &[(Value, Value)], r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<(), String> {
+        let field = |key: &str| fields.iter().rev().find(|(k, _)| matches!(k, Value::Str(s) if &**s == key)).map(|(_, v)| v);
+        let Some(Value::Dtype(dtype)) = field("dtype") else { return Err("joblib array without a readable dtype".to_string()) };
+        let dtype = dtype.borrow().clone();
+        if dtype.code.starts_with('O') {
+            if self.depth >= MAX_NESTED_PICKLES {
+                return Err("object arrays nested too deep".to_string());
+            }
+            let mut nested = Machine { depth: self.depth + 1, ..Machine::default() };
+            return nested.run(r.bytes, r.pos, out).map_err(|stop| format!("in an object array's pickle: {}", stop.why));
+        }
+        // Raw bytes start on an aligned offset: one byte gives the padding's length.
+        if matches!(field("numpy_array_alignment_bytes"), Some(Value::Int(_))) {
+            let padding = r.len(1)?;
+            r.take(padding)?;
+        }
+        let Some(Value::Tuple(shape)) = field("shape") else { return Err("joblib array without a readable shape".to_string()) };
+        let count = shape.iter().try_fold(1u64, |n, d| match d {
+            Value::Int(d) if *d >= 0 => n.checked_mul(*d as u64),
+            _ => None,
+        });
+        let itemsize = if dtype.elsize >= 0 {
+            Some(dtype.elsize as u64)
+        } else {
+            dtype.code.trim_start_matches(|c: char| !c.is_ascii_digit()).parse::<u64>().ok()
+        };
+        let size = count.zip(itemsize).and_then(|(n, s)| n.checked_mul(s)).ok_or("joblib array of unreadable size")?;
+        r.take(usize::try_from(size).map_err(|_| "joblib array of unreadable size")?)?;
+        Ok(())
     }
 
     /// PUT, GET and MEMOIZE.
@@ -593,6 +718,19 @@ impl Machine {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+}
+
+/// What REDUCE or NEWOBJ of `callable` with `args` builds, as far as joblib arrays need it.
+fn built(op: u8, callable: &Value, args: &Value) -> Value {
+    let Value::Global(name) = callable else { return Value::Unknown };
+    match (op, &**name, args) {
+        (b'R', "numpy.dtype", Value::Tuple(items)) => match items.first() {
+            Some(Value::Str(code)) => Value::Dtype(std::rc::Rc::new(std::cell::RefCell::new(Dtype { code: code.to_string(), elsize: -1 }))),
+            _ => Value::Unknown,
+        },
+        (0x81, wrapper, _) if JOBLIB_WRAPPERS.contains(&wrapper) => Value::ArrayWrapper,
+        _ => Value::Unknown,
     }
 }
 

@@ -109,6 +109,46 @@ fn the_scan_finds_exactly_the_globals_pythons_unpickler_asks_for() {
     assert_eq!(globals, 8858);
 }
 
+/// Runs `script` with the project's Python, with `dir` as its argument.
+fn python(script: &str, dir: &std::path::Path) {
+    let status =
+        std::process::Command::new(common::root().join(".venv/bin/python")).args(["-c", script]).arg(dir).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn joblib_arrays_are_skipped_and_what_follows_them_is_scanned() {
+    // joblib writes each array's raw bytes (aligned) inside the pickle stream, and an object
+    // array as a pickle of its own; a payload placed after them is still found.
+    let dir = tempfile::tempdir().unwrap();
+    python(
+        r#"
+import joblib, os, sys, numpy as np
+class Hook:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+arrays = {"f": np.arange(12.0).reshape(3, 4), "s": np.array(["ab", "c"]), "o": np.array([1, "x"], dtype=object)}
+joblib.dump({**arrays, "hook": Hook()}, f"{sys.argv[1]}/model.joblib")
+"#,
+        dir.path(),
+    );
+    let run = common::audit(dir.path().join("model.joblib").to_str().unwrap(), &[]);
+    let row = run.check("serialization");
+    assert_eq!(row["summary"], "pickle-based artifact that runs code on load (posix.system); never loaded");
+    let scan = &row["metrics"]["pickle"];
+    assert_eq!(
+        scan["imports"],
+        serde_json::json!([
+            "joblib.numpy_pickle.NumpyArrayWrapper",
+            "numpy.ndarray",
+            "numpy.dtype",
+            "numpy._core.multiarray._reconstruct",
+            "posix.system"
+        ])
+    );
+    assert_eq!(scan["complete"], true);
+}
+
 #[test]
 fn compressed_joblib_files_are_decompressed_and_scanned_within_limits() {
     // Real joblib.dump output with each compressor it offers that the scan reads, and a zlib
@@ -120,7 +160,7 @@ class Hook:
     def __reduce__(self):
         return (os.system, ("echo pwned",))
 for codec in ["zlib", "gzip", "lzma", "xz"]:
-    joblib.dump({"hook": Hook(), "weights": np.arange(4.0)}, f"{sys.argv[1]}/model_{codec}.joblib", compress=(codec, 3))
+    joblib.dump({"weights": np.arange(4.0), "hook": Hook()}, f"{sys.argv[1]}/model_{codec}.joblib", compress=(codec, 3))
 open(f"{sys.argv[1]}/bomb.joblib", "wb").write(zlib.compress(bytes(32 << 20), 9))
 "#;
     let status =
@@ -134,18 +174,11 @@ open(f"{sys.argv[1]}/bomb.joblib", "wb").write(zlib.compress(bytes(32 << 20), 9)
         let scan = &row["metrics"]["pickle"];
         assert_eq!(
             scan["imports"],
-            serde_json::json!(["posix.system", "joblib.numpy_pickle.NumpyArrayWrapper", "numpy.ndarray", "numpy.dtype"]),
+            serde_json::json!(["joblib.numpy_pickle.NumpyArrayWrapper", "numpy.ndarray", "numpy.dtype", "posix.system"]),
             "{codec}"
         );
-        // The raw array bytes joblib writes after the wrapper stop the walk.
-        assert_eq!(scan["complete"], false);
-        assert_eq!(
-            scan["note"],
-            format!(
-                "{codec}-compressed pickle (322 B decompressed): scan stopped at byte 276: unknown opcode 0x0b (joblib stores \
-                 raw array bytes inside the stream)"
-            )
-        );
+        assert_eq!(scan["complete"], true);
+        assert_eq!(scan["note"], format!("{codec}-compressed pickle (326 B decompressed)"));
     }
     let run = common::audit(dir.path().join("bomb.joblib").to_str().unwrap(), &[]);
     let scan = &run.check("serialization")["metrics"]["pickle"];
