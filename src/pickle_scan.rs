@@ -336,6 +336,9 @@ struct Dtype {
 const JOBLIB_WRAPPERS: &[&str] =
     &["joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"];
 
+/// Fields a joblib array wrapper's state may have (joblib writes six).
+const MAX_WRAPPER_FIELDS: usize = 32;
+
 /// How deeply object arrays may hold pickles holding object arrays.
 const MAX_NESTED_PICKLES: usize = 8;
 
@@ -413,7 +416,7 @@ impl Machine {
             || self.memo_op(op, r)?
             || self.build(op, r, out)?;
         if !known {
-            return Err(format!("unknown opcode 0x{op:02x} (joblib stores raw array bytes inside the stream)"));
+            return Err(format!("unknown opcode 0x{op:02x}"));
         }
         Ok(Flow::Continue)
     }
@@ -559,7 +562,7 @@ impl Machine {
             b'c' => {
                 let module = String::from_utf8_lossy(r.line()?).into_owned();
                 let name = String::from_utf8_lossy(r.line()?).into_owned();
-                record_global(out, &module, &name);
+                record_global(out, &module, &name)?;
                 self.stack.push(Value::Global(format!("{module}.{name}").into()));
             }
             0x93 => {
@@ -567,7 +570,7 @@ impl Machine {
                 let module = self.pop()?;
                 let global = match (module, name) {
                     (Value::Str(m), Value::Str(n)) => {
-                        record_global(out, &m, &n);
+                        record_global(out, &m, &n)?;
                         Value::Global(format!("{m}.{n}").into())
                     }
                     (m, n) if m.is_not_str() || n.is_not_str() => return Err("STACK_GLOBAL requires str".to_string()),
@@ -582,7 +585,7 @@ impl Machine {
                 let module = String::from_utf8_lossy(r.line()?).into_owned();
                 let name = String::from_utf8_lossy(r.line()?).into_owned();
                 self.pop_mark()?;
-                record_global(out, &module, &name);
+                record_global(out, &module, &name)?;
                 out.calls += 1;
                 self.stack.push(Value::Unknown);
             }
@@ -635,15 +638,19 @@ impl Machine {
             return Ok(false);
         }
         let state = self.pop()?;
-        match (self.top()?, &state) {
+        match (self.top()?.clone(), state) {
             (Value::Dtype(dtype), Value::Tuple(items)) => {
                 if let Some(Value::Int(elsize)) = items.get(5) {
                     dtype.borrow_mut().elsize = *elsize;
                 }
             }
             (Value::ArrayWrapper, Value::Dict(fields)) => {
-                let fields = fields.borrow().clone();
-                self.read_joblib_array(&fields, r, out)?;
+                // A wrapper's state has six fields; a large dict (shared by many wrappers through
+                // the memo) would make every lookup slow.
+                if fields.borrow().len() > MAX_WRAPPER_FIELDS {
+                    return Err("joblib array wrapper with an unexpected state".to_string());
+                }
+                self.read_joblib_array(&fields.borrow(), r, out)?;
                 *self.stack.last_mut().expect("checked by top") = Value::NotStr;
             }
             _ => {}
@@ -775,16 +782,25 @@ impl<'a> Reader<'a, '_> {
     }
 }
 
-fn record_global(out: &mut PickleScan, module: &str, name: &str) {
+/// Records an import; past [`MAX_IMPORTS`] distinct ones the scan stops (a real model names a
+/// few dozen; each is compared with every other).
+fn record_global(out: &mut PickleScan, module: &str, name: &str) -> Result<(), String> {
     let full = format!("{module}.{name}");
     if out.imports.contains(&full) {
-        return;
+        return Ok(());
+    }
+    if out.imports.len() >= MAX_IMPORTS {
+        return Err(format!("limit: more than {MAX_IMPORTS} distinct globals"));
     }
     out.imports.push(full);
     if let Verdict::Flagged(why) = classify(module, name) {
         out.dangerous.push(why);
     }
+    Ok(())
 }
+
+/// Distinct globals one scan lists.
+const MAX_IMPORTS: usize = 4096;
 
 /// A STACK_GLOBAL whose module or name is computed at load time (by a call): never resolved.
 fn record_computed(out: &mut PickleScan) {
@@ -857,6 +873,19 @@ mod tests {
         let scan = scan_artifact(buffer.get_ref());
         assert_eq!(scan.imports, vec!["posix.system"]);
         assert!(scan.note.unwrap().contains("archive/data.pkl"));
+    }
+
+    #[test]
+    fn the_number_of_distinct_globals_is_bounded() {
+        let mut bytes = Vec::new();
+        for i in 0..=MAX_IMPORTS {
+            bytes.extend_from_slice(format!("cm\nn{i}\n0").as_bytes());
+        }
+        bytes.extend_from_slice(b"N.");
+        let scan = scan(&bytes);
+        assert!(!scan.complete);
+        assert_eq!(scan.imports.len(), MAX_IMPORTS);
+        assert!(scan.note.unwrap().ends_with(": limit: more than 4096 distinct globals"));
     }
 
     #[test]
