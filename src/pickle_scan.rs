@@ -268,6 +268,7 @@ pub fn scan(bytes: &[u8]) -> PickleScan {
     while pos < bytes.len() {
         machine.stack.clear();
         machine.metastack.clear();
+        machine.saved = 0;
         match machine.run(bytes, &mut pos, &mut out) {
             Ok(()) => pickles += 1,
             Err(Stop { at, why }) => {
@@ -336,6 +337,10 @@ struct Dtype {
 const JOBLIB_WRAPPERS: &[&str] =
     &["joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"];
 
+/// Values the unpickler's stack and memo may hold at once (about 24 bytes each): pickles build
+/// containers a batch of 1000 items at a time, so real ones stay far below.
+const MAX_VALUES: usize = 1 << 22;
+
 /// Fields a joblib array wrapper's state may have (joblib writes six).
 const MAX_WRAPPER_FIELDS: usize = 32;
 
@@ -348,6 +353,8 @@ const MAX_NESTED_PICKLES: usize = 8;
 struct Machine {
     stack: Vec<Value>,
     metastack: Vec<Vec<Value>>,
+    /// Values held in the frames below MARKs, with `stack` the unpickler's whole stack.
+    saved: usize,
     memo: std::collections::HashMap<u64, Value>,
     /// Pickles this one is nested in (joblib object arrays).
     depth: usize,
@@ -365,6 +372,7 @@ impl Machine {
     /// Python's `pop_mark`: the items since the last MARK, restoring the stack below it.
     fn pop_mark(&mut self) -> Result<Vec<Value>, String> {
         let below = self.metastack.pop().ok_or_else(|| "no MARK to pop to".to_string())?;
+        self.saved -= below.len();
         Ok(std::mem::replace(&mut self.stack, below))
     }
 
@@ -395,6 +403,9 @@ impl Machine {
             *pos += 1;
             let mut reader = Reader { bytes, pos };
             match self.step(op, &mut reader, out) {
+                Ok(Flow::Continue) if self.saved + self.stack.len() + self.metastack.len() + self.memo.len() > MAX_VALUES => {
+                    return Err(Stop { at, why: format!("limit: more than {MAX_VALUES} values on the stack and in the memo") });
+                }
                 Ok(Flow::Continue) => {}
                 Ok(Flow::Stop) => return Ok(()),
                 Err(why) => return Err(Stop { at, why }),
@@ -428,7 +439,10 @@ impl Machine {
             0x95 => {
                 r.take(8)?;
             }
-            b'(' => self.metastack.push(std::mem::take(&mut self.stack)),
+            b'(' => {
+                self.saved += self.stack.len();
+                self.metastack.push(std::mem::take(&mut self.stack));
+            }
             b'0' => {
                 if self.stack.pop().is_none() {
                     self.pop_mark()?;
@@ -873,6 +887,18 @@ mod tests {
         let scan = scan_artifact(buffer.get_ref());
         assert_eq!(scan.imports, vec!["posix.system"]);
         assert!(scan.note.unwrap().contains("archive/data.pkl"));
+    }
+
+    #[test]
+    fn the_stack_and_memo_are_bounded() {
+        let mut bytes = b"N".to_vec();
+        bytes.extend(std::iter::repeat_n(b'2', MAX_VALUES));
+        let note = scan(&bytes).note.unwrap();
+        assert!(note.ends_with(": limit: more than 4194304 values on the stack and in the memo"), "{note}");
+        // The same with the values below MARKs.
+        let bytes: Vec<u8> = std::iter::repeat_n(&b"N("[..], MAX_VALUES / 2 + 1).flatten().copied().collect();
+        let note = scan(&bytes).note.unwrap();
+        assert!(note.ends_with(": limit: more than 4194304 values on the stack and in the memo"), "{note}");
     }
 
     #[test]
