@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the pinned Python tooling (requirements-dev.txt) into ./.venv: the onnxruntime wheel
 # whose libonnxruntime ready loads, the onnx wheel's backend test models, and what
-# fixtures/generate.py needs. Idempotent: reinstalls only when requirements-dev.txt changes.
+# fixtures/generate.py needs; and, for the compatibility tests, the libonnxruntime of the oldest
+# release ready supports (1.23.0) and of one it refuses (1.22.1) under .ort-compat/.
+# Idempotent: reinstalls only when requirements-dev.txt changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,3 +25,30 @@ if [ -z "$lib" ]; then
     exit 1
 fi
 echo "setup: ONNX Runtime library at $lib" >&2
+
+# Compatibility tests (tests/process_safety.rs): 1.23.0 must audit a model, 1.22.1 (which aborts
+# creating any session) must be refused before it is loaded. Only the library is kept.
+for version in 1.23.0 1.22.1; do
+    dest=.ort-compat/$version
+    if ls "$dest"/libonnxruntime* >/dev/null 2>&1; then
+        continue
+    fi
+    echo "setup: downloading onnxruntime $version for the compatibility tests into $dest" >&2
+    wheels=$(mktemp -d)
+    .venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: \
+        "onnxruntime==$version" -d "$wheels"
+    mkdir -p "$dest"
+    .venv/bin/python - "$wheels" "$dest" <<'EOF'
+import glob, os, sys, zipfile
+
+wheels, dest = sys.argv[1:]
+(wheel,) = glob.glob(os.path.join(wheels, "onnxruntime-*.whl"))
+with zipfile.ZipFile(wheel) as archive:
+    for name in archive.namelist():
+        base = os.path.basename(name)
+        if name.startswith("onnxruntime/capi/libonnxruntime") and "providers" not in base:
+            with archive.open(name) as source, open(os.path.join(dest, base), "wb") as target:
+                target.write(source.read())
+EOF
+    rm -rf "$wheels"
+done

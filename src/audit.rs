@@ -83,6 +83,7 @@ fn read_baseline(path: &Path) -> Result<serde_json::Value, String> {
 
 /// Runs the audit. `Err` is a one-line reason `ready` could not run.
 pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
+    crate::sandbox::resources::ensure_open_files().map_err(|e| e.to_string())?;
     let model_path = &options.model;
     let shown = model_path.display();
     if model_path.is_dir() {
@@ -96,7 +97,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             refuse_oversized(path, limits.max_text_sample_mb, "limits.max_text_sample_mb")?;
         }
     }
-    let artifact = artifact::inspect(model_path, mib_to_bytes(limits.max_model_mb)).map_err(|e| format!("{shown}: {e}"))?;
+    let artifact = artifact::inspect(model_path, mib_to_bytes(limits.max_model_mb)).map_err(|e| match &e {
+        crate::sandbox::open::OpenError::Io(io) => read_error(io, &shown.to_string()),
+        other => format!("{shown}: {other}"),
+    })?;
     let baseline = options.baseline.as_deref().map(read_baseline).transpose()?;
     let max_rows = options.config.sample.max_rows;
     let max_bytes = (limits.max_text_sample_mb * 1024.0 * 1024.0) as u64;
@@ -177,6 +181,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             oversized_rows: options.config.checks.robustness.oversized_rows,
             timeout: std::time::Duration::from_secs_f64(options.config.checks.robustness.timeout_s),
             memory_bytes: (options.config.limits.probe_memory_mb * 1024.0 * 1024.0) as u64,
+            resource_failure: Default::default(),
         }),
         _ => None,
     };
@@ -194,6 +199,9 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     }
 
     let results = run_checks(options, &ctx)?;
+    if let Some(error) = child_probes.as_ref().and_then(|p| p.resource_failure()) {
+        return Err(error.to_string());
+    }
     let unverified = match &watched {
         Some(w) if w.answered.load(Ordering::Relaxed) == 0 => not_verified(options, &results, ctx.has_sample()),
         _ => None,
@@ -254,6 +262,15 @@ fn run_checks(options: &AuditOptions, ctx: &AuditContext<'_>) -> Result<Vec<Chec
             Ok(CheckResult::new(check.id(), severity, outcome))
         })
         .collect()
+}
+
+/// Why reading `shown` failed: ready's own shortage (file descriptors, memory) when that is
+/// what the OS error says, else the file's problem.
+fn read_error(error: &std::io::Error, shown: &str) -> String {
+    match crate::sandbox::resources::ResourceError::classify(error, &format!("reading {shown}")) {
+        Some(shortage) => shortage.to_string(),
+        None => format!("{shown}: {error}"),
+    }
 }
 
 /// Refuses a file over `limit_mb` before anything reads it. Missing files pass here and are

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // SAFETY: the first statement of `main`, before any thread exists.
+    unsafe { ready::runtime::disable_telemetry() };
     // A panic is a bug in ready: say so in one line instead of a backtrace, and exit 2.
     std::panic::set_hook(Box::new(|info| {
         if ready::guard::guarded() {

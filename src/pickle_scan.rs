@@ -1,12 +1,15 @@
-//! A static scan of Python pickle streams (`.pkl`, `.joblib`, PyTorch `.pt` zips): every opcode is
-//! walked, never executed, to list the globals the pickle would import and call on load, and to
-//! flag the ones that run code (os.system, subprocess, builtins.eval, ...).
+//! A static scan of Python pickle streams (`.pkl`, `.joblib`, PyTorch `.pt` zips): every opcode of
+//! every pickle in the stream is walked, never executed, with the unpickler's stack, mark stack
+//! and memo tracked exactly, to list the globals the pickle would import and call on load; every
+//! global off the allowlist of known-safe ones (`model::pickle_globals`) is flagged.
 //!
 //! Loading any pickle can run arbitrary code; the scan only says how obviously a file does so.
 
 use std::io::Read;
 
 use serde::Serialize;
+
+use crate::model::pickle_globals::{Verdict, classify};
 
 /// What the scan found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -25,57 +28,17 @@ pub struct PickleScan {
     pub note: Option<String>,
 }
 
-/// Modules whose every global runs code or reaches the system.
-const DANGEROUS_MODULES: &[&str] = &[
-    "os", "posix", "nt", "subprocess", "sys", "socket", "shutil", "runpy", "pty", "commands", "webbrowser",
-    "importlib", "code", "codeop", "ctypes", "multiprocessing", "pickle", "_pickle", "marshal", "dill", "cloudpickle",
-    "asyncio", "http", "httplib", "urllib", "requests", "ftplib", "smtplib", "telnetlib", "tempfile", "pathlib",
-    "platform", "signal", "threading", "_thread", "pdb", "bdb", "timeit", "profile", "cProfile", "trace",
-];
-
-/// Builtins that execute code or reach the system.
-const DANGEROUS_BUILTINS: &[&str] = &[
-    "eval", "exec", "execfile", "compile", "open", "__import__", "getattr", "setattr", "delattr", "globals", "locals",
-    "vars", "breakpoint", "input", "apply", "memoryview",
-];
-
-/// Other single globals known to run code.
-const DANGEROUS_GLOBALS: &[&str] = &[
-    "types.FunctionType", "types.CodeType", "operator.attrgetter", "operator.methodcaller", "functools.partial",
-    "torch.load", "numpy.load", "numpy.testing._private.utils.runstring", "joblib.load",
-];
-
-fn why_dangerous(module: &str, name: &str) -> Option<String> {
-    let top = module.split('.').next().unwrap_or(module);
-    let full = format!("{module}.{name}");
-    if DANGEROUS_MODULES.contains(&top) {
-        return Some(format!("{full}: module '{top}' runs commands or reaches the system"));
-    }
-    if matches!(module, "builtins" | "__builtin__" | "__builtins__") && DANGEROUS_BUILTINS.contains(&name) {
-        return Some(format!("{full}: executes code or reaches the system"));
-    }
-    if DANGEROUS_GLOBALS.contains(&full.as_str()) {
-        return Some(format!("{full}: can call arbitrary functions"));
-    }
-    None
-}
-
-/// Scans an artifact file's bytes: a raw pickle, a PyTorch zip (`*/data.pkl`), or a compressed
-/// joblib file (reported, not decompressed).
+/// Scans an artifact file's bytes: a raw pickle, a PyTorch zip (`*/data.pkl`), or a joblib file
+/// compressed with zlib, gzip, LZMA or xz (decompressed under [`ARCHIVE_LIMITS`], then scanned;
+/// bz2, lz4 and joblib's old `ZF` format are reported, not decompressed).
 pub fn scan_artifact(bytes: &[u8]) -> PickleScan {
     if bytes.starts_with(b"PK\x03\x04") {
         return scan_zip(bytes);
     }
-    let compressed = [
-        (&b"\x1f\x8b"[..], "gzip"),
-        (&b"BZh"[..], "bz2"),
-        (&b"\xfd7zXZ"[..], "xz"),
-        (&b"\x04\x22\x4d\x18"[..], "lz4"),
-        (&b"ZF"[..], "zlib (joblib)"),
-        (&b"\x78\x9c"[..], "zlib"),
-        (&b"\x78\x01"[..], "zlib"),
-        (&b"\x78\xda"[..], "zlib"),
-    ];
+    if let Some(codec) = Codec::sniff(bytes) {
+        return scan_compressed(bytes, codec, ARCHIVE_LIMITS);
+    }
+    let compressed = [(&b"BZh"[..], "bz2"), (&b"\x04\x22\x4d\x18"[..], "lz4"), (&b"ZF"[..], "zlib (joblib)")];
     for (magic, name) in compressed {
         if bytes.starts_with(magic) {
             return PickleScan {
@@ -87,7 +50,141 @@ pub fn scan_artifact(bytes: &[u8]) -> PickleScan {
     scan(bytes)
 }
 
+/// Compressions joblib writes that the scan decompresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    Zlib,
+    Gzip,
+    Lzma,
+    Xz,
+}
+
+impl Codec {
+    fn sniff(bytes: &[u8]) -> Option<Self> {
+        match bytes {
+            [0x78, 0x01 | 0x5e | 0x9c | 0xda, ..] => Some(Self::Zlib),
+            [0x1f, 0x8b, ..] => Some(Self::Gzip),
+            [0x5d, 0x00, 0x00, ..] => Some(Self::Lzma),
+            [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Some(Self::Xz),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Zlib => "zlib",
+            Self::Gzip => "gzip",
+            Self::Lzma => "lzma",
+            Self::Xz => "xz",
+        }
+    }
+
+    /// Decompresses into `out`, which refuses to grow past its limit.
+    fn decompress(self, bytes: &[u8], out: &mut Bounded) -> std::io::Result<()> {
+        let mut input = std::io::BufReader::new(bytes);
+        let lzma_error = |e: lzma_rs::error::Error| match e {
+            lzma_rs::error::Error::IoError(io) => io,
+            other => std::io::Error::new(std::io::ErrorKind::InvalidData, other.to_string()),
+        };
+        match self {
+            Self::Zlib => std::io::copy(&mut flate2::read::ZlibDecoder::new(bytes), out).map(drop),
+            Self::Gzip => std::io::copy(&mut flate2::read::MultiGzDecoder::new(bytes), out).map(drop),
+            Self::Lzma => {
+                // The header's dictionary size is not trusted either.
+                let options = lzma_rs::decompress::Options { memlimit: Some(out.limit), ..Default::default() };
+                lzma_rs::lzma_decompress_with_options(&mut input, out, &options).map_err(lzma_error)
+            }
+            Self::Xz => lzma_rs::xz_decompress(&mut input, out).map_err(lzma_error),
+        }
+    }
+}
+
+/// A buffer that fails with [`LimitReached`] instead of growing past `limit` bytes.
+struct Bounded {
+    data: Vec<u8>,
+    limit: usize,
+}
+
+/// The error a [`Bounded`] buffer fails with (told apart from codec errors by type).
+#[derive(Debug)]
+struct LimitReached;
+
+impl std::fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("decompression limit reached")
+    }
+}
+
+impl std::error::Error for LimitReached {}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.data.len().saturating_add(buf.len()) > self.limit {
+            return Err(std::io::Error::other(LimitReached));
+        }
+        self.data.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Decompresses a compressed joblib file under `limits` and scans the pickle inside.
+fn scan_compressed(bytes: &[u8], codec: Codec, limits: ArchiveLimits) -> PickleScan {
+    let by_ratio = (bytes.len() as u64).saturating_mul(limits.max_ratio).max(limits.ratio_floor_bytes);
+    let limit = by_ratio.min(limits.max_total_bytes);
+    let mut out = Bounded { data: Vec::new(), limit: usize::try_from(limit).unwrap_or(usize::MAX) };
+    let name = codec.name();
+    if let Err(e) = codec.decompress(bytes, &mut out) {
+        let reached = e.get_ref().is_some_and(|inner| inner.is::<LimitReached>());
+        let note = if !reached {
+            Some(format!("{name}-compressed pickle that does not decompress: {e}"))
+        } else if limit == by_ratio {
+            limit_note(format!("{name}-compressed pickle expands more than {} times its size", limits.max_ratio))
+        } else {
+            limit_note(format!("{name}-compressed pickle expands past {} MiB", limits.max_total_bytes >> 20))
+        };
+        return PickleScan { note, ..PickleScan::default() };
+    }
+    let mut scan = scan(&out.data);
+    let size = crate::artifact::human_size(out.data.len() as u64);
+    scan.note = Some(match scan.note {
+        Some(inner) => format!("{name}-compressed pickle ({size} decompressed): {inner}"),
+        None => format!("{name}-compressed pickle ({size} decompressed)"),
+    });
+    scan
+}
+
+/// Bounds on what an archive may make the scan decompress: a zip whose entries all point at one
+/// highly compressed stream (a zip bomb) stops the scan instead of burning CPU for hours.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveLimits {
+    /// Pickle entries scanned in one zip (a PyTorch checkpoint has one or two).
+    pub max_pickles: usize,
+    /// Decompressed bytes over every scanned entry together.
+    pub max_total_bytes: u64,
+    /// Decompressed size over compressed size, for entries past `ratio_floor_bytes`.
+    pub max_ratio: u64,
+    /// Entries that expand to at most this much are never stopped by the ratio.
+    pub ratio_floor_bytes: u64,
+}
+
+/// The limits every scan uses.
+pub const ARCHIVE_LIMITS: ArchiveLimits =
+    ArchiveLimits { max_pickles: 16, max_total_bytes: 256 << 20, max_ratio: 100, ratio_floor_bytes: 1 << 20 };
+
+/// The note of a scan stopped by [`ARCHIVE_LIMITS`].
+fn limit_note(what: String) -> Option<String> {
+    Some(format!("scan stopped: limit: {what}"))
+}
+
 fn scan_zip(bytes: &[u8]) -> PickleScan {
+    scan_zip_within(bytes, ARCHIVE_LIMITS)
+}
+
+fn scan_zip_within(bytes: &[u8], limits: ArchiveLimits) -> PickleScan {
     let mut archive = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
         Ok(a) => a,
         Err(e) => return PickleScan { note: Some(format!("unreadable zip archive: {e}")), ..PickleScan::default() },
@@ -96,18 +193,27 @@ fn scan_zip(bytes: &[u8]) -> PickleScan {
     if names.is_empty() {
         return PickleScan { note: Some("zip archive without a .pkl entry".into()), ..PickleScan::default() };
     }
+    if names.len() > limits.max_pickles {
+        let what = format!("{} .pkl entries (at most {} are scanned)", names.len(), limits.max_pickles);
+        return PickleScan { note: limit_note(what), ..PickleScan::default() };
+    }
     let mut combined = PickleScan { complete: true, note: Some(format!("PyTorch-style zip; scanned {}", names.join(", "))), ..PickleScan::default() };
+    let mut budget = limits.max_total_bytes;
     for name in names {
-        let mut data = Vec::new();
-        // A declared size is not trusted: read at most 256 MiB of one pickle.
-        let read = archive.by_name(&name).map_err(|e| e.to_string()).and_then(|entry| {
-            entry.take(256 << 20).read_to_end(&mut data).map_err(|e| e.to_string())
-        });
-        if let Err(e) = read {
-            combined.complete = false;
-            combined.note = Some(format!("{name}: {e}"));
-            continue;
-        }
+        let data = match read_entry(&mut archive, &name, &limits, budget) {
+            Ok(data) => data,
+            Err(EntryError::Limit(what)) => {
+                combined.complete = false;
+                combined.note = limit_note(what);
+                break;
+            }
+            Err(EntryError::Unreadable(e)) => {
+                combined.complete = false;
+                combined.note = Some(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        budget -= data.len() as u64;
         let part = scan(&data);
         combined.protocol = combined.protocol.max(part.protocol);
         for import in part.imports {
@@ -125,198 +231,607 @@ fn scan_zip(bytes: &[u8]) -> PickleScan {
     combined
 }
 
-/// Walks the opcodes of one pickle stream.
+enum EntryError {
+    Limit(String),
+    Unreadable(String),
+}
+
+/// Decompresses one entry, stopping at the first byte past `budget` or past the ratio limit.
+fn read_entry(
+    archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+    name: &str,
+    limits: &ArchiveLimits,
+    budget: u64,
+) -> Result<Vec<u8>, EntryError> {
+    let entry = archive.by_name(name).map_err(|e| EntryError::Unreadable(e.to_string()))?;
+    let by_ratio = entry.compressed_size().saturating_mul(limits.max_ratio).max(limits.ratio_floor_bytes);
+    let allowed = budget.min(by_ratio);
+    let mut data = Vec::new();
+    entry.take(allowed.saturating_add(1)).read_to_end(&mut data).map_err(|e| EntryError::Unreadable(e.to_string()))?;
+    if data.len() as u64 <= allowed {
+        return Ok(data);
+    }
+    Err(EntryError::Limit(if allowed == by_ratio {
+        format!("{name} expands more than {} times its compressed size", limits.max_ratio)
+    } else {
+        format!("pickles in the zip expand past {} MiB", limits.max_total_bytes >> 20)
+    }))
+}
+
+/// Scans every pickle in `bytes`, one after another (a loader may read more than one).
 pub fn scan(bytes: &[u8]) -> PickleScan {
     let mut out = PickleScan::default();
     let mut pos = 0usize;
-    // Recent string pushes and the memo, to resolve STACK_GLOBAL's module and name.
-    let mut strings: Vec<Option<String>> = Vec::new();
-    let mut memo: std::collections::HashMap<u64, Option<String>> = std::collections::HashMap::new();
-    let mut next_memo = 0u64;
-    let fail = |out: &mut PickleScan, pos: usize, why: String| {
-        out.note = Some(format!("scan stopped at byte {pos}: {why}"));
-    };
-    macro_rules! take {
-        ($n:expr) => {{
-            let n: usize = $n;
-            match pos.checked_add(n).filter(|&end| end <= bytes.len()) {
-                Some(end) => {
-                    let slice = &bytes[pos..end];
-                    pos = end;
-                    slice
-                }
-                None => {
-                    fail(&mut out, pos, "truncated argument".into());
-                    return out;
-                }
-            }
-        }};
-    }
-    macro_rules! line {
-        () => {{
-            match bytes[pos..].iter().position(|&b| b == b'\n') {
-                Some(i) => {
-                    let text = String::from_utf8_lossy(&bytes[pos..pos + i]).into_owned();
-                    pos += i + 1;
-                    text
-                }
-                None => {
-                    fail(&mut out, pos, "unterminated line argument".into());
-                    return out;
-                }
-            }
-        }};
-    }
-    let le = |b: &[u8]| b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
-    let record_global = |out: &mut PickleScan, module: &str, name: &str| {
-        let full = format!("{module}.{name}");
-        if !out.imports.contains(&full) {
-            out.imports.push(full);
-            if let Some(why) = why_dangerous(module, name) {
-                out.dangerous.push(why);
-            }
-        }
-    };
+    let mut pickles = 0usize;
+    // One unpickler reads the whole stream: its memo carries over from pickle to pickle.
+    let mut machine = Machine::default();
     while pos < bytes.len() {
-        let op = bytes[pos];
-        let at = pos;
-        pos += 1;
-        match op {
-            b'.' => {
-                out.complete = true;
-                return out;
-            }
-            0x80 => out.protocol = Some(take!(1)[0]),
-            0x95 => {
-                take!(8);
-            }
-            b'(' | b')' | b']' | b'}' | b'0' | b'1' | b'2' | b'N' | b'a' | b'e' | b'l' | b't' | b'd' | b's' | b'u'
-            | 0x85 | 0x86 | 0x87 | 0x88 | 0x89 | 0x8f | 0x90 | 0x97 | 0x98 => {
-                if op == b'0' {
-                    strings.pop();
-                }
-            }
-            b'R' | b'b' | 0x81 | 0x92 | b'o' => out.calls += usize::from(op != b'b'),
-            b'c' => {
-                let module = line!();
-                let name = line!();
-                record_global(&mut out, &module, &name);
-            }
-            b'i' => {
-                let module = line!();
-                let name = line!();
-                record_global(&mut out, &module, &name);
-                out.calls += 1;
-            }
-            0x93 => {
-                let name = strings.pop().flatten();
-                let module = strings.pop().flatten();
-                match (module, name) {
-                    (Some(m), Some(n)) => record_global(&mut out, &m, &n),
-                    _ => record_global(&mut out, "<computed>", "<computed>"),
-                }
-            }
-            b'I' | b'L' | b'F' | b'P' => {
-                line!();
-            }
-            b'S' | b'V' => {
-                let text = line!();
-                strings.push(Some(text.trim_matches(|c| c == '\'' || c == '"').to_string()));
-            }
-            b'J' => {
-                take!(4);
-            }
-            b'K' => {
-                take!(1);
-            }
-            b'M' => {
-                take!(2);
-            }
-            b'G' => {
-                take!(8);
-            }
-            0x8a => {
-                let n = take!(1)[0] as usize;
-                take!(n);
-            }
-            0x8b => {
-                let n = le(take!(4)) as usize;
-                take!(n);
-            }
-            b'U' | 0x8c => {
-                let n = take!(1)[0] as usize;
-                strings.push(Some(String::from_utf8_lossy(take!(n)).into_owned()));
-            }
-            b'T' | b'X' => {
-                let n = le(take!(4)) as usize;
-                strings.push(Some(String::from_utf8_lossy(take!(n)).into_owned()));
-            }
-            0x8d => {
-                let n = le(take!(8)) as usize;
-                strings.push(Some(String::from_utf8_lossy(take!(n)).into_owned()));
-            }
-            b'B' => {
-                let n = le(take!(4)) as usize;
-                take!(n);
-            }
-            b'C' => {
-                let n = take!(1)[0] as usize;
-                take!(n);
-            }
-            0x8e | 0x96 => {
-                let n = le(take!(8)) as usize;
-                take!(n);
-            }
-            b'p' => {
-                let key = line!().trim().parse().unwrap_or(u64::MAX);
-                memo.insert(key, strings.last().cloned().flatten());
-            }
-            b'q' => {
-                let key = u64::from(take!(1)[0]);
-                memo.insert(key, strings.last().cloned().flatten());
-            }
-            b'r' => {
-                let key = le(take!(4));
-                memo.insert(key, strings.last().cloned().flatten());
-            }
-            0x94 => {
-                memo.insert(next_memo, strings.last().cloned().flatten());
-                next_memo += 1;
-            }
-            b'g' => {
-                let key = line!().trim().parse().unwrap_or(u64::MAX);
-                strings.push(memo.get(&key).cloned().flatten());
-            }
-            b'h' => {
-                let key = u64::from(take!(1)[0]);
-                strings.push(memo.get(&key).cloned().flatten());
-            }
-            b'j' => {
-                let key = le(take!(4));
-                strings.push(memo.get(&key).cloned().flatten());
-            }
-            0x82 => {
-                take!(1);
-            }
-            0x83 => {
-                take!(2);
-            }
-            0x84 => {
-                take!(4);
-            }
-            _ => {
-                fail(&mut out, at, format!("unknown opcode 0x{op:02x} (joblib stores raw array bytes inside the stream)"));
+        machine.stack.clear();
+        machine.metastack.clear();
+        machine.saved = 0;
+        match machine.run(bytes, &mut pos, &mut out) {
+            Ok(()) => pickles += 1,
+            Err(Stop { at, why }) => {
+                out.complete = false;
+                let which = if pickles == 0 { String::new() } else { format!(" (pickle {} in the stream)", pickles + 1) };
+                out.note = Some(format!("scan stopped at byte {at}{which}: {why}"));
                 return out;
             }
         }
-        if pos > bytes.len() {
-            break;
-        }
+        out.complete = true;
     }
-    if !out.complete && out.note.is_none() {
-        out.note = Some("no STOP opcode: truncated pickle".to_string());
+    if pickles == 0 {
+        out.note = Some("empty file: no pickle".to_string());
+    } else if pickles > 1 {
+        out.note = Some(format!("{pickles} pickles in the stream, each scanned"));
     }
     out
+}
+
+/// Why the walk stopped before STOP: where, and what a loader would have met there.
+struct Stop {
+    at: usize,
+    why: String,
+}
+
+/// What the scan knows about a value on the unpickler's stack.
+#[derive(Debug, Clone)]
+enum Value {
+    /// A `str` (text opcodes; protocol 0-2 byte strings load as `str` too).
+    Str(std::rc::Rc<str>),
+    /// Known not to be a `str`: a number, bytes, None, a container, a global.
+    NotStr,
+    /// The result of a call or a persistent load: could be anything, a `str` included.
+    Unknown,
+    /// A small integer (joblib array shapes and alignment).
+    Int(i64),
+    Tuple(std::rc::Rc<Vec<Value>>),
+    /// A dict, shared as Python shares it (the memo may hold it while SETITEMS fills it).
+    Dict(std::rc::Rc<std::cell::RefCell<Vec<(Value, Value)>>>),
+    /// A global: `module.name`.
+    Global(std::rc::Rc<str>),
+    /// A `numpy.dtype` built by REDUCE, completed by BUILD.
+    Dtype(std::rc::Rc<std::cell::RefCell<Dtype>>),
+    /// A `joblib.numpy_pickle.NumpyArrayWrapper` before its BUILD: the array's raw bytes follow
+    /// that BUILD in the stream.
+    ArrayWrapper,
+}
+
+impl Value {
+    /// Whether the value is certainly not a `str` (a loader would refuse it as a global's name).
+    fn is_not_str(&self) -> bool {
+        !matches!(self, Value::Str(_) | Value::Unknown)
+    }
+}
+
+/// What joblib's array reader needs from a dtype.
+#[derive(Debug, Clone)]
+struct Dtype {
+    /// `f8`, `U2`, `O8`, ...
+    code: String,
+    /// The element size from the dtype's state (`-1`: given by the code).
+    elsize: i64,
+}
+
+/// The classes joblib writes in front of an array's raw bytes.
+const JOBLIB_WRAPPERS: &[&str] =
+    &["joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"];
+
+/// Values the unpickler's stack and memo may hold at once (about 24 bytes each): pickles build
+/// containers a batch of 1000 items at a time, so real ones stay far below.
+const MAX_VALUES: usize = 1 << 22;
+
+/// Fields a joblib array wrapper's state may have (joblib writes six).
+const MAX_WRAPPER_FIELDS: usize = 32;
+
+/// How deeply object arrays may hold pickles holding object arrays.
+const MAX_NESTED_PICKLES: usize = 8;
+
+/// The unpickler's state, modelled exactly as `pickle._Unpickler` keeps it: the stack, the
+/// stack of stacks saved by MARK, and the memo.
+#[derive(Default)]
+struct Machine {
+    stack: Vec<Value>,
+    metastack: Vec<Vec<Value>>,
+    /// Values held in the frames below MARKs, with `stack` the unpickler's whole stack.
+    saved: usize,
+    memo: std::collections::HashMap<u64, Value>,
+    /// Pickles this one is nested in (joblib object arrays).
+    depth: usize,
+}
+
+impl Machine {
+    fn pop(&mut self) -> Result<Value, String> {
+        self.stack.pop().ok_or_else(|| "pops from an empty stack".to_string())
+    }
+
+    fn top(&self) -> Result<&Value, String> {
+        self.stack.last().ok_or_else(|| "reads the top of an empty stack".to_string())
+    }
+
+    /// Python's `pop_mark`: the items since the last MARK, restoring the stack below it.
+    fn pop_mark(&mut self) -> Result<Vec<Value>, String> {
+        let below = self.metastack.pop().ok_or_else(|| "no MARK to pop to".to_string())?;
+        self.saved -= below.len();
+        Ok(std::mem::replace(&mut self.stack, below))
+    }
+
+    fn pop_n(&mut self, n: usize) -> Result<(), String> {
+        for _ in 0..n {
+            self.pop()?;
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, key: u64) -> Result<(), String> {
+        let value = self.top()?.clone();
+        self.memo.insert(key, value);
+        Ok(())
+    }
+
+    fn get(&mut self, key: u64) -> Result<(), String> {
+        let value = self.memo.get(&key).cloned().ok_or_else(|| format!("memo key {key} was never stored"))?;
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// Runs one pickle from `*pos` through its STOP, recording globals and calls in `out`.
+    fn run(&mut self, bytes: &[u8], pos: &mut usize, out: &mut PickleScan) -> Result<(), Stop> {
+        while *pos < bytes.len() {
+            let at = *pos;
+            let op = bytes[at];
+            *pos += 1;
+            let mut reader = Reader { bytes, pos };
+            match self.step(op, &mut reader, out) {
+                Ok(Flow::Continue) if self.saved + self.stack.len() + self.metastack.len() + self.memo.len() > MAX_VALUES => {
+                    return Err(Stop { at, why: format!("limit: more than {MAX_VALUES} values on the stack and in the memo") });
+                }
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Stop) => return Ok(()),
+                Err(why) => return Err(Stop { at, why }),
+            }
+        }
+        Err(Stop { at: bytes.len(), why: "no STOP opcode: truncated pickle".to_string() })
+    }
+
+    /// One opcode, with the stack effect `pickle._Unpickler` gives it.
+    fn step(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<Flow, String> {
+        if op == b'.' {
+            self.pop()?;
+            return Ok(Flow::Stop);
+        }
+        let known = self.control(op, r, out)?
+            || self.literal(op, r)?
+            || self.container(op)?
+            || self.call(op, r, out)?
+            || self.memo_op(op, r)?
+            || self.build(op, r, out)?;
+        if !known {
+            return Err(format!("unknown opcode 0x{op:02x}"));
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Framing, MARK, POP, DUP. `false`: not one of these.
+    fn control(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+        match op {
+            0x80 => out.protocol = out.protocol.max(Some(r.take(1)?[0])),
+            0x95 => {
+                r.take(8)?;
+            }
+            b'(' => {
+                self.saved += self.stack.len();
+                self.metastack.push(std::mem::take(&mut self.stack));
+            }
+            b'0' => {
+                if self.stack.pop().is_none() {
+                    self.pop_mark()?;
+                }
+            }
+            b'1' => {
+                self.pop_mark()?;
+            }
+            b'2' => {
+                let top = self.top()?.clone();
+                self.stack.push(top);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Numbers, strings, bytes and empty containers pushed from the opcode's argument.
+    fn literal(&mut self, op: u8, r: &mut Reader<'_, '_>) -> Result<bool, String> {
+        let text = |b: &[u8]| Value::Str(String::from_utf8_lossy(b).into());
+        match op {
+            // Values that are not strings.
+            b'N' | 0x88 | 0x89 | b']' | 0x8f => self.stack.push(Value::NotStr),
+            b')' => self.stack.push(Value::Tuple(Default::default())),
+            b'}' => self.stack.push(Value::Dict(Default::default())),
+            b'I' | b'L' | b'F' => {
+                r.line()?;
+                self.stack.push(Value::NotStr);
+            }
+            b'J' => {
+                let bytes = r.take(4)?;
+                self.stack.push(Value::Int(i64::from(i32::from_le_bytes(bytes.try_into().expect("4 bytes")))));
+            }
+            b'K' | b'M' => {
+                let value = r.len(if op == b'K' { 1 } else { 2 })?;
+                self.stack.push(Value::Int(value as i64));
+            }
+            b'G' => {
+                r.take(8)?;
+                self.stack.push(Value::NotStr);
+            }
+            0x8a | 0x8b | b'B' | b'C' | 0x8e | 0x96 => {
+                let n = match op {
+                    0x8a | b'C' => r.len(1)?,
+                    0x8b | b'B' => r.len(4)?,
+                    _ => r.len(8)?,
+                };
+                r.take(n)?;
+                self.stack.push(Value::NotStr);
+            }
+            // Strings.
+            b'S' => {
+                let line = r.line()?;
+                let quoted = line.len() >= 2 && matches!(line[0], b'\'' | b'"') && line[line.len() - 1] == line[0];
+                if !quoted {
+                    return Err("STRING opcode argument must be quoted".to_string());
+                }
+                self.stack.push(text(&line[1..line.len() - 1]));
+            }
+            b'V' => {
+                let line = r.line()?;
+                self.stack.push(text(line));
+            }
+            b'U' | 0x8c | b'T' | b'X' | 0x8d => {
+                let n = match op {
+                    b'U' | 0x8c => r.len(1)?,
+                    b'T' | b'X' => r.len(4)?,
+                    _ => r.len(8)?,
+                };
+                let bytes = r.take(n)?;
+                self.stack.push(text(bytes));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Containers built from, or filled from, the stack.
+    fn container(&mut self, op: u8) -> Result<bool, String> {
+        match op {
+            b't' => {
+                let items = self.pop_mark()?;
+                self.stack.push(Value::Tuple(items.into()));
+            }
+            b'l' | b'd' | 0x91 => {
+                self.pop_mark()?;
+                self.stack.push(Value::NotStr);
+            }
+            0x85..=0x87 => {
+                let n = usize::from(op - 0x84);
+                let at = self.stack.len().checked_sub(n).ok_or("pops from an empty stack")?;
+                let items = self.stack.split_off(at);
+                self.stack.push(Value::Tuple(items.into()));
+            }
+            b'a' => {
+                self.pop()?;
+                self.top()?;
+            }
+            b's' => {
+                let value = self.pop()?;
+                let key = self.pop()?;
+                if let Value::Dict(dict) = self.top()? {
+                    dict.borrow_mut().push((key, value));
+                }
+            }
+            b'u' => {
+                let items = self.pop_mark()?;
+                if let Value::Dict(dict) = self.top()? {
+                    let mut pairs = items.into_iter();
+                    while let (Some(key), Some(value)) = (pairs.next(), pairs.next()) {
+                        dict.borrow_mut().push((key, value));
+                    }
+                }
+            }
+            b'e' | 0x90 => {
+                self.pop_mark()?;
+                self.top()?;
+            }
+            0x97 => self.stack.push(Value::Unknown),
+            0x98 => {
+                self.top()?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Globals, calls and persistent ids.
+    fn call(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+        match op {
+            b'c' => {
+                let module = String::from_utf8_lossy(r.line()?).into_owned();
+                let name = String::from_utf8_lossy(r.line()?).into_owned();
+                record_global(out, &module, &name)?;
+                self.stack.push(Value::Global(format!("{module}.{name}").into()));
+            }
+            0x93 => {
+                let name = self.pop()?;
+                let module = self.pop()?;
+                let global = match (module, name) {
+                    (Value::Str(m), Value::Str(n)) => {
+                        record_global(out, &m, &n)?;
+                        Value::Global(format!("{m}.{n}").into())
+                    }
+                    (m, n) if m.is_not_str() || n.is_not_str() => return Err("STACK_GLOBAL requires str".to_string()),
+                    _ => {
+                        record_computed(out);
+                        Value::Unknown
+                    }
+                };
+                self.stack.push(global);
+            }
+            b'i' => {
+                let module = String::from_utf8_lossy(r.line()?).into_owned();
+                let name = String::from_utf8_lossy(r.line()?).into_owned();
+                self.pop_mark()?;
+                record_global(out, &module, &name)?;
+                out.calls += 1;
+                self.stack.push(Value::Unknown);
+            }
+            b'o' => {
+                let items = self.pop_mark()?;
+                if items.is_empty() {
+                    return Err("OBJ without a class".to_string());
+                }
+                out.calls += 1;
+                self.stack.push(Value::Unknown);
+            }
+            b'R' | 0x81 => {
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                out.calls += 1;
+                self.stack.push(built(op, &callable, &args));
+            }
+            0x92 => {
+                self.pop_n(3)?;
+                out.calls += 1;
+                self.stack.push(Value::Unknown);
+            }
+            b'P' => {
+                r.line()?;
+                self.stack.push(Value::Unknown);
+            }
+            b'Q' => {
+                self.pop()?;
+                self.stack.push(Value::Unknown);
+            }
+            0x82..=0x84 => {
+                let code = r.len(match op {
+                    0x82 => 1,
+                    0x83 => 2,
+                    _ => 4,
+                })?;
+                record_extension(out, code);
+                self.stack.push(Value::NotStr);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// BUILD: sets an object's state. A dtype takes its element size; a joblib array wrapper is
+    /// followed in the stream by its array, which is skipped (raw bytes) or scanned (an object
+    /// array is a pickle of its own).
+    fn build(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+        if op != b'b' {
+            return Ok(false);
+        }
+        let state = self.pop()?;
+        match (self.top()?.clone(), state) {
+            (Value::Dtype(dtype), Value::Tuple(items)) => {
+                if let Some(Value::Int(elsize)) = items.get(5) {
+                    dtype.borrow_mut().elsize = *elsize;
+                }
+            }
+            (Value::ArrayWrapper, Value::Dict(fields)) => {
+                // A wrapper's state has six fields; a large dict (shared by many wrappers through
+                // the memo) would make every lookup slow.
+                if fields.borrow().len() > MAX_WRAPPER_FIELDS {
+                    return Err("joblib array wrapper with an unexpected state".to_string());
+                }
+                self.read_joblib_array(&fields.borrow(), r, out)?;
+                *self.stack.last_mut().expect("checked by top") = Value::NotStr;
+            }
+            _ => {}
+        }
+        Ok(true)
+    }
+
+    /// Skips or scans the array joblib wrote after a `NumpyArrayWrapper` with these fields
+    /// (as `NumpyArrayWrapper.read_array` reads it).
+    fn read_joblib_array(&mut self, fields: &[(Value, Value)], r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<(), String> {
+        let field = |key: &str| fields.iter().rev().find(|(k, _)| matches!(k, Value::Str(s) if &**s == key)).map(|(_, v)| v);
+        let Some(Value::Dtype(dtype)) = field("dtype") else { return Err("joblib array without a readable dtype".to_string()) };
+        let dtype = dtype.borrow().clone();
+        if dtype.code.starts_with('O') {
+            if self.depth >= MAX_NESTED_PICKLES {
+                return Err("object arrays nested too deep".to_string());
+            }
+            let mut nested = Machine { depth: self.depth + 1, ..Machine::default() };
+            return nested.run(r.bytes, r.pos, out).map_err(|stop| format!("in an object array's pickle: {}", stop.why));
+        }
+        // Raw bytes start on an aligned offset: one byte gives the padding's length.
+        if matches!(field("numpy_array_alignment_bytes"), Some(Value::Int(_))) {
+            let padding = r.len(1)?;
+            r.take(padding)?;
+        }
+        let Some(Value::Tuple(shape)) = field("shape") else { return Err("joblib array without a readable shape".to_string()) };
+        let count = shape.iter().try_fold(1u64, |n, d| match d {
+            Value::Int(d) if *d >= 0 => n.checked_mul(*d as u64),
+            _ => None,
+        });
+        let itemsize = if dtype.elsize >= 0 {
+            Some(dtype.elsize as u64)
+        } else {
+            dtype.code.trim_start_matches(|c: char| !c.is_ascii_digit()).parse::<u64>().ok()
+        };
+        let size = count.zip(itemsize).and_then(|(n, s)| n.checked_mul(s)).ok_or("joblib array of unreadable size")?;
+        r.take(usize::try_from(size).map_err(|_| "joblib array of unreadable size")?)?;
+        Ok(())
+    }
+
+    /// PUT, GET and MEMOIZE.
+    fn memo_op(&mut self, op: u8, r: &mut Reader<'_, '_>) -> Result<bool, String> {
+        match op {
+            b'p' => {
+                let key = r.decimal()?;
+                self.put(key)?;
+            }
+            b'q' => {
+                let key = r.len(1)? as u64;
+                self.put(key)?;
+            }
+            b'r' => {
+                let key = r.len(4)? as u64;
+                self.put(key)?;
+            }
+            0x94 => {
+                let key = self.memo.len() as u64;
+                self.put(key)?;
+            }
+            b'g' => {
+                let key = r.decimal()?;
+                self.get(key)?;
+            }
+            b'h' => {
+                let key = r.len(1)? as u64;
+                self.get(key)?;
+            }
+            b'j' => {
+                let key = r.len(4)? as u64;
+                self.get(key)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// What REDUCE or NEWOBJ of `callable` with `args` builds, as far as joblib arrays need it.
+fn built(op: u8, callable: &Value, args: &Value) -> Value {
+    let Value::Global(name) = callable else { return Value::Unknown };
+    match (op, &**name, args) {
+        (b'R', "numpy.dtype", Value::Tuple(items)) => match items.first() {
+            Some(Value::Str(code)) => Value::Dtype(std::rc::Rc::new(std::cell::RefCell::new(Dtype { code: code.to_string(), elsize: -1 }))),
+            _ => Value::Unknown,
+        },
+        (0x81, wrapper, _) if JOBLIB_WRAPPERS.contains(&wrapper) => Value::ArrayWrapper,
+        _ => Value::Unknown,
+    }
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Reads opcode arguments, never past the end of the stream.
+struct Reader<'a, 'p> {
+    bytes: &'a [u8],
+    pos: &'p mut usize,
+}
+
+impl<'a> Reader<'a, '_> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.pos.checked_add(n).filter(|&end| end <= self.bytes.len()).ok_or("truncated argument")?;
+        let slice = &self.bytes[*self.pos..end];
+        *self.pos = end;
+        Ok(slice)
+    }
+
+    /// A little-endian unsigned length or key of `width` bytes.
+    fn len(&mut self, width: usize) -> Result<usize, String> {
+        let bytes = self.take(width)?;
+        let value = bytes.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        usize::try_from(value).map_err(|_| "length out of range".to_string())
+    }
+
+    /// A newline-terminated argument (protocol 0), without the newline.
+    fn line(&mut self) -> Result<&'a [u8], String> {
+        let rest = &self.bytes[*self.pos..];
+        let end = rest.iter().position(|&b| b == b'\n').ok_or("unterminated line argument")?;
+        *self.pos += end + 1;
+        Ok(&rest[..end])
+    }
+
+    /// A decimal memo key on its own line (PUT, GET).
+    fn decimal(&mut self) -> Result<u64, String> {
+        let line = self.line()?;
+        std::str::from_utf8(line).ok().and_then(|t| t.trim().parse().ok()).ok_or_else(|| "memo key is not a number".to_string())
+    }
+}
+
+/// Records an import; past [`MAX_IMPORTS`] distinct ones the scan stops (a real model names a
+/// few dozen; each is compared with every other).
+fn record_global(out: &mut PickleScan, module: &str, name: &str) -> Result<(), String> {
+    let full = format!("{module}.{name}");
+    if out.imports.contains(&full) {
+        return Ok(());
+    }
+    if out.imports.len() >= MAX_IMPORTS {
+        return Err(format!("limit: more than {MAX_IMPORTS} distinct globals"));
+    }
+    out.imports.push(full);
+    if let Verdict::Flagged(why) = classify(module, name) {
+        out.dangerous.push(why);
+    }
+    Ok(())
+}
+
+/// Distinct globals one scan lists.
+const MAX_IMPORTS: usize = 4096;
+
+/// A STACK_GLOBAL whose module or name is computed at load time (by a call): never resolved.
+fn record_computed(out: &mut PickleScan) {
+    let full = "<computed>.<computed>".to_string();
+    if !out.imports.contains(&full) {
+        out.imports.push(full);
+        out.dangerous.push("<computed>.<computed>: a global whose name is computed while loading".to_string());
+    }
+}
+
+/// EXT1/2/4: a global from the copyreg extension registry, unknown to a static scan.
+fn record_extension(out: &mut PickleScan, code: usize) {
+    let full = format!("<extension {code}>");
+    if !out.imports.contains(&full) {
+        out.imports.push(full.clone());
+        out.dangerous.push(format!("{full}: a global from the copyreg extension registry"));
+    }
 }
 
 #[cfg(test)]
@@ -372,5 +887,50 @@ mod tests {
         let scan = scan_artifact(buffer.get_ref());
         assert_eq!(scan.imports, vec!["posix.system"]);
         assert!(scan.note.unwrap().contains("archive/data.pkl"));
+    }
+
+    #[test]
+    fn the_stack_and_memo_are_bounded() {
+        let mut bytes = b"N".to_vec();
+        bytes.extend(std::iter::repeat_n(b'2', MAX_VALUES));
+        let note = scan(&bytes).note.unwrap();
+        assert!(note.ends_with(": limit: more than 4194304 values on the stack and in the memo"), "{note}");
+        // The same with the values below MARKs.
+        let bytes: Vec<u8> = std::iter::repeat_n(&b"N("[..], MAX_VALUES / 2 + 1).flatten().copied().collect();
+        let note = scan(&bytes).note.unwrap();
+        assert!(note.ends_with(": limit: more than 4194304 values on the stack and in the memo"), "{note}");
+    }
+
+    #[test]
+    fn the_number_of_distinct_globals_is_bounded() {
+        let mut bytes = Vec::new();
+        for i in 0..=MAX_IMPORTS {
+            bytes.extend_from_slice(format!("cm\nn{i}\n0").as_bytes());
+        }
+        bytes.extend_from_slice(b"N.");
+        let scan = scan(&bytes);
+        assert!(!scan.complete);
+        assert_eq!(scan.imports.len(), MAX_IMPORTS);
+        assert!(scan.note.unwrap().ends_with(": limit: more than 4096 distinct globals"));
+    }
+
+    #[test]
+    fn pickles_in_a_zip_share_one_decompression_budget() {
+        let mut buffer = std::io::Cursor::new(Vec::new());
+        {
+            let mut zip = zip::ZipWriter::new(&mut buffer);
+            let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+            for name in ["a/data.pkl", "b/data.pkl", "c/data.pkl"] {
+                zip.start_file(name, stored).unwrap();
+                std::io::Write::write_all(&mut zip, &[b'N'; 400 << 10]).unwrap();
+            }
+            zip.finish().unwrap();
+        }
+        let limits = ArchiveLimits { max_total_bytes: 1 << 20, ..ARCHIVE_LIMITS };
+        let scan = scan_zip_within(buffer.get_ref(), limits);
+        assert!(!scan.complete);
+        assert_eq!(scan.note.as_deref(), Some("scan stopped: limit: pickles in the zip expand past 1 MiB"));
+        let scan = scan_zip_within(buffer.get_ref(), ArchiveLimits { max_pickles: 2, ..ARCHIVE_LIMITS });
+        assert_eq!(scan.note.as_deref(), Some("scan stopped: limit: 3 .pkl entries (at most 2 are scanned)"));
     }
 }

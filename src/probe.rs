@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::inputs::batch_axis::BatchAxes;
 use crate::runtime::{Batch, ElementType, ModelRunner, NamedOutput, NamedTensor, RuntimeSettings, TensorData};
+use crate::sandbox::resources::{ResourceError, Shortage};
 
 /// Tensors larger than this many elements are never built by a probe.
 pub const MAX_PROBE_ELEMENTS: usize = 1 << 26;
@@ -214,7 +215,25 @@ struct ProbeJob {
     oversized_rows: usize,
     base: Vec<WireTensor>,
     axes: BatchAxes,
+    /// How long the child may go without finishing a probe before it ends itself: the
+    /// parent's limit plus [`WATCHDOG_GRACE`], enforced even when the parent is gone.
+    time_limit: Duration,
 }
+
+/// Exit code of a probe child whose watchdog ended it (a probe ran past its time limit).
+pub const WATCHDOG_EXIT: i32 = 124;
+
+/// Exit code of a probe child that could not start its watchdog thread: the process or thread
+/// limit, ready's environment.
+pub const RESOURCE_EXIT: i32 = 125;
+
+/// How much longer than the parent's limit the child's own watchdog waits, so that the parent,
+/// which kills the child at its limit, normally reports the timeout itself.
+const WATCHDOG_GRACE: Duration = Duration::from_secs(1);
+
+/// What one child reported before it stopped, and the failure of the probe it was running
+/// when it stopped early (crash or timeout).
+type ChildOutcome = (Vec<(ProbeKind, ProbeResult)>, Option<ProbeResult>);
 
 /// One line of a probe child's stdout: the result of one probe.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -243,6 +262,9 @@ pub struct ChildProcess {
     pub timeout: Duration,
     /// Memory the child may allocate (RLIMIT_DATA); 0 = unlimited.
     pub memory_bytes: u64,
+    /// Set when ready itself ran out of a resource while running a child (a child that could
+    /// not start for lack of file descriptors says nothing about the model).
+    pub resource_failure: std::sync::Mutex<Option<ResourceError>>,
 }
 
 impl ProbeRunner for ChildProcess {
@@ -282,10 +304,17 @@ impl ChildProcess {
                 oversized_rows,
                 base: wire.clone(),
                 axes: axes.clone(),
+                time_limit: self.timeout.saturating_add(WATCHDOG_GRACE),
             };
             let (done, failure) = match self.spawn(&job) {
                 Ok(outcome) => outcome,
-                Err(e) => (Vec::new(), Some(ProbeResult::Crash(format!("could not run the probe process: {e}")))),
+                Err(e) => match ResourceError::classify(&e, "starting the probe process") {
+                    Some(shortage) => {
+                        self.record_resource_failure(shortage);
+                        break;
+                    }
+                    None => (Vec::new(), Some(ProbeResult::Crash(format!("could not run the probe process: {e}")))),
+                },
             };
             let finished = done.len();
             results.extend(done);
@@ -298,49 +327,55 @@ impl ChildProcess {
         results
     }
 
+    /// The resource ready ran out of while running probe children, if it did: the audit
+    /// cannot be trusted and ends with exit code 2.
+    pub fn resource_failure(&self) -> Option<ResourceError> {
+        self.resource_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn record_resource_failure(&self, error: ResourceError) {
+        self.resource_failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(error);
+    }
+
     /// Runs one child over `job.kinds`: the results it reported, and the failure (crash or
     /// timeout) of the probe it was running when it stopped, if it did not finish.
-    fn spawn(&self, job: &ProbeJob) -> std::io::Result<(Vec<(ProbeKind, ProbeResult)>, Option<ProbeResult>)> {
+    fn spawn(&self, job: &ProbeJob) -> std::io::Result<ChildOutcome> {
         let mut command = Command::new(&self.exe);
         command.arg("__probe").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.env(crate::runtime::TELEMETRY_OFF_VAR, "1");
         #[cfg(unix)]
-        if self.memory_bytes > 0 {
+        {
             use std::os::unix::process::CommandExt;
             let limit = self.memory_bytes;
-            // SAFETY: between fork and exec only async-signal-safe calls: setrlimit is one.
+            let parent = std::process::id();
+            // SAFETY: `child_setup` makes only async-signal-safe calls (prctl, getppid, setrlimit).
             unsafe {
-                command.pre_exec(move || {
-                    let rlimit = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
-                    if libc::setrlimit(libc::RLIMIT_DATA, &rlimit) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
+                command.pre_exec(move || child_setup(parent, limit));
             }
         }
         let mut child = command.spawn()?;
         let payload = serde_json::to_vec(job).map_err(std::io::Error::other)?;
         let mut stdin = child.stdin.take().expect("piped");
         // Write from a thread: a child that dies early must not block us on a full pipe.
-        let writer = std::thread::spawn(move || {
+        let writer = thread_for(&mut child, move || {
             let _ = stdin.write_all(&payload);
-        });
+        })?;
         let stdout = child.stdout.take().expect("piped");
         let mut stderr = child.stderr.take().expect("piped");
         let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
+        let reader = thread_for(&mut child, move || {
             use std::io::BufRead;
             for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
                 if lines_tx.send(line).is_err() {
                     break;
                 }
             }
-        });
-        let err_reader = std::thread::spawn(move || {
+        })?;
+        let err_reader = thread_for(&mut child, move || {
             let mut err = Vec::new();
             let _ = stderr.read_to_end(&mut err);
             err
-        });
+        })?;
         let mut results = Vec::new();
         let mut last_progress = Instant::now();
         let status = loop {
@@ -371,7 +406,13 @@ impl ChildProcess {
         let err = err_reader.join().unwrap_or_default();
         let last_err = String::from_utf8_lossy(&err).lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
         if results.len() < job.kinds.len() {
-            let failure = if status.success() {
+            let failure = if status.code() == Some(WATCHDOG_EXIT) {
+                ProbeResult::Timeout(self.timeout)
+            } else if status.code() == Some(RESOURCE_EXIT) {
+                let doing = format!("in the probe process: {last_err}");
+                self.record_resource_failure(ResourceError { shortage: Shortage::ProcessesOrThreads, doing });
+                return Ok((results, None));
+            } else if status.success() {
                 ProbeResult::Crash(format!("the probe process stopped without a result; {last_err}"))
             } else {
                 ProbeResult::Crash(describe_exit(status, &last_err))
@@ -380,6 +421,44 @@ impl ChildProcess {
         }
         Ok((results, None))
     }
+}
+
+/// Starts a thread for `child`'s pipes; when no thread can be started, kills the child first.
+fn thread_for<T: Send + 'static>(
+    child: &mut std::process::Child,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<T>> {
+    std::thread::Builder::new().spawn(work).inspect_err(|_| {
+        let _ = child.kill();
+        let _ = child.wait();
+    })
+}
+
+/// Runs in the forked child before `exec`: the child dies with `ready` (on Linux the kernel
+/// sends it SIGKILL when the thread that started it exits, even by SIGKILL) and gets its
+/// memory limit (`memory` bytes of RLIMIT_DATA; 0 = unlimited).
+#[cfg(unix)]
+fn child_setup(parent: u32, memory: u64) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl and getppid are async-signal-safe and take no pointers.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // `ready` may have died between fork and prctl: then nobody waits for this child.
+        if unsafe { libc::getppid() } as u32 != parent {
+            return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+        }
+    }
+    let _ = parent;
+    if memory > 0 {
+        let rlimit = libc::rlimit { rlim_cur: memory as libc::rlim_t, rlim_max: memory as libc::rlim_t };
+        // SAFETY: setrlimit is async-signal-safe; `rlimit` outlives the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_DATA, &rlimit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 impl ProbeReply {
@@ -418,6 +497,13 @@ pub fn child_main() -> Result<(), String> {
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input).map_err(|e| e.to_string())?;
     let job: ProbeJob = serde_json::from_slice(&input).map_err(|e| format!("bad probe job: {e}"))?;
+    let progress = match start_watchdog(job.time_limit) {
+        Ok(progress) => progress,
+        Err(e) => {
+            eprintln!("could not start the watchdog thread: {e}");
+            std::process::exit(RESOURCE_EXIT);
+        }
+    };
     let base: Batch = job
         .base
         .iter()
@@ -445,18 +531,50 @@ pub fn child_main() -> Result<(), String> {
         serde_json::to_writer(&mut stdout, &ProbeLine { kind, reply }).map_err(|e| e.to_string())?;
         stdout.write_all(b"\n").map_err(|e| e.to_string())?;
         stdout.flush().map_err(|e| e.to_string())?;
+        let _ = progress.send(());
     }
     Ok(())
 }
 
-/// Debug builds only: `READY_TEST_PROBE_ABORT=<probe>` aborts the child at that probe, so the
-/// tests can show how a crashing runtime is reported. Release builds ignore the variable.
+/// The child's own time limit, enforced even when no parent is left to kill it: a thread
+/// that ends the process with [`WATCHDOG_EXIT`] when `limit` passes without a message on the
+/// returned channel (one is sent after each probe). Dropping the sender stops the watchdog.
+fn start_watchdog(limit: Duration) -> std::io::Result<std::sync::mpsc::Sender<()>> {
+    let (progress, heartbeat) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new().spawn(move || {
+        loop {
+            match heartbeat.recv_timeout(limit) {
+                Ok(()) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    eprintln!("probe ran past its time limit of {:.3} s", limit.as_secs_f64());
+                    // SAFETY: ends the process at once; the stuck probe thread holds ORT locks
+                    // that exit handlers could wait on.
+                    unsafe { libc::_exit(WATCHDOG_EXIT) };
+                }
+            }
+        }
+    })?;
+    Ok(progress)
+}
+
+/// Debug builds only: `READY_TEST_PROBE_ABORT=<probe>` aborts the child at that probe and
+/// `READY_TEST_PROBE_HANG=<probe>` makes it hang there (as a model stuck in a loop would), so
+/// the tests can show how a crashing or stuck runtime is handled. Release builds ignore both.
 fn test_hook(kind: ProbeKind) {
     #[cfg(debug_assertions)]
-    if let Ok(target) = std::env::var("READY_TEST_PROBE_ABORT")
-        && serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(|s| s == target)) == Some(true)
     {
-        std::process::abort();
+        let named = |var: &str| {
+            std::env::var(var).is_ok_and(|target| serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(|s| s == target)) == Some(true))
+        };
+        if named("READY_TEST_PROBE_ABORT") {
+            std::process::abort();
+        }
+        if named("READY_TEST_PROBE_HANG") {
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
     }
     #[cfg(not(debug_assertions))]
     let _ = kind;

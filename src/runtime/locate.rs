@@ -2,14 +2,15 @@
 //! `onnxruntime` package, then the system library paths.
 //!
 //! A library is only accepted after it has been opened and asked for its version, so a
-//! broken or too-old file is reported with its path instead of failing later.
+//! broken or too-old file is reported with its path instead of failing later. A library whose
+//! file declares a version older than [`MIN_VERSION`] is refused before it is opened.
 
 use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The oldest ONNX Runtime whose C API `ready` is built against (ort's `api-22` feature).
-pub const MIN_MINOR_VERSION: u32 = 22;
+pub use super::library_version::MIN_VERSION;
+use super::library_version::{self, Version};
 
 /// Where a library candidate came from, in search order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -86,10 +87,15 @@ pub fn locate(flag: Option<&Path>, env: Option<&Path>) -> Result<RuntimeLibrary,
     Err(LocateError::NotFound { searched: searched.join("; ") })
 }
 
-/// Opens the library, reads its version, and checks it is new enough.
+/// Checks the version the file declares (without loading it), then opens the library, reads
+/// its version, and checks that too.
 pub fn probe(path: &Path) -> Result<String, String> {
     if !path.is_file() {
         return Err("no such file".to_string());
+    }
+    let declared = library_version::declared(path).map_err(|e| format!("cannot read its header: {e}"))?;
+    if let Some(version) = declared {
+        supported(&version, " (declared in the file; not loaded)")?;
     }
     // SAFETY: loading a shared library runs its initializers. The path comes from the
     // user's flag, environment or an onnxruntime installation, never from the audited artifact.
@@ -103,11 +109,21 @@ pub fn probe(path: &Path) -> Result<String, String> {
     }
     // SAFETY: the base is a static table owned by the library, which is still loaded.
     let version = unsafe { CStr::from_ptr(((*base).GetVersionString)()) }.to_string_lossy().into_owned();
-    let minor = version.split('.').nth(1).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
-    if minor < MIN_MINOR_VERSION {
-        return Err(format!("version {version} is older than the 1.{MIN_MINOR_VERSION} that ready needs"));
-    }
+    supported(&version, "")?;
     Ok(version)
+}
+
+/// Whether `version` is one `ready` runs: [`MIN_VERSION`] or newer. `how` says where the
+/// version was read, for the error.
+fn supported(version: &str, how: &str) -> Result<(), String> {
+    match Version::parse(version) {
+        Some(v) if v >= MIN_VERSION => Ok(()),
+        Some(_) => Err(format!(
+            "ONNX Runtime {version}{how} is older than {MIN_VERSION}, the oldest ready supports \
+             (1.22 aborts creating a session); install onnxruntime>={MIN_VERSION}"
+        )),
+        None => Err(format!("unrecognized ONNX Runtime version '{version}'{how}")),
+    }
 }
 
 /// `onnxruntime/capi` folders of the active Python environments: `$VIRTUAL_ENV`,

@@ -1,6 +1,7 @@
 //! The inference boundary: the [`ModelRunner`] trait every check uses, the ONNX Runtime
 //! implementation behind it, and the search for the libonnxruntime shared library.
 
+pub mod library_version;
 pub mod locate;
 pub mod ort_runner;
 pub mod tensor;
@@ -9,6 +10,23 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 pub use tensor::{Batch, Dim, ElementType, IoSpec, NamedOutput, NamedTensor, OutputValue, TensorData, ValueKind};
+
+/// The variable ONNX Runtime (1.31.1 measured, on Linux) reads when its environment is created:
+/// unless it is set, the runtime's 1DS telemetry then writes `onnxruntime.db` and `deviceid` under
+/// `$XDG_CACHE_HOME` or `$HOME/.cache/Microsoft/DeveloperTools/.onnxruntime` (creating `$HOME`
+/// itself when it is missing) and a `.ses` file in `$TMPDIR` before any session exists.
+/// `DisableTelemetryEvents`, which `ort` calls after creating the environment, is too late.
+pub const TELEMETRY_OFF_VAR: &str = "ORT_DISABLE_TELEMETRY";
+
+/// Turns ONNX Runtime's telemetry off for this process and every child it starts (the probe
+/// children inherit the environment). Called first thing in `main`.
+///
+/// # Safety
+/// Sets an environment variable: no other thread may exist yet.
+pub unsafe fn disable_telemetry() {
+    // SAFETY: the caller guarantees the process is still single-threaded.
+    unsafe { std::env::set_var(TELEMETRY_OFF_VAR, "1") };
+}
 
 /// Why an inference call failed: the runtime's own message, for the report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
