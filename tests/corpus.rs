@@ -143,3 +143,29 @@ fn tensor_samples_also_come_as_json_objects_and_ndjson_rows() {
     assert_eq!(tokens.json["sample"]["rows"], 2);
     assert!(tokens.check("schema_parity")["summary"].as_str().unwrap().contains("2 row(s) ran"));
 }
+
+#[test]
+fn running_out_of_memory_is_found_by_halving_and_becomes_a_constraint() {
+    let magika = model("magika-standard-v3-3");
+    let sample = "fixtures/corpus/inputs/magika-standard-v3-3.npz";
+    let run = audit(&magika, &["--sample", sample, "--config", "fixtures/corpus/configs/magika-oom.yaml", "--skip", "lockfile"]);
+    assert_eq!((run.code, run.status("robustness")), (0, "warn".to_string()));
+    assert_eq!(
+        run.check("robustness")["summary"],
+        "oversized batch: out of memory (between 256 and 512 rows under the 1024 MiB probe limit; cap batches at 256 rows)"
+    );
+    assert_eq!((run.check("robustness")["metrics"]["largest_batch_rows"].as_u64(), run.check("robustness")["metrics"]["failing_batch_rows"].as_u64()), (Some(256), Some(512)));
+    assert_eq!(run.check("robustness")["metrics"]["probes"]["oversized"], "out of memory", "never a clean error");
+    let capped = audit(&magika, &["--sample", sample, "--config", "fixtures/corpus/configs/magika-oom-capped.yaml", "--skip", "lockfile"]);
+    assert_eq!((capped.code, capped.status("robustness")), (1, "fail".to_string()));
+    assert!(capped.check("robustness")["summary"].as_str().unwrap().ends_with("below the serving cap max_batch_rows = 512)"));
+    // The README section states the largest batch that fits.
+    let dir = tempfile::tempdir().unwrap();
+    let readme = dir.path().join("README.md");
+    std::fs::write(&readme, "# magika\n").unwrap();
+    let report = dir.path().join("report.json");
+    std::fs::write(&report, serde_json::to_vec(&run.json).unwrap()).unwrap();
+    common::ready().args(["readme", readme.to_str().unwrap(), "--report", report.to_str().unwrap()]).assert().success();
+    let text = std::fs::read_to_string(&readme).unwrap();
+    assert!(text.contains("| largest batch that fits (probe memory limit) | 256 rows (512 run out of memory): cap batches in the server |"), "{text}");
+}

@@ -226,3 +226,22 @@ fn pickles_are_scanned_never_loaded() {
         assert_eq!(run.code, 1);
     }
 }
+
+#[test]
+fn a_panic_inside_a_check_is_an_internal_error_in_every_format_never_a_verdict() {
+    for format in ["table", "json", "junit", "markdown"] {
+        let output = ready()
+            .args(["audit", "fixtures/models/iris_rf.onnx", "--sample", "fixtures/samples/iris.csv", "--format", format, "-q"])
+            .args(["--config", "fixtures/configs/fast.yaml"])
+            .env("READY_TEST_CHECK_PANIC", "output_sanity")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{format}");
+        assert!(output.stdout.is_empty(), "{format}: no report for an audit ready could not finish");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "error: internal error in ready while running check output_sanity: READY_TEST_CHECK_PANIC names this check (please report this bug)\n",
+            "{format}"
+        );
+    }
+}
