@@ -293,10 +293,11 @@ fn mib_to_bytes(mb: f64) -> u64 {
     (mb * 1024.0 * 1024.0) as u64
 }
 
-/// Loads the model only to read its declared inputs and header (for `ready init`).
-pub fn model_inputs(
-    options: &AuditOptions,
-) -> Result<(Vec<crate::runtime::IoSpec>, Vec<crate::runtime::IoSpec>, Option<artifact::OnnxInfo>), String> {
+/// The model's declared inputs and outputs, and its decoded header.
+pub type ModelSignature = (Vec<crate::runtime::IoSpec>, Vec<crate::runtime::IoSpec>, Option<artifact::OnnxInfo>);
+
+/// Loads the model only to read its declared inputs, outputs and header (for `ready init`).
+pub fn model_inputs(options: &AuditOptions) -> Result<ModelSignature, String> {
     let shown = options.model.display();
     if options.model.is_dir() {
         return Err(format!("{shown}: is a directory, expected a model file"));

@@ -98,10 +98,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                 other => other?,
             }
-            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
-                if let Err(e) = append(&PathBuf::from(&summary), report::render_markdown(&report).as_bytes()) {
-                    eprintln!("warning: could not write the GitHub step summary ({}): {e}", PathBuf::from(summary).display());
-                }
+            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty())
+                && let Err(e) = append(&PathBuf::from(&summary), report::render_markdown(&report).as_bytes())
+            {
+                eprintln!("warning: could not write the GitHub step summary ({}): {e}", PathBuf::from(summary).display());
             }
             if let Some(error) = failed {
                 return Err(error.into());

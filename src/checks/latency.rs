@@ -272,7 +272,7 @@ pub fn time_runs(
         if n >= config.runs || spent >= budget {
             return ControlFlow::Break(());
         }
-        if config.early_stop && !targets.is_empty() && n >= needed && n % 64 == 0 {
+        if config.early_stop && !targets.is_empty() && n >= needed && n.is_multiple_of(64) {
             let sorted = sorted_ms(&durations);
             let decided = targets.iter().all(|(_, q, limit)| upper_bound(&sorted, *q, config.confidence).is_some_and(|b| b <= *limit));
             if decided {

@@ -93,9 +93,18 @@ fn flatten(value: &Value, shape: &[usize], out: &mut Vec<String>) -> Result<(), 
         (Value::Array(items), Some((&len, _))) => Err(format!("ragged array: {} items where {len} were expected", items.len())),
         (Value::Array(_), None) => Err("an array where a single value was expected (ragged nesting)".into()),
         (_, Some(_)) => Err(format!("a single value where an array of {} was expected", shape[0])),
-        (Value::Number(n), None) => Ok(out.push(n.to_string())),
-        (Value::Bool(b), None) => Ok(out.push(b.to_string())),
-        (Value::String(s), None) => Ok(out.push(s.clone())),
+        (Value::Number(n), None) => {
+            out.push(n.to_string());
+            Ok(())
+        }
+        (Value::Bool(b), None) => {
+            out.push(b.to_string());
+            Ok(())
+        }
+        (Value::String(s), None) => {
+            out.push(s.clone());
+            Ok(())
+        }
         (Value::Null, None) => Err("null: a missing value (tensors have no missing values)".into()),
         (Value::Object(_), None) => Err("an object where a value was expected".into()),
     }

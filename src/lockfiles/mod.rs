@@ -142,10 +142,11 @@ pub fn audit_dir(dir: &Path, options: Options) -> Vec<LockVerdict> {
     }
     // A PEP 621 project with dependencies and no lock of any kind pins nothing.
     let locked = verdicts.iter().any(|v| v.file.parent() == Some(dir));
-    if !locked && pyproject.is_file() {
-        if let Some(verdict) = uv::unlocked_pyproject(&pyproject) {
-            verdicts.push(verdict);
-        }
+    if !locked
+        && pyproject.is_file()
+        && let Some(verdict) = uv::unlocked_pyproject(&pyproject)
+    {
+        verdicts.push(verdict);
     }
     verdicts
 }
