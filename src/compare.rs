@@ -49,6 +49,25 @@ pub fn all_scalars(value: &OutputValue) -> Vec<Scalar> {
 }
 
 /// The values of row `row` (first axis of a tensor, item of a sequence).
+/// The axis of an output tensor that carries `rows` request rows: the first axis that long
+/// (a `[classes, batch]` output has it second); `None` when no axis is, or for non-tensors.
+pub fn row_axis(value: &OutputValue, rows: usize) -> Option<usize> {
+    match value {
+        OutputValue::Tensor(t) => t.shape().iter().position(|&len| len == rows),
+        OutputValue::Sequence(items) => (items.len() == rows).then_some(0),
+        _ => None,
+    }
+}
+
+/// Row `row` of an output along `axis` (see [`row_axis`]), as scalars.
+pub fn row_scalars_along(value: &OutputValue, axis: usize, row: usize) -> Option<Vec<Scalar>> {
+    match value {
+        OutputValue::Tensor(t) if t.shape().get(axis).is_some_and(|&len| row < len) => Some(tensor_scalars(&t.slice_along(axis, row, row + 1))),
+        OutputValue::Sequence(_) if axis == 0 => row_scalars(value, row),
+        _ => None,
+    }
+}
+
 pub fn row_scalars(value: &OutputValue, row: usize) -> Option<Vec<Scalar>> {
     match value {
         OutputValue::Tensor(t) if !t.shape().is_empty() && row < t.shape()[0] => Some(tensor_scalars(&t.slice_rows(row, row + 1))),

@@ -115,7 +115,12 @@ fn input_specs(inputs: &[IoSpec], outputs: &[IoSpec]) -> String {
     out.push_str("inputs:\n");
     for input in inputs {
         let Some((element, dims)) = input.kind.as_tensor() else { continue };
-        let mut fields = vec![format!("values: {}", value_yaml(&default_values(&input.name, element, dims.len())))];
+        // A string input takes the categories the graph's encoders know (or a constant): no
+        // numeric draw is written for it.
+        let mut fields = match element {
+            crate::runtime::ElementType::String => Vec::new(),
+            _ => vec![format!("values: {}", value_yaml(&default_values(&input.name, element, dims.len())))],
+        };
         let unnamed = dims.iter().enumerate().any(|(i, d)| matches!(d, Dim::Free(None)) && axes.axis(&input.name) != Some(i));
         if let (true, Ok(chosen)) = (unnamed, synth.shape(input, 1)) {
             fields.push(format!("shape: {:?}", chosen.shape));

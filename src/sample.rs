@@ -94,7 +94,13 @@ pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result
         let shown = path.display();
         let bytes = crate::sandbox::open::read(path, max_bytes).map_err(|e| format!("{shown}: {e}"))?;
         // Too deep a file is refused by the table reader below, with its message.
-        if crate::sandbox::depth::check_json(&bytes).is_ok() && crate::inputs::json_tensors::holds_tensors(&bytes) {
+        let bounded = crate::sandbox::depth::check_json(&bytes).is_ok();
+        if let Some(orient) = crate::inputs::json_tensors::pandas_layout(&bytes).filter(|_| bounded) {
+            return Err(format!(
+                "{shown}: a pandas DataFrame.to_json(orient='{orient}') layout, which holds no rows; write the rows with df.to_json(path, orient='records') or lines=True"
+            ));
+        }
+        if bounded && crate::inputs::json_tensors::holds_tensors(&bytes) {
             let tensors = crate::inputs::json_tensors::read(&bytes, max_rows).map_err(|e| format!("{shown}: {e}"))?;
             return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: true }));
         }

@@ -169,3 +169,33 @@ fn running_out_of_memory_is_found_by_halving_and_becomes_a_constraint() {
     let text = std::fs::read_to_string(&readme).unwrap();
     assert!(text.contains("| largest batch that fits (probe memory limit) | 256 rows (512 run out of memory): cap batches in the server |"), "{text}");
 }
+
+#[test]
+fn tensor_names_decide_the_binding_and_pandas_column_layouts_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let request: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("fixtures/corpus/inputs/silero-vad.json")).unwrap()).unwrap();
+    let write = |name: &str, value: &serde_json::Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, serde_json::to_vec(value).unwrap()).unwrap();
+        path.display().to_string()
+    };
+    let mut extra = request.clone();
+    extra["extra"] = serde_json::json!([1]);
+    let run = audit(&model("silero-vad"), &["--sample", &write("extra.json", &extra), "--only", "schema_parity"]);
+    assert_eq!(run.status("schema_parity"), "warn", "{}", run.check("schema_parity"));
+    assert!(run.details("schema_parity").contains(&"warn: tensor 'extra' in the sample is not a model input (ignored)".to_string()), "{:?}", run.details("schema_parity"));
+    let mut misnamed = request.clone();
+    let input = misnamed.as_object_mut().unwrap().remove("input").unwrap();
+    misnamed["inp"] = input;
+    let run = audit(&model("silero-vad"), &["--sample", &write("misnamed.json", &misnamed), "--only", "schema_parity"]);
+    assert_eq!(run.status("schema_parity"), "fail");
+    assert!(run.check("schema_parity")["summary"].as_str().unwrap().starts_with("missing tensor for input 'input' (float32[?,?]); the sample has: "));
+    // pandas' default DataFrame.to_json() writes a table column by column: named, with the fix.
+    let columns = write("columns.json", &serde_json::json!({"age": {"0": 17, "1": 20}}));
+    let output = common::ready().args(["audit", "fixtures/models/iris_rf.onnx", "--sample", &columns]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!("error: {columns}: a pandas DataFrame.to_json(orient='columns') layout, which holds no rows; write the rows with df.to_json(path, orient='records') or lines=True\n")
+    );
+}

@@ -2,7 +2,7 @@
 //! same outputs as the N rows run one at a time (within `atol`/`rtol`).
 
 use super::{AuditContext, Check, Outcome};
-use crate::compare::{all_scalars, first_mismatch, row_scalars};
+use crate::compare::{all_scalars, first_mismatch, row_axis, row_scalars_along};
 
 pub struct Determinism;
 
@@ -68,17 +68,25 @@ impl Check for Determinism {
             details.push("batch vs single rows: not applicable (one row)".to_string());
             return Outcome::pass(details[0].clone()).with_details(details);
         }
+        // Each output is compared along its own row axis: a `[classes, batch]` output has it second.
+        let row_axes: Vec<Option<usize>> = first.iter().map(|o| row_axis(&o.value, rows)).collect();
+        let compared: Vec<&str> = first.iter().zip(&row_axes).filter(|(_, a)| a.is_some()).map(|(o, _)| o.name.as_str()).collect();
+        if compared.is_empty() {
+            details.push(format!("batch vs single rows: not compared (no output has an axis of {rows}, one per request row)"));
+            return Outcome::pass("identical on repeat; batch vs single rows not compared (no output has a row per input row)")
+                .with_details(details);
+        }
         let checked = rows.min(MAX_SINGLE_ROWS);
         for row in 0..checked {
             let single = match runner.run(&axes.slice(&batch, row, row + 1)) {
                 Ok(o) => o,
                 Err(e) => return Outcome::fail(format!("row {row} fails alone but not in a batch: {}", super::empty_batch::first_line(&e.0))),
             };
-            for (in_batch, alone) in first.iter().zip(&single) {
-                if in_batch.value.rows() != Some(rows) {
-                    continue; // not a per-row output
-                }
-                let (Some(expected), Some(actual)) = (row_scalars(&in_batch.value, row), row_scalars(&alone.value, 0)) else { continue };
+            for ((in_batch, alone), axis) in first.iter().zip(&single).zip(&row_axes) {
+                let Some(axis) = *axis else { continue }; // not a per-row output
+                let (Some(expected), Some(actual)) = (row_scalars_along(&in_batch.value, axis, row), row_scalars_along(&alone.value, axis, 0)) else {
+                    continue;
+                };
                 if let Some(mismatch) = first_mismatch(&actual, &expected, config.atol, config.rtol) {
                     return Outcome::fail(format!(
                         "row {row} of output '{}' differs between the batch of {rows} and a single-row run ({mismatch})",
@@ -88,7 +96,12 @@ impl Check for Determinism {
                 }
             }
         }
-        details.push(format!("{checked} row(s) run alone match the batch of {rows} (atol {}, rtol {})", config.atol, config.rtol));
+        details.push(format!(
+            "{checked} row(s) run alone match the batch of {rows} in {} (atol {}, rtol {})",
+            compared.join(", "),
+            config.atol,
+            config.rtol
+        ));
         Outcome::pass(format!("identical on repeat; batch of {rows} = {checked} single-row runs")).with_details(details)
     }
 }
@@ -116,5 +129,22 @@ mod tests {
         let outcome = Determinism.run(&ctx);
         assert_eq!(outcome.status, Status::Fail);
         assert_eq!(outcome.summary, "row 1 of output 'label' differs between the batch of 8 and a single-row run (value 0: got 0, expected 1)");
+    }
+
+    #[test]
+    fn an_output_whose_rows_run_along_its_second_axis_is_compared_there() {
+        // [4 features, 8 rows]: the batch axis is second; the mock answers the same for any
+        // request, so a single-row run's column 0 is compared with column r of the batch.
+        let out = TensorData::F32(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[4, 8]), (0..32).map(|v| v as f32).collect()).unwrap());
+        let runner = MockRunner::new(
+            vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(2)])],
+            Ok(vec![NamedOutput { name: "y".into(), value: OutputValue::Tensor(out) }]),
+        );
+        let config = Config::default();
+        let artifact = crate::test_support::artifact();
+        let ctx = AuditContext::new(&config, &artifact, Ok(&runner), None);
+        let outcome = Determinism.run(&ctx);
+        assert_eq!(outcome.status, Status::Fail);
+        assert!(outcome.summary.starts_with("row 1 of output 'y' differs between the batch of 8 and a single-row run"), "{}", outcome.summary);
     }
 }

@@ -67,10 +67,10 @@ impl Check for EmptyBatch {
     }
 }
 
-/// The first line of a runtime message, at most 200 characters.
+/// A runtime message on one line (ONNX Runtime puts the useful part, the index and sizes of a
+/// shape error, on its later lines), at most 400 characters.
 pub fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default();
-    if line.chars().count() > 200 { format!("{}…", line.chars().take(200).collect::<String>()) } else { line.to_string() }
+    super::one_line(text, 400)
 }
 
 #[cfg(test)]

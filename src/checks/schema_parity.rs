@@ -175,15 +175,23 @@ pub fn bind(
 /// dimensions must agree.
 pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec]) -> Binding {
     let mut findings = Findings(Vec::new(), Vec::new());
-    let by_name = !set.tensors.is_empty() && set.tensors.iter().all(|t| inputs.iter().any(|i| i.name == t.name));
-    if !by_name && set.tensors.len() != inputs.len() {
-        findings.add(Status::Fail, format!("the test data set has {} input tensor(s), the model takes {}", set.tensors.len(), inputs.len()));
+    // By name as soon as one tensor is named after an input (a misnamed array is then named as
+    // missing, never fed by position); by position only when no name matches (input_0.pb sets,
+    // a single .npy).
+    let by_name = set.tensors.iter().any(|t| inputs.iter().any(|i| i.name == t.name));
+    let names: Vec<&str> = set.tensors.iter().map(|t| t.name.as_str()).collect();
+    if by_name {
+        for extra in set.tensors.iter().filter(|t| !inputs.iter().any(|i| i.name == t.name)) {
+            findings.add(Status::Warn, format!("tensor '{}' in the sample is not a model input (ignored)", extra.name));
+        }
+    } else if set.tensors.len() != inputs.len() {
+        findings.add(Status::Fail, format!("the sample has {} input tensor(s) and no name matches an input; the model takes {}", set.tensors.len(), inputs.len()));
     }
     let mut batch = Vec::new();
     for (index, input) in inputs.iter().enumerate() {
         let tensor = if by_name { set.tensors.iter().find(|t| t.name == input.name) } else { set.tensors.get(index) };
         let Some(tensor) = tensor else {
-            findings.add(Status::Fail, format!("missing tensor for input '{}' ({})", input.name, input.kind));
+            findings.add(Status::Fail, format!("missing tensor for input '{}' ({}); the sample has: {}", input.name, input.kind, names.join(", ")));
             continue;
         };
         let Some((element, dims)) = input.kind.as_tensor() else {
@@ -565,11 +573,11 @@ impl Check for SchemaParity {
         let outputs = match runner.run(&batch) {
             Ok(outputs) => outputs,
             Err(error) => {
-                return base(Outcome::fail(format!(
-                    "inference on the sample failed: {}",
-                    super::empty_batch::first_line(&error.0)
-                )))
-                .with_details(details);
+                // The summary is bounded; the runtime's whole reason goes to the details.
+                let reason = super::empty_batch::first_line(&error.0);
+                return base(Outcome::fail(format!("inference on the sample failed: {reason}")))
+                    .with_details(details)
+                    .with_details([format!("the runtime said: {}", super::one_line(&error.0, 4000))]);
             }
         };
         // NaN/Inf in the predictions is output_sanity's finding, not a schema problem.

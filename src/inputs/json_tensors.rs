@@ -25,6 +25,17 @@ pub fn holds_tensors(bytes: &[u8]) -> bool {
     matches!(serde_json::from_str::<Value>(first), Ok(Value::Object(map)) if map.values().any(Value::is_array))
 }
 
+/// The pandas `DataFrame.to_json` layout a single JSON object has, when it is one that holds a
+/// table column by column (`orient='columns'`, pandas' default, or `'index'`) or split into
+/// parts (`'split'`), rather than rows or tensors.
+pub fn pandas_layout(bytes: &[u8]) -> Option<&'static str> {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(bytes) else { return None };
+    if map.contains_key("columns") && map.contains_key("data") {
+        return Some("split");
+    }
+    (!map.is_empty() && map.values().all(Value::is_object)).then_some("columns")
+}
+
 /// Reads the tensors (at most `max_rows` NDJSON lines). Values are string tensors of the JSON
 /// text of each number, boolean or string.
 pub fn read(bytes: &[u8], max_rows: usize) -> Result<Vec<NamedProto>, String> {
@@ -110,11 +121,12 @@ fn flatten(value: &Value, shape: &[usize], out: &mut Vec<String>) -> Result<(), 
     }
 }
 
-/// The tensors converted to the element types of the model inputs they feed (by name when every
+/// The tensors converted to the element types of the model inputs they feed (by name when a
 /// tensor is named after an input, otherwise by position). A value that does not parse as the
 /// input's type (a fraction into an integer input, text into a number) is an error naming it.
 pub fn typed_for(tensors: &[NamedProto], inputs: &[IoSpec]) -> Result<Vec<NamedProto>, String> {
-    let by_name = tensors.iter().all(|t| inputs.iter().any(|i| i.name == t.name));
+    // The binding's rule: by name as soon as one tensor is named after an input.
+    let by_name = tensors.iter().any(|t| inputs.iter().any(|i| i.name == t.name));
     tensors
         .iter()
         .enumerate()
@@ -145,6 +157,9 @@ mod tests {
         let tensors = read(lines, 10).unwrap();
         assert_eq!(tensors[1].data.shape(), &[2, 3]);
         assert!(!holds_tensors(br#"[{"a": 1}]"#) && !holds_tensors(b"{\"a\": 1}\n{\"a\": 2}\n"), "table rows stay tables");
+        assert_eq!(pandas_layout(br#"{"age": {"0": 17, "1": 20}}"#), Some("columns"));
+        assert_eq!(pandas_layout(br#"{"columns": ["age"], "index": [0], "data": [[17]]}"#), Some("split"));
+        assert_eq!(pandas_layout(request), None);
     }
 
     #[test]

@@ -134,6 +134,10 @@ pub fn check_against_model(dims: &BTreeMap<String, u64>, specs: &BTreeMap<String
                 return Err(format!("config inputs.{}.shape: {shape:?} does not fit the declared {}", input.name, input.kind));
             }
         }
+        let numeric = matches!(spec.values, Some(ValueSpec::Uniform(_) | ValueSpec::Integers(_) | ValueSpec::Normal(_)));
+        if numeric && input.kind.as_tensor().is_some_and(|(e, _)| e == crate::runtime::ElementType::String) {
+            return Err(format!("config inputs.{}.values: {} takes text; give {{constant: TEXT}}, or leave values out", input.name, input.kind));
+        }
         if let Some(axis) = spec.batch_axis.and_then(BatchAxisSetting::axis)
             && axis >= declared.len()
         {
