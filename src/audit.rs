@@ -146,7 +146,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         }
     };
     let loaded = match (&runtime, refuse) {
-        (Some(runtime), _) => runtime.load(model_path, &options.config.runtime),
+        (Some(runtime), _) => runtime.load(model_path, &options.config.runtime, Some(inference_time_limit(&options.config))),
         (None, reason) => Err(reason.unwrap_or("not loaded").to_string()),
     };
     let (runner, session_create) = match loaded {
@@ -288,6 +288,12 @@ fn refuse_oversized(path: &Path, limit_mb: f64, setting: &str) -> Result<(), Str
     Ok(())
 }
 
+/// How long one inference may run in this process (`limits.inference_timeout_s`, validated
+/// to lie in (0, 3600]).
+fn inference_time_limit(config: &Config) -> std::time::Duration {
+    std::time::Duration::from_secs_f64(config.limits.inference_timeout_s)
+}
+
 /// A limit in MiB from the config, in bytes (saturating: the config bounds it anyway).
 fn mib_to_bytes(mb: f64) -> u64 {
     (mb * 1024.0 * 1024.0) as u64
@@ -308,7 +314,7 @@ pub fn model_inputs(
     }
     let library = locate::locate(options.ort_lib.as_deref(), options.ort_env.as_deref()).map_err(|e| e.to_string())?;
     let runtime = OrtRuntime::init(library).map_err(|e| format!("cannot initialize ONNX Runtime: {e}"))?;
-    let (runner, _) = runtime.load(&options.model, &options.config.runtime).map_err(|e| format!("{shown}: {e}"))?;
+    let (runner, _) = runtime.load(&options.model, &options.config.runtime, None).map_err(|e| format!("{shown}: {e}"))?;
     Ok((runner.inputs().to_vec(), runner.outputs().to_vec(), artifact.onnx.ok()))
 }
 

@@ -91,11 +91,14 @@ pub struct Limits {
     pub max_text_sample_mb: f64,
     /// Memory a probe child process may allocate, in MiB; past it the probe dies and fails.
     pub probe_memory_mb: f64,
+    /// Longest one inference may run in ready's own process, in seconds; past it ONNX Runtime
+    /// is told to stop and the check that ran it fails.
+    pub inference_timeout_s: f64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_model_mb: 4096.0, max_text_sample_mb: 512.0, probe_memory_mb: 8192.0 }
+        Self { max_model_mb: 4096.0, max_text_sample_mb: 512.0, probe_memory_mb: 8192.0, inference_timeout_s: 60.0 }
     }
 }
 
@@ -500,11 +503,12 @@ impl Config {
         if latency.max_seconds == 0.0 {
             problems.push(("checks.latency.max_seconds".into(), "must be more than 0".into()));
         }
-        let timeout = robustness.timeout_s;
-        if !(timeout.is_finite() && timeout > 0.0) {
-            problems.push(("checks.robustness.timeout_s".into(), format!("must be a positive number of seconds, got {timeout}")));
-        } else if timeout > MAX_SECONDS {
-            problems.push(("checks.robustness.timeout_s".into(), format!("must be at most {MAX_SECONDS} seconds, got {}", short(timeout))));
+        for (path, timeout) in [("checks.robustness.timeout_s", robustness.timeout_s), ("limits.inference_timeout_s", self.limits.inference_timeout_s)] {
+            if !(timeout.is_finite() && timeout > 0.0) {
+                problems.push((path.into(), format!("must be a positive number of seconds, got {timeout}")));
+            } else if timeout > MAX_SECONDS {
+                problems.push((path.into(), format!("must be at most {MAX_SECONDS} seconds, got {}", short(timeout))));
+            }
         }
         for (path, value, max) in [
             ("checks.determinism.atol", self.checks.determinism.atol, MAX_TOLERANCE),

@@ -567,7 +567,7 @@ impl Check for SchemaParity {
             Err(error) => {
                 return base(Outcome::fail(format!(
                     "inference on the sample failed: {}",
-                    super::empty_batch::first_line(&error.0)
+                    super::empty_batch::first_line(&error.message)
                 )))
                 .with_details(details);
             }
