@@ -129,12 +129,14 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         }
     };
 
-    // The runtime is needed for anything ONNX Runtime might open; a pickle or a model whose
-    // external data escapes its folder is never handed to it.
+    // The runtime is needed for anything ONNX Runtime might open; a pickle, a model whose
+    // external data escapes its folder, or one ready could not decode in full (so could not
+    // check for external data) is never handed to it.
     let escapes = !artifact.external_data_problems.is_empty();
-    let refuse = match (artifact.format, escapes) {
-        (ArtifactFormat::Pickle, _) => Some("refused: pickle-based artifact"),
-        (_, true) => Some("refused: external data outside the model folder"),
+    let refuse = match (artifact.format, escapes, &artifact.onnx) {
+        (ArtifactFormat::Pickle, _, _) => Some("refused: pickle-based artifact"),
+        (_, true, _) => Some("refused: external data outside the model folder"),
+        (_, _, Err(_)) => Some(artifact::UNDECODED),
         _ => None,
     };
     let runtime = match refuse {
