@@ -144,7 +144,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         None => {
             let library = locate::locate(options.ort_lib.as_deref(), options.ort_env.as_deref()).map_err(|e| e.to_string())?;
             let shown_lib = library.path.display().to_string();
-            Some(OrtRuntime::init(library).map_err(|e| format!("{shown_lib}: cannot initialize ONNX Runtime: {e}"))?)
+            let mut runtime = OrtRuntime::init(library).map_err(|e| format!("{shown_lib}: cannot initialize ONNX Runtime: {e}"))?;
+            let memory_mb = options.config.limits.inference_memory_mb.ceil() as u64;
+            runtime.limit_memory(memory_mb).map_err(|e| format!("{shown_lib}: cannot set the ONNX Runtime memory limit: {e}"))?;
+            Some(runtime)
         }
     };
     let loaded = match (&runtime, refuse) {

@@ -94,11 +94,14 @@ pub struct Limits {
     /// Longest one inference may run in ready's own process, in seconds; past it ONNX Runtime
     /// is told to stop and the check that ran it fails.
     pub inference_timeout_s: f64,
+    /// Memory ONNX Runtime may allocate in ready's own process, in MiB (one arena shared by its
+    /// sessions); an inference that needs more fails its check.
+    pub inference_memory_mb: f64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_model_mb: 4096.0, max_text_sample_mb: 512.0, probe_memory_mb: 8192.0, inference_timeout_s: 60.0 }
+        Self { max_model_mb: 4096.0, max_text_sample_mb: 512.0, probe_memory_mb: 8192.0, inference_timeout_s: 60.0, inference_memory_mb: 8192.0 }
     }
 }
 
@@ -524,12 +527,17 @@ impl Config {
             ("limits.max_model_mb", self.limits.max_model_mb, MAX_MB),
             ("limits.max_text_sample_mb", self.limits.max_text_sample_mb, MAX_MB),
             ("limits.probe_memory_mb", self.limits.probe_memory_mb, MAX_MB),
+            ("limits.inference_memory_mb", self.limits.inference_memory_mb, MAX_MB),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 problems.push((path.to_string(), format!("must be a number ≥ 0, got {value}")));
             } else if value > max {
                 problems.push((path.to_string(), format!("must be at most {max}, got {}", short(value))));
             }
+        }
+        // 0 would be the arena's "no limit".
+        if self.limits.inference_memory_mb < 1.0 && self.limits.inference_memory_mb >= 0.0 {
+            problems.push(("limits.inference_memory_mb".into(), format!("must be at least 1, got {}", self.limits.inference_memory_mb)));
         }
         if problems.is_empty() { Ok(()) } else { Err(problems) }
     }

@@ -1,6 +1,7 @@
 //! The inference boundary: the [`ModelRunner`] trait every check uses, the ONNX Runtime
 //! implementation behind it, and the search for the libonnxruntime shared library.
 
+pub mod arena;
 pub mod library_version;
 pub mod locate;
 pub mod ort_runner;

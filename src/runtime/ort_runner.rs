@@ -23,6 +23,8 @@ use super::{
 /// An initialized ONNX Runtime: one per process.
 pub struct OrtRuntime {
     environment: Environment,
+    /// The memory limit registered on the environment, in MiB, if any.
+    memory_limit_mb: Option<u64>,
     /// The library that was loaded.
     pub library: RuntimeLibrary,
 }
@@ -32,14 +34,29 @@ impl OrtRuntime {
     pub fn init(library: RuntimeLibrary) -> Result<Self, String> {
         let builder = ort::init_from(&library.path).map_err(|e| e.to_string())?;
         let environment = builder.with_name("ready").with_telemetry(false).build().map_err(|e| e.to_string())?;
-        Ok(Self { environment, library })
+        Ok(Self { environment, library, memory_limit_mb: None })
+    }
+
+    /// Caps what ONNX Runtime may allocate for the sessions loaded after this call at
+    /// `megabytes` MiB (one shared CPU arena, see `arena.rs`).
+    pub fn limit_memory(&mut self, megabytes: u64) -> Result<(), String> {
+        let bytes = usize::try_from(megabytes.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+        super::arena::register_capped_cpu_arena(&self.environment, bytes)?;
+        self.memory_limit_mb = Some(megabytes);
+        Ok(())
     }
 
     /// Creates a session for the model at `path`, timing only the session creation. Each
     /// inference then runs under `time_limit` (`None`: no limit, for a probe child that
     /// enforces its own).
     pub fn load(&self, path: &Path, settings: &RuntimeSettings, time_limit: Option<Duration>) -> Result<(OrtRunner, Duration), String> {
-        load_session(&Origin { environment: self.environment.clone(), path: path.to_path_buf(), settings: settings.clone(), time_limit })
+        load_session(&Origin {
+            environment: self.environment.clone(),
+            path: path.to_path_buf(),
+            settings: settings.clone(),
+            time_limit,
+            memory_limit_mb: self.memory_limit_mb,
+        })
     }
 }
 
@@ -50,6 +67,8 @@ struct Origin {
     path: std::path::PathBuf,
     settings: RuntimeSettings,
     time_limit: Option<Duration>,
+    /// The environment's capped arena, which the session then allocates from.
+    memory_limit_mb: Option<u64>,
 }
 
 fn load_session(origin: &Origin) -> Result<(OrtRunner, Duration), String> {
@@ -72,6 +91,9 @@ fn load_session(origin: &Origin) -> Result<(OrtRunner, Duration), String> {
             .map_err(text)?
             .with_inter_threads(settings.inter_op_threads)
             .map_err(text)?;
+        if origin.memory_limit_mb.is_some() {
+            builder = builder.with_env_allocators().map_err(text)?;
+        }
         let started = Instant::now();
         let session = builder.commit_from_file(path).map_err(|e| e.to_string())?;
         let load_time = started.elapsed();
@@ -170,16 +192,37 @@ impl OrtRunner {
     ) -> Result<ort::session::SessionOutputs<'s>, InferenceError> {
         let inputs = session_inputs(values);
         let Some(limit) = &self.limit else {
-            return session.run(inputs).map_err(|e| InferenceError::new(e.to_string()));
+            return session.run(inputs).map_err(|e| self.classify(e.to_string()));
         };
         limit.arm()?;
         let ran = session.run_with_options(inputs, &limit.options);
         let expired = limit.watchdog.disarm();
         match ran {
             Err(_) if expired => Err(limit.exceeded()),
-            other => other.map_err(|e| InferenceError::new(e.to_string())),
+            Err(e) => Err(self.classify(e.to_string())),
+            Ok(outputs) => Ok(outputs),
         }
     }
+}
+
+impl OrtRunner {
+    /// A failed run's error; an allocation the capped arena refused is ready's memory limit.
+    fn classify(&self, message: String) -> InferenceError {
+        match self.origin.memory_limit_mb {
+            Some(mb) if arena_refused(&message) => InferenceError::at_limit(
+                LimitHit::Memory,
+                format!("out of memory: the inference needs more than limits.inference_memory_mb ({mb} MiB)"),
+            ),
+            _ => InferenceError::new(message),
+        }
+    }
+}
+
+/// Whether ONNX Runtime's error is the capped arena refusing an allocation. The runtime reports
+/// it with the generic ORT_FAIL code, so the arena's own wording (`bfc_arena.cc`, 1.23 to 1.31:
+/// "Available memory of N is smaller than requested bytes of M") is the only signal there is.
+fn arena_refused(message: &str) -> bool {
+    message.contains("Available memory of") && message.contains("is smaller than requested bytes of")
 }
 
 impl ModelRunner for OrtRunner {
@@ -356,4 +399,21 @@ fn kind(dtype: &ValueType) -> ValueKind {
 
 fn spec(name: &str, dtype: &ValueType) -> IoSpec {
     IoSpec { name: name.to_string(), kind: kind(dtype) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_capped_arena_refusal_is_recognised_and_other_errors_are_not() {
+        // ONNX Runtime 1.31.1's message for huge_output.onnx under a 512 MiB arena.
+        let refused = "Non-zero status code returned while running Expand node. Name:'' Status Message: \
+            /onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:360 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, onnxruntime::Stream*) \
+            Available memory of 536870400 is smaller than requested bytes of 17179869184";
+        assert!(arena_refused(refused));
+        assert!(!arena_refused("Invalid rank for input: x Got: 1 Expected: 2"));
+        assert_eq!(short_seconds(Duration::from_secs(2)), "2");
+        assert_eq!(short_seconds(Duration::from_millis(1500)), "1.5");
+    }
 }
