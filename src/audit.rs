@@ -162,7 +162,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         // A spec naming an input or dimension the model lacks is a typo, not a spec to ignore.
         crate::inputs::spec::check_against_model(&options.config.dims, &options.config.inputs, runner.inputs())?;
     }
-    let watched = runner.as_ref().ok().map(|r| Watched { inner: r as &dyn ModelRunner, answered: AtomicUsize::new(0) });
+    let watched = runner.as_ref().ok().map(|r| Watched { inner: r as &dyn ModelRunner, answered: AtomicUsize::new(0), stopped: AtomicUsize::new(0) });
     let runner_ref: Result<&dyn ModelRunner, String> = match (&watched, &runner) {
         (Some(w), _) => Ok(w as &dyn ModelRunner),
         (None, Err(reason)) => Err(reason.clone()),
@@ -208,7 +208,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         return Err(error.to_string());
     }
     let unverified = match &watched {
-        Some(w) if w.answered.load(Ordering::Relaxed) == 0 => not_verified(options, &results, ctx.has_sample()),
+        // A model stopped at ready's time or memory limit failed those checks: no input advice.
+        Some(w) if w.answered.load(Ordering::Relaxed) == 0 && w.stopped.load(Ordering::Relaxed) == 0 => {
+            not_verified(options, &results, ctx.has_sample())
+        }
         _ => None,
     };
     let fail_unverified = options.config.unverified == crate::config::Unverified::Fail;
@@ -337,17 +340,21 @@ fn run_guarded(check: &dyn checks::Check, ctx: &AuditContext<'_>) -> Result<Outc
 }
 
 /// The loaded model, counting the valid requests it answered: an audit where it answered none
-/// is "not verified", whatever the checks say.
+/// (and none was stopped at ready's own limits) is "not verified", whatever the checks say.
 struct Watched<'a> {
     inner: &'a dyn ModelRunner,
     answered: AtomicUsize,
+    /// Runs stopped at `limits.inference_timeout_s` or `limits.inference_memory_mb`.
+    stopped: AtomicUsize,
 }
 
 impl Watched<'_> {
-    fn count<T, E>(&self, result: Result<T, E>) -> Result<T, E> {
-        if result.is_ok() {
-            self.answered.fetch_add(1, Ordering::Relaxed);
-        }
+    fn count<T>(&self, result: Result<T, crate::runtime::InferenceError>) -> Result<T, crate::runtime::InferenceError> {
+        match &result {
+            Ok(_) => self.answered.fetch_add(1, Ordering::Relaxed),
+            Err(e) if e.limit.is_some() => self.stopped.fetch_add(1, Ordering::Relaxed),
+            Err(_) => 0,
+        };
         result
     }
 }

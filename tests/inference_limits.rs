@@ -30,6 +30,9 @@ fn an_endless_loop_is_stopped_at_the_inference_time_limit_and_fails_its_checks()
             "baseline=skip",
         ]
     );
+    // The model was stopped, not fed the wrong input: not ready, with no "not verified" advice.
+    assert_eq!(result.json["verdict"], "not_ready");
+    assert!(result.json["not_verified"].is_null(), "{}", result.json["not_verified"]);
     let stopped = "inference ran past 2 s (limits.inference_timeout_s) and was stopped";
     for id in ["empty_batch", "robustness", "output_sanity", "determinism", "latency"] {
         assert_eq!(result.check(id)["summary"], stopped, "{id}");
@@ -103,6 +106,8 @@ fn a_huge_output_fails_at_the_inference_memory_limit_and_ready_stays_under_it() 
             "baseline=skip",
         ]
     );
+    assert_eq!(result.json["verdict"], "not_ready");
+    assert!(result.json["not_verified"].is_null(), "{}", result.json["not_verified"]);
     let refused = "out of memory: the inference needs more than limits.inference_memory_mb (512 MiB)";
     for id in ["empty_batch", "robustness", "output_sanity", "determinism", "latency"] {
         assert_eq!(result.check(id)["summary"], refused, "{id}");
