@@ -3,7 +3,11 @@
 //!
 //! Nothing here executes or deserializes code from the artifact: pickle-based formats are
 //! recognised and refused, and ONNX is decoded with a declared subset of `onnx.proto`
-//! (large tensor payloads are skipped, not copied).
+//! (large tensor payloads are skipped, not copied). The subset holds every place a tensor can
+//! sit (initializers, sparse initializers, attribute tensors and sparse tensors, subgraphs,
+//! functions, training graphs), and the decode is strict: a model it cannot decode (a bad wire
+//! type, invalid UTF-8 in a declared string, a tensor naming `location` twice) is an error, and
+//! the audit hands no such model to ONNX Runtime.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -104,6 +108,9 @@ fn sniff(path: &Path, bytes: &[u8]) -> ArtifactFormat {
     if pickle_ext || pickle_magic || torch_zip { ArtifactFormat::Pickle } else if ext == "onnx" { ArtifactFormat::Onnx } else { ArtifactFormat::Unknown }
 }
 
+/// Why a model that did not decode was not loaded (the runner's error, shown in serialization).
+pub const UNDECODED: &str = "not handed to ONNX Runtime: ready could not decode it in full to check its external data";
+
 /// The parts of an ONNX ModelProto that the audit reports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct OnnxInfo {
@@ -157,7 +164,16 @@ pub fn decode_onnx(bytes: &[u8]) -> Result<OnnxInfo, String> {
     }
     let mut external_data = Vec::new();
     let mut node_count = 0;
-    walk_graph(graph, &mut external_data, &mut node_count);
+    walk_graph(graph, &mut external_data, &mut node_count)?;
+    for training in &model.training_info {
+        for graph in training.initialization.iter().chain(training.algorithm.iter()) {
+            walk_graph(graph, &mut external_data, &mut 0)?;
+        }
+    }
+    for function in &model.functions {
+        walk_nodes(&function.node, &mut external_data, &mut 0)?;
+        walk_attributes(&function.attribute_proto, &mut external_data, &mut 0)?;
+    }
     Ok(OnnxInfo {
         ir_version: model.ir_version,
         opsets: model.opset_import.iter().map(|o| (o.domain.clone(), o.version)).collect(),
@@ -173,31 +189,55 @@ pub fn decode_onnx(bytes: &[u8]) -> Result<OnnxInfo, String> {
     })
 }
 
-fn walk_graph(graph: &proto::GraphProto, external: &mut Vec<ExternalReference>, nodes: &mut usize) {
-    let sparse = graph.sparse_initializer.iter().flat_map(|s| s.values.iter().chain(s.indices.iter()));
+/// Every external reference of a graph (its nodes' subgraphs included); `nodes` counts nodes.
+fn walk_graph(graph: &proto::GraphProto, external: &mut Vec<ExternalReference>, nodes: &mut usize) -> Result<(), String> {
+    let sparse = graph.sparse_initializer.iter().flat_map(sparse_parts);
     for tensor in graph.initializer.iter().chain(sparse) {
-        collect_external(tensor, external);
+        collect_external(tensor, external)?;
     }
-    for node in &graph.node {
-        *nodes += 1;
-        for attr in &node.attribute {
-            for tensor in attr.t.iter().chain(attr.tensors.iter()) {
-                collect_external(tensor, external);
-            }
-            for sub in attr.g.iter().map(|g| &**g).chain(attr.graphs.iter()) {
-                walk_graph(sub, external, nodes);
-            }
-        }
-    }
+    walk_nodes(&graph.node, external, nodes)
 }
 
-fn collect_external(tensor: &proto::TensorProto, external: &mut Vec<ExternalReference>) {
+fn walk_nodes(list: &[proto::NodeProto], external: &mut Vec<ExternalReference>, nodes: &mut usize) -> Result<(), String> {
+    for node in list {
+        *nodes += 1;
+        walk_attributes(&node.attribute, external, nodes)?;
+    }
+    Ok(())
+}
+
+/// Attribute tensors (`t`, `tensors`), sparse tensors (a Constant's `sparse_value`) and subgraphs.
+fn walk_attributes(attributes: &[proto::AttributeProto], external: &mut Vec<ExternalReference>, nodes: &mut usize) -> Result<(), String> {
+    for attr in attributes {
+        let sparse = attr.sparse_tensor.iter().chain(attr.sparse_tensors.iter()).flat_map(sparse_parts);
+        for tensor in attr.t.iter().chain(attr.tensors.iter()).chain(sparse) {
+            collect_external(tensor, external)?;
+        }
+        for sub in attr.g.iter().map(|g| &**g).chain(attr.graphs.iter()) {
+            walk_graph(sub, external, nodes)?;
+        }
+    }
+    Ok(())
+}
+
+fn sparse_parts(sparse: &proto::SparseTensorProto) -> impl Iterator<Item = &proto::TensorProto> {
+    sparse.values.iter().chain(sparse.indices.iter())
+}
+
+/// Records a tensor stored outside the file. A key named twice (two `location`s: which one
+/// would the runtime read?) is an error.
+fn collect_external(tensor: &proto::TensorProto, external: &mut Vec<ExternalReference>) -> Result<(), String> {
     const EXTERNAL: i32 = 1;
     if tensor.data_location != EXTERNAL && tensor.external_data.is_empty() {
-        return;
+        return Ok(());
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    if let Some(twice) = tensor.external_data.iter().find(|e| !keys.insert(e.key.as_str())) {
+        return Err(format!("tensor '{}': external_data names '{}' more than once", tensor.name, twice.key));
     }
     let location = tensor.external_data.iter().find(|e| e.key == "location").map(|e| e.value.clone()).unwrap_or_default();
     external.push(ExternalReference { tensor: tensor.name.clone(), location });
+    Ok(())
 }
 
 /// Checks that an external-data path stays inside `model_dir`: relative, no `..`, and no
@@ -245,6 +285,26 @@ mod proto {
         pub opset_import: Vec<OperatorSetIdProto>,
         #[prost(message, repeated, tag = "14")]
         pub metadata_props: Vec<StringStringEntryProto>,
+        #[prost(message, repeated, tag = "20")]
+        pub training_info: Vec<TrainingInfoProto>,
+        #[prost(message, repeated, tag = "25")]
+        pub functions: Vec<FunctionProto>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TrainingInfoProto {
+        #[prost(message, optional, tag = "1")]
+        pub initialization: Option<GraphProto>,
+        #[prost(message, optional, tag = "2")]
+        pub algorithm: Option<GraphProto>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct FunctionProto {
+        #[prost(message, repeated, tag = "7")]
+        pub node: Vec<NodeProto>,
+        #[prost(message, repeated, tag = "11")]
+        pub attribute_proto: Vec<AttributeProto>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
@@ -291,6 +351,10 @@ mod proto {
         pub tensors: Vec<TensorProto>,
         #[prost(message, repeated, tag = "11")]
         pub graphs: Vec<GraphProto>,
+        #[prost(message, optional, tag = "22")]
+        pub sparse_tensor: Option<SparseTensorProto>,
+        #[prost(message, repeated, tag = "23")]
+        pub sparse_tensors: Vec<SparseTensorProto>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]

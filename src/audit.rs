@@ -129,12 +129,14 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         }
     };
 
-    // The runtime is needed for anything ONNX Runtime might open; a pickle or a model whose
-    // external data escapes its folder is never handed to it.
+    // The runtime is needed for anything ONNX Runtime might open; a pickle, a model whose
+    // external data escapes its folder, or one ready could not decode in full (so could not
+    // check for external data) is never handed to it.
     let escapes = !artifact.external_data_problems.is_empty();
-    let refuse = match (artifact.format, escapes) {
-        (ArtifactFormat::Pickle, _) => Some("refused: pickle-based artifact"),
-        (_, true) => Some("refused: external data outside the model folder"),
+    let refuse = match (artifact.format, escapes, &artifact.onnx) {
+        (ArtifactFormat::Pickle, _, _) => Some("refused: pickle-based artifact"),
+        (_, true, _) => Some("refused: external data outside the model folder"),
+        (_, _, Err(_)) => Some(artifact::UNDECODED),
         _ => None,
     };
     let runtime = match refuse {
@@ -142,11 +144,14 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         None => {
             let library = locate::locate(options.ort_lib.as_deref(), options.ort_env.as_deref()).map_err(|e| e.to_string())?;
             let shown_lib = library.path.display().to_string();
-            Some(OrtRuntime::init(library).map_err(|e| format!("{shown_lib}: cannot initialize ONNX Runtime: {e}"))?)
+            let mut runtime = OrtRuntime::init(library).map_err(|e| format!("{shown_lib}: cannot initialize ONNX Runtime: {e}"))?;
+            let memory_mb = options.config.limits.inference_memory_mb.ceil() as u64;
+            runtime.limit_memory(memory_mb).map_err(|e| format!("{shown_lib}: cannot set the ONNX Runtime memory limit: {e}"))?;
+            Some(runtime)
         }
     };
     let loaded = match (&runtime, refuse) {
-        (Some(runtime), _) => runtime.load(model_path, &options.config.runtime),
+        (Some(runtime), _) => runtime.load(model_path, &options.config.runtime, Some(inference_time_limit(&options.config))),
         (None, reason) => Err(reason.unwrap_or("not loaded").to_string()),
     };
     let (runner, session_create) = match loaded {
@@ -157,7 +162,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         // A spec naming an input or dimension the model lacks is a typo, not a spec to ignore.
         crate::inputs::spec::check_against_model(&options.config.dims, &options.config.inputs, runner.inputs())?;
     }
-    let watched = runner.as_ref().ok().map(|r| Watched { inner: r as &dyn ModelRunner, answered: AtomicUsize::new(0) });
+    let watched = runner.as_ref().ok().map(|r| Watched { inner: r as &dyn ModelRunner, answered: AtomicUsize::new(0), stopped: AtomicUsize::new(0) });
     let runner_ref: Result<&dyn ModelRunner, String> = match (&watched, &runner) {
         (Some(w), _) => Ok(w as &dyn ModelRunner),
         (None, Err(reason)) => Err(reason.clone()),
@@ -203,7 +208,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         return Err(error.to_string());
     }
     let unverified = match &watched {
-        Some(w) if w.answered.load(Ordering::Relaxed) == 0 => not_verified(options, &results, ctx.has_sample()),
+        // A model stopped at ready's time or memory limit failed those checks: no input advice.
+        Some(w) if w.answered.load(Ordering::Relaxed) == 0 && w.stopped.load(Ordering::Relaxed) == 0 => {
+            not_verified(options, &results, ctx.has_sample())
+        }
         _ => None,
     };
     let fail_unverified = options.config.unverified == crate::config::Unverified::Fail;
@@ -288,6 +296,12 @@ fn refuse_oversized(path: &Path, limit_mb: f64, setting: &str) -> Result<(), Str
     Ok(())
 }
 
+/// How long one inference may run in this process (`limits.inference_timeout_s`, validated
+/// to lie in (0, 3600]).
+fn inference_time_limit(config: &Config) -> std::time::Duration {
+    std::time::Duration::from_secs_f64(config.limits.inference_timeout_s)
+}
+
 /// A limit in MiB from the config, in bytes (saturating: the config bounds it anyway).
 fn mib_to_bytes(mb: f64) -> u64 {
     (mb * 1024.0 * 1024.0) as u64
@@ -309,7 +323,7 @@ pub fn model_inputs(options: &AuditOptions) -> Result<ModelSignature, String> {
     }
     let library = locate::locate(options.ort_lib.as_deref(), options.ort_env.as_deref()).map_err(|e| e.to_string())?;
     let runtime = OrtRuntime::init(library).map_err(|e| format!("cannot initialize ONNX Runtime: {e}"))?;
-    let (runner, _) = runtime.load(&options.model, &options.config.runtime).map_err(|e| format!("{shown}: {e}"))?;
+    let (runner, _) = runtime.load(&options.model, &options.config.runtime, None).map_err(|e| format!("{shown}: {e}"))?;
     Ok((runner.inputs().to_vec(), runner.outputs().to_vec(), artifact.onnx.ok()))
 }
 
@@ -327,17 +341,21 @@ fn run_guarded(check: &dyn checks::Check, ctx: &AuditContext<'_>) -> Result<Outc
 }
 
 /// The loaded model, counting the valid requests it answered: an audit where it answered none
-/// is "not verified", whatever the checks say.
+/// (and none was stopped at ready's own limits) is "not verified", whatever the checks say.
 struct Watched<'a> {
     inner: &'a dyn ModelRunner,
     answered: AtomicUsize,
+    /// Runs stopped at `limits.inference_timeout_s` or `limits.inference_memory_mb`.
+    stopped: AtomicUsize,
 }
 
 impl Watched<'_> {
-    fn count<T, E>(&self, result: Result<T, E>) -> Result<T, E> {
-        if result.is_ok() {
-            self.answered.fetch_add(1, Ordering::Relaxed);
-        }
+    fn count<T>(&self, result: Result<T, crate::runtime::InferenceError>) -> Result<T, crate::runtime::InferenceError> {
+        match &result {
+            Ok(_) => self.answered.fetch_add(1, Ordering::Relaxed),
+            Err(e) if e.limit.is_some() => self.stopped.fetch_add(1, Ordering::Relaxed),
+            Err(_) => 0,
+        };
         result
     }
 }

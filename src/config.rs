@@ -91,11 +91,17 @@ pub struct Limits {
     pub max_text_sample_mb: f64,
     /// Memory a probe child process may allocate, in MiB; past it the probe dies and fails.
     pub probe_memory_mb: f64,
+    /// Longest one inference may run in ready's own process, in seconds; past it ONNX Runtime
+    /// is told to stop and the check that ran it fails.
+    pub inference_timeout_s: f64,
+    /// Memory ONNX Runtime may allocate in ready's own process, in MiB (one arena shared by its
+    /// sessions); an inference that needs more fails its check.
+    pub inference_memory_mb: f64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_model_mb: 4096.0, max_text_sample_mb: 512.0, probe_memory_mb: 8192.0 }
+        Self { max_model_mb: 4096.0, max_text_sample_mb: 512.0, probe_memory_mb: 8192.0, inference_timeout_s: 60.0, inference_memory_mb: 8192.0 }
     }
 }
 
@@ -500,11 +506,12 @@ impl Config {
         if latency.max_seconds == 0.0 {
             problems.push(("checks.latency.max_seconds".into(), "must be more than 0".into()));
         }
-        let timeout = robustness.timeout_s;
-        if !(timeout.is_finite() && timeout > 0.0) {
-            problems.push(("checks.robustness.timeout_s".into(), format!("must be a positive number of seconds, got {timeout}")));
-        } else if timeout > MAX_SECONDS {
-            problems.push(("checks.robustness.timeout_s".into(), format!("must be at most {MAX_SECONDS} seconds, got {}", short(timeout))));
+        for (path, timeout) in [("checks.robustness.timeout_s", robustness.timeout_s), ("limits.inference_timeout_s", self.limits.inference_timeout_s)] {
+            if !(timeout.is_finite() && timeout > 0.0) {
+                problems.push((path.into(), format!("must be a positive number of seconds, got {timeout}")));
+            } else if timeout > MAX_SECONDS {
+                problems.push((path.into(), format!("must be at most {MAX_SECONDS} seconds, got {}", short(timeout))));
+            }
         }
         for (path, value, max) in [
             ("checks.determinism.atol", self.checks.determinism.atol, MAX_TOLERANCE),
@@ -520,12 +527,17 @@ impl Config {
             ("limits.max_model_mb", self.limits.max_model_mb, MAX_MB),
             ("limits.max_text_sample_mb", self.limits.max_text_sample_mb, MAX_MB),
             ("limits.probe_memory_mb", self.limits.probe_memory_mb, MAX_MB),
+            ("limits.inference_memory_mb", self.limits.inference_memory_mb, MAX_MB),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 problems.push((path.to_string(), format!("must be a number ≥ 0, got {value}")));
             } else if value > max {
                 problems.push((path.to_string(), format!("must be at most {max}, got {}", short(value))));
             }
+        }
+        // 0 would be the arena's "no limit".
+        if self.limits.inference_memory_mb < 1.0 && self.limits.inference_memory_mb >= 0.0 {
+            problems.push(("limits.inference_memory_mb".into(), format!("must be at least 1, got {}", self.limits.inference_memory_mb)));
         }
         if problems.is_empty() { Ok(()) } else { Err(problems) }
     }

@@ -181,7 +181,7 @@ impl InProcess<'_> {
         let rows = axes.rows(&batch);
         match self.runner.run(&batch) {
             Ok(outputs) => ProbeResult::Output { rows, outputs: summarize(&outputs) },
-            Err(e) => ProbeResult::CleanError(e.0),
+            Err(e) => ProbeResult::CleanError(e.message),
         }
     }
 }
@@ -512,7 +512,8 @@ pub fn child_main() -> Result<(), String> {
     let version = crate::runtime::locate::probe(&job.ort_lib)?;
     let library = crate::runtime::locate::RuntimeLibrary { path: job.ort_lib.clone(), version, source: crate::runtime::locate::Source::Flag };
     let runtime = crate::runtime::ort_runner::OrtRuntime::init(library)?;
-    let (runner, _) = runtime.load(&job.model, &job.settings)?;
+    // The child enforces the job's time limit itself (start_watchdog above).
+    let (runner, _) = runtime.load(&job.model, &job.settings, None)?;
     let mut stdout = std::io::stdout().lock();
     for &kind in &job.kinds {
         let reply = match build_probe(kind, &base, &job.axes, job.oversized_rows) {
@@ -522,7 +523,7 @@ pub fn child_main() -> Result<(), String> {
                 let rows = job.axes.rows(&batch);
                 match runner.run(&batch) {
                     Ok(outputs) => ProbeReply::Output { rows, outputs: summarize(&outputs) },
-                    Err(e) => ProbeReply::Error { message: e.0 },
+                    Err(e) => ProbeReply::Error { message: e.message },
                 }
             }
         };

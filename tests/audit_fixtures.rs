@@ -155,11 +155,16 @@ fn a_model_that_outputs_nan_fails_on_its_sample() {
 }
 
 #[test]
-fn a_truncated_model_fails_serialization_with_the_runtime_reason_and_skips_the_rest() {
+fn a_truncated_model_fails_serialization_with_the_decode_reason_and_skips_the_rest() {
     let run = audit("fixtures/models/truncated.onnx", &["--sample", "fixtures/samples/iris.csv"]);
     assert_eq!(run.statuses(), ["serialization=fail", "schema_parity=skip", "empty_batch=skip", "robustness=skip", "output_sanity=skip", "determinism=skip", "golden_parity=skip", "latency=skip", "lockfile=warn", "baseline=skip"]);
-    assert!(run.check("serialization")["summary"].as_str().unwrap().starts_with("not a valid ONNX model"));
-    assert!(run.details("serialization").iter().any(|d| d.starts_with("ONNX Runtime: ") && d.contains("Protobuf parsing failed")));
+    assert_eq!(
+        run.check("serialization")["summary"],
+        "not a valid ONNX model: not a valid ONNX protobuf: failed to decode Protobuf message: ModelProto.graph: buffer underflow"
+    );
+    // What ready cannot decode in full is never handed to ONNX Runtime.
+    assert!(run.details("serialization").contains(&"not handed to ONNX Runtime: ready could not decode it in full to check its external data".to_string()));
+    assert!(run.json["runtime"].is_null());
     assert_eq!(run.code, 1);
 }
 

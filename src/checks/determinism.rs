@@ -45,11 +45,14 @@ impl Check for Determinism {
         };
         let first = match runner.run(&batch) {
             Ok(o) => o,
-            Err(e) => return Outcome::skip(format!("the model rejected {label}: {}", super::empty_batch::first_line(&e.0))),
+            Err(e) => {
+                let rejected = || Outcome::skip(format!("the model rejected {label}: {}", super::empty_batch::first_line(&e.message)));
+                return super::stopped_at_limit(&e).unwrap_or_else(rejected);
+            }
         };
         let second = match runner.run(&batch) {
             Ok(o) => o,
-            Err(e) => return Outcome::fail(format!("the same request failed the second time: {}", super::empty_batch::first_line(&e.0))),
+            Err(e) => return Outcome::fail(format!("the same request failed the second time: {}", super::empty_batch::first_line(&e.message))),
         };
         for (a, b) in first.iter().zip(&second) {
             if let Some(mismatch) = first_mismatch(&all_scalars(&b.value), &all_scalars(&a.value), 0.0, 0.0) {
@@ -80,7 +83,7 @@ impl Check for Determinism {
         for row in 0..checked {
             let single = match runner.run(&axes.slice(&batch, row, row + 1)) {
                 Ok(o) => o,
-                Err(e) => return Outcome::fail(format!("row {row} fails alone but not in a batch: {}", super::empty_batch::first_line(&e.0))),
+                Err(e) => return Outcome::fail(format!("row {row} fails alone but not in a batch: {}", super::empty_batch::first_line(&e.message))),
             };
             for ((in_batch, alone), axis) in first.iter().zip(&single).zip(&row_axes) {
                 let Some(axis) = *axis else { continue }; // not a per-row output

@@ -36,7 +36,10 @@ impl Check for EmptyBatch {
         // A clean error on 0 rows means nothing when one row fails too.
         let reference = match runner.run(&base) {
             Ok(outputs) => outputs,
-            Err(error) => return Outcome::skip(format!("the model rejects the {} itself ({})", source.label(), first_line(&error.0))),
+            Err(error) => {
+                let rejected = || Outcome::skip(format!("the model rejects the {} itself ({})", source.label(), first_line(&error.message)));
+                return super::stopped_at_limit(&error).unwrap_or_else(rejected);
+            }
         };
         let per_row = super::per_row_outputs(&reference, ctx.axes().rows(&base));
         match ctx.run_probe(ProbeKind::EmptyBatch, &base) {
@@ -98,7 +101,7 @@ mod tests {
 
     #[test]
     fn a_clean_error_passes() {
-        let (outcome, rows) = run_with(Err(InferenceError("Invalid input shape".into())));
+        let (outcome, rows) = run_with(Err(InferenceError::new("Invalid input shape")));
         assert_eq!(outcome.status, Status::Pass);
         assert!(outcome.details[0].contains("Invalid input shape"));
         // One valid row first, then all probes together; the empty batch goes first, with 0 rows.
@@ -107,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_model_that_rejects_one_row_too_is_not_judged() {
-        let runner = MockRunner::new(vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(4)])], Err(InferenceError("bad input".into())));
+        let runner = MockRunner::new(vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(4)])], Err(InferenceError::new("bad input")));
         let config = Config::default();
         let artifact = crate::test_support::artifact();
         let ctx = AuditContext::new(&config, &artifact, Ok(&runner), None);

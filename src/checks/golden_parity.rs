@@ -57,7 +57,7 @@ impl Check for GoldenParity {
         };
         let outputs = match runner.run(&batch) {
             Ok(o) => o,
-            Err(e) => return Outcome::fail(format!("inference on the sample failed: {}", super::empty_batch::first_line(&e.0))),
+            Err(e) => return Outcome::fail(format!("inference on the sample failed: {}", super::empty_batch::first_line(&e.message))),
         };
         let config = &ctx.config.checks.golden_parity;
         let comparison = match expected {

@@ -65,7 +65,7 @@ impl Check for Latency {
         };
         let config = &ctx.config.checks.latency;
         if let Err(error) = warm_up(runner, &base, config) {
-            return inference_failed(source, &error.0);
+            return super::stopped_at_limit(&error).unwrap_or_else(|| inference_failed(source, &error.message));
         }
         let axes = ctx.axes();
         let static_batch = axes.fixed.or_else(|| (!axes.has_batch()).then_some(1));
@@ -81,7 +81,7 @@ impl Check for Latency {
             let stop_targets = if index == 0 { targets.clone() } else { Vec::new() };
             match time_runs(runner, &request, config, &stop_targets, &mut progress) {
                 Ok(durations) => timed.push((size, sorted_ms(&durations))),
-                Err(error) => return inference_failed(source, &error.0),
+                Err(error) => return super::stopped_at_limit(&error).unwrap_or_else(|| inference_failed(source, &error.message)),
             }
         }
         drop(progress);
@@ -351,12 +351,12 @@ fn load_test(runners: &[&dyn ModelRunner], request: &Batch, seconds: f64, max_re
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(InferenceError("a load thread panicked".into())))).collect()
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(InferenceError::new("a load thread panicked")))).collect()
     });
     let wall = started.elapsed().as_secs_f64();
     let mut all = Vec::new();
     for result in results {
-        all.extend(result.map_err(|e| e.0)?);
+        all.extend(result.map_err(|e| e.message)?);
     }
     let sorted = sorted_ms(&all);
     let summary = LatencySummary::from_sorted_ms(&sorted).ok_or("no request completed")?;
@@ -367,7 +367,7 @@ fn measure_throughput(runner: &dyn ModelRunner, request: &Batch, threads: usize,
     let shared_runners: Vec<&dyn ModelRunner> = (0..threads).map(|_| runner).collect();
     let shared = load_test(&shared_runners, request, seconds, max_requests);
     let forks: Result<Vec<Box<dyn ModelRunner>>, InferenceError> = (0..threads).map(|_| runner.fork()).collect();
-    let per_thread = forks.map_err(|e| e.0).and_then(|forks| {
+    let per_thread = forks.map_err(|e| e.message).and_then(|forks| {
         let refs: Vec<&dyn ModelRunner> = forks.iter().map(|f| f.as_ref()).collect();
         load_test(&refs, request, seconds, max_requests)
     });
@@ -510,7 +510,7 @@ mod tests {
     fn a_rejected_synthetic_input_warns_instead_of_failing() {
         let runner = MockRunner::new(
             vec![IoSpec::tensor("shape", ElementType::Int64, &[Some(2)])],
-            Err(InferenceError("invalid expand shape".into())),
+            Err(InferenceError::new("invalid expand shape")),
         );
         let config = Config::default();
         let artifact = crate::test_support::artifact();

@@ -372,6 +372,13 @@ impl<'a> AuditContext<'a> {
     }
 }
 
+/// A failed check when ready stopped the inference at its own time or memory limit: a model
+/// that never answers, or outgrows the memory it may use, fails whatever input it was given
+/// (it is not "rejecting" an invented input).
+pub fn stopped_at_limit(error: &crate::runtime::InferenceError) -> Option<Outcome> {
+    error.limit.map(|_| Outcome::fail(empty_batch::first_line(&error.message)))
+}
+
 /// The outputs with one row per request row (their first axis is as long as the request's
 /// `rows`): a recurrent state `[2, rows, 128]` or a summary is not one of them.
 pub fn per_row_outputs(outputs: &[crate::runtime::NamedOutput], rows: usize) -> std::collections::BTreeSet<String> {

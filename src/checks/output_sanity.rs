@@ -71,7 +71,10 @@ impl Check for OutputSanity {
             let outputs = match runner.run(batch) {
                 Ok(outputs) => outputs,
                 Err(error) => {
-                    details.push(format!("{label}: not run ({})", super::empty_batch::first_line(&error.0)));
+                    if let Some(stopped) = super::stopped_at_limit(&error) {
+                        return stopped;
+                    }
+                    details.push(format!("{label}: not run ({})", super::empty_batch::first_line(&error.message)));
                     continue;
                 }
             };

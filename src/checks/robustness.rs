@@ -107,7 +107,10 @@ impl Check for Robustness {
         let reference = match runner.run(&base) {
             Ok(outputs) => outputs,
             Err(error) => {
-                let why = super::empty_batch::first_line(&error.0);
+                if let Some(stopped) = super::stopped_at_limit(&error) {
+                    return stopped;
+                }
+                let why = super::empty_batch::first_line(&error.message);
                 return match source {
                     InputSource::Sample => Outcome::skip(format!("the sample request itself fails ({why}); see schema_parity")),
                     InputSource::Synthetic | InputSource::Configured => Outcome::skip(format!(

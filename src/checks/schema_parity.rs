@@ -574,10 +574,10 @@ impl Check for SchemaParity {
             Ok(outputs) => outputs,
             Err(error) => {
                 // The summary is bounded; the runtime's whole reason goes to the details.
-                let reason = super::empty_batch::first_line(&error.0);
+                let reason = super::empty_batch::first_line(&error.message);
                 return base(Outcome::fail(format!("inference on the sample failed: {reason}")))
                     .with_details(details)
-                    .with_details([format!("the runtime said: {}", super::one_line(&error.0, 4000))]);
+                    .with_details([format!("the runtime said: {}", super::one_line(&error.message, 4000))]);
             }
         };
         // NaN/Inf in the predictions is output_sanity's finding, not a schema problem.

@@ -62,7 +62,9 @@ impl Check for Serialization {
             Err(decode_error) => {
                 let runtime_reason = ctx.runner.as_ref().err().cloned().unwrap_or_default();
                 let mut outcome = with_identity(Outcome::fail(format!("not a valid ONNX model: {decode_error}")));
-                if !runtime_reason.is_empty() {
+                if runtime_reason == crate::artifact::UNDECODED {
+                    outcome = outcome.with_details([runtime_reason]);
+                } else if !runtime_reason.is_empty() {
                     outcome = outcome.with_details([format!("ONNX Runtime: {runtime_reason}")]);
                 }
                 return outcome;

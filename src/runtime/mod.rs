@@ -1,10 +1,12 @@
 //! The inference boundary: the [`ModelRunner`] trait every check uses, the ONNX Runtime
 //! implementation behind it, and the search for the libonnxruntime shared library.
 
+pub mod arena;
 pub mod library_version;
 pub mod locate;
 pub mod ort_runner;
 pub mod tensor;
+pub mod watchdog;
 
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -28,10 +30,36 @@ pub unsafe fn disable_telemetry() {
     unsafe { std::env::set_var(TELEMETRY_OFF_VAR, "1") };
 }
 
-/// Why an inference call failed: the runtime's own message, for the report.
+/// Why an inference call failed: the runtime's own message, for the report, and whether
+/// ready stopped it at one of its own limits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct InferenceError(pub String);
+#[error("{message}")]
+pub struct InferenceError {
+    pub message: String,
+    /// `Some` when the run was stopped by ready's limit rather than refused by the model.
+    pub limit: Option<LimitHit>,
+}
+
+/// Which of ready's limits stopped an inference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitHit {
+    /// `limits.inference_timeout_s` passed.
+    Time,
+    /// The memory ONNX Runtime may allocate in ready's process ran out.
+    Memory,
+}
+
+impl InferenceError {
+    /// An error from the runtime or the conversion of a value.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), limit: None }
+    }
+
+    /// A run stopped at one of ready's limits.
+    pub fn at_limit(limit: LimitHit, message: impl Into<String>) -> Self {
+        Self { message: message.into(), limit: Some(limit) }
+    }
+}
 
 /// A loaded model that can run inference. Loaded once per audit and shared by every check.
 pub trait ModelRunner: Send + Sync {

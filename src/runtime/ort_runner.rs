@@ -4,24 +4,27 @@
 use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ort::environment::Environment;
 use ort::logging::LogLevel;
 use ort::session::builder::GraphOptimizationLevel;
-use ort::session::{Session, SessionInputValue};
+use ort::session::{RunOptions, Session, SessionInputValue};
 use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
 
 use super::locate::RuntimeLibrary;
+use super::watchdog::Watchdog;
 use super::{
-    Batch, Dim, ElementType, GraphOptimization, InferenceError, IoSpec, ModelRunner, NamedOutput, OutputValue,
+    Batch, Dim, ElementType, GraphOptimization, InferenceError, IoSpec, LimitHit, ModelRunner, NamedOutput, OutputValue,
     RuntimeSettings, TensorData, ValueKind,
 };
 
 /// An initialized ONNX Runtime: one per process.
 pub struct OrtRuntime {
     environment: Environment,
+    /// The memory limit registered on the environment, in MiB, if any.
+    memory_limit_mb: Option<u64>,
     /// The library that was loaded.
     pub library: RuntimeLibrary,
 }
@@ -31,12 +34,29 @@ impl OrtRuntime {
     pub fn init(library: RuntimeLibrary) -> Result<Self, String> {
         let builder = ort::init_from(&library.path).map_err(|e| e.to_string())?;
         let environment = builder.with_name("ready").with_telemetry(false).build().map_err(|e| e.to_string())?;
-        Ok(Self { environment, library })
+        Ok(Self { environment, library, memory_limit_mb: None })
     }
 
-    /// Creates a session for the model at `path`, timing only the session creation.
-    pub fn load(&self, path: &Path, settings: &RuntimeSettings) -> Result<(OrtRunner, Duration), String> {
-        load_session(&self.environment, path, settings)
+    /// Caps what ONNX Runtime may allocate for the sessions loaded after this call at
+    /// `megabytes` MiB (one shared CPU arena, see `arena.rs`).
+    pub fn limit_memory(&mut self, megabytes: u64) -> Result<(), String> {
+        let bytes = usize::try_from(megabytes.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+        super::arena::register_capped_cpu_arena(&self.environment, bytes)?;
+        self.memory_limit_mb = Some(megabytes);
+        Ok(())
+    }
+
+    /// Creates a session for the model at `path`, timing only the session creation. Each
+    /// inference then runs under `time_limit` (`None`: no limit, for a probe child that
+    /// enforces its own).
+    pub fn load(&self, path: &Path, settings: &RuntimeSettings, time_limit: Option<Duration>) -> Result<(OrtRunner, Duration), String> {
+        load_session(&Origin {
+            environment: self.environment.clone(),
+            path: path.to_path_buf(),
+            settings: settings.clone(),
+            time_limit,
+            memory_limit_mb: self.memory_limit_mb,
+        })
     }
 }
 
@@ -46,9 +66,13 @@ struct Origin {
     environment: Environment,
     path: std::path::PathBuf,
     settings: RuntimeSettings,
+    time_limit: Option<Duration>,
+    /// The environment's capped arena, which the session then allocates from.
+    memory_limit_mb: Option<u64>,
 }
 
-fn load_session(environment: &Environment, path: &Path, settings: &RuntimeSettings) -> Result<(OrtRunner, Duration), String> {
+fn load_session(origin: &Origin) -> Result<(OrtRunner, Duration), String> {
+    let (environment, path, settings) = (&origin.environment, &origin.path, &origin.settings);
     {
         let level = match settings.graph_optimization {
             GraphOptimization::Disable => GraphOptimizationLevel::Disable,
@@ -67,14 +91,20 @@ fn load_session(environment: &Environment, path: &Path, settings: &RuntimeSettin
             .map_err(text)?
             .with_inter_threads(settings.inter_op_threads)
             .map_err(text)?;
+        if origin.memory_limit_mb.is_some() {
+            builder = builder.with_env_allocators().map_err(text)?;
+        }
         let started = Instant::now();
         let session = builder.commit_from_file(path).map_err(|e| e.to_string())?;
         let load_time = started.elapsed();
         let inputs = session.inputs().iter().map(|o| spec(o.name(), o.dtype())).collect();
         let outputs = session.outputs().iter().map(|o| spec(o.name(), o.dtype())).collect();
         let metadata = read_metadata(&session);
-        let origin = Origin { environment: environment.clone(), path: path.to_path_buf(), settings: settings.clone() };
-        Ok((OrtRunner { session: Mutex::new(session), inputs, outputs, metadata, origin }, load_time))
+        let limit = match origin.time_limit {
+            Some(limit) => Some(TimeLimit::start(limit).map_err(|e| format!("cannot start the inference watchdog thread: {e}"))?),
+            None => None,
+        };
+        Ok((OrtRunner { session: Mutex::new(session), inputs, outputs, metadata, origin: origin.clone(), limit }, load_time))
     }
 }
 
@@ -105,6 +135,45 @@ pub struct OrtRunner {
     /// Producer and custom metadata read when the session was created.
     pub metadata: SessionMetadata,
     origin: Origin,
+    limit: Option<TimeLimit>,
+}
+
+/// The time limit of every inference: ONNX Runtime checks the run options' terminate flag
+/// between kernels (a Loop's body included), and the watchdog sets it when the limit passes.
+struct TimeLimit {
+    limit: Duration,
+    options: Arc<RunOptions>,
+    watchdog: Watchdog,
+}
+
+impl TimeLimit {
+    fn start(limit: Duration) -> Result<Self, String> {
+        let options = Arc::new(RunOptions::new().map_err(|e| e.to_string())?);
+        let theirs = Arc::clone(&options);
+        let watchdog = Watchdog::start(move || {
+            let _ = theirs.terminate();
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(Self { limit, options, watchdog })
+    }
+
+    /// Arms the deadline, clearing a terminate flag left by the previous call.
+    fn arm(&self) -> Result<(), InferenceError> {
+        if self.watchdog.arm(self.limit) {
+            self.options.unterminate().map_err(|e| InferenceError::new(format!("cannot reset the run options: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The error of a call that ran past the limit.
+    fn exceeded(&self) -> InferenceError {
+        InferenceError::at_limit(LimitHit::Time, format!("inference ran past {} s (limits.inference_timeout_s) and was stopped", short_seconds(self.limit)))
+    }
+}
+
+fn short_seconds(limit: Duration) -> String {
+    let seconds = limit.as_secs_f64();
+    if seconds.fract() == 0.0 { format!("{seconds:.0}") } else { format!("{seconds}") }
 }
 
 impl OrtRunner {
@@ -112,6 +181,48 @@ impl OrtRunner {
         // A panic while holding the lock leaves the session usable: ORT keeps no Rust state.
         self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+impl OrtRunner {
+    /// One run of the session, under the time limit when there is one.
+    fn run_limited<'s>(
+        &'s self,
+        session: &'s mut Session,
+        values: &'s [(String, DynValue)],
+    ) -> Result<ort::session::SessionOutputs<'s>, InferenceError> {
+        let inputs = session_inputs(values);
+        let Some(limit) = &self.limit else {
+            return session.run(inputs).map_err(|e| self.classify(e.to_string()));
+        };
+        limit.arm()?;
+        let ran = session.run_with_options(inputs, &limit.options);
+        let expired = limit.watchdog.disarm();
+        match ran {
+            Err(_) if expired => Err(limit.exceeded()),
+            Err(e) => Err(self.classify(e.to_string())),
+            Ok(outputs) => Ok(outputs),
+        }
+    }
+}
+
+impl OrtRunner {
+    /// A failed run's error; an allocation the capped arena refused is ready's memory limit.
+    fn classify(&self, message: String) -> InferenceError {
+        match self.origin.memory_limit_mb {
+            Some(mb) if arena_refused(&message) => InferenceError::at_limit(
+                LimitHit::Memory,
+                format!("out of memory: the inference needs more than limits.inference_memory_mb ({mb} MiB)"),
+            ),
+            _ => InferenceError::new(message),
+        }
+    }
+}
+
+/// Whether ONNX Runtime's error is the capped arena refusing an allocation. The runtime reports
+/// it with the generic ORT_FAIL code, so the arena's own wording (`bfc_arena.cc`, 1.23 to 1.31:
+/// "Available memory of N is smaller than requested bytes of M") is the only signal there is.
+fn arena_refused(message: &str) -> bool {
+    message.contains("Available memory of") && message.contains("is smaller than requested bytes of")
 }
 
 impl ModelRunner for OrtRunner {
@@ -126,7 +237,7 @@ impl ModelRunner for OrtRunner {
     fn run(&self, batch: &Batch) -> Result<Vec<NamedOutput>, InferenceError> {
         let values = to_values(batch)?;
         let mut session = self.session();
-        let outputs = session.run(session_inputs(&values)).map_err(|e| InferenceError(e.to_string()))?;
+        let outputs = self.run_limited(&mut session, &values)?;
         outputs
             .iter()
             .map(|(name, value)| Ok(NamedOutput { name: name.to_string(), value: decode(&value)? }))
@@ -141,9 +252,8 @@ impl ModelRunner for OrtRunner {
         let values = to_values(batch)?;
         let mut session = self.session();
         loop {
-            let inputs = session_inputs(&values);
             let started = Instant::now();
-            let outputs = session.run(inputs).map_err(|e| InferenceError(e.to_string()))?;
+            let outputs = self.run_limited(&mut session, &values)?;
             let elapsed = started.elapsed();
             drop(outputs);
             if on_run(elapsed).is_break() {
@@ -153,7 +263,7 @@ impl ModelRunner for OrtRunner {
     }
 
     fn fork(&self) -> Result<Box<dyn ModelRunner>, InferenceError> {
-        let (runner, _) = load_session(&self.origin.environment, &self.origin.path, &self.origin.settings).map_err(InferenceError)?;
+        let (runner, _) = load_session(&self.origin).map_err(InferenceError::new)?;
         Ok(Box::new(runner))
     }
 }
@@ -166,7 +276,7 @@ fn to_values(batch: &Batch) -> Result<Vec<(String, DynValue)>, InferenceError> {
     batch
         .iter()
         .map(|t| {
-            let value = to_value(&t.data).map_err(|e| InferenceError(format!("input '{}': {e}", t.name)))?;
+            let value = to_value(&t.data).map_err(|e| InferenceError::new(format!("input '{}': {e}", t.name)))?;
             Ok((t.name.clone(), value))
         })
         .collect()
@@ -190,7 +300,7 @@ fn to_value(data: &TensorData) -> ort::Result<DynValue> {
 }
 
 fn decode(value: &DynValue) -> Result<OutputValue, InferenceError> {
-    let err = |e: ort::Error| InferenceError(format!("could not read output: {e}"));
+    let err = |e: ort::Error| InferenceError::new(format!("could not read output: {e}"));
     Ok(match value.dtype() {
         ValueType::Tensor { ty, .. } => {
             let tensor = match ty {
@@ -220,7 +330,7 @@ fn decode(value: &DynValue) -> Result<OutputValue, InferenceError> {
 }
 
 fn decode_map(value: &DynValue, key: TensorElementType, value_type: TensorElementType) -> Result<OutputValue, InferenceError> {
-    let err = |e: ort::Error| InferenceError(format!("could not read map output: {e}"));
+    let err = |e: ort::Error| InferenceError::new(format!("could not read map output: {e}"));
     macro_rules! entries {
         ($k:ty, $v:ty) => {
             value
@@ -289,4 +399,21 @@ fn kind(dtype: &ValueType) -> ValueKind {
 
 fn spec(name: &str, dtype: &ValueType) -> IoSpec {
     IoSpec { name: name.to_string(), kind: kind(dtype) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_capped_arena_refusal_is_recognised_and_other_errors_are_not() {
+        // ONNX Runtime 1.31.1's message for huge_output.onnx under a 512 MiB arena.
+        let refused = "Non-zero status code returned while running Expand node. Name:'' Status Message: \
+            /onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:360 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, onnxruntime::Stream*) \
+            Available memory of 536870400 is smaller than requested bytes of 17179869184";
+        assert!(arena_refused(refused));
+        assert!(!arena_refused("Invalid rank for input: x Got: 1 Expected: 2"));
+        assert_eq!(short_seconds(Duration::from_secs(2)), "2");
+        assert_eq!(short_seconds(Duration::from_millis(1500)), "1.5");
+    }
 }
