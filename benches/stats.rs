@@ -14,9 +14,7 @@ fn samples(n: u64) -> Vec<Duration> {
 
 fn bench_stats(c: &mut Criterion) {
     let ten_thousand = samples(10_000);
-    c.bench_function("summary of 10k durations (sort + percentiles)", |b| {
-        b.iter(|| LatencySummary::from_durations(black_box(&ten_thousand)))
-    });
+    c.bench_function("summary of 10k durations (sort + percentiles)", |b| b.iter(|| LatencySummary::from_durations(black_box(&ten_thousand))));
     let sorted = sorted_ms(&ten_thousand);
     c.bench_function("summary of 10k sorted samples", |b| b.iter(|| LatencySummary::from_sorted_ms(black_box(&sorted))));
     c.bench_function("p99 upper bound rank, n = 10k", |b| b.iter(|| upper_bound_rank(black_box(10_000), 0.99, 0.99)));

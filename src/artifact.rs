@@ -75,21 +75,8 @@ pub fn inspect(path: &Path, limit: u64) -> Result<Artifact, crate::sandbox::open
                 .collect()
         })
         .unwrap_or_default();
-    let domain = if onnx.is_ok() {
-        crate::model::graph_domain::read(&bytes)
-    } else {
-        Default::default()
-    };
-    Ok(Artifact {
-        path: path.to_path_buf(),
-        size_bytes: bytes.len() as u64,
-        sha256,
-        format,
-        onnx,
-        pickle,
-        external_data_problems,
-        domain,
-    })
+    let domain = if onnx.is_ok() { crate::model::graph_domain::read(&bytes) } else { Default::default() };
+    Ok(Artifact { path: path.to_path_buf(), size_bytes: bytes.len() as u64, sha256, format, onnx, pickle, external_data_problems, domain })
 }
 
 /// Lower-case hexadecimal of `bytes`.
@@ -105,7 +92,13 @@ fn sniff(path: &Path, bytes: &[u8]) -> ArtifactFormat {
     let pickle_magic = bytes.len() >= 2 && bytes[0] == 0x80 && (2..=5).contains(&bytes[1]);
     // PyTorch checkpoints are zip files holding data.pkl.
     let torch_zip = bytes.starts_with(b"PK\x03\x04") && bytes.windows(8).take(4096).any(|w| w == b"data.pkl");
-    if pickle_ext || pickle_magic || torch_zip { ArtifactFormat::Pickle } else if ext == "onnx" { ArtifactFormat::Onnx } else { ArtifactFormat::Unknown }
+    if pickle_ext || pickle_magic || torch_zip {
+        ArtifactFormat::Pickle
+    } else if ext == "onnx" {
+        ArtifactFormat::Onnx
+    } else {
+        ArtifactFormat::Unknown
+    }
 }
 
 /// Why a model that did not decode was not loaded (the runner's error, shown in serialization).

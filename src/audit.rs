@@ -69,14 +69,12 @@ impl AuditOptions {
 fn read_baseline(path: &Path) -> Result<serde_json::Value, String> {
     let shown = path.display();
     let text = crate::sandbox::open::read_text(path, crate::sandbox::open::MAX_TEXT_BYTES).map_err(|e| format!("--baseline {shown}: {e}"))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("--baseline {shown}: not a JSON report: {e}"))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("--baseline {shown}: not a JSON report: {e}"))?;
     match value["schema_version"].as_u64() {
         Some(v) if v == u64::from(crate::report::SCHEMA_VERSION) => Ok(value),
-        Some(v) => Err(format!(
-            "--baseline {shown}: schema_version {v} is not supported (this ready writes and reads {})",
-            crate::report::SCHEMA_VERSION
-        )),
+        Some(v) => {
+            Err(format!("--baseline {shown}: schema_version {v} is not supported (this ready writes and reads {})", crate::report::SCHEMA_VERSION))
+        }
         None => Err(format!("--baseline {shown}: not a ready JSON report (no schema_version)")),
     }
 }
@@ -108,9 +106,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     let sample_input = match (&options.sample, &options.expected) {
         (Some(path), _) => Some(sample::read_sample_input(path, max_rows, max_bytes)?),
         // A test data set given as --expected carries its inputs too.
-        (None, Some(dir)) if dir.is_dir() && dir.join("input_0.pb").is_file() => {
-            Some(sample::read_sample_input(dir, max_rows, max_bytes)?)
-        }
+        (None, Some(dir)) if dir.is_dir() && dir.join("input_0.pb").is_file() => Some(sample::read_sample_input(dir, max_rows, max_bytes)?),
         (None, _) => None,
     };
     let (sample, tensors) = match sample_input {

@@ -91,11 +91,7 @@ pub fn first_mismatch(actual: &[Scalar], expected: &[Scalar], atol: f64, rtol: f
     if actual.len() != expected.len() {
         return Some(format!("{} values, expected {}", actual.len(), expected.len()));
     }
-    actual
-        .iter()
-        .zip(expected)
-        .position(|(a, e)| !close(a, e, atol, rtol))
-        .map(|i| format!("value {i}: got {}, expected {}", actual[i], expected[i]))
+    actual.iter().zip(expected).position(|(a, e)| !close(a, e, atol, rtol)).map(|i| format!("value {i}: got {}, expected {}", actual[i], expected[i]))
 }
 
 /// The largest absolute difference between paired floats.

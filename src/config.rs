@@ -251,12 +251,7 @@ pub enum PositionalColumns {
 
 impl Default for SchemaParityConfig {
     fn default() -> Self {
-        Self {
-            severity: Severity::Deny,
-            feature_names: None,
-            float_tolerance: 1e-4,
-            positional_columns: PositionalColumns::Warn,
-        }
+        Self { severity: Severity::Deny, feature_names: None, float_tolerance: 1e-4, positional_columns: PositionalColumns::Warn }
     }
 }
 
@@ -415,12 +410,7 @@ impl Config {
         };
         let (config, positions) = config_yaml::parse::<Self>(text).map_err(report)?;
         config.validate().map_err(|problems| {
-            report(
-                problems
-                    .into_iter()
-                    .map(|(path, message)| Problem { position: positions.get(&path).copied(), path, message })
-                    .collect(),
-            )
+            report(problems.into_iter().map(|(path, message)| Problem { position: positions.get(&path).copied(), path, message }).collect())
         })?;
         Ok(config)
     }
@@ -496,7 +486,9 @@ impl Config {
         if !(latency.confidence > 0.5 && latency.confidence < 1.0) {
             problems.push(("checks.latency.confidence".into(), format!("must be between 0.5 and 1 (exclusive), got {}", latency.confidence)));
         }
-        for (name, value) in [("warmup_seconds", latency.warmup_seconds), ("max_seconds", latency.max_seconds), ("throughput_seconds", latency.throughput_seconds)] {
+        for (name, value) in
+            [("warmup_seconds", latency.warmup_seconds), ("max_seconds", latency.max_seconds), ("throughput_seconds", latency.throughput_seconds)]
+        {
             if !(value.is_finite() && value >= 0.0) {
                 problems.push((format!("checks.latency.{name}"), format!("must be a number of seconds ≥ 0, got {value}")));
             } else if value > MAX_SECONDS {
@@ -506,7 +498,9 @@ impl Config {
         if latency.max_seconds == 0.0 {
             problems.push(("checks.latency.max_seconds".into(), "must be more than 0".into()));
         }
-        for (path, timeout) in [("checks.robustness.timeout_s", robustness.timeout_s), ("limits.inference_timeout_s", self.limits.inference_timeout_s)] {
+        for (path, timeout) in
+            [("checks.robustness.timeout_s", robustness.timeout_s), ("limits.inference_timeout_s", self.limits.inference_timeout_s)]
+        {
             if !(timeout.is_finite() && timeout > 0.0) {
                 problems.push((path.into(), format!("must be a positive number of seconds, got {timeout}")));
             } else if timeout > MAX_SECONDS {
@@ -542,7 +536,6 @@ impl Config {
         if problems.is_empty() { Ok(()) } else { Err(problems) }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

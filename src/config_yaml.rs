@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
@@ -211,11 +211,9 @@ fn walk(
             }
         }
         (Node::Null, Value::Object(_)) => {}
-        (_, Value::Object(_)) => problems.push(Problem {
-            position: Some(position(node)),
-            path: path.to_string(),
-            message: "expected a mapping of keys".to_string(),
-        }),
+        (_, Value::Object(_)) => {
+            problems.push(Problem { position: Some(position(node)), path: path.to_string(), message: "expected a mapping of keys".to_string() })
+        }
         (value, _) => leaves.push((path.to_string(), value.to_json(), position(node))),
     }
 }

@@ -17,13 +17,7 @@ pub struct SampleHeader {
 /// The starter config text for `model`, with its inputs listed and, for a single 2-D input,
 /// the feature order filled in from the model metadata when it has one, else from the header of
 /// `sample` when its width matches; `outputs` help find the batch axis for the input specs.
-pub fn starter_config(
-    model: &str,
-    inputs: &[IoSpec],
-    outputs: &[IoSpec],
-    info: Option<&OnnxInfo>,
-    sample: Option<&SampleHeader>,
-) -> String {
+pub fn starter_config(model: &str, inputs: &[IoSpec], outputs: &[IoSpec], info: Option<&OnnxInfo>, sample: Option<&SampleHeader>) -> String {
     let mut out = String::new();
     out.push_str(&format!("# ready audit configuration for {model}, written by `ready init`.\n"));
     out.push_str("# Every field is documented in ready's audits/default.yaml; unknown keys are an error.\n");
@@ -47,9 +41,7 @@ pub fn starter_config(
             let quoted: Vec<String> = names.iter().map(|n| yaml_string(n)).collect();
             out.push_str(&format!("    feature_names: [{}]\n", quoted.join(", ")));
         }
-        (Some((input, width)), None)
-            if sample.is_some_and(|h| width.is_none_or(|w| w == h.columns.len() as i64)) =>
-        {
+        (Some((input, width)), None) if sample.is_some_and(|h| width.is_none_or(|w| w == h.columns.len() as i64)) => {
             let header = sample.expect("checked by the guard");
             out.push_str(&format!(
                 "    # Column order of input '{}', from the header of {}: the model does not record it,\n    \
@@ -192,7 +184,10 @@ mod tests {
         let sym = |n: &str| Dim::Free(Some(n.into()));
         let tokens: Vec<IoSpec> = ["input_ids", "attention_mask"]
             .iter()
-            .map(|n| IoSpec { name: n.to_string(), kind: crate::runtime::ValueKind::Tensor { element: ElementType::Int64, dims: vec![sym("batch"), sym("sequence")] } })
+            .map(|n| IoSpec {
+                name: n.to_string(),
+                kind: crate::runtime::ValueKind::Tensor { element: ElementType::Int64, dims: vec![sym("batch"), sym("sequence")] },
+            })
             .collect();
         let text = starter_config("bert.onnx", &tokens, &[], None, None);
         assert!(text.contains("dims:\n  \"sequence\": 128\n"), "{text}");
@@ -204,34 +199,13 @@ mod tests {
     #[test]
     fn a_sample_header_of_the_right_width_becomes_the_feature_order() {
         let inputs = vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(2)])];
-        let header = SampleHeader {
-            file: "rows.csv".into(),
-            columns: vec!["age".into(), "income".into()],
-        };
+        let header = SampleHeader { file: "rows.csv".into(), columns: vec!["age".into(), "income".into()] };
         let text = starter_config("m.onnx", &inputs, &[], None, Some(&header));
         let config = Config::from_yaml(&text, "starter").unwrap();
-        assert_eq!(
-            config.checks.schema_parity.feature_names,
-            Some(vec!["age".to_string(), "income".to_string()])
-        );
-        let wide = SampleHeader {
-            file: "rows.csv".into(),
-            columns: vec!["a".into(), "b".into(), "c".into()],
-        };
+        assert_eq!(config.checks.schema_parity.feature_names, Some(vec!["age".to_string(), "income".to_string()]));
+        let wide = SampleHeader { file: "rows.csv".into(), columns: vec!["a".into(), "b".into(), "c".into()] };
         let text = starter_config("m.onnx", &inputs, &[], None, Some(&wide));
-        assert!(
-            text.contains(
-                "# rows.csv has 3 columns; input 'x' takes 2: feature_names not written."
-            ),
-            "{text}"
-        );
-        assert_eq!(
-            Config::from_yaml(&text, "starter")
-                .unwrap()
-                .checks
-                .schema_parity
-                .feature_names,
-            None
-        );
+        assert!(text.contains("# rows.csv has 3 columns; input 'x' takes 2: feature_names not written."), "{text}");
+        assert_eq!(Config::from_yaml(&text, "starter").unwrap().checks.schema_parity.feature_names, None);
     }
 }

@@ -122,22 +122,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let header = match &args.sample {
                 Some(path) => Some(init::SampleHeader {
                     file: path.display().to_string(),
-                    columns: sample::read_sample(path, 1)
-                        .map_err(UsageError)?
-                        .columns()
-                        .into_iter()
-                        .map(|(name, _)| name)
-                        .collect(),
+                    columns: sample::read_sample(path, 1).map_err(UsageError)?.columns().into_iter().map(|(name, _)| name).collect(),
                 }),
                 None => None,
             };
-            let text = init::starter_config(
-                &args.model.display().to_string(),
-                &inputs,
-                &outputs,
-                info.as_ref(),
-                header.as_ref(),
-            );
+            let text = init::starter_config(&args.model.display().to_string(), &inputs, &outputs, info.as_ref(), header.as_ref());
             if let Some(parent) = args.output.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| UsageError(format!("{}: {e}", parent.display())))?;
             }
@@ -196,8 +185,7 @@ fn readme_command(
         (Some(path), _) => {
             let text =
                 sandbox::open::read_text(path, sandbox::open::MAX_TEXT_BYTES).map_err(|e| UsageError(format!("--report {}: {e}", path.display())))?;
-            let value = serde_json::from_str(&text)
-                .map_err(|e| UsageError(format!("--report {}: not a JSON report: {e}", path.display())))?;
+            let value = serde_json::from_str(&text).map_err(|e| UsageError(format!("--report {}: not a JSON report: {e}", path.display())))?;
             (value, format!("--report {}", path.display()))
         }
         (None, Some(model)) => {

@@ -41,10 +41,7 @@ pub fn scan_artifact(bytes: &[u8]) -> PickleScan {
     let compressed = [(&b"BZh"[..], "bz2"), (&b"\x04\x22\x4d\x18"[..], "lz4"), (&b"ZF"[..], "zlib (joblib)")];
     for (magic, name) in compressed {
         if bytes.starts_with(magic) {
-            return PickleScan {
-                note: Some(format!("{name}-compressed pickle: contents not decompressed or scanned")),
-                ..PickleScan::default()
-            };
+            return PickleScan { note: Some(format!("{name}-compressed pickle: contents not decompressed or scanned")), ..PickleScan::default() };
         }
     }
     scan(bytes)
@@ -172,8 +169,7 @@ pub struct ArchiveLimits {
 }
 
 /// The limits every scan uses.
-pub const ARCHIVE_LIMITS: ArchiveLimits =
-    ArchiveLimits { max_pickles: 16, max_total_bytes: 256 << 20, max_ratio: 100, ratio_floor_bytes: 1 << 20 };
+pub const ARCHIVE_LIMITS: ArchiveLimits = ArchiveLimits { max_pickles: 16, max_total_bytes: 256 << 20, max_ratio: 100, ratio_floor_bytes: 1 << 20 };
 
 /// The note of a scan stopped by [`ARCHIVE_LIMITS`].
 fn limit_note(what: String) -> Option<String> {
@@ -237,12 +233,7 @@ enum EntryError {
 }
 
 /// Decompresses one entry, stopping at the first byte past `budget` or past the ratio limit.
-fn read_entry(
-    archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
-    name: &str,
-    limits: &ArchiveLimits,
-    budget: u64,
-) -> Result<Vec<u8>, EntryError> {
+fn read_entry(archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str, limits: &ArchiveLimits, budget: u64) -> Result<Vec<u8>, EntryError> {
     let entry = archive.by_name(name).map_err(|e| EntryError::Unreadable(e.to_string()))?;
     let by_ratio = entry.compressed_size().saturating_mul(limits.max_ratio).max(limits.ratio_floor_bytes);
     let allowed = budget.min(by_ratio);
@@ -334,8 +325,7 @@ struct Dtype {
 }
 
 /// The classes joblib writes in front of an array's raw bytes.
-const JOBLIB_WRAPPERS: &[&str] =
-    &["joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"];
+const JOBLIB_WRAPPERS: &[&str] = &["joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"];
 
 /// Values the unpickler's stack and memo may hold at once (about 24 bytes each): pickles build
 /// containers a batch of 1000 items at a time, so real ones stay far below.
@@ -839,7 +829,8 @@ mod tests {
     use super::*;
 
     /// `pickle.dumps` (protocol 4) of an object whose `__reduce__` returns `(os.system, ("echo pwned",))`.
-    const OS_SYSTEM_P4: &[u8] = b"\x80\x04\x95&\x00\x00\x00\x00\x00\x00\x00\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\necho pwned\x94\x85\x94R\x94.";
+    const OS_SYSTEM_P4: &[u8] =
+        b"\x80\x04\x95&\x00\x00\x00\x00\x00\x00\x00\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\necho pwned\x94\x85\x94R\x94.";
     /// The same with protocol 0 (GLOBAL opcode, text arguments).
     const OS_SYSTEM_P0: &[u8] = b"cposix\nsystem\np0\n(Vecho pwned\np1\ntp2\nRp3\n.";
 

@@ -34,12 +34,10 @@ pub enum ProbeKind {
 
 impl ProbeKind {
     /// The probes of the robustness check (the empty batch has its own check).
-    pub const NEGATIVE: [ProbeKind; 6] =
-        [Self::MissingInput, Self::WrongDtype, Self::Nan, Self::PosInf, Self::NegInf, Self::Oversized];
+    pub const NEGATIVE: [ProbeKind; 6] = [Self::MissingInput, Self::WrongDtype, Self::Nan, Self::PosInf, Self::NegInf, Self::Oversized];
 
     /// Every probe, in the order they run.
-    pub const ALL: [ProbeKind; 7] =
-        [Self::EmptyBatch, Self::MissingInput, Self::WrongDtype, Self::Nan, Self::PosInf, Self::NegInf, Self::Oversized];
+    pub const ALL: [ProbeKind; 7] = [Self::EmptyBatch, Self::MissingInput, Self::WrongDtype, Self::Nan, Self::PosInf, Self::NegInf, Self::Oversized];
 
     /// How reports name the probe.
     pub fn label(self) -> &'static str {
@@ -67,10 +65,7 @@ pub struct OutputSummary {
 
 /// Summarizes decoded outputs.
 pub fn summarize(outputs: &[NamedOutput]) -> Vec<OutputSummary> {
-    outputs
-        .iter()
-        .map(|o| OutputSummary { name: o.name.clone(), rows: o.value.rows(), non_finite: o.value.non_finite_count() })
-        .collect()
+    outputs.iter().map(|o| OutputSummary { name: o.name.clone(), rows: o.value.rows(), non_finite: o.value.non_finite_count() }).collect()
 }
 
 /// What a probe did.
@@ -284,12 +279,7 @@ impl ChildProcess {
     fn run_jobs(&self, kinds: &[ProbeKind], base: &Batch, axes: &BatchAxes, oversized_rows: usize) -> Vec<(ProbeKind, ProbeResult)> {
         let wire: Vec<WireTensor> = base
             .iter()
-            .map(|t| WireTensor {
-                name: t.name.clone(),
-                element: t.data.element_type(),
-                shape: t.data.shape().to_vec(),
-                values: t.data.to_texts(),
-            })
+            .map(|t| WireTensor { name: t.name.clone(), element: t.data.element_type(), shape: t.data.shape().to_vec(), values: t.data.to_texts() })
             .collect();
         // One child runs the probes in order. If it dies or hangs, the probe in flight gets
         // the crash or timeout, and a new child carries on with the rest.
@@ -489,7 +479,11 @@ fn describe_exit(status: std::process::ExitStatus, stderr: &str) -> String {
         }
     }
     let code = status.code().map_or("unknown".to_string(), |c| c.to_string());
-    if stderr.is_empty() { format!("the probe process exited with code {code}") } else { format!("the probe process exited with code {code}: {stderr}") }
+    if stderr.is_empty() {
+        format!("the probe process exited with code {code}")
+    } else {
+        format!("the probe process exited with code {code}: {stderr}")
+    }
 }
 
 /// The `ready __probe` child: reads a job on stdin, runs one probe, writes the reply on stdout.
@@ -587,10 +581,7 @@ mod tests {
     use ndarray::{ArrayD, IxDyn};
 
     fn base() -> Batch {
-        vec![NamedTensor {
-            name: "x".into(),
-            data: TensorData::F32(ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![1.0, 2.0, 3.0]).unwrap()),
-        }]
+        vec![NamedTensor { name: "x".into(), data: TensorData::F32(ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![1.0, 2.0, 3.0]).unwrap()) }]
     }
 
     #[test]
@@ -615,10 +606,7 @@ mod tests {
         assert_eq!(build_probe(ProbeKind::Nan, &ints, &axes, 10).unwrap_err(), "no float input");
         assert!(build_probe(ProbeKind::MissingInput, &ints, &axes, 10).unwrap_err().contains("single column"));
         let none = BatchAxes::none(&[crate::runtime::IoSpec::tensor("k", ElementType::Int64, &[Some(1), Some(1)])]);
-        assert_eq!(
-            build_probe(ProbeKind::EmptyBatch, &ints, &none, 10).unwrap_err(),
-            "the model has no batch axis: there is no batch to empty"
-        );
+        assert_eq!(build_probe(ProbeKind::EmptyBatch, &ints, &none, 10).unwrap_err(), "the model has no batch axis: there is no batch to empty");
     }
 
     #[test]

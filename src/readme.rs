@@ -159,18 +159,14 @@ impl Constraints {
             opt_ms(self.session_create_ms),
             opt_ms(self.first_inference_ms)
         ));
-        out.push_str(&format!(
-            "| peak memory (resident) | {} |\n",
-            self.peak_rss_bytes.map_or("not measured".to_string(), human_size)
-        ));
+        out.push_str(&format!("| peak memory (resident) | {} |\n", self.peak_rss_bytes.map_or("not measured".to_string(), human_size)));
         if let (Some(fits), Some(fails)) = (self.largest_batch_rows, self.failing_batch_rows) {
-            out.push_str(&format!("| largest batch that fits (probe memory limit) | {fits} rows ({fails} run out of memory): cap batches in the server |\n"));
+            out.push_str(&format!(
+                "| largest batch that fits (probe memory limit) | {fits} rows ({fails} run out of memory): cap batches in the server |\n"
+            ));
         }
         out.push_str(&format!("| ONNX Runtime | {} |\n", markdown(self.runtime_version.as_deref().unwrap_or("not loaded"))));
-        out.push_str(&format!(
-            "| lock fingerprint | {} |\n",
-            self.lock_fingerprint.as_deref().map_or("no lockfile".to_string(), markdown_code)
-        ));
+        out.push_str(&format!("| lock fingerprint | {} |\n", self.lock_fingerprint.as_deref().map_or("no lockfile".to_string(), markdown_code)));
         for (title, specs) in [("Inputs", &self.inputs), ("Outputs", &self.outputs)] {
             out.push_str(&format!("\n### {title}\n\n| name | type |\n|---|---|\n"));
             for (name, ty) in specs {
@@ -206,18 +202,15 @@ impl Constraints {
         {
             problems.push(format!("largest batch that fits: README says {documented} rows, the audit found {now}"));
         }
-        let slower = |what: &str, documented: Option<f64>, now: Option<f64>, tolerance: f64, floor: f64, show: &dyn Fn(f64) -> String| {
-            match (documented, now) {
-                (Some(d), Some(n)) if n > d * (1.0 + tolerance) && n - d > floor => Some(format!(
-                    "{what}: README says {}, the audit measured {} (more than {:.0}% over)",
-                    show(d),
-                    show(n),
-                    tolerance * 100.0
-                )),
+        let slower =
+            |what: &str, documented: Option<f64>, now: Option<f64>, tolerance: f64, floor: f64, show: &dyn Fn(f64) -> String| match (documented, now)
+            {
+                (Some(d), Some(n)) if n > d * (1.0 + tolerance) && n - d > floor => {
+                    Some(format!("{what}: README says {}, the audit measured {} (more than {:.0}% over)", show(d), show(n), tolerance * 100.0))
+                }
                 (Some(_), None) => Some(format!("{what}: documented but not measured by this audit")),
                 _ => None,
-            }
-        };
+            };
         let ms = &|v: f64| format_ms(v);
         let bytes = &|v: f64| human_size(v as u64);
         let (latency, floor) = (tolerances.latency_tolerance, tolerances.latency_floor_ms);
@@ -262,7 +255,13 @@ pub fn upsert(readme: &str, section: &str) -> Result<String, String> {
         Some((start, end)) => format!("{}{section}{}", &readme[..start], &readme[end..]),
         None if readme.is_empty() => section.to_string(),
         None => {
-            let separator = if readme.ends_with("\n\n") { "" } else if readme.ends_with('\n') { "\n" } else { "\n\n" };
+            let separator = if readme.ends_with("\n\n") {
+                ""
+            } else if readme.ends_with('\n') {
+                "\n"
+            } else {
+                "\n\n"
+            };
             format!("{readme}{separator}{section}")
         }
     })
@@ -315,7 +314,10 @@ mod tests {
         let problems = documented.drift(&fresh, &ReadmeSettings::default());
         assert_eq!(problems, ["largest batch that fits: README says 1024 rows, the audit found 512"]);
         // A section written before the limit was measured still parses.
-        let old: Constraints = serde_json::from_str(&serde_json::to_string(&constraints(0.006)).unwrap().replace(",\"largest_batch_rows\":null,\"failing_batch_rows\":null", "")).unwrap();
+        let old: Constraints = serde_json::from_str(
+            &serde_json::to_string(&constraints(0.006)).unwrap().replace(",\"largest_batch_rows\":null,\"failing_batch_rows\":null", ""),
+        )
+        .unwrap();
         assert_eq!(old.largest_batch_rows, None);
     }
 

@@ -217,10 +217,7 @@ impl Sample {
         };
         let series = col.as_materialized_series();
         if let Some(missing) = missing_values(series) {
-            return Conversion {
-                safety: Safety::Missing(missing),
-                values: None,
-            };
+            return Conversion { safety: Safety::Missing(missing), values: None };
         }
         if target == ElementType::String {
             return to_strings(series);
@@ -233,16 +230,9 @@ impl Sample {
             && let Some(row) = floats.iter().position(|v| v.is_nan())
         {
             let count = floats.iter().filter(|v| v.is_nan()).count();
-            return Conversion {
-                safety: Safety::Missing(Missing { row, count }),
-                values: None,
-            };
+            return Conversion { safety: Safety::Missing(Missing { row, count }), values: None };
         }
-        if target.is_float() {
-            judge_floats(&values, target, judge)
-        } else {
-            judge_integers(&values, target)
-        }
+        if target.is_float() { judge_floats(&values, target, judge) } else { judge_integers(&values, target) }
     }
 }
 
@@ -258,10 +248,7 @@ pub struct Judge {
 
 impl Default for Judge {
     fn default() -> Self {
-        Self {
-            tolerance: 1e-4,
-            scale: None,
-        }
+        Self { tolerance: 1e-4, scale: None }
     }
 }
 
@@ -372,9 +359,7 @@ fn missing_values(series: &Series) -> Option<Missing> {
         return None;
     }
     let nulls = series.is_null();
-    let row = (0..nulls.len())
-        .position(|i| nulls.get(i) == Some(true))
-        .unwrap_or(0);
+    let row = (0..nulls.len()).position(|i| nulls.get(i) == Some(true)).unwrap_or(0);
     Some(Missing { row, count })
 }
 
@@ -396,19 +381,11 @@ fn numbers(series: &Series, target: ElementType) -> Result<Numbers, String> {
         DataType::Float32 | DataType::Float64 => {
             let cast = series.cast(&DataType::Float64).map_err(accessor_error)?;
             let ca = cast.f64().map_err(accessor_error)?;
-            Numbers::Floats(
-                (0..ca.len())
-                    .map(|i| ca.get(i).unwrap_or(f64::NAN))
-                    .collect(),
-            )
+            Numbers::Floats((0..ca.len()).map(|i| ca.get(i).unwrap_or(f64::NAN)).collect())
         }
         DataType::UInt64 => {
             let ca = series.u64().map_err(accessor_error)?;
-            Numbers::Ints(
-                (0..ca.len())
-                    .map(|i| i128::from(ca.get(i).unwrap_or(0)))
-                    .collect(),
-            )
+            Numbers::Ints((0..ca.len()).map(|i| i128::from(ca.get(i).unwrap_or(0))).collect())
         }
         DataType::Boolean
         | DataType::Int8
@@ -420,17 +397,10 @@ fn numbers(series: &Series, target: ElementType) -> Result<Numbers, String> {
         | DataType::UInt32 => {
             let cast = series.cast(&DataType::Int64).map_err(accessor_error)?;
             let ca = cast.i64().map_err(accessor_error)?;
-            Numbers::Ints(
-                (0..ca.len())
-                    .map(|i| i128::from(ca.get(i).unwrap_or(0)))
-                    .collect(),
-            )
+            Numbers::Ints((0..ca.len()).map(|i| i128::from(ca.get(i).unwrap_or(0))).collect())
         }
         other => {
-            return Err(format!(
-                "{} column, model expects {target}",
-                dtype_name(other)
-            ));
+            return Err(format!("{} column, model expects {target}", dtype_name(other)));
         }
     })
 }
@@ -440,11 +410,7 @@ fn numbers(series: &Series, target: ElementType) -> Result<Numbers, String> {
 fn parse_texts(series: &Series, target: ElementType) -> Result<Numbers, String> {
     let ca = series.str().map_err(|e| one_line(&e.to_string()))?;
     let texts: Vec<&str> = (0..ca.len()).map(|i| ca.get(i).unwrap_or("")).collect();
-    if let Some(ints) = texts
-        .iter()
-        .map(|t| t.trim().parse::<i128>().ok())
-        .collect::<Option<Vec<_>>>()
-    {
+    if let Some(ints) = texts.iter().map(|t| t.trim().parse::<i128>().ok()).collect::<Option<Vec<_>>>() {
         return Ok(Numbers::Ints(ints));
     }
     let mut floats = Vec::with_capacity(texts.len());
@@ -452,10 +418,7 @@ fn parse_texts(series: &Series, target: ElementType) -> Result<Numbers, String> 
         match text.trim().parse::<f64>() {
             Ok(v) => floats.push(v),
             Err(_) => {
-                let bad = texts
-                    .iter()
-                    .filter(|t| t.trim().parse::<f64>().is_err())
-                    .count();
+                let bad = texts.iter().filter(|t| t.trim().parse::<f64>().is_err()).count();
                 return Err(format!(
                     "row {row} holds '{}', not a number for {target}; {bad} of {} rows are not numbers",
                     clip(text, 40),
@@ -469,11 +432,7 @@ fn parse_texts(series: &Series, target: ElementType) -> Result<Numbers, String> 
 
 /// At most `max` characters of `text`, with an ellipsis when cut.
 pub fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        format!("{}…", text.chars().take(max).collect::<String>())
-    }
+    if text.chars().count() <= max { text.to_string() } else { format!("{}…", text.chars().take(max).collect::<String>()) }
 }
 
 fn to_strings(series: &Series) -> Conversion {
@@ -482,25 +441,15 @@ fn to_strings(series: &Series) -> Conversion {
         // pandas `category` columns arrive as categoricals: their values are the category names.
         dtype if numeric(dtype) || dtype.is_categorical() || dtype.is_enum() => {}
         other => {
-            return Conversion::rejected(format!(
-                "{} column, model expects strings",
-                dtype_name(other)
-            ));
+            return Conversion::rejected(format!("{} column, model expects strings", dtype_name(other)));
         }
     }
     match series.cast(&DataType::String) {
         Ok(cast) => match cast.str() {
             Ok(ca) => {
-                let values: Vec<String> = (0..ca.len())
-                    .map(|i| ca.get(i).unwrap_or_default().to_string())
-                    .collect();
-                let data = TensorData::Str(
-                    ArrayD::from_shape_vec(IxDyn(&[values.len()]), values).expect("1-D"),
-                );
-                Conversion {
-                    safety: Safety::Exact,
-                    values: Some(data),
-                }
+                let values: Vec<String> = (0..ca.len()).map(|i| ca.get(i).unwrap_or_default().to_string()).collect();
+                let data = TensorData::Str(ArrayD::from_shape_vec(IxDyn(&[values.len()]), values).expect("1-D"));
+                Conversion { safety: Safety::Exact, values: Some(data) }
             }
             Err(e) => Conversion::rejected(one_line(&e.to_string())),
         },
@@ -519,33 +468,18 @@ fn judge_floats(values: &Numbers, target: ElementType, judge: Judge) -> Conversi
         Numbers::Floats(floats) => floats.clone(),
     };
     let errors: Vec<f64> = match values {
-        Numbers::Ints(ints) => ints
-            .iter()
-            .map(|&v| (rounded_int(v, target) - v).unsigned_abs() as f64)
-            .collect(),
-        Numbers::Floats(floats) => floats
-            .iter()
-            .map(|&v| (round_to(v, target) - v).abs())
-            .collect(),
+        Numbers::Ints(ints) => ints.iter().map(|&v| (rounded_int(v, target) - v).unsigned_abs() as f64).collect(),
+        Numbers::Floats(floats) => floats.iter().map(|&v| (round_to(v, target) - v).abs()).collect(),
     };
     let data = match target {
-        ElementType::Float32 => Some(TensorData::F32(
-            ArrayD::from_shape_vec(
-                IxDyn(&[wide.len()]),
-                wide.iter().map(|&v| v as f32).collect(),
-            )
-            .expect("1-D"),
-        )),
-        ElementType::Float64 => Some(TensorData::F64(
-            ArrayD::from_shape_vec(IxDyn(&[wide.len()]), wide.clone()).expect("1-D"),
-        )),
+        ElementType::Float32 => {
+            Some(TensorData::F32(ArrayD::from_shape_vec(IxDyn(&[wide.len()]), wide.iter().map(|&v| v as f32).collect()).expect("1-D")))
+        }
+        ElementType::Float64 => Some(TensorData::F64(ArrayD::from_shape_vec(IxDyn(&[wide.len()]), wide.clone()).expect("1-D"))),
         other => return Conversion::rejected(format!("ready cannot feed {other} inputs")),
     };
     if errors.iter().all(|&e| e == 0.0) {
-        return Conversion {
-            safety: Safety::Exact,
-            values: data,
-        };
+        return Conversion { safety: Safety::Exact, values: data };
     }
     let spread = spread_of(&wide, judge.scale);
     let relative: Vec<f64> = errors
@@ -560,48 +494,23 @@ fn judge_floats(values: &Numbers, target: ElementType, judge: Judge) -> Conversi
     let affected = relative.iter().filter(|&&r| r > judge.tolerance).count();
     let row = match relative.iter().position(|&r| r > judge.tolerance) {
         Some(first) => first,
-        None => (0..relative.len())
-            .max_by(|&a, &b| relative[a].total_cmp(&relative[b]))
-            .unwrap_or(0),
+        None => (0..relative.len()).max_by(|&a, &b| relative[a].total_cmp(&relative[b])).unwrap_or(0),
     };
     let becomes = match values {
         Numbers::Ints(ints) => rounded_int(ints[row], target) as f64,
         Numbers::Floats(floats) => round_to(floats[row], target),
     };
-    let rounding = Rounding {
-        row,
-        value: wide[row],
-        becomes,
-        relative: relative[row],
-        spread: Some(spread),
-        affected,
-        rows: wide.len(),
-    };
-    let safety = if affected == 0 {
-        Safety::Rounded(rounding)
-    } else {
-        Safety::Lossy(rounding)
-    };
-    Conversion {
-        safety,
-        values: data,
-    }
+    let rounding = Rounding { row, value: wide[row], becomes, relative: relative[row], spread: Some(spread), affected, rows: wide.len() };
+    let safety = if affected == 0 { Safety::Rounded(rounding) } else { Safety::Lossy(rounding) };
+    Conversion { safety, values: data }
 }
 
 fn round_to(v: f64, target: ElementType) -> f64 {
-    if target == ElementType::Float32 {
-        f64::from(v as f32)
-    } else {
-        v
-    }
+    if target == ElementType::Float32 { f64::from(v as f32) } else { v }
 }
 
 fn rounded_int(v: i128, target: ElementType) -> i128 {
-    if target == ElementType::Float32 {
-        v as f32 as i128
-    } else {
-        v as f64 as i128
-    }
+    if target == ElementType::Float32 { v as f32 as i128 } else { v as f64 as i128 }
 }
 
 /// The spread errors are judged against: the Scaler's std when known, else the smaller of the
@@ -615,11 +524,7 @@ fn spread_of(values: &[f64], scale: Option<f64>) -> Spread {
     }
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
-    let std = if values.len() > 1 {
-        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        0.0
-    };
+    let std = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
     let iqr = iqr(values);
     match (std.is_finite() && std > 0.0, iqr.is_finite() && iqr > 0.0) {
         (true, true) if iqr < std => Spread::Iqr(iqr),
@@ -654,40 +559,19 @@ fn judge_integers(values: &Numbers, target: ElementType) -> Conversion {
     };
     let converted: Vec<i128> = match values {
         Numbers::Ints(ints) => ints.iter().map(|&v| v.clamp(lo, hi)).collect(),
-        Numbers::Floats(floats) => floats
-            .iter()
-            .map(|&v| (v.trunc() as i128).clamp(lo, hi))
-            .collect(),
+        Numbers::Floats(floats) => floats.iter().map(|&v| (v.trunc() as i128).clamp(lo, hi)).collect(),
     };
     let exact: Vec<bool> = match values {
         Numbers::Ints(ints) => ints.iter().zip(&converted).map(|(v, c)| v == c).collect(),
-        Numbers::Floats(floats) => floats
-            .iter()
-            .zip(&converted)
-            .map(|(&v, &c)| v.is_finite() && v == c as f64)
-            .collect(),
+        Numbers::Floats(floats) => floats.iter().zip(&converted).map(|(&v, &c)| v.is_finite() && v == c as f64).collect(),
     };
     let data = int_tensor(&converted, target);
     let Some(row) = exact.iter().position(|ok| !ok) else {
-        return Conversion {
-            safety: Safety::Exact,
-            values: data,
-        };
+        return Conversion { safety: Safety::Exact, values: data };
     };
     let affected = exact.iter().filter(|ok| !**ok).count();
-    let rounding = Rounding {
-        row,
-        value: wide[row],
-        becomes: converted[row] as f64,
-        relative: 1.0,
-        spread: None,
-        affected,
-        rows: wide.len(),
-    };
-    Conversion {
-        safety: Safety::Lossy(rounding),
-        values: data,
-    }
+    let rounding = Rounding { row, value: wide[row], becomes: converted[row] as f64, relative: 1.0, spread: None, affected, rows: wide.len() };
+    Conversion { safety: Safety::Lossy(rounding), values: data }
 }
 
 fn int_range(target: ElementType) -> Option<(i128, i128)> {
@@ -709,16 +593,11 @@ fn int_tensor(values: &[i128], target: ElementType) -> Option<TensorData> {
     let shape = IxDyn(&[values.len()]);
     macro_rules! build {
         ($variant:ident, $t:ty) => {
-            TensorData::$variant(
-                ArrayD::from_shape_vec(shape, values.iter().map(|&v| v as $t).collect())
-                    .expect("1-D"),
-            )
+            TensorData::$variant(ArrayD::from_shape_vec(shape, values.iter().map(|&v| v as $t).collect()).expect("1-D"))
         };
     }
     Some(match target {
-        ElementType::Bool => TensorData::Bool(
-            ArrayD::from_shape_vec(shape, values.iter().map(|&v| v != 0).collect()).expect("1-D"),
-        ),
+        ElementType::Bool => TensorData::Bool(ArrayD::from_shape_vec(shape, values.iter().map(|&v| v != 0).collect()).expect("1-D")),
         ElementType::Int8 => build!(I8, i8),
         ElementType::Int16 => build!(I16, i16),
         ElementType::Int32 => build!(I32, i32),
@@ -756,44 +635,27 @@ mod tests {
     use super::*;
 
     fn frame(columns: Vec<Column>) -> Sample {
-        Sample {
-            path: "s.csv".into(),
-            format: SampleFormat::Csv,
-            frame: DataFrame::new(columns[0].len(), columns).unwrap(),
-        }
+        Sample { path: "s.csv".into(), format: SampleFormat::Csv, frame: DataFrame::new(columns[0].len(), columns).unwrap() }
     }
 
     fn verdict(column: Column, target: ElementType) -> Safety {
         let name = column.name().to_string();
-        frame(vec![column])
-            .convert(&name, target, Judge::default())
-            .safety
+        frame(vec![column]).convert(&name, target, Judge::default()).safety
     }
 
     #[test]
     fn integers_that_floats_hold_exactly_pass_whatever_their_width() {
         let ages: Vec<i64> = (17..80).collect();
-        assert_eq!(
-            verdict(Column::new("age".into(), &ages), ElementType::Float32),
-            Safety::Exact
-        );
+        assert_eq!(verdict(Column::new("age".into(), &ages), ElementType::Float32), Safety::Exact);
         let small: Vec<i32> = vec![5, 300];
-        assert_eq!(
-            verdict(Column::new("n".into(), &small), ElementType::Float32),
-            Safety::Exact
-        );
-        assert_eq!(
-            verdict(Column::new("n".into(), &small), ElementType::Int16),
-            Safety::Exact
-        );
+        assert_eq!(verdict(Column::new("n".into(), &small), ElementType::Float32), Safety::Exact);
+        assert_eq!(verdict(Column::new("n".into(), &small), ElementType::Int16), Safety::Exact);
     }
 
     #[test]
     fn decimals_round_into_float32_within_the_tolerance_of_their_spread() {
         let sepal = Column::new("sepal".into(), &[5.1f64, 4.9, 6.3, 5.8]);
-        let Safety::Rounded(r) = verdict(sepal, ElementType::Float32) else {
-            panic!("5.1 into float32 passes")
-        };
+        let Safety::Rounded(r) = verdict(sepal, ElementType::Float32) else { panic!("5.1 into float32 passes") };
         assert!(r.relative < 1e-6, "{r:?}");
         assert_eq!(r.affected, 0);
     }
@@ -801,21 +663,11 @@ mod tests {
     #[test]
     fn epoch_seconds_into_float32_fail_naming_the_row_and_what_it_becomes() {
         let ts = Column::new("ts".into(), &[1702539353.5f64, 1702541153.0, 1702542953.25]);
-        let Safety::Lossy(r) = verdict(ts, ElementType::Float32) else {
-            panic!("timestamps must fail")
-        };
-        assert_eq!(
-            (r.row, r.value, r.becomes, r.affected, r.rows),
-            (0, 1702539353.5, 1702539392.0, 3, 3)
-        );
-        assert!(
-            matches!(r.spread, Some(Spread::Std(_)) | Some(Spread::Iqr(_))),
-            "{r:?}"
-        );
+        let Safety::Lossy(r) = verdict(ts, ElementType::Float32) else { panic!("timestamps must fail") };
+        assert_eq!((r.row, r.value, r.becomes, r.affected, r.rows), (0, 1702539353.5, 1702539392.0, 3, 3));
+        assert!(matches!(r.spread, Some(Spread::Std(_)) | Some(Spread::Iqr(_))), "{r:?}");
         let whole = Column::new("ts".into(), &[1702539353i64, 1702541153, 1702542953]);
-        let Safety::Lossy(r) = verdict(whole, ElementType::Float32) else {
-            panic!("integer timestamps must fail")
-        };
+        let Safety::Lossy(r) = verdict(whole, ElementType::Float32) else { panic!("integer timestamps must fail") };
         assert_eq!((r.row, r.becomes), (0, 1702539392.0));
         let wide = Column::new("ts".into(), &[1702539353.5f64, 1702541153.0]);
         assert!(matches!(verdict(wide, ElementType::Float64), Safety::Exact));
@@ -824,56 +676,25 @@ mod tests {
     #[test]
     fn a_single_distinct_value_is_judged_on_relative_error() {
         let same = Column::new("c".into(), &[0.1f64, 0.1, 0.1]);
-        assert!(matches!(
-            verdict(same, ElementType::Float32),
-            Safety::Rounded(Rounding {
-                spread: Some(Spread::Magnitude),
-                ..
-            })
-        ));
+        assert!(matches!(verdict(same, ElementType::Float32), Safety::Rounded(Rounding { spread: Some(Spread::Magnitude), .. })));
     }
 
     #[test]
     fn a_scaler_std_replaces_the_sample_spread() {
         let values = Column::new("x".into(), &[1000.1f64, 1000.2]);
         let sample = frame(vec![values]);
-        let tight = sample.convert(
-            "x",
-            ElementType::Float32,
-            Judge {
-                tolerance: 1e-4,
-                scale: Some(1e-3),
-            },
-        );
-        assert!(
-            matches!(
-                tight.safety,
-                Safety::Lossy(Rounding {
-                    spread: Some(Spread::ScalerStd(_)),
-                    ..
-                })
-            ),
-            "{:?}",
-            tight.safety
-        );
-        assert!(
-            tight.values.is_some(),
-            "a lossy cast still feeds the converted values"
-        );
+        let tight = sample.convert("x", ElementType::Float32, Judge { tolerance: 1e-4, scale: Some(1e-3) });
+        assert!(matches!(tight.safety, Safety::Lossy(Rounding { spread: Some(Spread::ScalerStd(_)), .. })), "{:?}", tight.safety);
+        assert!(tight.values.is_some(), "a lossy cast still feeds the converted values");
     }
 
     #[test]
     fn integer_inputs_need_every_value_to_fit() {
         let ids = Column::new("id".into(), &[7i64, 3_000_000_000, 4_000_000_000]);
-        let Safety::Lossy(r) = verdict(ids, ElementType::Int32) else {
-            panic!("ids above int32 fail")
-        };
+        let Safety::Lossy(r) = verdict(ids, ElementType::Int32) else { panic!("ids above int32 fail") };
         assert_eq!((r.row, r.affected), (1, 2));
         let halves = Column::new("n".into(), &[1.0f64, 2.5]);
-        assert!(matches!(
-            verdict(halves, ElementType::Int64),
-            Safety::Lossy(Rounding { row: 1, .. })
-        ));
+        assert!(matches!(verdict(halves, ElementType::Int64), Safety::Lossy(Rounding { row: 1, .. })));
         let whole = Column::new("n".into(), &[1.0f64, 2.0]);
         assert_eq!(verdict(whole, ElementType::Int64), Safety::Exact);
     }
@@ -881,23 +702,12 @@ mod tests {
     #[test]
     fn missing_values_and_words_name_their_row() {
         let holes = Column::new("x".into(), &[Some(1.0f64), None, Some(2.0), None]);
-        assert_eq!(
-            verdict(holes, ElementType::Float32),
-            Safety::Missing(Missing { row: 1, count: 2 })
-        );
+        assert_eq!(verdict(holes, ElementType::Float32), Safety::Missing(Missing { row: 1, count: 2 }));
         let nan = Column::new("x".into(), &[1.0f64, 2.0, f64::NAN]);
-        assert_eq!(
-            verdict(nan, ElementType::Float32),
-            Safety::Missing(Missing { row: 2, count: 1 })
-        );
+        assert_eq!(verdict(nan, ElementType::Float32), Safety::Missing(Missing { row: 2, count: 1 }));
         let words = Column::new("x".into(), &["1.5", "small", "2"]);
-        let Safety::Incompatible(why) = verdict(words, ElementType::Float32) else {
-            panic!()
-        };
-        assert_eq!(
-            why,
-            "row 1 holds 'small', not a number for float32; 1 of 3 rows are not numbers"
-        );
+        let Safety::Incompatible(why) = verdict(words, ElementType::Float32) else { panic!() };
+        assert_eq!(why, "row 1 holds 'small', not a number for float32; 1 of 3 rows are not numbers");
         let names = Column::new("x".into(), &["small", "large"]);
         assert_eq!(verdict(names, ElementType::String), Safety::Exact);
     }
@@ -909,16 +719,8 @@ mod tests {
             let sample = read_sample(&root.join(name), 100).unwrap();
             assert_eq!(sample.rows(), 3, "{name}");
             let conversion = sample.convert("petal_length", ElementType::Float32, Judge::default());
-            assert!(
-                conversion.safety.is_safe(),
-                "{name}: {:?}",
-                conversion.safety
-            );
-            assert_eq!(
-                conversion.values.unwrap().preview(3),
-                vec!["1.4", "4.3", "6.1"],
-                "{name}"
-            );
+            assert!(conversion.safety.is_safe(), "{name}: {:?}", conversion.safety);
+            assert_eq!(conversion.values.unwrap().preview(3), vec!["1.4", "4.3", "6.1"], "{name}");
         }
     }
 

@@ -56,9 +56,10 @@ pub fn decode(bytes: &[u8]) -> Result<NamedProto, String> {
     let mut count: u64 = 1;
     for &d in &proto.dims {
         let d = u64::try_from(d).map_err(|_| format!("negative dimension {d}"))?;
-        count = count.checked_mul(d).filter(|&c| c <= MAX_ELEMENTS).ok_or_else(|| {
-            format!("declared shape {:?} exceeds {MAX_ELEMENTS} elements", proto.dims)
-        })?;
+        count = count
+            .checked_mul(d)
+            .filter(|&c| c <= MAX_ELEMENTS)
+            .ok_or_else(|| format!("declared shape {:?} exceeds {MAX_ELEMENTS} elements", proto.dims))?;
     }
     let shape: Vec<usize> = proto.dims.iter().map(|&d| d as usize).collect();
     let n = count as usize;
@@ -110,7 +111,9 @@ pub fn decode(bytes: &[u8]) -> Result<NamedProto, String> {
             TensorData::Bool(array(&shape, raw.iter().map(|b| *b != 0).collect())?)
         }
         (9, true) => from_typed!(proto.int32_data, Bool, |v: &i32| Ok(*v != 0)),
-        (8, _) => from_typed!(proto.string_data, Str, |v: &Vec<u8>| String::from_utf8(v.clone()).map_err(|_| "string value is not UTF-8".to_string())),
+        (8, _) => {
+            from_typed!(proto.string_data, Str, |v: &Vec<u8>| String::from_utf8(v.clone()).map_err(|_| "string value is not UTF-8".to_string()))
+        }
         (other, _) => return Err(format!("element type {other} is not supported")),
     };
     Ok(NamedProto { name: proto.name, data })
@@ -171,16 +174,19 @@ mod tests {
     fn raw_and_typed_encodings_give_the_same_tensor() {
         let raw: Vec<u8> = [1.5f32, -2.0, 3.25, 0.0].iter().flat_map(|v| v.to_le_bytes()).collect();
         let a = decode(&encode(TensorProto { dims: vec![2, 2], data_type: 1, raw_data: raw, ..Default::default() })).unwrap();
-        let b = decode(&encode(TensorProto { dims: vec![2, 2], data_type: 1, float_data: vec![1.5, -2.0, 3.25, 0.0], ..Default::default() })).unwrap();
+        let b =
+            decode(&encode(TensorProto { dims: vec![2, 2], data_type: 1, float_data: vec![1.5, -2.0, 3.25, 0.0], ..Default::default() })).unwrap();
         assert_eq!(a.data, b.data);
         assert_eq!(a.data.shape(), &[2, 2]);
     }
 
     #[test]
     fn strings_int64_and_scalars_decode() {
-        let s = decode(&encode(TensorProto { dims: vec![2], data_type: 8, string_data: vec![b"a".to_vec(), b"bc".to_vec()], ..Default::default() })).unwrap();
+        let s = decode(&encode(TensorProto { dims: vec![2], data_type: 8, string_data: vec![b"a".to_vec(), b"bc".to_vec()], ..Default::default() }))
+            .unwrap();
         assert_eq!(s.data.preview(5), vec!["\"a\"", "\"bc\""]);
-        let scalar = decode(&encode(TensorProto { dims: vec![], data_type: 7, int64_data: vec![42], name: "k".into(), ..Default::default() })).unwrap();
+        let scalar =
+            decode(&encode(TensorProto { dims: vec![], data_type: 7, int64_data: vec![42], name: "k".into(), ..Default::default() })).unwrap();
         assert_eq!((scalar.name.as_str(), scalar.data.shape().len(), scalar.data.preview(1)), ("k", 0, vec!["42".to_string()]));
     }
 

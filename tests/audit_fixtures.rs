@@ -7,7 +7,21 @@ use common::{audit, ready, root};
 #[test]
 fn a_good_model_with_a_matching_sample_and_pinned_requirements_is_ready() {
     let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris.csv", "--project", "fixtures/projects/python_pinned"]);
-    assert_eq!(run.statuses(), ["serialization=pass", "schema_parity=pass", "empty_batch=pass", "robustness=pass", "output_sanity=pass", "determinism=pass", "golden_parity=skip", "latency=pass", "lockfile=pass", "baseline=skip"]);
+    assert_eq!(
+        run.statuses(),
+        [
+            "serialization=pass",
+            "schema_parity=pass",
+            "empty_batch=pass",
+            "robustness=pass",
+            "output_sanity=pass",
+            "determinism=pass",
+            "golden_parity=skip",
+            "latency=pass",
+            "lockfile=pass",
+            "baseline=skip"
+        ]
+    );
     assert_eq!(run.code, 0);
     assert_eq!(run.json["verdict"], "ready");
     assert_eq!(run.json["exit_code"], 0);
@@ -101,14 +115,19 @@ fn a_float64_parquet_column_of_decimals_into_a_float32_input_passes_on_its_value
     assert_eq!(run.status("schema_parity"), "pass");
     let details = run.details("schema_parity");
     assert!(
-        details.contains(&"pass: column 'sepal_length': values round into float32 by at most 2.3e-7 of the Scaler's std 0.8253 (tolerance 1e-4)".to_string()),
+        details.contains(
+            &"pass: column 'sepal_length': values round into float32 by at most 2.3e-7 of the Scaler's std 0.8253 (tolerance 1e-4)".to_string()
+        ),
         "{details:?}"
     );
 }
 
 #[test]
 fn an_extra_column_only_warns() {
-    let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris_extra_column.csv", "--project", "fixtures/projects/python_pinned"]);
+    let run = audit(
+        "fixtures/models/iris_rf.onnx",
+        &["--sample", "fixtures/samples/iris_extra_column.csv", "--project", "fixtures/projects/python_pinned"],
+    );
     assert_eq!(run.status("schema_parity"), "warn");
     assert!(run.details("schema_parity").contains(&"warn: extra column 'customer_id' is not a model feature (ignored)".to_string()));
     assert_eq!(run.code, 0, "warnings do not change the exit code");
@@ -120,7 +139,9 @@ fn reordered_columns_fail_for_a_positional_tensor() {
     assert_eq!(run.status("schema_parity"), "fail");
     let summary = run.check("schema_parity")["summary"].as_str().unwrap().to_string();
     assert!(
-        summary.starts_with("2 column(s) moved from the model's feature order: 'sepal_length' is sample column 1, model feature 0; 'sepal_width' is sample column 0"),
+        summary.starts_with(
+            "2 column(s) moved from the model's feature order: 'sepal_length' is sample column 1, model feature 0; 'sepal_width' is sample column 0"
+        ),
         "{summary}"
     );
 }
@@ -129,7 +150,11 @@ fn reordered_columns_fail_for_a_positional_tensor() {
 fn configured_feature_names_override_the_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("names.yaml");
-    std::fs::write(&config, "checks:\n  schema_parity:\n    feature_names: [sepal_width, sepal_length, petal_length, petal_width]\n  latency:\n    runs: 5\n").unwrap();
+    std::fs::write(
+        &config,
+        "checks:\n  schema_parity:\n    feature_names: [sepal_width, sepal_length, petal_length, petal_width]\n  latency:\n    runs: 5\n",
+    )
+    .unwrap();
     let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris_reordered.csv", "--config", config.to_str().unwrap()]);
     assert_eq!(run.status("schema_parity"), "pass", "{:?}", run.details("schema_parity"));
     assert!(run.check("schema_parity")["summary"].as_str().unwrap().contains("(config feature_names)"));
@@ -157,13 +182,30 @@ fn a_model_that_outputs_nan_fails_on_its_sample() {
 #[test]
 fn a_truncated_model_fails_serialization_with_the_decode_reason_and_skips_the_rest() {
     let run = audit("fixtures/models/truncated.onnx", &["--sample", "fixtures/samples/iris.csv"]);
-    assert_eq!(run.statuses(), ["serialization=fail", "schema_parity=skip", "empty_batch=skip", "robustness=skip", "output_sanity=skip", "determinism=skip", "golden_parity=skip", "latency=skip", "lockfile=warn", "baseline=skip"]);
+    assert_eq!(
+        run.statuses(),
+        [
+            "serialization=fail",
+            "schema_parity=skip",
+            "empty_batch=skip",
+            "robustness=skip",
+            "output_sanity=skip",
+            "determinism=skip",
+            "golden_parity=skip",
+            "latency=skip",
+            "lockfile=warn",
+            "baseline=skip"
+        ]
+    );
     assert_eq!(
         run.check("serialization")["summary"],
         "not a valid ONNX model: not a valid ONNX protobuf: failed to decode Protobuf message: ModelProto.graph: buffer underflow"
     );
     // What ready cannot decode in full is never handed to ONNX Runtime.
-    assert!(run.details("serialization").contains(&"not handed to ONNX Runtime: ready could not decode it in full to check its external data".to_string()));
+    assert!(
+        run.details("serialization")
+            .contains(&"not handed to ONNX Runtime: ready could not decode it in full to check its external data".to_string())
+    );
     assert!(run.json["runtime"].is_null());
     assert_eq!(run.code, 1);
 }
@@ -205,16 +247,40 @@ fn lockfile_verdicts_for_each_fixture_project() {
         assert_eq!(run.code, if status == "fail" { 1 } else { 0 }, "{project}");
     }
     let run = audit("fixtures/models/iris_rf.onnx", &["--project", "fixtures/projects/python_unpinned"]);
-    assert!(run.details("lockfile").contains(&"fixtures/projects/python_unpinned/requirements.txt: line 2: 'numpy' is not pinned (no version)".to_string()));
+    assert!(
+        run.details("lockfile")
+            .contains(&"fixtures/projects/python_unpinned/requirements.txt: line 2: 'numpy' is not pinned (no version)".to_string())
+    );
 }
 
 #[test]
 fn severity_warn_keeps_the_exit_code_and_allow_skips_the_check() {
     let run = audit(
         "fixtures/models/iris_rf.onnx",
-        &["--sample", "fixtures/samples/iris_renamed.csv", "--project", "fixtures/projects/python_unpinned", "--config", "fixtures/configs/lenient.yaml"],
+        &[
+            "--sample",
+            "fixtures/samples/iris_renamed.csv",
+            "--project",
+            "fixtures/projects/python_unpinned",
+            "--config",
+            "fixtures/configs/lenient.yaml",
+        ],
     );
-    assert_eq!(run.statuses(), ["serialization=pass", "schema_parity=warn", "empty_batch=skip", "robustness=pass", "output_sanity=pass", "determinism=pass", "golden_parity=skip", "latency=pass", "lockfile=warn", "baseline=skip"]);
+    assert_eq!(
+        run.statuses(),
+        [
+            "serialization=pass",
+            "schema_parity=warn",
+            "empty_batch=skip",
+            "robustness=pass",
+            "output_sanity=pass",
+            "determinism=pass",
+            "golden_parity=skip",
+            "latency=pass",
+            "lockfile=warn",
+            "baseline=skip"
+        ]
+    );
     assert_eq!(run.check("lockfile")["found"], "fail");
     assert_eq!(run.check("lockfile")["severity"], "warn");
     assert_eq!(run.check("empty_batch")["summary"], "allowed by config: not run");
@@ -244,7 +310,18 @@ fn the_table_report_shows_every_check_and_the_verdict() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8(output.stdout).unwrap();
-    for id in ["serialization", "schema_parity", "empty_batch", "robustness", "output_sanity", "determinism", "golden_parity", "latency", "lockfile", "baseline"] {
+    for id in [
+        "serialization",
+        "schema_parity",
+        "empty_batch",
+        "robustness",
+        "output_sanity",
+        "determinism",
+        "golden_parity",
+        "latency",
+        "lockfile",
+        "baseline",
+    ] {
         assert!(text.contains(id), "{id} missing from:\n{text}");
     }
     assert!(text.contains("runtime: ONNX Runtime 1.31.1"), "{text}");

@@ -13,7 +13,18 @@ fn checks_lists_every_check_with_a_description() {
 
 #[test]
 fn explain_says_what_why_and_how_to_fix() {
-    for id in ["serialization", "schema_parity", "empty_batch", "robustness", "output_sanity", "determinism", "golden_parity", "latency", "lockfile", "baseline"] {
+    for id in [
+        "serialization",
+        "schema_parity",
+        "empty_batch",
+        "robustness",
+        "output_sanity",
+        "determinism",
+        "golden_parity",
+        "latency",
+        "lockfile",
+        "baseline",
+    ] {
         let output = ready().args(["explain", id]).output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{id}");
         let text = String::from_utf8(output.stdout).unwrap();

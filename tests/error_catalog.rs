@@ -83,12 +83,28 @@ fn every_class_of_bad_input_is_one_line_and_exit_2() {
         Case { what: "empty sample", args: a(&["--sample", &empty]), expected: vec![format!("{empty}: the sample file is empty")] },
         Case { what: "binary garbage CSV", args: a(&["--sample", &garbage_csv]), expected: vec![format!("{garbage_csv}: cannot read Csv sample")] },
         Case { what: "non-UTF-8 CSV", args: a(&["--sample", &latin1]), expected: vec![format!("{latin1}: cannot read Csv sample")] },
-        Case { what: "garbage Parquet", args: a(&["--sample", &garbage_parquet]), expected: vec![format!("{garbage_parquet}: cannot read Parquet sample")] },
+        Case {
+            what: "garbage Parquet",
+            args: a(&["--sample", &garbage_parquet]),
+            expected: vec![format!("{garbage_parquet}: cannot read Parquet sample")],
+        },
         Case { what: "truncated JSON", args: a(&["--sample", &garbage_json]), expected: vec![format!("{garbage_json}: cannot read Json sample")] },
-        Case { what: "huge declared tensor dims", args: a(&["--sample", &huge_dims]), expected: strings(&["input_0.pb", "exceeds 2147483648 elements"]) },
-        Case { what: "missing config", args: strings(&["audit", model, "--config", "no/such.yaml"]), expected: strings(&["no/such.yaml", "No such file"]) },
+        Case {
+            what: "huge declared tensor dims",
+            args: a(&["--sample", &huge_dims]),
+            expected: strings(&["input_0.pb", "exceeds 2147483648 elements"]),
+        },
+        Case {
+            what: "missing config",
+            args: strings(&["audit", model, "--config", "no/such.yaml"]),
+            expected: strings(&["no/such.yaml", "No such file"]),
+        },
         Case { what: "directory as config", args: strings(&["audit", model, "--config", "audits"]), expected: strings(&["audits: is a directory"]) },
-        Case { what: "binary config", args: strings(&["audit", model, "--config", &binary_config]), expected: vec![format!("{binary_config}: not UTF-8 text")] },
+        Case {
+            what: "binary config",
+            args: strings(&["audit", model, "--config", &binary_config]),
+            expected: vec![format!("{binary_config}: not UTF-8 text")],
+        },
         Case {
             what: "config type errors",
             args: strings(&["audit", model, "--config", &typed_config]),
@@ -101,8 +117,16 @@ fn every_class_of_bad_input_is_one_line_and_exit_2() {
         },
         Case { what: "missing expected", args: a(&["--expected", "no/such.csv"]), expected: strings(&["no/such.csv", "No such file"]) },
         Case { what: "missing baseline", args: a(&["--baseline", "no/such.json"]), expected: strings(&["--baseline no/such.json"]) },
-        Case { what: "missing README", args: strings(&["readme", "no/README.md", model, "--config", "fixtures/configs/fast.yaml"]), expected: strings(&["no/README.md", "No such file"]) },
-        Case { what: "bad --output folder", args: a(&["--output", "no/such/dir/r.json"]), expected: strings(&["--output no/such/dir/r.json: the folder no/such/dir does not exist"]) },
+        Case {
+            what: "missing README",
+            args: strings(&["readme", "no/README.md", model, "--config", "fixtures/configs/fast.yaml"]),
+            expected: strings(&["no/README.md", "No such file"]),
+        },
+        Case {
+            what: "bad --output folder",
+            args: a(&["--output", "no/such/dir/r.json"]),
+            expected: strings(&["--output no/such/dir/r.json: the folder no/such/dir does not exist"]),
+        },
     ];
     for case in &cases {
         assert_clean(case);

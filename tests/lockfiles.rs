@@ -21,23 +21,48 @@ fn each_format_gives_its_verdict_for_each_variant() {
     let cases: &[(&str, &str, &[&str])] = &[
         ("requirements/pinned", "pass", &["onnxruntime 1.31.1 pinned in requirements.txt is the runtime that ran"]),
         ("requirements/unpinned", "fail", &["line 1: 'onnxruntime>=1.20' is not pinned", "line 2: 'numpy' is not pinned (no version)"]),
-        ("requirements/out_of_sync", "fail", &["'numpy' is pinned to 1.26.4, outside '>=2' in requirements.in", "'onnxruntime' is in requirements.in but not pinned here"]),
+        (
+            "requirements/out_of_sync",
+            "fail",
+            &["'numpy' is pinned to 1.26.4, outside '>=2' in requirements.in", "'onnxruntime' is in requirements.in but not pinned here"],
+        ),
         ("requirements/malformed", "fail", &["requirements.txt:2: not a valid requirement"]),
         ("poetry/pinned", "pass", &["onnxruntime 1.31.1 pinned in poetry.lock"]),
         ("poetry/unpinned", "fail", &["'onnxruntime' depends on 'protobuf', which is not in poetry.lock", "1 package(s) without file hashes: numpy"]),
-        ("poetry/out_of_sync", "fail", &["'numpy' is locked at 2.4.6, outside '^3.0' in pyproject.toml", "'pandas' is in pyproject.toml but not in poetry.lock"]),
+        (
+            "poetry/out_of_sync",
+            "fail",
+            &["'numpy' is locked at 2.4.6, outside '^3.0' in pyproject.toml", "'pandas' is in pyproject.toml but not in poetry.lock"],
+        ),
         ("poetry/malformed", "fail", &["poetry.lock: line 5, column 17: invalid basic string"]),
         ("poetry/legacy_format", "warn", &["1 package(s) without file hashes: colorama"]),
         ("uv/pinned", "pass", &["onnxruntime 1.31.1 pinned in uv.lock"]),
         ("uv/unpinned", "fail", &["'onnxruntime' depends on 'protobuf', which is not in uv.lock", "1 package(s) without hashes: numpy"]),
-        ("uv/out_of_sync", "fail", &["requires-python is '>=3.11' in pyproject.toml but '>=3.10' in uv.lock", "'pandas' is in pyproject.toml but not in uv.lock"]),
+        (
+            "uv/out_of_sync",
+            "fail",
+            &["requires-python is '>=3.11' in pyproject.toml but '>=3.10' in uv.lock", "'pandas' is in pyproject.toml but not in uv.lock"],
+        ),
         ("uv/malformed", "fail", &["uv.lock: line 20, column 11: unclosed array table"]),
         ("pipfile/pinned", "pass", &["onnxruntime 1.31.1 pinned in Pipfile.lock"]),
         ("pipfile/unpinned", "fail", &["'numpy' (default) has no exact '==' version in the lock", "1 package(s) without hashes: onnxruntime"]),
-        ("pipfile/out_of_sync", "fail", &["'numpy' is locked at 2.4.6, outside '>=3' in Pipfile", "'pandas' is in Pipfile [packages] but not in Pipfile.lock"]),
+        (
+            "pipfile/out_of_sync",
+            "fail",
+            &["'numpy' is locked at 2.4.6, outside '>=3' in Pipfile", "'pandas' is in Pipfile [packages] but not in Pipfile.lock"],
+        ),
         ("pipfile/malformed", "fail", &["Pipfile.lock: line 21, column 17: key must be a string"]),
         ("conda/pinned", "pass", &["onnxruntime 1.31.1 pinned in environment.yml"]),
-        ("conda/unpinned", "fail", &["'python=3.11' is not pinned exactly", "'numpy' is not pinned (no version)", "pip: 'onnxruntime>=1.20' is not pinned with ==", "no conda-lock.yml"]),
+        (
+            "conda/unpinned",
+            "fail",
+            &[
+                "'python=3.11' is not pinned exactly",
+                "'numpy' is not pinned (no version)",
+                "pip: 'onnxruntime>=1.20' is not pinned with ==",
+                "no conda-lock.yml",
+            ],
+        ),
         ("conda/out_of_sync", "fail", &["'numpy' is in environment.yml but not in conda-lock.yml"]),
         ("conda/malformed", "fail", &["environment.yml: line 4, column 5: unclosed bracket"]),
         ("cargo/no_lock", "fail", &["run `cargo generate-lockfile` and commit Cargo.lock"]),
@@ -56,7 +81,12 @@ fn each_format_gives_its_verdict_for_each_variant() {
 #[test]
 fn malformed_files_are_named_with_their_folder() {
     let run = lockfile("fixtures/lockfiles/uv/malformed", &[]);
-    assert!(run.details("lockfile").contains(&"fixtures/lockfiles/uv/malformed/uv.lock: line 20, column 11: unclosed array table, expected `]`".to_string()), "{:?}", run.details("lockfile"));
+    assert!(
+        run.details("lockfile")
+            .contains(&"fixtures/lockfiles/uv/malformed/uv.lock: line 20, column 11: unclosed array table, expected `]`".to_string()),
+        "{:?}",
+        run.details("lockfile")
+    );
 }
 
 #[test]
@@ -97,11 +127,7 @@ fn the_same_resolved_set_has_the_same_fingerprint_whatever_the_tool() {
 #[test]
 fn a_runtime_or_exporter_that_differs_from_the_pins_fails() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("requirements.txt"),
-        "onnxruntime==1.30.0 --hash=sha256:01\nskl2onnx==1.19.1 --hash=sha256:02\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("requirements.txt"), "onnxruntime==1.30.0 --hash=sha256:01\nskl2onnx==1.19.1 --hash=sha256:02\n").unwrap();
     let run = lockfile(dir.path().to_str().unwrap(), &[]);
     assert_eq!(run.status("lockfile"), "fail");
     assert!(has(&run, "onnxruntime is pinned to 1.30.0 in requirements.txt but this audit ran on 1.31.1"), "{:?}", run.details("lockfile"));

@@ -63,9 +63,7 @@ fn paths_and_partials_are_not_called_code_running() {
     let row = serialization_of(b"\x80\x02cmypackage.helpers\nload_everything\nq\x00)Rq\x01.");
     assert_eq!(
         row["metrics"]["pickle"]["dangerous"],
-        serde_json::json!([
-            "mypackage.helpers.load_everything: not on the allowlist of known-safe globals (importing or calling it can run code)"
-        ])
+        serde_json::json!(["mypackage.helpers.load_everything: not on the allowlist of known-safe globals (importing or calling it can run code)"])
     );
 }
 
@@ -93,8 +91,7 @@ fn the_scan_finds_exactly_the_globals_pythons_unpickler_asks_for() {
         .status()
         .unwrap();
     assert!(status.success());
-    let manifest: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let manifest: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest.len(), 2042);
     let mut globals = 0;
     for entry in &manifest {
@@ -111,8 +108,7 @@ fn the_scan_finds_exactly_the_globals_pythons_unpickler_asks_for() {
 
 /// Runs `script` with the project's Python, with `dir` as its argument.
 fn python(script: &str, dir: &std::path::Path) {
-    let status =
-        std::process::Command::new(common::root().join(".venv/bin/python")).args(["-c", script]).arg(dir).status().unwrap();
+    let status = std::process::Command::new(common::root().join(".venv/bin/python")).args(["-c", script]).arg(dir).status().unwrap();
     assert!(status.success());
 }
 
@@ -163,8 +159,7 @@ for codec in ["zlib", "gzip", "lzma", "xz"]:
     joblib.dump({"weights": np.arange(4.0), "hook": Hook()}, f"{sys.argv[1]}/model_{codec}.joblib", compress=(codec, 3))
 open(f"{sys.argv[1]}/bomb.joblib", "wb").write(zlib.compress(bytes(32 << 20), 9))
 "#;
-    let status =
-        std::process::Command::new(common::root().join(".venv/bin/python")).args(["-c", script]).arg(dir.path()).status().unwrap();
+    let status = std::process::Command::new(common::root().join(".venv/bin/python")).args(["-c", script]).arg(dir.path()).status().unwrap();
     assert!(status.success());
     for codec in ["zlib", "gzip", "lzma", "xz"] {
         let path = dir.path().join(format!("model_{codec}.joblib"));

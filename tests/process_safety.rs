@@ -28,11 +28,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
                 "folder".to_string()
             } else {
                 let bytes = std::fs::read(&path).unwrap();
-                format!(
-                    "file of {} bytes, sha256 {}",
-                    bytes.len(),
-                    ready::artifact::hex(&sha2::Sha256::digest(&bytes))
-                )
+                format!("file of {} bytes, sha256 {}", bytes.len(), ready::artifact::hex(&sha2::Sha256::digest(&bytes)))
             };
             entries.insert(relative, content);
         }
@@ -54,11 +50,7 @@ impl World {
         for dir in ["cwd", "home", "tmp", "cache"] {
             std::fs::create_dir(base.join(dir)).unwrap();
         }
-        std::fs::copy(
-            common::root().join("fixtures/models/iris_rf.onnx"),
-            base.join("cwd/model.onnx"),
-        )
-        .unwrap();
+        std::fs::copy(common::root().join("fixtures/models/iris_rf.onnx"), base.join("cwd/model.onnx")).unwrap();
         std::fs::write(base.join("a-file"), b"not a folder").unwrap();
         Self { _root: root, base }
     }
@@ -86,12 +78,7 @@ fn assert_audit_passed(cmd: &mut assert_cmd::Command) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let robustness = json["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "robustness")
-        .unwrap();
+    let robustness = json["checks"].as_array().unwrap().iter().find(|c| c["id"] == "robustness").unwrap();
     assert_eq!(robustness["status"], "pass", "{robustness}");
 }
 
@@ -111,12 +98,7 @@ fn an_audit_with_home_missing_unusable_or_unset_creates_nothing() {
     // regular file, and no HOME at all (the XDG cache folder is the fallback).
     assert_audit_passed(world.audit().env("HOME", world.path("missing/home")));
     assert_audit_passed(world.audit().env("HOME", world.path("a-file/home")));
-    assert_audit_passed(
-        world
-            .audit()
-            .env_remove("HOME")
-            .env("XDG_CACHE_HOME", world.path("cache")),
-    );
+    assert_audit_passed(world.audit().env_remove("HOME").env("XDG_CACHE_HOME", world.path("cache")));
     assert_eq!(snapshot(&world.base), before);
 }
 

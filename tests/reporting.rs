@@ -133,8 +133,7 @@ fn junit_parses_with_one_testcase_per_check_and_failures_mapped() {
     );
     let xml = std::fs::read_to_string(&xml_path).unwrap();
     let cases = junit_cases(&xml);
-    let expected: Vec<(String, String)> = run
-        .json["checks"]
+    let expected: Vec<(String, String)> = run.json["checks"]
         .as_array()
         .unwrap()
         .iter()
@@ -170,7 +169,8 @@ fn several_outputs_are_written_in_the_format_their_extension_names() {
     assert_eq!(String::from_utf8(output.stdout).unwrap(), read(3), "stdout is the table, same as the .txt output");
     let stderr = usage_error(&["audit", "fixtures/models/iris_rf.onnx", "--output", "report.html"]);
     assert!(stderr.contains("--output report.html: unknown report format"), "{stderr}");
-    let stderr = usage_error(&["audit", "fixtures/models/iris_rf.onnx", "--config", "fixtures/configs/fast.yaml", "--output", "/nonexistent/dir/r.json"]);
+    let stderr =
+        usage_error(&["audit", "fixtures/models/iris_rf.onnx", "--config", "fixtures/configs/fast.yaml", "--output", "/nonexistent/dir/r.json"]);
     assert!(stderr.contains("--output /nonexistent/dir/r.json: the folder /nonexistent/dir does not exist"), "{stderr}");
 }
 
@@ -208,7 +208,18 @@ fn severity_flags_override_the_config() {
     let run = audit("fixtures/models/iris_rf.onnx", &[&base[..], &["--only", "serialization,empty_batch"]].concat());
     assert_eq!(
         run.statuses(),
-        ["serialization=pass", "schema_parity=skip", "empty_batch=pass", "robustness=skip", "output_sanity=skip", "determinism=skip", "golden_parity=skip", "latency=skip", "lockfile=skip", "baseline=skip"]
+        [
+            "serialization=pass",
+            "schema_parity=skip",
+            "empty_batch=pass",
+            "robustness=skip",
+            "output_sanity=skip",
+            "determinism=skip",
+            "golden_parity=skip",
+            "latency=skip",
+            "lockfile=skip",
+            "baseline=skip"
+        ]
     );
     let run = audit("fixtures/models/iris_rf.onnx", &[&base[..], &["--skip", "lockfile"]].concat());
     assert_eq!((run.check("lockfile")["summary"].as_str().unwrap(), run.code), ("skipped (--skip)", 0));
@@ -250,7 +261,8 @@ fn a_changed_model_and_schema_are_reported_against_the_baseline() {
     // Microsecond timings of 30 runs jitter by several times on a loaded machine: this test is
     // about the model and schema, so latency changes below 1 s are noise here.
     let config = dir.path().join("quiet.yaml");
-    std::fs::write(&config, "checks:\n  latency: {runs: 30, p99_ms: null, max_ms: 1000, concurrency: 0}\n  baseline: {min_regression_ms: 1000}\n").unwrap();
+    std::fs::write(&config, "checks:\n  latency: {runs: 30, p99_ms: null, max_ms: 1000, concurrency: 0}\n  baseline: {min_regression_ms: 1000}\n")
+        .unwrap();
     let run = audit("fixtures/models/iris_rf_columns.onnx", &["--baseline", &baseline, "--config", config.to_str().unwrap()]);
     assert_eq!(run.status("baseline"), "warn", "{:?}", run.details("baseline"));
     let details = run.details("baseline");
@@ -279,7 +291,15 @@ fn the_readme_section_is_written_idempotently_and_checked() {
     std::fs::write(&readme, "# Iris model\n\nHow to call it.\n\n## License\nMIT\n").unwrap();
     let report = dir.path().join("report.json");
     let status = ready()
-        .args(["audit", "fixtures/models/iris_rf.onnx", "--config", "fixtures/configs/fast.yaml", "-q", "--project", "fixtures/projects/python_pinned"])
+        .args([
+            "audit",
+            "fixtures/models/iris_rf.onnx",
+            "--config",
+            "fixtures/configs/fast.yaml",
+            "-q",
+            "--project",
+            "fixtures/projects/python_pinned",
+        ])
         .args(["--output", report.to_str().unwrap()])
         .output()
         .unwrap()
@@ -342,7 +362,8 @@ fn init_writes_a_starter_config_that_audits() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains(r#"feature_names: ["sepal_length", "sepal_width", "petal_length", "petal_width"]"#), "{text}");
-    let run = audit("fixtures/models/iris_rf.onnx", &["--config", config.to_str().unwrap(), "--sample", "fixtures/samples/iris.csv", "--allow", "latency"]);
+    let run =
+        audit("fixtures/models/iris_rf.onnx", &["--config", config.to_str().unwrap(), "--sample", "fixtures/samples/iris.csv", "--allow", "latency"]);
     assert_eq!(run.status("schema_parity"), "pass");
     assert!(run.check("schema_parity")["summary"].as_str().unwrap().contains("(config feature_names)"));
     let stderr = usage_error(&["init", "fixtures/models/iris_rf.onnx", "--output", config.to_str().unwrap()]);

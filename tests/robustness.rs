@@ -121,13 +121,17 @@ fn golden_parity_compares_with_the_training_pipeline_predictions() {
     let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris.csv", "--expected", "fixtures/samples/iris_expected.csv"]);
     assert_eq!(run.status("golden_parity"), "pass", "{:?}", run.details("golden_parity"));
     assert!(run.check("golden_parity")["summary"].as_str().unwrap().starts_with("12 value(s) match the expected outputs"));
-    let run = audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris.csv", "--expected", "fixtures/samples/iris_expected_wrong.csv"]);
+    let run =
+        audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris.csv", "--expected", "fixtures/samples/iris_expected_wrong.csv"]);
     assert_eq!(run.status("golden_parity"), "fail");
     assert_eq!(run.check("golden_parity")["summary"], "2 of 12 value(s) differ: output_label row 1: got 1, expected 2");
     assert!(run.details("golden_parity").contains(&"output_probability.2 row 2: got 1, expected 1.25".to_string()));
     assert_eq!(run.code, 1);
     // The per-column model takes the same expected file: same pipeline, same predictions.
-    let run = audit("fixtures/models/iris_rf_columns.onnx", &["--sample", "fixtures/samples/iris.parquet", "--expected", "fixtures/samples/iris_expected.csv"]);
+    let run = audit(
+        "fixtures/models/iris_rf_columns.onnx",
+        &["--sample", "fixtures/samples/iris.parquet", "--expected", "fixtures/samples/iris_expected.csv"],
+    );
     assert_eq!(run.status("golden_parity"), "pass", "{:?}", run.details("golden_parity"));
 }
 
@@ -164,10 +168,7 @@ fn onnx_backend_models_match_their_reference_outputs() {
                 continue;
             }
             let model = entry.path().join("model.onnx");
-            let run = audit(
-                model.to_str().unwrap(),
-                &["--expected", set.to_str().unwrap(), "--only", "serialization,schema_parity,golden_parity"],
-            );
+            let run = audit(model.to_str().unwrap(), &["--expected", set.to_str().unwrap(), "--only", "serialization,schema_parity,golden_parity"]);
             if run.status("serialization") != "pass" {
                 refused += 1; // opset-1/6 kernels this ONNX Runtime no longer ships
                 continue;

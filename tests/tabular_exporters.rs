@@ -12,10 +12,7 @@ const SK_EPOCH: &str = "fixtures/models/sk_epoch.onnx";
 /// Statuses of every check but latency and lockfile (timing and the machine's network decide
 /// those, not the model).
 fn verdicts(run: &Audit) -> Vec<String> {
-    run.statuses()
-        .into_iter()
-        .filter(|s| !s.starts_with("latency=") && !s.starts_with("lockfile="))
-        .collect()
+    run.statuses().into_iter().filter(|s| !s.starts_with("latency=") && !s.starts_with("lockfile=")).collect()
 }
 
 fn summary(run: &Audit, id: &str) -> String {
@@ -25,22 +22,9 @@ fn summary(run: &Audit, id: &str) -> String {
 #[test]
 fn pandas_int64_and_float64_columns_into_float32_inputs_pass_the_same_from_every_format() {
     let mut seen = Vec::new();
-    for sample in [
-        "customers.csv",
-        "customers.parquet",
-        "customers.ndjson",
-        "customers_category.parquet",
-    ] {
+    for sample in ["customers.csv", "customers.parquet", "customers.ndjson", "customers_category.parquet"] {
         let path = format!("fixtures/samples/{sample}");
-        let run = audit(
-            SK_COLUMNS,
-            &[
-                "--sample",
-                &path,
-                "--expected",
-                "fixtures/samples/customers_expected.csv",
-            ],
-        );
+        let run = audit(SK_COLUMNS, &["--sample", &path, "--expected", "fixtures/samples/customers_expected.csv"]);
         assert_eq!(
             verdicts(&run),
             [
@@ -66,35 +50,15 @@ fn pandas_int64_and_float64_columns_into_float32_inputs_pass_the_same_from_every
         }
         expected.push("prediction output_label = [1, 0, 1, …]");
         assert_eq!(details[..expected.len()], expected, "{sample}");
-        assert_eq!(
-            run.check("golden_parity")["metrics"]["compared"],
-            180,
-            "golden parity ran on every row: {sample}"
-        );
-        seen.push(
-            details
-                .into_iter()
-                .filter(|d| !d.contains("'city'"))
-                .collect::<Vec<_>>(),
-        );
+        assert_eq!(run.check("golden_parity")["metrics"]["compared"], 180, "golden parity ran on every row: {sample}");
+        seen.push(details.into_iter().filter(|d| !d.contains("'city'")).collect::<Vec<_>>());
     }
-    assert!(
-        seen.windows(2).all(|w| w[0] == w[1]),
-        "CSV, Parquet (with and without a category column) and NDJSON get the same verdicts: {seen:?}"
-    );
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "CSV, Parquet (with and without a category column) and NDJSON get the same verdicts: {seen:?}");
 }
 
 #[test]
 fn epoch_seconds_into_float32_fail_naming_the_row_and_golden_parity_still_runs() {
-    let run = audit(
-        SK_EPOCH,
-        &[
-            "--sample",
-            "fixtures/samples/epoch.csv",
-            "--expected",
-            "fixtures/samples/epoch_expected.csv",
-        ],
-    );
+    let run = audit(SK_EPOCH, &["--sample", "fixtures/samples/epoch.csv", "--expected", "fixtures/samples/epoch_expected.csv"]);
     // robustness warns: the logistic regression turns a NaN input into NaN probabilities.
     assert_eq!(
         verdicts(&run),
@@ -115,21 +79,10 @@ fn epoch_seconds_into_float32_fail_naming_the_row_and_golden_parity_still_runs()
     );
     // The rounded values ran: golden parity shows their effect on the probabilities.
     assert_eq!(run.check("golden_parity")["metrics"]["compared"], 180);
-    assert_eq!(
-        summary(&run, "golden_parity"),
-        "79 of 180 value(s) differ: output_probability.0 row 0: got 0.06202244758605957, expected 0.062146"
-    );
+    assert_eq!(summary(&run, "golden_parity"), "79 of 180 value(s) differ: output_probability.0 row 0: got 0.06202244758605957, expected 0.062146");
     assert_eq!(run.code, 1);
 
-    let whole = audit(
-        SK_EPOCH,
-        &[
-            "--sample",
-            "fixtures/samples/epoch_int.csv",
-            "--expected",
-            "fixtures/samples/epoch_expected.csv",
-        ],
-    );
+    let whole = audit(SK_EPOCH, &["--sample", "fixtures/samples/epoch_int.csv", "--expected", "fixtures/samples/epoch_expected.csv"]);
     assert_eq!(whole.status("schema_parity"), "fail");
     assert_eq!(
         summary(&whole, "schema_parity"),
@@ -141,60 +94,21 @@ fn epoch_seconds_into_float32_fail_naming_the_row_and_golden_parity_still_runs()
 #[test]
 fn reversed_columns_for_tree_exports_without_feature_names_are_never_a_silent_pass() {
     for (model, expected, golden) in [
-        (
-            "lgbm",
-            "lgbm_expected.csv",
-            "132 of 180 value(s) differ: label row 1: got 0, expected 1",
-        ),
-        (
-            "xgb",
-            "xgb_expected.csv",
-            "143 of 180 value(s) differ: label row 5: got 1, expected 0",
-        ),
-        (
-            "catboost",
-            "catboost_expected.csv",
-            "159 of 180 value(s) differ: label row 1: got 0, expected 1",
-        ),
+        ("lgbm", "lgbm_expected.csv", "132 of 180 value(s) differ: label row 1: got 0, expected 1"),
+        ("xgb", "xgb_expected.csv", "143 of 180 value(s) differ: label row 5: got 1, expected 0"),
+        ("catboost", "catboost_expected.csv", "159 of 180 value(s) differ: label row 1: got 0, expected 1"),
     ] {
         let model_path = format!("fixtures/models/{model}.onnx");
         let expected_path = format!("fixtures/samples/{expected}");
-        let run = audit(
-            &model_path,
-            &[
-                "--sample",
-                "fixtures/samples/tabular_reversed.csv",
-                "--expected",
-                &expected_path,
-            ],
-        );
+        let run = audit(&model_path, &["--sample", "fixtures/samples/tabular_reversed.csv", "--expected", &expected_path]);
         assert_eq!(run.status("schema_parity"), "warn", "{model}");
         let summary_line = summary(&run, "schema_parity");
-        assert!(
-            summary_line.starts_with("columns matched by position (order unverified); input '"),
-            "{model}: {summary_line}"
-        );
-        assert!(
-            run.details("schema_parity")[0]
-                .contains("record it in checks.schema_parity.feature_names"),
-            "{model}"
-        );
-        assert_eq!(
-            summary(&run, "golden_parity"),
-            golden,
-            "{model}: golden parity ran on the reversed columns"
-        );
+        assert!(summary_line.starts_with("columns matched by position (order unverified); input '"), "{model}: {summary_line}");
+        assert!(run.details("schema_parity")[0].contains("record it in checks.schema_parity.feature_names"), "{model}");
+        assert_eq!(summary(&run, "golden_parity"), golden, "{model}: golden parity ran on the reversed columns");
 
         // In the columns' right order the same model matches its library's predictions.
-        let run = audit(
-            &model_path,
-            &[
-                "--sample",
-                "fixtures/samples/tabular.parquet",
-                "--expected",
-                &expected_path,
-            ],
-        );
+        let run = audit(&model_path, &["--sample", "fixtures/samples/tabular.parquet", "--expected", &expected_path]);
         assert_eq!(
             verdicts(&run),
             [
@@ -216,69 +130,26 @@ fn reversed_columns_for_tree_exports_without_feature_names_are_never_a_silent_pa
 fn positional_columns_can_be_made_to_fail_and_init_records_the_order_from_the_sample() {
     let dir = tempfile::tempdir().unwrap();
     let strict = dir.path().join("strict.yaml");
-    std::fs::write(
-        &strict,
-        "checks:\n  schema_parity:\n    positional_columns: fail\n  latency:\n    runs: 5\n",
-    )
-    .unwrap();
-    let run = audit(
-        "fixtures/models/lgbm.onnx",
-        &[
-            "--sample",
-            "fixtures/samples/tabular.csv",
-            "--config",
-            strict.to_str().unwrap(),
-        ],
-    );
+    std::fs::write(&strict, "checks:\n  schema_parity:\n    positional_columns: fail\n  latency:\n    runs: 5\n").unwrap();
+    let run = audit("fixtures/models/lgbm.onnx", &["--sample", "fixtures/samples/tabular.csv", "--config", strict.to_str().unwrap()]);
     assert_eq!(run.status("schema_parity"), "fail");
     assert_eq!(run.code, 1);
 
     let config = dir.path().join("ready.yaml");
     let output = ready()
-        .args([
-            "init",
-            "fixtures/models/lgbm.onnx",
-            "--sample",
-            "fixtures/samples/tabular.csv",
-            "--output",
-            config.to_str().unwrap(),
-        ])
+        .args(["init", "fixtures/models/lgbm.onnx", "--sample", "fixtures/samples/tabular.csv", "--output", config.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let text = std::fs::read_to_string(&config).unwrap();
-    assert!(
-        text.contains("    feature_names: [\"age\", \"income\", \"score\"]\n"),
-        "{text}"
-    );
-    let run = audit(
-        "fixtures/models/lgbm.onnx",
-        &[
-            "--sample",
-            "fixtures/samples/tabular_reversed.csv",
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
+    assert!(text.contains("    feature_names: [\"age\", \"income\", \"score\"]\n"), "{text}");
+    let run = audit("fixtures/models/lgbm.onnx", &["--sample", "fixtures/samples/tabular_reversed.csv", "--config", config.to_str().unwrap()]);
     assert_eq!(run.status("schema_parity"), "fail");
     assert_eq!(
         summary(&run, "schema_parity"),
         "2 column(s) moved from the model's feature order: 'age' is sample column 2, model feature 0; 'score' is sample column 0, model feature 2"
     );
-    let run = audit(
-        "fixtures/models/lgbm.onnx",
-        &[
-            "--sample",
-            "fixtures/samples/tabular.csv",
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
+    let run = audit("fixtures/models/lgbm.onnx", &["--sample", "fixtures/samples/tabular.csv", "--config", config.to_str().unwrap()]);
     assert_eq!(run.status("schema_parity"), "pass");
 }
 
@@ -298,31 +169,13 @@ fn output_sanity_judges_the_sample_rows_and_draws_synthetic_rows_from_the_model(
     );
     assert_eq!(run.status("output_sanity"), "pass");
     assert_eq!(run.status("golden_parity"), "pass");
-    assert_eq!(
-        summary(&run, "output_sanity"),
-        "finite outputs that vary with the input on the sample's 60 rows"
-    );
-    assert_eq!(
-        run.code,
-        0,
-        "the README's CI recipe passes: {:?}",
-        run.statuses()
-    );
+    assert_eq!(summary(&run, "output_sanity"), "finite outputs that vary with the input on the sample's 60 rows");
+    assert_eq!(run.code, 0, "the README's CI recipe passes: {:?}", run.statuses());
     // Without a sample the synthetic rows come from the Scaler's ranges, the trees' thresholds
     // and the encoder's categories, and the pipeline answers them with varied predictions.
-    for model in [
-        SK_COLUMNS,
-        "fixtures/models/lgbm.onnx",
-        "fixtures/models/xgb.onnx",
-        "fixtures/models/catboost.onnx",
-    ] {
+    for model in [SK_COLUMNS, "fixtures/models/lgbm.onnx", "fixtures/models/xgb.onnx", "fixtures/models/catboost.onnx"] {
         let run = audit(model, &[]);
-        assert_eq!(
-            run.status("output_sanity"),
-            "pass",
-            "{model}: {:?}",
-            run.details("output_sanity")
-        );
+        assert_eq!(run.status("output_sanity"), "pass", "{model}: {:?}", run.details("output_sanity"));
         assert_eq!(
             summary(&run, "output_sanity"),
             "finite outputs that vary with the input on 8 synthetic rows from the model's own ranges and categories",
@@ -333,30 +186,16 @@ fn output_sanity_judges_the_sample_rows_and_draws_synthetic_rows_from_the_model(
 
 #[test]
 fn a_missing_value_and_a_word_in_a_numeric_column_name_their_row() {
-    let run = audit(
-        SK_COLUMNS,
-        &[
-            "--sample",
-            "fixtures/samples/customers_missing.csv",
-            "--expected",
-            "fixtures/samples/customers_expected.csv",
-        ],
-    );
+    let run = audit(SK_COLUMNS, &["--sample", "fixtures/samples/customers_missing.csv", "--expected", "fixtures/samples/customers_expected.csv"]);
     assert_eq!(run.status("schema_parity"), "fail");
     // A sample that cannot be fed is not compared: golden parity says why instead of passing.
     assert_eq!(run.status("golden_parity"), "skip");
-    assert_eq!(
-        summary(&run, "golden_parity"),
-        "no sample that binds to the model (see schema_parity): nothing to compare"
-    );
+    assert_eq!(summary(&run, "golden_parity"), "no sample that binds to the model (see schema_parity): nothing to compare");
     assert_eq!(
         summary(&run, "schema_parity"),
         "column 'income': missing value in row 3 (1 of 60 rows); the model can take NaN (its trees send NaN down one side of each split)"
     );
-    let run = audit(
-        SK_COLUMNS,
-        &["--sample", "fixtures/samples/customers_text.csv"],
-    );
+    let run = audit(SK_COLUMNS, &["--sample", "fixtures/samples/customers_text.csv"]);
     assert_eq!(run.status("schema_parity"), "fail");
     assert_eq!(
         summary(&run, "schema_parity"),
@@ -366,15 +205,7 @@ fn a_missing_value_and_a_word_in_a_numeric_column_name_their_row() {
 
 #[test]
 fn golden_parity_suggests_the_valid_form_and_lists_what_it_did_not_compare() {
-    let run = audit(
-        SK_COLUMNS,
-        &[
-            "--sample",
-            "fixtures/samples/customers.csv",
-            "--expected",
-            "fixtures/samples/customers_expected_brackets.csv",
-        ],
-    );
+    let run = audit(SK_COLUMNS, &["--sample", "fixtures/samples/customers.csv", "--expected", "fixtures/samples/customers_expected_brackets.csv"]);
     assert_eq!(run.status("golden_parity"), "fail");
     assert_eq!(
         run.details("golden_parity"),
@@ -382,30 +213,14 @@ fn golden_parity_suggests_the_valid_form_and_lists_what_it_did_not_compare() {
             "fixtures/samples/customers_expected_brackets.csv: column 'output_probability[0]': 'output_probability' is a map per row (ZipMap), name its keys: use 'output_probability.0'"
         ]
     );
-    let run = audit(
-        SK_COLUMNS,
-        &[
-            "--sample",
-            "fixtures/samples/customers.csv",
-            "--expected",
-            "fixtures/samples/customers_expected_labels.csv",
-        ],
-    );
+    let run = audit(SK_COLUMNS, &["--sample", "fixtures/samples/customers.csv", "--expected", "fixtures/samples/customers_expected_labels.csv"]);
     assert_eq!(run.status("golden_parity"), "pass");
     assert_eq!(
         summary(&run, "golden_parity"),
         "60 value(s) match the expected outputs (max |diff| 0.000e0); output_probability not in the expected file"
     );
     // XGBoost's export has a probability tensor, not a ZipMap: keys become positions.
-    let run = audit(
-        "fixtures/models/xgb.onnx",
-        &[
-            "--sample",
-            "fixtures/samples/tabular.csv",
-            "--expected",
-            "fixtures/samples/lgbm_expected.csv",
-        ],
-    );
+    let run = audit("fixtures/models/xgb.onnx", &["--sample", "fixtures/samples/tabular.csv", "--expected", "fixtures/samples/lgbm_expected.csv"]);
     assert_eq!(
         run.details("golden_parity"),
         [
@@ -416,30 +231,15 @@ fn golden_parity_suggests_the_valid_form_and_lists_what_it_did_not_compare() {
 
 #[test]
 fn catboosts_multi_line_producer_stays_on_one_table_line() {
-    let run = audit(
-        "fixtures/models/catboost.onnx",
-        &["--sample", "fixtures/samples/tabular.csv"],
-    );
-    assert_eq!(
-        summary(&run, "serialization"),
-        "valid ONNX, IR 3, ai.onnx.ml 2, CatBoost Git info: Commit: b1bd2a6d7721…, 19.5 KiB"
-    );
-    let producer = run.check("serialization")["metrics"]["producer"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let run = audit("fixtures/models/catboost.onnx", &["--sample", "fixtures/samples/tabular.csv"]);
+    assert_eq!(summary(&run, "serialization"), "valid ONNX, IR 3, ai.onnx.ml 2, CatBoost Git info: Commit: b1bd2a6d7721…, 19.5 KiB");
+    let producer = run.check("serialization")["metrics"]["producer"].as_str().unwrap().to_string();
     assert!(
-        producer.starts_with(
-            "CatBoost Git info:\n    Commit: b1bd2a6d77219e82a1acfcedfccb8e6f6c1ee084\n"
-        ),
+        producer.starts_with("CatBoost Git info:\n    Commit: b1bd2a6d77219e82a1acfcedfccb8e6f6c1ee084\n"),
         "the JSON keeps it whole: {producer}"
     );
     for check in run.json["checks"].as_array().unwrap() {
         let text = check["summary"].as_str().unwrap();
-        assert!(
-            !text.contains('\n') && text.chars().count() <= 160,
-            "{}: {text}",
-            check["id"]
-        );
+        assert!(!text.contains('\n') && text.chars().count() <= 160, "{}: {text}", check["id"]);
     }
 }

@@ -100,7 +100,14 @@ fn no_runtime_anywhere_lists_every_place_searched() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_one_clean_line(&stderr);
-    for place in ["--ort-lib (not given)", "ORT_DYLIB_PATH (not set)", "$VIRTUAL_ENV (not set)", "python3's onnxruntime", "system paths", "pip install onnxruntime"] {
+    for place in [
+        "--ort-lib (not given)",
+        "ORT_DYLIB_PATH (not set)",
+        "$VIRTUAL_ENV (not set)",
+        "python3's onnxruntime",
+        "system paths",
+        "pip install onnxruntime",
+    ] {
         assert!(stderr.contains(place), "{place}: {stderr}");
     }
 }

@@ -142,7 +142,8 @@ fn signature(specs: &Value) -> String {
             let ty = &s["type"];
             match (ty["element"].as_str(), ty["dims"].as_array()) {
                 (Some(element), Some(dims)) => {
-                    let dims: Vec<String> = dims.iter().map(|d| if d.is_null() { "?".into() } else { d.to_string().trim_matches('"').to_string() }).collect();
+                    let dims: Vec<String> =
+                        dims.iter().map(|d| if d.is_null() { "?".into() } else { d.to_string().trim_matches('"').to_string() }).collect();
                     format!("{name}: {element}[{}]", dims.join(","))
                 }
                 _ => format!("{name}: {}", ty["kind"].as_str().unwrap_or("?")),

@@ -76,8 +76,7 @@ impl Check for Determinism {
         let compared: Vec<&str> = first.iter().zip(&row_axes).filter(|(_, a)| a.is_some()).map(|(o, _)| o.name.as_str()).collect();
         if compared.is_empty() {
             details.push(format!("batch vs single rows: not compared (no output has an axis of {rows}, one per request row)"));
-            return Outcome::pass("identical on repeat; batch vs single rows not compared (no output has a row per input row)")
-                .with_details(details);
+            return Outcome::pass("identical on repeat; batch vs single rows not compared (no output has a row per input row)").with_details(details);
         }
         let checked = rows.min(MAX_SINGLE_ROWS);
         for row in 0..checked {

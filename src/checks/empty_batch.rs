@@ -61,11 +61,10 @@ impl Check for EmptyBatch {
                     Outcome::fail("a 0-row batch produced rows").with_details(non_empty).with_metric("result", "garbage")
                 }
             }
-            ProbeResult::Crash(message) => {
-                Outcome::fail(format!("the runtime crashed on a 0-row batch: {message}")).with_metric("result", "crash")
+            ProbeResult::Crash(message) => Outcome::fail(format!("the runtime crashed on a 0-row batch: {message}")).with_metric("result", "crash"),
+            ProbeResult::Timeout(limit) => {
+                Outcome::fail(format!("a 0-row batch ran past the {:.0} s limit", limit.as_secs_f64())).with_metric("result", "timeout")
             }
-            ProbeResult::Timeout(limit) => Outcome::fail(format!("a 0-row batch ran past the {:.0} s limit", limit.as_secs_f64()))
-                .with_metric("result", "timeout"),
         }
     }
 }

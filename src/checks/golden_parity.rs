@@ -100,12 +100,7 @@ struct Comparison {
     uncompared: Vec<String>,
 }
 
-fn compare_tensors(
-    outputs: &[NamedOutput],
-    expected: &[crate::tensor_proto::NamedProto],
-    atol: f64,
-    rtol: f64,
-) -> Result<Comparison, String> {
+fn compare_tensors(outputs: &[NamedOutput], expected: &[crate::tensor_proto::NamedProto], atol: f64, rtol: f64) -> Result<Comparison, String> {
     let by_name = expected.iter().all(|e| !e.name.is_empty() && outputs.iter().any(|o| o.name == e.name));
     if !by_name && expected.len() > outputs.len() {
         return Err(format!("{} expected tensors for {} model outputs", expected.len(), outputs.len()));
@@ -293,11 +288,7 @@ fn compare_table(outputs: &[NamedOutput], table: &Sample, rows: usize, atol: f64
         for row in 0..rows {
             let values = row_scalars(&output.value, row).ok_or_else(|| format!("output '{}' has no row {row}", output.name))?;
             let actual = select(&values, &selector).map_err(|e| format!("{shown}: column '{name}': {e}"))?;
-            let expected = column
-                .get(row)
-                .ok()
-                .and_then(cell)
-                .ok_or_else(|| format!("{shown}: column '{name}' row {row} is empty"))?;
+            let expected = column.get(row).ok().and_then(cell).ok_or_else(|| format!("{shown}: column '{name}' row {row} is empty"))?;
             result.compared += 1;
             result.max_diff = result.max_diff.max(max_abs_diff(std::slice::from_ref(&actual), std::slice::from_ref(&expected)));
             if !close(&actual, &expected, atol, rtol) {

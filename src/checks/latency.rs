@@ -207,18 +207,14 @@ fn judge(summary: &LatencySummary, sorted: &[f64], config: &LatencyConfig) -> Ve
     for (name, quantile, limit) in thresholds(config) {
         let point = estimate(quantile);
         match upper_bound(sorted, quantile, config.confidence) {
-            Some(bound) if bound <= limit => verdicts.push((
-                Status::Pass,
-                format!("{name} ≤ {}: bound {} (estimate {})", format_ms(limit), format_ms(bound), format_ms(point)),
-            )),
-            Some(bound) => verdicts.push((
-                Status::Fail,
-                format!("{name} bound {} exceeds {} (estimate {})", format_ms(bound), format_ms(limit), format_ms(point)),
-            )),
-            None if point > limit => verdicts.push((
-                Status::Fail,
-                format!("{name} {} exceeds {} (too few runs for a bound)", format_ms(point), format_ms(limit)),
-            )),
+            Some(bound) if bound <= limit => {
+                verdicts.push((Status::Pass, format!("{name} ≤ {}: bound {} (estimate {})", format_ms(limit), format_ms(bound), format_ms(point))))
+            }
+            Some(bound) => verdicts
+                .push((Status::Fail, format!("{name} bound {} exceeds {} (estimate {})", format_ms(bound), format_ms(limit), format_ms(point)))),
+            None if point > limit => {
+                verdicts.push((Status::Fail, format!("{name} {} exceeds {} (too few runs for a bound)", format_ms(point), format_ms(limit))))
+            }
             None => verdicts.push((
                 Status::Warn,
                 format!(
@@ -341,11 +337,7 @@ fn load_test(runners: &[&dyn ModelRunner], request: &Batch, seconds: f64, max_re
                         .bench(request, &mut |d| {
                             durations.push(d);
                             let total = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                            if total >= max_requests || started.elapsed() >= deadline {
-                                ControlFlow::Break(())
-                            } else {
-                                ControlFlow::Continue(())
-                            }
+                            if total >= max_requests || started.elapsed() >= deadline { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
                         })
                         .map(|()| durations)
                 })
@@ -380,12 +372,11 @@ fn inference_failed(source: InputSource, error: &str) -> Outcome {
     let reason = super::empty_batch::first_line(error);
     match source {
         InputSource::Sample => Outcome::fail(format!("inference on the sample failed: {reason}")),
-        InputSource::Synthetic | InputSource::Configured => {
-            Outcome::warn(format!("not timed: the model rejected the {}: {reason}", source.label())).with_details([
+        InputSource::Synthetic | InputSource::Configured => Outcome::warn(format!("not timed: the model rejected the {}: {reason}", source.label()))
+            .with_details([
                 "pass --sample with real rows, or describe the inputs under inputs: and dims: in the config (ready init writes a starter)"
                     .to_string(),
-            ])
-        }
+            ]),
     }
 }
 
@@ -508,10 +499,7 @@ mod tests {
 
     #[test]
     fn a_rejected_synthetic_input_warns_instead_of_failing() {
-        let runner = MockRunner::new(
-            vec![IoSpec::tensor("shape", ElementType::Int64, &[Some(2)])],
-            Err(InferenceError::new("invalid expand shape")),
-        );
+        let runner = MockRunner::new(vec![IoSpec::tensor("shape", ElementType::Int64, &[Some(2)])], Err(InferenceError::new("invalid expand shape")));
         let config = Config::default();
         let artifact = crate::test_support::artifact();
         let ctx = AuditContext::new(&config, &artifact, Ok(&runner), None);

@@ -13,13 +13,8 @@ pub struct Lockfile;
 
 /// Exporters that write their own name and version as the ONNX producer, with the PyPI package
 /// that provides them.
-const PRODUCERS: &[(&str, &str)] = &[
-    ("skl2onnx", "skl2onnx"),
-    ("onnxmltools", "onnxmltools"),
-    ("tf2onnx", "tf2onnx"),
-    ("pytorch", "torch"),
-    ("keras2onnx", "keras2onnx"),
-];
+const PRODUCERS: &[(&str, &str)] =
+    &[("skl2onnx", "skl2onnx"), ("onnxmltools", "onnxmltools"), ("tf2onnx", "tf2onnx"), ("pytorch", "torch"), ("keras2onnx", "keras2onnx")];
 
 impl Check for Lockfile {
     fn id(&self) -> &'static str {
@@ -61,10 +56,9 @@ impl Check for Lockfile {
         let pins = python_pins(&verdicts);
         if let Some(runtime) = ctx.runtime {
             match pins.get("onnxruntime") {
-                Some((version, file)) if version != &runtime.version => parity.push((
-                    Status::Fail,
-                    format!("onnxruntime is pinned to {version} in {file} but this audit ran on {}", runtime.version),
-                )),
+                Some((version, file)) if version != &runtime.version => {
+                    parity.push((Status::Fail, format!("onnxruntime is pinned to {version} in {file} but this audit ran on {}", runtime.version)))
+                }
                 Some((version, file)) => parity.push((Status::Pass, format!("onnxruntime {version} pinned in {file} is the runtime that ran"))),
                 None => {}
             }

@@ -8,10 +8,10 @@ mod baseline;
 mod determinism;
 mod empty_batch;
 mod golden_parity;
-mod output_sanity;
-mod robustness;
 pub mod latency;
 mod lockfile;
+mod output_sanity;
+mod robustness;
 pub mod schema_parity;
 mod serialization;
 
@@ -24,11 +24,11 @@ use serde::Serialize;
 
 use crate::artifact::Artifact;
 use crate::config::Config;
-use crate::runtime::locate::RuntimeLibrary;
 use crate::inputs::batch_axis::BatchAxes;
 use crate::inputs::synth::Synthesizer;
-use crate::runtime::{Batch, ModelRunner};
 use crate::probe::{InProcess, ProbeKind, ProbeResult, ProbeRunner};
+use crate::runtime::locate::RuntimeLibrary;
+use crate::runtime::{Batch, ModelRunner};
 use crate::sample::{Expected, Sample, TensorSample};
 
 /// Every check, in the order the audit runs and reports them.
@@ -108,12 +108,7 @@ impl Outcome {
     /// The summary is one line of at most [`SUMMARY_CHARS`] characters (a table cell); the
     /// details and metrics keep the full text.
     fn new(status: Status, summary: impl Into<String>) -> Self {
-        Self {
-            status,
-            summary: one_line(&summary.into(), SUMMARY_CHARS),
-            details: Vec::new(),
-            metrics: Metrics::new(),
-        }
+        Self { status, summary: one_line(&summary.into(), SUMMARY_CHARS), details: Vec::new(), metrics: Metrics::new() }
     }
     pub fn pass(summary: impl Into<String>) -> Self {
         Self::new(Status::Pass, summary)
@@ -146,17 +141,7 @@ pub const SUMMARY_CHARS: usize = 160;
 /// `max` characters with an ellipsis.
 pub fn one_line(text: &str, max: usize) -> String {
     let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if joined.chars().count() <= max {
-        joined
-    } else {
-        format!(
-            "{}…",
-            joined
-                .chars()
-                .take(max.saturating_sub(1))
-                .collect::<String>()
-        )
-    }
+    if joined.chars().count() <= max { joined } else { format!("{}…", joined.chars().take(max.saturating_sub(1)).collect::<String>()) }
 }
 
 /// Session creation and first-inference times, measured once when the model loads.
@@ -223,12 +208,7 @@ pub struct AuditContext<'a> {
 
 impl<'a> AuditContext<'a> {
     /// Creates a context; the sample binding is computed on first use.
-    pub fn new(
-        config: &'a Config,
-        artifact: &'a Artifact,
-        runner: Result<&'a dyn ModelRunner, String>,
-        sample: Option<&'a Sample>,
-    ) -> Self {
+    pub fn new(config: &'a Config, artifact: &'a Artifact, runner: Result<&'a dyn ModelRunner, String>, sample: Option<&'a Sample>) -> Self {
         Self {
             config,
             artifact,
@@ -281,19 +261,13 @@ impl<'a> AuditContext<'a> {
                     (None, Some(names)) => Some((names, schema_parity::NamesFrom::ModelMetadata)),
                     (None, None) => None,
                 };
-                let named = named
-                    .as_ref()
-                    .map(|(names, from)| (names.as_slice(), *from));
+                let named = named.as_ref().map(|(names, from)| (names.as_slice(), *from));
                 let settings = &self.config.checks.schema_parity;
                 let positional = match settings.positional_columns {
                     crate::config::PositionalColumns::Warn => Status::Warn,
                     crate::config::PositionalColumns::Fail => Status::Fail,
                 };
-                let rules = schema_parity::Rules {
-                    tolerance: settings.float_tolerance,
-                    positional,
-                    domain: &self.artifact.domain,
-                };
+                let rules = schema_parity::Rules { tolerance: settings.float_tolerance, positional, domain: &self.artifact.domain };
                 Some(schema_parity::bind(sample, runner.inputs(), named, &rules))
             })
             .as_ref()
@@ -312,10 +286,11 @@ impl<'a> AuditContext<'a> {
     pub fn run_probe(&self, kind: ProbeKind, base: &Batch) -> ProbeResult {
         let all = self.probes_done.get_or_init(|| match (self.probes, &self.runner) {
             (Some(probes), _) => probes.run_all(&ProbeKind::ALL, base, self.axes()),
-            (None, Ok(runner)) => {
-                InProcess { runner: *runner, oversized_rows: self.config.checks.robustness.oversized_rows }
-                    .run_all(&ProbeKind::ALL, base, self.axes())
-            }
+            (None, Ok(runner)) => InProcess { runner: *runner, oversized_rows: self.config.checks.robustness.oversized_rows }.run_all(
+                &ProbeKind::ALL,
+                base,
+                self.axes(),
+            ),
             (None, Err(_)) => ProbeKind::ALL.iter().map(|&k| (k, ProbeResult::NotApplicable("model did not load".into()))).collect(),
         });
         all.iter()
@@ -471,11 +446,7 @@ pub(crate) mod mock {
                 _ => self.result.clone(),
             }
         }
-        fn bench(
-            &self,
-            _batch: &Batch,
-            on_run: &mut dyn FnMut(Duration) -> ControlFlow<()>,
-        ) -> Result<(), InferenceError> {
+        fn bench(&self, _batch: &Batch, on_run: &mut dyn FnMut(Duration) -> ControlFlow<()>) -> Result<(), InferenceError> {
             self.result.clone()?;
             let mut cursor = self.cursor.lock().unwrap();
             loop {

@@ -87,7 +87,9 @@ impl Check for OutputSanity {
                 let finding = format!("output '{}' has {bad} NaN/Inf value(s) on {label}", output.name);
                 if source.is_invented() {
                     // ready made these values up: the model is not to blame for them.
-                    warnings.push(format!("{finding}, which ready invented: describe real inputs (--sample, or inputs: in the config) to judge the model"));
+                    warnings.push(format!(
+                        "{finding}, which ready invented: describe real inputs (--sample, or inputs: in the config) to judge the model"
+                    ));
                 } else {
                     failures.push(finding);
                 }

@@ -28,22 +28,18 @@ pub fn judge(kind: ProbeKind, result: &ProbeResult, per_row: &BTreeSet<String>, 
         ProbeResult::Crash(message) => judged(Status::Fail, "crash", message.clone()),
         ProbeResult::Timeout(limit) => judged(Status::Fail, "timeout", format!("killed after {:.0} s", limit.as_secs_f64())),
         ProbeResult::Output { rows, outputs } => match garbage(*rows, outputs, per_row) {
-            Some(Garbage::NonFinite(problem)) if base_non_finite => judged(
-                Status::Skip,
-                "not judged",
-                format!("{problem}, but the request it was built from gives NaN/Inf already (see output_sanity)"),
-            ),
+            Some(Garbage::NonFinite(problem)) if base_non_finite => {
+                judged(Status::Skip, "not judged", format!("{problem}, but the request it was built from gives NaN/Inf already (see output_sanity)"))
+            }
             // NaN in, NaN out is IEEE arithmetic, not a model bug: the serving path must
             // validate inputs. It warns; NaN from finite input fails in output_sanity.
             Some(Garbage::NonFinite(problem)) if matches!(kind, ProbeKind::Nan | ProbeKind::PosInf | ProbeKind::NegInf) => {
                 judged(Status::Warn, "garbage", format!("{problem}: non-finite input propagates, validate inputs before inference"))
             }
             Some(Garbage::NonFinite(problem) | Garbage::WrongRows(problem)) => judged(Status::Fail, "garbage", problem),
-            None if matches!(kind, ProbeKind::MissingInput | ProbeKind::WrongDtype) => judged(
-                Status::Warn,
-                "valid output",
-                "the model answered a malformed request instead of refusing it".to_string(),
-            ),
+            None if matches!(kind, ProbeKind::MissingInput | ProbeKind::WrongDtype) => {
+                judged(Status::Warn, "valid output", "the model answered a malformed request instead of refusing it".to_string())
+            }
             None => judged(Status::Pass, "valid output", format!("{rows} row(s) of finite output")),
         },
     }
@@ -58,11 +54,7 @@ enum Garbage {
 /// A per-row output whose row count is not the request's, or NaN/Inf anywhere.
 fn garbage(rows: usize, outputs: &[OutputSummary], per_row: &BTreeSet<String>) -> Option<Garbage> {
     let wrong_rows = outputs.iter().filter(|o| per_row.contains(&o.name)).find(|o| o.rows != Some(rows)).map(|o| {
-        Garbage::WrongRows(format!(
-            "output '{}' has {} row(s) for a request of {rows}",
-            o.name,
-            o.rows.map_or("no".into(), |r| r.to_string())
-        ))
+        Garbage::WrongRows(format!("output '{}' has {} row(s) for a request of {rows}", o.name, o.rows.map_or("no".into(), |r| r.to_string())))
     });
     wrong_rows.or_else(|| {
         outputs
@@ -193,7 +185,9 @@ fn judge_oversized(ctx: &AuditContext<'_>, base: &Batch, result: &ProbeResult, j
         Some(cap) if cap <= limit.fits || (cap < limit.fails && matches!(ctx.run_probe_rows(base, cap), ProbeResult::Output { .. })) => {
             Judged { status: Status::Pass, outcome: "out of memory", text: format!("{found}; within the serving cap max_batch_rows = {cap}") }
         }
-        Some(cap) => Judged { status: Status::Fail, outcome: "out of memory", text: format!("{found}: below the serving cap max_batch_rows = {cap}") },
+        Some(cap) => {
+            Judged { status: Status::Fail, outcome: "out of memory", text: format!("{found}: below the serving cap max_batch_rows = {cap}") }
+        }
     };
     (judged, Some(limit))
 }

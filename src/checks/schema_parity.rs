@@ -73,11 +73,7 @@ pub struct Rules<'a> {
 impl Default for Rules<'static> {
     fn default() -> Self {
         static NONE: std::sync::OnceLock<GraphDomain> = std::sync::OnceLock::new();
-        Rules {
-            tolerance: 1e-4,
-            positional: Status::Warn,
-            domain: NONE.get_or_init(GraphDomain::default),
-        }
+        Rules { tolerance: 1e-4, positional: Status::Warn, domain: NONE.get_or_init(GraphDomain::default) }
     }
 }
 
@@ -99,27 +95,22 @@ impl Findings {
             }
         }
         for (source, target) in pairs {
-            let columns: Vec<String> =
-                exact.iter().filter(|(s, t, _)| s == source && *t == target).map(|(_, _, c)| format!("'{c}'")).collect();
-            let (word, shown) = if columns.len() == 1 { ("column", columns[0].clone()) } else { ("columns", columns.iter().take(5).cloned().collect::<Vec<_>>().join(", ")) };
+            let columns: Vec<String> = exact.iter().filter(|(s, t, _)| s == source && *t == target).map(|(_, _, c)| format!("'{c}'")).collect();
+            let (word, shown) = if columns.len() == 1 {
+                ("column", columns[0].clone())
+            } else {
+                ("columns", columns.iter().take(5).cloned().collect::<Vec<_>>().join(", "))
+            };
             let more = if columns.len() > 5 { format!(" and {} more", columns.len() - 5) } else { String::new() };
             self.add(Status::Pass, format!("{word} {shown}{more}: {source} values convert exactly to {target}"));
         }
     }
     fn add(&mut self, status: Status, text: String) {
-        self.0.push(Finding {
-            status,
-            text,
-            blocks: status == Status::Fail,
-        });
+        self.0.push(Finding { status, text, blocks: status == Status::Fail });
     }
     /// A finding that is reported but lets the sample run.
     fn note(&mut self, status: Status, text: String) {
-        self.0.push(Finding {
-            status,
-            text,
-            blocks: false,
-        });
+        self.0.push(Finding { status, text, blocks: false });
     }
     fn blocked(&self) -> bool {
         self.0.iter().any(|f| f.blocks)
@@ -128,12 +119,7 @@ impl Findings {
 
 /// Matches `sample` against `inputs`. `feature_names` are the column names of a single 2-D
 /// input and where they came from (config or model metadata).
-pub fn bind(
-    sample: &Sample,
-    inputs: &[IoSpec],
-    feature_names: Option<(&[String], NamesFrom)>,
-    rules: &Rules<'_>,
-) -> Binding {
+pub fn bind(sample: &Sample, inputs: &[IoSpec], feature_names: Option<(&[String], NamesFrom)>, rules: &Rules<'_>) -> Binding {
     let columns: Vec<String> = sample.columns().into_iter().map(|(name, _)| name).collect();
     let all_named = inputs.iter().all(|i| columns.contains(&i.name));
     let single = match inputs {
@@ -142,32 +128,14 @@ pub fn bind(
     };
     let mut findings = Findings(Vec::new(), Vec::new());
     let (mode, batch) = if single {
-        bind_single(
-            sample,
-            &inputs[0],
-            &columns,
-            feature_names,
-            rules,
-            &mut findings,
-        )
+        bind_single(sample, &inputs[0], &columns, feature_names, rules, &mut findings)
     } else {
-        (
-            Mode::PerColumn,
-            bind_per_column(sample, inputs, &columns, rules, &mut findings),
-        )
+        (Mode::PerColumn, bind_per_column(sample, inputs, &columns, rules, &mut findings))
     };
     findings.group_exact();
-    let batch = if findings.blocked() {
-        None
-    } else {
-        batch.map(|b| fit_batch_dim(b, inputs, &mut findings))
-    };
+    let batch = if findings.blocked() { None } else { batch.map(|b| fit_batch_dim(b, inputs, &mut findings)) };
     let batch = if findings.blocked() { None } else { batch };
-    Binding {
-        mode,
-        findings: findings.0,
-        batch,
-    }
+    Binding { mode, findings: findings.0, batch }
 }
 
 /// Matches the tensors of a test data set to the model inputs: by name when every tensor is
@@ -185,7 +153,10 @@ pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec]) -> Bin
             findings.add(Status::Warn, format!("tensor '{}' in the sample is not a model input (ignored)", extra.name));
         }
     } else if set.tensors.len() != inputs.len() {
-        findings.add(Status::Fail, format!("the sample has {} input tensor(s) and no name matches an input; the model takes {}", set.tensors.len(), inputs.len()));
+        findings.add(
+            Status::Fail,
+            format!("the sample has {} input tensor(s) and no name matches an input; the model takes {}", set.tensors.len(), inputs.len()),
+        );
     }
     let mut batch = Vec::new();
     for (index, input) in inputs.iter().enumerate() {
@@ -219,39 +190,22 @@ pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec]) -> Bin
 }
 
 /// Converts one column and records what happened to its values.
-fn convert_column(
-    sample: &Sample,
-    column: &str,
-    input: &IoSpec,
-    index: usize,
-    rules: &Rules<'_>,
-    findings: &mut Findings,
-) -> Option<TensorData> {
+fn convert_column(sample: &Sample, column: &str, input: &IoSpec, index: usize, rules: &Rules<'_>, findings: &mut Findings) -> Option<TensorData> {
     let (element, _) = input.kind.as_tensor()?;
-    let scale = rules
-        .domain
-        .column(&input.name, index)
-        .and_then(|c| c.scaler)
-        .map(|(_, std)| std);
-    let conversion = sample.convert(
-        column,
-        element,
-        Judge {
-            tolerance: rules.tolerance,
-            scale,
-        },
-    );
-    let source = sample
-        .frame
-        .column(column)
-        .map(|c| dtype_name(c.dtype()))
-        .unwrap_or_default();
+    let scale = rules.domain.column(&input.name, index).and_then(|c| c.scaler).map(|(_, std)| std);
+    let conversion = sample.convert(column, element, Judge { tolerance: rules.tolerance, scale });
+    let source = sample.frame.column(column).map(|c| dtype_name(c.dtype())).unwrap_or_default();
     match &conversion.safety {
         Safety::Exact if source != element.name() => findings.exact(column, source, element),
         Safety::Exact => {}
         Safety::Rounded(r) => findings.add(
             Status::Pass,
-            format!("column '{column}': values round into {element} by at most {:.1e} of {} (tolerance {:e})", r.relative, describe_spread(r), rules.tolerance),
+            format!(
+                "column '{column}': values round into {element} by at most {:.1e} of {} (tolerance {:e})",
+                r.relative,
+                describe_spread(r),
+                rules.tolerance
+            ),
         ),
         Safety::Lossy(r) => findings.note(Status::Fail, lossy_text(column, element, r, rules.tolerance)),
         Safety::Missing(m) => findings.add(Status::Fail, missing_text(column, element, m, sample.rows(), rules.domain)),
@@ -261,8 +215,7 @@ fn convert_column(
 }
 
 fn describe_spread(r: &Rounding) -> String {
-    r.spread
-        .map_or_else(|| "the value".to_string(), |s| s.to_string())
+    r.spread.map_or_else(|| "the value".to_string(), |s| s.to_string())
 }
 
 fn lossy_text(column: &str, element: ElementType, r: &Rounding, tolerance: f64) -> String {
@@ -280,13 +233,7 @@ fn lossy_text(column: &str, element: ElementType, r: &Rounding, tolerance: f64) 
     format!("column '{column}': {what}; {} of {} rows", r.affected, r.rows)
 }
 
-fn missing_text(
-    column: &str,
-    element: ElementType,
-    m: &Missing,
-    rows: usize,
-    domain: &GraphDomain,
-) -> String {
+fn missing_text(column: &str, element: ElementType, m: &Missing, rows: usize, domain: &GraphDomain) -> String {
     let nan = if !element.is_float() {
         format!("a {element} input cannot hold NaN")
     } else {
@@ -295,29 +242,14 @@ fn missing_text(
             None => "the model has no step that handles NaN (no Imputer)".to_string(),
         }
     };
-    format!(
-        "column '{column}': missing value in row {} ({} of {rows} rows); {nan}",
-        m.row, m.count
-    )
+    format!("column '{column}': missing value in row {} ({} of {rows} rows); {nan}", m.row, m.count)
 }
 
-fn bind_per_column(
-    sample: &Sample,
-    inputs: &[IoSpec],
-    columns: &[String],
-    rules: &Rules<'_>,
-    findings: &mut Findings,
-) -> Option<Batch> {
+fn bind_per_column(sample: &Sample, inputs: &[IoSpec], columns: &[String], rules: &Rules<'_>, findings: &mut Findings) -> Option<Batch> {
     let mut batch = Vec::new();
     for input in inputs {
         let Some((_, dims)) = input.kind.as_tensor() else {
-            findings.add(
-                Status::Fail,
-                format!(
-                    "input '{}' is a {}; a column cannot feed it",
-                    input.name, input.kind
-                ),
-            );
+            findings.add(Status::Fail, format!("input '{}' is a {}; a column cannot feed it", input.name, input.kind));
             continue;
         };
         if !columns.contains(&input.name) {
@@ -330,32 +262,18 @@ fn bind_per_column(
             _ => false,
         };
         if !per_row_ok {
-            findings.add(
-                Status::Fail,
-                format!("input '{}' is {}: one column holds one value per row", input.name, input.kind),
-            );
+            findings.add(Status::Fail, format!("input '{}' is {}: one column holds one value per row", input.name, input.kind));
             continue;
         }
         if let Some(values) = convert_column(sample, &input.name, input, 0, rules, findings) {
-            let data = if dims.len() == 2 {
-                insert_column_axis(values)
-            } else {
-                values
-            };
-            batch.push(NamedTensor {
-                name: input.name.clone(),
-                data,
-            });
+            let data = if dims.len() == 2 { insert_column_axis(values) } else { values };
+            batch.push(NamedTensor { name: input.name.clone(), data });
         }
     }
     for extra in columns.iter().filter(|c| !inputs.iter().any(|i| &&i.name == c)) {
         findings.add(Status::Warn, format!("extra column '{extra}' is not a model input (ignored)"));
     }
-    if findings.blocked() {
-        None
-    } else {
-        Some(batch)
-    }
+    if findings.blocked() { None } else { Some(batch) }
 }
 
 fn bind_single(
@@ -380,10 +298,7 @@ fn bind_single(
         && used.len() as i64 != width
     {
         let what = if names_from == NamesFrom::Position { "the sample has" } else { "feature_names lists" };
-        findings.add(
-            Status::Fail,
-            format!("{what} {} columns; input '{}' ({}) takes {width}", used.len(), input.name, input.kind),
-        );
+        findings.add(Status::Fail, format!("{what} {} columns; input '{}' ({}) takes {width}", used.len(), input.name, input.kind));
         return (mode, None);
     }
     if names_from != NamesFrom::Position {
@@ -419,16 +334,8 @@ fn bind_single(
 fn headline(findings: &[Finding], status: Status) -> String {
     let problems: Vec<&Finding> = findings.iter().filter(|f| f.status == status).collect();
     let first = problems.first().map_or(String::new(), |f| f.text.clone());
-    let first = if first.starts_with("columns matched by position") {
-        "columns matched by position (order unverified)".to_string()
-    } else {
-        first
-    };
-    if problems.len() > 1 {
-        format!("{} problems: {first}", problems.len())
-    } else {
-        first
-    }
+    let first = if first.starts_with("columns matched by position") { "columns matched by position (order unverified)".to_string() } else { first };
+    if problems.len() > 1 { format!("{} problems: {first}", problems.len()) } else { first }
 }
 
 /// What a single-tensor model whose columns are matched by position is told.
@@ -442,22 +349,12 @@ fn moved_text(sample_order: &[&String], model_order: &[&String]) -> String {
         .enumerate()
         .filter_map(|(feature, name)| {
             let at = sample_order.iter().position(|c| c == name)?;
-            (at != feature).then(|| {
-                format!("'{name}' is sample column {at}, model feature {feature}")
-            })
+            (at != feature).then(|| format!("'{name}' is sample column {at}, model feature {feature}"))
         })
         .collect();
     let shown: Vec<&str> = moved.iter().take(4).map(String::as_str).collect();
-    let more = if moved.len() > 4 {
-        format!(" and {} more", moved.len() - 4)
-    } else {
-        String::new()
-    };
-    format!(
-        "{} column(s) moved from the model's feature order: {}{more}",
-        moved.len(),
-        shown.join("; ")
-    )
+    let more = if moved.len() > 4 { format!(" and {} more", moved.len() - 4) } else { String::new() };
+    format!("{} column(s) moved from the model's feature order: {}{more}", moved.len(), shown.join("; "))
 }
 
 fn insert_column_axis(values: TensorData) -> TensorData {
@@ -567,8 +464,7 @@ impl Check for SchemaParity {
         };
         let base = |o: Outcome| o.with_metric("rows", rows).with_metric("columns", columns);
         let Some(batch) = binding.batch.clone() else {
-            return base(Outcome::fail(headline(&binding.findings, Status::Fail)))
-                .with_details(details);
+            return base(Outcome::fail(headline(&binding.findings, Status::Fail))).with_details(details);
         };
         let outputs = match runner.run(&batch) {
             Ok(outputs) => outputs,
@@ -590,10 +486,7 @@ impl Check for SchemaParity {
         let outcome = match status {
             // The values ran converted: the failure leads; the details show the prediction.
             Status::Fail => Outcome::fail(headline(&binding.findings, Status::Fail)),
-            Status::Warn => Outcome::warn(format!(
-                "{}; {summary}",
-                headline(&binding.findings, Status::Warn)
-            )),
+            Status::Warn => Outcome::warn(format!("{}; {summary}", headline(&binding.findings, Status::Warn))),
             _ => Outcome::pass(summary),
         };
         base(outcome).with_details(details)
@@ -607,30 +500,14 @@ mod tests {
 
     #[test]
     fn exact_conversions_are_one_line_however_wide_the_model() {
-        let columns: Vec<Column> = (0..30)
-            .map(|i| Column::new(format!("c{i}").into(), &[17i64, 79, 40]))
-            .collect();
+        let columns: Vec<Column> = (0..30).map(|i| Column::new(format!("c{i}").into(), &[17i64, 79, 40])).collect();
         let frame = DataFrame::new(3, columns).unwrap();
-        let sample = Sample {
-            path: "rows.parquet".into(),
-            format: crate::sample::SampleFormat::Parquet,
-            frame,
-        };
+        let sample = Sample { path: "rows.parquet".into(), format: crate::sample::SampleFormat::Parquet, frame };
         let inputs = vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(30)])];
         let names: Vec<String> = (0..30).map(|i| format!("c{i}")).collect();
-        let binding = bind(
-            &sample,
-            &inputs,
-            Some((&names, NamesFrom::Config)),
-            &Rules::default(),
-        );
+        let binding = bind(&sample, &inputs, Some((&names, NamesFrom::Config)), &Rules::default());
         let texts: Vec<&str> = binding.findings.iter().map(|f| f.text.as_str()).collect();
-        assert_eq!(
-            texts,
-            [
-                "columns 'c0', 'c1', 'c2', 'c3', 'c4' and 25 more: int64 values convert exactly to float32"
-            ]
-        );
+        assert_eq!(texts, ["columns 'c0', 'c1', 'c2', 'c3', 'c4' and 25 more: int64 values convert exactly to float32"]);
         assert!(binding.batch.is_some());
     }
 }

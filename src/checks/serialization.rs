@@ -72,17 +72,11 @@ impl Check for Serialization {
         };
         let escapes = artifact.external_data_problems.clone();
         if !escapes.is_empty() {
-            return with_identity(Outcome::fail(format!(
-                "{} external-data reference(s) outside the model folder; not loaded",
-                escapes.len()
-            )))
-            .with_details(escapes);
+            return with_identity(Outcome::fail(format!("{} external-data reference(s) outside the model folder; not loaded", escapes.len())))
+                .with_details(escapes);
         }
-        let opsets: Vec<String> = info
-            .opsets
-            .iter()
-            .map(|(domain, v)| format!("{} {v}", if domain.is_empty() { "ai.onnx" } else { domain }))
-            .collect();
+        let opsets: Vec<String> =
+            info.opsets.iter().map(|(domain, v)| format!("{} {v}", if domain.is_empty() { "ai.onnx" } else { domain })).collect();
         let producer = match (info.producer_name.as_str(), info.producer_version.as_str()) {
             ("", _) => "unknown producer".to_string(),
             (name, "") => name.to_string(),
@@ -103,14 +97,13 @@ impl Check for Serialization {
         // A producer string can be a multi-line build report (CatBoost's): on one line, bounded.
         let short_producer = super::one_line(&producer, 40);
         let mut outcome = Outcome::pass(format!("valid ONNX, IR {}, {opset}, {short_producer}, {size}", info.ir_version))
-        .with_metric("ir_version", info.ir_version)
-        .with_metric("producer", producer.clone())
-        .with_metric("opsets", serde_json::to_value(&info.opsets).unwrap_or_default());
+            .with_metric("ir_version", info.ir_version)
+            .with_metric("producer", producer.clone())
+            .with_metric("opsets", serde_json::to_value(&info.opsets).unwrap_or_default());
         let runner = match ctx.runner {
             Ok(runner) => runner,
             Err(ref reason) => {
-                return with_identity(Outcome::fail(format!("ONNX Runtime could not load the model: {reason}")))
-                    .with_details(details);
+                return with_identity(Outcome::fail(format!("ONNX Runtime could not load the model: {reason}"))).with_details(details);
             }
         };
         for input in runner.inputs() {
@@ -134,15 +127,8 @@ impl Check for Serialization {
                 details.push(format!("peak memory after load: {}", human_size(peak)));
             }
         }
-        outcome.metrics.insert(
-            "inputs".into(),
-            serde_json::to_value(runner.inputs()).unwrap_or_default(),
-        );
-        outcome.metrics.insert(
-            "outputs".into(),
-            serde_json::to_value(runner.outputs()).unwrap_or_default(),
-        );
+        outcome.metrics.insert("inputs".into(), serde_json::to_value(runner.inputs()).unwrap_or_default());
+        outcome.metrics.insert("outputs".into(), serde_json::to_value(runner.outputs()).unwrap_or_default());
         with_identity(outcome).with_details(details)
     }
 }
-

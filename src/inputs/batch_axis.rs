@@ -81,10 +81,7 @@ impl BatchAxes {
 
     /// Rows in `batch`: the length of the batch axis of its first batched input (0 without one).
     pub fn rows(&self, batch: &Batch) -> usize {
-        batch
-            .iter()
-            .find_map(|t| self.axis(&t.name).map(|axis| t.data.shape().get(axis).copied().unwrap_or(0)))
-            .unwrap_or(0)
+        batch.iter().find_map(|t| self.axis(&t.name).map(|axis| t.data.shape().get(axis).copied().unwrap_or(0))).unwrap_or(0)
     }
 
     /// Rows `start..end` of every batched input; other inputs unchanged.
@@ -222,7 +219,8 @@ mod tests {
     #[test]
     fn a_recurrent_state_and_a_scalar_are_not_the_batch() {
         // silero-vad: input [batch, samples], state [2, batch, 128], sr scalar.
-        let inputs = [spec("input", &[sym("batch"), sym("samples")]), spec("state", &[Dim::Fixed(2), sym("batch"), Dim::Fixed(128)]), spec("sr", &[])];
+        let inputs =
+            [spec("input", &[sym("batch"), sym("samples")]), spec("state", &[Dim::Fixed(2), sym("batch"), Dim::Fixed(128)]), spec("sr", &[])];
         let outputs = [spec("output", &[sym("batch"), Dim::Fixed(1)]), spec("stateN", &[Dim::Fixed(2), sym("batch"), Dim::Fixed(128)])];
         let axes = BatchAxes::infer(&inputs, &outputs, &BTreeMap::new());
         assert_eq!((axes.axis("input"), axes.axis("state"), axes.axis("sr")), (Some(0), Some(1), None));

@@ -41,7 +41,10 @@ pub fn pandas_layout(bytes: &[u8]) -> Option<&'static str> {
 pub fn read(bytes: &[u8], max_rows: usize) -> Result<Vec<NamedProto>, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
     if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) {
-        return map.iter().map(|(name, value)| Ok(NamedProto { name: name.clone(), data: tensor(name, std::slice::from_ref(value), false)? })).collect();
+        return map
+            .iter()
+            .map(|(name, value)| Ok(NamedProto { name: name.clone(), data: tensor(name, std::slice::from_ref(value), false)? }))
+            .collect();
     }
     let rows: Vec<serde_json::Map<String, Value>> = text
         .lines()
@@ -77,7 +80,8 @@ fn tensor(name: &str, values: &[Value], stacked: bool) -> Result<TensorData, Str
     let mut texts = Vec::new();
     let expected = if stacked { &shape[1..] } else { &shape[..] };
     for (row, value) in values.iter().enumerate() {
-        flatten(value, expected, &mut texts).map_err(|e| if stacked { format!("input '{name}', line {}: {e}", row + 1) } else { format!("input '{name}': {e}") })?;
+        flatten(value, expected, &mut texts)
+            .map_err(|e| if stacked { format!("input '{name}', line {}: {e}", row + 1) } else { format!("input '{name}': {e}") })?;
     }
     let array = ArrayD::from_shape_vec(IxDyn(&shape), texts).map_err(|e| format!("input '{name}': {e}"))?;
     Ok(TensorData::Str(array))
@@ -152,7 +156,8 @@ mod tests {
         let tensors = read(request, 10).unwrap();
         assert_eq!((tensors[0].name.as_str(), tensors[0].data.shape()), ("input", &[1, 2][..]));
         assert_eq!((tensors[1].data.shape(), tensors[1].data.to_texts()), (&[][..], vec!["16000".to_string()]));
-        let lines = b"{\"input_ids\": [101, 7592, 102], \"attention_mask\": [1, 1, 1]}\n{\"input_ids\": [101, 2088, 102], \"attention_mask\": [1, 1, 1]}\n";
+        let lines =
+            b"{\"input_ids\": [101, 7592, 102], \"attention_mask\": [1, 1, 1]}\n{\"input_ids\": [101, 2088, 102], \"attention_mask\": [1, 1, 1]}\n";
         assert!(holds_tensors(lines));
         let tensors = read(lines, 10).unwrap();
         assert_eq!(tensors[1].data.shape(), &[2, 3]);
@@ -171,6 +176,9 @@ mod tests {
         let fraction = read(br#"{"ids": [[1, 2.5]], "x": [0.1]}"#, 10).unwrap();
         assert_eq!(typed_for(&fraction, &inputs).unwrap_err(), "input 'ids': '2.5' is not a i64");
         assert_eq!(read(br#"{"ids": [[1, 2], [3]]}"#, 10).unwrap_err(), "input 'ids': ragged array: 1 items where 2 were expected");
-        assert_eq!(read(b"{\"ids\": [1]}\n{\"ids\": [null]}\n", 10).unwrap_err(), "input 'ids', line 2: null: a missing value (tensors have no missing values)");
+        assert_eq!(
+            read(b"{\"ids\": [1]}\n{\"ids\": [null]}\n", 10).unwrap_err(),
+            "input 'ids', line 2: null: a missing value (tensors have no missing values)"
+        );
     }
 }

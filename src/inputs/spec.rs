@@ -196,12 +196,15 @@ mod tests {
 
     #[test]
     fn names_the_model_does_not_have_are_errors() {
-        let inputs = [IoSpec { name: "x".into(), kind: crate::runtime::ValueKind::Tensor { element: crate::runtime::ElementType::Float32, dims: vec![Dim::Free(Some("batch".into())), Dim::Fixed(3)] } }];
+        let inputs = [IoSpec {
+            name: "x".into(),
+            kind: crate::runtime::ValueKind::Tensor {
+                element: crate::runtime::ElementType::Float32,
+                dims: vec![Dim::Free(Some("batch".into())), Dim::Fixed(3)],
+            },
+        }];
         let typo = parse("y: {values: ones}\n");
-        assert_eq!(
-            check_against_model(&BTreeMap::new(), &typo, &inputs).unwrap_err(),
-            "config inputs.y: the model has no input 'y' (inputs: x)"
-        );
+        assert_eq!(check_against_model(&BTreeMap::new(), &typo, &inputs).unwrap_err(), "config inputs.y: the model has no input 'y' (inputs: x)");
         let dims = BTreeMap::from([("heigth".to_string(), 4)]);
         assert!(check_against_model(&dims, &BTreeMap::new(), &inputs).unwrap_err().starts_with("config dims.heigth: no model input"));
         let wrong_shape = parse("x: {shape: [2, 4]}\n");

@@ -212,7 +212,13 @@ mod tests {
         assert!(ids.iter().all(|&i| (1..100).contains(&i)), "{ids:?}");
         assert!(ids.iter().any(|&i| i != ids[0]), "ids vary");
         assert!(batch[1].data.to_texts().iter().all(|t| t == "1"), "mask of ones");
-        assert_eq!(synth.describe(1), ["input_ids [1, 128] (guessed sequence=128: set them under dims: in the config)", "attention_mask [1, 128] (guessed sequence=128: set them under dims: in the config)"]);
+        assert_eq!(
+            synth.describe(1),
+            [
+                "input_ids [1, 128] (guessed sequence=128: set them under dims: in the config)",
+                "attention_mask [1, 128] (guessed sequence=128: set them under dims: in the config)"
+            ]
+        );
         let dims = BTreeMap::from([("sequence".to_string(), 16)]);
         let sized = Synthesizer { inputs: &inputs, axes: &axes, dims: &dims, specs: &specs };
         assert_eq!(sized.batch(1).unwrap()[0].data.shape(), &[1, 16]);

@@ -73,7 +73,9 @@ pub fn audit(dir: &Path, file: &Path, options: Options) -> LockVerdict {
                         verdict.python(&name, &version);
                     }
                     None if constraint.is_empty() => verdict.fail(format!("'{name}' is not pinned (no version)")),
-                    None => verdict.fail(format!("'{spec}' is not pinned exactly (conda's '={}' matches a range)", constraint.trim_start_matches('='))),
+                    None => {
+                        verdict.fail(format!("'{spec}' is not pinned exactly (conda's '={}' matches a range)", constraint.trim_start_matches('=')))
+                    }
                 }
             }
             Value::Object(map) => {

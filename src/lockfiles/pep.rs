@@ -41,8 +41,7 @@ pub struct Req {
 /// Parses one PEP 508 requirement.
 pub fn parse(text: &str) -> Result<Req, String> {
     // pep508_rs panics on some invalid names instead of returning an error (found by fuzzing).
-    let requirement: Requirement =
-        crate::guard::catch_panic(|| Requirement::from_str(text.trim()))?.map_err(|e| first_line(&e.to_string()))?;
+    let requirement: Requirement = crate::guard::catch_panic(|| Requirement::from_str(text.trim()))?.map_err(|e| first_line(&e.to_string()))?;
     let name = normalize(requirement.name.as_ref());
     let marker = requirement.marker.contents().map(|m| m.to_string()).unwrap_or_default();
     let (specifiers, exact, url) = match &requirement.version_or_url {

@@ -67,10 +67,7 @@ pub fn audit(dir: &Path, options: Options) -> LockVerdict {
             Ok(pipfile) => {
                 for (table, section) in [("packages", "default"), ("dev-packages", "develop")] {
                     for (name, spec) in pipfile.get(table).and_then(toml::Value::as_table).into_iter().flatten() {
-                        let locked = lock[section]
-                            .as_object()
-                            .and_then(|m| m.iter().find(|(k, _)| normalize(k) == normalize(name)))
-                            .map(|(_, v)| v);
+                        let locked = lock[section].as_object().and_then(|m| m.iter().find(|(k, _)| normalize(k) == normalize(name))).map(|(_, v)| v);
                         let Some(locked) = locked else {
                             verdict.fail(format!("'{name}' is in Pipfile [{table}] but not in Pipfile.lock: out of sync, run `pipenv lock`"));
                             sync = "out of sync with Pipfile";

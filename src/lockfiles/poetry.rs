@@ -114,10 +114,12 @@ fn declared(pyproject: &toml::Table) -> Vec<Declared> {
             let entry = match &first {
                 Value::String(c) => Declared { name, constraint: Some(c.clone()), source: None, optional: false },
                 Value::Table(t) => {
-                    let source = ["git", "path", "url"].iter().find_map(|k| t.get(*k).and_then(Value::as_str).map(|v| {
-                        let rev = t.get("rev").and_then(Value::as_str).map(|r| format!(" rev {r}")).unwrap_or_default();
-                        format!("{k} {v}{rev}")
-                    }));
+                    let source = ["git", "path", "url"].iter().find_map(|k| {
+                        t.get(*k).and_then(Value::as_str).map(|v| {
+                            let rev = t.get("rev").and_then(Value::as_str).map(|r| format!(" rev {r}")).unwrap_or_default();
+                            format!("{k} {v}{rev}")
+                        })
+                    });
                     Declared {
                         name,
                         constraint: t.get("version").and_then(Value::as_str).map(str::to_string),
@@ -159,12 +161,7 @@ fn locked(lock: &toml::Table) -> BTreeMap<String, Locked> {
         let dependencies = package
             .get("dependencies")
             .and_then(Value::as_table)
-            .map(|deps| {
-                deps.iter()
-                    .filter(|(_, spec)| !is_optional_or_extra(spec))
-                    .map(|(dep, _)| normalize(dep))
-                    .collect()
-            })
+            .map(|deps| deps.iter().filter(|(_, spec)| !is_optional_or_extra(spec)).map(|(dep, _)| normalize(dep)).collect())
             .unwrap_or_default();
         out.insert(normalize(name), Locked { version: version.to_string(), hashes, dependencies });
     }

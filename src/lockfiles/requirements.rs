@@ -94,7 +94,9 @@ pub fn audit_file(file: &Path, options: Options) -> LockVerdict {
             Err(problem) if entry.editable => verdict.fail(format!("line {}: {problem} is not pinned", entry.line)),
             Err(problem) => verdict.fail(format!("{shown}:{}: not a valid requirement: {problem}", entry.line)),
             Ok(req) => match (&req.url, &req.exact) {
-                (Some(url), _) => verdict.fail(format!("line {}: '{}' comes from a URL or VCS reference ({url}), not a pinned release", entry.line, req.name)),
+                (Some(url), _) => {
+                    verdict.fail(format!("line {}: '{}' comes from a URL or VCS reference ({url}), not a pinned release", entry.line, req.name))
+                }
                 (None, Some(version)) => {
                     pinned += 1;
                     hashed += usize::from(entry.hashed);

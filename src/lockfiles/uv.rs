@@ -45,9 +45,10 @@ pub fn audit(dir: &Path, options: Options) -> LockVerdict {
         .collect();
     let names: BTreeSet<&str> = packages.iter().map(|p| p.name.as_str()).collect();
     let is_root = |p: &Package<'_>| {
-        p.table.get("source").and_then(Value::as_table).is_some_and(|s| {
-            ["editable", "virtual"].iter().any(|k| s.get(*k).and_then(Value::as_str) == Some("."))
-        })
+        p.table
+            .get("source")
+            .and_then(Value::as_table)
+            .is_some_and(|s| ["editable", "virtual"].iter().any(|k| s.get(*k).and_then(Value::as_str) == Some(".")))
     };
     let mut unhashed = Vec::new();
     for package in &packages {

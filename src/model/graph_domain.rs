@@ -63,11 +63,7 @@ impl GraphDomain {
         };
         // Rows walk the range in a different order per column so that columns do not move together.
         let k = (row * 7 + index * 3) % rows.max(1);
-        let t = if rows > 1 {
-            k as f64 / (rows - 1) as f64
-        } else {
-            0.5
-        };
+        let t = if rows > 1 { k as f64 / (rows - 1) as f64 } else { 0.5 };
         Some(format!("{}", lo + (hi - lo) * t))
     }
 }
@@ -80,29 +76,15 @@ pub fn read(bytes: &[u8]) -> GraphDomain {
     let Some(graph) = model.graph else {
         return GraphDomain::default();
     };
-    let mut domain = GraphDomain {
-        ops: graph.node.iter().map(|n| n.op_type.clone()).collect(),
-        ..GraphDomain::default()
-    };
+    let mut domain = GraphDomain { ops: graph.node.iter().map(|n| n.op_type.clone()).collect(), ..GraphDomain::default() };
     let mut tensors: BTreeMap<String, Vec<Source>> = BTreeMap::new();
     for input in &graph.input {
         if let Some(width) = input_width(input) {
-            let sources = (0..width)
-                .map(|index| Source {
-                    input: input.name.clone(),
-                    index,
-                    mean: 0.0,
-                    scale: 1.0,
-                })
-                .collect();
+            let sources = (0..width).map(|index| Source { input: input.name.clone(), index, mean: 0.0, scale: 1.0 }).collect();
             tensors.insert(input.name.clone(), sources);
         }
     }
-    let indices: BTreeMap<String, Vec<i64>> = graph
-        .initializer
-        .iter()
-        .filter_map(|t| Some((t.name.clone(), t.int64s()?)))
-        .collect();
+    let indices: BTreeMap<String, Vec<i64>> = graph.initializer.iter().filter_map(|t| Some((t.name.clone(), t.int64s()?))).collect();
     for node in &graph.node {
         follow(node, &mut tensors, &indices, &mut domain);
     }
@@ -120,11 +102,7 @@ struct Source {
 
 impl Source {
     fn raw(&self, value: f64) -> f64 {
-        if self.scale == 0.0 {
-            self.mean
-        } else {
-            value / self.scale + self.mean
-        }
+        if self.scale == 0.0 { self.mean } else { value / self.scale + self.mean }
     }
 }
 
@@ -133,24 +111,13 @@ fn input_width(input: &proto::ValueInfoProto) -> Option<usize> {
     let dims = &tensor.shape.as_ref()?.dim;
     match dims.len() {
         1 => Some(1),
-        2 => usize::try_from(dims[1].dim_value)
-            .ok()
-            .filter(|w| (1..=100_000).contains(w)),
+        2 => usize::try_from(dims[1].dim_value).ok().filter(|w| (1..=100_000).contains(w)),
         _ => None,
     }
 }
 
-fn follow(
-    node: &proto::NodeProto,
-    tensors: &mut BTreeMap<String, Vec<Source>>,
-    indices: &BTreeMap<String, Vec<i64>>,
-    domain: &mut GraphDomain,
-) {
-    let first = node
-        .input
-        .first()
-        .and_then(|name| tensors.get(name))
-        .cloned();
+fn follow(node: &proto::NodeProto, tensors: &mut BTreeMap<String, Vec<Source>>, indices: &BTreeMap<String, Vec<i64>>, domain: &mut GraphDomain) {
+    let first = node.input.first().and_then(|name| tensors.get(name)).cloned();
     let output = node.output.first().cloned().unwrap_or_default();
     match node.op_type.as_str() {
         "Cast" | "Identity" => {
@@ -159,33 +126,17 @@ fn follow(
             }
         }
         "Concat" if matches!(int_attr(node, "axis"), Some(1) | Some(-1)) => {
-            let parts: Option<Vec<Vec<Source>>> = node
-                .input
-                .iter()
-                .map(|name| tensors.get(name).cloned())
-                .collect();
+            let parts: Option<Vec<Vec<Source>>> = node.input.iter().map(|name| tensors.get(name).cloned()).collect();
             if let Some(parts) = parts {
                 tensors.insert(output, parts.concat());
             }
         }
         // Column selection by constant indices (how ColumnTransformer picks its columns).
-        "Gather" | "ArrayFeatureExtractor"
-            if node.op_type == "ArrayFeatureExtractor"
-                || matches!(int_attr(node, "axis"), Some(1) | Some(-1)) =>
-        {
-            let (Some(sources), Some(picked)) =
-                (first, node.input.get(1).and_then(|name| indices.get(name)))
-            else {
+        "Gather" | "ArrayFeatureExtractor" if node.op_type == "ArrayFeatureExtractor" || matches!(int_attr(node, "axis"), Some(1) | Some(-1)) => {
+            let (Some(sources), Some(picked)) = (first, node.input.get(1).and_then(|name| indices.get(name))) else {
                 return;
             };
-            let selected: Option<Vec<Source>> = picked
-                .iter()
-                .map(|&i| {
-                    usize::try_from(i)
-                        .ok()
-                        .and_then(|i| sources.get(i).cloned())
-                })
-                .collect();
+            let selected: Option<Vec<Source>> = picked.iter().map(|&i| usize::try_from(i).ok().and_then(|i| sources.get(i).cloned())).collect();
             if let Some(selected) = selected {
                 tensors.insert(output, selected);
             }
@@ -194,11 +145,7 @@ fn follow(
             let Some(sources) = first else { return };
             let (offsets, scales) = (floats_attr(node, "offset"), floats_attr(node, "scale"));
             let pick = |values: &[f64], i: usize, default: f64| {
-                if values.len() == 1 {
-                    values[0]
-                } else {
-                    values.get(i).copied().unwrap_or(default)
-                }
+                if values.len() == 1 { values[0] } else { values.get(i).copied().unwrap_or(default) }
             };
             let scaled: Vec<Source> = sources
                 .iter()
@@ -209,18 +156,9 @@ fn follow(
                     let mean = s.raw(offset);
                     let total = s.scale * scale;
                     if s.scale == 1.0 && s.mean == 0.0 && scale != 0.0 {
-                        domain
-                            .columns
-                            .entry((s.input.clone(), s.index))
-                            .or_default()
-                            .scaler = Some((offset, 1.0 / scale.abs()));
+                        domain.columns.entry((s.input.clone(), s.index)).or_default().scaler = Some((offset, 1.0 / scale.abs()));
                     }
-                    Source {
-                        input: s.input.clone(),
-                        index: s.index,
-                        mean,
-                        scale: total,
-                    }
+                    Source { input: s.input.clone(), index: s.index, mean, scale: total }
                 })
                 .collect();
             tensors.insert(output, scaled);
@@ -239,11 +177,7 @@ fn follow(
                 let mut categories: Vec<String> = strings_attr(node, texts);
                 categories.extend(ints_attr(node, ints).iter().map(ToString::to_string));
                 if !categories.is_empty() {
-                    domain
-                        .columns
-                        .entry((source.input.clone(), source.index))
-                        .or_default()
-                        .categories = categories;
+                    domain.columns.entry((source.input.clone(), source.index)).or_default().categories = categories;
                 }
             }
         }
@@ -263,10 +197,7 @@ fn record_thresholds(node: &proto::NodeProto, sources: &[Source], domain: &mut G
             continue;
         };
         let raw = source.raw(value);
-        let entry = domain
-            .columns
-            .entry((source.input.clone(), source.index))
-            .or_default();
+        let entry = domain.columns.entry((source.input.clone(), source.index)).or_default();
         entry.thresholds = Some(match entry.thresholds {
             Some((lo, hi)) => (lo.min(raw), hi.max(raw)),
             None => (raw, raw),
@@ -287,20 +218,11 @@ fn ints_attr(node: &proto::NodeProto, name: &str) -> Vec<i64> {
 }
 
 fn floats_attr(node: &proto::NodeProto, name: &str) -> Vec<f64> {
-    attr(node, name)
-        .map(|a| a.floats.iter().map(|&f| f64::from(f)).collect())
-        .unwrap_or_default()
+    attr(node, name).map(|a| a.floats.iter().map(|&f| f64::from(f)).collect()).unwrap_or_default()
 }
 
 fn strings_attr(node: &proto::NodeProto, name: &str) -> Vec<String> {
-    attr(node, name)
-        .map(|a| {
-            a.strings
-                .iter()
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    attr(node, name).map(|a| a.strings.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect()).unwrap_or_default()
 }
 
 /// The part of `onnx.proto` this module reads (field numbers from the ONNX specification).
@@ -337,8 +259,7 @@ mod proto {
         /// The values of an int64 tensor stored in `int64_data` (column indices).
         pub fn int64s(&self) -> Option<Vec<i64>> {
             const INT64: i32 = 7;
-            (self.data_type == INT64 && !self.int64_data.is_empty())
-                .then(|| self.int64_data.clone())
+            (self.data_type == INT64 && !self.int64_data.is_empty()).then(|| self.int64_data.clone())
         }
     }
 
@@ -408,49 +329,25 @@ mod tests {
     use super::*;
 
     fn iris() -> GraphDomain {
-        read(
-            &std::fs::read(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/fixtures/models/iris_rf.onnx"
-            ))
-            .unwrap(),
-        )
+        read(&std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/models/iris_rf.onnx")).unwrap())
     }
 
     #[test]
     fn scaler_statistics_and_thresholds_come_back_in_raw_units() {
         let domain = iris();
-        let petal = domain
-            .column("input", 2)
-            .expect("petal_length has a domain");
+        let petal = domain.column("input", 2).expect("petal_length has a domain");
         let (mean, std) = petal.scaler.unwrap();
-        assert!(
-            (3.0..4.5).contains(&mean) && (1.5..2.0).contains(&std),
-            "{petal:?}"
-        );
+        assert!((3.0..4.5).contains(&mean) && (1.5..2.0).contains(&std), "{petal:?}");
         let (lo, hi) = petal.thresholds.unwrap();
-        assert!(
-            lo >= 1.0 && hi <= 6.9 && lo < hi,
-            "thresholds in centimetres: {petal:?}"
-        );
-        assert_eq!(
-            domain.takes_nan(),
-            Some("its trees send NaN down one side of each split")
-        );
+        assert!(lo >= 1.0 && hi <= 6.9 && lo < hi, "thresholds in centimetres: {petal:?}");
+        assert_eq!(domain.takes_nan(), Some("its trees send NaN down one side of each split"));
     }
 
     #[test]
     fn encoders_name_their_categories_and_garbage_has_no_domain() {
-        let bytes = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/models/mixed_types.onnx"
-        ))
-        .unwrap();
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/models/mixed_types.onnx")).unwrap();
         let domain = read(&bytes);
-        assert_eq!(
-            domain.column("color", 0).unwrap().categories,
-            vec!["blue", "green", "red"]
-        );
+        assert_eq!(domain.column("color", 0).unwrap().categories, vec!["blue", "green", "red"]);
         assert_eq!(domain.plausible("color", 0, 4, 8).as_deref(), Some("green"));
         assert_eq!(read(b"not a model"), GraphDomain::default());
     }

@@ -98,8 +98,25 @@ const SAFE_GLOBALS: &[&str] = &[
 
 /// PyTorch dtypes and layouts, stored as `torch.<name>` globals.
 const TORCH_VALUES: &[&str] = &[
-    "float16", "float32", "float64", "bfloat16", "half", "float", "double", "int8", "int16", "int32", "int64", "uint8",
-    "bool", "complex64", "complex128", "strided", "sparse_coo", "long", "int",
+    "float16",
+    "float32",
+    "float64",
+    "bfloat16",
+    "half",
+    "float",
+    "double",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "bool",
+    "complex64",
+    "complex128",
+    "strided",
+    "sparse_coo",
+    "long",
+    "int",
 ];
 
 /// Packages whose classes (a name starting with an upper-case letter, no attribute path) are
@@ -108,12 +125,67 @@ const SAFE_CLASS_PACKAGES: &[&str] = &["sklearn", "torch.nn.modules", "xgboost",
 
 /// Modules whose every global runs commands, code or reaches the system.
 const DANGEROUS_MODULES: &[&str] = &[
-    "os", "posix", "nt", "posixpath", "ntpath", "subprocess", "_posixsubprocess", "sys", "socket", "shutil", "runpy",
-    "pty", "commands", "webbrowser", "importlib", "code", "codeop", "ctypes", "multiprocessing", "pickle", "_pickle",
-    "marshal", "dill", "cloudpickle", "asyncio", "http", "httplib", "urllib", "requests", "ftplib", "smtplib",
-    "telnetlib", "tempfile", "platform", "signal", "threading", "_thread", "pdb", "bdb", "timeit", "profile",
-    "cProfile", "trace", "io", "_io", "pydoc", "codecs", "zipimport", "builtins", "__builtin__", "__builtins__",
-    "operator", "types", "functools", "inspect", "gc", "imp", "pkgutil", "distutils", "setuptools", "pip",
+    "os",
+    "posix",
+    "nt",
+    "posixpath",
+    "ntpath",
+    "subprocess",
+    "_posixsubprocess",
+    "sys",
+    "socket",
+    "shutil",
+    "runpy",
+    "pty",
+    "commands",
+    "webbrowser",
+    "importlib",
+    "code",
+    "codeop",
+    "ctypes",
+    "multiprocessing",
+    "pickle",
+    "_pickle",
+    "marshal",
+    "dill",
+    "cloudpickle",
+    "asyncio",
+    "http",
+    "httplib",
+    "urllib",
+    "requests",
+    "ftplib",
+    "smtplib",
+    "telnetlib",
+    "tempfile",
+    "platform",
+    "signal",
+    "threading",
+    "_thread",
+    "pdb",
+    "bdb",
+    "timeit",
+    "profile",
+    "cProfile",
+    "trace",
+    "io",
+    "_io",
+    "pydoc",
+    "codecs",
+    "zipimport",
+    "builtins",
+    "__builtin__",
+    "__builtins__",
+    "operator",
+    "types",
+    "functools",
+    "inspect",
+    "gc",
+    "imp",
+    "pkgutil",
+    "distutils",
+    "setuptools",
+    "pip",
 ];
 
 /// What allowing `module.name` on load means.
@@ -181,7 +253,10 @@ mod tests {
         };
         assert_eq!(reason("posixpath", "os.system"), "posixpath.os.system: module 'posixpath' runs commands or reaches the system");
         assert_eq!(reason("pydoc", "pipepager"), "pydoc.pipepager: module 'pydoc' runs commands or reaches the system");
-        assert_eq!(reason("_posixsubprocess", "fork_exec"), "_posixsubprocess.fork_exec: module '_posixsubprocess' runs commands or reaches the system");
+        assert_eq!(
+            reason("_posixsubprocess", "fork_exec"),
+            "_posixsubprocess.fork_exec: module '_posixsubprocess' runs commands or reaches the system"
+        );
         assert_eq!(reason("io", "open"), "io.open: module 'io' runs commands or reaches the system");
         assert_eq!(reason("builtins", "getattr"), "builtins.getattr: executes code or reaches the system");
         assert_eq!(reason("sklearn", "Pipeline.os"), "sklearn.Pipeline.os: module 'os' runs commands or reaches the system");

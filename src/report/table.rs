@@ -6,8 +6,8 @@ use comfy_table::{Cell, Color, ContentArrangement, Table};
 
 use super::escape::terminal;
 use super::{Report, Verdict};
-use crate::checks::Status;
 use crate::artifact::human_size;
+use crate::checks::Status;
 
 /// Renders the report for a terminal.
 pub fn render_table(report: &Report, verbose: bool) -> String {

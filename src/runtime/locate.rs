@@ -60,19 +60,18 @@ pub enum LocateError {
 pub fn locate(flag: Option<&Path>, env: Option<&Path>) -> Result<RuntimeLibrary, LocateError> {
     for (source, path) in [(Source::Flag, flag), (Source::Env, env)] {
         if let Some(path) = path {
-            return probe(path)
-                .map(|version| RuntimeLibrary { path: path.to_path_buf(), version, source })
-                .map_err(|reason| LocateError::Unusable { source_label: source.label(), path: path.to_path_buf(), reason });
+            return probe(path).map(|version| RuntimeLibrary { path: path.to_path_buf(), version, source }).map_err(|reason| LocateError::Unusable {
+                source_label: source.label(),
+                path: path.to_path_buf(),
+                reason,
+            });
         }
     }
     let mut searched = vec!["--ort-lib (not given)".to_string(), "ORT_DYLIB_PATH (not set)".to_string()];
     let mut rejected = Vec::new();
     let python_dirs = python_package_dirs(&mut searched);
     let system_dirs = system_dirs();
-    searched.push(format!(
-        "system paths ({})",
-        system_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
-    ));
+    searched.push(format!("system paths ({})", system_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")));
     for (source, dirs) in [(Source::Python, python_dirs), (Source::System, system_dirs)] {
         for dir in dirs {
             for path in library_files(&dir) {
@@ -176,10 +175,7 @@ fn python_spec_dir() -> Result<PathBuf, String> {
     let script = "import importlib.util as u, sys\n\
                   s = u.find_spec('onnxruntime')\n\
                   sys.stdout.write(list(s.submodule_search_locations)[0] if s else '')";
-    let output = Command::new("python3")
-        .args(["-c", script])
-        .output()
-        .map_err(|e| format!("python3 not runnable: {e}"))?;
+    let output = Command::new("python3").args(["-c", script]).output().map_err(|e| format!("python3 not runnable: {e}"))?;
     let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
     if !output.status.success() || dir.is_empty() {
         return Err("not installed".to_string());
@@ -188,9 +184,7 @@ fn python_spec_dir() -> Result<PathBuf, String> {
 }
 
 fn system_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("LD_LIBRARY_PATH")
-        .map(|v| std::env::split_paths(&v).collect())
-        .unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::var_os("LD_LIBRARY_PATH").map(|v| std::env::split_paths(&v).collect()).unwrap_or_default();
     if let Some(v) = std::env::var_os("DYLD_LIBRARY_PATH") {
         dirs.extend(std::env::split_paths(&v));
     }
@@ -245,10 +239,7 @@ mod tests {
         for name in ["libonnxruntime.so", "libonnxruntime.so.1.31.1", "libonnxruntime_providers_shared.so", "README"] {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
-        let names: Vec<String> = library_files(dir.path())
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let names: Vec<String> = library_files(dir.path()).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, vec!["libonnxruntime.so.1.31.1", "libonnxruntime.so"]);
     }
 }

@@ -75,11 +75,7 @@ pub trait ModelRunner: Send + Sync {
     /// Runs `batch` repeatedly, back to back, converting the inputs once and discarding
     /// the outputs, and reports each run's wall time to `on_run` until it breaks.
     /// This is the latency harness: nothing but the inference call sits between two clocks.
-    fn bench(
-        &self,
-        batch: &Batch,
-        on_run: &mut dyn FnMut(Duration) -> ControlFlow<()>,
-    ) -> Result<(), InferenceError>;
+    fn bench(&self, batch: &Batch, on_run: &mut dyn FnMut(Duration) -> ControlFlow<()>) -> Result<(), InferenceError>;
 
     /// A second, independent session of the same model and settings (one per thread in the
     /// throughput measurement).

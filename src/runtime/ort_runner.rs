@@ -16,8 +16,8 @@ use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
 use super::locate::RuntimeLibrary;
 use super::watchdog::Watchdog;
 use super::{
-    Batch, Dim, ElementType, GraphOptimization, InferenceError, IoSpec, LimitHit, ModelRunner, NamedOutput, OutputValue,
-    RuntimeSettings, TensorData, ValueKind,
+    Batch, Dim, ElementType, GraphOptimization, InferenceError, IoSpec, LimitHit, ModelRunner, NamedOutput, OutputValue, RuntimeSettings, TensorData,
+    ValueKind,
 };
 
 /// An initialized ONNX Runtime: one per process.
@@ -117,12 +117,8 @@ pub struct SessionMetadata {
 
 fn read_metadata(session: &Session) -> SessionMetadata {
     let Ok(meta) = session.metadata() else { return SessionMetadata::default() };
-    let mut custom: Vec<(String, String)> = meta
-        .custom_keys()
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|k| meta.custom(&k).map(|v| (k, v)))
-        .collect();
+    let mut custom: Vec<(String, String)> =
+        meta.custom_keys().unwrap_or_default().into_iter().filter_map(|k| meta.custom(&k).map(|v| (k, v))).collect();
     custom.sort();
     SessionMetadata { producer: meta.producer(), custom }
 }
@@ -167,7 +163,10 @@ impl TimeLimit {
 
     /// The error of a call that ran past the limit.
     fn exceeded(&self) -> InferenceError {
-        InferenceError::at_limit(LimitHit::Time, format!("inference ran past {} s (limits.inference_timeout_s) and was stopped", short_seconds(self.limit)))
+        InferenceError::at_limit(
+            LimitHit::Time,
+            format!("inference ran past {} s (limits.inference_timeout_s) and was stopped", short_seconds(self.limit)),
+        )
     }
 }
 
@@ -238,17 +237,10 @@ impl ModelRunner for OrtRunner {
         let values = to_values(batch)?;
         let mut session = self.session();
         let outputs = self.run_limited(&mut session, &values)?;
-        outputs
-            .iter()
-            .map(|(name, value)| Ok(NamedOutput { name: name.to_string(), value: decode(&value)? }))
-            .collect()
+        outputs.iter().map(|(name, value)| Ok(NamedOutput { name: name.to_string(), value: decode(&value)? })).collect()
     }
 
-    fn bench(
-        &self,
-        batch: &Batch,
-        on_run: &mut dyn FnMut(Duration) -> ControlFlow<()>,
-    ) -> Result<(), InferenceError> {
+    fn bench(&self, batch: &Batch, on_run: &mut dyn FnMut(Duration) -> ControlFlow<()>) -> Result<(), InferenceError> {
         let values = to_values(batch)?;
         let mut session = self.session();
         loop {
@@ -333,12 +325,7 @@ fn decode_map(value: &DynValue, key: TensorElementType, value_type: TensorElemen
     let err = |e: ort::Error| InferenceError::new(format!("could not read map output: {e}"));
     macro_rules! entries {
         ($k:ty, $v:ty) => {
-            value
-                .try_extract_key_values::<$k, $v>()
-                .map_err(err)?
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v as f64))
-                .collect::<Vec<_>>()
+            value.try_extract_key_values::<$k, $v>().map_err(err)?.into_iter().map(|(k, v)| (k.to_string(), v as f64)).collect::<Vec<_>>()
         };
     }
     let mut entries = match (key, value_type) {

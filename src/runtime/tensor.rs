@@ -397,7 +397,13 @@ pub fn format_float(value: f64) -> String {
 /// Milliseconds for people: `5.5 µs`, `12.3 ms`, `1.25 s` (three significant digits).
 pub fn format_ms(ms: f64) -> String {
     let three = |v: f64| {
-        let decimals = if v >= 100.0 { 0 } else if v >= 10.0 { 1 } else { 2 };
+        let decimals = if v >= 100.0 {
+            0
+        } else if v >= 10.0 {
+            1
+        } else {
+            2
+        };
         let text = format!("{v:.decimals$}");
         if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text }
     };
@@ -476,8 +482,7 @@ impl OutputValue {
                 format!("[{}]", shown.join(", "))
             }
             Self::Map(entries) => {
-                let shown: Vec<String> =
-                    entries.iter().take(limit).map(|(k, v)| format!("{k}: {}", format_float(*v))).collect();
+                let shown: Vec<String> = entries.iter().take(limit).map(|(k, v)| format!("{k}: {}", format_float(*v))).collect();
                 format!("{{{}}}", shown.join(", "))
             }
             Self::Unsupported(kind) => format!("<{kind}>"),
@@ -529,10 +534,7 @@ mod tests {
     #[test]
     fn non_finite_values_are_counted_in_nested_outputs() {
         let nan = TensorData::F64(ArrayD::from_shape_vec(IxDyn(&[2]), vec![f64::NAN, 1.0]).unwrap());
-        let value = OutputValue::Sequence(vec![
-            OutputValue::Tensor(nan),
-            OutputValue::Map(vec![("a".into(), f64::INFINITY)]),
-        ]);
+        let value = OutputValue::Sequence(vec![OutputValue::Tensor(nan), OutputValue::Map(vec![("a".into(), f64::INFINITY)])]);
         assert_eq!(value.non_finite_count(), 2);
     }
 
@@ -540,9 +542,7 @@ mod tests {
     fn kinds_render_like_onnx_signatures() {
         let spec = IoSpec::tensor("input", ElementType::Float32, &[None, Some(4)]);
         assert_eq!(spec.kind.to_string(), "float32[?,4]");
-        let zipmap = ValueKind::Sequence {
-            of: Box::new(ValueKind::Map { key: ElementType::Int64, value: ElementType::Float32 }),
-        };
+        let zipmap = ValueKind::Sequence { of: Box::new(ValueKind::Map { key: ElementType::Int64, value: ElementType::Float32 }) };
         assert_eq!(zipmap.to_string(), "seq(map(int64,float32))");
     }
 

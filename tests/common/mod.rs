@@ -54,12 +54,7 @@ impl Audit {
 
     /// The whole result object of check `id`.
     pub fn check(&self, id: &str) -> &serde_json::Value {
-        self.json["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap_or_else(|| panic!("no check {id} in {}", self.json))
+        self.json["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id} in {}", self.json))
     }
 
     /// Statuses of every check, in report order, as `id=status`.
