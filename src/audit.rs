@@ -156,7 +156,13 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     };
     if let Ok(runner) = &runner {
         // A spec naming an input or dimension the model lacks is a typo, not a spec to ignore.
-        crate::inputs::spec::check_against_model(&options.config.dims, &options.config.inputs, runner.inputs())?;
+        crate::inputs::spec::check_against_model(&options.config.dims, &options.config.inputs, runner.inputs()).map_err(|problem| {
+            // Name the file the spec came from.
+            match &options.config_path {
+                Some(path) => format!("{}: {}", path.display(), problem.trim_start_matches("config ")),
+                None => problem,
+            }
+        })?;
     }
     let watched = runner.as_ref().ok().map(|r| Watched { inner: r as &dyn ModelRunner, answered: AtomicUsize::new(0), stopped: AtomicUsize::new(0) });
     let runner_ref: Result<&dyn ModelRunner, String> = match (&watched, &runner) {
