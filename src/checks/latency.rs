@@ -153,11 +153,9 @@ impl Check for Latency {
             ),
         ];
         // Say which input sizes were timed: a dynamic size ready had to guess makes the numbers a guess too.
-        let shapes = match source {
-            InputSource::Sample => Vec::new(),
-            InputSource::Synthetic | InputSource::Configured => ctx.synthetic_shapes(1),
-        };
-        let guessed = shapes.iter().any(|s| s.contains("(guessed"));
+        let synth = ctx.synthesizer().ok().filter(|_| source != InputSource::Sample);
+        let shapes = synth.as_ref().map(|s| s.describe(1)).unwrap_or_default();
+        let guessed = synth.as_ref().is_some_and(|s| s.guessed_any(1));
         details.extend(shapes.iter().map(|s| format!("timed input: {s}")));
         details.extend(verdicts.iter().map(|(s, t)| format!("{}: {t}", s.name())));
         details.extend(outcome_details);

@@ -325,17 +325,14 @@ impl<'a> AuditContext<'a> {
     /// A synthetic batch of `rows` rows (the model's own batch size when it fixes one), and
     /// whether the config's input specs shaped it.
     pub fn synthetic(&self, rows: usize) -> Result<(Batch, InputSource), String> {
-        let runner = self.runner.as_ref().map_err(Clone::clone)?;
-        let synth = Synthesizer { inputs: runner.inputs(), axes: self.axes(), dims: &self.config.dims, specs: &self.config.inputs };
         let source = if self.config.inputs.is_empty() && self.config.dims.is_empty() { InputSource::Synthetic } else { InputSource::Configured };
-        synth.batch(rows).map(|b| (b, source))
+        self.synthesizer()?.batch(rows).map(|b| (b, source))
     }
 
-    /// One line per input with the shape a synthetic request of `rows` rows has, and the
-    /// guessed sizes in it.
-    pub fn synthetic_shapes(&self, rows: usize) -> Vec<String> {
-        let Ok(runner) = self.runner.as_ref() else { return Vec::new() };
-        Synthesizer { inputs: runner.inputs(), axes: self.axes(), dims: &self.config.dims, specs: &self.config.inputs }.describe(rows)
+    /// What builds synthetic requests for the loaded model from the config's specs.
+    pub fn synthesizer(&self) -> Result<Synthesizer<'_>, String> {
+        let runner = self.runner.as_ref().map_err(Clone::clone)?;
+        Ok(Synthesizer { inputs: runner.inputs(), axes: self.axes(), dims: &self.config.dims, specs: &self.config.inputs })
     }
 
     /// The batch axis of every model input (none without a loaded model).

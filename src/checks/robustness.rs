@@ -121,11 +121,15 @@ impl Check for Robustness {
         let mut metrics = serde_json::Map::new();
         let mut headline = None;
         let mut limit = None;
+        let mut limit_reason = None;
         for kind in ProbeKind::NEGATIVE {
             let result = ctx.run_probe(kind, &base);
             let mut judged = judge(kind, &result, &per_row, base_non_finite);
             if kind == ProbeKind::Oversized {
                 (judged, limit) = judge_oversized(ctx, &base, &result, judged);
+                if let (Some(_), ProbeResult::CleanError(message) | ProbeResult::Crash(message)) = (limit, &result) {
+                    limit_reason = Some(format!("oversized batch: the runtime said: {}", super::empty_batch::first_line(message)));
+                }
             }
             *counts.entry(judged.outcome).or_default() += 1;
             details.push(format!("{}: {}: {}", kind.label(), judged.outcome, judged.text));
@@ -144,9 +148,7 @@ impl Check for Robustness {
             Status::Warn => Outcome::warn(summary),
             _ => Outcome::pass(summary),
         };
-        if let (Some(_), ProbeResult::CleanError(message) | ProbeResult::Crash(message)) = (limit, ctx.run_probe(ProbeKind::Oversized, &base)) {
-            details.push(format!("oversized batch: the runtime said: {}", super::empty_batch::first_line(&message)));
-        }
+        details.extend(limit_reason);
         let outcome = outcome.with_details(details).with_metric("probes", serde_json::Value::Object(metrics));
         match limit {
             Some(l) => outcome.with_metric("largest_batch_rows", l.fits).with_metric("failing_batch_rows", l.fails),
