@@ -192,11 +192,13 @@ impl Constraints {
             }
         };
         exact("model sha256", self.sha256.clone(), fresh.sha256.clone());
-        exact("ONNX Runtime", format!("{:?}", self.runtime_version), format!("{:?}", fresh.runtime_version));
+        let or = |value: &Option<String>, none: &str| value.clone().unwrap_or_else(|| none.to_string());
+        let listed = |specs: &[(String, String)]| specs.iter().map(|(name, ty)| format!("{name}: {ty}")).collect::<Vec<_>>().join(", ");
+        exact("ONNX Runtime", or(&self.runtime_version, "not loaded"), or(&fresh.runtime_version, "not loaded"));
         exact("runtime settings", self.runtime_settings.to_string(), fresh.runtime_settings.to_string());
-        exact("inputs", format!("{:?}", self.inputs), format!("{:?}", fresh.inputs));
-        exact("outputs", format!("{:?}", self.outputs), format!("{:?}", fresh.outputs));
-        exact("lock fingerprint", format!("{:?}", self.lock_fingerprint), format!("{:?}", fresh.lock_fingerprint));
+        exact("inputs", listed(&self.inputs), listed(&fresh.inputs));
+        exact("outputs", listed(&self.outputs), listed(&fresh.outputs));
+        exact("lock fingerprint", or(&self.lock_fingerprint, "no lockfile"), or(&fresh.lock_fingerprint, "no lockfile"));
         if let (Some(documented), Some(now)) = (self.largest_batch_rows, fresh.largest_batch_rows)
             && now < documented
         {

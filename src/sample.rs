@@ -222,18 +222,23 @@ impl Sample {
         if target == ElementType::String {
             return to_strings(series);
         }
-        let values = match numbers(series, target) {
-            Ok(values) => values,
-            Err(reason) => return Conversion::rejected(reason),
-        };
-        if let Numbers::Floats(floats) = &values
-            && let Some(row) = floats.iter().position(|v| v.is_nan())
-        {
-            let count = floats.iter().filter(|v| v.is_nan()).count();
-            return Conversion { safety: Safety::Missing(Missing { row, count }), values: None };
+        match numbers(series, target) {
+            Ok(values) => judge_numbers(&values, target, judge),
+            Err(reason) => Conversion::rejected(reason),
         }
-        if target.is_float() { judge_floats(&values, target, judge) } else { judge_integers(&values, target) }
     }
+}
+
+/// Numbers (a column's, or a tensor's in logical order) judged into `target`: NaN is a missing
+/// value; floats round against the spread, integers must convert exactly.
+pub(crate) fn judge_numbers(values: &Numbers, target: ElementType, judge: Judge) -> Conversion {
+    if let Numbers::Floats(floats) = values
+        && let Some(row) = floats.iter().position(|v| v.is_nan())
+    {
+        let count = floats.iter().filter(|v| v.is_nan()).count();
+        return Conversion { safety: Safety::Missing(Missing { row, count }), values: None };
+    }
+    if target.is_float() { judge_floats(values, target, judge) } else { judge_integers(values, target) }
 }
 
 /// How float values are judged: the largest rounding error into the model's type, relative to
@@ -364,7 +369,7 @@ fn missing_values(series: &Series) -> Option<Missing> {
 }
 
 /// A column's values as integers (exact) or floats.
-enum Numbers {
+pub(crate) enum Numbers {
     Ints(Vec<i128>),
     Floats(Vec<f64>),
 }
@@ -410,24 +415,28 @@ fn numbers(series: &Series, target: ElementType) -> Result<Numbers, String> {
 fn parse_texts(series: &Series, target: ElementType) -> Result<Numbers, String> {
     let ca = series.str().map_err(|e| one_line(&e.to_string()))?;
     let texts: Vec<&str> = (0..ca.len()).map(|i| ca.get(i).unwrap_or("")).collect();
+    parse_numbers(&texts).map_err(|bad| {
+        format!("row {} holds '{}', not a number for {target}; {} of {} rows are not numbers", bad.index, clip(&bad.text, 40), bad.count, texts.len())
+    })
+}
+
+/// The first text that is not a number, and how many are not.
+pub(crate) struct NotNumber {
+    pub index: usize,
+    pub text: String,
+    pub count: usize,
+}
+
+/// Texts read as numbers: integers when every one is, else decimals.
+pub(crate) fn parse_numbers(texts: &[&str]) -> Result<Numbers, NotNumber> {
     if let Some(ints) = texts.iter().map(|t| t.trim().parse::<i128>().ok()).collect::<Option<Vec<_>>>() {
         return Ok(Numbers::Ints(ints));
     }
-    let mut floats = Vec::with_capacity(texts.len());
-    for (row, text) in texts.iter().enumerate() {
-        match text.trim().parse::<f64>() {
-            Ok(v) => floats.push(v),
-            Err(_) => {
-                let bad = texts.iter().filter(|t| t.trim().parse::<f64>().is_err()).count();
-                return Err(format!(
-                    "row {row} holds '{}', not a number for {target}; {bad} of {} rows are not numbers",
-                    clip(text, 40),
-                    texts.len()
-                ));
-            }
-        }
+    let floats: Vec<Option<f64>> = texts.iter().map(|t| t.trim().parse::<f64>().ok()).collect();
+    match floats.iter().position(Option::is_none) {
+        None => Ok(Numbers::Floats(floats.into_iter().flatten().collect())),
+        Some(index) => Err(NotNumber { index, text: texts[index].to_string(), count: floats.iter().filter(|v| v.is_none()).count() }),
     }
-    Ok(Numbers::Floats(floats))
 }
 
 /// At most `max` characters of `text`, with an ellipsis when cut.

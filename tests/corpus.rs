@@ -224,3 +224,38 @@ fn tensor_names_decide_the_binding_and_pandas_column_layouts_are_named() {
         )
     );
 }
+
+/// A `.npy` file of float64 values (numpy's default dtype) in C order.
+fn write_f64_npy(path: &std::path::Path, shape: &[usize], values: &[f64]) {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let dims = if dims.len() == 1 { format!("{},", dims[0]) } else { dims.join(", ") };
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({dims}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn tensor_values_are_judged_like_columns_whatever_file_type_they_came_in() {
+    let dir = tempfile::tempdir().unwrap();
+    // numpy's default float64 into a float32 input rounds within the values' spread: a pass
+    // that says so, not a failure about the file's dtype.
+    let npy = dir.path().join("iris.npy");
+    write_f64_npy(&npy, &[3, 2], &[5.1, 3.5, 6.2, 2.9, 7.7, 3.0]);
+    let run = audit(&model("ort-logreg-iris"), &["--sample", npy.to_str().unwrap()]);
+    assert_eq!(statuses(&run), ["pass", "pass", "pass", "warn", "pass", "pass", "skip", "pass"], "{}", run.json);
+    let rounding = run.details("schema_parity").into_iter().find(|d| d.contains("float64 values round into float32")).unwrap();
+    assert!(rounding.starts_with("pass: input 'float_input': float64 values round into float32 by at most "), "{rounding}");
+    // A fraction in a JSON token id: the check fails naming the value and where it is.
+    let ndjson = dir.path().join("tokens.ndjson");
+    std::fs::write(&ndjson, "{\"input_ids\": [101, 7592, 102], \"attention_mask\": [1, 1, 1], \"token_type_ids\": [0, 0, 0]}\n{\"input_ids\": [101, 2088.5, 102], \"attention_mask\": [1, 1, 1], \"token_type_ids\": [0, 0, 0]}\n").unwrap();
+    let run = audit(&model("minilm-l6-int8"), &["--sample", ndjson.to_str().unwrap(), "--only", "schema_parity"]);
+    assert_eq!((run.code, run.status("schema_parity")), (1, "fail".to_string()), "{}", run.json);
+    assert_eq!(run.check("schema_parity")["summary"], "input 'input_ids': value 2088.5 at [1, 1] has a fraction: int64 makes it 2088; 1 of 6 values");
+}

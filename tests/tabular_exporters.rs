@@ -92,6 +92,27 @@ fn epoch_seconds_into_float32_fail_naming_the_row_and_golden_parity_still_runs()
 }
 
 #[test]
+fn swapped_columns_are_called_out_of_order_not_rounded() {
+    // The pandas-written sample with its two columns swapped: 'ts' lands in the slot whose
+    // Scaler saw ages. Without feature names the order cannot be read, but the Scaler's training
+    // statistics show each column fits the other's slot.
+    let text = std::fs::read_to_string(common::root().join("fixtures/samples/epoch.csv")).unwrap();
+    let swapped: String = text.lines().map(|l| l.split(',').rev().collect::<Vec<_>>().join(",") + "\n").collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("epoch_swapped.csv");
+    std::fs::write(&path, swapped).unwrap();
+    let run = audit(SK_EPOCH, &["--sample", path.to_str().unwrap(), "--only", "schema_parity"]);
+    assert_eq!((run.code, run.status("schema_parity")), (1, "fail".to_string()));
+    assert!(summary(&run, "schema_parity").starts_with("the sample's columns look out of the model's feature order"), "{}", run.json);
+    assert_eq!(
+        run.details("schema_parity")[1],
+        "fail: the sample's columns look out of the model's feature order (matched by position): column 'ts' (position 0) lies 9.1e7 training stds \
+         from feature 0's Scaler mean 50.4667, and 0.9 from feature 1's; column 'age' (position 1) lies 2.1e4 training stds from feature 1's \
+         Scaler mean 1702659200, and 0.9 from feature 0's; list the order in checks.schema_parity.feature_names"
+    );
+}
+
+#[test]
 fn reversed_columns_for_tree_exports_without_feature_names_are_never_a_silent_pass() {
     for (model, expected, golden) in [
         ("lgbm", "lgbm_expected.csv", "132 of 180 value(s) differ: label row 1: got 0, expected 1"),

@@ -250,8 +250,9 @@ impl<'a> AuditContext<'a> {
         self.binding
             .get_or_init(|| {
                 let runner = self.runner.as_ref().ok()?;
+                let tolerance = self.config.checks.schema_parity.float_tolerance;
                 if let Some(set) = self.tensors {
-                    return Some(bind_tensor_sample(set, runner.inputs()));
+                    return Some(schema_parity::bind_tensors(set, runner.inputs(), tolerance));
                 }
                 let sample = self.sample?;
                 let configured = self.config.checks.schema_parity.feature_names.clone();
@@ -355,22 +356,6 @@ pub fn stopped_at_limit(error: &crate::runtime::InferenceError) -> Option<Outcom
 /// `rows`): a recurrent state `[2, rows, 128]` or a summary is not one of them.
 pub fn per_row_outputs(outputs: &[crate::runtime::NamedOutput], rows: usize) -> std::collections::BTreeSet<String> {
     outputs.iter().filter(|o| o.value.rows() == Some(rows)).map(|o| o.name.clone()).collect()
-}
-
-/// Binds a tensor sample; JSON values take the model's input types first, and a value that
-/// does not fit its input is a failed binding naming it.
-fn bind_tensor_sample(set: &TensorSample, inputs: &[crate::runtime::IoSpec]) -> schema_parity::Binding {
-    if !set.untyped {
-        return schema_parity::bind_tensors(set, inputs);
-    }
-    match crate::inputs::json_tensors::typed_for(&set.tensors, inputs) {
-        Ok(tensors) => schema_parity::bind_tensors(&TensorSample { tensors, ..set.clone() }, inputs),
-        Err(problem) => schema_parity::Binding {
-            mode: schema_parity::Mode::TestDataSet { dir: set.dir.display().to_string(), by_name: true },
-            findings: vec![schema_parity::Finding { status: Status::Fail, text: problem, blocks: true }],
-            batch: None,
-        },
-    }
 }
 
 /// Number of distinct rows in a batch (looking at the first 256), rows taken along `axes`.

@@ -141,7 +141,7 @@ pub fn bind(sample: &Sample, inputs: &[IoSpec], feature_names: Option<(&[String]
 /// Matches the tensors of a test data set to the model inputs: by name when every tensor is
 /// named after an input, otherwise by position. Element types must be equal and static
 /// dimensions must agree.
-pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec]) -> Binding {
+pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec], tolerance: f64) -> Binding {
     let mut findings = Findings(Vec::new(), Vec::new());
     // By name as soon as one tensor is named after an input (a misnamed array is then named as
     // missing, never fed by position); by position only when no name matches (input_0.pb sets,
@@ -170,16 +170,17 @@ pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec]) -> Bin
             continue;
         };
         let shape = tensor.data.shape();
-        if tensor.data.element_type() != element {
-            findings.add(Status::Fail, format!("input '{}': the tensor is {}, the model expects {element}", input.name, tensor.data.element_type()));
-            continue;
-        }
         let fits = shape.len() == dims.len() && dims.iter().zip(shape).all(|(d, &s)| d.fixed().is_none_or(|n| n == s as i64));
         if !fits {
             findings.add(Status::Fail, format!("input '{}': shape {shape:?} does not fit {}", input.name, input.kind));
             continue;
         }
-        batch.push(NamedTensor { name: input.name.clone(), data: tensor.data.clone() });
+        let data = if tensor.data.element_type() == element {
+            Some(tensor.data.clone())
+        } else {
+            convert_tensor(&input.name, &tensor.data, element, set.untyped, tolerance, &mut findings)
+        };
+        batch.extend(data.map(|data| NamedTensor { name: input.name.clone(), data }));
     }
     let failed = findings.blocked();
     Binding {
@@ -187,6 +188,48 @@ pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec]) -> Bin
         findings: findings.0,
         batch: if failed { None } else { Some(batch) },
     }
+}
+
+/// Converts a sample tensor into its input's element type by the rule columns follow (values,
+/// not the file's type, decide) and records what happened to its values.
+fn convert_tensor(name: &str, data: &TensorData, element: ElementType, json: bool, tolerance: f64, findings: &mut Findings) -> Option<TensorData> {
+    let conversion = crate::inputs::tensor_values::convert(data, element, Judge { tolerance, scale: None });
+    let source = if json { "JSON".to_string() } else { data.element_type().to_string() };
+    let at = |flat: usize| crate::inputs::tensor_values::index_text(flat, data.shape());
+    let total = data.len();
+    match &conversion.safety {
+        Safety::Exact if json => {}
+        Safety::Exact => findings.add(Status::Pass, format!("input '{name}': {source} values convert exactly to {element}")),
+        Safety::Rounded(r) => findings.add(
+            Status::Pass,
+            format!(
+                "input '{name}': {source} values round into {element} by at most {:.1e} of the values' spread (tolerance {tolerance:e})",
+                r.relative
+            ),
+        ),
+        Safety::Lossy(r) => {
+            let what = match r.spread {
+                Some(_) => format!("changes by {:.1e} of the values' spread (tolerance {tolerance:e})", r.relative),
+                None if r.value.fract() != 0.0 => "has a fraction".to_string(),
+                None => "does not fit".to_string(),
+            };
+            findings.note(
+                Status::Fail,
+                format!(
+                    "input '{name}': value {} at {} {what}: {element} makes it {}; {} of {total} values",
+                    short(r.value),
+                    at(r.row),
+                    short(r.becomes),
+                    r.affected
+                ),
+            );
+        }
+        Safety::Missing(m) => {
+            findings.add(Status::Fail, format!("input '{name}': NaN at {} ({} of {total} values); a sample holds real values", at(m.row), m.count))
+        }
+        Safety::Incompatible(why) => findings.add(Status::Fail, format!("input '{name}' ({element}): {source} values: {why}")),
+    }
+    conversion.values
 }
 
 /// Converts one column and records what happened to its values.
@@ -314,6 +357,11 @@ fn bind_single(
             findings.add(Status::Fail, moved_text(&sample_order, &model_order));
         }
     }
+    if names_from == NamesFrom::Position
+        && let Some(text) = misplaced_columns(sample, &used, &input.name, rules.domain)
+    {
+        findings.add(Status::Fail, text);
+    }
     if findings.blocked() {
         return (mode, None);
     }
@@ -328,6 +376,48 @@ fn bind_single(
     }
     let stacked = stack_columns(parts);
     (mode, stacked.map(|data| vec![NamedTensor { name: input.name.clone(), data }]))
+}
+
+/// How far (in training standard deviations) a column must sit from its position's Scaler mean,
+/// and how close to another position's, before columns matched by position are called out of order.
+const MISPLACED_STDS: f64 = 10.0;
+const FITS_STDS: f64 = 3.0;
+
+/// Columns matched by position whose values sit far from the training mean of the Scaler at
+/// their position while fitting another position's: the sample's columns are in another order
+/// than the model's features (a failure that rounding or types would otherwise be blamed for).
+fn misplaced_columns(sample: &Sample, columns: &[String], input: &str, domain: &GraphDomain) -> Option<String> {
+    let scalers: Vec<Option<(f64, f64)>> =
+        (0..columns.len()).map(|i| domain.column(input, i).and_then(|c| c.scaler).filter(|(_, std)| *std > 0.0)).collect();
+    let distance = |values: &[f64], (mean, std): (f64, f64)| {
+        let mut d: Vec<f64> = values.iter().filter(|v| v.is_finite()).map(|v| (v - mean).abs() / std).collect();
+        d.sort_by(f64::total_cmp);
+        d.get(d.len() / 2).copied()
+    };
+    let mut moved = Vec::new();
+    for (position, column) in columns.iter().enumerate() {
+        let Some(here) = scalers[position] else { continue };
+        let Some(TensorData::F64(values)) = sample.convert(column, ElementType::Float64, Judge::default()).values else { continue };
+        let values = values.into_raw_vec_and_offset().0;
+        let Some(away) = distance(&values, here).filter(|d| *d > MISPLACED_STDS) else { continue };
+        let fits = (0..columns.len())
+            .filter(|&j| j != position)
+            .filter_map(|j| Some((j, distance(&values, scalers[j]?)?)))
+            .filter(|(_, d)| *d <= FITS_STDS)
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((other, near)) = fits {
+            moved.push(format!(
+                "column '{column}' (position {position}) lies {away:.1e} training stds from feature {position}'s Scaler mean {}, and {near:.1} from feature {other}'s",
+                short((here.0 * 1e4).round() / 1e4)
+            ));
+        }
+    }
+    (!moved.is_empty()).then(|| {
+        format!(
+            "the sample's columns look out of the model's feature order (matched by position): {}; list the order in checks.schema_parity.feature_names",
+            moved.join("; ")
+        )
+    })
 }
 
 /// The first finding of `status` (and how many there are), for a summary line.

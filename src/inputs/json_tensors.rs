@@ -2,12 +2,12 @@
 //! object holding one request, inputs by name (`{"input": [[0.1, ...]], "sr": 16000}`), or NDJSON
 //! with one row per line whose values are arrays (`{"input_ids": [101, ...], "attention_mask":
 //! [1, ...]}`), stacked along a new leading axis. JSON numbers have no width, so values are kept
-//! as their exact text until the model's input types are known ([`typed_for`]).
+//! as their exact text until the model's input types are known (see `inputs::tensor_values`).
 
 use ndarray::{ArrayD, IxDyn};
 use serde_json::Value;
 
-use crate::runtime::{ElementType, IoSpec, TensorData};
+use crate::runtime::TensorData;
 use crate::tensor_proto::{MAX_ELEMENTS, NamedProto};
 
 /// Whether a JSON or NDJSON sample holds tensors (an object of arrays, or lines whose values
@@ -125,26 +125,6 @@ fn flatten(value: &Value, shape: &[usize], out: &mut Vec<String>) -> Result<(), 
     }
 }
 
-/// The tensors converted to the element types of the model inputs they feed (by name when a
-/// tensor is named after an input, otherwise by position). A value that does not parse as the
-/// input's type (a fraction into an integer input, text into a number) is an error naming it.
-pub fn typed_for(tensors: &[NamedProto], inputs: &[IoSpec]) -> Result<Vec<NamedProto>, String> {
-    // The binding's rule: by name as soon as one tensor is named after an input.
-    let by_name = tensors.iter().any(|t| inputs.iter().any(|i| i.name == t.name));
-    tensors
-        .iter()
-        .enumerate()
-        .map(|(index, t)| {
-            let input = if by_name { inputs.iter().find(|i| i.name == t.name) } else { inputs.get(index) };
-            let Some(element) = input.and_then(|i| i.kind.as_tensor()).map(|(e, _)| e).filter(|e| *e != ElementType::Other) else {
-                return Ok(t.clone());
-            };
-            let data = TensorData::from_texts(element, t.data.shape(), &t.data.to_texts()).map_err(|e| format!("input '{}': {e}", t.name))?;
-            Ok(NamedProto { name: t.name.clone(), data })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,13 +148,7 @@ mod tests {
     }
 
     #[test]
-    fn values_take_the_input_types_and_bad_ones_are_named() {
-        let inputs = [IoSpec::tensor("ids", ElementType::Int64, &[None, None]), IoSpec::tensor("x", ElementType::Float32, &[None])];
-        let tensors = read(br#"{"ids": [[1, 2]], "x": [0.1]}"#, 10).unwrap();
-        let typed = typed_for(&tensors, &inputs).unwrap();
-        assert_eq!((typed[0].data.element_type(), typed[1].data.element_type()), (ElementType::Int64, ElementType::Float32));
-        let fraction = read(br#"{"ids": [[1, 2.5]], "x": [0.1]}"#, 10).unwrap();
-        assert_eq!(typed_for(&fraction, &inputs).unwrap_err(), "input 'ids': '2.5' is not a i64");
+    fn bad_json_is_named_with_its_line() {
         assert_eq!(read(br#"{"ids": [[1, 2], [3]]}"#, 10).unwrap_err(), "input 'ids': ragged array: 1 items where 2 were expected");
         assert_eq!(
             read(b"{\"ids\": [1]}\n{\"ids\": [null]}\n", 10).unwrap_err(),

@@ -102,6 +102,22 @@ pub struct SampleFacts {
     pub format: SampleFormat,
     pub rows: usize,
     pub columns: Vec<String>,
+    /// The shape of each tensor, for tensor samples (`.npy`, `.npz`, JSON tensors, `.pb` sets).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shapes: Vec<Vec<usize>>,
+}
+
+impl SampleFacts {
+    /// `3 rows, 4 columns` for a table; `2 tensors: input [1, 512], sr []` for tensors.
+    pub fn describe(&self) -> String {
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        if self.shapes.is_empty() {
+            return format!("{}, {}", plural(self.rows, "row", "rows"), plural(self.columns.len(), "column", "columns"));
+        }
+        let named: Vec<String> = self.columns.iter().zip(&self.shapes).take(4).map(|(name, shape)| format!("{name} {shape:?}")).collect();
+        let more = if self.columns.len() > 4 { format!(" and {} more", self.columns.len() - 4) } else { String::new() };
+        format!("{}: {}{more}", plural(self.columns.len(), "tensor", "tensors"), named.join(", "))
+    }
 }
 
 /// The runtime that ran the audit.

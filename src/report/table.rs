@@ -20,7 +20,7 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
         &report.model.sha256[..12.min(report.model.sha256.len())]
     ));
     if let Some(sample) = &report.sample {
-        out.push_str(&format!("sample: {} ({} rows, {} columns)\n", terminal(&sample.path), sample.rows, sample.columns.len()));
+        out.push_str(&format!("sample: {} ({})\n", terminal(&sample.path), terminal(&sample.describe())));
     }
     if let Some(runtime) = &report.runtime {
         out.push_str(&format!("runtime: ONNX Runtime {} ({}, via {})\n", terminal(&runtime.version), terminal(&runtime.library), runtime.found_via));

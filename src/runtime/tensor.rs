@@ -230,6 +230,11 @@ macro_rules! tensor_data {
                 match self { $(Self::$variant(a) => a.len(),)* }
             }
 
+            /// The same elements in logical order, laid out as `shape` (`None` when the counts differ).
+            pub fn reshaped(self, shape: &[usize]) -> Option<Self> {
+                match self { $(Self::$variant(a) => a.into_shape_with_order(IxDyn(shape)).ok().map(Self::$variant),)* }
+            }
+
             /// Whether the tensor has no elements.
             pub fn is_empty(&self) -> bool {
                 self.len() == 0
