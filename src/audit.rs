@@ -152,6 +152,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     };
     let (runner, session_create) = match loaded {
         Ok((runner, time)) => (Ok(runner), Some(time)),
+        Err(_) if runtime.is_some() && !missing_locales(&artifact).is_empty() => return Err(missing_locales(&artifact)),
         Err(reason) => (Err(reason), None),
     };
     if let Ok(runner) = &runner {
@@ -406,4 +407,19 @@ fn not_verified(options: &AuditOptions, results: &[CheckResult], has_sample: boo
         "Give --sample with real rows (CSV, Parquet, JSON, .npy/.npz or an ONNX test-data folder), or describe the inputs under inputs: and dims: in the config (`ready init MODEL` writes a starter)."
     };
     Some(NotVerified { checks, advice: advice.to_string() })
+}
+
+/// Why this machine cannot run the model's string operators (empty when it can): a locale the
+/// machine lacks is a problem of the audit's environment (exit 2), not a model failure.
+fn missing_locales(artifact: &artifact::Artifact) -> String {
+    let missing = crate::model::locales::missing_here(&artifact.locales);
+    let Some(first) = missing.first() else { return String::new() };
+    format!(
+        "{}: ONNX Runtime cannot create the session on this machine: {} needs the locale {}, which is not installed here; \
+         install it (Debian/Ubuntu: `locale-gen {}`) or audit on a machine like the one that serves the model",
+        artifact.path.display(),
+        first.node,
+        first.locale,
+        first.locale
+    )
 }

@@ -248,6 +248,7 @@ pub(crate) mod test_support {
             pickle: None,
             external_data_problems: Vec::new(),
             domain: Default::default(),
+            locales: Vec::new(),
         }
     }
 }

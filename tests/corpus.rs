@@ -10,7 +10,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{Audit, audit, root};
+use common::{Audit, audit, audit_env, root};
 
 /// The checks whose status each row lists, in report order (lockfile is skipped: the corpus
 /// has no project; baseline has nothing to compare with).
@@ -38,10 +38,32 @@ const ON_FIXTURES: &[(&str, i32, [&str; 8])] = &[
     ("onnx-light-densenet121", 0, ["pass", "pass", "pass", "warn", "pass", "pass", "pass", "pass"]),
     ("onnx-light-resnet50", 0, ["pass", "pass", "pass", "warn", "pass", "pass", "pass", "pass"]),
     ("onnx-strnorm-nochangecase", 0, ["pass", "pass", "skip", "pass", "pass", "pass", "pass", "pass"]),
-    // ONNX Runtime needs the en_US.UTF-8 locale for an upper-casing StringNormalizer; this
-    // machine has only C and C.utf8, so the session cannot be created.
-    ("onnx-strnorm-upper", 1, ["fail", "skip", "skip", "skip", "skip", "skip", "skip", "skip"]),
+    // ONNX Runtime needs the en_US.UTF-8 locale for an upper-casing StringNormalizer: these
+    // runs have it (see `with_en_us_locale`); without it the audit cannot run (exit 2, tested below).
+    ("onnx-strnorm-upper", 0, ["pass", "pass", "skip", "pass", "pass", "pass", "pass", "pass"]),
 ];
+
+#[test]
+fn a_locale_the_machine_lacks_is_an_environment_problem_not_a_model_failure() {
+    let empty = tempfile::tempdir().unwrap();
+    let model = model("onnx-strnorm-upper");
+    let output = common::ready()
+        .env("LOCPATH", empty.path())
+        .args(["audit", &model, "--sample", "fixtures/corpus/inputs/onnx-strnorm-upper.npz", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: {model}: ONNX Runtime cannot create the session on this machine: StringNormalizer 'y' (UPPER) needs the locale en_US.UTF-8, \
+             which is not installed here; install it (Debian/Ubuntu: `locale-gen en_US.UTF-8`) or audit on a machine like the one that serves the model\n"
+        )
+    );
+    // The model that changes no case needs no locale: it runs either way.
+    let plain = audit_env(&[("LOCPATH", empty.path())], &model.replace("upper", "nochangecase"), &["--only", "serialization"]);
+    assert_eq!(plain.status("serialization"), "pass");
+}
 
 /// `(id, package, corpus path)` of every model in the manifest.
 fn manifest() -> Vec<(String, String, PathBuf)> {
@@ -79,7 +101,8 @@ fn every_corpus_model_gets_its_exact_verdict_on_its_fixture() {
     for ((id, _, path), (_, code, expected)) in models.iter().zip(ON_FIXTURES) {
         let inputs = format!("fixtures/corpus/inputs/{id}.npz");
         let outputs = format!("fixtures/corpus/inputs/{id}.expected.npz");
-        let run = audit(
+        let run = audit_env(
+            &[("LOCPATH", common::with_en_us_locale())],
             path.to_str().unwrap(),
             &["--sample", &inputs, "--expected", &outputs, "--config", "fixtures/corpus/configs/fast.yaml", "--skip", "lockfile"],
         );

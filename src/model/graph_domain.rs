@@ -226,7 +226,7 @@ fn strings_attr(node: &proto::NodeProto, name: &str) -> Vec<String> {
 }
 
 /// The part of `onnx.proto` this module reads (field numbers from the ONNX specification).
-mod proto {
+pub(crate) mod proto {
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct ModelProto {
         #[prost(message, optional, tag = "7")]
@@ -281,6 +281,8 @@ mod proto {
         pub name: String,
         #[prost(int64, tag = "3")]
         pub i: i64,
+        #[prost(bytes = "vec", tag = "4")]
+        pub s: Vec<u8>,
         #[prost(float, repeated, tag = "7")]
         pub floats: Vec<f32>,
         #[prost(int64, repeated, tag = "8")]

@@ -1,5 +1,7 @@
 //! What the artifact is: facts read from the model file itself (the domain its graph states) and
-//! from pickle-based formats (the globals known to be safe).
+//! from pickle-based formats (the globals known to be safe), and the locales its string
+//! operators need from the machine.
 
 pub mod graph_domain;
+pub mod locales;
 pub mod pickle_globals;

@@ -70,7 +70,13 @@ impl Audit {
 
 /// Runs `ready audit MODEL ARGS --format json` with the fast test config unless one is given.
 pub fn audit(model: &str, args: &[&str]) -> Audit {
+    audit_env(&[], model, args)
+}
+
+/// [`audit`] with extra environment variables.
+pub fn audit_env(env: &[(&str, &std::path::Path)], model: &str, args: &[&str]) -> Audit {
     let mut cmd = ready();
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     cmd.arg("audit").arg(model).args(args).args(["--format", "json", "--quiet"]);
     if !args.contains(&"--config") {
         cmd.args(["--config", "fixtures/configs/fast.yaml"]);
@@ -95,4 +101,22 @@ pub fn usage_error(args: &[&str]) -> String {
 /// Whether `path` exists relative to the repository root.
 pub fn exists(path: &str) -> bool {
     Path::new(&root()).join(path).exists()
+}
+
+/// A glibc locale folder holding en_US.UTF-8, built once with `localedef` (the C library reads
+/// locales from `LOCPATH` instead of the system's when it is set), so the string models'
+/// verdicts do not depend on which locales the test machine happens to have.
+pub fn with_en_us_locale() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("localedef")
+            .args(["-i", "en_US", "-f", "UTF-8"])
+            .arg(dir.path().join("en_US.UTF-8"))
+            .status()
+            .expect("localedef (glibc's locale compiler, Debian package libc-bin) runs");
+        assert!(status.success(), "localedef -i en_US -f UTF-8 failed: install the Debian package `locales`");
+        dir
+    })
+    .path()
 }
