@@ -408,11 +408,21 @@ impl Config {
             let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
             format!("{origin}: {count} {noun}: {}", listed.join("; "))
         };
-        let (config, positions) = config_yaml::parse::<Self>(text).map_err(report)?;
-        config.validate().map_err(|problems| {
-            report(problems.into_iter().map(|(path, message)| Problem { position: positions.get(&path).copied(), path, message }).collect())
-        })?;
-        Ok(config)
+        let parsed = config_yaml::parse_all::<Self>(text);
+        let mut problems = parsed.problems;
+        // Values are validated even when other keys had the wrong type, so one run lists every
+        // problem (the mistyped keys sit at their defaults, which validate).
+        if let Some(config) = &parsed.value
+            && let Err(invalid) = config.validate()
+        {
+            let at = |path: &String| parsed.positions.get(path).copied();
+            problems.extend(invalid.into_iter().map(|(path, message)| Problem { position: at(&path), path, message }));
+            problems.sort();
+        }
+        match parsed.value {
+            Some(config) if problems.is_empty() => Ok(config),
+            _ => Err(report(problems)),
+        }
     }
 
     /// Reads and validates a configuration file.
@@ -579,6 +589,18 @@ mod tests {
         assert!(err.contains("line 2 column 23: runtime.graph_optimization: unknown variant `fastest`"), "{err}");
         assert!(err.contains("line 5 column 11: checks.latency.runs: invalid type: string \"many\""), "{err}");
         assert!(err.contains("line 6 column 3: checks.lockfil: unknown key"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_type_does_not_hide_a_bad_value_elsewhere() {
+        let yaml = "checks:\n  latency:\n    runs: many\n  determinism:\n    rtol: -1\nunknown: 1\n";
+        let err = Config::from_yaml(yaml, "x.yaml").unwrap_err();
+        assert_eq!(
+            err,
+            "x.yaml: 3 problems: line 3 column 11: checks.latency.runs: invalid type: string \"many\", expected usize; \
+             line 5 column 11: checks.determinism.rtol: must be a number ≥ 0, got -1; \
+             line 6 column 1: unknown: unknown key (expected one of: checks, dims, inputs, limits, readme, runtime, sample, unverified)"
+        );
     }
 
     #[test]

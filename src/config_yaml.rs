@@ -142,12 +142,34 @@ fn position<T>(spanned: &Spanned<T>) -> Position {
 /// defines the known keys. Returns the value and the location of each path for later
 /// value-level validation.
 pub fn parse<T: DeserializeOwned + Serialize + Default>(text: &str) -> Result<(T, Positions), Vec<Problem>> {
-    let root: Spanned<Node> = serde_saphyr::from_str(text).map_err(|e| {
-        let position = e.location().map(|l| Position { line: l.line(), column: l.column() });
-        let message = e.to_string().lines().next().unwrap_or_default().trim().to_string();
-        let message = message.split(" --> ").next().unwrap_or(&message).to_string();
-        vec![Problem { position, path: "(file)".into(), message: strip_location(&message) }]
-    })?;
+    let parsed = parse_all::<T>(text);
+    match parsed.value {
+        Some(value) if parsed.problems.is_empty() => Ok((value, parsed.positions)),
+        _ => Err(parsed.problems),
+    }
+}
+
+/// What [`parse_all`] made of a file: every problem, and the value built from the keys that
+/// had none (the others left at their defaults), so value-level validation can still report
+/// the rest of the file's problems in the same run.
+pub struct Parsed<T> {
+    pub value: Option<T>,
+    pub positions: Positions,
+    pub problems: Vec<Problem>,
+}
+
+/// [`parse`], keeping the value built from the good keys alongside the problems.
+pub fn parse_all<T: DeserializeOwned + Serialize + Default>(text: &str) -> Parsed<T> {
+    let root: Spanned<Node> = match serde_saphyr::from_str(text) {
+        Ok(root) => root,
+        Err(e) => {
+            let position = e.location().map(|l| Position { line: l.line(), column: l.column() });
+            let message = e.to_string().lines().next().unwrap_or_default().trim().to_string();
+            let message = message.split(" --> ").next().unwrap_or(&message).to_string();
+            let problem = Problem { position, path: "(file)".into(), message: strip_location(&message) };
+            return Parsed { value: None, positions: Positions::new(), problems: vec![problem] };
+        }
+    };
     let defaults = serde_json::to_value(T::default()).expect("config serializes");
     let mut positions = Positions::new();
     let mut problems = Vec::new();
@@ -155,25 +177,25 @@ pub fn parse<T: DeserializeOwned + Serialize + Default>(text: &str) -> Result<(T
     if !matches!(root.value, Node::Null) {
         walk(&root, &defaults, "", &mut positions, &mut problems, &mut leaves);
     }
-    // Type-check each value alone against the defaults.
-    for (path, value, at) in &leaves {
+    // Type-check each value alone against the defaults; only the good ones are merged.
+    let mut merged = defaults.clone();
+    for (path, value, at) in leaves {
         let mut candidate = defaults.clone();
-        set_path(&mut candidate, path, value.clone());
-        if let Err(error) = serde_json::from_value::<T>(candidate) {
-            problems.push(Problem { position: Some(*at), path: path.clone(), message: clean_serde_message(&error.to_string()) });
+        set_path(&mut candidate, &path, value.clone());
+        match serde_json::from_value::<T>(candidate) {
+            Ok(_) => set_path(&mut merged, &path, value),
+            Err(error) => problems.push(Problem { position: Some(at), path, message: clean_serde_message(&error.to_string()) }),
         }
     }
-    if !problems.is_empty() {
-        problems.sort();
-        return Err(problems);
-    }
-    let mut merged = defaults;
-    for (path, value, _) in leaves {
-        set_path(&mut merged, &path, value);
-    }
-    serde_json::from_value::<T>(merged)
-        .map(|config| (config, positions))
-        .map_err(|e| vec![Problem { position: None, path: "(file)".into(), message: e.to_string() }])
+    let value = match serde_json::from_value::<T>(merged) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            problems.push(Problem { position: None, path: "(file)".into(), message: e.to_string() });
+            None
+        }
+    };
+    problems.sort();
+    Parsed { value, positions, problems }
 }
 
 fn walk(
