@@ -261,20 +261,29 @@ fn run_checks(options: &AuditOptions, ctx: &AuditContext<'_>) -> Result<Vec<Chec
         .iter()
         .map(|check| {
             let severity = options.config.checks.severity(check.id());
-            let id = check.id().to_string();
-            let outcome = if !options.only.is_empty() && !options.only.contains(&id) {
-                Outcome::skip("not selected (--only)")
-            } else if options.skip.contains(&id) {
-                Outcome::skip("skipped (--skip)")
-            } else if severity == Severity::Allow {
-                Outcome::skip("allowed by config: not run")
-            } else {
-                run_guarded(*check, ctx)?
+            let id = check.id();
+            let outcome = match not_selected(options, &id) {
+                Some(reason) => Outcome::skip(reason),
+                None => run_guarded(*check, ctx)?,
             };
             ctx.record(check.id(), &outcome);
             Ok(CheckResult::new(check.id(), severity, outcome))
         })
         .collect()
+}
+
+/// Why check `id` does not run in this audit (`--only`, `--skip`, or allowed by the config), or
+/// `None` when it runs: the one place the selection is decided.
+fn not_selected(options: &AuditOptions, id: &str) -> Option<&'static str> {
+    if !options.only.is_empty() && !options.only.iter().any(|o| o == id) {
+        Some("not selected (--only)")
+    } else if options.skip.iter().any(|s| s == id) {
+        Some("skipped (--skip)")
+    } else if options.config.checks.severity(id) == Severity::Allow {
+        Some("allowed by config: not run")
+    } else {
+        None
+    }
 }
 
 /// Why reading `shown` failed: ready's own shortage (file descriptors, memory) when that is
@@ -393,9 +402,8 @@ fn not_verified(options: &AuditOptions, results: &[CheckResult], has_sample: boo
     let checks: Vec<&'static str> = REGISTRY
         .iter()
         .filter(|c| c.runs_model())
+        .filter(|c| not_selected(options, c.id()).is_none())
         .filter_map(|c| results.iter().find(|r| r.id == c.id()))
-        .filter(|r| r.severity != Severity::Allow && !options.skip.iter().any(|s| s == r.id))
-        .filter(|r| options.only.is_empty() || options.only.iter().any(|o| o == r.id))
         .map(|r| r.id)
         .collect();
     if checks.is_empty() {

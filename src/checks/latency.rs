@@ -121,12 +121,15 @@ impl Check for Latency {
             }
         }
         let settings = &ctx.config.runtime;
+        // Too few runs bound no p99: say so instead of printing a bound of "?".
+        let bound = match upper_bound(&sorted, 0.99, config.confidence) {
+            Some(bound) => format!("≤ {} at {:.0}%", format_ms(bound), config.confidence * 100.0),
+            None => format!("unbounded at {:.0}% with {} runs", config.confidence * 100.0, summary.samples),
+        };
         let head = format!(
-            "p50 {}, p99 {} (≤ {} at {:.0}%), max {} over {} runs",
+            "p50 {}, p99 {} ({bound}), max {} over {} runs",
             format_ms(summary.p50_ms),
             format_ms(summary.p99_ms),
-            upper_bound(&sorted, 0.99, config.confidence).map_or("?".to_string(), format_ms),
-            config.confidence * 100.0,
             format_ms(summary.max_ms),
             summary.samples
         );

@@ -46,7 +46,12 @@ impl Check for OutputSanity {
         let sample = ctx.binding().and_then(|b| b.batch.clone());
         let sample_varies = sample.as_ref().is_some_and(|b| distinct_rows(b, axes) >= 2);
         if let Some(batch) = sample {
-            inputs.push((InputSource::Sample, format!("the sample's {} rows", axes.rows(&batch)), batch));
+            let label = match axes.rows(&batch) {
+                0 => "the sample".to_string(),
+                1 => "the sample's row".to_string(),
+                rows => format!("the sample's {rows} rows"),
+            };
+            inputs.push((InputSource::Sample, label, batch));
         }
         if !sample_varies {
             match ctx.synthetic(8) {
