@@ -183,10 +183,10 @@ fn absurd_config_numbers_are_reported_together_with_their_positions() {
         format!(
             "error: {shown}: 7 problems: line 2 column 21: runtime.intra_op_threads: must be at most 1024, got 100000; \
              line 5 column 18: checks.latency.warmup_runs: must be at most 1000000, got 18446744073709551615; \
-             line 9 column 18: checks.latency.batch_sizes: must list 1 to 64 batch sizes of 1 to 1048576 rows; \
              line 6 column 21: checks.latency.warmup_seconds: must be at most 3600 seconds, got 1e300; \
              line 7 column 18: checks.latency.max_seconds: must be at most 3600 seconds, got 1e300; \
              line 8 column 25: checks.latency.throughput_seconds: must be at most 3600 seconds, got 1e300; \
+             line 9 column 18: checks.latency.batch_sizes: must list 1 to 64 batch sizes of 1 to 1048576 rows; \
              line 11 column 16: checks.robustness.timeout_s: must be at most 3600 seconds, got 1e300\n"
         )
     );
