@@ -43,6 +43,9 @@ pub struct Artifact {
     /// What the graph says about each input column (scaler statistics, thresholds, categories).
     #[serde(skip)]
     pub domain: crate::model::graph_domain::GraphDomain,
+    /// The model's free text that could hold a path (metadata, doc strings, string values).
+    #[serde(skip)]
+    pub strings: Vec<crate::model::strings::ModelString>,
 }
 
 /// The folder a model lives in (`.` for a bare file name).
@@ -76,7 +79,8 @@ pub fn inspect(path: &Path, limit: u64) -> Result<Artifact, crate::sandbox::open
         })
         .unwrap_or_default();
     let domain = if onnx.is_ok() { crate::model::graph_domain::read(&bytes) } else { Default::default() };
-    Ok(Artifact { path: path.to_path_buf(), size_bytes: bytes.len() as u64, sha256, format, onnx, pickle, external_data_problems, domain })
+    let strings = if onnx.is_ok() { crate::model::strings::read(&bytes) } else { Vec::new() };
+    Ok(Artifact { path: path.to_path_buf(), size_bytes: bytes.len() as u64, sha256, format, onnx, pickle, external_data_problems, domain, strings })
 }
 
 /// Lower-case hexadecimal of `bytes`.

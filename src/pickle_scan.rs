@@ -26,6 +26,22 @@ pub struct PickleScan {
     pub complete: bool,
     /// Why the scan is incomplete, or what container held the pickle.
     pub note: Option<String>,
+    /// The distinct string constants that could hold a path (a `/`, `\` or `~`), in order of
+    /// first appearance, at most [`MAX_STRINGS`]: read from the opcodes, never built by a call.
+    #[serde(skip)]
+    pub strings: Vec<String>,
+}
+
+/// The most string constants a scan keeps.
+pub const MAX_STRINGS: usize = 10_000;
+
+impl PickleScan {
+    /// Keeps a string constant that could hold a path.
+    fn record_string(&mut self, text: &str) {
+        if self.strings.len() < MAX_STRINGS && text.contains(['/', '\\', '~']) && !self.strings.iter().any(|s| s == text) {
+            self.strings.push(text.to_string());
+        }
+    }
 }
 
 /// Scans an artifact file's bytes: a raw pickle, a PyTorch zip (`*/data.pkl`), or a joblib file
@@ -218,6 +234,9 @@ fn scan_zip_within(bytes: &[u8], limits: ArchiveLimits) -> PickleScan {
             }
         }
         combined.dangerous.extend(part.dangerous);
+        for text in &part.strings {
+            combined.record_string(text);
+        }
         combined.calls += part.calls;
         combined.complete &= part.complete;
         if let Some(note) = part.note {
@@ -411,7 +430,7 @@ impl Machine {
             return Ok(Flow::Stop);
         }
         let known = self.control(op, r, out)?
-            || self.literal(op, r)?
+            || self.literal(op, r, out)?
             || self.container(op)?
             || self.call(op, r, out)?
             || self.memo_op(op, r)?
@@ -451,8 +470,12 @@ impl Machine {
     }
 
     /// Numbers, strings, bytes and empty containers pushed from the opcode's argument.
-    fn literal(&mut self, op: u8, r: &mut Reader<'_, '_>) -> Result<bool, String> {
-        let text = |b: &[u8]| Value::Str(String::from_utf8_lossy(b).into());
+    fn literal(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+        let mut text = |b: &[u8]| {
+            let text = String::from_utf8_lossy(b);
+            out.record_string(&text);
+            Value::Str(text.into())
+        };
         match op {
             // Values that are not strings.
             b'N' | 0x88 | 0x89 | b']' | 0x8f => self.stack.push(Value::NotStr),
