@@ -56,7 +56,7 @@ impl Check for HardcodedPaths {
         let mut found = Found { allow: &settings.allow, hits: Vec::new(), allowed: 0 };
         let mut scanned = Vec::new();
         let mut notes = Vec::new();
-        scan_model(ctx, &mut found, &mut scanned);
+        scan_model(ctx, &mut found, &mut scanned, &mut notes);
         let config_file = ctx.config_path.as_deref().and_then(|path| scan_config(path, &mut found, &mut scanned, &mut notes));
         let mut truncated = false;
         match &ctx.project {
@@ -77,7 +77,8 @@ impl Check for HardcodedPaths {
             }
             None => notes.push("--project not given: serving code and container files not scanned".to_string()),
         }
-        found.outcome(&scanned, notes, truncated)
+        let model_unscanned = ctx.artifact.pickle.is_none() && ctx.artifact.onnx.is_err();
+        found.outcome(&scanned, notes, truncated, model_unscanned)
     }
 }
 
@@ -90,7 +91,7 @@ fn status_of(context: Context) -> Status {
 }
 
 /// The model's strings, or a pickle's string constants.
-fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<String>) {
+fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<String>, notes: &mut Vec<String>) {
     let artifact = ctx.artifact;
     if let Some(scan) = &artifact.pickle {
         for text in &scan.strings {
@@ -99,7 +100,12 @@ fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<S
             }
         }
         scanned.push("the pickle's string constants".to_string());
-    } else if artifact.onnx.is_ok() {
+        if !scan.complete {
+            notes.push("the pickle scan stopped early (see serialization): later strings were not read".to_string());
+        }
+    } else if artifact.onnx.is_err() {
+        notes.push("the model did not decode (see serialization): its strings were not scanned".to_string());
+    } else {
         for string in &artifact.strings {
             for hit in paths_scan::find_paths(&string.text) {
                 let (status, label) = if string.doc { (Status::Warn, " (documentation)") } else { (Status::Fail, "") };
@@ -151,7 +157,7 @@ impl Found<'_> {
         }
     }
 
-    fn outcome(self, scanned: &[String], notes: Vec<String>, truncated: bool) -> Outcome {
+    fn outcome(self, scanned: &[String], notes: Vec<String>, truncated: bool, model_unscanned: bool) -> Outcome {
         let fails = self.hits.iter().filter(|h| h.status == Status::Fail).count();
         let warns = self.hits.len() - fails;
         let what = scanned.join(", ");
@@ -166,6 +172,8 @@ impl Found<'_> {
                 more(warns)
             )),
             None if truncated => Outcome::warn(format!("no hardcoded paths found, but the scan stopped early: {what}")),
+            None if scanned.is_empty() => Outcome::skip("nothing to scan: the model did not decode, and no config or --project was given"),
+            None if model_unscanned => Outcome::pass(format!("no hardcoded paths in {what} (the model did not decode: not scanned)")),
             None => Outcome::pass(format!("no hardcoded paths in {what}")),
         };
         let mut details: Vec<String> = self
