@@ -54,7 +54,7 @@ impl Check for HardcodedPaths {
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
         let settings = &ctx.config.checks.hardcoded_paths;
         let mut found = Found { allow: &settings.allow, hits: Vec::new(), allowed: 0 };
-        let mut scanned = Vec::new();
+        let mut scanned: Vec<(String, String)> = Vec::new();
         let mut notes = Vec::new();
         scan_model(ctx, &mut found, &mut scanned, &mut notes);
         let config_file = ctx.config_path.as_deref().and_then(|path| scan_config(path, &mut found, &mut scanned, &mut notes));
@@ -66,7 +66,8 @@ impl Check for HardcodedPaths {
                 for (file, language, hit) in scan.findings {
                     found.add(status_of(hit.context), format!("{file}:{}{}", hit.line, hit.context.label()), hit.found, language.fix());
                 }
-                scanned.push(format!("{} file(s) under {}", scan.files, dir.display()));
+                let files = if scan.files == 1 { "1 file".to_string() } else { format!("{} files", scan.files) };
+                scanned.push((format!("{files} under --project"), format!("{files} under {}", dir.display())));
                 if !scan.skipped.is_empty() {
                     notes.push(format!("{} file(s) not read: {}", scan.skipped.len(), scan.skipped.join("; ")));
                 }
@@ -91,7 +92,7 @@ fn status_of(context: Context) -> Status {
 }
 
 /// The model's strings, or a pickle's string constants.
-fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<String>, notes: &mut Vec<String>) {
+fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<(String, String)>, notes: &mut Vec<String>) {
     let artifact = ctx.artifact;
     if let Some(scan) = &artifact.pickle {
         for text in &scan.strings {
@@ -99,7 +100,7 @@ fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<S
                 found.add(Status::Fail, "model pickle string constant".to_string(), hit, PICKLE_FIX);
             }
         }
-        scanned.push("the pickle's string constants".to_string());
+        scanned.push(("the pickle".to_string(), "the pickle's string constants".to_string()));
         if !scan.complete {
             notes.push("the pickle scan stopped early (see serialization): later strings were not read".to_string());
         }
@@ -112,13 +113,13 @@ fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<S
                 found.add(status, format!("model {}{label}", string.field), hit, MODEL_FIX);
             }
         }
-        scanned.push("the model's metadata, doc strings and string values".to_string());
+        scanned.push(("the model".to_string(), "the model's metadata, doc strings and string values".to_string()));
     }
 }
 
 /// The audit config (its `#` comments warn); returns its canonical path, so that a project scan
 /// does not read it twice.
-fn scan_config(path: &Path, found: &mut Found<'_>, scanned: &mut Vec<String>, notes: &mut Vec<String>) -> Option<std::path::PathBuf> {
+fn scan_config(path: &Path, found: &mut Found<'_>, scanned: &mut Vec<(String, String)>, notes: &mut Vec<String>) -> Option<std::path::PathBuf> {
     let shown = path.display();
     match crate::sandbox::open::read_text(path, crate::sandbox::open::MAX_CONFIG_BYTES) {
         Ok(text) => {
@@ -126,7 +127,7 @@ fn scan_config(path: &Path, found: &mut Found<'_>, scanned: &mut Vec<String>, no
                 let fix = "use a relative path, or allow-list the prefix (checks.hardcoded_paths.allow)";
                 found.add(status_of(hit.context), format!("{shown}:{}{}", hit.line, hit.context.label()), hit.found, fix);
             }
-            scanned.push(format!("the config {shown}"));
+            scanned.push(("the config".to_string(), format!("the config {shown}")));
         }
         Err(e) => notes.push(format!("{shown}: not scanned: {e}")),
     }
@@ -157,10 +158,12 @@ impl Found<'_> {
         }
     }
 
-    fn outcome(self, scanned: &[String], notes: Vec<String>, truncated: bool, model_unscanned: bool) -> Outcome {
+    /// `scanned`: what was read, (short for the summary, full for the details).
+    fn outcome(self, scanned: &[(String, String)], notes: Vec<String>, truncated: bool, model_unscanned: bool) -> Outcome {
         let fails = self.hits.iter().filter(|h| h.status == Status::Fail).count();
         let warns = self.hits.len() - fails;
-        let what = scanned.join(", ");
+        let what = and_list(scanned.iter().map(|(short, _)| short.as_str()));
+        let full = scanned.iter().map(|(_, long)| long.as_str()).collect::<Vec<_>>().join(", ");
         let first = self.hits.iter().find(|h| h.status == Status::Fail).or(self.hits.first());
         let more = |n: usize| if n > 1 { format!(" (+{} more)", n - 1) } else { String::new() };
         let mut outcome = match first {
@@ -185,13 +188,23 @@ impl Found<'_> {
         if self.hits.len() > MAX_LISTED {
             details.push(format!("... and {} more", self.hits.len() - MAX_LISTED));
         }
-        details.push(format!("scanned: {what}"));
+        details.push(format!("scanned: {full}"));
         if self.allowed > 0 {
             details.push(format!("{} path(s) allowed by checks.hardcoded_paths.allow", self.allowed));
         }
         details.extend(notes);
         outcome = outcome.with_details(details);
         outcome.with_metric("failures", fails).with_metric("warnings", warns).with_metric("allowed", self.allowed)
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let items: Vec<&str> = items.collect();
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => last.to_string(),
+        None => String::new(),
     }
 }
 
@@ -242,7 +255,8 @@ mod tests {
     fn nothing_found_passes_and_says_what_was_scanned() {
         let outcome = run_on(vec![string("metadata_props[\"url\"]", "https://example.com/home/a/x", false)], &Config::default());
         assert_eq!(outcome.status, Status::Pass);
-        assert_eq!(outcome.summary, "no hardcoded paths in the model's metadata, doc strings and string values");
+        assert_eq!(outcome.summary, "no hardcoded paths in the model");
+        assert_eq!(outcome.details[0], "scanned: the model's metadata, doc strings and string values");
         assert_eq!(outcome.details.last().unwrap(), "--project not given: serving code and container files not scanned");
     }
 
