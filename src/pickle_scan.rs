@@ -298,6 +298,36 @@ pub fn scan(bytes: &[u8]) -> PickleScan {
     out
 }
 
+/// Python's `raw-unicode-escape` decoding (protocol 0's UNICODE opcode): `\uXXXX` and
+/// `\UXXXXXXXX` become their character; everything else, other backslashes included, stays.
+fn raw_unicode_unescape(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_ref();
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let width = match after.as_bytes().first() {
+            Some(b'u') => 4,
+            Some(b'U') => 8,
+            _ => 0,
+        };
+        let decoded = after.get(1..=width).filter(|_| width > 0).and_then(|hex| u32::from_str_radix(hex, 16).ok()).and_then(char::from_u32);
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &after[1 + width..];
+            }
+            None => {
+                out.push('\\');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Why the walk stopped before STOP: where, and what a loader would have met there.
 struct Stop {
     at: usize,
@@ -516,8 +546,9 @@ impl Machine {
                 self.stack.push(text(&line[1..line.len() - 1]));
             }
             b'V' => {
-                let line = r.line()?;
-                self.stack.push(text(line));
+                // Protocol 0 writes text raw-unicode-escaped: `\u005c` is a backslash.
+                let line = raw_unicode_unescape(r.line()?);
+                self.stack.push(text(line.as_bytes()));
             }
             b'U' | 0x8c | b'T' | b'X' | 0x8d => {
                 let n = match op {
@@ -868,6 +899,23 @@ mod tests {
             assert_eq!(scan.calls, 1);
         }
         assert_eq!(scan(OS_SYSTEM_P4).protocol, Some(4));
+    }
+
+    #[test]
+    fn string_constants_that_could_be_paths_are_kept_once_in_every_protocol() {
+        // pickle.dumps({'memory': '/home/alice/cache', 'n': 'plain', 'w': 'C:\\Users\\bob\\x', 'again': '/home/alice/cache'}, protocol=p)
+        let p0: &[u8] = b"(dp0\nVmemory\np1\nV/home/alice/cache\np2\nsVn\np3\nVplain\np4\nsVw\np5\nVC:\\u005cUsers\\u005cbob\\u005cx\np6\nsVagain\np7\ng2\ns.";
+        let p4: &[u8] = b"\x80\x04\x95M\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x06memory\x94\x8c\x11/home/alice/cache\x94\x8c\x01n\x94\x8c\x05plain\x94\x8c\x01w\x94\x8c\x0eC:\\Users\\bob\\x\x94\x8c\x05again\x94h\x02u.";
+        for bytes in [p0, p4] {
+            let scan = scan(bytes);
+            assert!(scan.complete, "{scan:?}");
+            assert_eq!(scan.strings, ["/home/alice/cache", "C:\\Users\\bob\\x"]);
+        }
+        assert_eq!(raw_unicode_unescape(br"a\u005cb\U0001F600c\x\u00"), "a\\b\u{1F600}c\\x\\u00");
+        // A loader decodes `\u006f` to `o`: the import is `os.system`, as Python would read it.
+        let hidden = scan(b"V\\u006fs\nVsystem\n\x93.");
+        assert_eq!(hidden.imports, ["os.system"]);
+        assert_eq!(hidden.dangerous.len(), 1, "{hidden:?}");
     }
 
     #[test]

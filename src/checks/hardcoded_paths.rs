@@ -40,8 +40,8 @@ impl Check for HardcodedPaths {
          # comment, a docstring (a string that is a statement of its own), a model doc_string, or a test file \
          (tests/, test/, test_*.py, *_test.py, conftest.py) it warns. Never reported: system and container \
          paths (/usr, /bin, /etc, /tmp, /dev, /proc, /var, /opt, /app, /srv, /models, /data, /workspace, \
-         /root, /mnt/<name>), a path inside a URL (https://host/home/...), ~/.name (per-user caches and \
-         configs), /home/<user> in a container file that creates <user>, and Windows paths in container \
+         /root, /mnt/<name>, C:\\Windows, C:\\ProgramData, C:\\Program Files), a path inside a URL \
+         (https://host/home/...), ~/.name and ~/Library (per-user caches and configs), /home/<user> in a container file that creates <user>, and Windows paths in container \
          files. checks.hardcoded_paths.allow lists prefixes that are not findings.\n\
          Why: a pipeline that loads /Users/alice/project/model.onnx or reads a vocabulary from \
          /home/bob/data works on the laptop that trained it and fails in the container that serves it.\n\
@@ -97,7 +97,7 @@ fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<(
     if let Some(scan) = &artifact.pickle {
         for text in &scan.strings {
             for hit in paths_scan::find_paths(text) {
-                found.add(Status::Fail, "model pickle string constant".to_string(), hit, PICKLE_FIX);
+                found.add(Status::Fail, "pickle string constant".to_string(), hit, PICKLE_FIX);
             }
         }
         scanned.push(("the pickle".to_string(), "the pickle's string constants".to_string()));

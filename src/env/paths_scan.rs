@@ -9,8 +9,9 @@
 //! any of these, and Windows drive paths (`D:\data\x.csv`: no Linux server has them). Never
 //! reported: system and container paths (`/usr`, `/bin`, `/etc`, `/tmp`, `/dev`, `/proc`, `/var`,
 //! `/opt`, `/app`, `/srv`, `/models`, `/data`, `/workspace`, `/root`, `/mnt/<name>`: where images
-//! put code and volumes are mounted), a path inside a URL (`https://host/home/...`), `~/.name`
-//! (per-user caches and configs every machine has), and `/home/<user>` in a container file that
+//! put code and volumes are mounted; `C:\Windows`, `C:\ProgramData`, `C:\Program Files`), a path
+//! inside a URL (`https://host/home/...`), `~/.name` and `~/Library/...` (per-user caches and
+//! configs every machine has), and `/home/<user>` in a container file that
 //! creates `<user>` itself. Nothing here decides a status: the check does.
 
 use std::collections::BTreeSet;
@@ -123,6 +124,10 @@ fn trim_end(bytes: &[u8], start: usize, mut end: usize) -> usize {
 fn match_at(bytes: &[u8], i: usize) -> Option<(usize, PathKind)> {
     let rest = &bytes[i.min(bytes.len())..];
     if rest.starts_with(b"~/") {
+        // macOS's per-user Library (fonts, caches, logs) is there on every Mac, like `~/.cache`.
+        if rest[2..].starts_with(b"Library/") || &rest[2..] == b"Library" {
+            return None;
+        }
         return name(bytes, i + 2).map(|_| (path_end(bytes, i), PathKind::Tilde));
     }
     if rest.first() == Some(&b'/') {
@@ -161,6 +166,11 @@ fn windows_path(bytes: &[u8], i: usize) -> Option<(usize, PathKind)> {
     if bytes[first..folder_end].eq_ignore_ascii_case(b"Users") {
         let user = folder_end + separator(bytes, folder_end)?;
         return name(bytes, user).map(|_| (end, PathKind::Home));
+    }
+    // The system's own folders (`C:\Windows`, `C:\ProgramData`, `C:\Program Files`) are on every Windows machine.
+    let folder = &bytes[first..folder_end];
+    if [&b"Windows"[..], b"ProgramData"].iter().any(|f| folder.eq_ignore_ascii_case(f)) || bytes[first..].starts_with(b"Program Files") {
+        return None;
     }
     let deeper = separator(bytes, folder_end).is_some_and(|s| name(bytes, folder_end + s).is_some());
     let file = bytes[first..folder_end].contains(&b'.');
@@ -535,7 +545,8 @@ mod tests {
             "COPY model.onnx /app/model.onnx",
             "/opt/models/x /models/x /data/x /workspace/x /root/.cache/pip /mnt/models/x /srv/x",
             "f'{base}/home/{user}' $HOME/x ${HOME}/x",
-            "~/.cache/huggingface ~/.config/x",
+            "~/.cache/huggingface ~/.config/x ~/Library/Fonts ~/Library/Caches/scipy-data",
+            r"C:\ProgramData\Microsoft\x C:\Windows\System32\x.dll 'C:\Program Files\App\x.exe'",
             r#"re.compile(r"^/home/[^/]+/") and "/home/<user>/x" and "/home""#,
             r#"re.compile(r"(\w+):\d+") "x:\d" "a:\\b""#,
             "/home/",
