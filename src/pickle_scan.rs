@@ -904,7 +904,8 @@ mod tests {
     #[test]
     fn string_constants_that_could_be_paths_are_kept_once_in_every_protocol() {
         // pickle.dumps({'memory': '/home/alice/cache', 'n': 'plain', 'w': 'C:\\Users\\bob\\x', 'again': '/home/alice/cache'}, protocol=p)
-        let p0: &[u8] = b"(dp0\nVmemory\np1\nV/home/alice/cache\np2\nsVn\np3\nVplain\np4\nsVw\np5\nVC:\\u005cUsers\\u005cbob\\u005cx\np6\nsVagain\np7\ng2\ns.";
+        let p0: &[u8] =
+            b"(dp0\nVmemory\np1\nV/home/alice/cache\np2\nsVn\np3\nVplain\np4\nsVw\np5\nVC:\\u005cUsers\\u005cbob\\u005cx\np6\nsVagain\np7\ng2\ns.";
         let p4: &[u8] = b"\x80\x04\x95M\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x06memory\x94\x8c\x11/home/alice/cache\x94\x8c\x01n\x94\x8c\x05plain\x94\x8c\x01w\x94\x8c\x0eC:\\Users\\bob\\x\x94\x8c\x05again\x94h\x02u.";
         for bytes in [p0, p4] {
             let scan = scan(bytes);

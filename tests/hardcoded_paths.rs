@@ -21,12 +21,17 @@ fn a_laptop_path_in_the_model_metadata_fails_naming_the_field() {
     let run = paths("fixtures/models/home_metadata.onnx", &[]);
     assert_eq!(run.status("hardcoded_paths"), "fail");
     assert_eq!(run.code, 1);
-    assert_eq!(run.check("hardcoded_paths")["summary"], "hardcoded path in model metadata_props[\"train_data\"]: /Users/alice/project/data/train.csv");
+    assert_eq!(
+        run.check("hardcoded_paths")["summary"],
+        "hardcoded path in model metadata_props[\"train_data\"]: /Users/alice/project/data/train.csv"
+    );
     assert_eq!(
         run.details("hardcoded_paths"),
         [
             format!("fail model metadata_props[\"train_data\"]: /Users/alice/project/data/train.csv is a home folder on one machine; {MODEL_FIX}"),
-            format!("warn model node \"copy\" (Identity) doc_string (documentation): /home/alice/train.py is a home folder on one machine; {MODEL_FIX}"),
+            format!(
+                "warn model node \"copy\" (Identity) doc_string (documentation): /home/alice/train.py is a home folder on one machine; {MODEL_FIX}"
+            ),
             "scanned: the model's metadata, doc strings and string values, the config fixtures/configs/fast.yaml".to_string(),
             "--project not given: serving code and container files not scanned".to_string(),
         ]
@@ -74,10 +79,7 @@ fn where_a_path_sits_in_the_serving_code_decides_its_status() {
 fn urls_shebangs_and_container_paths_do_not_fire() {
     let run = paths("fixtures/models/iris_rf.onnx", &["--project", "fixtures/projects/paths_clean"]);
     assert_eq!(run.status("hardcoded_paths"), "pass", "{:?}", run.details("hardcoded_paths"));
-    assert_eq!(
-        run.check("hardcoded_paths")["summary"],
-        "no hardcoded paths in the model, the config and 4 files under --project"
-    );
+    assert_eq!(run.check("hardcoded_paths")["summary"], "no hardcoded paths in the model, the config and 4 files under --project");
     assert_eq!(
         run.details("hardcoded_paths")[0],
         "scanned: the model's metadata, doc strings and string values, the config fixtures/configs/fast.yaml, 4 files under fixtures/projects/paths_clean"
@@ -87,7 +89,8 @@ fn urls_shebangs_and_container_paths_do_not_fire() {
 
 #[test]
 fn an_allow_listed_prefix_passes() {
-    let run = paths("fixtures/models/iris_rf.onnx", &["--project", "fixtures/projects/paths_serving", "--config", "fixtures/configs/allow_alice.yaml"]);
+    let run =
+        paths("fixtures/models/iris_rf.onnx", &["--project", "fixtures/projects/paths_serving", "--config", "fixtures/configs/allow_alice.yaml"]);
     assert_eq!(run.status("hardcoded_paths"), "pass", "{:?}", run.details("hardcoded_paths"));
     assert_eq!(run.code, 0);
     // The serving script's path, and the prefix as the config itself writes it.

@@ -38,11 +38,12 @@ impl Check for HardcodedPaths {
          skipped; every file is read through the sandbox opener: regular, at most max_file_kb, no link out of \
          the project; at most max_files files). A path in code, a config value or a model value fails; in a \
          # comment, a docstring (a string that is a statement of its own), a model doc_string, or a test file \
-         (tests/, test/, test_*.py, *_test.py, conftest.py) it warns. Never reported: system and container \
+         (tests/, test/, testing/, fixtures/, testdata/, test_*.py, *_test.py, conftest.py) it warns. Never reported: system and container \
          paths (/usr, /bin, /etc, /tmp, /dev, /proc, /var, /opt, /app, /srv, /models, /data, /workspace, \
          /root, /mnt/<name>, C:\\Windows, C:\\ProgramData, C:\\Program Files), a path inside a URL \
          (https://host/home/...), ~/.name and ~/Library (per-user caches and configs), /home/<user> in a container file that creates <user>, and Windows paths in container \
-         files. checks.hardcoded_paths.allow lists prefixes that are not findings.\n\
+         files. checks.hardcoded_paths.allow lists prefixes that are not findings. Each finding names the file and \
+         line (serve.py:4) or the model field (metadata_props[\"train_data\"]) and the fix for its kind of file.\n\
          Why: a pipeline that loads /Users/alice/project/model.onnx or reads a vocabulary from \
          /home/bob/data works on the laptop that trained it and fails in the container that serves it.\n\
          Fix: read the location from an environment variable (os.environ[\"MODEL_PATH\"], $MODEL_PATH, ENV in \
@@ -168,12 +169,9 @@ impl Found<'_> {
         let more = |n: usize| if n > 1 { format!(" (+{} more)", n - 1) } else { String::new() };
         let mut outcome = match first {
             Some(hit) if fails > 0 => Outcome::fail(format!("hardcoded path in {}: {}{}", hit.location, hit.found.path, more(fails))),
-            Some(hit) => Outcome::warn(format!(
-                "hardcoded path in a comment, docstring or test: {}: {}{}",
-                hit.location,
-                hit.found.path,
-                more(warns)
-            )),
+            Some(hit) => {
+                Outcome::warn(format!("hardcoded path in a comment, docstring or test: {}: {}{}", hit.location, hit.found.path, more(warns)))
+            }
             None if truncated => Outcome::warn(format!("no hardcoded paths found, but the scan stopped early: {what}")),
             None if scanned.is_empty() => Outcome::skip("nothing to scan: the model did not decode, and no config or --project was given"),
             None if model_unscanned => Outcome::pass(format!("no hardcoded paths in {what} (the model did not decode: not scanned)")),
@@ -235,8 +233,10 @@ mod tests {
 
     #[test]
     fn a_model_value_fails_a_doc_string_warns_and_the_allow_list_removes_both() {
-        let strings =
-            vec![string("metadata_props[\"train_data\"]", "/Users/alice/train.csv", false), string("graph \"g\" doc_string", "from /home/bob/x", true)];
+        let strings = vec![
+            string("metadata_props[\"train_data\"]", "/Users/alice/train.csv", false),
+            string("graph \"g\" doc_string", "from /home/bob/x", true),
+        ];
         let outcome = run_on(strings.clone(), &Config::default());
         assert_eq!(outcome.status, Status::Fail);
         assert_eq!(outcome.summary, "hardcoded path in model metadata_props[\"train_data\"]: /Users/alice/train.csv");

@@ -244,7 +244,9 @@ impl Language {
     /// What to write instead of a hardcoded path in this kind of file.
     pub fn fix(self) -> &'static str {
         match self {
-            Self::Python => "read it from an environment variable (os.environ[\"MODEL_PATH\"]) or build it from the code's folder (Path(__file__).parent / ...)",
+            Self::Python => {
+                "read it from an environment variable (os.environ[\"MODEL_PATH\"]) or build it from the code's folder (Path(__file__).parent / ...)"
+            }
             Self::Shell => "use a variable (\"$MODEL_PATH\") or a path relative to the script (\"$(dirname \"$0\")/...\")",
             Self::Config | Self::Json => "use a path relative to the project, or an environment variable the loader expands",
             Self::Container => "COPY the file into the image and use its path there (/app/...), or pass it with ARG/ENV",
@@ -331,10 +333,13 @@ impl Lexer {
     }
 
     fn python(&mut self, b: &[u8]) -> Vec<(usize, Context)> {
-        let mut regions = vec![(0, match self.triple {
-            Some((_, true)) => Context::Doc,
-            _ => Context::Code,
-        })];
+        let mut regions = vec![(
+            0,
+            match self.triple {
+                Some((_, true)) => Context::Doc,
+                _ => Context::Code,
+            },
+        )];
         let mut quote: Option<u8> = None;
         let mut i = 0;
         while i < b.len() {
@@ -429,8 +434,20 @@ pub struct ProjectScan {
 }
 
 /// Folders never entered: environments, dependencies, build outputs, vendored code.
-const SKIPPED_DIRS: &[&str] =
-    &["venv", "node_modules", "build", "dist", "target", "site-packages", "__pycache__", "vendor", "vendored", "_vendor", "third_party", "third-party"];
+const SKIPPED_DIRS: &[&str] = &[
+    "venv",
+    "node_modules",
+    "build",
+    "dist",
+    "target",
+    "site-packages",
+    "__pycache__",
+    "vendor",
+    "vendored",
+    "_vendor",
+    "third_party",
+    "third-party",
+];
 
 /// Whether a folder is never entered: hidden, in [`SKIPPED_DIRS`], an egg-info, or a virtual
 /// environment or conda prefix (it holds `pyvenv.cfg` or `conda-meta`).
@@ -442,12 +459,12 @@ fn skipped_dir(dir: &Path, name: &str) -> bool {
         || dir.join("conda-meta").is_dir()
 }
 
-/// Whether a file (by its path inside the project) is test code: under `tests/`, `test/` or
-/// `testing/`, or a test module (`test_*.py`, `*_test.py`, `conftest.py`).
+/// Whether a file (by its path inside the project) is test code or data: under `tests/`, `test/`,
+/// `testing/`, `fixtures/` or `testdata/`, or a test module (`test_*.py`, `*_test.py`, `conftest.py`).
 pub fn is_test_file(relative: &Path) -> bool {
-    let in_folder = relative.parent().is_some_and(|p| {
-        p.components().any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "test" | "testing")))
-    });
+    let in_folder = relative
+        .parent()
+        .is_some_and(|p| p.components().any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "test" | "testing" | "fixtures" | "testdata"))));
     let name = relative.file_name().and_then(|n| n.to_str()).unwrap_or("");
     in_folder || (name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py"))
 }
@@ -587,6 +604,7 @@ mod tests {
         assert_eq!(Language::of("requirements-dev.txt"), Some(Language::Config));
         assert_eq!(Language::of("notes.txt"), None);
         assert!(is_test_file(Path::new("tests/test_x.py")) && is_test_file(Path::new("pkg/test_api.py")));
+        assert!(is_test_file(Path::new("fixtures/generate.py")));
         assert!(!is_test_file(Path::new("src/serve.py")) && !is_test_file(Path::new("tests")));
     }
 

@@ -193,12 +193,8 @@ mod tests {
 
     #[test]
     fn every_string_field_is_named_and_only_path_like_strings_are_kept() {
-        let attr = |name: &str, s: &[u8], strings: Vec<Vec<u8>>| proto::AttributeProto {
-            name: name.into(),
-            s: s.to_vec(),
-            strings,
-            ..Default::default()
-        };
+        let attr =
+            |name: &str, s: &[u8], strings: Vec<Vec<u8>>| proto::AttributeProto { name: name.into(), s: s.to_vec(), strings, ..Default::default() };
         let body = proto::GraphProto {
             name: "body".into(),
             node: vec![proto::NodeProto { name: "inner".into(), op_type: "Identity".into(), doc_string: "~/x".into(), ..Default::default() }],
@@ -220,7 +216,11 @@ mod tests {
             graph: Some(proto::GraphProto {
                 name: "g".into(),
                 node: vec![node],
-                initializer: vec![proto::TensorProto { name: "vocab".into(), string_data: vec![b"a".to_vec(), b"/b".to_vec()], ..Default::default() }],
+                initializer: vec![proto::TensorProto {
+                    name: "vocab".into(),
+                    string_data: vec![b"a".to_vec(), b"/b".to_vec()],
+                    ..Default::default()
+                }],
                 ..Default::default()
             }),
             ..Default::default()
