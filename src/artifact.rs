@@ -46,6 +46,9 @@ pub struct Artifact {
     /// The locales the graph's string operators need from the machine.
     #[serde(skip)]
     pub locales: Vec<crate::model::locales::LocaleNeed>,
+    /// The model's free text that could hold a path (metadata, doc strings, string values).
+    #[serde(skip)]
+    pub strings: Vec<crate::model::strings::ModelString>,
 }
 
 /// The folder a model lives in (`.` for a bare file name).
@@ -80,7 +83,20 @@ pub fn inspect(path: &Path, limit: u64) -> Result<Artifact, crate::sandbox::open
         .unwrap_or_default();
     let domain = if onnx.is_ok() { crate::model::graph_domain::read(&bytes) } else { Default::default() };
     let locales = if onnx.is_ok() { crate::model::locales::needed(&bytes) } else { Vec::new() };
-    Ok(Artifact { path: path.to_path_buf(), size_bytes: bytes.len() as u64, sha256, format, onnx, pickle, external_data_problems, domain, locales })
+    let strings = if onnx.is_ok() { crate::model::strings::read(&bytes) } else { Vec::new() };
+    let artifact = Artifact {
+        path: path.to_path_buf(),
+        size_bytes: bytes.len() as u64,
+        sha256,
+        format,
+        onnx,
+        pickle,
+        external_data_problems,
+        domain,
+        locales,
+        strings,
+    };
+    Ok(artifact)
 }
 
 /// Lower-case hexadecimal of `bytes`.

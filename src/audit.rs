@@ -175,6 +175,8 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     let mut ctx = AuditContext::new(&options.config, &artifact, runner_ref, sample.as_ref());
     ctx.runtime = runtime.as_ref().map(|r| &r.library);
     ctx.project_dirs = project_dirs;
+    ctx.project = options.project.clone();
+    ctx.config_path = options.config_path.clone();
     ctx.show_progress = options.show_progress;
     ctx.baseline = baseline.as_ref();
     ctx.tensors = tensors.as_ref();

@@ -153,6 +153,7 @@ pub struct ChecksConfig {
     pub determinism: ToleranceConfig,
     pub golden_parity: ToleranceConfig,
     pub baseline: BaselineConfig,
+    pub hardcoded_paths: HardcodedPathsConfig,
 }
 
 impl Default for ChecksConfig {
@@ -171,6 +172,7 @@ impl Default for ChecksConfig {
             determinism: ToleranceConfig { atol: 1e-4, rtol: 1e-3, ..ToleranceConfig::default() },
             golden_parity: ToleranceConfig::default(),
             baseline: BaselineConfig::default(),
+            hardcoded_paths: HardcodedPathsConfig::default(),
         }
     }
 }
@@ -189,6 +191,7 @@ impl ChecksConfig {
             "determinism" => &mut self.determinism.severity,
             "golden_parity" => &mut self.golden_parity.severity,
             "baseline" => &mut self.baseline.severity,
+            "hardcoded_paths" => &mut self.hardcoded_paths.severity,
             _ => return false,
         };
         *slot = severity;
@@ -208,6 +211,7 @@ impl ChecksConfig {
             "determinism" => self.determinism.severity,
             "golden_parity" => self.golden_parity.severity,
             "baseline" => self.baseline.severity,
+            "hardcoded_paths" => self.hardcoded_paths.severity,
             _ => Severity::Deny,
         }
     }
@@ -380,6 +384,53 @@ impl Default for BaselineConfig {
     }
 }
 
+/// Hardcoded paths in the model, the config and the project's serving code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HardcodedPathsConfig {
+    pub severity: Severity,
+    /// Path prefixes that are not findings (`/home/runner/` on a CI machine you serve from).
+    pub allow: Vec<String>,
+    /// Files read under --project at most; past it the scan stops and warns.
+    pub max_files: usize,
+    /// Larger files under --project are skipped (and counted), in KiB.
+    pub max_file_kb: u64,
+}
+
+impl Default for HardcodedPathsConfig {
+    fn default() -> Self {
+        Self { severity: Severity::Deny, allow: Vec::new(), max_files: 5000, max_file_kb: 1024 }
+    }
+}
+
+impl HardcodedPathsConfig {
+    /// Every problem of the section, as (dotted field path, what is wrong).
+    fn problems(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let at = |field: &str| format!("checks.hardcoded_paths.{field}");
+        if self.allow.len() > 1000 {
+            problems.push((at("allow"), format!("must list at most 1000 prefixes, got {}", self.allow.len())));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for prefix in &self.allow {
+            if prefix.trim().is_empty() {
+                problems.push((at("allow"), "an empty prefix would allow every path".into()));
+            } else if prefix.chars().count() > 4096 {
+                problems.push((at("allow"), "a prefix is longer than 4096 characters".into()));
+            } else if !seen.insert(prefix) {
+                problems.push((at("allow"), format!("'{prefix}' is listed twice")));
+            }
+        }
+        if !(1..=1_000_000).contains(&self.max_files) {
+            problems.push((at("max_files"), format!("must be 1 to 1000000 files, got {}", self.max_files)));
+        }
+        if !(1..=65_536).contains(&self.max_file_kb) {
+            problems.push((at("max_file_kb"), format!("must be 1 to 65536 KiB, got {}", self.max_file_kb)));
+        }
+        problems
+    }
+}
+
 /// Most threads any thread-count setting may ask for.
 pub const MAX_THREADS: usize = 1024;
 /// Most rows in one latency batch.
@@ -543,6 +594,7 @@ impl Config {
         if self.limits.inference_memory_mb < 1.0 && self.limits.inference_memory_mb >= 0.0 {
             problems.push(("limits.inference_memory_mb".into(), format!("must be at least 1, got {}", self.limits.inference_memory_mb)));
         }
+        problems.extend(self.checks.hardcoded_paths.problems());
         if problems.is_empty() { Ok(()) } else { Err(problems) }
     }
 }
@@ -601,6 +653,22 @@ mod tests {
              line 5 column 11: checks.determinism.rtol: must be a number ≥ 0, got -1; \
              line 6 column 1: unknown: unknown key (expected one of: checks, dims, inputs, limits, readme, runtime, sample, unverified)"
         );
+    }
+
+    #[test]
+    fn hardcoded_path_settings_are_validated_together() {
+        let yaml = "checks:\n  hardcoded_paths:\n    allow: ['', /home/ci/, /home/ci/]\n    max_files: 0\n    max_file_kb: 100000\n";
+        let err = Config::from_yaml(yaml, "x.yaml").unwrap_err();
+        assert_eq!(
+            err,
+            "x.yaml: 4 problems: line 3 column 12: checks.hardcoded_paths.allow: an empty prefix would allow every path; \
+             line 3 column 12: checks.hardcoded_paths.allow: '/home/ci/' is listed twice; \
+             line 4 column 16: checks.hardcoded_paths.max_files: must be 1 to 1000000 files, got 0; \
+             line 5 column 18: checks.hardcoded_paths.max_file_kb: must be 1 to 65536 KiB, got 100000"
+        );
+        let ok = Config::from_yaml("checks:\n  hardcoded_paths:\n    allow: [/home/runner/]\n", "x.yaml").unwrap();
+        assert_eq!(ok.checks.hardcoded_paths.allow, ["/home/runner/"]);
+        assert!(Config::from_yaml("checks:\n  hardcoded_paths:\n    alow: []\n", "x.yaml").unwrap_err().contains("unknown key"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod config_yaml;
+pub mod env;
 pub mod guard;
 pub mod init;
 pub mod inputs;
@@ -249,6 +250,7 @@ pub(crate) mod test_support {
             external_data_problems: Vec::new(),
             domain: Default::default(),
             locales: Vec::new(),
+            strings: Vec::new(),
         }
     }
 }

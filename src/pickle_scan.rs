@@ -26,6 +26,22 @@ pub struct PickleScan {
     pub complete: bool,
     /// Why the scan is incomplete, or what container held the pickle.
     pub note: Option<String>,
+    /// The distinct string constants that could hold a path (a `/`, `\` or `~`), in order of
+    /// first appearance, at most [`MAX_STRINGS`]: read from the opcodes, never built by a call.
+    #[serde(skip)]
+    pub strings: Vec<String>,
+}
+
+/// The most string constants a scan keeps.
+pub const MAX_STRINGS: usize = 10_000;
+
+impl PickleScan {
+    /// Keeps a string constant that could hold a path.
+    fn record_string(&mut self, text: &str) {
+        if self.strings.len() < MAX_STRINGS && text.contains(['/', '\\', '~']) && !self.strings.iter().any(|s| s == text) {
+            self.strings.push(text.to_string());
+        }
+    }
 }
 
 /// Scans an artifact file's bytes: a raw pickle, a PyTorch zip (`*/data.pkl`), or a joblib file
@@ -218,6 +234,9 @@ fn scan_zip_within(bytes: &[u8], limits: ArchiveLimits) -> PickleScan {
             }
         }
         combined.dangerous.extend(part.dangerous);
+        for text in &part.strings {
+            combined.record_string(text);
+        }
         combined.calls += part.calls;
         combined.complete &= part.complete;
         if let Some(note) = part.note {
@@ -276,6 +295,36 @@ pub fn scan(bytes: &[u8]) -> PickleScan {
     } else if pickles > 1 {
         out.note = Some(format!("{pickles} pickles in the stream, each scanned"));
     }
+    out
+}
+
+/// Python's `raw-unicode-escape` decoding (protocol 0's UNICODE opcode): `\uXXXX` and
+/// `\UXXXXXXXX` become their character; everything else, other backslashes included, stays.
+fn raw_unicode_unescape(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_ref();
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let width = match after.as_bytes().first() {
+            Some(b'u') => 4,
+            Some(b'U') => 8,
+            _ => 0,
+        };
+        let decoded = after.get(1..=width).filter(|_| width > 0).and_then(|hex| u32::from_str_radix(hex, 16).ok()).and_then(char::from_u32);
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &after[1 + width..];
+            }
+            None => {
+                out.push('\\');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -411,7 +460,7 @@ impl Machine {
             return Ok(Flow::Stop);
         }
         let known = self.control(op, r, out)?
-            || self.literal(op, r)?
+            || self.literal(op, r, out)?
             || self.container(op)?
             || self.call(op, r, out)?
             || self.memo_op(op, r)?
@@ -451,8 +500,12 @@ impl Machine {
     }
 
     /// Numbers, strings, bytes and empty containers pushed from the opcode's argument.
-    fn literal(&mut self, op: u8, r: &mut Reader<'_, '_>) -> Result<bool, String> {
-        let text = |b: &[u8]| Value::Str(String::from_utf8_lossy(b).into());
+    fn literal(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+        let mut text = |b: &[u8]| {
+            let text = String::from_utf8_lossy(b);
+            out.record_string(&text);
+            Value::Str(text.into())
+        };
         match op {
             // Values that are not strings.
             b'N' | 0x88 | 0x89 | b']' | 0x8f => self.stack.push(Value::NotStr),
@@ -493,8 +546,9 @@ impl Machine {
                 self.stack.push(text(&line[1..line.len() - 1]));
             }
             b'V' => {
-                let line = r.line()?;
-                self.stack.push(text(line));
+                // Protocol 0 writes text raw-unicode-escaped: `\u005c` is a backslash.
+                let line = raw_unicode_unescape(r.line()?);
+                self.stack.push(text(line.as_bytes()));
             }
             b'U' | 0x8c | b'T' | b'X' | 0x8d => {
                 let n = match op {
@@ -845,6 +899,24 @@ mod tests {
             assert_eq!(scan.calls, 1);
         }
         assert_eq!(scan(OS_SYSTEM_P4).protocol, Some(4));
+    }
+
+    #[test]
+    fn string_constants_that_could_be_paths_are_kept_once_in_every_protocol() {
+        // pickle.dumps({'memory': '/home/alice/cache', 'n': 'plain', 'w': 'C:\\Users\\bob\\x', 'again': '/home/alice/cache'}, protocol=p)
+        let p0: &[u8] =
+            b"(dp0\nVmemory\np1\nV/home/alice/cache\np2\nsVn\np3\nVplain\np4\nsVw\np5\nVC:\\u005cUsers\\u005cbob\\u005cx\np6\nsVagain\np7\ng2\ns.";
+        let p4: &[u8] = b"\x80\x04\x95M\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x06memory\x94\x8c\x11/home/alice/cache\x94\x8c\x01n\x94\x8c\x05plain\x94\x8c\x01w\x94\x8c\x0eC:\\Users\\bob\\x\x94\x8c\x05again\x94h\x02u.";
+        for bytes in [p0, p4] {
+            let scan = scan(bytes);
+            assert!(scan.complete, "{scan:?}");
+            assert_eq!(scan.strings, ["/home/alice/cache", "C:\\Users\\bob\\x"]);
+        }
+        assert_eq!(raw_unicode_unescape(br"a\u005cb\U0001F600c\x\u00"), "a\\b\u{1F600}c\\x\\u00");
+        // A loader decodes `\u006f` to `o`: the import is `os.system`, as Python would read it.
+        let hidden = scan(b"V\\u006fs\nVsystem\n\x93.");
+        assert_eq!(hidden.imports, ["os.system"]);
+        assert_eq!(hidden.dangerous.len(), 1, "{hidden:?}");
     }
 
     #[test]

@@ -19,7 +19,8 @@ fn a_good_model_with_a_matching_sample_and_pinned_requirements_is_ready() {
             "golden_parity=skip",
             "latency=pass",
             "lockfile=pass",
-            "baseline=skip"
+            "baseline=skip",
+            "hardcoded_paths=pass"
         ]
     );
     assert_eq!(run.code, 0);
@@ -194,7 +195,8 @@ fn a_truncated_model_fails_serialization_with_the_decode_reason_and_skips_the_re
             "golden_parity=skip",
             "latency=skip",
             "lockfile=warn",
-            "baseline=skip"
+            "baseline=skip",
+            "hardcoded_paths=pass"
         ]
     );
     assert_eq!(
@@ -278,7 +280,8 @@ fn severity_warn_keeps_the_exit_code_and_allow_skips_the_check() {
             "golden_parity=skip",
             "latency=pass",
             "lockfile=warn",
-            "baseline=skip"
+            "baseline=skip",
+            "hardcoded_paths=pass"
         ]
     );
     assert_eq!(run.check("lockfile")["found"], "fail");
@@ -321,12 +324,13 @@ fn the_table_report_shows_every_check_and_the_verdict() {
         "latency",
         "lockfile",
         "baseline",
+        "hardcoded_paths",
     ] {
         assert!(text.contains(id), "{id} missing from:\n{text}");
     }
     assert!(text.contains("runtime: ONNX Runtime 1.31.1"), "{text}");
     assert!(text.contains("schema_parity (fail):\n  - fail: missing column 'petal_width'"), "{text}");
-    assert!(text.trim_end().ends_with("NOT READY: 6 passed, 1 warned, 1 failed, 2 skipped (exit 1)"), "{text}");
+    assert!(text.trim_end().ends_with("NOT READY: 7 passed, 1 warned, 1 failed, 2 skipped (exit 1)"), "{text}");
     assert!(output.stderr.is_empty(), "no progress bar or log noise when stderr is not a terminal");
 }
 

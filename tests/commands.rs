@@ -24,6 +24,7 @@ fn explain_says_what_why_and_how_to_fix() {
         "latency",
         "lockfile",
         "baseline",
+        "hardcoded_paths",
     ] {
         let output = ready().args(["explain", id]).output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{id}");

@@ -28,6 +28,7 @@ fn an_endless_loop_is_stopped_at_the_inference_time_limit_and_fails_its_checks()
             "latency=fail",
             "lockfile=skip",
             "baseline=skip",
+            "hardcoded_paths=pass",
         ]
     );
     // The model was stopped, not fed the wrong input: not ready, with no "not verified" advice.
@@ -104,6 +105,7 @@ fn a_huge_output_fails_at_the_inference_memory_limit_and_ready_stays_under_it() 
             "latency=fail",
             "lockfile=skip",
             "baseline=skip",
+            "hardcoded_paths=pass",
         ]
     );
     assert_eq!(result.json["verdict"], "not_ready");

@@ -254,6 +254,7 @@ fn a_low_soft_open_file_limit_under_a_higher_hard_limit_is_raised() {
         "latency=pass",
         "lockfile=warn",
         "baseline=skip",
+        "hardcoded_paths=pass",
     ];
     assert_eq!(statuses, expected);
 }
@@ -285,6 +286,7 @@ fn the_oldest_supported_onnx_runtime_audits_a_model() {
         "latency=pass",
         "lockfile=warn", // no lockfile in the scratch folder
         "baseline=skip",
+        "hardcoded_paths=pass",
     ];
     assert_eq!(statuses, expected);
 }

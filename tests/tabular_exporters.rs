@@ -35,7 +35,8 @@ fn pandas_int64_and_float64_columns_into_float32_inputs_pass_the_same_from_every
                 "output_sanity=pass",
                 "determinism=pass",
                 "golden_parity=pass",
-                "baseline=skip"
+                "baseline=skip",
+                "hardcoded_paths=pass"
             ],
             "{sample}"
         );
@@ -70,7 +71,8 @@ fn epoch_seconds_into_float32_fail_naming_the_row_and_golden_parity_still_runs()
             "output_sanity=pass",
             "determinism=pass",
             "golden_parity=fail",
-            "baseline=skip"
+            "baseline=skip",
+            "hardcoded_paths=pass"
         ]
     );
     assert_eq!(
@@ -140,7 +142,8 @@ fn reversed_columns_for_tree_exports_without_feature_names_are_never_a_silent_pa
                 "output_sanity=pass",
                 "determinism=pass",
                 "golden_parity=pass",
-                "baseline=skip"
+                "baseline=skip",
+                "hardcoded_paths=pass"
             ],
             "{model}"
         );

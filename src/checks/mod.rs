@@ -8,6 +8,7 @@ mod baseline;
 mod determinism;
 mod empty_batch;
 mod golden_parity;
+mod hardcoded_paths;
 pub mod latency;
 mod lockfile;
 mod output_sanity;
@@ -43,6 +44,7 @@ pub static REGISTRY: &[&dyn Check] = &[
     &latency::Latency,
     &lockfile::Lockfile,
     &baseline::Baseline,
+    &hardcoded_paths::HardcodedPaths,
 ];
 
 /// Looks a check up by id.
@@ -190,6 +192,10 @@ pub struct AuditContext<'a> {
     pub sample: Option<&'a Sample>,
     /// Folders searched for lockfiles.
     pub project_dirs: Vec<PathBuf>,
+    /// `--project`, when given (the serving code scanned for hardcoded paths).
+    pub project: Option<PathBuf>,
+    /// The audit config file, when one was given.
+    pub config_path: Option<PathBuf>,
     /// Show progress bars on stderr.
     pub show_progress: bool,
     /// An earlier audit to compare with (`--baseline`).
@@ -217,6 +223,8 @@ impl<'a> AuditContext<'a> {
             runtime: None,
             sample,
             project_dirs: Vec::new(),
+            project: None,
+            config_path: None,
             show_progress: false,
             baseline: None,
             tensors: None,

@@ -1,0 +1,635 @@
+//! Hardcoded paths: absolute and user-home paths that exist only on the machine that wrote them
+//! (`/Users/alice/...`, `/home/bob/...`, `C:\Users\...`, `~/data/...`), found in any text (a
+//! model's metadata, a pickle's strings) and in the serving code, configs and container files of
+//! a project folder, each with where it sits (code, comment, docstring, test).
+//!
+//! What counts as a developer's machine (README, "hardcoded_paths"): home folders (`/Users/<name>`,
+//! `/home/<name>`, `[A-Z]:\Users\<name>`, `~/<name>`), removable and external drives
+//! (`/Volumes/<name>`, `/media/<name>`), WSL's Windows drives (`/mnt/c/...`), `file://` URLs to
+//! any of these, and Windows drive paths (`D:\data\x.csv`: no Linux server has them). Never
+//! reported: system and container paths (`/usr`, `/bin`, `/etc`, `/tmp`, `/dev`, `/proc`, `/var`,
+//! `/opt`, `/app`, `/srv`, `/models`, `/data`, `/workspace`, `/root`, `/mnt/<name>`: where images
+//! put code and volumes are mounted; `C:\Windows`, `C:\ProgramData`, `C:\Program Files`), a path
+//! inside a URL (`https://host/home/...`), `~/.name` and `~/Library/...` (per-user caches and
+//! configs every machine has), and `/home/<user>` in a container file that
+//! creates `<user>` itself. Nothing here decides a status: the check does.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::sandbox::open::{self, OpenError};
+
+/// Which kind of machine-specific path a match is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PathKind {
+    /// `/Users/<name>`, `/home/<name>`, `C:\Users\<name>`.
+    Home,
+    /// `~/<name>`: the home of whoever runs it.
+    Tilde,
+    /// `/Volumes/<name>`, `/media/<name>`, `/mnt/c/`: a drive plugged into one machine.
+    Drive,
+    /// `D:\data\...`: a Windows drive path.
+    WindowsDrive,
+}
+
+impl PathKind {
+    /// How a finding describes it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Home => "a home folder on one machine",
+            Self::Tilde => "the home folder of whoever runs it",
+            Self::Drive => "a drive mounted on one machine",
+            Self::WindowsDrive => "a Windows drive path",
+        }
+    }
+}
+
+/// One machine-specific path inside a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathMatch {
+    /// Byte offset of the match in the text.
+    pub start: usize,
+    /// The path as written (a `file://` prefix included).
+    pub path: String,
+    pub kind: PathKind,
+}
+
+/// Every machine-specific path in `text`.
+pub fn find_paths(text: &str) -> Vec<PathMatch> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii() || !starts_token(bytes, i) {
+            i += 1;
+            continue;
+        }
+        let url = starts_with_ignore_case(&bytes[i..], b"file://");
+        let at = if url { i + 7 } else { i };
+        match match_at(bytes, at) {
+            Some((end, kind)) => {
+                let end = trim_end(bytes, i, end);
+                found.push(PathMatch { start: i, path: text[i..end].to_string(), kind });
+                i = end.max(i + 1);
+            }
+            None => i += 1,
+        }
+    }
+    found
+}
+
+/// Whether a path may start at `i`: not inside a word, a URL, a longer path or a template.
+fn starts_token(bytes: &[u8], i: usize) -> bool {
+    match i.checked_sub(1).map(|p| bytes[p]) {
+        None => true,
+        Some(p) => !(p.is_ascii_alphanumeric() || b"_/\\.-})]$%~@*+&#?".contains(&p)),
+    }
+}
+
+fn starts_with_ignore_case(bytes: &[u8], prefix: &[u8]) -> bool {
+    bytes.len() >= prefix.len() && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+/// The length of a path separator at `i`: `/`, `\`, or `\\` (a backslash escaped in source).
+fn separator(bytes: &[u8], i: usize) -> Option<usize> {
+    match bytes.get(i) {
+        Some(b'/') => Some(1),
+        Some(b'\\') if bytes.get(i + 1) == Some(&b'\\') => Some(2),
+        Some(b'\\') => Some(1),
+        _ => None,
+    }
+}
+
+/// A folder or file name at `i` (letters, digits, `.`, `_`, `-`; not starting with `.`): its end.
+fn name(bytes: &[u8], i: usize) -> Option<usize> {
+    let len = bytes[i.min(bytes.len())..].iter().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')).count();
+    (len > 0 && bytes[i] != b'.').then_some(i + len)
+}
+
+/// Where the path starting at `i` ends: at whitespace, a quote, a bracket or a delimiter.
+fn path_end(bytes: &[u8], i: usize) -> usize {
+    let stop = |b: &u8| b.is_ascii_whitespace() || b"\"'`,;:()[]{}<>|*?".contains(b) || b.is_ascii_control();
+    i + bytes[i..].iter().take_while(|b| !stop(b)).count()
+}
+
+/// The end without trailing sentence punctuation or separators.
+fn trim_end(bytes: &[u8], start: usize, mut end: usize) -> usize {
+    while end > start + 1 && matches!(bytes[end - 1], b'.' | b'\\') {
+        end -= 1;
+    }
+    end
+}
+
+/// A machine-specific path starting exactly at `i`: its end and kind.
+fn match_at(bytes: &[u8], i: usize) -> Option<(usize, PathKind)> {
+    let rest = &bytes[i.min(bytes.len())..];
+    if rest.starts_with(b"~/") {
+        // macOS's per-user Library (fonts, caches, logs) is there on every Mac, like `~/.cache`.
+        if rest[2..].starts_with(b"Library/") || &rest[2..] == b"Library" {
+            return None;
+        }
+        return name(bytes, i + 2).map(|_| (path_end(bytes, i), PathKind::Tilde));
+    }
+    if rest.first() == Some(&b'/') {
+        return unix_path(bytes, i);
+    }
+    windows_path(bytes, i)
+}
+
+/// `/Users/<name>`, `/home/<name>`, `/Volumes/<name>`, `/media/<name>`, `/mnt/<letter>/`.
+fn unix_path(bytes: &[u8], i: usize) -> Option<(usize, PathKind)> {
+    const ROOTS: [(&[u8], PathKind); 4] =
+        [(b"/Users/", PathKind::Home), (b"/home/", PathKind::Home), (b"/Volumes/", PathKind::Drive), (b"/media/", PathKind::Drive)];
+    let rest = &bytes[i..];
+    for (root, kind) in ROOTS {
+        if rest.starts_with(root) {
+            let after = name(bytes, i + root.len())?;
+            // The name must end the path or be followed by a separator: `/home/alice/x`, not `/home/a[b]`.
+            return (after == path_end(bytes, i) || bytes.get(after) == Some(&b'/')).then(|| (path_end(bytes, i), kind));
+        }
+    }
+    if rest.starts_with(b"/mnt/") && rest.len() >= 7 && rest[5].is_ascii_lowercase() && rest[6] == b'/' {
+        return name(bytes, i + 7).map(|_| (path_end(bytes, i), PathKind::Drive));
+    }
+    None
+}
+
+/// `C:\Users\<name>`, `C:/Users/<name>`, and other drive paths with a folder and a file or
+/// subfolder (`D:\data\train.csv`): a lone `x:\d` is a regular expression, not a path.
+fn windows_path(bytes: &[u8], i: usize) -> Option<(usize, PathKind)> {
+    if !(bytes.get(i)?.is_ascii_alphabetic() && bytes.get(i + 1) == Some(&b':')) {
+        return None;
+    }
+    let first = i + 2 + separator(bytes, i + 2)?;
+    let folder_end = name(bytes, first)?;
+    let end = windows_end(bytes, i);
+    if bytes[first..folder_end].eq_ignore_ascii_case(b"Users") {
+        let user = folder_end + separator(bytes, folder_end)?;
+        return name(bytes, user).map(|_| (end, PathKind::Home));
+    }
+    // The system's own folders (`C:\Windows`, `C:\ProgramData`, `C:\Program Files`) are on every Windows machine.
+    let folder = &bytes[first..folder_end];
+    if [&b"Windows"[..], b"ProgramData"].iter().any(|f| folder.eq_ignore_ascii_case(f)) || bytes[first..].starts_with(b"Program Files") {
+        return None;
+    }
+    let deeper = separator(bytes, folder_end).is_some_and(|s| name(bytes, folder_end + s).is_some());
+    let file = bytes[first..folder_end].contains(&b'.');
+    (deeper || file).then_some((end, PathKind::WindowsDrive))
+}
+
+/// Where a Windows path ends (after its drive's colon).
+fn windows_end(bytes: &[u8], i: usize) -> usize {
+    path_end(bytes, i + 2)
+}
+
+/// Where a string sits in a file: what it means for the model that is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Context {
+    /// Code, a config value, a model value: read when the model is served.
+    Code,
+    /// A `#` comment.
+    Comment,
+    /// A docstring or another string that is a statement of its own; a model's doc_string.
+    Doc,
+    /// A file in a test folder or a test module.
+    Test,
+}
+
+impl Context {
+    /// How a finding names it (empty for code).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Code => "",
+            Self::Comment => " (comment)",
+            Self::Doc => " (docstring)",
+            Self::Test => " (test file)",
+        }
+    }
+}
+
+/// How a file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Python,
+    /// Shell scripts: `#` comments.
+    Shell,
+    /// YAML, TOML, requirements files: `#` comments.
+    Config,
+    /// JSON: no comments.
+    Json,
+    /// Dockerfile, Containerfile.
+    Container,
+}
+
+impl Language {
+    /// The language of a file, by name; `None`: not scanned.
+    pub fn of(file_name: &str) -> Option<Self> {
+        let lower = file_name.to_ascii_lowercase();
+        let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+        if lower == "dockerfile" || lower == "containerfile" || lower.starts_with("dockerfile.") || ext == "dockerfile" {
+            return Some(Self::Container);
+        }
+        if lower.starts_with("requirements") && ext == "txt" {
+            return Some(Self::Config);
+        }
+        match ext {
+            "py" => Some(Self::Python),
+            "sh" | "bash" => Some(Self::Shell),
+            "yaml" | "yml" | "toml" => Some(Self::Config),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+
+    /// What to write instead of a hardcoded path in this kind of file.
+    pub fn fix(self) -> &'static str {
+        match self {
+            Self::Python => {
+                "read it from an environment variable (os.environ[\"MODEL_PATH\"]) or build it from the code's folder (Path(__file__).parent / ...)"
+            }
+            Self::Shell => "use a variable (\"$MODEL_PATH\") or a path relative to the script (\"$(dirname \"$0\")/...\")",
+            Self::Config | Self::Json => "use a path relative to the project, or an environment variable the loader expands",
+            Self::Container => "COPY the file into the image and use its path there (/app/...), or pass it with ARG/ENV",
+        }
+    }
+}
+
+/// One machine-specific path in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineFinding {
+    /// 1-based line number.
+    pub line: usize,
+    pub found: PathMatch,
+    pub context: Context,
+}
+
+/// Every machine-specific path in the text of a file, by line, with its context. `in_tests`: the
+/// file is test code (every finding is then [`Context::Test`]).
+pub fn scan_text(text: &str, language: Language, in_tests: bool) -> Vec<LineFinding> {
+    let users = if language == Language::Container { container_users(text) } else { BTreeSet::new() };
+    let mut lexer = Lexer::default();
+    let mut findings = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let regions = lexer.regions(line, language, index == 0);
+        for found in find_paths(line) {
+            if language == Language::Container && created_home(&found.path, &users) {
+                continue;
+            }
+            // Windows containers have C:\ paths of their own.
+            if language == Language::Container && found.kind == PathKind::WindowsDrive {
+                continue;
+            }
+            let context = regions.iter().rev().find(|(start, _)| *start <= found.start).map_or(Context::Code, |(_, c)| *c);
+            let context = if in_tests { Context::Test } else { context };
+            findings.push(LineFinding { line: index + 1, found, context });
+        }
+    }
+    findings
+}
+
+/// Users a container file creates (`useradd`, `adduser`) or switches to (`USER`): their
+/// `/home/<user>` is the image's own folder.
+fn container_users(text: &str) -> BTreeSet<String> {
+    let mut users = BTreeSet::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let [first, user, ..] = words.as_slice()
+            && first.eq_ignore_ascii_case("USER")
+        {
+            users.insert(user.split(':').next().unwrap_or(user).to_string());
+        }
+        for (at, word) in words.iter().enumerate() {
+            if matches!(*word, "useradd" | "adduser") {
+                let command = words[at + 1..].iter().take_while(|w| !matches!(**w, "&&" | ";" | "||" | "\\"));
+                users.extend(command.filter(|w| !w.starts_with('-')).map(|w| w.trim_end_matches(';').to_string()));
+            }
+        }
+    }
+    users
+}
+
+/// Whether `path` is `/home/<user>` of a user the container file created.
+fn created_home(path: &str, users: &BTreeSet<String>) -> bool {
+    path.strip_prefix("/home/").and_then(|rest| rest.split('/').next()).is_some_and(|user| users.contains(user))
+}
+
+/// The comment and string state carried from line to line.
+#[derive(Debug, Default)]
+struct Lexer {
+    /// Inside a Python triple-quoted string: its quote, and whether it is a docstring.
+    triple: Option<(u8, bool)>,
+}
+
+impl Lexer {
+    /// Where contexts change in `line`: (byte offset, context from there on).
+    fn regions(&mut self, line: &str, language: Language, first: bool) -> Vec<(usize, Context)> {
+        match language {
+            Language::Json => vec![(0, Context::Code)],
+            // A shebang is the interpreter the script runs with: code.
+            _ if first && line.starts_with("#!") => vec![(0, Context::Code)],
+            Language::Python => self.python(line.as_bytes()),
+            _ => hash_comments(line.as_bytes()),
+        }
+    }
+
+    fn python(&mut self, b: &[u8]) -> Vec<(usize, Context)> {
+        let mut regions = vec![(
+            0,
+            match self.triple {
+                Some((_, true)) => Context::Doc,
+                _ => Context::Code,
+            },
+        )];
+        let mut quote: Option<u8> = None;
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if let Some((q, _)) = self.triple {
+                if c == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if b[i..].starts_with(&[q, q, q]) {
+                    self.triple = None;
+                    i += 3;
+                    regions.push((i, Context::Code));
+                    continue;
+                }
+                i += 1;
+                continue;
+            }
+            if let Some(q) = quote {
+                if c == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if c == q {
+                    quote = None;
+                }
+                i += 1;
+                continue;
+            }
+            match c {
+                b'#' => {
+                    regions.push((i, Context::Comment));
+                    break;
+                }
+                b'"' | b'\'' if b[i..].starts_with(&[c, c, c]) => {
+                    // A string that starts a statement (after its prefix letters) is documentation.
+                    let before = String::from_utf8_lossy(&b[..i]);
+                    let doc = before.trim_start().trim_start_matches(|ch: char| "rRbBuUfF".contains(ch)).is_empty();
+                    self.triple = Some((c, doc));
+                    regions.push((i, if doc { Context::Doc } else { Context::Code }));
+                    i += 3;
+                }
+                b'"' | b'\'' => {
+                    quote = Some(c);
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        regions
+    }
+}
+
+/// `#` comments of shell, YAML, TOML, requirements files and Dockerfiles: a `#` outside quotes
+/// at the start of a line or after whitespace (`${x#y}` and `a#b` are not comments).
+fn hash_comments(b: &[u8]) -> Vec<(usize, Context)> {
+    let mut quote: Option<u8> = None;
+    for (i, &c) in b.iter().enumerate() {
+        let after_space = i == 0 || b[i - 1].is_ascii_whitespace();
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'#' && after_space => return vec![(0, Context::Code), (i, Context::Comment)],
+            // A quote opens a string only where a value starts (`don't` in plain text does not).
+            None if (c == b'"' || c == b'\'') && (i == 0 || b" \t=:([{,".contains(&b[i - 1])) => quote = Some(c),
+            None => {}
+        }
+    }
+    vec![(0, Context::Code)]
+}
+
+/// Bounds on a project scan.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanLimits {
+    /// Files read at most; the scan stops (incomplete) past this.
+    pub max_files: usize,
+    /// Larger files are skipped and counted.
+    pub max_file_bytes: u64,
+}
+
+/// What a project scan found and read.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectScan {
+    /// (file as shown, its language, what is in it).
+    pub findings: Vec<(String, Language, LineFinding)>,
+    /// Files read.
+    pub files: usize,
+    /// Files not read, with why (too large, not UTF-8, a link out of the folder).
+    pub skipped: Vec<String>,
+    /// Whether the scan stopped at `max_files` before reading every candidate.
+    pub truncated: bool,
+}
+
+/// Folders never entered: environments, dependencies, build outputs, vendored code.
+const SKIPPED_DIRS: &[&str] = &[
+    "venv",
+    "node_modules",
+    "build",
+    "dist",
+    "target",
+    "site-packages",
+    "__pycache__",
+    "vendor",
+    "vendored",
+    "_vendor",
+    "third_party",
+    "third-party",
+];
+
+/// Whether a folder is never entered: hidden, in [`SKIPPED_DIRS`], an egg-info, or a virtual
+/// environment or conda prefix (it holds `pyvenv.cfg` or `conda-meta`).
+fn skipped_dir(dir: &Path, name: &str) -> bool {
+    name.starts_with('.')
+        || SKIPPED_DIRS.contains(&name)
+        || name.ends_with(".egg-info")
+        || dir.join("pyvenv.cfg").exists()
+        || dir.join("conda-meta").is_dir()
+}
+
+/// Whether a file (by its path inside the project) is test code or data: under `tests/`, `test/`,
+/// `testing/`, `fixtures/` or `testdata/`, or a test module (`test_*.py`, `*_test.py`, `conftest.py`).
+pub fn is_test_file(relative: &Path) -> bool {
+    let in_folder = relative
+        .parent()
+        .is_some_and(|p| p.components().any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "test" | "testing" | "fixtures" | "testdata"))));
+    let name = relative.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    in_folder || (name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py"))
+}
+
+/// Scans the serving code, configs and container files under `root` (shown as `shown`), in
+/// name order, every file through the sandbox opener (regular, at most the size limit, inside
+/// `root`). `exclude`: a file already scanned elsewhere (the audit config), by canonical path.
+pub fn scan_project(root: &Path, limits: ScanLimits, exclude: Option<&Path>) -> ProjectScan {
+    let mut scan = ProjectScan::default();
+    let mut stack: Vec<PathBuf> = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(root.join(&relative)) else {
+            scan.skipped.push(format!("{}: folder not readable", root.join(&relative).display()));
+            continue;
+        };
+        let mut entries: Vec<(String, std::fs::FileType)> =
+            entries.flatten().filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok()?))).collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut folders = Vec::new();
+        for (name, kind) in entries {
+            let inner = relative.join(&name);
+            if kind.is_dir() {
+                if !skipped_dir(&root.join(&inner), &name) {
+                    folders.push(inner);
+                }
+                continue;
+            }
+            // A symlink is never followed into a folder; to a file, the opener keeps it inside.
+            let Some(language) = Language::of(&name) else { continue };
+            if scan.files >= limits.max_files {
+                scan.truncated = true;
+                return scan;
+            }
+            scan_file(root, &inner, language, limits, exclude, &mut scan);
+        }
+        // Popped last first: reversed so that folders are read in name order.
+        stack.extend(folders.into_iter().rev());
+    }
+    scan
+}
+
+fn scan_file(root: &Path, relative: &Path, language: Language, limits: ScanLimits, exclude: Option<&Path>, scan: &mut ProjectScan) {
+    let path = root.join(relative);
+    let shown = path.display().to_string();
+    if exclude.is_some_and(|e| path.canonicalize().is_ok_and(|p| p == e)) {
+        return;
+    }
+    let bytes = match open::read_within(root, &path, limits.max_file_bytes) {
+        Ok(bytes) => bytes,
+        Err(OpenError::TooLarge { .. }) => {
+            scan.skipped.push(format!("{shown}: larger than {}", crate::artifact::human_size(limits.max_file_bytes)));
+            return;
+        }
+        Err(e) => {
+            scan.skipped.push(format!("{shown}: {e}"));
+            return;
+        }
+    };
+    scan.files += 1;
+    let text = String::from_utf8_lossy(&bytes);
+    let tests = is_test_file(relative);
+    scan.findings.extend(scan_text(&text, language, tests).into_iter().map(|f| (shown.clone(), language, f)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(text: &str) -> Vec<String> {
+        find_paths(text).into_iter().map(|m| m.path).collect()
+    }
+
+    #[test]
+    fn home_folders_drives_and_tilde_are_found() {
+        assert_eq!(paths(r#"MODEL_PATH = "/home/alice/model.onnx""#), ["/home/alice/model.onnx"]);
+        assert_eq!(paths("data: /Users/bob/proj/train.csv."), ["/Users/bob/proj/train.csv"]);
+        assert_eq!(paths(r#"p = "C:\\Users\\carol\\m.onnx""#), [r"C:\\Users\\carol\\m.onnx"]);
+        assert_eq!(paths("p = 'C:/Users/carol/m.onnx'"), ["C:/Users/carol/m.onnx"]);
+        assert_eq!(paths(r"D:\datasets\train.csv"), [r"D:\datasets\train.csv"]);
+        assert_eq!(paths("open('~/data/x.csv')"), ["~/data/x.csv"]);
+        assert_eq!(paths("file:///Users/dan/x.onnx and /Volumes/USB/x"), ["file:///Users/dan/x.onnx", "/Volumes/USB/x"]);
+        assert_eq!(paths("cd /mnt/c/work/x"), ["/mnt/c/work/x"]);
+        assert_eq!(paths("-v /home/eve/data:/data"), ["/home/eve/data"]);
+        assert_eq!(find_paths("~/x")[0].kind, PathKind::Tilde);
+        assert_eq!(find_paths(r"D:\a\b")[0].kind, PathKind::WindowsDrive);
+    }
+
+    #[test]
+    fn urls_system_container_and_template_paths_are_not() {
+        for text in [
+            "https://example.com/home/alice/x",
+            "s3://bucket/Users/bob/x",
+            "#!/usr/bin/env python",
+            "> /dev/null; cd /tmp/x; cat /proc/cpuinfo",
+            "COPY model.onnx /app/model.onnx",
+            "/opt/models/x /models/x /data/x /workspace/x /root/.cache/pip /mnt/models/x /srv/x",
+            "f'{base}/home/{user}' $HOME/x ${HOME}/x",
+            "~/.cache/huggingface ~/.config/x ~/Library/Fonts ~/Library/Caches/scipy-data",
+            r"C:\ProgramData\Microsoft\x C:\Windows\System32\x.dll 'C:\Program Files\App\x.exe'",
+            r#"re.compile(r"^/home/[^/]+/") and "/home/<user>/x" and "/home""#,
+            r#"re.compile(r"(\w+):\d+") "x:\d" "a:\\b""#,
+            "/home/",
+        ] {
+            assert_eq!(paths(text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    fn contexts(text: &str, language: Language) -> Vec<(usize, Context)> {
+        scan_text(text, language, false).into_iter().map(|f| (f.line, f.context)).collect()
+    }
+
+    #[test]
+    fn comments_and_docstrings_are_told_from_code() {
+        let python = "x = '/home/a/m'  # was /home/a/old\n\"\"\"Loads /home/a/doc\nand /home/a/doc2\n\"\"\"\ny = \"\"\"/home/a/sql\"\"\"\nz = '#' + '/home/a/z'\n";
+        assert_eq!(
+            contexts(python, Language::Python),
+            [(1, Context::Code), (1, Context::Comment), (2, Context::Doc), (3, Context::Doc), (5, Context::Code), (6, Context::Code)]
+        );
+        let shell = "#!/home/a/venv/bin/python\n# /home/a/x\necho \"#\" /home/a/y ${p#/home/a/z}\n";
+        assert_eq!(contexts(shell, Language::Shell), [(1, Context::Code), (2, Context::Comment), (3, Context::Code)]);
+        let yaml = "path: /home/a/x # old: /home/a/y\nnote: don't /home/a/z\n";
+        assert_eq!(contexts(yaml, Language::Config), [(1, Context::Code), (1, Context::Comment), (2, Context::Code)]);
+        assert_eq!(scan_text("x = '/home/a/m'", Language::Python, true)[0].context, Context::Test);
+    }
+
+    #[test]
+    fn a_container_file_may_use_the_home_of_a_user_it_creates() {
+        let docker = "FROM python:3.11\nRUN useradd -m -u 1000 user\nUSER app:app\nWORKDIR /home/user/app\nCOPY x /home/app/x\nCOPY y /home/alice/y\nWORKDIR C:\\app\\bin\n";
+        let found: Vec<String> = scan_text(docker, Language::Container, false).into_iter().map(|f| f.found.path).collect();
+        assert_eq!(found, ["/home/alice/y"]);
+    }
+
+    #[test]
+    fn languages_and_test_files_are_told_by_name() {
+        assert_eq!(Language::of("Dockerfile"), Some(Language::Container));
+        assert_eq!(Language::of("serve.Dockerfile"), Some(Language::Container));
+        assert_eq!(Language::of("requirements-dev.txt"), Some(Language::Config));
+        assert_eq!(Language::of("notes.txt"), None);
+        assert!(is_test_file(Path::new("tests/test_x.py")) && is_test_file(Path::new("pkg/test_api.py")));
+        assert!(is_test_file(Path::new("fixtures/generate.py")));
+        assert!(!is_test_file(Path::new("src/serve.py")) && !is_test_file(Path::new("tests")));
+    }
+
+    #[test]
+    fn the_project_walk_skips_environments_and_links_out() {
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("p");
+        for dir in ["src", ".git", "venv", "node_modules", "myenv", "tests"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        std::fs::write(root.join("myenv/pyvenv.cfg"), "home = /usr\n").unwrap();
+        for file in ["src/serve.py", ".git/x.py", "venv/x.py", "node_modules/x.json", "myenv/x.py", "tests/t.py", "notes.md"] {
+            std::fs::write(root.join(file), "p = '/home/alice/m.onnx'\n").unwrap();
+        }
+        std::fs::write(outer.path().join("secret.py"), "p = '/home/alice/s'\n").unwrap();
+        std::os::unix::fs::symlink(outer.path().join("secret.py"), root.join("src/link.py")).unwrap();
+        std::fs::write(root.join("src/big.py"), "#".repeat(2000)).unwrap();
+        let scan = scan_project(&root, ScanLimits { max_files: 100, max_file_bytes: 1000 }, None);
+        let shown: Vec<(String, Context)> =
+            scan.findings.iter().map(|(f, _, l)| (f.strip_prefix(&root.display().to_string()).unwrap().to_string(), l.context)).collect();
+        assert_eq!(shown, [("/src/serve.py".to_string(), Context::Code), ("/tests/t.py".to_string(), Context::Test)]);
+        assert_eq!(scan.files, 2);
+        assert_eq!(scan.skipped.len(), 2, "{:?}", scan.skipped);
+        assert!(!scan.truncated);
+        let capped = scan_project(&root, ScanLimits { max_files: 1, max_file_bytes: 1000 }, None);
+        assert!(capped.truncated && capped.files == 1);
+    }
+}
