@@ -468,7 +468,7 @@ impl Config {
         {
             let at = |path: &String| parsed.positions.get(path).copied();
             problems.extend(invalid.into_iter().map(|(path, message)| Problem { position: at(&path), path, message }));
-            problems.sort();
+            problems.sort_by_key(|p| p.position);
         }
         match parsed.value {
             Some(config) if problems.is_empty() => Ok(config),

@@ -194,7 +194,7 @@ pub fn parse_all<T: DeserializeOwned + Serialize + Default>(text: &str) -> Parse
             None
         }
     };
-    problems.sort();
+    problems.sort_by_key(|p| p.position);
     Parsed { value, positions, problems }
 }
 
