@@ -10,6 +10,7 @@ pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod config_yaml;
+pub mod env;
 pub mod guard;
 pub mod init;
 pub mod inputs;
@@ -162,6 +163,7 @@ fn audit_options(
         config,
         config_path: target.config.clone(),
         project: target.project.clone(),
+        env: target.env.clone(),
         ort_lib,
         ort_env,
         show_progress,

@@ -190,6 +190,9 @@ pub struct AuditContext<'a> {
     pub sample: Option<&'a Sample>,
     /// Folders searched for lockfiles.
     pub project_dirs: Vec<PathBuf>,
+    /// `--env`, read: the installed Python environment to compare the locks with (when
+    /// `None`, the lockfile check looks in the default places).
+    pub python_env: Option<&'a crate::env::python_env::PythonEnv>,
     /// Show progress bars on stderr.
     pub show_progress: bool,
     /// An earlier audit to compare with (`--baseline`).
@@ -217,6 +220,7 @@ impl<'a> AuditContext<'a> {
             runtime: None,
             sample,
             project_dirs: Vec::new(),
+            python_env: None,
             show_progress: false,
             baseline: None,
             tensors: None,

@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::Deserialize;
 use toml::Value;
 
 use super::pep::{self, normalize};
-use super::{LockVerdict, Options, parse_toml, read_text};
+use super::{Closure, LockVerdict, Problem, parse_toml, parse_toml_as, read_text};
 
 /// Translates a Poetry version constraint to PEP 440 alternatives (any one may match).
 pub fn to_pep440(constraint: &str) -> Vec<String> {
@@ -142,6 +143,70 @@ fn declared(pyproject: &toml::Table) -> Vec<Declared> {
     out
 }
 
+/// A `poetry.lock` (formats 1.x and 2.x), as far as the audit reads it.
+#[derive(Debug, Deserialize)]
+struct PoetryLock {
+    #[serde(default)]
+    package: Vec<PoetryPackage>,
+    #[serde(default)]
+    metadata: PoetryMetadata,
+}
+
+#[derive(Debug, Deserialize)]
+struct PoetryPackage {
+    name: String,
+    version: String,
+    files: Option<Vec<PoetryFile>>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, PoetryDependency>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PoetryMetadata {
+    /// Lock format 1.x kept file hashes here, by package name.
+    #[serde(default)]
+    files: BTreeMap<String, Vec<PoetryFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PoetryFile {
+    hash: Option<String>,
+}
+
+/// `dep = ">=1"`, `dep = { version = ">=1", optional = true, markers = "..." }`, or a list of
+/// those for different markers.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum PoetryDependency {
+    Constraint(#[allow(dead_code)] String),
+    Detailed(PoetryDetail),
+    Alternatives(Vec<PoetryDetail>),
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PoetryDetail {
+    #[serde(default)]
+    optional: bool,
+    markers: Option<String>,
+}
+
+impl PoetryDetail {
+    /// Needed without any extra: not optional, and its marker can hold with no extra asked for.
+    fn required(&self) -> bool {
+        !self.optional && self.markers.as_deref().is_none_or(pep::marker_holds_without_extras)
+    }
+}
+
+impl PoetryDependency {
+    fn required(&self) -> bool {
+        match self {
+            Self::Constraint(_) => true,
+            Self::Detailed(detail) => detail.required(),
+            Self::Alternatives(items) => items.iter().any(PoetryDetail::required),
+        }
+    }
+}
+
 /// A locked package.
 struct Locked {
     version: String,
@@ -149,48 +214,31 @@ struct Locked {
     dependencies: Vec<String>,
 }
 
-fn locked(lock: &toml::Table) -> BTreeMap<String, Locked> {
-    let legacy_files = lock.get("metadata").and_then(|m| m.get("files")).and_then(Value::as_table);
+fn locked(lock: &PoetryLock) -> BTreeMap<String, Locked> {
     let mut out = BTreeMap::new();
-    for package in lock.get("package").and_then(Value::as_array).into_iter().flatten() {
-        let (Some(name), Some(version)) = (package.get("name").and_then(Value::as_str), package.get("version").and_then(Value::as_str)) else {
-            continue;
-        };
-        let files = package.get("files").or_else(|| legacy_files.and_then(|f| f.get(name)));
-        let hashes = files.and_then(Value::as_array).map_or(0, |f| f.iter().filter(|e| e.get("hash").is_some()).count());
-        let dependencies = package
-            .get("dependencies")
-            .and_then(Value::as_table)
-            .map(|deps| deps.iter().filter(|(_, spec)| !is_optional_or_extra(spec)).map(|(dep, _)| normalize(dep)).collect())
-            .unwrap_or_default();
-        out.insert(normalize(name), Locked { version: version.to_string(), hashes, dependencies });
+    for package in &lock.package {
+        let files = package.files.as_ref().or_else(|| lock.metadata.files.get(&package.name));
+        let hashes = files.map_or(0, |f| f.iter().filter(|e| e.hash.is_some()).count());
+        let dependencies = package.dependencies.iter().filter(|(_, spec)| spec.required()).map(|(dep, _)| normalize(dep)).collect();
+        out.insert(normalize(&package.name), Locked { version: package.version.clone(), hashes, dependencies });
     }
     out
 }
 
-fn is_optional_or_extra(spec: &Value) -> bool {
-    let check = |t: &Value| {
-        t.get("optional").and_then(Value::as_bool).unwrap_or(false)
-            || t.get("markers").and_then(Value::as_str).is_some_and(|m| m.contains("extra =="))
-    };
-    match spec {
-        Value::Array(items) => items.iter().all(check),
-        other => check(other),
-    }
-}
-
 /// Audits the Poetry project in `dir`.
-pub fn audit(dir: &Path, options: Options) -> LockVerdict {
+pub fn audit(dir: &Path) -> LockVerdict {
     let lock_path = dir.join("poetry.lock");
     let pyproject_path = dir.join("pyproject.toml");
     if !lock_path.is_file() {
         return LockVerdict::missing_lock(&pyproject_path, "Poetry project without poetry.lock", "run `poetry lock` and commit poetry.lock");
     }
-    let lock = match read_text(&lock_path).and_then(|t| parse_toml(&lock_path, &t)) {
+    let lock: PoetryLock = match read_text(&lock_path).and_then(|t| parse_toml_as(&lock_path, &t)) {
         Ok(t) => t,
         Err(e) => return LockVerdict::unreadable(&lock_path, e),
     };
     let mut verdict = LockVerdict::new(&lock_path);
+    verdict.universal = true;
+    verdict.closure = Closure::Closed;
     let packages = locked(&lock);
     for (name, package) in &packages {
         verdict.python(name, &package.version);
@@ -198,52 +246,55 @@ pub fn audit(dir: &Path, options: Options) -> LockVerdict {
     for (name, package) in &packages {
         for dep in &package.dependencies {
             if !packages.contains_key(dep) {
-                verdict.fail(format!("'{name}' depends on '{dep}', which is not in poetry.lock: transitive dependency not locked"));
+                verdict.closure = Closure::Open;
+                verdict.finding(Problem::NotClosed, format!("{dep} (required by {name}=={}) is not pinned in poetry.lock", package.version));
             }
         }
     }
     let unhashed: Vec<&String> = packages.iter().filter(|(_, p)| p.hashes == 0).map(|(n, _)| n).collect();
     if !unhashed.is_empty() {
-        verdict.missing_hashes(options, format!("{} package(s) without file hashes: {}", unhashed.len(), join(&unhashed)));
+        verdict.finding(Problem::Unhashed, format!("{} package(s) without file hashes: {}", unhashed.len(), join(&unhashed)));
     }
-    let mut in_sync = "no pyproject.toml beside it to compare".to_string();
+    let mut in_sync = "no pyproject.toml beside it to compare";
     if pyproject_path.is_file() {
         match read_text(&pyproject_path).and_then(|t| parse_toml(&pyproject_path, &t)) {
-            Err(e) => verdict.fail(e),
+            Err(e) => verdict.finding(Problem::Malformed, e),
             Ok(pyproject) => {
-                in_sync = "in sync with pyproject.toml".into();
-                for dep in declared(&pyproject) {
-                    if let Some(source) = &dep.source {
-                        if source.starts_with("git") && !source.contains(" rev ") {
-                            verdict.fail(format!("'{}' comes from {source} without a pinned rev", dep.name));
-                        }
-                        continue;
-                    }
-                    let Some(package) = packages.get(&dep.name) else {
-                        if !dep.optional {
-                            verdict.fail(format!("'{}' is in pyproject.toml but not in poetry.lock: out of sync, run `poetry lock`", dep.name));
-                            in_sync = "out of sync with pyproject.toml".into();
-                        }
-                        continue;
-                    };
-                    let constraint = dep.constraint.unwrap_or_default();
-                    match matches(&constraint, &package.version) {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            verdict.fail(format!(
-                                "'{}' is locked at {}, outside '{constraint}' in pyproject.toml: out of sync, run `poetry lock`",
-                                dep.name, package.version
-                            ));
-                            in_sync = "out of sync with pyproject.toml".into();
-                        }
-                        Err(e) => verdict.fail(format!("pyproject.toml: '{}': {e}", dep.name)),
-                    }
-                }
+                verdict.manifest = Some("pyproject.toml".into());
+                compare_with_pyproject(&pyproject, &packages, &mut verdict);
+                in_sync = if verdict.has(Problem::OutOfSync) { "out of sync with pyproject.toml" } else { "in sync with pyproject.toml" };
             }
         }
     }
     verdict.summary = format!("{} packages locked, {in_sync}", packages.len());
     verdict
+}
+
+/// Every dependency pyproject.toml declares must be locked at a version its constraint allows.
+fn compare_with_pyproject(pyproject: &toml::Table, packages: &BTreeMap<String, Locked>, verdict: &mut LockVerdict) {
+    for dep in declared(pyproject) {
+        if let Some(source) = &dep.source {
+            if source.starts_with("git") && !source.contains(" rev ") {
+                verdict.finding(Problem::Unpinned, format!("'{}' comes from {source} without a pinned rev", dep.name));
+            }
+            continue;
+        }
+        let Some(package) = packages.get(&dep.name) else {
+            if !dep.optional {
+                verdict.finding(Problem::OutOfSync, format!("'{}' is in pyproject.toml but not in poetry.lock: out of sync, run `poetry lock`", dep.name));
+            }
+            continue;
+        };
+        let constraint = dep.constraint.unwrap_or_default();
+        match matches(&constraint, &package.version) {
+            Ok(true) => {}
+            Ok(false) => verdict.finding(
+                Problem::OutOfSync,
+                format!("'{}' is locked at {}, outside '{constraint}' in pyproject.toml: out of sync, run `poetry lock`", dep.name, package.version),
+            ),
+            Err(e) => verdict.finding(Problem::Malformed, format!("pyproject.toml: '{}': {e}", dep.name)),
+        }
+    }
 }
 
 fn join(names: &[&String]) -> String {
