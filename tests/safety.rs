@@ -93,7 +93,7 @@ fn a_cargo_project_that_would_run_code_is_read_as_data_only() {
         let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         let lockfile = json["checks"].as_array().unwrap().iter().find(|c| c["id"] == "lockfile").unwrap();
         assert_eq!(lockfile["status"], "pass", "{lockfile}");
-        assert_eq!(lockfile["summary"], "Cargo.lock: in sync with Cargo.toml (2 packages locked)");
+        assert_eq!(lockfile["summary"], "rust: pinned, closed, hashed, in sync with Cargo.toml");
         assert_eq!(output.status.code(), Some(0));
     }
 }

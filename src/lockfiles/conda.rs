@@ -135,6 +135,7 @@ pub fn audit(dir: &Path, file: &Path) -> LockVerdict {
         check_conda_lock(&lock, &names, &mut verdict);
     } else {
         verdict.finding(Problem::Incomplete, "no conda-lock.yml: transitive dependencies are resolved at install time (conda-lock -f environment.yml)");
+        verdict.finding(Problem::Unhashed, "environment.yml records no hashes (conda-lock writes them)");
     }
     verdict.summary = format!("{pinned}/{total} dependencies pinned exactly");
     verdict
