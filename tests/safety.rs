@@ -252,8 +252,9 @@ fn a_lockfile_symlinked_out_of_the_project_is_not_read() {
     let project = dir.path().to_str().unwrap();
     let run = audit("fixtures/models/iris_rf.onnx", &["--project", project, "--only", "lockfile"]);
     assert_eq!(run.status("lockfile"), "fail");
+    assert_eq!(run.details("lockfile")[0], format!("{project}/requirements.txt: malformed"));
     assert_eq!(
-        run.details("lockfile")[0],
+        run.details("lockfile")[1],
         format!("{project}/requirements.txt: resolves outside {project} (a symlink or `..` leading out of the folder); not read")
     );
     assert!(!run.json.to_string().contains("root:"), "nothing of /etc/passwd in the report");
