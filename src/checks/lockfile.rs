@@ -210,8 +210,13 @@ fn env_parity(env: &PythonEnv, verdicts: &[LockVerdict], judged: &mut Judged) ->
     let python: Vec<&LockVerdict> = verdicts.iter().filter(|v| v.ecosystem != Ecosystem::Rust).collect();
     let mut pins: BTreeMap<String, Vec<lockfiles::Pin>> = BTreeMap::new();
     let mut own = BTreeSet::new();
+    let conda = env.kind == python_env::Kind::Conda;
     for verdict in &python {
         for (name, list) in &verdict.python_pins {
+            // The interpreter is compared with requires-python; conda packages only with a prefix.
+            if name == "python" || (!conda && verdict.conda_names.contains(name)) {
+                continue;
+            }
             pins.entry(name.clone()).or_default().extend(list.iter().cloned());
         }
         own.extend(verdict.own_packages.iter().cloned());

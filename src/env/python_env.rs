@@ -532,6 +532,24 @@ mod tests {
     }
 
     #[test]
+    fn a_conda_prefix_gives_its_packages_and_interpreter() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = dir.path().join("conda-meta");
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(meta.join("python-3.11.9-hab00c5b_0_cpython.json"), r#"{"name": "python", "version": "3.11.9", "depends": []}"#).unwrap();
+        std::fs::write(meta.join("libzlib-1.3.1-h4ab18f5_1.json"), r#"{"name": "libzlib", "version": "1.3.1"}"#).unwrap();
+        std::fs::write(meta.join("history"), "not json").unwrap();
+        let site = dir.path().join("lib/python3.11/site-packages/numpy-2.4.6.dist-info");
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::write(site.join("METADATA"), "Name: numpy\nVersion: 2.4.6\n").unwrap();
+        let env = read(dir.path(), Origin::CondaPrefix).unwrap();
+        assert_eq!((env.kind, env.python.as_deref()), (Kind::Conda, Some("3.11.9")));
+        assert_eq!(env.conda_packages.keys().collect::<Vec<_>>(), ["libzlib", "python"]);
+        assert_eq!(env.distributions["numpy"].version, "2.4.6");
+        assert!(env.problems.is_empty(), "{:?}", env.problems);
+    }
+
+    #[test]
     fn a_metadata_symlink_out_of_the_environment_is_not_read() {
         let outer = tempfile::tempdir().unwrap();
         let env_dir = outer.path().join("env");

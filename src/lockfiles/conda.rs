@@ -67,8 +67,12 @@ struct CondaLock {
 #[derive(Debug, Deserialize)]
 struct CondaLocked {
     name: String,
+    /// A string, or a number when YAML reads `24.2` unquoted.
+    #[serde(default)]
+    version: serde_json::Value,
     #[serde(default)]
     platform: String,
+    manager: Option<String>,
     #[serde(default)]
     hash: BTreeMap<String, String>,
     #[serde(default)]
@@ -104,6 +108,7 @@ pub fn audit(dir: &Path, file: &Path) -> LockVerdict {
                     Some(version) => {
                         pinned += 1;
                         verdict.python(&name, &version);
+                        verdict.conda_names.push(pep::normalize(&name));
                     }
                     None if constraint.is_empty() => verdict.finding(Problem::Unpinned, format!("'{name}' is not pinned (no version)")),
                     None => verdict.finding(
@@ -152,6 +157,20 @@ fn check_conda_lock(lock: &Path, names: &[String], verdict: &mut LockVerdict) {
     };
     verdict.manifest = Some("environment.yml".into());
     verdict.universal = true;
+    // The lock pins the whole resolved set (per platform): every package is a pin.
+    for package in &packages {
+        let version = match &package.version {
+            serde_json::Value::String(v) => v.clone(),
+            serde_json::Value::Null => continue,
+            other => other.to_string(),
+        };
+        if !verdict.python_pins.get(&pep::normalize(&package.name)).is_some_and(|pins| pins.iter().any(|p| p.version == version)) {
+            verdict.python(&package.name, &version);
+        }
+        if package.manager.as_deref() != Some("pip") {
+            verdict.conda_names.push(pep::normalize(&package.name));
+        }
+    }
     for name in names.iter().filter(|n| *n != "pip") {
         if !packages.iter().any(|l| pep::normalize(&l.name) == pep::normalize(name)) {
             verdict.finding(Problem::OutOfSync, format!("'{name}' is in environment.yml but not in conda-lock.yml: out of sync, re-run conda-lock"));

@@ -1,7 +1,8 @@
-//! Dependency locks, format by format: discovery in a project folder, real parsers for each
-//! format (TOML, JSON, YAML, PEP 508 requirement lines), and a verdict per lockfile: every
-//! direct dependency pinned exactly, transitive dependencies present in the lock, the lock in
-//! sync with its manifest, hashes present. Nothing here touches the network.
+//! Dependency locks, format by format: discovery in a project folder, a typed parser for each
+//! format (TOML, JSON, YAML, PEP 508 requirement lines), and the facts about each lockfile:
+//! its pins, what its own graph says about closure, each finding by kind (unpinned, not closed,
+//! out of sync, unhashed, ...). The lockfile check (`checks/lockfile.rs`) weighs the findings;
+//! nothing here decides a status or touches the network.
 
 pub mod cargo;
 pub mod conda;
@@ -104,6 +105,9 @@ pub struct LockVerdict {
     pub own_packages: Vec<String>,
     /// The interpreter versions the lock was resolved for (PEP 440 specifiers).
     pub requires_python: Option<String>,
+    /// Pins that are conda packages (normalized), not Python distributions: only a conda
+    /// prefix can be compared with them.
+    pub conda_names: Vec<String>,
 }
 
 impl LockVerdict {
@@ -196,7 +200,9 @@ pub fn audit_dir(dir: &Path) -> Vec<LockVerdict> {
     }
     verdicts.extend(requirements::audit_dir(dir));
     let pyproject = dir.join("pyproject.toml");
-    let has_poetry_section = read_text(&pyproject).is_ok_and(|t| t.contains("[tool.poetry"));
+    let has_poetry_section = read_text(&pyproject)
+        .and_then(|t| parse_toml(&pyproject, &t))
+        .is_ok_and(|t| t.get("tool").and_then(|tool| tool.get("poetry")).is_some());
     if dir.join("poetry.lock").is_file() || (has_poetry_section && !dir.join("uv.lock").is_file()) {
         verdicts.push(poetry::audit(dir));
     }
