@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
-use toml::Value;
 
 use super::pep::{self, normalize};
-use super::{Closure, LockVerdict, Problem, parse_toml, parse_toml_as, read_text};
+use super::{Closure, LockVerdict, Problem, parse_toml_as, read_text};
 
 /// Translates a Poetry version constraint to PEP 440 alternatives (any one may match).
 pub fn to_pep440(constraint: &str) -> Vec<String> {
@@ -84,60 +83,87 @@ struct Declared {
     optional: bool,
 }
 
-fn declared(pyproject: &toml::Table) -> Vec<Declared> {
+/// The manifest side: `pyproject.toml`, as far as the audit reads it.
+#[derive(Debug, Default, Deserialize)]
+struct PyProject {
+    tool: Option<Tool>,
+    project: Option<Project>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Tool {
+    poetry: Option<PoetrySection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PoetrySection {
+    #[serde(default)]
+    dependencies: BTreeMap<String, DeclaredSpec>,
+    #[serde(default, rename = "dev-dependencies")]
+    dev_dependencies: BTreeMap<String, DeclaredSpec>,
+    #[serde(default)]
+    group: BTreeMap<String, Group>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Group {
+    #[serde(default)]
+    dependencies: BTreeMap<String, DeclaredSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Project {
+    #[serde(default)]
+    dependencies: Vec<String>,
+}
+
+/// `dep = "^1.2"`, `dep = { version = "^1.2", optional = true }`, `dep = { git = "...", rev = "..." }`,
+/// or a list of those for different markers (the first one is compared).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DeclaredSpec {
+    Constraint(String),
+    Detailed(DeclaredDetail),
+    Alternatives(Vec<DeclaredDetail>),
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct DeclaredDetail {
+    version: Option<String>,
+    git: Option<String>,
+    path: Option<String>,
+    url: Option<String>,
+    rev: Option<String>,
+    #[serde(default)]
+    optional: bool,
+}
+
+impl DeclaredSpec {
+    fn declared(&self, name: &str) -> Declared {
+        let detail = match self {
+            Self::Constraint(c) => return Declared { name: normalize(name), constraint: Some(c.clone()), source: None, optional: false },
+            Self::Detailed(d) => d.clone(),
+            Self::Alternatives(list) => list.first().cloned().unwrap_or_default(),
+        };
+        let rev = detail.rev.as_deref().map(|r| format!(" rev {r}")).unwrap_or_default();
+        let source = [("git", &detail.git), ("path", &detail.path), ("url", &detail.url)]
+            .into_iter()
+            .find_map(|(kind, value)| value.as_ref().map(|v| format!("{kind} {v}{rev}")));
+        Declared { name: normalize(name), constraint: detail.version.or_else(|| Some("*".into())), source, optional: detail.optional }
+    }
+}
+
+fn declared(pyproject: &PyProject) -> Vec<Declared> {
     let mut out = Vec::new();
-    let poetry = pyproject.get("tool").and_then(|t| t.get("poetry"));
-    let mut tables: Vec<&toml::Table> = Vec::new();
-    if let Some(poetry) = poetry {
-        for key in ["dependencies", "dev-dependencies"] {
-            if let Some(t) = poetry.get(key).and_then(Value::as_table) {
-                tables.push(t);
-            }
-        }
-        if let Some(groups) = poetry.get("group").and_then(Value::as_table) {
-            for group in groups.values() {
-                if let Some(t) = group.get("dependencies").and_then(Value::as_table) {
-                    tables.push(t);
-                }
-            }
+    if let Some(poetry) = pyproject.tool.as_ref().and_then(|t| t.poetry.as_ref()) {
+        let tables = [&poetry.dependencies, &poetry.dev_dependencies].into_iter().chain(poetry.group.values().map(|g| &g.dependencies));
+        for table in tables {
+            out.extend(table.iter().filter(|(name, _)| name.as_str() != "python").map(|(name, spec)| spec.declared(name)));
         }
     }
-    for table in tables {
-        for (name, spec) in table {
-            if name == "python" {
-                continue;
-            }
-            let name = normalize(name);
-            let first = match spec {
-                Value::Array(alternatives) => alternatives.first().cloned().unwrap_or(Value::String("*".into())),
-                other => other.clone(),
-            };
-            let entry = match &first {
-                Value::String(c) => Declared { name, constraint: Some(c.clone()), source: None, optional: false },
-                Value::Table(t) => {
-                    let source = ["git", "path", "url"].iter().find_map(|k| {
-                        t.get(*k).and_then(Value::as_str).map(|v| {
-                            let rev = t.get("rev").and_then(Value::as_str).map(|r| format!(" rev {r}")).unwrap_or_default();
-                            format!("{k} {v}{rev}")
-                        })
-                    });
-                    Declared {
-                        name,
-                        constraint: t.get("version").and_then(Value::as_str).map(str::to_string),
-                        source,
-                        optional: t.get("optional").and_then(Value::as_bool).unwrap_or(false),
-                    }
-                }
-                _ => Declared { name, constraint: None, source: None, optional: false },
-            };
-            out.push(entry);
-        }
-    }
-    if let Some(list) = pyproject.get("project").and_then(|p| p.get("dependencies")).and_then(Value::as_array) {
-        for item in list.iter().filter_map(Value::as_str) {
-            if let Ok(req) = pep::parse(item) {
-                out.push(Declared { name: req.name, constraint: Some(req.specifiers), source: req.url, optional: false });
-            }
+    for item in pyproject.project.iter().flat_map(|p| p.dependencies.iter()) {
+        if let Ok(req) = pep::parse(item) {
+            out.push(Declared { name: req.name, constraint: Some(req.specifiers), source: req.url, optional: false });
         }
     }
     out
@@ -257,7 +283,7 @@ pub fn audit(dir: &Path) -> LockVerdict {
     }
     let mut in_sync = "no pyproject.toml beside it to compare";
     if pyproject_path.is_file() {
-        match read_text(&pyproject_path).and_then(|t| parse_toml(&pyproject_path, &t)) {
+        match read_text(&pyproject_path).and_then(|t| parse_toml_as::<PyProject>(&pyproject_path, &t)) {
             Err(e) => verdict.finding(Problem::Malformed, e),
             Ok(pyproject) => {
                 verdict.manifest = Some("pyproject.toml".into());
@@ -271,7 +297,7 @@ pub fn audit(dir: &Path) -> LockVerdict {
 }
 
 /// Every dependency pyproject.toml declares must be locked at a version its constraint allows.
-fn compare_with_pyproject(pyproject: &toml::Table, packages: &BTreeMap<String, Locked>, verdict: &mut LockVerdict) {
+fn compare_with_pyproject(pyproject: &PyProject, packages: &BTreeMap<String, Locked>, verdict: &mut LockVerdict) {
     for dep in declared(pyproject) {
         if let Some(source) = &dep.source {
             if source.starts_with("git") && !source.contains(" rev ") {
@@ -304,6 +330,28 @@ fn join(names: &[&String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_dependencies_come_from_every_table_typed() {
+        let text = "[tool.poetry.dependencies]\npython = \"^3.11\"\nnumpy = \"^2.4\"\nlib = { git = \"https://x/lib.git\" }\n\
+                    extra = { version = \">=1\", optional = true }\nmulti = [{ version = \"1.0\", markers = \"sys_platform == 'linux'\" }]\n\
+                    [tool.poetry.group.test.dependencies]\npytest = \"8.0\"\n[project]\ndependencies = [\"Requests>=2\"]\n";
+        let pyproject: PyProject = toml::from_str(text).unwrap();
+        let found: Vec<(String, Option<String>, Option<String>, bool)> =
+            declared(&pyproject).into_iter().map(|d| (d.name, d.constraint, d.source, d.optional)).collect();
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            found,
+            [
+                ("extra".into(), some(">=1"), None, true),
+                ("lib".into(), some("*"), some("git https://x/lib.git"), false),
+                ("multi".into(), some("1.0"), None, false),
+                ("numpy".into(), some("^2.4"), None, false),
+                ("pytest".into(), some("8.0"), None, false),
+                ("requests".into(), some(">=2"), None, false),
+            ]
+        );
+    }
 
     #[test]
     fn poetry_constraints_translate_to_pep_440() {
