@@ -75,7 +75,8 @@ fn a_missing_transitive_pin_fails_naming_the_chain_and_markers_are_evaluated() {
     assert_eq!(run.status("lockfile"), "fail");
     assert_eq!(run.check("lockfile")["summary"], "python: pinned, in sync with tiny; not closed, not hashed");
     let file = format!("{}/requirements.txt", dir.path().display());
-    let mut expected: Vec<String> = vec![format!("{file}: no --hash entries: pip cannot verify the downloaded files (pip-compile --generate-hashes)")];
+    let mut expected: Vec<String> =
+        vec![format!("{file}: no --hash entries: pip cannot verify the downloaded files (pip-compile --generate-hashes)")];
     for (name, by) in [
         ("certifi", "requests==2.34.2"),
         ("charset-normalizer", "requests==2.34.2"),
@@ -85,7 +86,9 @@ fn a_missing_transitive_pin_fails_naming_the_chain_and_markers_are_evaluated() {
     ] {
         expected.push(format!("{file}: {name} (required by {by}) is not pinned"));
     }
-    for (name, version) in [("certifi", "2026.10.18"), ("charset-normalizer", "3.5.2"), ("idna", "3.20"), ("typing-extensions", "4.16.0"), ("urllib3", "2.8.0")] {
+    for (name, version) in
+        [("certifi", "2026.10.18"), ("charset-normalizer", "3.5.2"), ("idna", "3.20"), ("typing-extensions", "4.16.0"), ("urllib3", "2.8.0")]
+    {
         expected.push(format!("{name} {version} is installed in .envs/tiny but pinned in no lock"));
     }
     assert_eq!(findings(&run), expected);
@@ -181,7 +184,11 @@ fn the_real_poetry_uv_and_pipenv_locks_match_the_environment_they_describe() {
         assert_eq!(run.check("lockfile")["summary"], format!("python: pinned, closed, hashed, in sync with {manifest}, in sync with tiny"), "{tool}");
         let run = lockfile(&dir, &["--env", &env("drift")]);
         assert_eq!(run.status("lockfile"), "fail", "{tool}");
-        assert!(run.details("lockfile").contains(&"urllib3 pinned 2.8.0, installed 2.7.0 (in .envs/drift)".to_string()), "{tool}: {:?}", run.details("lockfile"));
+        assert!(
+            run.details("lockfile").contains(&"urllib3 pinned 2.8.0, installed 2.7.0 (in .envs/drift)".to_string()),
+            "{tool}: {:?}",
+            run.details("lockfile")
+        );
     }
     // Pipfile.lock holds no graph: without an environment its closure cannot be shown.
     let run = lockfile(&root().join("fixtures/lockfiles/real/tiny/pipenv"), &[]);
@@ -201,7 +208,11 @@ fn an_interpreter_outside_requires_python_fails() {
     let python = cfg.lines().find_map(|l| l.strip_prefix("version = ")).unwrap().trim().to_string();
     let run = lockfile(dir.path(), &["--env", &env("tiny")]);
     assert_eq!(run.status("lockfile"), "fail", "{:?}", run.details("lockfile"));
-    assert!(run.details("lockfile").contains(&format!(".envs/tiny runs Python {python}, outside requires-python '>=3.13' of uv.lock")), "{:?}", run.details("lockfile"));
+    assert!(
+        run.details("lockfile").contains(&format!(".envs/tiny runs Python {python}, outside requires-python '>=3.13' of uv.lock")),
+        "{:?}",
+        run.details("lockfile")
+    );
 }
 
 #[test]
@@ -212,7 +223,18 @@ fn the_environment_is_found_in_virtual_env_then_the_projects_venv() {
     assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with .venv");
     let output = ready()
         .env("VIRTUAL_ENV", root().join(env("drift")))
-        .args(["audit", "fixtures/models/iris_rf.onnx", "--only", "lockfile", "--format", "json", "-q", "--config", "fixtures/configs/fast.yaml", "--project"])
+        .args([
+            "audit",
+            "fixtures/models/iris_rf.onnx",
+            "--only",
+            "lockfile",
+            "--format",
+            "json",
+            "-q",
+            "--config",
+            "fixtures/configs/fast.yaml",
+            "--project",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();

@@ -28,7 +28,11 @@ fn each_format_gives_its_verdict_for_each_variant() {
         ),
         ("requirements/malformed", "fail", &["requirements.txt:2: not a valid requirement"]),
         ("poetry/pinned", "pass", &["onnxruntime 1.31.1 pinned in poetry.lock"]),
-        ("poetry/unpinned", "fail", &["protobuf (required by onnxruntime==1.31.1) is not pinned in poetry.lock", "1 package(s) without file hashes: numpy"]),
+        (
+            "poetry/unpinned",
+            "fail",
+            &["protobuf (required by onnxruntime==1.31.1) is not pinned in poetry.lock", "1 package(s) without file hashes: numpy"],
+        ),
         (
             "poetry/out_of_sync",
             "fail",

@@ -230,14 +230,15 @@ fn env_parity(env: &PythonEnv, verdicts: &[LockVerdict], judged: &mut Judged) ->
                 in_sync = false;
                 judged.push(Status::Fail, format!("{name} pinned {pinned}, installed {installed} (in {shown})"));
             }
-            Drift::NotInstalled { name, pinned } if universal(&name) => {
-                judged.push(Status::Warn, format!("{name} pinned {pinned}, not installed in {shown} (the lock covers every platform; not needed here?)"))
-            }
+            Drift::NotInstalled { name, pinned } if universal(&name) => judged
+                .push(Status::Warn, format!("{name} pinned {pinned}, not installed in {shown} (the lock covers every platform; not needed here?)")),
             Drift::NotInstalled { name, pinned } => {
                 in_sync = false;
                 judged.push(Status::Fail, format!("{name} pinned {pinned}, not installed in {shown}"));
             }
-            Drift::NotPinned { name, installed } => judged.push(Status::Warn, format!("{name} {installed} is installed in {shown} but pinned in no lock")),
+            Drift::NotPinned { name, installed } => {
+                judged.push(Status::Warn, format!("{name} {installed} is installed in {shown} but pinned in no lock"))
+            }
         }
     }
     in_sync &= interpreter_parity(env, &python, judged);
@@ -273,8 +274,12 @@ fn runtime_parity(ctx: &AuditContext<'_>, pins: &BTreeMap<String, (String, Strin
             judged.push(Status::Fail, format!("onnxruntime is pinned to {version} in {file} but this audit ran on {}", runtime.version))
         }
         (Some(_), Some((version, file))) => judged.push(Status::Pass, format!("onnxruntime {version} pinned in {file} is the runtime that ran")),
-        (None, Some(_)) => judged.push(Status::Pass, "not checked: the onnxruntime pin against the runtime (no runtime ran: the model was not loaded)"),
-        (_, None) => judged.push(Status::Pass, "not checked: the runtime and the model's opsets against an onnxruntime pin (no lock pins onnxruntime)"),
+        (None, Some(_)) => {
+            judged.push(Status::Pass, "not checked: the onnxruntime pin against the runtime (no runtime ran: the model was not loaded)")
+        }
+        (_, None) => {
+            judged.push(Status::Pass, "not checked: the runtime and the model's opsets against an onnxruntime pin (no lock pins onnxruntime)")
+        }
     }
     let Ok(info) = &ctx.artifact.onnx else { return };
     if let (Some((version, file)), Some(opset)) = (ort_pin, info.default_opset()) {
@@ -284,7 +289,9 @@ fn runtime_parity(ctx: &AuditContext<'_>, pins: &BTreeMap<String, (String, Strin
         } else {
             judged.push(
                 Status::Pass,
-                format!("not checked: opset {opset} against onnxruntime {version} pinned in {file} (only the pinned runtime loading the model tells)"),
+                format!(
+                    "not checked: opset {opset} against onnxruntime {version} pinned in {file} (only the pinned runtime loading the model tells)"
+                ),
             );
         }
     }
@@ -296,13 +303,16 @@ fn producer_parity(info: &crate::artifact::OnnxInfo, pins: &BTreeMap<String, (St
     let producer = PRODUCERS.iter().find(|(name, _)| info.producer_name.eq_ignore_ascii_case(name));
     match producer {
         Some((name, package)) => match pins.get(*package) {
-            _ if info.producer_version.is_empty() => judged.push(Status::Pass, format!("not checked: the model names {name} as producer without a version")),
-            Some((version, file)) if !info.producer_version.starts_with(version.as_str()) => judged.push(
-                Status::Fail,
-                format!("the model was exported with {name} {} but {file} pins {package} {version}", info.producer_version),
-            ),
-            Some((version, file)) => judged.push(Status::Pass, format!("the model was exported with {name} {}, the {package} {version} {file} pins", info.producer_version)),
-            None => judged.push(Status::Pass, format!("not checked: the model was exported with {name} {} and no lock pins {package}", info.producer_version)),
+            _ if info.producer_version.is_empty() => {
+                judged.push(Status::Pass, format!("not checked: the model names {name} as producer without a version"))
+            }
+            Some((version, file)) if !info.producer_version.starts_with(version.as_str()) => {
+                judged.push(Status::Fail, format!("the model was exported with {name} {} but {file} pins {package} {version}", info.producer_version))
+            }
+            Some((version, file)) => judged
+                .push(Status::Pass, format!("the model was exported with {name} {}, the {package} {version} {file} pins", info.producer_version)),
+            None => judged
+                .push(Status::Pass, format!("not checked: the model was exported with {name} {} and no lock pins {package}", info.producer_version)),
         },
         None if info.producer_name.is_empty() => judged.push(Status::Pass, "not checked: the model names no producer"),
         None => judged.push(Status::Pass, format!("not checked: producer '{}' is not a converter ready maps to a package", info.producer_name)),

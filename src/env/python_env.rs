@@ -398,7 +398,8 @@ pub enum ClosureUnknown {
 /// evaluated for this interpreter, and names each required package that `pinned` lacks.
 pub fn unpinned_requirements(env: &PythonEnv, pinned: &BTreeSet<String>) -> Result<Vec<Unpinned>, ClosureUnknown> {
     let markers = env.markers().ok_or(ClosureUnknown::NoInterpreterVersion)?;
-    let mut queue: Vec<(String, Vec<ExtraName>)> = pinned.iter().filter(|n| env.distributions.contains_key(*n)).map(|n| (n.clone(), Vec::new())).collect();
+    let mut queue: Vec<(String, Vec<ExtraName>)> =
+        pinned.iter().filter(|n| env.distributions.contains_key(*n)).map(|n| (n.clone(), Vec::new())).collect();
     let mut seen: BTreeSet<(String, Vec<ExtraName>)> = queue.iter().cloned().collect();
     let mut found = BTreeSet::new();
     while let Some((name, extras)) = queue.pop() {
@@ -494,7 +495,10 @@ mod tests {
         );
         let pinned: BTreeSet<String> = ["app".to_string(), "requests".to_string(), "idna".to_string()].into();
         let found = unpinned_requirements(&env, &pinned).unwrap();
-        assert_eq!(found, [Unpinned { name: "pysocks".into(), required_by: "requests".into(), required_by_version: "2.34.2".into(), installed: false }]);
+        assert_eq!(
+            found,
+            [Unpinned { name: "pysocks".into(), required_by: "requests".into(), required_by_version: "2.34.2".into(), installed: false }]
+        );
     }
 
     #[test]

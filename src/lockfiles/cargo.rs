@@ -117,7 +117,8 @@ pub fn audit(dir: &Path) -> LockVerdict {
     let manifest = dir.join("Cargo.toml");
     let lock = dir.join("Cargo.lock");
     if !lock.is_file() {
-        let mut verdict = LockVerdict::missing_lock(&manifest, "Cargo.toml has no Cargo.lock beside it", "run `cargo generate-lockfile` and commit Cargo.lock");
+        let mut verdict =
+            LockVerdict::missing_lock(&manifest, "Cargo.toml has no Cargo.lock beside it", "run `cargo generate-lockfile` and commit Cargo.lock");
         verdict.ecosystem = Ecosystem::Rust;
         return verdict;
     }

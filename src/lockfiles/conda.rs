@@ -139,7 +139,8 @@ pub fn audit(dir: &Path, file: &Path) -> LockVerdict {
     if lock.is_file() {
         check_conda_lock(&lock, &names, &mut verdict);
     } else {
-        verdict.finding(Problem::Incomplete, "no conda-lock.yml: transitive dependencies are resolved at install time (conda-lock -f environment.yml)");
+        verdict
+            .finding(Problem::Incomplete, "no conda-lock.yml: transitive dependencies are resolved at install time (conda-lock -f environment.yml)");
         verdict.finding(Problem::Unhashed, "environment.yml records no hashes (conda-lock writes them)");
     }
     verdict.summary = format!("{pinned}/{total} dependencies pinned exactly");
@@ -183,7 +184,10 @@ fn check_conda_lock(lock: &Path, names: &[String], verdict: &mut LockVerdict) {
         for dep in package.dependencies.keys().filter(|d| !d.starts_with("__")) {
             if !locked.contains(&(package.platform.as_str(), pep::normalize(dep))) {
                 verdict.closure = Closure::Open;
-                verdict.finding(Problem::NotClosed, format!("{dep} (required by {}, {}) is not pinned in conda-lock.yml", package.name, package.platform));
+                verdict.finding(
+                    Problem::NotClosed,
+                    format!("{dep} (required by {}, {}) is not pinned in conda-lock.yml", package.name, package.platform),
+                );
             }
         }
     }

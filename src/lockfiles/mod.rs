@@ -200,9 +200,8 @@ pub fn audit_dir(dir: &Path) -> Vec<LockVerdict> {
     }
     verdicts.extend(requirements::audit_dir(dir));
     let pyproject = dir.join("pyproject.toml");
-    let has_poetry_section = read_text(&pyproject)
-        .and_then(|t| parse_toml(&pyproject, &t))
-        .is_ok_and(|t| t.get("tool").and_then(|tool| tool.get("poetry")).is_some());
+    let has_poetry_section =
+        read_text(&pyproject).and_then(|t| parse_toml(&pyproject, &t)).is_ok_and(|t| t.get("tool").and_then(|tool| tool.get("poetry")).is_some());
     if dir.join("poetry.lock").is_file() || (has_poetry_section && !dir.join("uv.lock").is_file()) {
         verdicts.push(poetry::audit(dir));
     }

@@ -125,7 +125,8 @@ fn compare_with_pipfile(pipfile: &Pipfile, lock: &PipfileLock, verdict: &mut Loc
     for (table, wanted_set, locked_set) in [("packages", &pipfile.packages, &lock.default), ("dev-packages", &pipfile.dev_packages, &lock.develop)] {
         for (name, spec) in wanted_set {
             let Some(locked) = locked_set.iter().find(|(k, _)| normalize(k) == normalize(name)).map(|(_, v)| v) else {
-                verdict.finding(Problem::OutOfSync, format!("'{name}' is in Pipfile [{table}] but not in Pipfile.lock: out of sync, run `pipenv lock`"));
+                verdict
+                    .finding(Problem::OutOfSync, format!("'{name}' is in Pipfile [{table}] but not in Pipfile.lock: out of sync, run `pipenv lock`"));
                 continue;
             };
             let wanted = spec.wanted();
@@ -133,7 +134,10 @@ fn compare_with_pipfile(pipfile: &Pipfile, lock: &PipfileLock, verdict: &mut Loc
                 && wanted != "*"
                 && !pep::satisfies(wanted, version).unwrap_or(true)
             {
-                verdict.finding(Problem::OutOfSync, format!("'{name}' is locked at {version}, outside '{wanted}' in Pipfile: out of sync, run `pipenv lock`"));
+                verdict.finding(
+                    Problem::OutOfSync,
+                    format!("'{name}' is locked at {version}, outside '{wanted}' in Pipfile: out of sync, run `pipenv lock`"),
+                );
             }
         }
     }

@@ -307,7 +307,10 @@ fn compare_with_pyproject(pyproject: &PyProject, packages: &BTreeMap<String, Loc
         }
         let Some(package) = packages.get(&dep.name) else {
             if !dep.optional {
-                verdict.finding(Problem::OutOfSync, format!("'{}' is in pyproject.toml but not in poetry.lock: out of sync, run `poetry lock`", dep.name));
+                verdict.finding(
+                    Problem::OutOfSync,
+                    format!("'{}' is in pyproject.toml but not in poetry.lock: out of sync, run `poetry lock`", dep.name),
+                );
             }
             continue;
         };

@@ -94,16 +94,20 @@ pub fn audit_file(file: &Path) -> LockVerdict {
             Err(problem) if entry.editable => verdict.finding(Problem::Unpinned, format!("line {}: {problem} is not pinned", entry.line)),
             Err(problem) => verdict.finding(Problem::Malformed, format!("{shown}:{}: not a valid requirement: {problem}", entry.line)),
             Ok(req) => match (&req.url, &req.exact) {
-                (Some(url), _) => {
-                    verdict.finding(Problem::Unpinned, format!("line {}: '{}' comes from a URL or VCS reference ({url}), not a pinned release", entry.line, req.name))
-                }
+                (Some(url), _) => verdict.finding(
+                    Problem::Unpinned,
+                    format!("line {}: '{}' comes from a URL or VCS reference ({url}), not a pinned release", entry.line, req.name),
+                ),
                 (None, Some(version)) => {
                     pinned += 1;
                     hashed += usize::from(entry.hashed);
                     verdict.python_with_marker(&req.name, version, &req.marker);
                 }
-                (None, None) if req.specifiers.is_empty() => verdict.finding(Problem::Unpinned, format!("line {}: '{}' is not pinned (no version)", entry.line, req.name)),
-                (None, None) => verdict.finding(Problem::Unpinned, format!("line {}: '{}{}' is not pinned (not an exact == pin)", entry.line, req.name, req.specifiers)),
+                (None, None) if req.specifiers.is_empty() => {
+                    verdict.finding(Problem::Unpinned, format!("line {}: '{}' is not pinned (no version)", entry.line, req.name))
+                }
+                (None, None) => verdict
+                    .finding(Problem::Unpinned, format!("line {}: '{}{}' is not pinned (not an exact == pin)", entry.line, req.name, req.specifiers)),
             },
         }
     }
@@ -135,13 +139,17 @@ fn check_against_in_file(file: &Path, entries: &[Entry], verdict: &mut LockVerdi
         let Ok(wanted) = wanted.requirement else { continue };
         let locked = entries.iter().filter_map(|e| e.requirement.as_ref().ok()).find(|r| r.name == wanted.name);
         match locked.and_then(|r| r.exact.clone()) {
-            None => verdict.finding(Problem::OutOfSync, format!("'{}' is in {input_name} but not pinned here: out of sync, re-run pip-compile", wanted.name)),
+            None => verdict
+                .finding(Problem::OutOfSync, format!("'{}' is in {input_name} but not pinned here: out of sync, re-run pip-compile", wanted.name)),
             Some(version) => match pep::satisfies(&wanted.specifiers, &version) {
                 Ok(true) => {}
-                Ok(false) => verdict.finding(Problem::OutOfSync, format!(
-                    "'{}' is pinned to {version}, outside '{}' in {input_name}: out of sync, re-run pip-compile",
-                    wanted.name, wanted.specifiers
-                )),
+                Ok(false) => verdict.finding(
+                    Problem::OutOfSync,
+                    format!(
+                        "'{}' is pinned to {version}, outside '{}' in {input_name}: out of sync, re-run pip-compile",
+                        wanted.name, wanted.specifiers
+                    ),
+                ),
                 Err(e) => verdict.finding(Problem::Malformed, format!("{input_name}: {e}")),
             },
         }

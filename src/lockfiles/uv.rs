@@ -138,7 +138,10 @@ fn lock_graph(lock: &UvLock, verdict: &mut LockVerdict) {
         for dep in &package.dependencies {
             if !names.contains(&normalize(&dep.name)) {
                 verdict.closure = Closure::Open;
-                verdict.finding(Problem::NotClosed, format!("{} (required by {}=={}) is not pinned in uv.lock", dep.name, package.name, package.version));
+                verdict.finding(
+                    Problem::NotClosed,
+                    format!("{} (required by {}=={}) is not pinned in uv.lock", dep.name, package.name, package.version),
+                );
             }
         }
         if package.is_root() {
@@ -163,7 +166,8 @@ fn compare_with_pyproject(lock: &UvLock, pyproject: &PyProject, verdict: &mut Lo
     let project_name = project.and_then(|p| p.name.as_deref()).map(normalize);
     let root = lock.package.iter().find(|p| p.is_root() && Some(normalize(&p.name)) == project_name);
     match (&project_name, root) {
-        (Some(name), None) => verdict.finding(Problem::OutOfSync, format!("project '{name}' of pyproject.toml is not in uv.lock (renamed?): out of sync, run `uv lock`")),
+        (Some(name), None) => verdict
+            .finding(Problem::OutOfSync, format!("project '{name}' of pyproject.toml is not in uv.lock (renamed?): out of sync, run `uv lock`")),
         (None, _) => verdict.finding(Problem::Incomplete, "pyproject.toml has no [project] name: the lock's root package cannot be matched"),
         _ => {}
     }
@@ -183,10 +187,13 @@ fn compare_with_pyproject(lock: &UvLock, pyproject: &PyProject, verdict: &mut Lo
             continue;
         };
         if root.is_some() && !recorded.contains(&format!("{}{}", req.name, req.specifiers)) {
-            verdict.finding(Problem::OutOfSync, format!("'{text}' of pyproject.toml is not what uv.lock was resolved for: out of sync, run `uv lock`"));
+            verdict
+                .finding(Problem::OutOfSync, format!("'{text}' of pyproject.toml is not what uv.lock was resolved for: out of sync, run `uv lock`"));
         }
         match versions.get(req.name.as_str()) {
-            None => verdict.finding(Problem::OutOfSync, format!("'{}' is in pyproject.toml but not in uv.lock: out of sync, run `uv lock`", req.name)),
+            None => {
+                verdict.finding(Problem::OutOfSync, format!("'{}' is in pyproject.toml but not in uv.lock: out of sync, run `uv lock`", req.name))
+            }
             Some(version) if req.url.is_none() && !pep::satisfies(&req.specifiers, version).unwrap_or(false) => verdict.finding(
                 Problem::OutOfSync,
                 format!("'{}' is locked at {version}, outside '{}' in pyproject.toml: out of sync, run `uv lock`", req.name, req.specifiers),
