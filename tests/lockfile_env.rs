@@ -256,3 +256,64 @@ fn an_env_flag_that_is_no_environment_is_a_usage_error() {
         assert!(stderr.contains(message), "{path}: {stderr}");
     }
 }
+
+#[test]
+fn many_installed_packages_pinned_nowhere_are_one_line() {
+    let version = venv_version("scikit_learn");
+    let dir = project(&format!("scikit-learn=={version}\n"));
+    let run = lockfile(dir.path(), &["--env", ".venv"]);
+    let installers = ["pip", "setuptools", "wheel", "uv", "distribute", "pkg-resources", "pip-tools", "pipenv", "poetry"];
+    let mut extra: Vec<(String, String)> = std::fs::read_dir(common::site_packages())
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let (dist, version) = name.strip_suffix(".dist-info")?.rsplit_once('-')?;
+            Some((dist.to_lowercase().replace(['_', '.'], "-"), version.to_string()))
+        })
+        .filter(|(dist, _)| dist != "scikit-learn" && !installers.contains(&dist.as_str()))
+        .collect();
+    extra.sort();
+    let listed: Vec<String> = extra.iter().map(|(d, v)| format!("{d} {v}")).collect();
+    let line = format!("{} packages are installed in .venv but pinned in no lock: {}", extra.len(), listed.join(", "));
+    assert!(run.details("lockfile").contains(&line), "{line} not in {:?}", run.details("lockfile"));
+}
+
+#[test]
+fn what_could_not_be_compared_is_said() {
+    let dir = project(&tiny_pins());
+    let details = lockfile(dir.path(), &["--env", &env("tiny")]).details("lockfile");
+    for line in [
+        "not checked: the runtime and the model's opsets against an onnxruntime pin (no lock pins onnxruntime)",
+        "not checked: the model was exported with skl2onnx 1.20.0 and no lock pins skl2onnx",
+    ] {
+        assert!(details.contains(&line.to_string()), "{line} not in {details:?}");
+    }
+    let dir = project("onnxruntime==1.31.1\nskl2onnx==1.20.0\n");
+    let details = lockfile(dir.path(), &[]).details("lockfile");
+    for line in [
+        "onnxruntime 1.31.1 pinned in requirements.txt is the runtime that ran",
+        "opset 9: the model loaded on onnxruntime 1.31.1, the version requirements.txt pins",
+        "the model was exported with skl2onnx 1.20.0, the skl2onnx 1.20.0 requirements.txt pins",
+    ] {
+        assert!(details.contains(&line.to_string()), "{line} not in {details:?}");
+    }
+}
+
+#[test]
+fn a_pipfile_for_another_python_fails_against_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = root().join("fixtures/lockfiles/real/tiny/pipenv");
+    std::fs::copy(real.join("Pipfile.lock"), dir.path().join("Pipfile.lock")).unwrap();
+    let pipfile = std::fs::read_to_string(real.join("Pipfile")).unwrap();
+    std::fs::write(dir.path().join("Pipfile"), pipfile.replace("python_version = \"3.11\"", "python_version = \"3.12\"")).unwrap();
+    let cfg = std::fs::read_to_string(root().join(".envs/tiny/pyvenv.cfg")).unwrap();
+    let python = cfg.lines().find_map(|l| l.strip_prefix("version = ")).unwrap().trim().to_string();
+    let run = lockfile(dir.path(), &["--env", &env("tiny")]);
+    assert_eq!(run.status("lockfile"), "fail");
+    assert!(
+        run.details("lockfile").contains(&format!(".envs/tiny runs Python {python}, outside requires-python '==3.12.*' of Pipfile.lock")),
+        "{:?}",
+        run.details("lockfile")
+    );
+}

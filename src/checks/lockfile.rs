@@ -224,6 +224,7 @@ fn env_parity(env: &PythonEnv, verdicts: &[LockVerdict], judged: &mut Judged) ->
     let universal = |name: &str| python.iter().filter(|v| v.python_pins.contains_key(name)).all(|v| v.universal);
     let shown = env.shown();
     let mut in_sync = true;
+    let mut extra = Vec::new();
     for drift in python_env::drift(env, &pins, &own) {
         match drift {
             Drift::Version { name, pinned, installed } => {
@@ -236,9 +237,15 @@ fn env_parity(env: &PythonEnv, verdicts: &[LockVerdict], judged: &mut Judged) ->
                 in_sync = false;
                 judged.push(Status::Fail, format!("{name} pinned {pinned}, not installed in {shown}"));
             }
-            Drift::NotPinned { name, installed } => {
-                judged.push(Status::Warn, format!("{name} {installed} is installed in {shown} but pinned in no lock"))
-            }
+            Drift::NotPinned { name, installed } => extra.push(format!("{name} {installed}")),
+        }
+    }
+    // A few extra packages one line each; many in one line, so the findings stay readable.
+    if extra.len() > 5 {
+        judged.push(Status::Warn, format!("{} packages are installed in {shown} but pinned in no lock: {}", extra.len(), extra.join(", ")));
+    } else {
+        for package in extra {
+            judged.push(Status::Warn, format!("{package} is installed in {shown} but pinned in no lock"));
         }
     }
     in_sync &= interpreter_parity(env, &python, judged);

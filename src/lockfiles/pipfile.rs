@@ -39,6 +39,25 @@ struct Pipfile {
     packages: BTreeMap<String, PipfileSpec>,
     #[serde(default, rename = "dev-packages")]
     dev_packages: BTreeMap<String, PipfileSpec>,
+    requires: Option<Requires>,
+}
+
+/// `[requires]`: the interpreter the project runs on.
+#[derive(Debug, Default, Deserialize)]
+struct Requires {
+    python_version: Option<String>,
+    python_full_version: Option<String>,
+}
+
+impl Requires {
+    /// As PEP 440 specifiers: `3.11` → `==3.11.*`, `3.11.7` → `==3.11.7`.
+    fn specifiers(&self) -> Option<String> {
+        match (&self.python_full_version, &self.python_version) {
+            (Some(full), _) => Some(format!("=={full}")),
+            (None, Some(short)) => Some(format!("=={short}.*")),
+            (None, None) => None,
+        }
+    }
 }
 
 /// `name = "*"`, `name = ">=1"` or `name = { version = ">=1", ... }`.
@@ -111,6 +130,7 @@ pub fn audit(dir: &Path) -> LockVerdict {
             Err(e) => verdict.finding(Problem::Malformed, e),
             Ok(pipfile) => {
                 verdict.manifest = Some("Pipfile".into());
+                verdict.requires_python = pipfile.requires.as_ref().and_then(Requires::specifiers);
                 compare_with_pipfile(&pipfile, &lock, &mut verdict);
                 sync = if verdict.has(Problem::OutOfSync) { "out of sync with Pipfile" } else { "in sync with Pipfile" };
             }

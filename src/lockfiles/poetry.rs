@@ -115,6 +115,8 @@ struct Group {
 struct Project {
     #[serde(default)]
     dependencies: Vec<String>,
+    #[serde(rename = "requires-python")]
+    requires_python: Option<String>,
 }
 
 /// `dep = "^1.2"`, `dep = { version = "^1.2", optional = true }`, `dep = { git = "...", rev = "..." }`,
@@ -150,6 +152,20 @@ impl DeclaredSpec {
             .into_iter()
             .find_map(|(kind, value)| value.as_ref().map(|v| format!("{kind} {v}{rev}")));
         Declared { name: normalize(name), constraint: detail.version.or_else(|| Some("*".into())), source, optional: detail.optional }
+    }
+}
+
+/// The interpreter range: `[project].requires-python`, else the Poetry `python` constraint
+/// (when it has one alternative).
+fn requires_python(pyproject: &PyProject) -> Option<String> {
+    if let Some(range) = pyproject.project.as_ref().and_then(|p| p.requires_python.clone()) {
+        return Some(range);
+    }
+    let poetry = pyproject.tool.as_ref()?.poetry.as_ref()?;
+    let DeclaredSpec::Constraint(constraint) = poetry.dependencies.get("python")? else { return None };
+    match to_pep440(constraint).as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
     }
 }
 
@@ -288,6 +304,7 @@ pub fn audit(dir: &Path) -> LockVerdict {
             Ok(pyproject) => {
                 verdict.manifest = Some("pyproject.toml".into());
                 compare_with_pyproject(&pyproject, &packages, &mut verdict);
+                verdict.requires_python = requires_python(&pyproject);
                 in_sync = if verdict.has(Problem::OutOfSync) { "out of sync with pyproject.toml" } else { "in sync with pyproject.toml" };
             }
         }
