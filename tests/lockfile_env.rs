@@ -217,8 +217,20 @@ fn an_interpreter_outside_requires_python_fails() {
 
 #[test]
 fn the_environment_is_found_in_virtual_env_then_the_projects_venv() {
+    // A project's .venv symlinked out of the project is not read.
     let dir = project(&tiny_pins());
     std::os::unix::fs::symlink(root().join(env("tiny")), dir.path().join(".venv")).unwrap();
+    let run = lockfile(dir.path(), &[]);
+    assert_eq!(run.check("lockfile")["summary"], "python: pinned, hashed; closure not verifiable, no environment checked");
+    let refused = format!(
+        "the Python environment from the project's .venv could not be read: {}/.venv: resolves outside the project folder (a symlink out of it); not read, pass --env to use it",
+        dir.path().display()
+    );
+    assert!(run.details("lockfile").contains(&refused), "{:?}", run.details("lockfile"));
+    // A real one inside the project is.
+    let dir = project(&tiny_pins());
+    let copied = std::process::Command::new("cp").arg("-a").arg(root().join(".envs/tiny")).arg(dir.path().join(".venv")).status().unwrap();
+    assert!(copied.success());
     let run = lockfile(dir.path(), &[]);
     assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with .venv");
     let output = ready()

@@ -87,10 +87,13 @@ pub enum EnvError {
     NotAnEnvironment(String),
     #[error("{path}: {source}")]
     Unreadable { path: String, source: OpenError },
+    #[error("{0}: resolves outside the project folder (a symlink out of it); not read, pass --env to use it")]
+    OutsideProject(String),
 }
 
 /// The environment to compare with: `--env`, else `$VIRTUAL_ENV`, `$CONDA_PREFIX`, then the
-/// `.venv` of the first project folder that has one (the places runtime discovery looks).
+/// `.venv` of the first project folder that has one (the places runtime discovery looks; a
+/// project's `.venv` must resolve inside the project, which [`read`] checks).
 pub fn discover(flag: Option<&Path>, project_dirs: &[PathBuf]) -> Option<(PathBuf, Origin)> {
     if let Some(path) = flag {
         return Some((path.to_path_buf(), Origin::Flag));
@@ -108,6 +111,13 @@ pub fn read(path: &Path, origin: Origin) -> Result<PythonEnv, EnvError> {
     let shown = path.display().to_string();
     if !path.is_dir() {
         return Err(EnvError::Missing(shown));
+    }
+    // A `.venv` found in an audited project is that project's file: it must lie inside it.
+    if origin == Origin::ProjectVenv
+        && let Some(project) = path.parent()
+        && open::contain(project, path).is_err()
+    {
+        return Err(EnvError::OutsideProject(shown));
     }
     let root = path.canonicalize().map_err(|e| EnvError::Unreadable { path: shown.clone(), source: e.into() })?;
     let kind = if root.join("pyvenv.cfg").is_file() {
