@@ -329,3 +329,26 @@ fn a_pipfile_for_another_python_fails_against_the_environment() {
         run.details("lockfile")
     );
 }
+
+#[test]
+fn a_package_the_project_or_an_installed_package_needs_must_be_installed() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken");
+    assert!(std::process::Command::new("cp").arg("-a").arg(root().join(".envs/tiny")).arg(&broken).status().unwrap().success());
+    let site = std::fs::read_dir(broken.join("lib")).unwrap().flatten().next().unwrap().path().join("site-packages");
+    for dist in ["requests-2.34.2.dist-info", "idna-3.20.dist-info"] {
+        std::fs::remove_dir_all(site.join(dist)).unwrap();
+    }
+    let shown = broken.display().to_string();
+    let run = lockfile(&root().join("fixtures/lockfiles/real/tiny/uv"), &["--env", &shown]);
+    assert_eq!(run.status("lockfile"), "fail");
+    assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with pyproject.toml; not in sync with broken");
+    let details = run.details("lockfile");
+    for line in [
+        format!("idna pinned 3.20, not installed in {shown} (required by anyio==4.16.0)"),
+        format!("requests pinned 2.34.2, not installed in {shown} (a direct dependency of the project)"),
+    ] {
+        assert!(details.contains(&line), "{line} not in {details:?}");
+    }
+    assert!(!details.iter().any(|d| d.starts_with("not compared")), "{details:?}");
+}

@@ -208,39 +208,45 @@ fn close_from_env(verdict: &mut LockVerdict, env: Option<&PythonEnv>, judged: &m
 /// the interpreter is inside every lock's requires-python.
 fn env_parity(env: &PythonEnv, verdicts: &[LockVerdict], judged: &mut Judged) -> bool {
     let python: Vec<&LockVerdict> = verdicts.iter().filter(|v| v.ecosystem != Ecosystem::Rust).collect();
-    let mut pins: BTreeMap<String, Vec<lockfiles::Pin>> = BTreeMap::new();
-    let mut own = BTreeSet::new();
-    let conda = env.kind == python_env::Kind::Conda;
-    for verdict in &python {
-        for (name, list) in &verdict.python_pins {
-            // The interpreter is compared with requires-python; conda packages only with a prefix.
-            if name == "python" || (!conda && verdict.conda_names.contains(name)) {
-                continue;
-            }
-            pins.entry(name.clone()).or_default().extend(list.iter().cloned());
-        }
-        own.extend(verdict.own_packages.iter().cloned());
-    }
+    let pins = comparable_pins(env, &python);
+    let own: BTreeSet<String> = python.iter().flat_map(|v| v.own_packages.iter().cloned()).collect();
+    let needed = needed_but_missing(env, &pins);
+    let direct = direct_dependencies(env, &python);
     let universal = |name: &str| python.iter().filter(|v| v.python_pins.contains_key(name)).all(|v| v.universal);
     let shown = env.shown();
-    let mut in_sync = true;
-    let mut extra = Vec::new();
+    let (mut in_sync, mut extra, mut elsewhere) = (true, Vec::new(), Vec::new());
     for drift in python_env::drift(env, &pins, &own) {
         match drift {
             Drift::Version { name, pinned, installed } => {
                 in_sync = false;
                 judged.push(Status::Fail, format!("{name} pinned {pinned}, installed {installed} (in {shown})"));
             }
-            Drift::NotInstalled { name, pinned } if universal(&name) => judged
-                .push(Status::Warn, format!("{name} pinned {pinned}, not installed in {shown} (the lock covers every platform; not needed here?)")),
             Drift::NotInstalled { name, pinned } => {
+                // A cross-platform lock pins packages for other platforms, Pythons, extras and
+                // groups: one missing here matters when the project or an installed package needs it.
+                let why = match (universal(&name), needed.get(&name), direct.contains(&name)) {
+                    (false, _, _) => String::new(),
+                    (true, Some(by), _) => format!(" (required by {by})"),
+                    (true, None, true) => " (a direct dependency of the project)".to_string(),
+                    (true, None, false) => {
+                        elsewhere.push(name);
+                        continue;
+                    }
+                };
                 in_sync = false;
-                judged.push(Status::Fail, format!("{name} pinned {pinned}, not installed in {shown}"));
+                judged.push(Status::Fail, format!("{name} pinned {pinned}, not installed in {shown}{why}"));
             }
             Drift::NotPinned { name, installed } => extra.push(format!("{name} {installed}")),
         }
     }
-    // A few extra packages one line each; many in one line, so the findings stay readable.
+    report_extra_and_elsewhere(&shown, extra, elsewhere, judged);
+    in_sync &= interpreter_parity(env, &python, judged);
+    in_sync
+}
+
+/// Installed packages pinned nowhere (a few one line each, many in one line), and what a
+/// cross-platform lock pins for elsewhere.
+fn report_extra_and_elsewhere(shown: &str, extra: Vec<String>, elsewhere: Vec<String>, judged: &mut Judged) {
     if extra.len() > 5 {
         judged.push(Status::Warn, format!("{} packages are installed in {shown} but pinned in no lock: {}", extra.len(), extra.join(", ")));
     } else {
@@ -248,8 +254,51 @@ fn env_parity(env: &PythonEnv, verdicts: &[LockVerdict], judged: &mut Judged) ->
             judged.push(Status::Warn, format!("{package} is installed in {shown} but pinned in no lock"));
         }
     }
-    in_sync &= interpreter_parity(env, &python, judged);
-    in_sync
+    if !elsewhere.is_empty() {
+        judged.push(
+            Status::Pass,
+            format!(
+                "not compared: {} package(s) a cross-platform lock pins are not installed in {shown} and nothing installed needs them (other platforms, Pythons, extras or groups): {}",
+                elsewhere.len(),
+                elsewhere.join(", ")
+            ),
+        );
+    }
+}
+
+/// Every Python pin that can be compared with this environment: not the interpreter itself
+/// (requires-python covers it) and conda packages only with a conda prefix.
+fn comparable_pins(env: &PythonEnv, python: &[&LockVerdict]) -> BTreeMap<String, Vec<lockfiles::Pin>> {
+    let conda = env.kind == python_env::Kind::Conda;
+    let mut pins: BTreeMap<String, Vec<lockfiles::Pin>> = BTreeMap::new();
+    for verdict in python {
+        for (name, list) in &verdict.python_pins {
+            if name == "python" || (!conda && verdict.conda_names.contains(name)) {
+                continue;
+            }
+            pins.entry(name.clone()).or_default().extend(list.iter().cloned());
+        }
+    }
+    pins
+}
+
+/// Pinned packages an installed pinned package needs (markers evaluated) that the environment
+/// lacks, with the package that needs each (`requests==2.34.2`).
+fn needed_but_missing(env: &PythonEnv, pins: &BTreeMap<String, Vec<lockfiles::Pin>>) -> BTreeMap<String, String> {
+    let pinned: BTreeSet<String> = pins.keys().cloned().collect();
+    let missing = python_env::uninstalled_requirements(env, &pinned).unwrap_or_default();
+    missing.into_iter().filter(|g| pinned.contains(&g.name)).map(|g| (g.name, format!("{}=={}", g.required_by, g.required_by_version))).collect()
+}
+
+/// The project's direct dependencies whose marker applies to this environment.
+fn direct_dependencies(env: &PythonEnv, python: &[&LockVerdict]) -> BTreeSet<String> {
+    let markers = env.markers();
+    python
+        .iter()
+        .flat_map(|v| v.direct.iter())
+        .filter(|(_, marker)| python_env::pin_applies(&lockfiles::Pin { version: String::new(), marker: marker.clone() }, markers.as_ref()))
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// The interpreter against each lock's requires-python.

@@ -407,44 +407,52 @@ pub enum ClosureUnknown {
 /// Walks `Requires-Dist` from every pinned package that is installed, with markers and extras
 /// evaluated for this interpreter, and names each required package that `pinned` lacks.
 pub fn unpinned_requirements(env: &PythonEnv, pinned: &BTreeSet<String>) -> Result<Vec<Unpinned>, ClosureUnknown> {
+    Ok(first_per_name(requirement_edges(env, pinned)?.into_iter().filter(|e| !pinned.contains(&e.name))))
+}
+
+/// Walks `Requires-Dist` the same way and names each required package, pinned or not, that the
+/// environment does not have.
+pub fn uninstalled_requirements(env: &PythonEnv, pinned: &BTreeSet<String>) -> Result<Vec<Unpinned>, ClosureUnknown> {
+    Ok(first_per_name(requirement_edges(env, pinned)?.into_iter().filter(|e| !e.installed)))
+}
+
+/// One entry per required package: the first package (by name) that needs it.
+fn first_per_name(edges: impl Iterator<Item = Unpinned>) -> Vec<Unpinned> {
+    let mut by_name: BTreeMap<String, Unpinned> = BTreeMap::new();
+    for edge in edges {
+        by_name.entry(edge.name.clone()).or_insert(edge);
+    }
+    by_name.into_values().collect()
+}
+
+/// Every requirement edge reachable from the installed pinned packages, sorted.
+fn requirement_edges(env: &PythonEnv, pinned: &BTreeSet<String>) -> Result<BTreeSet<Unpinned>, ClosureUnknown> {
     let markers = env.markers().ok_or(ClosureUnknown::NoInterpreterVersion)?;
     let mut queue: Vec<(String, Vec<ExtraName>)> =
         pinned.iter().filter(|n| env.distributions.contains_key(*n)).map(|n| (n.clone(), Vec::new())).collect();
     let mut seen: BTreeSet<(String, Vec<ExtraName>)> = queue.iter().cloned().collect();
-    let mut found = BTreeSet::new();
+    let mut edges = BTreeSet::new();
     while let Some((name, extras)) = queue.pop() {
         let Some(dist) = env.distributions.get(&name) else { continue };
         for req in dist.requires.iter().filter(|r| r.evaluate_markers(&markers, &extras)) {
             let dep = normalize(req.name.as_ref());
-            if dep == name {
-                continue; // `pkg[all]` requiring `pkg[a,b]`: the extras are walked below
-            }
-            let installed = env.distributions.contains_key(&dep);
-            if !pinned.contains(&dep) {
-                found.insert(Unpinned { name: dep.clone(), required_by: dist.name.clone(), required_by_version: dist.version.clone(), installed });
-            }
             let mut dep_extras = req.extras.clone();
+            if dep == name {
+                // `pkg[a]` in pkg's own metadata widens what pkg needs.
+                dep_extras.extend(extras.iter().cloned());
+            }
             dep_extras.sort();
+            dep_extras.dedup();
+            let installed = env.distributions.contains_key(&dep);
+            if dep != name {
+                edges.insert(Unpinned { name: dep.clone(), required_by: dist.name.clone(), required_by_version: dist.version.clone(), installed });
+            }
             if installed && seen.insert((dep.clone(), dep_extras.clone())) {
                 queue.push((dep, dep_extras));
             }
         }
-        // A self-reference with extras (`pkg[a]` in pkg's own metadata) widens what pkg needs.
-        for req in dist.requires.iter().filter(|r| normalize(r.name.as_ref()) == name && r.evaluate_markers(&markers, &extras)) {
-            let mut widened: Vec<ExtraName> = extras.iter().chain(req.extras.iter()).cloned().collect();
-            widened.sort();
-            widened.dedup();
-            if seen.insert((name.clone(), widened.clone())) {
-                queue.push((name.clone(), widened));
-            }
-        }
     }
-    // One line per missing package: the first package (by name) that needs it.
-    let mut by_name: BTreeMap<String, Unpinned> = BTreeMap::new();
-    for item in found {
-        by_name.entry(item.name.clone()).or_insert(item);
-    }
-    Ok(by_name.into_values().collect())
+    Ok(edges)
 }
 
 #[cfg(test)]

@@ -108,6 +108,9 @@ pub struct LockVerdict {
     /// Pins that are conda packages (normalized), not Python distributions: only a conda
     /// prefix can be compared with them.
     pub conda_names: Vec<String>,
+    /// The project's direct dependencies, with the marker that says where each applies (from
+    /// the lock's root package or the manifest), for universal locks.
+    pub direct: Vec<(String, String)>,
 }
 
 impl LockVerdict {

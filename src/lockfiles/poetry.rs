@@ -81,6 +81,8 @@ struct Declared {
     constraint: Option<String>,
     source: Option<String>,
     optional: bool,
+    /// The PEP 508 marker that says where it applies (empty: everywhere).
+    marker: String,
 }
 
 /// The manifest side: `pyproject.toml`, as far as the audit reads it.
@@ -136,6 +138,7 @@ struct DeclaredDetail {
     path: Option<String>,
     url: Option<String>,
     rev: Option<String>,
+    markers: Option<String>,
     #[serde(default)]
     optional: bool,
 }
@@ -143,7 +146,9 @@ struct DeclaredDetail {
 impl DeclaredSpec {
     fn declared(&self, name: &str) -> Declared {
         let detail = match self {
-            Self::Constraint(c) => return Declared { name: normalize(name), constraint: Some(c.clone()), source: None, optional: false },
+            Self::Constraint(c) => {
+                return Declared { name: normalize(name), constraint: Some(c.clone()), source: None, optional: false, marker: String::new() };
+            }
             Self::Detailed(d) => d.clone(),
             Self::Alternatives(list) => list.first().cloned().unwrap_or_default(),
         };
@@ -151,7 +156,13 @@ impl DeclaredSpec {
         let source = [("git", &detail.git), ("path", &detail.path), ("url", &detail.url)]
             .into_iter()
             .find_map(|(kind, value)| value.as_ref().map(|v| format!("{kind} {v}{rev}")));
-        Declared { name: normalize(name), constraint: detail.version.or_else(|| Some("*".into())), source, optional: detail.optional }
+        Declared {
+            name: normalize(name),
+            constraint: detail.version.or_else(|| Some("*".into())),
+            source,
+            optional: detail.optional,
+            marker: detail.markers.unwrap_or_default(),
+        }
     }
 }
 
@@ -169,6 +180,22 @@ fn requires_python(pyproject: &PyProject) -> Option<String> {
     }
 }
 
+/// The main (not optional, not dev or group) registry dependencies, with their markers: what an
+/// install of the project must have.
+fn main_dependencies(pyproject: &PyProject) -> Vec<(String, String)> {
+    let poetry = pyproject.tool.as_ref().and_then(|t| t.poetry.as_ref());
+    let main =
+        poetry.into_iter().flat_map(|p| p.dependencies.iter()).filter(|(name, _)| name.as_str() != "python").map(|(name, spec)| spec.declared(name));
+    let project = pyproject.project.iter().flat_map(|p| p.dependencies.iter()).filter_map(|item| pep::parse(item).ok()).map(|req| Declared {
+        name: req.name,
+        constraint: None,
+        source: req.url,
+        optional: false,
+        marker: req.marker,
+    });
+    main.chain(project).filter(|d| !d.optional && d.source.is_none()).map(|d| (d.name, d.marker)).collect()
+}
+
 fn declared(pyproject: &PyProject) -> Vec<Declared> {
     let mut out = Vec::new();
     if let Some(poetry) = pyproject.tool.as_ref().and_then(|t| t.poetry.as_ref()) {
@@ -179,7 +206,7 @@ fn declared(pyproject: &PyProject) -> Vec<Declared> {
     }
     for item in pyproject.project.iter().flat_map(|p| p.dependencies.iter()) {
         if let Ok(req) = pep::parse(item) {
-            out.push(Declared { name: req.name, constraint: Some(req.specifiers), source: req.url, optional: false });
+            out.push(Declared { name: req.name, constraint: Some(req.specifiers), source: req.url, optional: false, marker: req.marker });
         }
     }
     out
@@ -315,6 +342,7 @@ pub fn audit(dir: &Path) -> LockVerdict {
 
 /// Every dependency pyproject.toml declares must be locked at a version its constraint allows.
 fn compare_with_pyproject(pyproject: &PyProject, packages: &BTreeMap<String, Locked>, verdict: &mut LockVerdict) {
+    verdict.direct = main_dependencies(pyproject);
     for dep in declared(pyproject) {
         if let Some(source) = &dep.source {
             if source.starts_with("git") && !source.contains(" rev ") {

@@ -47,6 +47,7 @@ struct UvSource {
 #[derive(Debug, Deserialize)]
 struct UvDependency {
     name: String,
+    marker: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +147,7 @@ fn lock_graph(lock: &UvLock, verdict: &mut LockVerdict) {
         }
         if package.is_root() {
             verdict.own_packages.push(normalize(&package.name));
+            verdict.direct.extend(package.dependencies.iter().map(|d| (normalize(&d.name), d.marker.clone().unwrap_or_default())));
             continue;
         }
         verdict.python_with_marker(&package.name, &package.version, &package.resolution_markers.join(" or "));
