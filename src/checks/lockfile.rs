@@ -78,6 +78,8 @@ impl Check for Lockfile {
 #[derive(Default)]
 struct Judged {
     lines: Vec<(Status, String)>,
+    /// A failure important enough to lead the summary (the runtime is not the pinned one).
+    headline: Option<String>,
 }
 
 impl Judged {
@@ -106,11 +108,10 @@ impl Judged {
 
     fn finish(self, verdicts: &[LockVerdict], summary: String, env: Option<&PythonEnv>) -> Outcome {
         let worst = self.worst();
-        let mut summary = summary;
-        let parity_failure = self.lines.iter().find(|(s, t)| *s == Status::Fail && t.starts_with("onnxruntime is pinned"));
-        if let Some((_, text)) = parity_failure {
-            summary = format!("{text}; {summary}");
-        }
+        let summary = match &self.headline {
+            Some(text) => format!("{text}; {summary}"),
+            None => summary,
+        };
         let mut details: Vec<String> = self.lines.into_iter().map(|(_, t)| t).collect();
         let resolved: Vec<String> = verdicts.iter().flat_map(|v| v.resolved.iter().cloned()).collect();
         let fingerprint = fingerprint(&resolved);
@@ -327,7 +328,9 @@ fn runtime_parity(ctx: &AuditContext<'_>, pins: &BTreeMap<String, (String, Strin
     let ort_pin = pins.get("onnxruntime");
     match (ctx.runtime, ort_pin) {
         (Some(runtime), Some((version, file))) if !python_env::same_version(version, &runtime.version) => {
-            judged.push(Status::Fail, format!("onnxruntime is pinned to {version} in {file} but this audit ran on {}", runtime.version))
+            let text = format!("onnxruntime is pinned to {version} in {file} but this audit ran on {}", runtime.version);
+            judged.headline = Some(text.clone());
+            judged.push(Status::Fail, text);
         }
         (Some(_), Some((version, file))) => judged.push(Status::Pass, format!("onnxruntime {version} pinned in {file} is the runtime that ran")),
         (None, Some(_)) => {

@@ -83,6 +83,8 @@ struct Declared {
     optional: bool,
     /// The PEP 508 marker that says where it applies (empty: everywhere).
     marker: String,
+    /// A git source with no `rev` (a branch head or the default branch: not one commit).
+    unpinned_git: bool,
 }
 
 /// The manifest side: `pyproject.toml`, as far as the audit reads it.
@@ -147,7 +149,14 @@ impl DeclaredSpec {
     fn declared(&self, name: &str) -> Declared {
         let detail = match self {
             Self::Constraint(c) => {
-                return Declared { name: normalize(name), constraint: Some(c.clone()), source: None, optional: false, marker: String::new() };
+                return Declared {
+                    name: normalize(name),
+                    constraint: Some(c.clone()),
+                    source: None,
+                    optional: false,
+                    marker: String::new(),
+                    unpinned_git: false,
+                };
             }
             Self::Detailed(d) => d.clone(),
             Self::Alternatives(list) => list.first().cloned().unwrap_or_default(),
@@ -162,6 +171,7 @@ impl DeclaredSpec {
             source,
             optional: detail.optional,
             marker: detail.markers.unwrap_or_default(),
+            unpinned_git: detail.git.is_some() && detail.rev.is_none(),
         }
     }
 }
@@ -192,6 +202,7 @@ fn main_dependencies(pyproject: &PyProject) -> Vec<(String, String)> {
         source: req.url,
         optional: false,
         marker: req.marker,
+        unpinned_git: false,
     });
     main.chain(project).filter(|d| !d.optional && d.source.is_none()).map(|d| (d.name, d.marker)).collect()
 }
@@ -206,7 +217,14 @@ fn declared(pyproject: &PyProject) -> Vec<Declared> {
     }
     for item in pyproject.project.iter().flat_map(|p| p.dependencies.iter()) {
         if let Ok(req) = pep::parse(item) {
-            out.push(Declared { name: req.name, constraint: Some(req.specifiers), source: req.url, optional: false, marker: req.marker });
+            out.push(Declared {
+                name: req.name,
+                constraint: Some(req.specifiers),
+                source: req.url,
+                optional: false,
+                marker: req.marker,
+                unpinned_git: false,
+            });
         }
     }
     out
@@ -345,7 +363,7 @@ fn compare_with_pyproject(pyproject: &PyProject, packages: &BTreeMap<String, Loc
     verdict.direct = main_dependencies(pyproject);
     for dep in declared(pyproject) {
         if let Some(source) = &dep.source {
-            if source.starts_with("git") && !source.contains(" rev ") {
+            if dep.unpinned_git {
                 verdict.finding(Problem::Unpinned, format!("'{}' comes from {source} without a pinned rev", dep.name));
             }
             continue;
@@ -385,6 +403,8 @@ mod tests {
                     extra = { version = \">=1\", optional = true }\nmulti = [{ version = \"1.0\", markers = \"sys_platform == 'linux'\" }]\n\
                     [tool.poetry.group.test.dependencies]\npytest = \"8.0\"\n[project]\ndependencies = [\"Requests>=2\"]\n";
         let pyproject: PyProject = toml::from_str(text).unwrap();
+        let unpinned: Vec<String> = declared(&pyproject).into_iter().filter(|d| d.unpinned_git).map(|d| d.name).collect();
+        assert_eq!(unpinned, ["lib"]);
         let found: Vec<(String, Option<String>, Option<String>, bool)> =
             declared(&pyproject).into_iter().map(|d| (d.name, d.constraint, d.source, d.optional)).collect();
         let some = |s: &str| Some(s.to_string());
