@@ -352,3 +352,24 @@ fn a_package_the_project_or_an_installed_package_needs_must_be_installed() {
     }
     assert!(!details.iter().any(|d| d.starts_with("not compared")), "{details:?}");
 }
+
+#[test]
+fn a_package_pinned_in_another_requirements_file_of_the_project_counts_as_pinned() {
+    // tiny.txt split in two, as with `-r requirements-base.txt`: requests and anyio in one file,
+    // what they need in the other.
+    let (mut top, mut base) = (String::new(), String::new());
+    let mut to_top = false;
+    for line in tiny_pins().lines() {
+        if !line.starts_with([' ', '#']) {
+            to_top = line.starts_with("requests==") || line.starts_with("anyio==");
+        }
+        let target = if to_top { &mut top } else { &mut base };
+        target.push_str(line);
+        target.push('\n');
+    }
+    let dir = project(&format!("-r requirements-base.txt\n{top}"));
+    std::fs::write(dir.path().join("requirements-base.txt"), base).unwrap();
+    let run = lockfile(dir.path(), &["--env", &env("tiny")]);
+    assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
+    assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with tiny");
+}

@@ -62,9 +62,12 @@ impl Check for Lockfile {
         let mut judged = Judged::default();
         let env = load_env(ctx, &mut judged);
         let require_hashes = ctx.config.checks.lockfile.require_hashes;
+        // A package pinned in any of the project's Python locks counts as pinned (`-r base.txt`).
+        let pinned_anywhere: BTreeSet<String> =
+            verdicts.iter().filter(|v| v.ecosystem != Ecosystem::Rust).flat_map(|v| v.python_pins.keys().cloned()).collect();
         for verdict in &mut verdicts {
             judged.file_lines(verdict, require_hashes);
-            close_from_env(verdict, env.as_ref().map(|e| &e.0), &mut judged);
+            close_from_env(verdict, env.as_ref().map(|e| &e.0), &pinned_anywhere, &mut judged);
         }
         let in_sync = env.as_ref().map(|(env, _)| env_parity(env, &verdicts, &mut judged));
         let pins = python_pins(&verdicts);
@@ -170,7 +173,7 @@ fn load_env(ctx: &AuditContext<'_>, judged: &mut Judged) -> Option<(PythonEnv, S
 
 /// A lock without a graph (requirements.txt, Pipfile.lock, environment.yml alone) is closed
 /// when the installed environment says every package its pins need is pinned too.
-fn close_from_env(verdict: &mut LockVerdict, env: Option<&PythonEnv>, judged: &mut Judged) {
+fn close_from_env(verdict: &mut LockVerdict, env: Option<&PythonEnv>, pinned_anywhere: &BTreeSet<String>, judged: &mut Judged) {
     if verdict.closure != Closure::NoGraph || verdict.python_pins.is_empty() || verdict.ecosystem == Ecosystem::Rust {
         return;
     }
@@ -185,8 +188,8 @@ fn close_from_env(verdict: &mut LockVerdict, env: Option<&PythonEnv>, judged: &m
         );
         return;
     };
-    let pinned: BTreeSet<String> = verdict.python_pins.keys().cloned().collect();
-    match python_env::unpinned_requirements(env, &pinned) {
+    let roots: BTreeSet<String> = verdict.python_pins.keys().cloned().collect();
+    match python_env::unpinned_requirements(env, &roots, pinned_anywhere) {
         Ok(missing) if missing.is_empty() => verdict.closure = Closure::Closed,
         Ok(missing) => {
             verdict.closure = Closure::Open;

@@ -404,10 +404,10 @@ pub enum ClosureUnknown {
     NoInterpreterVersion,
 }
 
-/// Walks `Requires-Dist` from every pinned package that is installed, with markers and extras
-/// evaluated for this interpreter, and names each required package that `pinned` lacks.
-pub fn unpinned_requirements(env: &PythonEnv, pinned: &BTreeSet<String>) -> Result<Vec<Unpinned>, ClosureUnknown> {
-    Ok(first_per_name(requirement_edges(env, pinned)?.into_iter().filter(|e| !pinned.contains(&e.name))))
+/// Walks `Requires-Dist` from every root that is installed, with markers and extras evaluated
+/// for this interpreter, and names each required package that `pinned` lacks.
+pub fn unpinned_requirements(env: &PythonEnv, roots: &BTreeSet<String>, pinned: &BTreeSet<String>) -> Result<Vec<Unpinned>, ClosureUnknown> {
+    Ok(first_per_name(requirement_edges(env, roots)?.into_iter().filter(|e| !pinned.contains(&e.name))))
 }
 
 /// Walks `Requires-Dist` the same way and names each required package, pinned or not, that the
@@ -425,11 +425,11 @@ fn first_per_name(edges: impl Iterator<Item = Unpinned>) -> Vec<Unpinned> {
     by_name.into_values().collect()
 }
 
-/// Every requirement edge reachable from the installed pinned packages, sorted.
-fn requirement_edges(env: &PythonEnv, pinned: &BTreeSet<String>) -> Result<BTreeSet<Unpinned>, ClosureUnknown> {
+/// Every requirement edge reachable from the installed roots, sorted.
+fn requirement_edges(env: &PythonEnv, roots: &BTreeSet<String>) -> Result<BTreeSet<Unpinned>, ClosureUnknown> {
     let markers = env.markers().ok_or(ClosureUnknown::NoInterpreterVersion)?;
     let mut queue: Vec<(String, Vec<ExtraName>)> =
-        pinned.iter().filter(|n| env.distributions.contains_key(*n)).map(|n| (n.clone(), Vec::new())).collect();
+        roots.iter().filter(|n| env.distributions.contains_key(*n)).map(|n| (n.clone(), Vec::new())).collect();
     let mut seen: BTreeSet<(String, Vec<ExtraName>)> = queue.iter().cloned().collect();
     let mut edges = BTreeSet::new();
     while let Some((name, extras)) = queue.pop() {
@@ -498,7 +498,7 @@ mod tests {
         let pinned: BTreeSet<String> = ["anyio".to_string()].into();
         let names = |python: &str| -> Vec<String> {
             let env = env_with(python, &[("anyio", "4.16.0", &refs)]);
-            unpinned_requirements(&env, &pinned).unwrap().into_iter().map(|u| u.name).collect()
+            unpinned_requirements(&env, &pinned, &pinned).unwrap().into_iter().map(|u| u.name).collect()
         };
         assert_eq!(names("3.11.7"), ["idna", "typing-extensions"]);
         assert_eq!(names("3.10.4"), ["exceptiongroup", "idna", "typing-extensions"]);
@@ -512,7 +512,7 @@ mod tests {
             &[("app", "1.0", &["requests[socks]>=2"]), ("requests", "2.34.2", &["idna", "PySocks!=1.5.7; extra == 'socks'"]), ("idna", "3.20", &[])],
         );
         let pinned: BTreeSet<String> = ["app".to_string(), "requests".to_string(), "idna".to_string()].into();
-        let found = unpinned_requirements(&env, &pinned).unwrap();
+        let found = unpinned_requirements(&env, &pinned, &pinned).unwrap();
         assert_eq!(
             found,
             [Unpinned { name: "pysocks".into(), required_by: "requests".into(), required_by_version: "2.34.2".into(), installed: false }]
