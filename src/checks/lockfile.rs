@@ -1,7 +1,9 @@
 //! Lockfile determinism: finds the locks of the project that serves the model (Cargo, pip
-//! requirements, Poetry, uv, Pipenv, conda), has each judged by its parser in `crate::lockfiles`,
-//! and checks runtime parity: the onnxruntime that ran this audit, and the exporter recorded in
-//! the model's producer metadata, against the versions the Python locks pin.
+//! requirements, Poetry, uv, Pipenv, conda), reads each through its parser in `crate::lockfiles`
+//! and the installed Python environment through `crate::env::python_env`, and weighs the facts:
+//! per ecosystem which guarantees hold (pinned, closed, hashed, in sync with the manifest and
+//! the environment), and runtime parity (the onnxruntime that ran this audit, the exporter in
+//! the model's producer metadata, against the versions the Python locks pin).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -37,7 +39,8 @@ impl Check for Lockfile {
          manifest (Cargo: read as data the way `cargo --locked` judges it, cargo is never run; Python: names, version \
          ranges, requires-python), and with the installed environment (--env DIR, else $VIRTUAL_ENV, $CONDA_PREFIX, the \
          project's .venv; read as files, Python is never run): every pinned package installed at exactly its version, \
-         every installed package (bar pip, setuptools, wheel, uv) pinned, the interpreter inside requires-python. \
+         every installed package (bar pip, setuptools, wheel, uv) pinned, the interpreter inside requires-python; a \
+         cross-platform lock's pin missing here fails only when the project or an installed package needs it. \
          The onnxruntime version that ran this audit, and the exporter in the model's producer metadata (skl2onnx, \
          tf2onnx, torch, ...), must equal the versions the locks pin; what could not be compared is said. A lock \
          fingerprint (SHA-256 of the resolved set) is reported so two audits can be compared.\n\
