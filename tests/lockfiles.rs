@@ -69,6 +69,7 @@ fn each_format_gives_its_verdict_for_each_variant() {
         ),
         ("conda/out_of_sync", "fail", &["'numpy' is in environment.yml but not in conda-lock.yml"]),
         ("conda/malformed", "fail", &["environment.yml: line 4, column 5: unclosed bracket"]),
+        ("conda/explicit", "warn", &["conda-linux-64.lock: 3 packages pinned to a build", "conda-linux-64.lock: closure not verifiable"]),
         ("cargo/no_lock", "fail", &["run `cargo generate-lockfile` and commit Cargo.lock"]),
         ("cargo/malformed", "fail", &["Cargo.lock: line 7, column 9: unclosed array"]),
     ];

@@ -59,7 +59,7 @@ impl Check for Lockfile {
         if verdicts.is_empty() {
             let searched: Vec<String> = ctx.project_dirs.iter().map(|d| d.display().to_string()).collect();
             return Outcome::warn(format!("no lockfile found in {}", searched.join(", "))).with_details([
-                "looked for Cargo.lock, requirements*.txt, poetry.lock, uv.lock, Pipfile.lock, environment.yml; use --project DIR".to_string(),
+                "looked for Cargo.lock, requirements*.txt, poetry.lock, uv.lock, Pipfile.lock, environment.yml, conda explicit files (conda-*.lock, spec-file.txt); use --project DIR".to_string(),
             ]);
         }
         let mut judged = Judged::default();

@@ -6,6 +6,7 @@
 
 pub mod cargo;
 pub mod conda;
+pub mod conda_explicit;
 pub mod pep;
 pub mod pipfile;
 pub mod poetry;
@@ -219,6 +220,7 @@ pub fn audit_dir(dir: &Path) -> Vec<LockVerdict> {
             verdicts.push(conda::audit(dir, &dir.join(name)));
         }
     }
+    verdicts.extend(conda_explicit::files(dir).iter().map(|f| conda_explicit::audit(f)));
     // A PEP 621 project with dependencies and no lock of any kind pins nothing.
     let locked = verdicts.iter().any(|v| v.file.parent() == Some(dir));
     if !locked
