@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/corpus.sh
+scripts/envs.sh
 cargo test --locked "$@"

@@ -29,6 +29,8 @@ pub struct AuditOptions {
     pub config_path: Option<PathBuf>,
     /// Folder searched for lockfiles (default: the model's folder).
     pub project: Option<PathBuf>,
+    /// `--env`: the installed Python environment the locks are compared with.
+    pub env: Option<PathBuf>,
     /// `--ort-lib`.
     pub ort_lib: Option<PathBuf>,
     /// `ORT_DYLIB_PATH`.
@@ -54,6 +56,7 @@ impl AuditOptions {
             config: Config::default(),
             config_path: None,
             project: None,
+            env: None,
             ort_lib: None,
             ort_env: None,
             show_progress: false,
@@ -113,6 +116,11 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         Some(sample::SampleInput::Table(t)) => (Some(t), None),
         Some(sample::SampleInput::Tensors(t)) => (None, Some(t)),
         None => (None, None),
+    };
+    // An environment named on the command line must be one: a bad --env is a usage error.
+    let python_env = match &options.env {
+        Some(path) => Some(crate::env::python_env::read(path, crate::env::python_env::Origin::Flag).map_err(|e| format!("--env {e}"))?),
+        None => None,
     };
     let project_dirs = match &options.project {
         Some(dir) if !dir.is_dir() => return Err(format!("--project {}: not a directory", dir.display())),
@@ -177,6 +185,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     ctx.project_dirs = project_dirs;
     ctx.project = options.project.clone();
     ctx.config_path = options.config_path.clone();
+    ctx.python_env = python_env.as_ref();
     ctx.show_progress = options.show_progress;
     ctx.baseline = baseline.as_ref();
     ctx.tensors = tensors.as_ref();

@@ -74,6 +74,12 @@ pub struct Target {
     /// Folder whose lockfiles are checked. Default: the model's folder.
     #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,
+
+    /// Installed Python environment to compare the locks with (a venv, a conda prefix or a
+    /// site-packages folder; read as files, Python is never run). Default: $VIRTUAL_ENV, then
+    /// $CONDA_PREFIX, then the project's .venv.
+    #[arg(long, value_name = "DIR")]
+    pub env: Option<PathBuf>,
 }
 
 /// `ready audit` flags.

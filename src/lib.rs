@@ -163,6 +163,7 @@ fn audit_options(
         config,
         config_path: target.config.clone(),
         project: target.project.clone(),
+        env: target.env.clone(),
         ort_lib,
         ort_env,
         show_progress,

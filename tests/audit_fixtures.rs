@@ -18,7 +18,7 @@ fn a_good_model_with_a_matching_sample_and_pinned_requirements_is_ready() {
             "determinism=pass",
             "golden_parity=skip",
             "latency=pass",
-            "lockfile=pass",
+            "lockfile=warn",
             "baseline=skip",
             "hardcoded_paths=pass"
         ]
@@ -237,10 +237,10 @@ fn a_pickle_is_reported_unsafe_and_never_loaded() {
 #[test]
 fn lockfile_verdicts_for_each_fixture_project() {
     let cases = [
-        ("fixtures/projects/python_pinned", "pass", "requirements.txt: 5/5 requirements pinned with =="),
-        ("fixtures/projects/python_unpinned", "fail", "requirements.txt: 1/3 requirements pinned with =="),
-        ("fixtures/projects/cargo_in_sync", "pass", "Cargo.lock: in sync with Cargo.toml (2 packages locked)"),
-        ("fixtures/projects/cargo_out_of_sync", "fail", "Cargo.lock: out of sync with Cargo.toml"),
+        ("fixtures/projects/python_pinned", "warn", "python: pinned, hashed; closure not verifiable, no environment checked"),
+        ("fixtures/projects/python_unpinned", "fail", "python: not pinned, closure not verifiable, not hashed, no environment checked"),
+        ("fixtures/projects/cargo_in_sync", "pass", "rust: pinned, closed, hashed, in sync with Cargo.toml"),
+        ("fixtures/projects/cargo_out_of_sync", "fail", "rust: pinned, closed, hashed; out of sync with Cargo.toml"),
     ];
     for (project, status, summary) in cases {
         let run = audit("fixtures/models/iris_rf.onnx", &["--project", project]);

@@ -19,7 +19,7 @@ fn has(run: &common::Audit, text: &str) -> bool {
 #[test]
 fn each_format_gives_its_verdict_for_each_variant() {
     let cases: &[(&str, &str, &[&str])] = &[
-        ("requirements/pinned", "pass", &["onnxruntime 1.31.1 pinned in requirements.txt is the runtime that ran"]),
+        ("requirements/pinned", "warn", &["onnxruntime 1.31.1 pinned in requirements.txt is the runtime that ran", "closure not verifiable"]),
         ("requirements/unpinned", "fail", &["line 1: 'onnxruntime>=1.20' is not pinned", "line 2: 'numpy' is not pinned (no version)"]),
         (
             "requirements/out_of_sync",
@@ -28,7 +28,11 @@ fn each_format_gives_its_verdict_for_each_variant() {
         ),
         ("requirements/malformed", "fail", &["requirements.txt:2: not a valid requirement"]),
         ("poetry/pinned", "pass", &["onnxruntime 1.31.1 pinned in poetry.lock"]),
-        ("poetry/unpinned", "fail", &["'onnxruntime' depends on 'protobuf', which is not in poetry.lock", "1 package(s) without file hashes: numpy"]),
+        (
+            "poetry/unpinned",
+            "fail",
+            &["protobuf (required by onnxruntime==1.31.1) is not pinned in poetry.lock", "1 package(s) without file hashes: numpy"],
+        ),
         (
             "poetry/out_of_sync",
             "fail",
@@ -37,14 +41,14 @@ fn each_format_gives_its_verdict_for_each_variant() {
         ("poetry/malformed", "fail", &["poetry.lock: line 5, column 17: invalid basic string"]),
         ("poetry/legacy_format", "warn", &["1 package(s) without file hashes: colorama"]),
         ("uv/pinned", "pass", &["onnxruntime 1.31.1 pinned in uv.lock"]),
-        ("uv/unpinned", "fail", &["'onnxruntime' depends on 'protobuf', which is not in uv.lock", "1 package(s) without hashes: numpy"]),
+        ("uv/unpinned", "fail", &["protobuf (required by onnxruntime==1.31.1) is not pinned in uv.lock", "1 package(s) without hashes: numpy"]),
         (
             "uv/out_of_sync",
             "fail",
             &["requires-python is '>=3.11' in pyproject.toml but '>=3.10' in uv.lock", "'pandas' is in pyproject.toml but not in uv.lock"],
         ),
         ("uv/malformed", "fail", &["uv.lock: line 20, column 11: unclosed array table"]),
-        ("pipfile/pinned", "pass", &["onnxruntime 1.31.1 pinned in Pipfile.lock"]),
+        ("pipfile/pinned", "warn", &["onnxruntime 1.31.1 pinned in Pipfile.lock", "closure not verifiable"]),
         ("pipfile/unpinned", "fail", &["'numpy' (default) has no exact '==' version in the lock", "1 package(s) without hashes: onnxruntime"]),
         (
             "pipfile/out_of_sync",
@@ -65,6 +69,7 @@ fn each_format_gives_its_verdict_for_each_variant() {
         ),
         ("conda/out_of_sync", "fail", &["'numpy' is in environment.yml but not in conda-lock.yml"]),
         ("conda/malformed", "fail", &["environment.yml: line 4, column 5: unclosed bracket"]),
+        ("conda/explicit", "warn", &["conda-linux-64.lock: 3 packages pinned to a build", "conda-linux-64.lock: closure not verifiable"]),
         ("cargo/no_lock", "fail", &["run `cargo generate-lockfile` and commit Cargo.lock"]),
         ("cargo/malformed", "fail", &["Cargo.lock: line 7, column 9: unclosed array"]),
     ];
@@ -90,15 +95,31 @@ fn malformed_files_are_named_with_their_folder() {
 }
 
 #[test]
-fn lockfiles_written_by_the_real_tools_pass() {
-    for (project, summary) in [
-        ("real/uv", "uv.lock: 6 packages locked, in sync with pyproject.toml"),
-        ("real/pipenv", "Pipfile.lock: 5 packages locked, in sync with Pipfile"),
-        ("real/pip-tools", "requirements.txt: 5/5 requirements pinned with =="),
+fn lockfiles_written_by_the_real_tools_pass_or_say_what_they_cannot_show() {
+    for (project, status, summary, file_summary) in [
+        (
+            "real/uv",
+            "pass",
+            "python: pinned, closed, hashed, in sync with pyproject.toml; no environment checked",
+            "uv.lock: 6 packages locked, in sync with pyproject.toml",
+        ),
+        (
+            "real/pipenv",
+            "warn",
+            "python: pinned, hashed, in sync with Pipfile; closure not verifiable, no environment checked",
+            "Pipfile.lock: 5 packages locked, in sync with Pipfile",
+        ),
+        (
+            "real/pip-tools",
+            "warn",
+            "python: pinned, hashed, in sync with requirements.in; closure not verifiable, no environment checked",
+            "requirements.txt: 5/5 requirements pinned with ==",
+        ),
     ] {
         let run = lockfile(&format!("fixtures/lockfiles/{project}"), &[]);
-        assert_eq!(run.status("lockfile"), "pass", "{project}: {:?}", run.details("lockfile"));
+        assert_eq!(run.status("lockfile"), status, "{project}: {:?}", run.details("lockfile"));
         assert_eq!(run.check("lockfile")["summary"], summary);
+        assert!(has(&run, &format!("fixtures/lockfiles/{project}/{file_summary}")), "{project}: {:?}", run.details("lockfile"));
     }
 }
 
@@ -132,7 +153,10 @@ fn a_runtime_or_exporter_that_differs_from_the_pins_fails() {
     assert_eq!(run.status("lockfile"), "fail");
     assert!(has(&run, "onnxruntime is pinned to 1.30.0 in requirements.txt but this audit ran on 1.31.1"), "{:?}", run.details("lockfile"));
     assert!(has(&run, "the model was exported with skl2onnx 1.20.0 but requirements.txt pins skl2onnx 1.19.1"), "{:?}", run.details("lockfile"));
-    assert!(run.check("lockfile")["summary"].as_str().unwrap().starts_with("onnxruntime is pinned to 1.30.0"));
+    assert_eq!(
+        run.check("lockfile")["summary"],
+        "onnxruntime is pinned to 1.30.0 in requirements.txt but this audit ran on 1.31.1; python: pinned, hashed; closure not verifiable, no environment checked"
+    );
 }
 
 #[test]
@@ -156,7 +180,7 @@ fn the_git_root_is_searched_by_default() {
     std::fs::copy(root().join("fixtures/lockfiles/uv/pinned/pyproject.toml"), dir.path().join("pyproject.toml")).unwrap();
     let run = audit(dir.path().join("models/model.onnx").to_str().unwrap(), &["--only", "lockfile"]);
     assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
-    assert_eq!(run.check("lockfile")["summary"], "uv.lock: 2 packages locked, in sync with pyproject.toml");
+    assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with pyproject.toml; no environment checked");
 }
 
 #[test]

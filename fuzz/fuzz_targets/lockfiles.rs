@@ -3,7 +3,7 @@
 //! fixed manifest so the sync checks run too.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use ready::lockfiles::{self, Options};
+use ready::lockfiles;
 
 const PYPROJECT: &str = "[project]\nname = \"p\"\nversion = \"1\"\nrequires-python = \">=3.10\"\ndependencies = [\"numpy>=2\"]\n\n[tool.poetry.dependencies]\npython = \"^3.10\"\nnumpy = \"^2\"\n";
 const PIPFILE: &str = "[packages]\nnumpy = \">=2\"\n";
@@ -32,8 +32,8 @@ fuzz_target!(|data: &[u8]| {
     if let Some((name, text)) = manifest {
         let _ = std::fs::write(dir.join(name), text);
     }
-    for verdict in lockfiles::audit_dir(&dir, Options::default()) {
-        for detail in &verdict.details {
+    for verdict in lockfiles::audit_dir(&dir) {
+        for detail in verdict.findings.iter().map(|f| &f.text) {
             assert!(!detail.contains('\n') || detail.len() < 10_000, "runaway message");
         }
     }

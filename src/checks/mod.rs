@@ -196,6 +196,9 @@ pub struct AuditContext<'a> {
     pub project: Option<PathBuf>,
     /// The audit config file, when one was given.
     pub config_path: Option<PathBuf>,
+    /// `--env`, read: the installed Python environment to compare the locks with (when
+    /// `None`, the lockfile check looks in the default places).
+    pub python_env: Option<&'a crate::env::python_env::PythonEnv>,
     /// Show progress bars on stderr.
     pub show_progress: bool,
     /// An earlier audit to compare with (`--baseline`).
@@ -225,6 +228,7 @@ impl<'a> AuditContext<'a> {
             project_dirs: Vec::new(),
             project: None,
             config_path: None,
+            python_env: None,
             show_progress: false,
             baseline: None,
             tensors: None,

@@ -1,3 +1,5 @@
-//! What surrounds the model: the project that serves it (its code, configs and container files).
+//! What surrounds the model: the installed Python environment (`python_env`) and the project
+//! that serves it (its code, configs and container files: `paths_scan`).
 
 pub mod paths_scan;
+pub mod python_env;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{LockVerdict, Options, file_name, parse_toml, read_text};
+use super::{Closure, Ecosystem, Finding, LockVerdict, Problem, file_name, parse_toml, read_text};
 
 /// A `Cargo.lock`, as far as the audit reads it.
 #[derive(Debug, Deserialize)]
@@ -113,21 +113,28 @@ impl Manifest {
 }
 
 /// Audits the Cargo project in `dir`.
-pub fn audit(dir: &Path, options: Options) -> LockVerdict {
+pub fn audit(dir: &Path) -> LockVerdict {
     let manifest = dir.join("Cargo.toml");
     let lock = dir.join("Cargo.lock");
     if !lock.is_file() {
-        return LockVerdict::missing_lock(&manifest, "Cargo.toml has no Cargo.lock beside it", "run `cargo generate-lockfile` and commit Cargo.lock");
+        let mut verdict =
+            LockVerdict::missing_lock(&manifest, "Cargo.toml has no Cargo.lock beside it", "run `cargo generate-lockfile` and commit Cargo.lock");
+        verdict.ecosystem = Ecosystem::Rust;
+        return verdict;
     }
     let (mut verdict, locked) = match read_lock_packages(&lock) {
         Ok(v) => v,
-        Err(problem) => return LockVerdict::unreadable(&lock, problem),
+        Err(problem) => {
+            let mut verdict = LockVerdict::unreadable(&lock, problem);
+            verdict.ecosystem = Ecosystem::Rust;
+            return verdict;
+        }
     };
+    verdict.manifest = manifest.is_file().then(|| "Cargo.toml".to_string());
     let packages = verdict.resolved.len();
-    let unchecked = verdict.details.len();
-    if unchecked > 0 {
-        let missing = std::mem::take(&mut verdict.details);
-        verdict.missing_hashes(options, format!("{} registry package(s) without a checksum: {}", missing.len(), missing.join(", ")));
+    if !verdict.findings.is_empty() {
+        let missing: Vec<String> = std::mem::take(&mut verdict.findings).into_iter().map(|f| f.text).collect();
+        verdict.finding(Problem::Unhashed, format!("{} registry package(s) without a checksum: {}", missing.len(), missing.join(", ")));
     }
     if !manifest.is_file() {
         verdict.summary = format!("{packages} packages locked (no Cargo.toml beside it to compare)");
@@ -137,7 +144,7 @@ pub fn audit(dir: &Path, options: Options) -> LockVerdict {
         Ok(problems) => problems,
         Err(problem) => {
             verdict.summary = "could not be compared with Cargo.toml".into();
-            verdict.warn(problem);
+            verdict.finding(Problem::Incomplete, problem);
             return verdict;
         }
     };
@@ -146,9 +153,9 @@ pub fn audit(dir: &Path, options: Options) -> LockVerdict {
     } else {
         verdict.summary = "out of sync with Cargo.toml".into();
         for problem in problems {
-            verdict.fail(problem);
+            verdict.finding(Problem::OutOfSync, problem);
         }
-        verdict.fail("run `cargo update -w` and commit Cargo.lock");
+        verdict.finding(Problem::OutOfSync, "run `cargo update -w` and commit Cargo.lock");
     }
     verdict
 }
@@ -275,7 +282,7 @@ impl DependencyRef {
     }
 }
 
-/// Parses a Cargo.lock: resolved packages, and (in `details`) registry packages without checksum.
+/// Parses a Cargo.lock: resolved packages, and (as `Unhashed` findings) registry packages without checksum.
 pub fn read_lock(lock: &Path) -> Result<LockVerdict, String> {
     read_lock_packages(lock).map(|(verdict, _)| verdict)
 }
@@ -285,6 +292,9 @@ fn read_lock_packages(lock: &Path) -> Result<(LockVerdict, Vec<Locked>), String>
     let table = parse_toml(lock, &text)?;
     let parsed: Lock = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| format!("{}: {}", lock.display(), e.message()))?;
     let mut verdict = LockVerdict::new(lock);
+    // Cargo resolves the whole graph into the lock: it is closed by construction.
+    verdict.ecosystem = Ecosystem::Rust;
+    verdict.closure = Closure::Closed;
     let mut locked = Vec::new();
     for (index, package) in parsed.package.into_iter().enumerate() {
         let (Some(name), Some(version)) = (package.name, package.version) else {
@@ -293,7 +303,7 @@ fn read_lock_packages(lock: &Path) -> Result<(LockVerdict, Vec<Locked>), String>
         verdict.resolved.push(format!("crates:{name}=={version}"));
         let registry = package.source.as_deref().is_some_and(|s| s.starts_with("registry+"));
         if registry && package.checksum.is_none() && parsed.metadata.is_empty() {
-            verdict.details.push(format!("{name} {version}"));
+            verdict.findings.push(Finding { problem: Problem::Unhashed, text: format!("{name} {version}") });
         }
         let dependencies = package.dependencies.iter().map(|d| DependencyRef::parse(d)).collect();
         locked.push(Locked { name, version, source: package.source, dependencies });
@@ -316,7 +326,7 @@ mod tests {
         .unwrap();
         let verdict = read_lock(&lock).unwrap();
         assert_eq!(verdict.resolved, vec!["crates:a==1.0.0", "crates:b==0.1.0"]);
-        assert_eq!(verdict.details, vec!["a 1.0.0"]);
+        assert_eq!(verdict.findings.iter().map(|f| f.text.as_str()).collect::<Vec<_>>(), vec!["a 1.0.0"]);
         std::fs::write(&lock, "[[package]]\nversion = \"1\"\n").unwrap();
         assert!(read_lock(&lock).unwrap_err().contains("has no name"));
     }
@@ -325,7 +335,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
         std::fs::write(dir.path().join("Cargo.lock"), lock).unwrap();
-        audit(dir.path(), Options::default()).details
+        audit(dir.path()).findings.into_iter().map(|f| f.text).collect()
     }
 
     const LOCK: &str = "version = 4\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"itoa\", \"serde_json 1.0.1\"]\n\n\

@@ -1,13 +1,14 @@
 //! Conda: `environment.yml` must pin every package exactly (`name==1.2.3`, `name=1.2.3=build`,
 //! or `name=1.2.3` with a full version), `pip:` entries included; a `conda-lock.yml` beside it
-//! locks the transitive set, otherwise that is a warning.
+//! locks the transitive set (its graph is checked for closure), otherwise that is a warning.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::pep;
-use super::{LockVerdict, Options, read_text};
+use super::{Closure, Ecosystem, LockVerdict, Problem, read_text};
 
 /// A conda match spec split into name and version constraint.
 fn split_spec(spec: &str) -> (String, String) {
@@ -41,29 +42,65 @@ fn yaml_error(file: &Path, error: &serde_saphyr::Error) -> String {
     format!("{}:{place} {message}", super::file_name(file))
 }
 
+/// An `environment.yml`, as far as the audit reads it.
+#[derive(Debug, Deserialize)]
+struct CondaEnv {
+    dependencies: Option<Vec<CondaDependency>>,
+}
+
+/// `- numpy=1.26.4`, `- pip: [...]`, or anything else (reported).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum CondaDependency {
+    Spec(String),
+    Pip { pip: Vec<String> },
+    Other(serde_json::Value),
+}
+
+/// A `conda-lock.yml`, as far as the audit reads it.
+#[derive(Debug, Deserialize)]
+struct CondaLock {
+    #[serde(default)]
+    package: Vec<CondaLocked>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CondaLocked {
+    name: String,
+    /// A string, or a number when YAML reads `24.2` unquoted.
+    #[serde(default)]
+    version: serde_json::Value,
+    #[serde(default)]
+    platform: String,
+    manager: Option<String>,
+    #[serde(default)]
+    hash: BTreeMap<String, String>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, String>,
+}
+
 /// Audits one environment file.
-pub fn audit(dir: &Path, file: &Path, options: Options) -> LockVerdict {
+pub fn audit(dir: &Path, file: &Path) -> LockVerdict {
     let text = match read_text(file) {
         Ok(t) => t,
         Err(e) => return LockVerdict::unreadable(file, e),
     };
-    let env: Value = match serde_saphyr::from_str(&text) {
+    let env: CondaEnv = match serde_saphyr::from_str(&text) {
         Ok(v) => v,
-        Err(e) => {
-            return LockVerdict::unreadable(file, yaml_error(file, &e));
-        }
+        Err(e) => return LockVerdict::unreadable(file, yaml_error(file, &e)),
     };
     let mut verdict = LockVerdict::new(file);
-    let Some(dependencies) = env.get("dependencies").and_then(Value::as_array) else {
+    verdict.ecosystem = Ecosystem::Conda;
+    let Some(dependencies) = env.dependencies else {
         verdict.summary = "no dependencies listed".into();
-        verdict.warn("the environment lists no dependencies");
+        verdict.finding(Problem::Incomplete, "the environment lists no dependencies");
         return verdict;
     };
     let (mut total, mut pinned) = (0, 0);
     let mut names = Vec::new();
-    for item in dependencies {
+    for item in &dependencies {
         match item {
-            Value::String(spec) => {
+            CondaDependency::Spec(spec) => {
                 total += 1;
                 let (name, constraint) = split_spec(spec);
                 names.push(name.clone());
@@ -71,59 +108,92 @@ pub fn audit(dir: &Path, file: &Path, options: Options) -> LockVerdict {
                     Some(version) => {
                         pinned += 1;
                         verdict.python(&name, &version);
+                        verdict.conda_names.push(pep::normalize(&name));
                     }
-                    None if constraint.is_empty() => verdict.fail(format!("'{name}' is not pinned (no version)")),
-                    None => {
-                        verdict.fail(format!("'{spec}' is not pinned exactly (conda's '={}' matches a range)", constraint.trim_start_matches('=')))
-                    }
+                    None if constraint.is_empty() => verdict.finding(Problem::Unpinned, format!("'{name}' is not pinned (no version)")),
+                    None => verdict.finding(
+                        Problem::Unpinned,
+                        format!("'{spec}' is not pinned exactly (conda's '={}' matches a range)", constraint.trim_start_matches('=')),
+                    ),
                 }
             }
-            Value::Object(map) => {
-                for spec in map.get("pip").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            CondaDependency::Pip { pip } => {
+                for spec in pip {
                     total += 1;
                     match pep::parse(spec) {
                         Ok(req) => match req.exact {
                             Some(version) => {
                                 pinned += 1;
-                                verdict.python(&req.name, &version);
+                                verdict.python_with_marker(&req.name, &version, &req.marker);
                             }
-                            None => verdict.fail(format!("pip: '{spec}' is not pinned with ==")),
+                            None => verdict.finding(Problem::Unpinned, format!("pip: '{spec}' is not pinned with ==")),
                         },
-                        Err(e) => verdict.fail(format!("pip: '{spec}' is not a valid requirement: {e}")),
+                        Err(e) => verdict.finding(Problem::Malformed, format!("pip: '{spec}' is not a valid requirement: {e}")),
                     }
                 }
             }
-            other => verdict.fail(format!("unexpected dependency entry {other}")),
+            CondaDependency::Other(other) => verdict.finding(Problem::Malformed, format!("unexpected dependency entry {other}")),
         }
     }
     let lock = dir.join("conda-lock.yml");
     if lock.is_file() {
-        check_conda_lock(&lock, &names, options, &mut verdict);
+        check_conda_lock(&lock, &names, &mut verdict);
     } else {
-        verdict.warn("no conda-lock.yml: transitive dependencies are resolved at install time (conda-lock -f environment.yml)");
+        verdict
+            .finding(Problem::Incomplete, "no conda-lock.yml: transitive dependencies are resolved at install time (conda-lock -f environment.yml)");
+        verdict.finding(Problem::Unhashed, "environment.yml records no hashes (conda-lock writes them)");
     }
     verdict.summary = format!("{pinned}/{total} dependencies pinned exactly");
     verdict
 }
 
-fn check_conda_lock(lock: &Path, names: &[String], options: Options, verdict: &mut LockVerdict) {
-    let parsed: Result<Value, String> = read_text(lock).and_then(|t| serde_saphyr::from_str(&t).map_err(|e| yaml_error(lock, &e)));
+fn check_conda_lock(lock: &Path, names: &[String], verdict: &mut LockVerdict) {
+    let parsed: Result<CondaLock, String> = read_text(lock).and_then(|t| serde_saphyr::from_str(&t).map_err(|e| yaml_error(lock, &e)));
     let packages = match parsed {
-        Ok(v) => v.get("package").and_then(Value::as_array).cloned().unwrap_or_default(),
+        Ok(v) => v.package,
         Err(e) => {
-            verdict.fail(e);
+            verdict.finding(Problem::Malformed, e);
             return;
         }
     };
-    let locked: Vec<&str> = packages.iter().filter_map(|p| p.get("name").and_then(Value::as_str)).collect();
-    for name in names.iter().filter(|n| *n != "pip") {
-        if !locked.iter().any(|l| pep::normalize(l) == pep::normalize(name)) {
-            verdict.fail(format!("'{name}' is in environment.yml but not in conda-lock.yml: out of sync, re-run conda-lock"));
+    verdict.manifest = Some("environment.yml".into());
+    verdict.universal = true;
+    // The lock pins the whole resolved set (per platform): every package is a pin.
+    for package in &packages {
+        let version = match &package.version {
+            serde_json::Value::String(v) => v.clone(),
+            serde_json::Value::Null => continue,
+            other => other.to_string(),
+        };
+        if !verdict.python_pins.get(&pep::normalize(&package.name)).is_some_and(|pins| pins.iter().any(|p| p.version == version)) {
+            verdict.python(&package.name, &version);
+        }
+        if package.manager.as_deref() != Some("pip") {
+            verdict.conda_names.push(pep::normalize(&package.name));
         }
     }
-    let unhashed = packages.iter().filter(|p| p.get("hash").is_none_or(|h| h.as_object().is_none_or(|m| m.is_empty()))).count();
+    for name in names.iter().filter(|n| *n != "pip") {
+        if !packages.iter().any(|l| pep::normalize(&l.name) == pep::normalize(name)) {
+            verdict.finding(Problem::OutOfSync, format!("'{name}' is in environment.yml but not in conda-lock.yml: out of sync, re-run conda-lock"));
+        }
+    }
+    // The lock's own graph, platform by platform; `__glibc` and the like are virtual packages.
+    let locked: BTreeSet<(&str, String)> = packages.iter().map(|p| (p.platform.as_str(), pep::normalize(&p.name))).collect();
+    verdict.closure = Closure::Closed;
+    for package in &packages {
+        for dep in package.dependencies.keys().filter(|d| !d.starts_with("__")) {
+            if !locked.contains(&(package.platform.as_str(), pep::normalize(dep))) {
+                verdict.closure = Closure::Open;
+                verdict.finding(
+                    Problem::NotClosed,
+                    format!("{dep} (required by {}, {}) is not pinned in conda-lock.yml", package.name, package.platform),
+                );
+            }
+        }
+    }
+    let unhashed = packages.iter().filter(|p| p.hash.is_empty()).count();
     if unhashed > 0 {
-        verdict.missing_hashes(options, format!("{unhashed} package(s) in conda-lock.yml without hashes"));
+        verdict.finding(Problem::Unhashed, format!("{unhashed} package(s) in conda-lock.yml without hashes"));
     }
 }
 

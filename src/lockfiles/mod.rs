@@ -1,10 +1,12 @@
-//! Dependency locks, format by format: discovery in a project folder, real parsers for each
-//! format (TOML, JSON, YAML, PEP 508 requirement lines), and a verdict per lockfile: every
-//! direct dependency pinned exactly, transitive dependencies present in the lock, the lock in
-//! sync with its manifest, hashes present. Nothing here touches the network.
+//! Dependency locks, format by format: discovery in a project folder, a typed parser for each
+//! format (TOML, JSON, YAML, PEP 508 requirement lines), and the facts about each lockfile:
+//! its pins, what its own graph says about closure, each finding by kind (unpinned, not closed,
+//! out of sync, unhashed, ...). The lockfile check (`checks/lockfile.rs`) weighs the findings;
+//! nothing here decides a status or touches the network.
 
 pub mod cargo;
 pub mod conda;
+pub mod conda_explicit;
 pub mod pep;
 pub mod pipfile;
 pub mod poetry;
@@ -14,68 +16,137 @@ pub mod uv;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::checks::Status;
-
-/// Settings that change verdicts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Options {
-    /// Missing hashes fail instead of warning.
-    pub require_hashes: bool,
+/// What a finding says is wrong. The lockfile check decides the status of each kind (and
+/// `checks.lockfile.require_hashes` decides whether missing hashes fail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Problem {
+    /// A requirement not pinned to one exact release (a range, no version, a URL, editable).
+    Unpinned,
+    /// A file that could not be read or parsed.
+    Malformed,
+    /// A dependency of a locked package is not locked.
+    NotClosed,
+    /// The lock disagrees with its manifest.
+    OutOfSync,
+    /// Files without hashes.
+    Unhashed,
+    /// Something that cannot be verified or is empty: a warning, never a pass.
+    Incomplete,
 }
 
-/// The verdict on one lockfile (or on a manifest that should have one).
+/// One fact about a lockfile: its kind and the sentence that names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub problem: Problem,
+    pub text: String,
+}
+
+/// The ecosystem a lockfile belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Ecosystem {
+    #[default]
+    Python,
+    Conda,
+    Rust,
+}
+
+impl Ecosystem {
+    /// How the report names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Python => "python",
+            Self::Conda => "conda",
+            Self::Rust => "rust",
+        }
+    }
+}
+
+/// Whether the lock pins every package its pinned packages need, by the lock's own graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Closure {
+    /// The lock records the dependency graph and every edge ends at a locked package.
+    Closed,
+    /// The lock records the graph and some edge ends outside it (a `NotClosed` finding each).
+    Open,
+    /// The format holds no graph (requirements.txt, Pipfile.lock, environment.yml without a
+    /// conda-lock.yml): the installed environment must tell.
+    #[default]
+    NoGraph,
+}
+
+/// A pinned Python package: its version and the marker that says where it applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub version: String,
+    /// The PEP 508 marker of the pin (empty: everywhere).
+    pub marker: String,
+}
+
+/// The verdict on one lockfile (or on a manifest that should have one): facts only; the
+/// lockfile check turns them into a status.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LockVerdict {
     pub file: PathBuf,
-    pub status: Status,
+    pub ecosystem: Ecosystem,
     pub summary: String,
-    pub details: Vec<String>,
+    pub findings: Vec<Finding>,
     /// Exactly pinned packages, as `ecosystem:name==version`.
     pub resolved: Vec<String>,
-    /// Python packages pinned exactly (normalized name → version), for runtime parity.
-    pub python_pins: BTreeMap<String, String>,
+    /// Python packages pinned exactly (normalized name → pins; a universal lock may pin one
+    /// package at two versions, each under its own marker), for runtime and environment parity.
+    pub python_pins: BTreeMap<String, Vec<Pin>>,
+    /// What the lock's own graph says about closure.
+    pub closure: Closure,
+    /// The lock resolves for every platform (uv, Poetry, conda-lock): a pinned package may be
+    /// absent from one environment by design.
+    pub universal: bool,
+    /// The manifest the lock was compared with, when there was one.
+    pub manifest: Option<String>,
+    /// The project's own packages (installed from source, never pinned), normalized.
+    pub own_packages: Vec<String>,
+    /// The interpreter versions the lock was resolved for (PEP 440 specifiers).
+    pub requires_python: Option<String>,
+    /// Pins that are conda packages (normalized), not Python distributions: only a conda
+    /// prefix can be compared with them.
+    pub conda_names: Vec<String>,
+    /// The project's direct dependencies, with the marker that says where each applies (from
+    /// the lock's root package or the manifest), for universal locks.
+    pub direct: Vec<(String, String)>,
 }
 
 impl LockVerdict {
-    /// A verdict for `file`, passing until a finding says otherwise.
+    /// A verdict for `file`, with no finding yet.
     pub fn new(file: &Path) -> Self {
         Self { file: file.to_path_buf(), ..Self::default() }
     }
 
-    /// Records a finding; the verdict's status is the worst finding.
-    pub fn finding(&mut self, status: Status, text: impl Into<String>) {
-        self.status = self.status.max(status);
-        self.details.push(text.into());
+    /// Records a finding.
+    pub fn finding(&mut self, problem: Problem, text: impl Into<String>) {
+        self.findings.push(Finding { problem, text: text.into() });
     }
 
-    /// Records a failure.
-    pub fn fail(&mut self, text: impl Into<String>) {
-        self.finding(Status::Fail, text);
+    /// Whether any finding is of kind `problem`.
+    pub fn has(&self, problem: Problem) -> bool {
+        self.findings.iter().any(|f| f.problem == problem)
     }
 
-    /// Records a warning.
-    pub fn warn(&mut self, text: impl Into<String>) {
-        self.finding(Status::Warn, text);
-    }
-
-    /// Records a resolved Python package.
+    /// Records a resolved Python package that applies everywhere.
     pub fn python(&mut self, name: &str, version: &str) {
+        self.python_with_marker(name, version, "");
+    }
+
+    /// Records a resolved Python package with the marker that says where it applies.
+    pub fn python_with_marker(&mut self, name: &str, version: &str, marker: &str) {
         let name = pep::normalize(name);
         self.resolved.push(format!("pypi:{name}=={version}"));
-        self.python_pins.insert(name, version.to_string());
+        self.python_pins.entry(name).or_default().push(Pin { version: version.to_string(), marker: marker.to_string() });
     }
 
-    /// Records missing hashes: a warning, or a failure with `require_hashes`.
-    pub fn missing_hashes(&mut self, options: Options, text: String) {
-        let status = if options.require_hashes { Status::Fail } else { Status::Warn };
-        self.finding(status, text);
-    }
-
-    /// A failed verdict for a manifest whose lock is missing, with the command that writes it.
+    /// A verdict for a manifest whose lock is missing, with the command that writes it.
     pub fn missing_lock(manifest: &Path, summary: &str, advice: &str) -> Self {
         let mut verdict = Self::new(manifest);
         verdict.summary = summary.to_string();
-        verdict.fail(advice);
+        verdict.finding(Problem::Unpinned, advice);
         verdict
     }
 
@@ -83,7 +154,7 @@ impl LockVerdict {
     pub fn unreadable(file: &Path, problem: String) -> Self {
         let mut verdict = Self::new(file);
         verdict.summary = "malformed".to_string();
-        verdict.fail(problem);
+        verdict.finding(Problem::Malformed, problem);
         verdict
     }
 }
@@ -112,34 +183,44 @@ pub fn parse_toml(path: &Path, text: &str) -> Result<toml::Table, String> {
     })
 }
 
+/// Deserializes TOML into the format's structs; the error names the file, line and column.
+pub fn parse_toml_as<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, String> {
+    toml::from_str::<T>(text).map_err(|e| {
+        let place = e.span().map(|s| line_col(text, s.start)).map_or(String::new(), |(l, c)| format!(" line {l}, column {c}:"));
+        format!("{}:{place} {}", file_name(path), e.message())
+    })
+}
+
 /// The file name alone, for messages that are already prefixed with the file's folder.
 pub fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }
 
 /// Every lockfile verdict for one folder.
-pub fn audit_dir(dir: &Path, options: Options) -> Vec<LockVerdict> {
+pub fn audit_dir(dir: &Path) -> Vec<LockVerdict> {
     let mut verdicts = Vec::new();
     if dir.join("Cargo.toml").is_file() || dir.join("Cargo.lock").is_file() {
-        verdicts.push(cargo::audit(dir, options));
+        verdicts.push(cargo::audit(dir));
     }
-    verdicts.extend(requirements::audit_dir(dir, options));
+    verdicts.extend(requirements::audit_dir(dir));
     let pyproject = dir.join("pyproject.toml");
-    let has_poetry_section = read_text(&pyproject).is_ok_and(|t| t.contains("[tool.poetry"));
+    let has_poetry_section =
+        read_text(&pyproject).and_then(|t| parse_toml(&pyproject, &t)).is_ok_and(|t| t.get("tool").and_then(|tool| tool.get("poetry")).is_some());
     if dir.join("poetry.lock").is_file() || (has_poetry_section && !dir.join("uv.lock").is_file()) {
-        verdicts.push(poetry::audit(dir, options));
+        verdicts.push(poetry::audit(dir));
     }
     if dir.join("uv.lock").is_file() {
-        verdicts.push(uv::audit(dir, options));
+        verdicts.push(uv::audit(dir));
     }
     if dir.join("Pipfile").is_file() || dir.join("Pipfile.lock").is_file() {
-        verdicts.push(pipfile::audit(dir, options));
+        verdicts.push(pipfile::audit(dir));
     }
     for name in ["environment.yml", "environment.yaml"] {
         if dir.join(name).is_file() {
-            verdicts.push(conda::audit(dir, &dir.join(name), options));
+            verdicts.push(conda::audit(dir, &dir.join(name)));
         }
     }
+    verdicts.extend(conda_explicit::files(dir).iter().map(|f| conda_explicit::audit(f)));
     // A PEP 621 project with dependencies and no lock of any kind pins nothing.
     let locked = verdicts.iter().any(|v| v.file.parent() == Some(dir));
     if !locked

@@ -71,6 +71,15 @@ pub fn satisfies(specifiers: &str, version: &str) -> Result<bool, String> {
     Ok(specs.contains(&version))
 }
 
+/// Whether a PEP 508 marker can hold when no extra is asked for (`extra == "x"` cannot). An
+/// unparsable marker counts as holding, so the dependency is still required.
+pub fn marker_holds_without_extras(marker: &str) -> bool {
+    match crate::guard::catch_panic(|| pep508_rs::MarkerTree::from_str(marker)) {
+        Ok(Ok(tree)) => tree.evaluate_extras(&[]),
+        _ => true,
+    }
+}
+
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().trim().to_string()
 }
@@ -103,6 +112,14 @@ mod tests {
         // Found by `scripts/fuzz.sh` (fuzz/regressions/lockfiles/pep508-name-ending-in-dashes).
         let err = parse("htpackag--\u{1}[[package]]").unwrap_err();
         assert!(err.starts_with("the parser failed on this input"), "{err}");
+    }
+
+    #[test]
+    fn markers_behind_an_extra_do_not_hold_without_it() {
+        assert!(!marker_holds_without_extras("extra == 'socks'"));
+        assert!(!marker_holds_without_extras("python_version >= '3.8' and extra == \"test\""));
+        assert!(marker_holds_without_extras("python_version < '3.8'"));
+        assert!(marker_holds_without_extras("sys_platform == 'win32'"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::pep::{self, Req};
-use super::{LockVerdict, Options, read_text};
+use super::{LockVerdict, Problem, read_text};
 
 /// One requirement of a file, with the line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +64,7 @@ fn strip_comment(line: &str) -> &str {
 }
 
 /// Verdicts for every `requirements*.txt` in `dir`.
-pub fn audit_dir(dir: &Path, options: Options) -> Vec<LockVerdict> {
+pub fn audit_dir(dir: &Path) -> Vec<LockVerdict> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -76,11 +76,11 @@ pub fn audit_dir(dir: &Path, options: Options) -> Vec<LockVerdict> {
         })
         .collect();
     files.sort();
-    files.iter().map(|f| audit_file(f, options)).collect()
+    files.iter().map(|f| audit_file(f)).collect()
 }
 
 /// The verdict on one requirements file.
-pub fn audit_file(file: &Path, options: Options) -> LockVerdict {
+pub fn audit_file(file: &Path) -> LockVerdict {
     let text = match read_text(file) {
         Ok(t) => t,
         Err(e) => return LockVerdict::unreadable(file, e),
@@ -91,25 +91,29 @@ pub fn audit_file(file: &Path, options: Options) -> LockVerdict {
     let (mut pinned, mut hashed) = (0, 0);
     for entry in &entries {
         match &entry.requirement {
-            Err(problem) if entry.editable => verdict.fail(format!("line {}: {problem} is not pinned", entry.line)),
-            Err(problem) => verdict.fail(format!("{shown}:{}: not a valid requirement: {problem}", entry.line)),
+            Err(problem) if entry.editable => verdict.finding(Problem::Unpinned, format!("line {}: {problem} is not pinned", entry.line)),
+            Err(problem) => verdict.finding(Problem::Malformed, format!("{shown}:{}: not a valid requirement: {problem}", entry.line)),
             Ok(req) => match (&req.url, &req.exact) {
-                (Some(url), _) => {
-                    verdict.fail(format!("line {}: '{}' comes from a URL or VCS reference ({url}), not a pinned release", entry.line, req.name))
-                }
+                (Some(url), _) => verdict.finding(
+                    Problem::Unpinned,
+                    format!("line {}: '{}' comes from a URL or VCS reference ({url}), not a pinned release", entry.line, req.name),
+                ),
                 (None, Some(version)) => {
                     pinned += 1;
                     hashed += usize::from(entry.hashed);
-                    verdict.python(&req.name, version);
+                    verdict.python_with_marker(&req.name, version, &req.marker);
                 }
-                (None, None) if req.specifiers.is_empty() => verdict.fail(format!("line {}: '{}' is not pinned (no version)", entry.line, req.name)),
-                (None, None) => verdict.fail(format!("line {}: '{}{}' is not pinned (not an exact == pin)", entry.line, req.name, req.specifiers)),
+                (None, None) if req.specifiers.is_empty() => {
+                    verdict.finding(Problem::Unpinned, format!("line {}: '{}' is not pinned (no version)", entry.line, req.name))
+                }
+                (None, None) => verdict
+                    .finding(Problem::Unpinned, format!("line {}: '{}{}' is not pinned (not an exact == pin)", entry.line, req.name, req.specifiers)),
             },
         }
     }
     if entries.is_empty() {
         verdict.summary = "no requirements listed".into();
-        verdict.warn("the file lists no requirements");
+        verdict.finding(Problem::Incomplete, "the file lists no requirements");
         return verdict;
     }
     if pinned > 0 && hashed < pinned {
@@ -118,7 +122,7 @@ pub fn audit_file(file: &Path, options: Options) -> LockVerdict {
         } else {
             format!("{} of {pinned} pinned requirements have no --hash", pinned - hashed)
         };
-        verdict.missing_hashes(options, text);
+        verdict.finding(Problem::Unhashed, text);
     }
     check_against_in_file(file, &entries, &mut verdict);
     verdict.summary = format!("{pinned}/{} requirements pinned with ==", entries.len());
@@ -130,18 +134,23 @@ fn check_against_in_file(file: &Path, entries: &[Entry], verdict: &mut LockVerdi
     let input = file.with_extension("in");
     let Ok(text) = read_text(&input) else { return };
     let input_name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    verdict.manifest = Some(input_name.clone());
     for wanted in parse(&text) {
         let Ok(wanted) = wanted.requirement else { continue };
         let locked = entries.iter().filter_map(|e| e.requirement.as_ref().ok()).find(|r| r.name == wanted.name);
         match locked.and_then(|r| r.exact.clone()) {
-            None => verdict.fail(format!("'{}' is in {input_name} but not pinned here: out of sync, re-run pip-compile", wanted.name)),
+            None => verdict
+                .finding(Problem::OutOfSync, format!("'{}' is in {input_name} but not pinned here: out of sync, re-run pip-compile", wanted.name)),
             Some(version) => match pep::satisfies(&wanted.specifiers, &version) {
                 Ok(true) => {}
-                Ok(false) => verdict.fail(format!(
-                    "'{}' is pinned to {version}, outside '{}' in {input_name}: out of sync, re-run pip-compile",
-                    wanted.name, wanted.specifiers
-                )),
-                Err(e) => verdict.fail(format!("{input_name}: {e}")),
+                Ok(false) => verdict.finding(
+                    Problem::OutOfSync,
+                    format!(
+                        "'{}' is pinned to {version}, outside '{}' in {input_name}: out of sync, re-run pip-compile",
+                        wanted.name, wanted.specifiers
+                    ),
+                ),
+                Err(e) => verdict.finding(Problem::Malformed, format!("{input_name}: {e}")),
             },
         }
     }
@@ -151,11 +160,15 @@ fn check_against_in_file(file: &Path, entries: &[Entry], verdict: &mut LockVerdi
 mod tests {
     use super::*;
 
+    fn texts(verdict: &LockVerdict) -> Vec<String> {
+        verdict.findings.iter().map(|f| f.text.clone()).collect()
+    }
+
     fn verdict_for(text: &str) -> LockVerdict {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("requirements.txt");
         std::fs::write(&file, text).unwrap();
-        audit_file(&file, Options::default())
+        audit_file(&file)
     }
 
     #[test]
@@ -174,15 +187,15 @@ mod tests {
             "line 11: 'qux==1.*' is not pinned (not an exact == pin)",
         ];
         for text in expected {
-            assert!(verdict.details.iter().any(|d| d.starts_with(text)), "{text}: {:?}", verdict.details);
+            assert!(texts(&verdict).iter().any(|d| d.starts_with(text)), "{text}: {:?}", texts(&verdict));
         }
-        assert!(verdict.details.iter().any(|d| d == "2 of 3 pinned requirements have no --hash"), "{:?}", verdict.details);
+        assert!(texts(&verdict).iter().any(|d| d == "2 of 3 pinned requirements have no --hash"), "{:?}", texts(&verdict));
     }
 
     #[test]
     fn a_malformed_line_names_file_and_line() {
         let verdict = verdict_for("numpy==1.0\nthis is !! not valid\n");
-        assert!(verdict.details.iter().any(|d| d.starts_with("requirements.txt:2: not a valid requirement")), "{:?}", verdict.details);
+        assert!(texts(&verdict).iter().any(|d| d.starts_with("requirements.txt:2: not a valid requirement")), "{:?}", texts(&verdict));
     }
 
     #[test]
@@ -191,8 +204,8 @@ mod tests {
         std::fs::write(dir.path().join("requirements.in"), "numpy>=2\nrequests\n").unwrap();
         let file = dir.path().join("requirements.txt");
         std::fs::write(&file, "numpy==1.26.4\n").unwrap();
-        let verdict = audit_file(&file, Options::default());
-        assert!(verdict.details.iter().any(|d| d.starts_with("'numpy' is pinned to 1.26.4, outside '>=2' in requirements.in")));
-        assert!(verdict.details.iter().any(|d| d.starts_with("'requests' is in requirements.in but not pinned here")));
+        let verdict = audit_file(&file);
+        assert!(texts(&verdict).iter().any(|d| d.starts_with("'numpy' is pinned to 1.26.4, outside '>=2' in requirements.in")));
+        assert!(texts(&verdict).iter().any(|d| d.starts_with("'requests' is in requirements.in but not pinned here")));
     }
 }

@@ -35,7 +35,7 @@ pub fn ort_lib() -> PathBuf {
 /// `ready` with the runtime found through ORT_DYLIB_PATH.
 pub fn ready() -> Command {
     let mut cmd = Command::cargo_bin("ready").unwrap();
-    cmd.current_dir(root()).env("ORT_DYLIB_PATH", ort_lib()).env_remove("VIRTUAL_ENV");
+    cmd.current_dir(root()).env("ORT_DYLIB_PATH", ort_lib()).env_remove("VIRTUAL_ENV").env_remove("CONDA_PREFIX");
     cmd
 }
 
