@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use pep508_rs::pep440_rs::Version;
+use pep508_rs::pep440_rs::{Version, VersionSpecifier};
 use pep508_rs::{ExtraName, MarkerEnvironment, MarkerEnvironmentBuilder, MarkerTree, Requirement};
 use serde::Deserialize;
 
@@ -365,7 +365,7 @@ pub fn drift(env: &PythonEnv, pins: &BTreeMap<String, Vec<Pin>>, own: &BTreeSet<
         let installed = env.distributions.get(name).map(|d| d.version.clone()).or_else(|| env.conda_packages.get(name).cloned());
         match installed {
             None => out.push(Drift::NotInstalled { name: name.clone(), pinned: first.version.clone() }),
-            Some(installed) if !applying.iter().any(|p| same_version(&p.version, &installed)) => {
+            Some(installed) if !applying.iter().any(|p| pin_accepts(&p.version, &installed)) => {
                 out.push(Drift::Version { name: name.clone(), pinned: first.version.clone(), installed })
             }
             Some(_) => {}
@@ -384,6 +384,15 @@ pub fn same_version(a: &str, b: &str) -> bool {
     match (Version::from_str(a), Version::from_str(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
+    }
+}
+
+/// Whether an installed version is what `==pinned` accepts: PEP 440 equality, where a pin
+/// without a local label accepts a local build of it (`==2.3.0` accepts `2.3.0+cpu`, as pip does).
+pub fn pin_accepts(pinned: &str, installed: &str) -> bool {
+    match (VersionSpecifier::from_str(&format!("=={pinned}")), Version::from_str(installed)) {
+        (Ok(spec), Ok(version)) => spec.contains(&version),
+        _ => same_version(pinned, installed),
     }
 }
 
@@ -538,6 +547,16 @@ mod tests {
                 Drift::NotPinned { name: "six".into(), installed: "1.17.0".into() },
             ]
         );
+    }
+
+    #[test]
+    fn a_pin_accepts_its_local_builds_and_equal_spellings_only() {
+        assert!(pin_accepts("2.3.0", "2.3.0+cpu"));
+        assert!(pin_accepts("1.0", "1.0.0"));
+        assert!(pin_accepts("2.3.0+cpu", "2.3.0+cpu"));
+        assert!(!pin_accepts("2.3.0+cu121", "2.3.0+cpu"));
+        assert!(!pin_accepts("1.2.0", "1.4.0"));
+        assert!(!pin_accepts("2.3.0", "2.3.0.post1"));
     }
 
     #[test]
