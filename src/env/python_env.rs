@@ -159,7 +159,10 @@ pub fn read(path: &Path, origin: Origin) -> Result<PythonEnv, EnvError> {
 }
 
 fn has_dist_info(dir: &Path) -> bool {
-    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| e.file_name().to_string_lossy().ends_with(".dist-info"))
+    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.ends_with(".dist-info") || name.ends_with(".egg-info")
+    })
 }
 
 /// `lib/pythonX.Y/site-packages` (and `lib64`, Windows' `Lib/site-packages`), inside `root`.
@@ -241,19 +244,62 @@ fn read_site_packages(root: &Path, dir: &Path, env: &mut PythonEnv) {
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".dist-info")))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".dist-info") || n.to_string_lossy().ends_with(".egg-info")))
         .collect();
     entries.sort();
-    for dist_info in entries {
-        let file = dist_info.join("METADATA");
-        match open::read_text_within(root, &file, MAX_METADATA_BYTES).map_err(|e| e.to_string()).and_then(|t| parse_metadata(&t)) {
+    for entry in entries {
+        match read_distribution(root, &entry) {
             Ok((dist, problems)) => {
-                env.problems.extend(problems.into_iter().map(|p| format!("{}: {p}", file.display())));
+                env.problems.extend(problems.into_iter().map(|p| format!("{}: {p}", entry.display())));
                 env.distributions.entry(normalize(&dist.name)).or_insert(dist);
             }
-            Err(e) => env.problems.push(format!("{}: {e}", file.display())),
+            Err(e) => env.problems.push(e),
         }
     }
+}
+
+/// One installed distribution: `NAME.dist-info/METADATA`, or the older `NAME.egg-info/PKG-INFO`
+/// (a folder, with its requirements in `requires.txt`) or `NAME.egg-info` (a file, distutils).
+fn read_distribution(root: &Path, entry: &Path) -> Result<(Distribution, Vec<String>), String> {
+    let read = |file: &Path| open::read_text_within(root, file, MAX_METADATA_BYTES).map_err(|e| format!("{}: {e}", file.display()));
+    let is_egg = entry.extension().is_some_and(|e| e == "egg-info");
+    let metadata = match (is_egg, entry.is_dir()) {
+        (false, _) => entry.join("METADATA"),
+        (true, true) => entry.join("PKG-INFO"),
+        (true, false) => entry.to_path_buf(),
+    };
+    let (mut dist, mut problems) = parse_metadata(&read(&metadata)?).map_err(|e| format!("{}: {e}", metadata.display()))?;
+    let requires = entry.join("requires.txt");
+    if is_egg && requires.is_file() {
+        for line in egg_requirements(&read(&requires)?) {
+            match crate::guard::catch_panic(|| Requirement::from_str(&line)) {
+                Ok(Ok(req)) => dist.requires.push(req),
+                _ => problems.push(format!("requires.txt: '{line}' is not a valid requirement")),
+            }
+        }
+    }
+    Ok((dist, problems))
+}
+
+/// `requires.txt` of an egg-info: requirement lines under `[extra]`, `[:marker]` or
+/// `[extra:marker]` sections, rewritten as PEP 508 requirements with their marker.
+fn egg_requirements(text: &str) -> Vec<String> {
+    let mut marker = String::new();
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let (extra, condition) = section.split_once(':').unwrap_or((section, ""));
+            marker = match (extra.trim(), condition.trim()) {
+                ("", "") => String::new(),
+                ("", c) => c.to_string(),
+                (e, "") => format!("extra == \"{e}\""),
+                (e, c) => format!("({c}) and extra == \"{e}\""),
+            };
+            continue;
+        }
+        out.push(if marker.is_empty() { line.to_string() } else { format!("{line} ; {marker}") });
+    }
+    out
 }
 
 /// The header block of a core-metadata file (RFC 822 style): `Name`, `Version` and each
@@ -602,6 +648,36 @@ mod tests {
         assert!(env.distributions.is_empty());
         assert_eq!(env.problems.len(), 1);
         assert!(env.problems[0].contains("resolves outside"), "{:?}", env.problems);
+    }
+
+    #[test]
+    fn egg_info_distributions_are_read_with_their_requirement_sections() {
+        assert_eq!(
+            egg_requirements(
+                "six>=1.5\n\n[:python_version < \"3.8\"]\nimportlib-metadata\n\n[socks]\nPySocks\n[test:sys_platform == 'win32']\ncolorama\n"
+            ),
+            [
+                "six>=1.5",
+                "importlib-metadata ; python_version < \"3.8\"",
+                "PySocks ; extra == \"socks\"",
+                "colorama ; (sys_platform == 'win32') and extra == \"test\""
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let egg = dir.path().join("legacy_pkg-0.3-py3.11.egg-info");
+        std::fs::create_dir_all(&egg).unwrap();
+        std::fs::write(egg.join("PKG-INFO"), "Metadata-Version: 1.1\nName: legacy-pkg\nVersion: 0.3\n").unwrap();
+        std::fs::write(egg.join("requires.txt"), "six\n[:python_version < \"3.0\"]\nfutures\n").unwrap();
+        std::fs::write(dir.path().join("old_dist-1.0-py3.11.egg-info"), "Name: old-dist\nVersion: 1.0\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("six-1.17.0.dist-info")).unwrap();
+        std::fs::write(dir.path().join("six-1.17.0.dist-info/METADATA"), "Name: six\nVersion: 1.17.0\n").unwrap();
+        let mut env = read(dir.path(), Origin::Flag).unwrap();
+        assert_eq!(env.distributions.keys().collect::<Vec<_>>(), ["legacy-pkg", "old-dist", "six"]);
+        assert_eq!(env.distributions["legacy-pkg"].requires.len(), 2);
+        env.python = Some("3.11.7".into());
+        let pinned: BTreeSet<String> = ["legacy-pkg".to_string()].into();
+        let names: Vec<String> = unpinned_requirements(&env, &pinned, &pinned).unwrap().into_iter().map(|u| u.name).collect();
+        assert_eq!(names, ["six"]);
     }
 
     #[test]
