@@ -373,3 +373,14 @@ fn a_package_pinned_in_another_requirements_file_of_the_project_counts_as_pinned
     assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
     assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with tiny");
 }
+
+#[test]
+fn a_site_packages_folder_is_an_environment_too() {
+    let lib = root().join(env("tiny")).join("lib");
+    let python = std::fs::read_dir(&lib).unwrap().flatten().next().unwrap().file_name().to_string_lossy().into_owned();
+    let site = format!(".envs/tiny/lib/{python}/site-packages");
+    let dir = project(&tiny_pins());
+    let run = lockfile(dir.path(), &["--env", &site]);
+    assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
+    assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with site-packages");
+}
