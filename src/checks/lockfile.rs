@@ -191,8 +191,18 @@ fn close_from_env(verdict: &mut LockVerdict, env: Option<&PythonEnv>, pinned_any
         );
         return;
     };
-    let roots: BTreeSet<String> = verdict.python_pins.keys().cloned().collect();
-    match python_env::unpinned_requirements(env, &roots, pinned_anywhere) {
+    // Conda packages walk the prefix's conda-meta graph; Python distributions their METADATA.
+    let conda = env.kind == python_env::Kind::Conda;
+    let (conda_roots, roots): (BTreeSet<String>, BTreeSet<String>) =
+        verdict.python_pins.keys().cloned().partition(|name| conda && verdict.conda_names.contains(name));
+    let conda_gaps = python_env::unpinned_conda_requirements(env, &conda_roots, pinned_anywhere);
+    let gaps = python_env::unpinned_requirements(env, &roots, pinned_anywhere).map(|mut gaps| {
+        gaps.retain(|g| !conda_gaps.iter().any(|c| c.name == g.name));
+        gaps.extend(conda_gaps);
+        gaps.sort();
+        gaps
+    });
+    match gaps {
         Ok(missing) if missing.is_empty() => verdict.closure = Closure::Closed,
         Ok(missing) => {
             verdict.closure = Closure::Open;

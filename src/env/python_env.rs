@@ -74,6 +74,8 @@ pub struct PythonEnv {
     pub distributions: BTreeMap<String, Distribution>,
     /// Conda packages by normalized name (conda prefixes only).
     pub conda_packages: BTreeMap<String, String>,
+    /// What each conda package depends on (normalized names; virtual `__` packages left out).
+    pub conda_depends: BTreeMap<String, Vec<String>>,
     /// Files that could not be read or parsed, each naming the file.
     pub problems: Vec<String>,
 }
@@ -136,6 +138,7 @@ pub fn read(path: &Path, origin: Origin) -> Result<PythonEnv, EnvError> {
         python: None,
         distributions: BTreeMap::new(),
         conda_packages: BTreeMap::new(),
+        conda_depends: BTreeMap::new(),
         problems: Vec::new(),
     };
     let site_dirs = match kind {
@@ -216,6 +219,9 @@ fn version_from_lib_folder(site: &Path) -> Option<String> {
 struct CondaRecord {
     name: String,
     version: String,
+    /// Match specs (`numpy >=1.21,<3`, `__glibc >=2.17`): the record's own dependency graph.
+    #[serde(default)]
+    depends: Vec<String>,
 }
 
 fn read_conda_meta(root: &Path, env: &mut PythonEnv) {
@@ -231,6 +237,14 @@ fn read_conda_meta(root: &Path, env: &mut PythonEnv) {
                 if record.name == "python" {
                     env.python = Some(record.version.clone());
                 }
+                let depends = record
+                    .depends
+                    .iter()
+                    .filter_map(|spec| spec.split_whitespace().next())
+                    .filter(|name| !name.starts_with("__"))
+                    .map(normalize)
+                    .collect();
+                env.conda_depends.insert(normalize(&record.name), depends);
                 env.conda_packages.insert(normalize(&record.name), record.version);
             }
             Err(e) => env.problems.push(format!("{}: {e}", file.display())),
@@ -471,6 +485,28 @@ pub fn uninstalled_requirements(env: &PythonEnv, pinned: &BTreeSet<String>) -> R
     Ok(first_per_name(requirement_edges(env, pinned)?.into_iter().filter(|e| !e.installed)))
 }
 
+/// Walks the conda records' `depends` from every root the prefix has, and names each package
+/// `pinned` lacks (conda match specs carry no markers: every dependency applies).
+pub fn unpinned_conda_requirements(env: &PythonEnv, roots: &BTreeSet<String>, pinned: &BTreeSet<String>) -> Vec<Unpinned> {
+    let mut queue: Vec<String> = roots.iter().filter(|n| env.conda_packages.contains_key(*n)).cloned().collect();
+    let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
+    let mut edges = Vec::new();
+    while let Some(name) = queue.pop() {
+        let version = env.conda_packages.get(&name).cloned().unwrap_or_default();
+        for dep in env.conda_depends.get(&name).into_iter().flatten() {
+            let installed = env.conda_packages.contains_key(dep);
+            if !pinned.contains(dep) {
+                edges.push(Unpinned { name: dep.clone(), required_by: name.clone(), required_by_version: version.clone(), installed });
+            }
+            if installed && seen.insert(dep.clone()) {
+                queue.push(dep.clone());
+            }
+        }
+    }
+    edges.sort();
+    first_per_name(edges.into_iter())
+}
+
 /// One entry per required package: the first package (by name) that needs it.
 fn first_per_name(edges: impl Iterator<Item = Unpinned>) -> Vec<Unpinned> {
     let mut by_name: BTreeMap<String, Unpinned> = BTreeMap::new();
@@ -526,6 +562,7 @@ mod tests {
             python: Some(python.to_string()),
             distributions: BTreeMap::new(),
             conda_packages: BTreeMap::new(),
+            conda_depends: BTreeMap::new(),
             problems: Vec::new(),
         };
         for (name, version, requires) in dists {
@@ -623,7 +660,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let meta = dir.path().join("conda-meta");
         std::fs::create_dir_all(&meta).unwrap();
-        std::fs::write(meta.join("python-3.11.9-hab00c5b_0_cpython.json"), r#"{"name": "python", "version": "3.11.9", "depends": []}"#).unwrap();
+        std::fs::write(
+            meta.join("python-3.11.9-hab00c5b_0_cpython.json"),
+            r#"{"name": "python", "version": "3.11.9", "depends": ["libzlib >=1.2.13,<2.0a0", "__glibc >=2.17"]}"#,
+        )
+        .unwrap();
         std::fs::write(meta.join("libzlib-1.3.1-h4ab18f5_1.json"), r#"{"name": "libzlib", "version": "1.3.1"}"#).unwrap();
         std::fs::write(meta.join("history"), "not json").unwrap();
         let site = dir.path().join("lib/python3.11/site-packages/numpy-2.4.6.dist-info");
@@ -632,6 +673,12 @@ mod tests {
         let env = read(dir.path(), Origin::CondaPrefix).unwrap();
         assert_eq!((env.kind, env.python.as_deref()), (Kind::Conda, Some("3.11.9")));
         assert_eq!(env.conda_packages.keys().collect::<Vec<_>>(), ["libzlib", "python"]);
+        assert_eq!(env.conda_depends["python"], ["libzlib"]);
+        let roots: BTreeSet<String> = ["python".to_string()].into();
+        let gaps = unpinned_conda_requirements(&env, &roots, &roots);
+        assert_eq!(gaps, [Unpinned { name: "libzlib".into(), required_by: "python".into(), required_by_version: "3.11.9".into(), installed: true }]);
+        let both: BTreeSet<String> = ["python".to_string(), "libzlib".to_string()].into();
+        assert_eq!(unpinned_conda_requirements(&env, &roots, &both), []);
         assert_eq!(env.distributions["numpy"].version, "2.4.6");
         assert!(env.problems.is_empty(), "{:?}", env.problems);
     }
