@@ -373,3 +373,44 @@ fn a_package_pinned_in_another_requirements_file_of_the_project_counts_as_pinned
     assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
     assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with tiny");
 }
+
+#[test]
+fn a_site_packages_folder_is_an_environment_too() {
+    let lib = root().join(env("tiny")).join("lib");
+    let python = std::fs::read_dir(&lib).unwrap().flatten().next().unwrap().file_name().to_string_lossy().into_owned();
+    let site = format!(".envs/tiny/lib/{python}/site-packages");
+    let dir = project(&tiny_pins());
+    let run = lockfile(dir.path(), &["--env", &site]);
+    assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
+    assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with site-packages");
+}
+
+#[test]
+fn a_conda_prefix_closes_an_environment_file_by_its_conda_meta_graph() {
+    // A conda prefix as conda lays it out (hand-written records: no conda on the test machine).
+    let prefix = tempfile::tempdir().unwrap();
+    let meta = prefix.path().join("conda-meta");
+    std::fs::create_dir_all(&meta).unwrap();
+    let record = |name: &str, version: &str, depends: &str| {
+        let json = format!(r#"{{"name": "{name}", "version": "{version}", "build": "h0_0", "depends": [{depends}]}}"#);
+        std::fs::write(meta.join(format!("{name}-{version}-h0_0.json")), json).unwrap();
+    };
+    record("python", "3.11.9", r#""libzlib >=1.2.13,<2.0a0", "__glibc >=2.17""#);
+    record("libzlib", "1.3.1", "");
+    record("numpy", "2.4.6", r#""python >=3.11,<3.12.0a0", "libopenblas >=0.3.27""#);
+    record("libopenblas", "0.3.28", "");
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(project.path().join("environment.yml"), "name: serve\ndependencies:\n  - python=3.11.9\n  - numpy=2.4.6\n").unwrap();
+    let run = lockfile(project.path(), &["--env", prefix.path().to_str().unwrap()]);
+    assert_eq!(run.status("lockfile"), "fail");
+    let file = format!("{}/environment.yml", project.path().display());
+    let details = run.details("lockfile");
+    for line in [
+        format!("{file}: libopenblas (required by numpy==2.4.6) is not pinned"),
+        format!("{file}: libzlib (required by python==3.11.9) is not pinned"),
+    ] {
+        assert!(details.contains(&line), "{line} not in {details:?}");
+    }
+    let name = prefix.path().file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(run.check("lockfile")["summary"], format!("conda: pinned, in sync with {name}; not closed, not hashed"));
+}

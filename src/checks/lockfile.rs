@@ -191,8 +191,18 @@ fn close_from_env(verdict: &mut LockVerdict, env: Option<&PythonEnv>, pinned_any
         );
         return;
     };
-    let roots: BTreeSet<String> = verdict.python_pins.keys().cloned().collect();
-    match python_env::unpinned_requirements(env, &roots, pinned_anywhere) {
+    // Conda packages walk the prefix's conda-meta graph; Python distributions their METADATA.
+    let conda = env.kind == python_env::Kind::Conda;
+    let (conda_roots, roots): (BTreeSet<String>, BTreeSet<String>) =
+        verdict.python_pins.keys().cloned().partition(|name| conda && verdict.conda_names.contains(name));
+    let conda_gaps = python_env::unpinned_conda_requirements(env, &conda_roots, pinned_anywhere);
+    let gaps = python_env::unpinned_requirements(env, &roots, pinned_anywhere).map(|mut gaps| {
+        gaps.retain(|g| !conda_gaps.iter().any(|c| c.name == g.name));
+        gaps.extend(conda_gaps);
+        gaps.sort();
+        gaps
+    });
+    match gaps {
         Ok(missing) if missing.is_empty() => verdict.closure = Closure::Closed,
         Ok(missing) => {
             verdict.closure = Closure::Open;
@@ -371,7 +381,7 @@ fn producer_parity(info: &crate::artifact::OnnxInfo, pins: &BTreeMap<String, (St
             _ if info.producer_version.is_empty() => {
                 judged.push(Status::Pass, format!("not checked: the model names {name} as producer without a version"))
             }
-            Some((version, file)) if !info.producer_version.starts_with(version.as_str()) => {
+            Some((version, file)) if !exporter_matches(&info.producer_version, version) => {
                 judged.push(Status::Fail, format!("the model was exported with {name} {} but {file} pins {package} {version}", info.producer_version))
             }
             Some((version, file)) => judged
@@ -391,6 +401,14 @@ fn producer_parity(info: &crate::artifact::OnnxInfo, pins: &BTreeMap<String, (St
             judged.push(Status::Fail, format!("the model records {package} {version} but {file} pins {pinned}"));
         }
     }
+}
+
+/// Whether the producer version a converter wrote names the pinned release: tf2onnx writes
+/// `1.16.1 15c810` (version and commit), torch may write a local build (`2.5.1+cu121`) the
+/// pin spells without it; both compare by release.
+fn exporter_matches(producer_version: &str, pinned: &str) -> bool {
+    let release = |v: &str| v.split_whitespace().next().unwrap_or_default().split('+').next().unwrap_or_default().to_string();
+    python_env::same_version(&release(producer_version), &release(pinned))
 }
 
 /// Per ecosystem, which guarantees hold: `python: pinned, closed, in sync with .venv; not hashed`.
@@ -487,6 +505,15 @@ pub fn fingerprint(resolved: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exporter_versions_compare_by_release() {
+        assert!(exporter_matches("1.16.1 15c810", "1.16.1"));
+        assert!(exporter_matches("2.5.1+cu121", "2.5.1"));
+        assert!(exporter_matches("1.20.0", "1.20"));
+        assert!(!exporter_matches("1.20.0", "1.19.1"));
+        assert!(!exporter_matches("1.2", "1.20.0"));
+    }
 
     #[test]
     fn the_fingerprint_ignores_order_and_duplicates() {

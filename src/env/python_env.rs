@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use pep508_rs::pep440_rs::Version;
+use pep508_rs::pep440_rs::{Version, VersionSpecifier};
 use pep508_rs::{ExtraName, MarkerEnvironment, MarkerEnvironmentBuilder, MarkerTree, Requirement};
 use serde::Deserialize;
 
@@ -74,6 +74,8 @@ pub struct PythonEnv {
     pub distributions: BTreeMap<String, Distribution>,
     /// Conda packages by normalized name (conda prefixes only).
     pub conda_packages: BTreeMap<String, String>,
+    /// What each conda package depends on (normalized names; virtual `__` packages left out).
+    pub conda_depends: BTreeMap<String, Vec<String>>,
     /// Files that could not be read or parsed, each naming the file.
     pub problems: Vec<String>,
 }
@@ -136,6 +138,7 @@ pub fn read(path: &Path, origin: Origin) -> Result<PythonEnv, EnvError> {
         python: None,
         distributions: BTreeMap::new(),
         conda_packages: BTreeMap::new(),
+        conda_depends: BTreeMap::new(),
         problems: Vec::new(),
     };
     let site_dirs = match kind {
@@ -159,7 +162,10 @@ pub fn read(path: &Path, origin: Origin) -> Result<PythonEnv, EnvError> {
 }
 
 fn has_dist_info(dir: &Path) -> bool {
-    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| e.file_name().to_string_lossy().ends_with(".dist-info"))
+    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.ends_with(".dist-info") || name.ends_with(".egg-info")
+    })
 }
 
 /// `lib/pythonX.Y/site-packages` (and `lib64`, Windows' `Lib/site-packages`), inside `root`.
@@ -213,6 +219,9 @@ fn version_from_lib_folder(site: &Path) -> Option<String> {
 struct CondaRecord {
     name: String,
     version: String,
+    /// Match specs (`numpy >=1.21,<3`, `__glibc >=2.17`): the record's own dependency graph.
+    #[serde(default)]
+    depends: Vec<String>,
 }
 
 fn read_conda_meta(root: &Path, env: &mut PythonEnv) {
@@ -228,6 +237,14 @@ fn read_conda_meta(root: &Path, env: &mut PythonEnv) {
                 if record.name == "python" {
                     env.python = Some(record.version.clone());
                 }
+                let depends = record
+                    .depends
+                    .iter()
+                    .filter_map(|spec| spec.split_whitespace().next())
+                    .filter(|name| !name.starts_with("__"))
+                    .map(normalize)
+                    .collect();
+                env.conda_depends.insert(normalize(&record.name), depends);
                 env.conda_packages.insert(normalize(&record.name), record.version);
             }
             Err(e) => env.problems.push(format!("{}: {e}", file.display())),
@@ -241,19 +258,62 @@ fn read_site_packages(root: &Path, dir: &Path, env: &mut PythonEnv) {
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".dist-info")))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".dist-info") || n.to_string_lossy().ends_with(".egg-info")))
         .collect();
     entries.sort();
-    for dist_info in entries {
-        let file = dist_info.join("METADATA");
-        match open::read_text_within(root, &file, MAX_METADATA_BYTES).map_err(|e| e.to_string()).and_then(|t| parse_metadata(&t)) {
+    for entry in entries {
+        match read_distribution(root, &entry) {
             Ok((dist, problems)) => {
-                env.problems.extend(problems.into_iter().map(|p| format!("{}: {p}", file.display())));
+                env.problems.extend(problems.into_iter().map(|p| format!("{}: {p}", entry.display())));
                 env.distributions.entry(normalize(&dist.name)).or_insert(dist);
             }
-            Err(e) => env.problems.push(format!("{}: {e}", file.display())),
+            Err(e) => env.problems.push(e),
         }
     }
+}
+
+/// One installed distribution: `NAME.dist-info/METADATA`, or the older `NAME.egg-info/PKG-INFO`
+/// (a folder, with its requirements in `requires.txt`) or `NAME.egg-info` (a file, distutils).
+fn read_distribution(root: &Path, entry: &Path) -> Result<(Distribution, Vec<String>), String> {
+    let read = |file: &Path| open::read_text_within(root, file, MAX_METADATA_BYTES).map_err(|e| format!("{}: {e}", file.display()));
+    let is_egg = entry.extension().is_some_and(|e| e == "egg-info");
+    let metadata = match (is_egg, entry.is_dir()) {
+        (false, _) => entry.join("METADATA"),
+        (true, true) => entry.join("PKG-INFO"),
+        (true, false) => entry.to_path_buf(),
+    };
+    let (mut dist, mut problems) = parse_metadata(&read(&metadata)?).map_err(|e| format!("{}: {e}", metadata.display()))?;
+    let requires = entry.join("requires.txt");
+    if is_egg && requires.is_file() {
+        for line in egg_requirements(&read(&requires)?) {
+            match crate::guard::catch_panic(|| Requirement::from_str(&line)) {
+                Ok(Ok(req)) => dist.requires.push(req),
+                _ => problems.push(format!("requires.txt: '{line}' is not a valid requirement")),
+            }
+        }
+    }
+    Ok((dist, problems))
+}
+
+/// `requires.txt` of an egg-info: requirement lines under `[extra]`, `[:marker]` or
+/// `[extra:marker]` sections, rewritten as PEP 508 requirements with their marker.
+fn egg_requirements(text: &str) -> Vec<String> {
+    let mut marker = String::new();
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let (extra, condition) = section.split_once(':').unwrap_or((section, ""));
+            marker = match (extra.trim(), condition.trim()) {
+                ("", "") => String::new(),
+                ("", c) => c.to_string(),
+                (e, "") => format!("extra == \"{e}\""),
+                (e, c) => format!("({c}) and extra == \"{e}\""),
+            };
+            continue;
+        }
+        out.push(if marker.is_empty() { line.to_string() } else { format!("{line} ; {marker}") });
+    }
+    out
 }
 
 /// The header block of a core-metadata file (RFC 822 style): `Name`, `Version` and each
@@ -365,7 +425,7 @@ pub fn drift(env: &PythonEnv, pins: &BTreeMap<String, Vec<Pin>>, own: &BTreeSet<
         let installed = env.distributions.get(name).map(|d| d.version.clone()).or_else(|| env.conda_packages.get(name).cloned());
         match installed {
             None => out.push(Drift::NotInstalled { name: name.clone(), pinned: first.version.clone() }),
-            Some(installed) if !applying.iter().any(|p| same_version(&p.version, &installed)) => {
+            Some(installed) if !applying.iter().any(|p| pin_accepts(&p.version, &installed)) => {
                 out.push(Drift::Version { name: name.clone(), pinned: first.version.clone(), installed })
             }
             Some(_) => {}
@@ -384,6 +444,15 @@ pub fn same_version(a: &str, b: &str) -> bool {
     match (Version::from_str(a), Version::from_str(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
+    }
+}
+
+/// Whether an installed version is what `==pinned` accepts: PEP 440 equality, where a pin
+/// without a local label accepts a local build of it (`==2.3.0` accepts `2.3.0+cpu`, as pip does).
+pub fn pin_accepts(pinned: &str, installed: &str) -> bool {
+    match (VersionSpecifier::from_str(&format!("=={pinned}")), Version::from_str(installed)) {
+        (Ok(spec), Ok(version)) => spec.contains(&version),
+        _ => same_version(pinned, installed),
     }
 }
 
@@ -414,6 +483,28 @@ pub fn unpinned_requirements(env: &PythonEnv, roots: &BTreeSet<String>, pinned: 
 /// environment does not have.
 pub fn uninstalled_requirements(env: &PythonEnv, pinned: &BTreeSet<String>) -> Result<Vec<Unpinned>, ClosureUnknown> {
     Ok(first_per_name(requirement_edges(env, pinned)?.into_iter().filter(|e| !e.installed)))
+}
+
+/// Walks the conda records' `depends` from every root the prefix has, and names each package
+/// `pinned` lacks (conda match specs carry no markers: every dependency applies).
+pub fn unpinned_conda_requirements(env: &PythonEnv, roots: &BTreeSet<String>, pinned: &BTreeSet<String>) -> Vec<Unpinned> {
+    let mut queue: Vec<String> = roots.iter().filter(|n| env.conda_packages.contains_key(*n)).cloned().collect();
+    let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
+    let mut edges = Vec::new();
+    while let Some(name) = queue.pop() {
+        let version = env.conda_packages.get(&name).cloned().unwrap_or_default();
+        for dep in env.conda_depends.get(&name).into_iter().flatten() {
+            let installed = env.conda_packages.contains_key(dep);
+            if !pinned.contains(dep) {
+                edges.push(Unpinned { name: dep.clone(), required_by: name.clone(), required_by_version: version.clone(), installed });
+            }
+            if installed && seen.insert(dep.clone()) {
+                queue.push(dep.clone());
+            }
+        }
+    }
+    edges.sort();
+    first_per_name(edges.into_iter())
 }
 
 /// One entry per required package: the first package (by name) that needs it.
@@ -471,6 +562,7 @@ mod tests {
             python: Some(python.to_string()),
             distributions: BTreeMap::new(),
             conda_packages: BTreeMap::new(),
+            conda_depends: BTreeMap::new(),
             problems: Vec::new(),
         };
         for (name, version, requires) in dists {
@@ -541,6 +633,16 @@ mod tests {
     }
 
     #[test]
+    fn a_pin_accepts_its_local_builds_and_equal_spellings_only() {
+        assert!(pin_accepts("2.3.0", "2.3.0+cpu"));
+        assert!(pin_accepts("1.0", "1.0.0"));
+        assert!(pin_accepts("2.3.0+cpu", "2.3.0+cpu"));
+        assert!(!pin_accepts("2.3.0+cu121", "2.3.0+cpu"));
+        assert!(!pin_accepts("1.2.0", "1.4.0"));
+        assert!(!pin_accepts("2.3.0", "2.3.0.post1"));
+    }
+
+    #[test]
     fn pyvenv_cfg_and_lib_folders_give_the_interpreter_version() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("pyvenv.cfg"), "home = /usr/bin\nversion_info = 3.12.4.final.0\n").unwrap();
@@ -558,7 +660,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let meta = dir.path().join("conda-meta");
         std::fs::create_dir_all(&meta).unwrap();
-        std::fs::write(meta.join("python-3.11.9-hab00c5b_0_cpython.json"), r#"{"name": "python", "version": "3.11.9", "depends": []}"#).unwrap();
+        std::fs::write(
+            meta.join("python-3.11.9-hab00c5b_0_cpython.json"),
+            r#"{"name": "python", "version": "3.11.9", "depends": ["libzlib >=1.2.13,<2.0a0", "__glibc >=2.17"]}"#,
+        )
+        .unwrap();
         std::fs::write(meta.join("libzlib-1.3.1-h4ab18f5_1.json"), r#"{"name": "libzlib", "version": "1.3.1"}"#).unwrap();
         std::fs::write(meta.join("history"), "not json").unwrap();
         let site = dir.path().join("lib/python3.11/site-packages/numpy-2.4.6.dist-info");
@@ -567,6 +673,12 @@ mod tests {
         let env = read(dir.path(), Origin::CondaPrefix).unwrap();
         assert_eq!((env.kind, env.python.as_deref()), (Kind::Conda, Some("3.11.9")));
         assert_eq!(env.conda_packages.keys().collect::<Vec<_>>(), ["libzlib", "python"]);
+        assert_eq!(env.conda_depends["python"], ["libzlib"]);
+        let roots: BTreeSet<String> = ["python".to_string()].into();
+        let gaps = unpinned_conda_requirements(&env, &roots, &roots);
+        assert_eq!(gaps, [Unpinned { name: "libzlib".into(), required_by: "python".into(), required_by_version: "3.11.9".into(), installed: true }]);
+        let both: BTreeSet<String> = ["python".to_string(), "libzlib".to_string()].into();
+        assert_eq!(unpinned_conda_requirements(&env, &roots, &both), []);
         assert_eq!(env.distributions["numpy"].version, "2.4.6");
         assert!(env.problems.is_empty(), "{:?}", env.problems);
     }
@@ -583,6 +695,36 @@ mod tests {
         assert!(env.distributions.is_empty());
         assert_eq!(env.problems.len(), 1);
         assert!(env.problems[0].contains("resolves outside"), "{:?}", env.problems);
+    }
+
+    #[test]
+    fn egg_info_distributions_are_read_with_their_requirement_sections() {
+        assert_eq!(
+            egg_requirements(
+                "six>=1.5\n\n[:python_version < \"3.8\"]\nimportlib-metadata\n\n[socks]\nPySocks\n[test:sys_platform == 'win32']\ncolorama\n"
+            ),
+            [
+                "six>=1.5",
+                "importlib-metadata ; python_version < \"3.8\"",
+                "PySocks ; extra == \"socks\"",
+                "colorama ; (sys_platform == 'win32') and extra == \"test\""
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let egg = dir.path().join("legacy_pkg-0.3-py3.11.egg-info");
+        std::fs::create_dir_all(&egg).unwrap();
+        std::fs::write(egg.join("PKG-INFO"), "Metadata-Version: 1.1\nName: legacy-pkg\nVersion: 0.3\n").unwrap();
+        std::fs::write(egg.join("requires.txt"), "six\n[:python_version < \"3.0\"]\nfutures\n").unwrap();
+        std::fs::write(dir.path().join("old_dist-1.0-py3.11.egg-info"), "Name: old-dist\nVersion: 1.0\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("six-1.17.0.dist-info")).unwrap();
+        std::fs::write(dir.path().join("six-1.17.0.dist-info/METADATA"), "Name: six\nVersion: 1.17.0\n").unwrap();
+        let mut env = read(dir.path(), Origin::Flag).unwrap();
+        assert_eq!(env.distributions.keys().collect::<Vec<_>>(), ["legacy-pkg", "old-dist", "six"]);
+        assert_eq!(env.distributions["legacy-pkg"].requires.len(), 2);
+        env.python = Some("3.11.7".into());
+        let pinned: BTreeSet<String> = ["legacy-pkg".to_string()].into();
+        let names: Vec<String> = unpinned_requirements(&env, &pinned, &pinned).unwrap().into_iter().map(|u| u.name).collect();
+        assert_eq!(names, ["six"]);
     }
 
     #[test]
