@@ -248,29 +248,13 @@ fn tensor_names_decide_the_binding_and_pandas_column_layouts_are_named() {
     );
 }
 
-/// A `.npy` file of float64 values (numpy's default dtype) in C order.
-fn write_f64_npy(path: &std::path::Path, shape: &[usize], values: &[f64]) {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    let dims = if dims.len() == 1 { format!("{},", dims[0]) } else { dims.join(", ") };
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({dims}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-    std::fs::write(path, bytes).unwrap();
-}
-
 #[test]
 fn tensor_values_are_judged_like_columns_whatever_file_type_they_came_in() {
     let dir = tempfile::tempdir().unwrap();
     // numpy's default float64 into a float32 input rounds within the values' spread: a pass
     // that says so, not a failure about the file's dtype.
     let npy = dir.path().join("iris.npy");
-    write_f64_npy(&npy, &[3, 2], &[5.1, 3.5, 6.2, 2.9, 7.7, 3.0]);
+    common::write_f64_npy(&npy, &[3, 2], &[5.1, 3.5, 6.2, 2.9, 7.7, 3.0]);
     let run = audit(&model("ort-logreg-iris"), &["--sample", npy.to_str().unwrap()]);
     assert_eq!(statuses(&run), ["pass", "pass", "pass", "warn", "pass", "pass", "skip", "pass"], "{}", run.json);
     let rounding = run.details("schema_parity").into_iter().find(|d| d.contains("float64 values round into float32")).unwrap();

@@ -114,6 +114,56 @@ fn swapped_columns_are_called_out_of_order_not_rounded() {
     );
 }
 
+/// The epoch fixture's rows as (age, ts) pairs, read from the pandas-written CSV.
+fn epoch_rows() -> Vec<(f64, f64)> {
+    let text = std::fs::read_to_string(common::root().join("fixtures/samples/epoch.csv")).unwrap();
+    text.lines().skip(1).map(|l| l.split_once(',').map(|(a, t)| (a.parse().unwrap(), t.parse().unwrap())).unwrap()).collect()
+}
+
+#[test]
+fn a_table_given_as_a_tensor_is_judged_column_by_column_like_its_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = epoch_rows();
+    // The same values as the CSV, as numpy's float64 array: ts is judged against its own
+    // Scaler's std (not the whole array's spread) and fails as in the CSV.
+    let npy = dir.path().join("epoch.npy");
+    common::write_f64_npy(&npy, &[rows.len(), 2], &rows.iter().flat_map(|(a, t)| [*a, *t]).collect::<Vec<_>>());
+    let run = audit(SK_EPOCH, &["--sample", npy.to_str().unwrap(), "--only", "schema_parity"]);
+    assert_eq!((run.code, run.status("schema_parity")), (1, "fail".to_string()));
+    assert_eq!(
+        run.details("schema_parity")[..3],
+        [
+            "warn: input 'input': the sample gives its 2 columns as a tensor, matched by position: arrays carry no column names, so their \
+             order cannot be verified; give the sample as CSV or Parquet with named columns and record the order in checks.schema_parity.feature_names",
+            "pass: input 'input' column 0: float64 values convert exactly to float32",
+            "fail: input 'input' column 1: value 1702715753.5 at [0, 1] changes by 2.8e-4 of the Scaler's std 79204 (tolerance 1e-4): \
+             float32 makes it 1702715776; 51 of 60 values",
+        ]
+    );
+    // Swapped columns in an array are found by the Scalers too.
+    let swapped = dir.path().join("swapped.npy");
+    common::write_f64_npy(&swapped, &[rows.len(), 2], &rows.iter().flat_map(|(a, t)| [*t, *a]).collect::<Vec<_>>());
+    let run = audit(SK_EPOCH, &["--sample", swapped.to_str().unwrap(), "--only", "schema_parity"]);
+    assert!(summary(&run, "schema_parity").starts_with("the sample's columns look out of the model's feature order"), "{}", run.json);
+    // A NaN in an array of the input's own type fails, as a NaN cell does.
+    let nan = dir.path().join("nan.npy");
+    common::write_f32_npy(&nan, &[2, 2], &[30.0, 1.7e9, f32::NAN, 1.7e9]);
+    let run = audit(SK_EPOCH, &["--sample", nan.to_str().unwrap(), "--only", "schema_parity"]);
+    assert_eq!(summary(&run, "schema_parity"), "input 'input' column 0: NaN at [1, 0] (1 of 2 values); a sample holds real values");
+}
+
+#[test]
+fn a_units_mistake_is_not_called_a_column_order_problem() {
+    // Ages in months: far from the age Scaler, but no swap with ts explains it.
+    let dir = tempfile::tempdir().unwrap();
+    let months: String = std::iter::once("age,ts\n".to_string()).chain(epoch_rows().iter().map(|(a, t)| format!("{},{}\n", a * 12.0, t))).collect();
+    let path = dir.path().join("months.csv");
+    std::fs::write(&path, months).unwrap();
+    let run = audit(SK_EPOCH, &["--sample", path.to_str().unwrap(), "--only", "schema_parity"]);
+    assert!(!run.json.to_string().contains("feature order"), "{}", run.json);
+    assert_eq!(run.status("schema_parity"), "fail", "ts still rounds: {}", run.json);
+}
+
 #[test]
 fn reversed_columns_for_tree_exports_without_feature_names_are_never_a_silent_pass() {
     for (model, expected, golden) in [

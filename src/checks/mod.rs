@@ -262,9 +262,14 @@ impl<'a> AuditContext<'a> {
         self.binding
             .get_or_init(|| {
                 let runner = self.runner.as_ref().ok()?;
-                let tolerance = self.config.checks.schema_parity.float_tolerance;
+                let settings = &self.config.checks.schema_parity;
+                let positional = match settings.positional_columns {
+                    crate::config::PositionalColumns::Warn => Status::Warn,
+                    crate::config::PositionalColumns::Fail => Status::Fail,
+                };
+                let rules = schema_parity::Rules { tolerance: settings.float_tolerance, positional, domain: &self.artifact.domain };
                 if let Some(set) = self.tensors {
-                    return Some(schema_parity::bind_tensors(set, runner.inputs(), tolerance));
+                    return Some(schema_parity::bind_tensors(set, runner.inputs(), &rules));
                 }
                 let sample = self.sample?;
                 let configured = self.config.checks.schema_parity.feature_names.clone();
@@ -275,12 +280,6 @@ impl<'a> AuditContext<'a> {
                     (None, None) => None,
                 };
                 let named = named.as_ref().map(|(names, from)| (names.as_slice(), *from));
-                let settings = &self.config.checks.schema_parity;
-                let positional = match settings.positional_columns {
-                    crate::config::PositionalColumns::Warn => Status::Warn,
-                    crate::config::PositionalColumns::Fail => Status::Fail,
-                };
-                let rules = schema_parity::Rules { tolerance: settings.float_tolerance, positional, domain: &self.artifact.domain };
                 Some(schema_parity::bind(sample, runner.inputs(), named, &rules))
             })
             .as_ref()

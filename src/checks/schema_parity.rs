@@ -141,7 +141,7 @@ pub fn bind(sample: &Sample, inputs: &[IoSpec], feature_names: Option<(&[String]
 /// Matches the tensors of a test data set to the model inputs: by name when every tensor is
 /// named after an input, otherwise by position. Element types must be equal and static
 /// dimensions must agree.
-pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec], tolerance: f64) -> Binding {
+pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec], rules: &Rules<'_>) -> Binding {
     let mut findings = Findings(Vec::new(), Vec::new());
     // By name as soon as one tensor is named after an input (a misnamed array is then named as
     // missing, never fed by position); by position only when no name matches (input_0.pb sets,
@@ -156,6 +156,17 @@ pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec], tolera
         findings.add(
             Status::Fail,
             format!("the sample has {} input tensor(s) and no name matches an input; the model takes {}", set.tensors.len(), inputs.len()),
+        );
+    } else if inputs.len() > 1 || set.tensors.iter().any(|t| named_by_user(set, &t.name)) {
+        // One unnamed array for a one-input model is unambiguous; anything else by position is not.
+        let wanted: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+        findings.note(
+            Status::Warn,
+            format!(
+                "tensors matched by position: no tensor is named after an input (the sample has {}; the model takes {}); name them after the inputs",
+                names.join(", "),
+                wanted.join(", ")
+            ),
         );
     }
     let mut batch = Vec::new();
@@ -175,11 +186,7 @@ pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec], tolera
             findings.add(Status::Fail, format!("input '{}': shape {shape:?} does not fit {}", input.name, input.kind));
             continue;
         }
-        let data = if tensor.data.element_type() == element {
-            Some(tensor.data.clone())
-        } else {
-            convert_tensor(&input.name, &tensor.data, element, set.untyped, tolerance, &mut findings)
-        };
+        let data = tensor_values(input, &tensor.data, element, set.untyped, rules, &mut findings);
         batch.extend(data.map(|data| NamedTensor { name: input.name.clone(), data }));
     }
     let failed = findings.blocked();
@@ -190,33 +197,105 @@ pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec], tolera
     }
 }
 
+/// Whether a tensor's name was chosen by whoever wrote the sample: a named `.npz` member or
+/// JSON key, not numpy's `arr_0`, a test data set's `input_0`, or a `.npy` file's stem.
+fn named_by_user(set: &crate::sample::TensorSample, name: &str) -> bool {
+    let is_npy = set.dir.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let default = ["arr_", "input_"].iter().any(|p| name.strip_prefix(p).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())));
+    !is_npy && !name.is_empty() && !default
+}
+
+/// How one sample tensor is judged: which input, what it is called in messages, where its
+/// elements sit in the file's tensor, and whether its type already is the input's.
+struct TensorPart<'a> {
+    /// `input 'x'`, or `input 'x' column 2` for one feature of a table given as a tensor.
+    label: String,
+    /// Where element `k` of the part sits in the sample's tensor (`[r, 2]`).
+    at: &'a dyn Fn(usize) -> String,
+    /// The source type for messages (`float64`, `JSON`), `None` when it is the input's type.
+    source: Option<String>,
+    judge: Judge,
+}
+
+/// The values of one sample tensor for its input: a table given as a 2-D tensor (the graph knows
+/// its columns) is judged column by column, against each column's Scaler like a CSV, and its
+/// column order is unverifiable; any other tensor is judged whole. A tensor of the input's type
+/// is fed as it is, unless it holds NaN.
+fn tensor_values(
+    input: &IoSpec,
+    data: &TensorData,
+    element: ElementType,
+    json: bool,
+    rules: &Rules<'_>,
+    findings: &mut Findings,
+) -> Option<TensorData> {
+    let source = (data.element_type() != element).then(|| if json { "JSON".to_string() } else { data.element_type().to_string() });
+    let shape = data.shape().to_vec();
+    let width = if shape.len() == 2 { shape[1] } else { 0 };
+    let tabular = width > 1 && (0..width).any(|j| rules.domain.column(&input.name, j).is_some());
+    if !tabular {
+        let at = |flat: usize| crate::inputs::tensor_values::index_text(flat, &shape);
+        let part = TensorPart { label: format!("input '{}'", input.name), at: &at, source, judge: Judge { tolerance: rules.tolerance, scale: None } };
+        return convert_tensor(&part, data, element, findings);
+    }
+    findings.note(
+        rules.positional,
+        format!("input '{}': the sample gives its {width} columns as a tensor, matched by position: {POSITIONAL_TENSOR}", input.name),
+    );
+    let columns: Vec<TensorData> = (0..width).filter_map(|j| data.slice_columns(j, j + 1)).collect();
+    let as_f64 = |c: &TensorData| match crate::inputs::tensor_values::convert(c, ElementType::Float64, Judge::default()).values {
+        Some(TensorData::F64(v)) => v.into_raw_vec_and_offset().0,
+        _ => Vec::new(),
+    };
+    let named: Vec<(String, Vec<f64>)> = columns.iter().enumerate().map(|(j, c)| (format!("{j}"), as_f64(c))).collect();
+    if let Some(text) = misplaced_columns(&named, &input.name, rules.domain) {
+        // Judging each column against another column's Scaler would only blame rounding.
+        findings.add(Status::Fail, text);
+        return None;
+    }
+    let mut parts = Vec::new();
+    for (j, column) in columns.iter().enumerate() {
+        let at = move |row: usize| format!("[{row}, {j}]");
+        let scale = rules.domain.column(&input.name, j).and_then(|c| c.scaler).map(|(_, std)| std);
+        let part = TensorPart {
+            label: format!("input '{}' column {j}", input.name),
+            at: &at,
+            source: source.clone(),
+            judge: Judge { tolerance: rules.tolerance, scale },
+        };
+        parts.extend(convert_tensor(&part, column, element, findings));
+    }
+    if parts.len() == width { stack_columns(parts) } else { None }
+}
+
+/// Told when a table arrives as a 2-D tensor (`.npy`, `.npz`, JSON): arrays carry no column names.
+const POSITIONAL_TENSOR: &str = "arrays carry no column names, so their order cannot be verified; give the sample as CSV or Parquet with \
+     named columns and record the order in checks.schema_parity.feature_names";
+
 /// Converts a sample tensor into its input's element type by the rule columns follow (values,
 /// not the file's type, decide) and records what happened to its values.
-fn convert_tensor(name: &str, data: &TensorData, element: ElementType, json: bool, tolerance: f64, findings: &mut Findings) -> Option<TensorData> {
-    let conversion = crate::inputs::tensor_values::convert(data, element, Judge { tolerance, scale: None });
-    let source = if json { "JSON".to_string() } else { data.element_type().to_string() };
-    let at = |flat: usize| crate::inputs::tensor_values::index_text(flat, data.shape());
-    let total = data.len();
-    match &conversion.safety {
-        Safety::Exact if json => {}
-        Safety::Exact => findings.add(Status::Pass, format!("input '{name}': {source} values convert exactly to {element}")),
-        Safety::Rounded(r) => findings.add(
+fn convert_tensor(part: &TensorPart<'_>, data: &TensorData, element: ElementType, findings: &mut Findings) -> Option<TensorData> {
+    let conversion = crate::inputs::tensor_values::convert(data, element, part.judge);
+    let (label, at, total, tolerance) = (&part.label, part.at, data.len(), part.judge.tolerance);
+    let source = part.source.as_deref();
+    match (&conversion.safety, source) {
+        (Safety::Exact, None | Some("JSON")) => {}
+        (Safety::Exact, Some(source)) => findings.add(Status::Pass, format!("{label}: {source} values convert exactly to {element}")),
+        (Safety::Rounded(_), None) => {}
+        (Safety::Rounded(r), Some(source)) => findings.add(
             Status::Pass,
-            format!(
-                "input '{name}': {source} values round into {element} by at most {:.1e} of the values' spread (tolerance {tolerance:e})",
-                r.relative
-            ),
+            format!("{label}: {source} values round into {element} by at most {:.1e} of {} (tolerance {tolerance:e})", r.relative, spread_text(r)),
         ),
-        Safety::Lossy(r) => {
+        (Safety::Lossy(r), _) => {
             let what = match r.spread {
-                Some(_) => format!("changes by {:.1e} of the values' spread (tolerance {tolerance:e})", r.relative),
+                Some(_) => format!("changes by {:.1e} of {} (tolerance {tolerance:e})", r.relative, spread_text(r)),
                 None if r.value.fract() != 0.0 => "has a fraction".to_string(),
                 None => "does not fit".to_string(),
             };
             findings.note(
                 Status::Fail,
                 format!(
-                    "input '{name}': value {} at {} {what}: {element} makes it {}; {} of {total} values",
+                    "{label}: value {} at {} {what}: {element} makes it {}; {} of {total} values",
                     short(r.value),
                     at(r.row),
                     short(r.becomes),
@@ -224,12 +303,20 @@ fn convert_tensor(name: &str, data: &TensorData, element: ElementType, json: boo
                 ),
             );
         }
-        Safety::Missing(m) => {
-            findings.add(Status::Fail, format!("input '{name}': NaN at {} ({} of {total} values); a sample holds real values", at(m.row), m.count))
+        (Safety::Missing(m), _) => {
+            findings.add(Status::Fail, format!("{label}: NaN at {} ({} of {total} values); a sample holds real values", at(m.row), m.count))
         }
-        Safety::Incompatible(why) => findings.add(Status::Fail, format!("input '{name}' ({element}): {source} values: {why}")),
+        (Safety::Incompatible(why), _) => findings.add(Status::Fail, format!("{label} ({element}): {} values: {why}", source.unwrap_or("its"))),
     }
     conversion.values
+}
+
+/// What a tensor's rounding error was measured against.
+fn spread_text(r: &Rounding) -> String {
+    match r.spread {
+        Some(spread @ crate::sample::Spread::ScalerStd(_)) => spread.to_string(),
+        _ => "the values' spread".to_string(),
+    }
 }
 
 /// Converts one column and records what happened to its values.
@@ -358,7 +445,11 @@ fn bind_single(
         }
     }
     if names_from == NamesFrom::Position
-        && let Some(text) = misplaced_columns(sample, &used, &input.name, rules.domain)
+        && let Some(text) = misplaced_columns(
+            &used.iter().map(|c| (c.clone(), column_values(sample, c).unwrap_or_default())).collect::<Vec<_>>(),
+            &input.name,
+            rules.domain,
+        )
     {
         findings.add(Status::Fail, text);
     }
@@ -383,41 +474,74 @@ fn bind_single(
 const MISPLACED_STDS: f64 = 10.0;
 const FITS_STDS: f64 = 3.0;
 
-/// Columns matched by position whose values sit far from the training mean of the Scaler at
-/// their position while fitting another position's: the sample's columns are in another order
-/// than the model's features (a failure that rounding or types would otherwise be blamed for).
-fn misplaced_columns(sample: &Sample, columns: &[String], input: &str, domain: &GraphDomain) -> Option<String> {
+/// Pairs of columns matched by position that fit each other's Scaler far better than their
+/// own: together they sit more than [`MISPLACED_STDS`] training standard deviations from their
+/// positions' Scaler means, and swapped within [`FITS_STDS`] each. The sample's columns are
+/// then in another order than the model's features, a failure that rounding or types would
+/// otherwise be blamed for. A column far from its Scaler that no swap explains (a units
+/// mistake) is not called out of order. `columns` are (name, values) in position order.
+fn misplaced_columns(columns: &[(String, Vec<f64>)], input: &str, domain: &GraphDomain) -> Option<String> {
     let scalers: Vec<Option<(f64, f64)>> =
         (0..columns.len()).map(|i| domain.column(input, i).and_then(|c| c.scaler).filter(|(_, std)| *std > 0.0)).collect();
-    let distance = |values: &[f64], (mean, std): (f64, f64)| {
-        let mut d: Vec<f64> = values.iter().filter(|v| v.is_finite()).map(|v| (v - mean).abs() / std).collect();
+    // The median distance of a column's values from position `at`'s Scaler mean, in its stds.
+    let cost = |column: usize, at: usize| -> Option<f64> {
+        let (mean, std) = scalers[at]?;
+        let mut d: Vec<f64> = columns[column].1.iter().filter(|v| v.is_finite()).map(|v| (v - mean).abs() / std).collect();
         d.sort_by(f64::total_cmp);
         d.get(d.len() / 2).copied()
     };
+    let mut swaps: Vec<(f64, usize, usize)> = Vec::new();
+    for i in 0..columns.len() {
+        for j in i + 1..columns.len() {
+            let (Some(ii), Some(jj), Some(ij), Some(ji)) = (cost(i, i), cost(j, j), cost(i, j), cost(j, i)) else { continue };
+            if ii + jj > MISPLACED_STDS && ij <= FITS_STDS && ji <= FITS_STDS {
+                swaps.push((ii + jj - ij - ji, i, j));
+            }
+        }
+    }
+    swaps.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut taken = vec![false; columns.len()];
     let mut moved = Vec::new();
-    for (position, column) in columns.iter().enumerate() {
-        let Some(here) = scalers[position] else { continue };
-        let Some(TensorData::F64(values)) = sample.convert(column, ElementType::Float64, Judge::default()).values else { continue };
-        let values = values.into_raw_vec_and_offset().0;
-        let Some(away) = distance(&values, here).filter(|d| *d > MISPLACED_STDS) else { continue };
-        let fits = (0..columns.len())
-            .filter(|&j| j != position)
-            .filter_map(|j| Some((j, distance(&values, scalers[j]?)?)))
-            .filter(|(_, d)| *d <= FITS_STDS)
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        if let Some((other, near)) = fits {
-            moved.push(format!(
-                "column '{column}' (position {position}) lies {away:.1e} training stds from feature {position}'s Scaler mean {}, and {near:.1} from feature {other}'s",
-                short((here.0 * 1e4).round() / 1e4)
+    for (_, i, j) in swaps {
+        if taken[i] || taken[j] {
+            continue;
+        }
+        (taken[i], taken[j]) = (true, true);
+        for (here, other) in [(i, j), (j, i)] {
+            let (mean, _) = scalers[here].expect("costed");
+            moved.push((
+                here,
+                format!(
+                    "column '{}' (position {here}) lies {} training stds from feature {here}'s Scaler mean {}, and {:.1} from feature {other}'s",
+                    columns[here].0,
+                    stds(cost(here, here).unwrap_or_default()),
+                    short((mean * 1e4).round() / 1e4),
+                    cost(here, other).unwrap_or_default()
+                ),
             ));
         }
     }
+    moved.sort_by_key(|(position, _)| *position);
     (!moved.is_empty()).then(|| {
+        let listed: Vec<String> = moved.into_iter().map(|(_, text)| text).collect();
         format!(
             "the sample's columns look out of the model's feature order (matched by position): {}; list the order in checks.schema_parity.feature_names",
-            moved.join("; ")
+            listed.join("; ")
         )
     })
+}
+
+/// A number of standard deviations for messages: `3.1`, `2.8e3`.
+fn stds(v: f64) -> String {
+    if v < 1000.0 { format!("{v:.1}") } else { format!("{v:.1e}") }
+}
+
+/// A sample column's values as f64 (none when they are not numbers).
+fn column_values(sample: &Sample, column: &str) -> Option<Vec<f64>> {
+    match sample.convert(column, ElementType::Float64, Judge::default()).values {
+        Some(TensorData::F64(values)) => Some(values.into_raw_vec_and_offset().0),
+        _ => None,
+    }
 }
 
 /// The first finding of `status` (and how many there are), for a summary line.

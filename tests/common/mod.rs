@@ -120,3 +120,29 @@ pub fn with_en_us_locale() -> &'static std::path::Path {
     })
     .path()
 }
+
+/// A `.npy` file (format 1.0, C order) of `descr` elements (`<f8`, `<f4`) given as raw bytes.
+pub fn write_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let dims = if dims.len() == 1 { format!("{},", dims[0]) } else { dims.join(", ") };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A `.npy` file of float64 values (numpy's default dtype).
+pub fn write_f64_npy(path: &Path, shape: &[usize], values: &[f64]) {
+    write_npy(path, "<f8", shape, &values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
+}
+
+/// A `.npy` file of float32 values.
+pub fn write_f32_npy(path: &Path, shape: &[usize], values: &[f32]) {
+    write_npy(path, "<f4", shape, &values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
+}
