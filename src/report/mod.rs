@@ -5,6 +5,7 @@ pub mod escape;
 mod json;
 mod junit;
 mod markdown;
+mod sarif;
 mod table;
 
 use serde::Serialize;
@@ -19,6 +20,7 @@ use crate::sample::SampleFormat;
 pub use json::render_json;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use sarif::render_sarif;
 pub use table::render_table;
 
 /// Version of the JSON report layout; bumped on any incompatible change.
@@ -35,16 +37,19 @@ pub enum Format {
     Junit,
     /// A Markdown summary for CI pages.
     Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
 }
 
 impl Format {
-    /// The format a file name implies: `.json`, `.xml`, `.md`, `.txt`.
+    /// The format a file name implies: `.json`, `.xml`, `.md`, `.txt`, `.sarif`.
     pub fn from_extension(path: &std::path::Path) -> Option<Self> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "json" => Some(Self::Json),
             "xml" => Some(Self::Junit),
             "md" | "markdown" => Some(Self::Markdown),
             "txt" => Some(Self::Table),
+            "sarif" => Some(Self::Sarif),
             _ => None,
         }
     }
@@ -57,6 +62,7 @@ pub fn render(report: &Report, format: Format, verbose: bool) -> Vec<u8> {
         Format::Json => render_json(report),
         Format::Junit => render_junit(report),
         Format::Markdown => render_markdown(report).into_bytes(),
+        Format::Sarif => render_sarif(report),
     }
 }
 
