@@ -22,7 +22,7 @@ pub fn render_sarif(report: &Report) -> Vec<u8> {
     }
     let driver = sarif::ToolComponent::builder()
         .name("ready")
-        .version(report.ready_version)
+        .version(report.ready_version.as_str())
         .information_uri("https://github.com/ready-ml/ready")
         .rules(rules())
         .build();
@@ -72,7 +72,7 @@ fn check_result(report: &Report, check: &CheckResult) -> Option<sarif::Result> {
     let index = REGISTRY.iter().position(|c| c.id() == check.id)?;
     let mut lines = vec![check.summary.clone()];
     lines.extend(check.details.iter().cloned());
-    Some(result(check.id, index, level, &lines, locations(report, check)))
+    Some(result(&check.id, index, level, &lines, locations(report, check)))
 }
 
 fn result(rule: &str, index: usize, level: sarif::ResultLevel, lines: &[String], locations: Vec<sarif::Location>) -> sarif::Result {
@@ -89,7 +89,7 @@ fn result(rule: &str, index: usize, level: sarif::ResultLevel, lines: &[String],
 /// The files a check's finding is about, most specific first.
 fn locations(report: &Report, check: &CheckResult) -> Vec<sarif::Location> {
     let mut paths: Vec<String> = Vec::new();
-    match check.id {
+    match check.id.as_str() {
         "lockfile" => {
             let files = check.metrics.get("lockfiles").and_then(|v| v.as_array());
             paths.extend(files.into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)));
