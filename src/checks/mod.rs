@@ -367,7 +367,7 @@ fn bind_tensor_sample(set: &TensorSample, inputs: &[crate::runtime::IoSpec]) -> 
         Ok(tensors) => schema_parity::bind_tensors(&TensorSample { tensors, ..set.clone() }, inputs),
         Err(problem) => schema_parity::Binding {
             mode: schema_parity::Mode::TestDataSet { dir: set.dir.display().to_string(), by_name: true },
-            findings: vec![schema_parity::Finding { status: Status::Fail, text: problem, blocks: true }],
+            findings: vec![schema_parity::Finding { status: Status::Fail, text: problem, blocks: true, headline: None }],
             batch: None,
         },
     }

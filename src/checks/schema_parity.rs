@@ -43,6 +43,8 @@ pub struct Finding {
     /// Whether the finding keeps the sample from being fed. A value that only rounds (a lossy
     /// cast) does not: the converted values still run, so golden parity shows the effect.
     pub blocks: bool,
+    /// A shorter form for the summary line, when `text` is too long for it.
+    pub headline: Option<&'static str>,
 }
 
 /// The result of matching a sample to the model inputs.
@@ -106,11 +108,11 @@ impl Findings {
         }
     }
     fn add(&mut self, status: Status, text: String) {
-        self.0.push(Finding { status, text, blocks: status == Status::Fail });
+        self.0.push(Finding { status, text, blocks: status == Status::Fail, headline: None });
     }
     /// A finding that is reported but lets the sample run.
     fn note(&mut self, status: Status, text: String) {
-        self.0.push(Finding { status, text, blocks: false });
+        self.0.push(Finding { status, text, blocks: false, headline: None });
     }
     fn blocked(&self) -> bool {
         self.0.iter().any(|f| f.blocks)
@@ -292,7 +294,7 @@ fn bind_single(
     };
     let mode = Mode::SingleTensor { input: input.name.clone(), names_from };
     if names_from == NamesFrom::Position {
-        findings.note(rules.positional, POSITIONAL.to_string());
+        findings.0.push(Finding { status: rules.positional, text: POSITIONAL.to_string(), blocks: false, headline: Some(POSITIONAL_HEADLINE) });
     }
     if let Some(width) = width
         && used.len() as i64 != width
@@ -333,10 +335,12 @@ fn bind_single(
 /// The first finding of `status` (and how many there are), for a summary line.
 fn headline(findings: &[Finding], status: Status) -> String {
     let problems: Vec<&Finding> = findings.iter().filter(|f| f.status == status).collect();
-    let first = problems.first().map_or(String::new(), |f| f.text.clone());
-    let first = if first.starts_with("columns matched by position") { "columns matched by position (order unverified)".to_string() } else { first };
+    let first = problems.first().map_or(String::new(), |f| f.headline.map_or_else(|| f.text.clone(), str::to_string));
     if problems.len() > 1 { format!("{} problems: {first}", problems.len()) } else { first }
 }
+
+/// The summary line's form of [`POSITIONAL`].
+const POSITIONAL_HEADLINE: &str = "columns matched by position (order unverified)";
 
 /// What a single-tensor model whose columns are matched by position is told.
 pub const POSITIONAL: &str = "columns matched by position: no feature_names in config or model metadata, so their order cannot be verified; \

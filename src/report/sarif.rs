@@ -131,6 +131,70 @@ fn percent_encode(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::artifact::ArtifactFormat;
+    use crate::checks::Outcome;
+    use crate::config::Severity;
+    use crate::report::{ModelFacts, NotVerified, SampleFacts};
+    use crate::sample::SampleFormat;
+
+    fn report() -> Report {
+        let model = ModelFacts { path: "models/évil \u{1b}[2J\u{202e}.onnx".into(), size_bytes: 1, sha256: "0".repeat(64), format: ArtifactFormat::Onnx };
+        let sample = SampleFacts { path: "data/rows.csv".into(), format: SampleFormat::Csv, rows: 1, columns: vec!["a\"b".into()] };
+        let mut lockfile = Outcome::warn("requirements.txt: 1/2 pinned").with_details(["requirements.txt: line 2: 'numpy' is not pinned".to_string()]);
+        lockfile = lockfile.with_metric("lockfiles", vec!["requirements.txt".to_string(), "sub dir/uv.lock".to_string()]);
+        let checks = vec![
+            CheckResult::new("serialization", Severity::Deny, Outcome::pass("valid")),
+            CheckResult::new("schema_parity", Severity::Deny, Outcome::fail("missing column 'x\u{7}'").with_details(["line\nbreak".to_string()])),
+            CheckResult::new("lockfile", Severity::Deny, lockfile),
+            CheckResult::new("latency", Severity::Warn, Outcome::fail("p99 too slow")),
+            CheckResult::new("baseline", Severity::Deny, Outcome::skip("no --baseline given")),
+        ];
+        Report::new(model, Some(sample), None, None, checks, false)
+    }
+
+    #[test]
+    fn warned_and_failed_checks_become_located_results() {
+        let json: serde_json::Value = serde_json::from_slice(&render_sarif(&report())).unwrap();
+        assert_eq!(json["version"], "2.1.0");
+        let run = &json["runs"][0];
+        let rules: Vec<&str> = run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        let mut expected: Vec<&str> = REGISTRY.iter().map(|c| c.id()).collect();
+        expected.push("verified");
+        assert_eq!(rules, expected);
+        let results = run["results"].as_array().unwrap();
+        let summary: Vec<(String, String, i64, Vec<String>)> = results
+            .iter()
+            .map(|r| {
+                let uris = r["locations"].as_array().unwrap().iter().map(|l| l["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().to_string());
+                (r["ruleId"].as_str().unwrap().into(), r["level"].as_str().unwrap().into(), r["ruleIndex"].as_i64().unwrap(), uris.collect())
+            })
+            .collect();
+        let model = "models/%C3%A9vil%20%1B%5B2J%E2%80%AE.onnx".to_string();
+        assert_eq!(
+            summary,
+            vec![
+                ("schema_parity".into(), "error".into(), 1, vec!["data/rows.csv".into(), model.clone()]),
+                ("lockfile".into(), "warning".into(), 8, vec!["requirements.txt".into(), "sub%20dir/uv.lock".into(), model.clone()]),
+                ("latency".into(), "warning".into(), 7, vec![model]),
+            ]
+        );
+        // Control and bidi characters from the model or sample are shown, never passed on.
+        assert_eq!(results[0]["message"]["text"], "missing column 'x\\x07'\nline\\nbreak");
+        assert_eq!(run["invocations"][0]["exitCode"], 1);
+    }
+
+    #[test]
+    fn a_ready_report_has_no_results_and_not_verified_is_one() {
+        let model = ModelFacts { path: "m.onnx".into(), size_bytes: 1, sha256: "0".repeat(64), format: ArtifactFormat::Onnx };
+        let ready = Report::new(model, None, None, None, vec![CheckResult::new("serialization", Severity::Deny, Outcome::pass("valid"))], false);
+        let json: serde_json::Value = serde_json::from_slice(&render_sarif(&ready)).unwrap();
+        assert_eq!(json["runs"][0]["results"], serde_json::json!([]));
+        let unverified = ready.mark_not_verified(NotVerified { checks: vec!["latency".into()], advice: "Give --sample.".into() }, true);
+        let json: serde_json::Value = serde_json::from_slice(&render_sarif(&unverified)).unwrap();
+        let result = &json["runs"][0]["results"][0];
+        assert_eq!((result["ruleId"].as_str(), result["level"].as_str()), (Some("verified"), Some("error")));
+        assert_eq!(result["ruleIndex"], REGISTRY.len());
+    }
 
     #[test]
     fn paths_become_uri_references() {
