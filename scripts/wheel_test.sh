@@ -55,11 +55,17 @@ bare() {
 
 bare --version >/dev/null || fail "ready --version failed"
 
+# The project the model is served from pins the onnxruntime pip resolved for the wheel (the
+# lockfile check compares the pin with the runtime that ran).
+ort_version=$("$venv/bin/python" -c "import importlib.metadata as m; print(m.version('onnxruntime'))")
+mkdir -p "$work/project"
+echo "onnxruntime==$ort_version" > "$work/project/requirements.txt"
+
 audit() {
     local expect=$1 name=$2 sample=$3
     local code=0
     bare audit "$repo/fixtures/models/iris_rf.onnx" --sample "$repo/fixtures/samples/$sample" \
-        --project "$repo/fixtures/projects/python_pinned" --quiet \
+        --project "$work/project" --quiet \
         --output "$work/$name.json" --output "$work/$name.sarif" > "$work/$name.txt" || code=$?
     if [ "$code" -ne "$expect" ]; then
         cat "$work/$name.txt" >&2
