@@ -83,7 +83,8 @@ impl Constraints {
     /// [`Report::from_json`]). Metrics are per check, so they are looked up by name.
     pub fn from_report(report: &Report) -> Self {
         let metrics = |id: &str| report.check(id).map(|c| &c.metrics);
-        let (serialization, latency, lockfile, robustness) = (metrics("serialization"), metrics("latency"), metrics("lockfile"), metrics("robustness"));
+        let (serialization, latency, lockfile, robustness) =
+            (metrics("serialization"), metrics("latency"), metrics("lockfile"), metrics("robustness"));
         let f = |m: Option<&Metrics>, key: &str| m.and_then(|m| m.get(key)).and_then(Value::as_f64);
         let u = |m: Option<&Metrics>, key: &str| m.and_then(|m| m.get(key)).and_then(Value::as_u64);
         Self {

@@ -171,7 +171,8 @@ mod tests {
     }
 
     fn report(sha: &str, p50: f64, p99: f64) -> Report {
-        let model = crate::report::ModelFacts { path: "m.onnx".into(), size_bytes: 1, sha256: sha.into(), format: crate::artifact::ArtifactFormat::Onnx };
+        let model =
+            crate::report::ModelFacts { path: "m.onnx".into(), size_bytes: 1, sha256: sha.into(), format: crate::artifact::ArtifactFormat::Onnx };
         let latency = Outcome::pass("timed").with_metric("p50_ms", p50).with_metric("p99_ms", p99);
         let checks = vec![crate::report::CheckResult::new("latency", crate::config::Severity::Deny, latency)];
         Report::new(model, None, None, None, checks, false)

@@ -141,7 +141,15 @@ impl CheckResult {
             (Status::Fail, Severity::Warn) => Status::Warn,
             (status, _) => status,
         };
-        Self { id: id.to_string(), severity, status, found: outcome.status, summary: outcome.summary, details: outcome.details, metrics: outcome.metrics }
+        Self {
+            id: id.to_string(),
+            severity,
+            status,
+            found: outcome.status,
+            summary: outcome.summary,
+            details: outcome.details,
+            metrics: outcome.metrics,
+        }
     }
 }
 

@@ -28,11 +28,7 @@ pub fn render_sarif(report: &Report) -> Vec<u8> {
         .build();
     let invocation = sarif::Invocation::builder().execution_successful(true).exit_code(i64::from(report.exit_code)).build();
     let run = sarif::Run::builder().tool(driver).results(results).invocations(vec![invocation]).build();
-    let log = sarif::Sarif::builder()
-        .schema(sarif::SCHEMA_URL)
-        .version(serde_json::Value::String("2.1.0".to_string()))
-        .runs(vec![run])
-        .build();
+    let log = sarif::Sarif::builder().schema(sarif::SCHEMA_URL).version(serde_json::Value::String("2.1.0".to_string())).runs(vec![run]).build();
     let mut bytes = serde_json::to_vec_pretty(&log).expect("SARIF structs contain only serializable data");
     bytes.push(b'\n');
     bytes
@@ -138,9 +134,11 @@ mod tests {
     use crate::sample::SampleFormat;
 
     fn report() -> Report {
-        let model = ModelFacts { path: "models/évil \u{1b}[2J\u{202e}.onnx".into(), size_bytes: 1, sha256: "0".repeat(64), format: ArtifactFormat::Onnx };
+        let model =
+            ModelFacts { path: "models/évil \u{1b}[2J\u{202e}.onnx".into(), size_bytes: 1, sha256: "0".repeat(64), format: ArtifactFormat::Onnx };
         let sample = SampleFacts { path: "data/rows.csv".into(), format: SampleFormat::Csv, rows: 1, columns: vec!["a\"b".into()] };
-        let mut lockfile = Outcome::warn("requirements.txt: 1/2 pinned").with_details(["requirements.txt: line 2: 'numpy' is not pinned".to_string()]);
+        let mut lockfile =
+            Outcome::warn("requirements.txt: 1/2 pinned").with_details(["requirements.txt: line 2: 'numpy' is not pinned".to_string()]);
         lockfile = lockfile.with_metric("lockfiles", vec!["requirements.txt".to_string(), "sub dir/uv.lock".to_string()]);
         let checks = vec![
             CheckResult::new("serialization", Severity::Deny, Outcome::pass("valid")),
@@ -165,7 +163,8 @@ mod tests {
         let summary: Vec<(String, String, i64, Vec<String>)> = results
             .iter()
             .map(|r| {
-                let uris = r["locations"].as_array().unwrap().iter().map(|l| l["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().to_string());
+                let uris =
+                    r["locations"].as_array().unwrap().iter().map(|l| l["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().to_string());
                 (r["ruleId"].as_str().unwrap().into(), r["level"].as_str().unwrap().into(), r["ruleIndex"].as_i64().unwrap(), uris.collect())
             })
             .collect();
