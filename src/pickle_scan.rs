@@ -490,6 +490,7 @@ impl Machine {
         let known = self.control(op, r, out)?
             || self.literal(op, r)?
             || self.container(op)?
+            || self.global(op, r, out)?
             || self.call(op, r, out)?
             || self.memo_op(op, r)?
             || self.build(op, r, out)?;
@@ -637,8 +638,8 @@ impl Machine {
         Ok(true)
     }
 
-    /// Globals, calls and persistent ids.
-    fn call(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+    /// Globals: imported by name, computed from the stack, or from the extension registry.
+    fn global(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
         match op {
             opcode::GLOBAL => {
                 let module = String::from_utf8_lossy(r.line()?).into_owned();
@@ -662,6 +663,23 @@ impl Machine {
                 };
                 self.stack.push(global);
             }
+            opcode::EXT1 | opcode::EXT2 | opcode::EXT4 => {
+                let code = r.len(match op {
+                    opcode::EXT1 => 1,
+                    opcode::EXT2 => 2,
+                    _ => 4,
+                })?;
+                record_extension(out, code);
+                self.stack.push(Value::NotStr);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Calls (which build objects) and persistent ids.
+    fn call(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+        match op {
             opcode::INST => {
                 let module = String::from_utf8_lossy(r.line()?).into_owned();
                 let name = String::from_utf8_lossy(r.line()?).into_owned();
@@ -696,15 +714,6 @@ impl Machine {
             opcode::BINPERSID => {
                 self.pop()?;
                 self.stack.push(Value::Unknown);
-            }
-            opcode::EXT1 | opcode::EXT2 | opcode::EXT4 => {
-                let code = r.len(match op {
-                    opcode::EXT1 => 1,
-                    opcode::EXT2 => 2,
-                    _ => 4,
-                })?;
-                record_extension(out, code);
-                self.stack.push(Value::NotStr);
             }
             _ => return Ok(false),
         }
