@@ -384,8 +384,8 @@ fn not_verified(options: &AuditOptions, results: &[CheckResult], has_sample: boo
         .iter()
         .filter(|c| c.runs_model())
         .filter_map(|c| results.iter().find(|r| r.id == c.id()))
-        .filter(|r| r.severity != Severity::Allow && !options.skip.iter().any(|s| *s == r.id))
-        .filter(|r| options.only.is_empty() || options.only.iter().any(|o| *o == r.id))
+        .filter(|r| r.severity != Severity::Allow && !options.skip.contains(&r.id))
+        .filter(|r| options.only.is_empty() || options.only.contains(&r.id))
         .map(|r| r.id.clone())
         .collect();
     if checks.is_empty() {
