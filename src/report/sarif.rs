@@ -98,11 +98,14 @@ fn locations(report: &Report, check: &CheckResult) -> Vec<sarif::Location> {
 }
 
 /// A location at `path`: relative paths against `%SRCROOT%` (the checkout, for code scanning),
-/// absolute ones as `file://` URIs.
+/// absolute ones (`/…`, `C:\…`) as `file://` URIs.
 fn location(path: &str) -> sarif::Location {
     let normalized = path.replace('\\', "/");
+    let drive = normalized.as_bytes().get(..3).filter(|p| p[0].is_ascii_alphabetic() && &p[1..] == b":/").map(|_| &normalized[..2]);
     let artifact = if normalized.starts_with('/') {
         sarif::ArtifactLocation::builder().uri(format!("file://{}", percent_encode(&normalized))).build()
+    } else if let Some(drive) = drive {
+        sarif::ArtifactLocation::builder().uri(format!("file:///{drive}{}", percent_encode(&normalized[2..]))).build()
     } else {
         let relative = normalized.trim_start_matches("./");
         sarif::ArtifactLocation::builder().uri(percent_encode(relative)).uri_base_id("%SRCROOT%").build()
@@ -203,5 +206,7 @@ mod tests {
         assert_eq!(json["physicalLocation"]["artifactLocation"], serde_json::json!({"uri": "models/m.onnx", "uriBaseId": "%SRCROOT%"}));
         let json = serde_json::to_value(location("/abs/m m.onnx")).unwrap();
         assert_eq!(json["physicalLocation"]["artifactLocation"], serde_json::json!({"uri": "file:///abs/m%20m.onnx"}));
+        let json = serde_json::to_value(location("C:\\repo\\m.onnx")).unwrap();
+        assert_eq!(json["physicalLocation"]["artifactLocation"], serde_json::json!({"uri": "file:///C:/repo/m.onnx"}));
     }
 }
