@@ -69,17 +69,10 @@ impl AuditOptions {
 }
 
 /// Reads an earlier JSON report for `--baseline`.
-fn read_baseline(path: &Path) -> Result<serde_json::Value, String> {
+fn read_baseline(path: &Path) -> Result<Report, String> {
     let shown = path.display();
     let text = crate::sandbox::open::read_text(path, crate::sandbox::open::MAX_TEXT_BYTES).map_err(|e| format!("--baseline {shown}: {e}"))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("--baseline {shown}: not a JSON report: {e}"))?;
-    match value["schema_version"].as_u64() {
-        Some(v) if v == u64::from(crate::report::SCHEMA_VERSION) => Ok(value),
-        Some(v) => {
-            Err(format!("--baseline {shown}: schema_version {v} is not supported (this ready writes and reads {})", crate::report::SCHEMA_VERSION))
-        }
-        None => Err(format!("--baseline {shown}: not a ready JSON report (no schema_version)")),
-    }
+    Report::from_json(&text).map_err(|e| format!("--baseline {shown}: {e}"))
 }
 
 /// Runs the audit. `Err` is a one-line reason `ready` could not run.
@@ -256,7 +249,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         runtime.as_ref().map(|r| RuntimeFacts {
             library: r.library.path.display().to_string(),
             version: r.library.version.clone(),
-            found_via: r.library.source.label(),
+            found_via: r.library.source.label().to_string(),
             settings: options.config.runtime.clone(),
         }),
         options.config_path.as_ref().map(|p| p.display().to_string()),
@@ -410,12 +403,12 @@ impl ModelRunner for Watched<'_> {
 /// Why the audit could not verify the model, when none of the selected checks that run the
 /// model got an answer to a valid request.
 fn not_verified(options: &AuditOptions, results: &[CheckResult], has_sample: bool) -> Option<NotVerified> {
-    let checks: Vec<&'static str> = REGISTRY
+    let checks: Vec<String> = REGISTRY
         .iter()
         .filter(|c| c.runs_model())
         .filter(|c| not_selected(options, c.id()).is_none())
         .filter_map(|c| results.iter().find(|r| r.id == c.id()))
-        .map(|r| r.id)
+        .map(|r| r.id.clone())
         .collect();
     if checks.is_empty() {
         return None;

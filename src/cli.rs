@@ -96,7 +96,7 @@ pub struct AuditArgs {
     pub format: Format,
 
     /// Also write the report to FILE, in the format its extension names (.json, .xml for JUnit,
-    /// .md for Markdown, .txt for the table). Repeatable.
+    /// .md for Markdown, .sarif for SARIF, .txt for the table). Repeatable.
     #[arg(long, value_name = "FILE")]
     pub output: Vec<PathBuf>,
 

@@ -177,43 +177,63 @@ impl Default for ChecksConfig {
     }
 }
 
+/// The one table from a check id to its section of [`ChecksConfig`] (each field is named after
+/// its check): the severity accessors and [`ChecksConfig::IDS`] are generated from it, and a test
+/// keeps it equal to the check registry (`checks::REGISTRY`).
+macro_rules! check_sections {
+    ($($id:ident),* $(,)?) => {
+        impl ChecksConfig {
+            /// Every check id with a config section.
+            pub const IDS: &'static [&'static str] = &[$(stringify!($id)),*];
+
+            fn severity_slot(&mut self, id: &str) -> Option<&mut Severity> {
+                match id {
+                    $(stringify!($id) => Some(&mut self.$id.severity),)*
+                    _ => None,
+                }
+            }
+
+            /// The configured severity of check `id`; `None` for an id with no config section.
+            pub fn severity_of(&self, id: &str) -> Option<Severity> {
+                match id {
+                    $(stringify!($id) => Some(self.$id.severity),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+check_sections!(
+    serialization,
+    schema_parity,
+    empty_batch,
+    latency,
+    lockfile,
+    robustness,
+    output_sanity,
+    determinism,
+    golden_parity,
+    baseline,
+    hardcoded_paths
+);
+
 impl ChecksConfig {
     /// Overrides the severity of check `id`; false when there is no such check.
     pub fn set_severity(&mut self, id: &str, severity: Severity) -> bool {
-        let slot = match id {
-            "serialization" => &mut self.serialization.severity,
-            "schema_parity" => &mut self.schema_parity.severity,
-            "empty_batch" => &mut self.empty_batch.severity,
-            "latency" => &mut self.latency.severity,
-            "lockfile" => &mut self.lockfile.severity,
-            "robustness" => &mut self.robustness.severity,
-            "output_sanity" => &mut self.output_sanity.severity,
-            "determinism" => &mut self.determinism.severity,
-            "golden_parity" => &mut self.golden_parity.severity,
-            "baseline" => &mut self.baseline.severity,
-            "hardcoded_paths" => &mut self.hardcoded_paths.severity,
-            _ => return false,
-        };
-        *slot = severity;
-        true
+        match self.severity_slot(id) {
+            Some(slot) => {
+                *slot = severity;
+                true
+            }
+            None => false,
+        }
     }
 
-    /// The configured severity of check `id` (deny for an unknown id).
+    /// The configured severity of check `id` (deny for an unknown id; every registered check
+    /// has a section, see the registry test).
     pub fn severity(&self, id: &str) -> Severity {
-        match id {
-            "serialization" => self.serialization.severity,
-            "schema_parity" => self.schema_parity.severity,
-            "empty_batch" => self.empty_batch.severity,
-            "latency" => self.latency.severity,
-            "lockfile" => self.lockfile.severity,
-            "robustness" => self.robustness.severity,
-            "output_sanity" => self.output_sanity.severity,
-            "determinism" => self.determinism.severity,
-            "golden_parity" => self.golden_parity.severity,
-            "baseline" => self.baseline.severity,
-            "hardcoded_paths" => self.hardcoded_paths.severity,
-            _ => Severity::Deny,
-        }
+        self.severity_of(id).unwrap_or(Severity::Deny)
     }
 }
 

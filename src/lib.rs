@@ -183,12 +183,11 @@ fn readme_command(
         Some(path) => Config::load(path).map_err(UsageError)?,
         None => Config::default(),
     };
-    let (report_json, source) = match (&args.report, &args.model) {
+    let report = match (&args.report, &args.model) {
         (Some(path), _) => {
             let text =
                 sandbox::open::read_text(path, sandbox::open::MAX_TEXT_BYTES).map_err(|e| UsageError(format!("--report {}: {e}", path.display())))?;
-            let value = serde_json::from_str(&text).map_err(|e| UsageError(format!("--report {}: not a JSON report: {e}", path.display())))?;
-            (value, format!("--report {}", path.display()))
+            report::Report::from_json(&text).map_err(|e| UsageError(format!("--report {}: {e}", path.display())))?
         }
         (None, Some(model)) => {
             let options = audit_options(model.clone(), &args.target, ort_lib, ort_env, show_progress)?;
@@ -196,11 +195,11 @@ fn readme_command(
             if report.exit_code != 0 {
                 eprintln!("note: the audit itself is not ready ({} failed check(s)); the section states what was measured", report.counts.fail);
             }
-            (serde_json::to_value(&report)?, model.display().to_string())
+            report
         }
         (None, None) => return Err(UsageError("give a MODEL to audit or --report FILE".into()).into()),
     };
-    let fresh = readme::Constraints::from_report(&report_json).map_err(|e| UsageError(format!("{source}: {e}")))?;
+    let fresh = readme::Constraints::from_report(&report);
     let text = sandbox::open::read_text(&args.readme, sandbox::open::MAX_TEXT_BYTES).map_err(|e| UsageError(format!("{shown}: {e}")))?;
     if args.check {
         return match readme::extract(&text).map_err(|e| UsageError(format!("{shown}: {e}")))? {

@@ -1,10 +1,10 @@
 //! The machine an audit ran on (so numbers from a laptop and from CI can be told apart) and the
 //! process's peak resident memory.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A description of the machine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Machine {
     pub os: String,
     pub arch: String,

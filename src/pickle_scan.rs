@@ -328,6 +328,83 @@ fn raw_unicode_unescape(bytes: &[u8]) -> String {
     out
 }
 
+/// The opcodes `pickle._Unpickler` dispatches on, named as `pickletools` names them.
+mod opcode {
+    // Protocol 0 and 1.
+    pub const MARK: u8 = b'(';
+    pub const STOP: u8 = b'.';
+    pub const POP: u8 = b'0';
+    pub const POP_MARK: u8 = b'1';
+    pub const DUP: u8 = b'2';
+    pub const FLOAT: u8 = b'F';
+    pub const INT: u8 = b'I';
+    pub const BININT: u8 = b'J';
+    pub const BININT1: u8 = b'K';
+    pub const LONG: u8 = b'L';
+    pub const BININT2: u8 = b'M';
+    pub const NONE: u8 = b'N';
+    pub const PERSID: u8 = b'P';
+    pub const BINPERSID: u8 = b'Q';
+    pub const REDUCE: u8 = b'R';
+    pub const STRING: u8 = b'S';
+    pub const BINSTRING: u8 = b'T';
+    pub const SHORT_BINSTRING: u8 = b'U';
+    pub const UNICODE: u8 = b'V';
+    pub const BINUNICODE: u8 = b'X';
+    pub const APPEND: u8 = b'a';
+    pub const BUILD: u8 = b'b';
+    pub const GLOBAL: u8 = b'c';
+    pub const DICT: u8 = b'd';
+    pub const EMPTY_DICT: u8 = b'}';
+    pub const APPENDS: u8 = b'e';
+    pub const GET: u8 = b'g';
+    pub const BINGET: u8 = b'h';
+    pub const INST: u8 = b'i';
+    pub const LONG_BINGET: u8 = b'j';
+    pub const LIST: u8 = b'l';
+    pub const EMPTY_LIST: u8 = b']';
+    pub const OBJ: u8 = b'o';
+    pub const PUT: u8 = b'p';
+    pub const BINPUT: u8 = b'q';
+    pub const LONG_BINPUT: u8 = b'r';
+    pub const SETITEM: u8 = b's';
+    pub const TUPLE: u8 = b't';
+    pub const EMPTY_TUPLE: u8 = b')';
+    pub const SETITEMS: u8 = b'u';
+    pub const BINFLOAT: u8 = b'G';
+    // Protocol 2.
+    pub const PROTO: u8 = 0x80;
+    pub const NEWOBJ: u8 = 0x81;
+    pub const EXT1: u8 = 0x82;
+    pub const EXT2: u8 = 0x83;
+    pub const EXT4: u8 = 0x84;
+    pub const TUPLE1: u8 = 0x85;
+    pub const TUPLE2: u8 = 0x86;
+    pub const TUPLE3: u8 = 0x87;
+    pub const NEWTRUE: u8 = 0x88;
+    pub const NEWFALSE: u8 = 0x89;
+    pub const LONG1: u8 = 0x8a;
+    pub const LONG4: u8 = 0x8b;
+    // Protocol 3.
+    pub const BINBYTES: u8 = b'B';
+    pub const SHORT_BINBYTES: u8 = b'C';
+    // Protocol 4.
+    pub const SHORT_BINUNICODE: u8 = 0x8c;
+    pub const BINUNICODE8: u8 = 0x8d;
+    pub const BINBYTES8: u8 = 0x8e;
+    pub const EMPTY_SET: u8 = 0x8f;
+    pub const ADDITEMS: u8 = 0x90;
+    pub const FROZENSET: u8 = 0x91;
+    pub const NEWOBJ_EX: u8 = 0x92;
+    pub const STACK_GLOBAL: u8 = 0x93;
+    pub const MEMOIZE: u8 = 0x94;
+    pub const FRAME: u8 = 0x95;
+    // Protocol 5.
+    pub const BYTEARRAY8: u8 = 0x96;
+    pub const NEXT_BUFFER: u8 = 0x97;
+    pub const READONLY_BUFFER: u8 = 0x98;
+}
+
 /// Why the walk stopped before STOP: where, and what a loader would have met there.
 struct Stop {
     at: usize,
@@ -455,13 +532,14 @@ impl Machine {
 
     /// One opcode, with the stack effect `pickle._Unpickler` gives it.
     fn step(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<Flow, String> {
-        if op == b'.' {
+        if op == opcode::STOP {
             self.pop()?;
             return Ok(Flow::Stop);
         }
         let known = self.control(op, r, out)?
             || self.literal(op, r, out)?
             || self.container(op)?
+            || self.global(op, r, out)?
             || self.call(op, r, out)?
             || self.memo_op(op, r)?
             || self.build(op, r, out)?;
@@ -474,23 +552,23 @@ impl Machine {
     /// Framing, MARK, POP, DUP. `false`: not one of these.
     fn control(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
         match op {
-            0x80 => out.protocol = out.protocol.max(Some(r.take(1)?[0])),
-            0x95 => {
+            opcode::PROTO => out.protocol = out.protocol.max(Some(r.take(1)?[0])),
+            opcode::FRAME => {
                 r.take(8)?;
             }
-            b'(' => {
+            opcode::MARK => {
                 self.saved += self.stack.len();
                 self.metastack.push(std::mem::take(&mut self.stack));
             }
-            b'0' => {
+            opcode::POP => {
                 if self.stack.pop().is_none() {
                     self.pop_mark()?;
                 }
             }
-            b'1' => {
+            opcode::POP_MARK => {
                 self.pop_mark()?;
             }
-            b'2' => {
+            opcode::DUP => {
                 let top = self.top()?.clone();
                 self.stack.push(top);
             }
@@ -508,36 +586,36 @@ impl Machine {
         };
         match op {
             // Values that are not strings.
-            b'N' | 0x88 | 0x89 | b']' | 0x8f => self.stack.push(Value::NotStr),
-            b')' => self.stack.push(Value::Tuple(Default::default())),
-            b'}' => self.stack.push(Value::Dict(Default::default())),
-            b'I' | b'L' | b'F' => {
+            opcode::NONE | opcode::NEWTRUE | opcode::NEWFALSE | opcode::EMPTY_LIST | opcode::EMPTY_SET => self.stack.push(Value::NotStr),
+            opcode::EMPTY_TUPLE => self.stack.push(Value::Tuple(Default::default())),
+            opcode::EMPTY_DICT => self.stack.push(Value::Dict(Default::default())),
+            opcode::INT | opcode::LONG | opcode::FLOAT => {
                 r.line()?;
                 self.stack.push(Value::NotStr);
             }
-            b'J' => {
+            opcode::BININT => {
                 let bytes = r.take(4)?;
                 self.stack.push(Value::Int(i64::from(i32::from_le_bytes(bytes.try_into().expect("4 bytes")))));
             }
-            b'K' | b'M' => {
-                let value = r.len(if op == b'K' { 1 } else { 2 })?;
+            opcode::BININT1 | opcode::BININT2 => {
+                let value = r.len(if op == opcode::BININT1 { 1 } else { 2 })?;
                 self.stack.push(Value::Int(value as i64));
             }
-            b'G' => {
+            opcode::BINFLOAT => {
                 r.take(8)?;
                 self.stack.push(Value::NotStr);
             }
-            0x8a | 0x8b | b'B' | b'C' | 0x8e | 0x96 => {
+            opcode::LONG1 | opcode::LONG4 | opcode::BINBYTES | opcode::SHORT_BINBYTES | opcode::BINBYTES8 | opcode::BYTEARRAY8 => {
                 let n = match op {
-                    0x8a | b'C' => r.len(1)?,
-                    0x8b | b'B' => r.len(4)?,
+                    opcode::LONG1 | opcode::SHORT_BINBYTES => r.len(1)?,
+                    opcode::LONG4 | opcode::BINBYTES => r.len(4)?,
                     _ => r.len(8)?,
                 };
                 r.take(n)?;
                 self.stack.push(Value::NotStr);
             }
             // Strings.
-            b'S' => {
+            opcode::STRING => {
                 let line = r.line()?;
                 let quoted = line.len() >= 2 && matches!(line[0], b'\'' | b'"') && line[line.len() - 1] == line[0];
                 if !quoted {
@@ -545,15 +623,15 @@ impl Machine {
                 }
                 self.stack.push(text(&line[1..line.len() - 1]));
             }
-            b'V' => {
+            opcode::UNICODE => {
                 // Protocol 0 writes text raw-unicode-escaped: `\u005c` is a backslash.
                 let line = raw_unicode_unescape(r.line()?);
                 self.stack.push(text(line.as_bytes()));
             }
-            b'U' | 0x8c | b'T' | b'X' | 0x8d => {
+            opcode::SHORT_BINSTRING | opcode::SHORT_BINUNICODE | opcode::BINSTRING | opcode::BINUNICODE | opcode::BINUNICODE8 => {
                 let n = match op {
-                    b'U' | 0x8c => r.len(1)?,
-                    b'T' | b'X' => r.len(4)?,
+                    opcode::SHORT_BINSTRING | opcode::SHORT_BINUNICODE => r.len(1)?,
+                    opcode::BINSTRING | opcode::BINUNICODE => r.len(4)?,
                     _ => r.len(8)?,
                 };
                 let bytes = r.take(n)?;
@@ -567,32 +645,32 @@ impl Machine {
     /// Containers built from, or filled from, the stack.
     fn container(&mut self, op: u8) -> Result<bool, String> {
         match op {
-            b't' => {
+            opcode::TUPLE => {
                 let items = self.pop_mark()?;
                 self.stack.push(Value::Tuple(items.into()));
             }
-            b'l' | b'd' | 0x91 => {
+            opcode::LIST | opcode::DICT | opcode::FROZENSET => {
                 self.pop_mark()?;
                 self.stack.push(Value::NotStr);
             }
-            0x85..=0x87 => {
-                let n = usize::from(op - 0x84);
+            opcode::TUPLE1 | opcode::TUPLE2 | opcode::TUPLE3 => {
+                let n = usize::from(op - opcode::TUPLE1) + 1;
                 let at = self.stack.len().checked_sub(n).ok_or("pops from an empty stack")?;
                 let items = self.stack.split_off(at);
                 self.stack.push(Value::Tuple(items.into()));
             }
-            b'a' => {
+            opcode::APPEND => {
                 self.pop()?;
                 self.top()?;
             }
-            b's' => {
+            opcode::SETITEM => {
                 let value = self.pop()?;
                 let key = self.pop()?;
                 if let Value::Dict(dict) = self.top()? {
                     dict.borrow_mut().push((key, value));
                 }
             }
-            b'u' => {
+            opcode::SETITEMS => {
                 let items = self.pop_mark()?;
                 if let Value::Dict(dict) = self.top()? {
                     let mut pairs = items.into_iter();
@@ -601,12 +679,12 @@ impl Machine {
                     }
                 }
             }
-            b'e' | 0x90 => {
+            opcode::APPENDS | opcode::ADDITEMS => {
                 self.pop_mark()?;
                 self.top()?;
             }
-            0x97 => self.stack.push(Value::Unknown),
-            0x98 => {
+            opcode::NEXT_BUFFER => self.stack.push(Value::Unknown),
+            opcode::READONLY_BUFFER => {
                 self.top()?;
             }
             _ => return Ok(false),
@@ -614,16 +692,16 @@ impl Machine {
         Ok(true)
     }
 
-    /// Globals, calls and persistent ids.
-    fn call(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+    /// Globals: imported by name, computed from the stack, or from the extension registry.
+    fn global(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
         match op {
-            b'c' => {
+            opcode::GLOBAL => {
                 let module = String::from_utf8_lossy(r.line()?).into_owned();
                 let name = String::from_utf8_lossy(r.line()?).into_owned();
                 record_global(out, &module, &name)?;
                 self.stack.push(Value::Global(format!("{module}.{name}").into()));
             }
-            0x93 => {
+            opcode::STACK_GLOBAL => {
                 let name = self.pop()?;
                 let module = self.pop()?;
                 let global = match (module, name) {
@@ -639,45 +717,10 @@ impl Machine {
                 };
                 self.stack.push(global);
             }
-            b'i' => {
-                let module = String::from_utf8_lossy(r.line()?).into_owned();
-                let name = String::from_utf8_lossy(r.line()?).into_owned();
-                self.pop_mark()?;
-                record_global(out, &module, &name)?;
-                out.calls += 1;
-                self.stack.push(Value::Unknown);
-            }
-            b'o' => {
-                let items = self.pop_mark()?;
-                if items.is_empty() {
-                    return Err("OBJ without a class".to_string());
-                }
-                out.calls += 1;
-                self.stack.push(Value::Unknown);
-            }
-            b'R' | 0x81 => {
-                let args = self.pop()?;
-                let callable = self.pop()?;
-                out.calls += 1;
-                self.stack.push(built(op, &callable, &args));
-            }
-            0x92 => {
-                self.pop_n(3)?;
-                out.calls += 1;
-                self.stack.push(Value::Unknown);
-            }
-            b'P' => {
-                r.line()?;
-                self.stack.push(Value::Unknown);
-            }
-            b'Q' => {
-                self.pop()?;
-                self.stack.push(Value::Unknown);
-            }
-            0x82..=0x84 => {
+            opcode::EXT1 | opcode::EXT2 | opcode::EXT4 => {
                 let code = r.len(match op {
-                    0x82 => 1,
-                    0x83 => 2,
+                    opcode::EXT1 => 1,
+                    opcode::EXT2 => 2,
                     _ => 4,
                 })?;
                 record_extension(out, code);
@@ -688,11 +731,54 @@ impl Machine {
         Ok(true)
     }
 
+    /// Calls (which build objects) and persistent ids.
+    fn call(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
+        match op {
+            opcode::INST => {
+                let module = String::from_utf8_lossy(r.line()?).into_owned();
+                let name = String::from_utf8_lossy(r.line()?).into_owned();
+                self.pop_mark()?;
+                record_global(out, &module, &name)?;
+                out.calls += 1;
+                self.stack.push(Value::Unknown);
+            }
+            opcode::OBJ => {
+                let items = self.pop_mark()?;
+                if items.is_empty() {
+                    return Err("OBJ without a class".to_string());
+                }
+                out.calls += 1;
+                self.stack.push(Value::Unknown);
+            }
+            opcode::REDUCE | opcode::NEWOBJ => {
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                out.calls += 1;
+                self.stack.push(built(op, &callable, &args));
+            }
+            opcode::NEWOBJ_EX => {
+                self.pop_n(3)?;
+                out.calls += 1;
+                self.stack.push(Value::Unknown);
+            }
+            opcode::PERSID => {
+                r.line()?;
+                self.stack.push(Value::Unknown);
+            }
+            opcode::BINPERSID => {
+                self.pop()?;
+                self.stack.push(Value::Unknown);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     /// BUILD: sets an object's state. A dtype takes its element size; a joblib array wrapper is
     /// followed in the stream by its array, which is skipped (raw bytes) or scanned (an object
     /// array is a pickle of its own).
     fn build(&mut self, op: u8, r: &mut Reader<'_, '_>, out: &mut PickleScan) -> Result<bool, String> {
-        if op != b'b' {
+        if op != opcode::BUILD {
             return Ok(false);
         }
         let state = self.pop()?;
@@ -752,31 +838,31 @@ impl Machine {
     /// PUT, GET and MEMOIZE.
     fn memo_op(&mut self, op: u8, r: &mut Reader<'_, '_>) -> Result<bool, String> {
         match op {
-            b'p' => {
+            opcode::PUT => {
                 let key = r.decimal()?;
                 self.put(key)?;
             }
-            b'q' => {
+            opcode::BINPUT => {
                 let key = r.len(1)? as u64;
                 self.put(key)?;
             }
-            b'r' => {
+            opcode::LONG_BINPUT => {
                 let key = r.len(4)? as u64;
                 self.put(key)?;
             }
-            0x94 => {
+            opcode::MEMOIZE => {
                 let key = self.memo.len() as u64;
                 self.put(key)?;
             }
-            b'g' => {
+            opcode::GET => {
                 let key = r.decimal()?;
                 self.get(key)?;
             }
-            b'h' => {
+            opcode::BINGET => {
                 let key = r.len(1)? as u64;
                 self.get(key)?;
             }
-            b'j' => {
+            opcode::LONG_BINGET => {
                 let key = r.len(4)? as u64;
                 self.get(key)?;
             }
@@ -790,11 +876,11 @@ impl Machine {
 fn built(op: u8, callable: &Value, args: &Value) -> Value {
     let Value::Global(name) = callable else { return Value::Unknown };
     match (op, &**name, args) {
-        (b'R', "numpy.dtype", Value::Tuple(items)) => match items.first() {
+        (opcode::REDUCE, "numpy.dtype", Value::Tuple(items)) => match items.first() {
             Some(Value::Str(code)) => Value::Dtype(std::rc::Rc::new(std::cell::RefCell::new(Dtype { code: code.to_string(), elsize: -1 }))),
             _ => Value::Unknown,
         },
-        (0x81, wrapper, _) if JOBLIB_WRAPPERS.contains(&wrapper) => Value::ArrayWrapper,
+        (opcode::NEWOBJ, wrapper, _) if JOBLIB_WRAPPERS.contains(&wrapper) => Value::ArrayWrapper,
         _ => Value::Unknown,
     }
 }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::artifact::human_size;
+use crate::checks::Metrics;
 use crate::config::ReadmeSettings;
+use crate::report::Report;
 use crate::report::escape::{json_in_html_comment, markdown, markdown_code};
 use crate::runtime::tensor::format_ms;
 
@@ -48,10 +50,6 @@ pub struct Constraints {
     pub failing_batch_rows: Option<u64>,
 }
 
-fn check<'v>(report: &'v Value, id: &str) -> Option<&'v Value> {
-    report["checks"].as_array()?.iter().find(|c| c["id"] == id)
-}
-
 fn io(specs: Option<&Value>) -> Vec<(String, String)> {
     let Some(items) = specs.and_then(Value::as_array) else { return Vec::new() };
     items
@@ -81,32 +79,22 @@ fn type_text(kind: &Value) -> String {
 }
 
 impl Constraints {
-    /// Extracts the constraints from a JSON report (a fresh one, or one read from a file).
-    pub fn from_report(report: &Value) -> Result<Self, String> {
-        if report["schema_version"] != 1 {
-            return Err(format!("not a ready JSON report with schema_version 1 (found {})", report["schema_version"]));
-        }
-        let serialization = check(report, "serialization").map(|c| &c["metrics"]);
-        let latency = check(report, "latency").map(|c| &c["metrics"]);
-        let lockfile = check(report, "lockfile").map(|c| &c["metrics"]);
-        let robustness = check(report, "robustness").map(|c| &c["metrics"]);
-        let f = |m: Option<&Value>, key: &str| m.and_then(|m| m[key].as_f64());
-        let u = |m: Option<&Value>, key: &str| m.and_then(|m| m[key].as_u64());
-        let machine = &report["machine"];
-        Ok(Self {
-            ready_version: report["ready_version"].as_str().unwrap_or("?").to_string(),
-            model: report["model"]["path"].as_str().unwrap_or("?").to_string(),
-            sha256: report["model"]["sha256"].as_str().unwrap_or_default().to_string(),
-            size_bytes: report["model"]["size_bytes"].as_u64().unwrap_or(0),
-            machine: format!(
-                "{} ({} logical cores), {} {}",
-                machine["cpu"].as_str().unwrap_or("unknown CPU"),
-                machine["logical_cores"],
-                machine["os"].as_str().unwrap_or("?"),
-                machine["arch"].as_str().unwrap_or("?")
-            ),
-            runtime_version: report["runtime"]["version"].as_str().map(str::to_string),
-            runtime_settings: report["runtime"]["settings"].clone(),
+    /// Extracts the constraints from a report (a fresh one, or one read back with
+    /// [`Report::from_json`]). Metrics are per check, so they are looked up by name.
+    pub fn from_report(report: &Report) -> Self {
+        let metrics = |id: &str| report.check(id).map(|c| &c.metrics);
+        let (serialization, latency, lockfile, robustness) =
+            (metrics("serialization"), metrics("latency"), metrics("lockfile"), metrics("robustness"));
+        let f = |m: Option<&Metrics>, key: &str| m.and_then(|m| m.get(key)).and_then(Value::as_f64);
+        let u = |m: Option<&Metrics>, key: &str| m.and_then(|m| m.get(key)).and_then(Value::as_u64);
+        Self {
+            ready_version: report.ready_version.clone(),
+            model: report.model.path.clone(),
+            sha256: report.model.sha256.clone(),
+            size_bytes: report.model.size_bytes,
+            machine: report.machine.describe(),
+            runtime_version: report.runtime.as_ref().map(|r| r.version.clone()),
+            runtime_settings: report.runtime.as_ref().and_then(|r| serde_json::to_value(&r.settings).ok()).unwrap_or(Value::Null),
             p50_ms: f(latency, "p50_ms"),
             p99_ms: f(latency, "p99_ms"),
             latency_runs: u(latency, "runs"),
@@ -116,10 +104,10 @@ impl Constraints {
             peak_rss_bytes: u(latency, "peak_rss_bytes").or_else(|| u(serialization, "peak_rss_after_load_bytes")),
             inputs: io(serialization.and_then(|m| m.get("inputs"))),
             outputs: io(serialization.and_then(|m| m.get("outputs"))),
-            lock_fingerprint: lockfile.and_then(|m| m["fingerprint"].as_str()).map(str::to_string),
+            lock_fingerprint: lockfile.and_then(|m| m.get("fingerprint")).and_then(Value::as_str).map(str::to_string),
             largest_batch_rows: u(robustness, "largest_batch_rows"),
             failing_batch_rows: u(robustness, "failing_batch_rows"),
-        })
+        }
     }
 
     /// The section, markers included, ending with a newline.

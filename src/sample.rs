@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::runtime::{ElementType, TensorData};
 
 /// The sample file formats `ready` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SampleFormat {
     Csv,

@@ -234,43 +234,69 @@ fn a_panic_is_an_internal_error_with_exit_2() {
 
 #[test]
 fn an_audit_writes_nothing_but_its_outputs() {
-    let dir = tempfile::tempdir().unwrap();
+    // The project folder (model, sample, lock, and a nested folder), the current directory and
+    // $TMPDIR are separate trees under one root; all of it is listed recursively, content
+    // hashed, before and after.
+    let world = tempfile::tempdir().unwrap();
+    let (project, cwd, tmp) = (world.path().join("project"), world.path().join("cwd"), world.path().join("tmp"));
+    for dir in [project.join("nested/deeper"), cwd.clone(), tmp.clone()] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
     for (from, to) in [
         ("fixtures/models/iris_rf.onnx", "model.onnx"),
         ("fixtures/samples/iris.csv", "rows.csv"),
         ("fixtures/projects/python_pinned/requirements.txt", "requirements.txt"),
     ] {
-        std::fs::copy(root().join(from), dir.path().join(to)).unwrap();
+        std::fs::copy(root().join(from), project.join(to)).unwrap();
     }
-    let listing = |dir: &Path| {
-        let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-        names.sort();
-        names
-    };
-    let before = listing(dir.path());
-    let report = dir.path().join("report.json");
+    std::fs::write(project.join("nested/deeper/notes.txt"), b"kept as is").unwrap();
+    std::fs::write(cwd.join("existing.txt"), b"kept as is").unwrap();
+    std::fs::write(tmp.join("existing.tmp"), b"kept as is").unwrap();
+    let before = common::snapshot(world.path());
     let output = Command::new(assert_cmd::cargo::cargo_bin("ready"))
-        .current_dir(dir.path())
+        .current_dir(&cwd)
+        .env("TMPDIR", &tmp)
         .env("ORT_DYLIB_PATH", ort_lib())
-        .args(["audit", "model.onnx", "--sample", "rows.csv", "--config"])
+        .args(["audit", "../project/model.onnx", "--sample", "../project/rows.csv", "--project", "../project", "--config"])
         .arg(root().join("fixtures/configs/fast.yaml"))
-        .args(["-q", "--output", report.to_str().unwrap()])
+        .args(["-q", "--output", "report.json"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    let mut expected = before.clone();
-    expected.push("report.json".into());
-    expected.sort();
-    assert_eq!(listing(dir.path()), expected);
+    let mut after = common::snapshot(world.path());
+    let report = after.remove(Path::new("cwd/report.json")).expect("the --output file is written");
+    assert!(report.starts_with("file of "), "{report}");
+    assert_eq!(after, before, "an audit wrote, changed or removed something besides its --output file");
+    assert_eq!(before.len(), 11, "every folder and file of the three trees is listed: {before:?}");
+}
+
+/// A protocol-0 pickle that, when loaded, calls `posix.system("touch <sentinel>")`.
+fn touching_pickle(sentinel: &Path) -> Vec<u8> {
+    format!("cposix\nsystem\n(Vtouch '{}'\ntR.", sentinel.display()).into_bytes()
+}
+
+/// The control for `a_malicious_pickle_never_runs`: the same bytes, loaded by Python's
+/// `pickle.loads` in a child process, do run and create the sentinel, so the test below can fail.
+#[test]
+fn the_malicious_pickle_runs_when_python_loads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sentinel = dir.path().join("pwned");
+    let model = write(dir.path(), "model.pkl", &touching_pickle(&sentinel));
+    let python = root().join(".venv/bin/python");
+    let status = Command::new(&python)
+        .current_dir(dir.path())
+        .args(["-c", "import pickle, sys; pickle.loads(open(sys.argv[1], 'rb').read())", &model])
+        .status()
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup.sh)", python.display()));
+    assert!(status.success());
+    assert!(sentinel.exists(), "pickle.loads of the payload must create {}", sentinel.display());
 }
 
 #[test]
 fn a_malicious_pickle_never_runs() {
     let dir = tempfile::tempdir().unwrap();
     let sentinel = dir.path().join("pwned");
-    // pickle protocol 0: posix.system("touch <sentinel>")
-    let payload = format!("cposix\nsystem\n(Vtouch {}\ntR.", sentinel.display());
-    let model = write(dir.path(), "model.pkl", payload.as_bytes());
+    let model = write(dir.path(), "model.pkl", &touching_pickle(&sentinel));
     let run = audit(&model, &["--skip", "lockfile"]);
     assert_eq!(run.status("serialization"), "fail");
     assert!(run.check("serialization")["summary"].as_str().unwrap().contains("(posix.system)"));

@@ -5,36 +5,9 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{ready, root};
-use sha2::Digest;
-
-/// Every entry under `dir`, recursively: relative path to its kind and content (a file's bytes,
-/// a link's target), so that two snapshots compare byte for byte.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
-    let mut entries = BTreeMap::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(folder) = pending.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
-            let path = entry.path();
-            let relative = path.strip_prefix(dir).unwrap().to_path_buf();
-            let kind = entry.file_type().unwrap();
-            let content = if kind.is_symlink() {
-                format!("link -> {}", std::fs::read_link(&path).unwrap().display())
-            } else if kind.is_dir() {
-                pending.push(path.clone());
-                "folder".to_string()
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                format!("file of {} bytes, sha256 {}", bytes.len(), ready::artifact::hex(&sha2::Sha256::digest(&bytes)))
-            };
-            entries.insert(relative, content);
-        }
-    }
-    entries
-}
+use common::{ready, root, snapshot};
 
 /// A scratch world for one audit: a working folder holding a copy of the model, a HOME, a
 /// TMPDIR and an XDG cache folder, all empty but for the model.

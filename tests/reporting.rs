@@ -67,6 +67,43 @@ fn table_snapshot() {
 }
 
 #[test]
+fn sarif_results_are_the_warned_and_failed_checks_located_at_their_files() {
+    let (code, text) = run_format_raw("sarif", "fixtures/samples/iris_renamed.csv");
+    assert_eq!(code, 1);
+    let sarif: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (json_code, json) = run_format_raw("json", "fixtures/samples/iris_renamed.csv");
+    assert_eq!(json_code, 1);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let level = |status: &str| match status {
+        "fail" => Some("error"),
+        "warn" => Some("warning"),
+        _ => None,
+    };
+    let expected: Vec<(String, String)> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| level(c["status"].as_str().unwrap()).map(|l| (c["id"].as_str().unwrap().to_string(), l.to_string())))
+        .collect();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let found: Vec<(String, String)> =
+        results.iter().map(|r| (r["ruleId"].as_str().unwrap().to_string(), r["level"].as_str().unwrap().to_string())).collect();
+    assert_eq!(found, expected);
+    let uris = |id: &str| -> Vec<String> {
+        let result = results.iter().find(|r| r["ruleId"] == id).unwrap();
+        result["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(uris("schema_parity"), ["fixtures/samples/iris_renamed.csv", "fixtures/models/iris_rf.onnx"]);
+    assert_eq!(uris("lockfile"), ["fixtures/projects/python_unpinned/requirements.txt", "fixtures/models/iris_rf.onnx"]);
+    assert_eq!(sarif["runs"][0]["invocations"][0]["exitCode"], 1);
+}
+
+#[test]
 fn markdown_snapshot() {
     let (code, text) = run_format("markdown", "fixtures/samples/iris_renamed.csv");
     assert_eq!(code, 1);

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(sample) = ready::sample::read_sample(&path, 64) {
         for (name, _) in sample.columns() {
             for target in [ElementType::Float32, ElementType::Int64, ElementType::Int8, ElementType::String, ElementType::Bool] {
-                let _ = sample.convert(&name, target);
+                let _ = sample.convert(&name, target, ready::sample::Judge::default());
             }
         }
     }

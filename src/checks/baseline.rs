@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::{AuditContext, Check, Outcome, Status};
+use crate::report::Report;
 use crate::runtime::tensor::format_ms;
 
 pub struct Baseline;
@@ -35,9 +36,9 @@ impl Check for Baseline {
         let mut comparison = Comparison::default();
         compare_model(previous, &ctx.artifact.sha256, &mut comparison);
         let serialization = ctx.earlier_outcome("serialization");
-        let previous_serialization = find_check(previous, "serialization");
+        let previous_serialization = previous.check("serialization");
         for key in ["inputs", "outputs"] {
-            let before = previous_serialization.and_then(|c| c["metrics"].get(key));
+            let before = previous_serialization.and_then(|c| c.metrics.get(key));
             let now = serialization.as_ref().and_then(|o| o.metrics.get(key));
             if let (Some(before), Some(now)) = (before, now)
                 && before != now
@@ -47,12 +48,12 @@ impl Check for Baseline {
         }
         compare_settings(previous, ctx, &mut comparison);
         let latency = ctx.earlier_outcome("latency");
-        let previous_latency = find_check(previous, "latency").map(|c| &c["metrics"]);
+        let previous_latency = previous.check("latency").map(|c| &c.metrics);
         let limit = ctx.config.checks.baseline.max_latency_regression;
         let floor = ctx.config.checks.baseline.min_regression_ms;
         let mut changes = Vec::new();
         for key in ["p50_ms", "p99_ms"] {
-            let before = previous_latency.and_then(|m| m[key].as_f64());
+            let before = previous_latency.and_then(|m| m.get(key)).and_then(Value::as_f64);
             let now = latency.as_ref().and_then(|o| o.metrics.get(key)).and_then(Value::as_f64);
             match (before, now) {
                 (Some(before), Some(now)) if before > 0.0 => {
@@ -102,30 +103,28 @@ impl Comparison {
     }
 }
 
-fn find_check<'v>(report: &'v Value, id: &str) -> Option<&'v Value> {
-    report["checks"].as_array()?.iter().find(|c| c["id"] == id)
-}
-
-fn compare_model(previous: &Value, sha256: &str, comparison: &mut Comparison) {
-    match previous["model"]["sha256"].as_str() {
-        Some(before) if before == sha256 => comparison.note(Status::Pass, "model unchanged (same SHA-256)".into()),
-        Some(before) => comparison.note(Status::Pass, format!("model changed: sha256 {} → {}", short(before), short(sha256))),
-        None => comparison.note(Status::Pass, "baseline has no model hash".into()),
+fn compare_model(previous: &Report, sha256: &str, comparison: &mut Comparison) {
+    let before = &previous.model.sha256;
+    if before == sha256 {
+        comparison.note(Status::Pass, "model unchanged (same SHA-256)".into());
+    } else {
+        comparison.note(Status::Pass, format!("model changed: sha256 {} → {}", short(before), short(sha256)));
     }
 }
 
-fn compare_settings(previous: &Value, ctx: &AuditContext<'_>, comparison: &mut Comparison) {
-    let before_version = previous["runtime"]["version"].as_str();
-    let now_version = ctx.runtime.map(|r| r.version.as_str());
-    if let (Some(before), Some(now)) = (before_version, now_version)
-        && before != now
+fn compare_settings(previous: &Report, ctx: &AuditContext<'_>, comparison: &mut Comparison) {
+    let Some(before) = &previous.runtime else { return };
+    if let Some(now) = ctx.runtime
+        && before.version != now.version
     {
-        comparison.note(Status::Warn, format!("ONNX Runtime {before} → {now}: latency is not compared like for like"));
+        comparison.note(Status::Warn, format!("ONNX Runtime {} → {}: latency is not compared like for like", before.version, now.version));
     }
-    let settings = serde_json::to_value(&ctx.config.runtime).unwrap_or_default();
-    let before = &previous["runtime"]["settings"];
-    if !before.is_null() && before != &settings {
-        comparison.note(Status::Warn, format!("runtime settings differ: {before} → {settings}: latency is not compared like for like"));
+    if before.settings != ctx.config.runtime {
+        let show = |s| serde_json::to_value(s).unwrap_or_default();
+        comparison.note(
+            Status::Warn,
+            format!("runtime settings differ: {} → {}: latency is not compared like for like", show(&before.settings), show(&ctx.config.runtime)),
+        );
     }
 }
 
@@ -160,7 +159,7 @@ mod tests {
     use crate::config::Config;
     use crate::runtime::{ElementType, IoSpec};
 
-    fn compare(previous: Value, p50: f64, p99: f64) -> Outcome {
+    fn compare(previous: Report, p50: f64, p99: f64) -> Outcome {
         let runner = MockRunner::new(vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(4)])], Ok(vec![]));
         let config = Config::default();
         let artifact = crate::test_support::artifact();
@@ -171,11 +170,12 @@ mod tests {
         Baseline.run(&ctx)
     }
 
-    fn report(sha: &str, p50: f64, p99: f64) -> Value {
-        serde_json::json!({
-            "model": {"sha256": sha},
-            "checks": [{"id": "latency", "metrics": {"p50_ms": p50, "p99_ms": p99}}]
-        })
+    fn report(sha: &str, p50: f64, p99: f64) -> Report {
+        let model =
+            crate::report::ModelFacts { path: "m.onnx".into(), size_bytes: 1, sha256: sha.into(), format: crate::artifact::ArtifactFormat::Onnx };
+        let latency = Outcome::pass("timed").with_metric("p50_ms", p50).with_metric("p99_ms", p99);
+        let checks = vec![crate::report::CheckResult::new("latency", crate::config::Severity::Deny, latency)];
+        Report::new(model, None, None, None, checks, false)
     }
 
     #[test]

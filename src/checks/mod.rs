@@ -202,7 +202,7 @@ pub struct AuditContext<'a> {
     /// Show progress bars on stderr.
     pub show_progress: bool,
     /// An earlier audit to compare with (`--baseline`).
-    pub baseline: Option<&'a serde_json::Value>,
+    pub baseline: Option<&'a crate::report::Report>,
     /// Inputs from an ONNX test data set folder (`--sample DIR`).
     pub tensors: Option<&'a TensorSample>,
     /// Reference outputs (`--expected`).
@@ -454,6 +454,51 @@ pub(crate) mod mock {
             let mut twin = MockRunner::new(self.inputs.clone(), self.result.clone());
             twin.durations = self.durations.clone();
             Ok(Box::new(twin))
+        }
+    }
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::REGISTRY;
+    use crate::config::{ChecksConfig, DEFAULT_YAML};
+
+    /// The `### id` headings of README's "Checks" section.
+    fn readme_check_sections() -> Vec<String> {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("\n## Checks\n").expect("README has a Checks section");
+        let section = &readme[start + 1..];
+        let end = section[3..].find("\n## ").map_or(section.len(), |i| i + 3);
+        section[..end].lines().filter_map(|l| l.strip_prefix("### ")).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn every_registered_check_has_config_explain_text_and_a_readme_section() {
+        let ids: Vec<&str> = REGISTRY.iter().map(|c| c.id()).collect();
+        let mut config_ids = ChecksConfig::IDS.to_vec();
+        let mut sorted_ids = ids.clone();
+        config_ids.sort_unstable();
+        sorted_ids.sort_unstable();
+        assert_eq!(config_ids, sorted_ids, "ChecksConfig sections (config.rs check_sections!) and the registry differ");
+        let defaults: serde_json::Value = serde_json::to_value(crate::config::Config::default()).unwrap();
+        let mut yaml_sections: Vec<&str> = DEFAULT_YAML
+            .lines()
+            .skip_while(|l| *l != "checks:")
+            .skip(1)
+            .take_while(|l| l.is_empty() || l.starts_with(' ') || l.starts_with('#'))
+            .filter_map(|l| l.strip_prefix("  ").filter(|l| !l.starts_with([' ', '#'])).and_then(|l| l.split(':').next()))
+            .collect();
+        yaml_sections.sort_unstable();
+        assert_eq!(yaml_sections, sorted_ids, "audits/default.yaml's checks: sections");
+        assert_eq!(readme_check_sections(), ids, "README's ### sections under ## Checks, in registry order");
+        for check in REGISTRY {
+            let id = check.id();
+            assert!(defaults["checks"][id]["severity"].is_string(), "{id}: no severity in the default config");
+            assert!(!check.description().is_empty(), "{id}: no description");
+            let explanation = check.explanation();
+            for part in ["What:", "Why:", "Fix:"] {
+                assert!(explanation.contains(part), "{id}: `ready explain` text has no {part}");
+            }
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct Finding {
     /// Whether the finding keeps the sample from being fed. A value that only rounds (a lossy
     /// cast) does not: the converted values still run, so golden parity shows the effect.
     pub blocks: bool,
+    /// A shorter form for the summary line, when `text` is too long for it.
+    pub headline: Option<&'static str>,
 }
 
 /// The result of matching a sample to the model inputs.
@@ -106,11 +108,11 @@ impl Findings {
         }
     }
     fn add(&mut self, status: Status, text: String) {
-        self.0.push(Finding { status, text, blocks: status == Status::Fail });
+        self.0.push(Finding { status, text, blocks: status == Status::Fail, headline: None });
     }
     /// A finding that is reported but lets the sample run.
     fn note(&mut self, status: Status, text: String) {
-        self.0.push(Finding { status, text, blocks: false });
+        self.0.push(Finding { status, text, blocks: false, headline: None });
     }
     fn blocked(&self) -> bool {
         self.0.iter().any(|f| f.blocks)
@@ -157,7 +159,7 @@ pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec], rules:
             Status::Fail,
             format!("the sample has {} input tensor(s) and no name matches an input; the model takes {}", set.tensors.len(), inputs.len()),
         );
-    } else if inputs.len() > 1 || set.tensors.iter().any(|t| named_by_user(set, &t.name)) {
+    } else if set.tensors.iter().any(|t| named_by_user(set, &t.name)) || (inputs.len() > 1 && is_array_file(set)) {
         // One unnamed array for a one-input model is unambiguous; anything else by position is not.
         let wanted: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
         findings.note(
@@ -198,11 +200,20 @@ pub fn bind_tensors(set: &crate::sample::TensorSample, inputs: &[IoSpec], rules:
 }
 
 /// Whether a tensor's name was chosen by whoever wrote the sample: a named `.npz` member or
-/// JSON key, not numpy's `arr_0`, a test data set's `input_0`, or a `.npy` file's stem.
+/// JSON key, not numpy's `arr_0` or a `.npy` file's stem. An ONNX test data set is positional by
+/// its own convention (`input_0.pb` feeds the first input), so none of its names count.
 fn named_by_user(set: &crate::sample::TensorSample, name: &str) -> bool {
+    if !is_array_file(set) {
+        return false;
+    }
     let is_npy = set.dir.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     let default = ["arr_", "input_"].iter().any(|p| name.strip_prefix(p).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())));
     !is_npy && !name.is_empty() && !default
+}
+
+/// Whether the sample is a `.npy`/`.npz`/JSON file (not an ONNX test data set).
+fn is_array_file(set: &crate::sample::TensorSample) -> bool {
+    matches!(crate::sample::SampleFormat::from_path(&set.dir), Some(crate::sample::SampleFormat::Numpy | crate::sample::SampleFormat::Json))
 }
 
 /// How one sample tensor is judged: which input, what it is called in messages, where its
@@ -422,7 +433,7 @@ fn bind_single(
     };
     let mode = Mode::SingleTensor { input: input.name.clone(), names_from };
     if names_from == NamesFrom::Position {
-        findings.note(rules.positional, POSITIONAL.to_string());
+        findings.0.push(Finding { status: rules.positional, text: POSITIONAL.to_string(), blocks: false, headline: Some(POSITIONAL_HEADLINE) });
     }
     if let Some(width) = width
         && used.len() as i64 != width
@@ -547,10 +558,12 @@ fn column_values(sample: &Sample, column: &str) -> Option<Vec<f64>> {
 /// The first finding of `status` (and how many there are), for a summary line.
 fn headline(findings: &[Finding], status: Status) -> String {
     let problems: Vec<&Finding> = findings.iter().filter(|f| f.status == status).collect();
-    let first = problems.first().map_or(String::new(), |f| f.text.clone());
-    let first = if first.starts_with("columns matched by position") { "columns matched by position (order unverified)".to_string() } else { first };
+    let first = problems.first().map_or(String::new(), |f| f.headline.map_or_else(|| f.text.clone(), str::to_string));
     if problems.len() > 1 { format!("{} problems: {first}", problems.len()) } else { first }
 }
+
+/// The summary line's form of [`POSITIONAL`].
+const POSITIONAL_HEADLINE: &str = "columns matched by position (order unverified)";
 
 /// What a single-tensor model whose columns are matched by position is told.
 pub const POSITIONAL: &str = "columns matched by position: no feature_names in config or model metadata, so their order cannot be verified; \

@@ -38,7 +38,7 @@ pub fn render_junit(report: &Report) -> Vec<u8> {
     write(&mut writer, Event::Start(BytesStart::new("properties")));
     let mut properties = vec![
         ("model.sha256", report.model.sha256.clone()),
-        ("ready.version", report.ready_version.to_string()),
+        ("ready.version", report.ready_version.clone()),
         ("verdict", serde_json::to_value(report.verdict).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
     ];
     if let Some(runtime) = &report.runtime {
@@ -56,7 +56,7 @@ pub fn render_junit(report: &Report) -> Vec<u8> {
     let classname = xml(&format!("ready.{}", report.model.path));
     for check in &report.checks {
         let mut case = BytesStart::new("testcase");
-        case.push_attribute(("name", check.id));
+        case.push_attribute(("name", check.id.as_str()));
         case.push_attribute(("classname", classname.as_str()));
         write(&mut writer, Event::Start(case));
         let body = xml(&check.details.join("\n"));

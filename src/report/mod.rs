@@ -1,13 +1,15 @@
 //! The audit report: a serializable record of every check result, and pure renderers that
-//! turn it into bytes (table for people, JSON for machines). Nothing here prints.
+//! turn it into bytes (table for people, JSON for machines). Nothing here prints. The same
+//! types read an earlier JSON report back (`--baseline`, `readme --check`): [`Report::from_json`].
 
 pub mod escape;
 mod json;
 mod junit;
 mod markdown;
+mod sarif;
 mod table;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::artifact::ArtifactFormat;
 use crate::checks::{Metrics, Outcome, Status};
@@ -19,6 +21,7 @@ use crate::sample::SampleFormat;
 pub use json::render_json;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use sarif::render_sarif;
 pub use table::render_table;
 
 /// Version of the JSON report layout; bumped on any incompatible change.
@@ -35,16 +38,19 @@ pub enum Format {
     Junit,
     /// A Markdown summary for CI pages.
     Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
 }
 
 impl Format {
-    /// The format a file name implies: `.json`, `.xml`, `.md`, `.txt`.
+    /// The format a file name implies: `.json`, `.xml`, `.md`, `.txt`, `.sarif`.
     pub fn from_extension(path: &std::path::Path) -> Option<Self> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "json" => Some(Self::Json),
             "xml" => Some(Self::Junit),
             "md" | "markdown" => Some(Self::Markdown),
             "txt" => Some(Self::Table),
+            "sarif" => Some(Self::Sarif),
             _ => None,
         }
     }
@@ -57,11 +63,12 @@ pub fn render(report: &Report, format: Format, verbose: bool) -> Vec<u8> {
         Format::Json => render_json(report),
         Format::Junit => render_junit(report),
         Format::Markdown => render_markdown(report).into_bytes(),
+        Format::Sarif => render_sarif(report),
     }
 }
 
 /// The overall answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Ready,
@@ -71,10 +78,10 @@ pub enum Verdict {
 }
 
 /// Why an audit could not verify the model's behaviour, and what to give it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotVerified {
     /// The checks that run the model and could not run.
-    pub checks: Vec<&'static str>,
+    pub checks: Vec<String>,
     /// What the user should give so that the model runs.
     pub advice: String,
 }
@@ -87,7 +94,7 @@ impl NotVerified {
 }
 
 /// The audited file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelFacts {
     pub path: String,
     pub size_bytes: u64,
@@ -96,7 +103,7 @@ pub struct ModelFacts {
 }
 
 /// The sample that was read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SampleFacts {
     pub path: String,
     pub format: SampleFormat,
@@ -121,18 +128,18 @@ impl SampleFacts {
 }
 
 /// The runtime that ran the audit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RuntimeFacts {
     pub library: String,
     pub version: String,
-    pub found_via: &'static str,
+    pub found_via: String,
     pub settings: RuntimeSettings,
 }
 
 /// One row of the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
-    pub id: &'static str,
+    pub id: String,
     pub severity: Severity,
     /// The final status after severity: a denied failure is `fail`, a warned one `warn`.
     pub status: Status,
@@ -150,7 +157,15 @@ impl CheckResult {
             (Status::Fail, Severity::Warn) => Status::Warn,
             (status, _) => status,
         };
-        Self { id, severity, status, found: outcome.status, summary: outcome.summary, details: outcome.details, metrics: outcome.metrics }
+        Self {
+            id: id.to_string(),
+            severity,
+            status,
+            found: outcome.status,
+            summary: outcome.summary,
+            details: outcome.details,
+            metrics: outcome.metrics,
+        }
     }
 }
 
@@ -166,7 +181,7 @@ impl CheckResult {
 }
 
 /// How many checks ended in each status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub pass: usize,
     pub warn: usize,
@@ -175,10 +190,10 @@ pub struct Counts {
 }
 
 /// A whole audit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
-    pub ready_version: &'static str,
+    pub ready_version: String,
     pub verdict: Verdict,
     pub exit_code: u8,
     pub counts: Counts,
@@ -192,7 +207,7 @@ pub struct Report {
     pub config: Option<String>,
     pub checks: Vec<CheckResult>,
     /// Set when the verdict is `not_verified`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_verified: Option<NotVerified>,
 }
 
@@ -220,7 +235,7 @@ impl Report {
         let verdict = if failed { Verdict::NotReady } else { Verdict::Ready };
         Self {
             schema_version: SCHEMA_VERSION,
-            ready_version: env!("CARGO_PKG_VERSION"),
+            ready_version: env!("CARGO_PKG_VERSION").to_string(),
             verdict,
             exit_code: if verdict == Verdict::Ready { 0 } else { 1 },
             counts,
@@ -245,6 +260,22 @@ impl Report {
         }
     }
 
+    /// Reads a JSON report this `ready` (schema version [`SCHEMA_VERSION`]) wrote.
+    /// The version is read first, so a report of another layout is named as such.
+    pub fn from_json(text: &str) -> Result<Self, ReadReportError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(ReadReportError::NotJson)?;
+        match value.get("schema_version").and_then(serde_json::Value::as_u64) {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => Self::deserialize(value).map_err(ReadReportError::Layout),
+            Some(found) => Err(ReadReportError::Version(found)),
+            None => Err(ReadReportError::NoVersion),
+        }
+    }
+
+    /// The result of check `id`, if the report has one.
+    pub fn check(&self, id: &str) -> Option<&CheckResult> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+
     /// See [`Self::mark_not_verified_if`].
     pub fn mark_not_verified(mut self, why: NotVerified, fail: bool) -> Self {
         if self.verdict == Verdict::Ready {
@@ -254,4 +285,17 @@ impl Report {
         self.not_verified = Some(why);
         self
     }
+}
+
+/// Why a file could not be read back as a JSON report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadReportError {
+    #[error("not a JSON report: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("not a ready JSON report (no schema_version)")]
+    NoVersion,
+    #[error("schema_version {0} is not supported (this ready writes and reads {SCHEMA_VERSION})")]
+    Version(u64),
+    #[error("not a ready JSON report of schema_version {SCHEMA_VERSION}: {0}")]
+    Layout(#[source] serde_json::Error),
 }

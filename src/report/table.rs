@@ -41,7 +41,7 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
             Status::Skip => Color::DarkGrey,
         };
         table.add_row(vec![
-            Cell::new(check.id),
+            Cell::new(&check.id),
             Cell::new(check.status.name()).fg(color),
             Cell::new(format!("{:?}", check.severity).to_lowercase()),
             Cell::new(terminal(&check.short_summary())),

@@ -1,5 +1,6 @@
-//! Finding libonnxruntime: `--ort-lib`, then `ORT_DYLIB_PATH`, then the active Python's
-//! `onnxruntime` package, then the system library paths.
+//! Finding libonnxruntime: `--ort-lib`, then `ORT_DYLIB_PATH`, then the `onnxruntime` package of
+//! the Python environment `ready` is installed in (`pip install` puts it at `<venv>/bin/ready`),
+//! then the active Python's, then the system library paths.
 //!
 //! A library is only accepted after it has been opened and asked for its version, so a
 //! broken or too-old file is reported with its path instead of failing later. A library whose
@@ -125,10 +126,15 @@ fn supported(version: &str, how: &str) -> Result<(), String> {
     }
 }
 
-/// `onnxruntime/capi` folders of the active Python environments: `$VIRTUAL_ENV`,
-/// `$CONDA_PREFIX`, `./.venv`, then whatever `python3` on PATH resolves (without importing it).
+/// `onnxruntime/capi` folders of the Python environments: the one `ready` itself is installed
+/// in (the wheel's dependency), `$VIRTUAL_ENV`, `$CONDA_PREFIX`, `./.venv`, then whatever
+/// `python3` on PATH resolves (without importing it).
 fn python_package_dirs(searched: &mut Vec<String>) -> Vec<PathBuf> {
     let mut prefixes = Vec::new();
+    match std::env::current_exe().ok().and_then(|exe| own_prefix(&exe)) {
+        Some(prefix) => prefixes.push(prefix),
+        None => searched.push("ready's own Python environment (not installed in one)".to_string()),
+    }
     for var in ["VIRTUAL_ENV", "CONDA_PREFIX"] {
         match std::env::var_os(var) {
             Some(prefix) => prefixes.push(PathBuf::from(prefix)),
@@ -150,6 +156,21 @@ fn python_package_dirs(searched: &mut Vec<String>) -> Vec<PathBuf> {
         Err(reason) => searched.push(format!("python3's onnxruntime ({reason})")),
     }
     dirs
+}
+
+/// The Python environment an executable at `<prefix>/bin/ready` (`<prefix>/Scripts/ready.exe`
+/// on Windows) was installed into by pip: a prefix with a `pyvenv.cfg` (a venv) or a
+/// `lib*/python*` / `Lib` folder (a user or system install, conda). `None` for a binary outside
+/// any Python environment (`cargo install`, `target/debug`).
+fn own_prefix(exe: &Path) -> Option<PathBuf> {
+    let bin = exe.parent()?;
+    let name = bin.file_name()?.to_string_lossy();
+    if name != "bin" && !name.eq_ignore_ascii_case("Scripts") {
+        return None;
+    }
+    let prefix = bin.parent()?;
+    let is_python = prefix.join("pyvenv.cfg").is_file() || !site_packages(prefix).is_empty();
+    is_python.then(|| prefix.to_path_buf())
 }
 
 fn site_packages(prefix: &Path) -> Vec<PathBuf> {
@@ -231,6 +252,28 @@ mod tests {
         std::fs::write(&fake, b"not a library").unwrap();
         let err = locate(None, Some(&fake)).unwrap_err().to_string();
         assert!(err.contains("ORT_DYLIB_PATH"), "{err}");
+    }
+
+    #[test]
+    fn the_venv_ready_is_installed_in_is_its_own_prefix() {
+        let venv = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(venv.path().join("bin")).unwrap();
+        std::fs::create_dir_all(venv.path().join("lib/python3.12/site-packages/onnxruntime/capi")).unwrap();
+        let exe = venv.path().join("bin").join("ready");
+        assert_eq!(own_prefix(&exe), Some(venv.path().to_path_buf()));
+        assert_eq!(site_packages(venv.path()), vec![venv.path().join("lib/python3.12/site-packages")]);
+        // A venv without any site-packages yet is recognised by its pyvenv.cfg.
+        let bare = tempfile::tempdir().unwrap();
+        std::fs::write(bare.path().join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        assert_eq!(own_prefix(&bare.path().join("bin/ready")), Some(bare.path().to_path_buf()));
+    }
+
+    #[test]
+    fn a_binary_outside_a_python_environment_has_no_own_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("bin")).unwrap();
+        assert_eq!(own_prefix(&dir.path().join("bin/ready")), None, "a bin folder with no Python beside it");
+        assert_eq!(own_prefix(&dir.path().join("target/debug/ready")), None, "not under bin/");
     }
 
     #[test]

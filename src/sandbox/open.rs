@@ -91,10 +91,11 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, OpenError> {
 }
 
 /// Where `path` really is, when it lies inside `root` once every symlink is resolved and has
-/// no `..` component.
+/// no `..` component below `root` (`root` itself may be `../project`).
 pub fn contain(root: &Path, path: &Path) -> Result<PathBuf, OpenError> {
     let escapes = || OpenError::Escapes { root: root.display().to_string() };
-    if path.components().any(|c| c == Component::ParentDir) {
+    let below_root = path.strip_prefix(root).unwrap_or(path);
+    if below_root.components().any(|c| c == Component::ParentDir) {
         return Err(escapes());
     }
     let real_root = root.canonicalize()?;
@@ -152,5 +153,10 @@ mod tests {
         assert_eq!(read_text_within(&dir, &dir.join("in"), 10).unwrap(), "i");
         assert!(matches!(read_text_within(&dir, &dir.join("out"), 10), Err(OpenError::Escapes { .. })));
         assert!(matches!(read_text_within(&dir, &dir.join("../secret"), 10), Err(OpenError::Escapes { .. })));
+        // A folder named through `..` (`--project ../project`) holds its own files, not the ones
+        // a `..` below it reaches.
+        let relative = dir.join("../project");
+        assert_eq!(read_text_within(&relative, &relative.join("inside"), 10).unwrap(), "i");
+        assert!(matches!(read_text_within(&relative, &relative.join("../secret"), 10), Err(OpenError::Escapes { .. })));
     }
 }

@@ -23,8 +23,8 @@ pub fn check(paths: &[PathBuf], inputs: &[&PathBuf]) -> Result<Vec<Output>, Usag
 fn check_one(path: &Path, inputs: &[PathBuf]) -> Result<Output, UsageError> {
     let shown = path.display();
     let error = |text: String| UsageError(format!("--output {shown}: {text}"));
-    let format =
-        Format::from_extension(path).ok_or_else(|| error("unknown report format (use .json, .xml for JUnit, .md for Markdown or .txt)".into()))?;
+    let format = Format::from_extension(path)
+        .ok_or_else(|| error("unknown report format (use .json, .xml for JUnit, .md for Markdown, .sarif or .txt)".into()))?;
     let folder = crate::artifact::model_dir(path);
     if !folder.is_dir() {
         return Err(error(format!("the folder {} does not exist", folder.display())));

@@ -146,3 +146,28 @@ pub fn write_f64_npy(path: &Path, shape: &[usize], values: &[f64]) {
 pub fn write_f32_npy(path: &Path, shape: &[usize], values: &[f32]) {
     write_npy(path, "<f4", shape, &values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
 }
+
+/// Every entry under `dir`, recursively: relative path to its kind and content (a file's bytes,
+/// a link's target), so that two snapshots compare byte for byte.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, String> {
+    let mut entries = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            let relative = path.strip_prefix(dir).unwrap().to_path_buf();
+            let kind = entry.file_type().unwrap();
+            let content = if kind.is_symlink() {
+                format!("link -> {}", std::fs::read_link(&path).unwrap().display())
+            } else if kind.is_dir() {
+                pending.push(path.clone());
+                "folder".to_string()
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                format!("file of {} bytes, sha256 {}", bytes.len(), ready::artifact::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+            };
+            entries.insert(relative, content);
+        }
+    }
+    entries
+}
