@@ -144,7 +144,7 @@ fn a_stateful_model_with_a_scalar_input_is_not_verified_until_its_inputs_are_des
 fn a_token_model_runs_on_ones_masks_and_ids_in_range_and_says_its_sequence_was_guessed() {
     let minilm = model("minilm-l6-int8");
     let guessed = audit(&minilm, &["--config", "fixtures/corpus/configs/fast.yaml", "--skip", "lockfile"]);
-    assert_eq!((guessed.code, guessed.json["verdict"].as_str().unwrap()), (0, "ready"));
+    assert_eq!((guessed.code, guessed.json["verdict"].as_str().unwrap()), (0, "ready"), "{}", guessed.json);
     assert!(guessed.check("latency")["summary"].as_str().unwrap().ends_with("(at guessed input sizes)"));
     assert!(guessed.details("latency").iter().any(|d| d.starts_with("timed input: input_ids [1, 128] (guessed sequence=128")));
     let described = audit(&minilm, &["--config", "fixtures/corpus/configs/minilm.yaml", "--skip", "lockfile"]);
