@@ -1,6 +1,7 @@
 //! The audit report: a serializable record of every check result, and pure renderers that
 //! turn it into bytes (table for people, JSON for machines). Nothing here prints.
 
+pub mod cost;
 pub mod escape;
 mod json;
 mod junit;
@@ -178,6 +179,9 @@ pub struct Report {
     /// Set when the verdict is `not_verified`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_verified: Option<NotVerified>,
+    /// What the audit itself cost (time per check and probe, memory against the budget).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<cost::AuditCost>,
 }
 
 impl Report {
@@ -216,7 +220,14 @@ impl Report {
             config,
             checks,
             not_verified: None,
+            cost: None,
         }
+    }
+
+    /// Adds what the audit cost.
+    pub fn with_cost(mut self, cost: cost::AuditCost) -> Self {
+        self.cost = Some(cost);
+        self
     }
 
     /// Marks an audit whose model never ran on a valid input. With no failed check, the verdict

@@ -1,0 +1,130 @@
+//! The audit's own memory budget (`limits.memory_budget_mb`): how much a probe child may use
+//! while ready holds what it holds, and how many rows an oversized batch may ask for once a
+//! small batch has measured what one row costs. Pure arithmetic, unit-tested here; the probe
+//! child and the robustness check apply it.
+
+use serde::{Deserialize, Serialize};
+
+/// One MiB in bytes.
+pub const MIB: u64 = 1 << 20;
+
+/// Kept free for ready's own growth (pipes, stacks, libraries) while a child runs.
+pub const MARGIN: u64 = 48 * MIB;
+
+/// A batch is asked for only when the estimate says it needs at most this fraction of what the
+/// child has left: the estimate comes from a few rows, and the runtime's arena grows in chunks.
+pub const SAFETY_DIVISOR: u64 = 2;
+
+/// Rows of the small batch run before the oversized one, to measure what a row costs.
+pub const MEASURE_ROWS: usize = 4;
+
+/// Which limit a probe child ran under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// `limits.probe_memory_mb`: the memory the model may use; running out of it is a finding.
+    ProbeLimit,
+    /// What is left of `limits.memory_budget_mb` beside ready itself: ready's own cost.
+    Budget,
+    /// Neither is set.
+    Unlimited,
+}
+
+/// The memory limit of one probe child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildLimit {
+    /// Bytes (RLIMIT_DATA); 0 = unlimited.
+    pub bytes: u64,
+    pub bound: Bound,
+}
+
+/// The limit of a child started while ready holds `parent_rss` bytes: the probe limit, or what
+/// is left of the budget when that is less (never under `floor`, what loading the model needs,
+/// so that a budget too small for the model cannot turn into a failed probe). 0 = not set.
+pub fn child_limit(budget: u64, probe_limit: u64, parent_rss: u64, floor: u64) -> ChildLimit {
+    let left = budget.saturating_sub(parent_rss).saturating_sub(MARGIN).max(floor);
+    match (budget, probe_limit) {
+        (0, 0) => ChildLimit { bytes: 0, bound: Bound::Unlimited },
+        (0, probe) => ChildLimit { bytes: probe, bound: Bound::ProbeLimit },
+        (_, probe) if probe != 0 && probe <= left => ChildLimit { bytes: probe, bound: Bound::ProbeLimit },
+        _ => ChildLimit { bytes: left, bound: Bound::Budget },
+    }
+}
+
+/// The least memory a child gets whatever the budget leaves: what loading a model of
+/// `model_bytes` takes (the file read, the session's copy of its weights, the runtime).
+pub fn load_floor(model_bytes: u64) -> u64 {
+    model_bytes.saturating_mul(2).saturating_add(96 * MIB)
+}
+
+/// How the oversized batch was sized: `wanted` rows asked for by the config, `rows` run, from
+/// `per_row_bytes` measured on a small batch and `available_bytes` left under the child's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sizing {
+    pub wanted: usize,
+    pub rows: usize,
+    pub per_row_bytes: u64,
+    pub available_bytes: u64,
+    pub limit: ChildLimit,
+}
+
+impl Sizing {
+    /// Whether the estimate says `rows` rows fit with the safety margin (a failure there is the
+    /// model's, not the budget's).
+    pub fn predicted_to_fit(&self, rows: usize) -> bool {
+        (rows as u64).saturating_mul(self.per_row_bytes).saturating_mul(SAFETY_DIVISOR) <= self.available_bytes
+    }
+}
+
+/// Rows to ask for: the first of `wanted`, `wanted / 2`, `wanted / 4`, ... (the sizes the
+/// halving search walks, so both find the same boundary) that the estimate says fits, never
+/// under 2.
+pub fn start_rows(wanted: usize, per_row_bytes: u64, available_bytes: u64) -> usize {
+    let fit = available_bytes / per_row_bytes.max(1).saturating_mul(SAFETY_DIVISOR);
+    let mut rows = wanted;
+    while rows > 2 && rows as u64 > fit {
+        rows /= 2;
+    }
+    rows.max(2.min(wanted))
+}
+
+/// What one row costs: the growth of the peak over a small batch of `rows` rows, never less
+/// than twice the row's input bytes (a peak that did not move says only that the runtime's
+/// arena had room).
+pub fn per_row_bytes(peak_before: u64, peak_after: u64, rows: usize, input_bytes_per_row: u64) -> u64 {
+    let measured = peak_after.saturating_sub(peak_before) / rows.max(1) as u64;
+    measured.max(input_bytes_per_row.saturating_mul(2)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_limit_binds_only_when_it_is_below_what_the_budget_leaves() {
+        let gib = 1024 * MIB;
+        assert_eq!(child_limit(gib, 8 * gib, 100 * MIB, 0), ChildLimit { bytes: gib - 148 * MIB, bound: Bound::Budget });
+        assert_eq!(child_limit(2 * gib, gib, 100 * MIB, 0), ChildLimit { bytes: gib, bound: Bound::ProbeLimit });
+        assert_eq!(child_limit(0, gib, 100 * MIB, 0), ChildLimit { bytes: gib, bound: Bound::ProbeLimit });
+        assert_eq!(child_limit(0, 0, 100 * MIB, 0), ChildLimit { bytes: 0, bound: Bound::Unlimited });
+        // A model too big for the budget still gets what loading it needs.
+        assert_eq!(child_limit(gib, 8 * gib, 900 * MIB, 500 * MIB), ChildLimit { bytes: 500 * MIB, bound: Bound::Budget });
+    }
+
+    #[test]
+    fn the_start_size_lies_on_the_halving_chain_and_fits_twice_over() {
+        // 2 MiB a row, 700 MiB left: 175 rows fit with the margin; the chain from 4096 gives 128.
+        assert_eq!(start_rows(4096, 2 * MIB, 700 * MIB), 128);
+        assert_eq!(start_rows(4096, 1, 700 * MIB), 4096);
+        assert_eq!(start_rows(1456, 100 * MIB, 300 * MIB), 2);
+        assert_eq!(start_rows(1, 100 * MIB, 0), 1);
+        let sizing = Sizing { wanted: 4096, rows: 128, per_row_bytes: 2 * MIB, available_bytes: 700 * MIB, limit: child_limit(0, 0, 0, 0) };
+        assert!(sizing.predicted_to_fit(128) && !sizing.predicted_to_fit(256));
+    }
+
+    #[test]
+    fn a_row_costs_what_the_peak_grew_but_never_less_than_its_inputs_twice() {
+        assert_eq!(per_row_bytes(100 * MIB, 108 * MIB, 4, 1000), 2 * MIB);
+        assert_eq!(per_row_bytes(100 * MIB, 100 * MIB, 4, 1000), 2000);
+    }
+}
