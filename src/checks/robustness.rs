@@ -172,9 +172,8 @@ pub struct BatchLimit {
 ///
 /// Under a memory budget the probe child sized the batch from a measured small batch (see
 /// `sandbox::budget`): under the probe limit a smaller batch that ran is grown back up the
-/// halving chain to find the same boundary; under what the budget leaves, a batch the estimate
-/// said fits and that still fails is the model's (found as before), and one that only the
-/// budget stops is ready's own limit, reported with the largest batch that ran.
+/// halving chain to find the same boundary; under what the budget leaves (ready's own limit, not
+/// the model's), the probe reports the largest batch that ran and the budget.
 fn judge_oversized(ctx: &AuditContext<'_>, base: &Batch, result: &ProbeResult, judged: Judged) -> (Judged, Option<BatchLimit>) {
     // A model that fixes its batch size refuses any other size: nothing to search.
     if ctx.axes().fixed.is_some() {
@@ -190,7 +189,7 @@ fn judge_oversized(ctx: &AuditContext<'_>, base: &Batch, result: &ProbeResult, j
         (ProbeResult::Output { .. }, Some(s)) if judged.status == Status::Pass && s.rows < s.wanted => {
             if let Some(s) = budget_bound {
                 let text = format!(
-                    "{} rows of finite output: the largest batch the {} memory budget allows ({} left for the probe, about {} a row); raise limits.memory_budget_mb to try {} rows",
+                    "{} rows of finite output: the largest batch the {} memory budget allows by a measured estimate ({} left for the probe, about {} a row); raise limits.memory_budget_mb to try {} rows",
                     s.rows,
                     mib(mib_to_bytes(ctx.config.limits.memory_budget_mb)),
                     mib(s.limit.bytes),
@@ -209,8 +208,7 @@ fn judge_oversized(ctx: &AuditContext<'_>, base: &Batch, result: &ProbeResult, j
         return (Judged { text, ..judged }, Some(limit));
     }
     let memory = match budget_bound {
-        // The estimate said the failing batch fits: the model ran out inside the budget.
-        Some(s) if s.predicted_to_fit(limit.fails) => format!("{} the memory budget left for the probe", mib(s.limit.bytes)),
+        // ready's own budget stopped the batch, not the model's memory limit: not a finding.
         Some(s) => {
             let text = format!(
                 "{} rows of finite output: the largest batch that fit in the {} memory budget ({} left for the probe; {} rows did not); raise limits.memory_budget_mb to try {} rows",

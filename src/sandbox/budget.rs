@@ -68,14 +68,6 @@ pub struct Sizing {
     pub limit: ChildLimit,
 }
 
-impl Sizing {
-    /// Whether the estimate says `rows` rows fit with the safety margin (a failure there is the
-    /// model's, not the budget's).
-    pub fn predicted_to_fit(&self, rows: usize) -> bool {
-        (rows as u64).saturating_mul(self.per_row_bytes).saturating_mul(SAFETY_DIVISOR) <= self.available_bytes
-    }
-}
-
 /// Rows to ask for: the first of `wanted`, `wanted / 2`, `wanted / 4`, ... (the sizes the
 /// halving search walks, so both find the same boundary) that the estimate says fits, never
 /// under 2.
@@ -118,8 +110,6 @@ mod tests {
         assert_eq!(start_rows(4096, 1, 700 * MIB), 4096);
         assert_eq!(start_rows(1456, 100 * MIB, 300 * MIB), 2);
         assert_eq!(start_rows(1, 100 * MIB, 0), 1);
-        let sizing = Sizing { wanted: 4096, rows: 128, per_row_bytes: 2 * MIB, available_bytes: 700 * MIB, limit: child_limit(0, 0, 0, 0) };
-        assert!(sizing.predicted_to_fit(128) && !sizing.predicted_to_fit(256));
     }
 
     #[test]
