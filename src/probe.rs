@@ -597,13 +597,12 @@ pub fn child_main() -> Result<(), String> {
     let runtime = crate::runtime::ort_runner::OrtRuntime::init(library)?;
     // The child enforces the job's time limit itself (start_watchdog above).
     let (runner, _) = runtime.load(&job.model, &job.settings, None)?;
-    let loaded_rss = crate::machine::current_rss_bytes().unwrap_or(0);
     let mut stdout = std::io::stdout().lock();
     for &kind in &job.kinds {
         let started = Instant::now();
         let sized = match (kind, job.size_under) {
             (ProbeKind::Oversized, Some(limit)) if limit.bytes > 0 && job.axes.has_batch() && job.axes.fixed.is_none() => {
-                Some(size_oversized(&runner, &base, &job.axes, (job.oversized_rows, loaded_rss), limit))
+                Some(size_oversized(&runner, &base, &job.axes, job.oversized_rows, limit))
             }
             _ => None,
         };
@@ -645,33 +644,32 @@ fn run_one(runner: &dyn ModelRunner, kind: ProbeKind, base: &Batch, axes: &Batch
     }
 }
 
-/// Sizes the oversized batch under `limit`: runs a batch of [`budget::MEASURE_ROWS`] rows,
-/// takes what a row costs from what the child holds after it beyond the loaded model
-/// (`loaded_rss`; the runtime's arena keeps what the batch needed) or the growth of its peak,
-/// whichever is more, and asks for the largest size on the halving chain from `wanted` that
-/// fits twice over. When the small batch itself fails, its failure is the probe's reply (at its
-/// row count).
-fn size_oversized(
-    runner: &dyn ModelRunner,
-    base: &Batch,
-    axes: &BatchAxes,
-    (wanted, loaded_rss): (usize, u64),
-    limit: ChildLimit,
-) -> (Sizing, Option<ProbeReply>) {
+/// Sizes the oversized batch under `limit`: runs batches of 2, 4, 8, ... rows (see
+/// [`budget::next_measure_rows`]), takes what a row costs from what the child holds after each
+/// beyond what it held before the first (the runtime's arena keeps what a batch needed, and
+/// the first row's share was already held), and asks for the largest size on the halving chain
+/// from `wanted` that fits twice over. When a measuring batch fails, its failure is the
+/// probe's reply (at its row count).
+fn size_oversized(runner: &dyn ModelRunner, base: &Batch, axes: &BatchAxes, wanted: usize, limit: ChildLimit) -> (Sizing, Option<ProbeReply>) {
     let wanted = oversized_batch_rows(base, axes, wanted);
-    let small = budget::MEASURE_ROWS.min(wanted);
     let rows = axes.rows(base).max(1);
     let input_bytes: u64 = base.iter().filter(|t| axes.axis(&t.name).is_some()).map(|t| (t.data.len() / rows) as u64 * 8).sum();
-    let before = crate::machine::peak_rss_bytes().unwrap_or(0);
-    let measured = runner.run(&axes.repeat_first(base, small));
-    let after = crate::machine::peak_rss_bytes().unwrap_or(0);
-    let held = crate::machine::current_rss_bytes().unwrap_or(0);
-    let per_row_bytes = budget::per_row_bytes(before, after, small, input_bytes).max(held.saturating_sub(loaded_rss) / small as u64);
-    let available_bytes = limit.bytes.saturating_sub(after);
-    let sizing = |rows| Sizing { wanted, rows, per_row_bytes, available_bytes, limit };
-    match measured {
-        Err(e) => (sizing(small), Some(ProbeReply::Error { message: e.message })),
-        Ok(_) => (sizing(budget::start_rows(wanted, per_row_bytes, available_bytes)), None),
+    let before = crate::machine::current_rss_bytes().unwrap_or(0);
+    let mut measuring = 2.min(wanted);
+    loop {
+        let measured = runner.run(&axes.repeat_first(base, measuring));
+        let grown = crate::machine::current_rss_bytes().unwrap_or(0).saturating_sub(before);
+        let per_row_bytes = budget::per_row_bytes(grown, measuring, input_bytes);
+        let used = crate::machine::peak_rss_bytes().unwrap_or(0).max(before + grown);
+        let available_bytes = limit.bytes.saturating_sub(used);
+        let sizing = |rows| Sizing { wanted, rows, per_row_bytes, available_bytes, limit };
+        if let Err(e) = measured {
+            return (sizing(measuring), Some(ProbeReply::Error { message: e.message }));
+        }
+        match budget::next_measure_rows(measuring, grown, per_row_bytes, wanted, available_bytes) {
+            Some(next) => measuring = next,
+            None => return (sizing(budget::start_rows(wanted, per_row_bytes, available_bytes)), None),
+        }
     }
 }
 

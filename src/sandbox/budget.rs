@@ -15,8 +15,11 @@ pub const MARGIN: u64 = 48 * MIB;
 /// child has left: the estimate comes from a few rows, and the runtime's arena grows in chunks.
 pub const SAFETY_DIVISOR: u64 = 2;
 
-/// Rows of the small batch run before the oversized one, to measure what a row costs.
-pub const MEASURE_ROWS: usize = 4;
+/// The largest batch run to measure what a row costs.
+pub const MAX_MEASURE_ROWS: usize = 64;
+
+/// Growth that measures a row's cost well enough: far above the allocator's noise.
+pub const MEASURED_ENOUGH: u64 = 16 * MIB;
 
 /// Which limit a probe child ran under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,12 +83,22 @@ pub fn start_rows(wanted: usize, per_row_bytes: u64, available_bytes: u64) -> us
     rows.max(2.min(wanted))
 }
 
-/// What one row costs: the growth of the peak over a small batch of `rows` rows, never less
-/// than twice the row's input bytes (a peak that did not move says only that the runtime's
-/// arena had room).
-pub fn per_row_bytes(peak_before: u64, peak_after: u64, rows: usize, input_bytes_per_row: u64) -> u64 {
-    let measured = peak_after.saturating_sub(peak_before) / rows.max(1) as u64;
+/// What one row costs: what a batch of `rows` rows made the child hold beyond what it held
+/// with one row's share already in it (`grown`), per added row; never less than twice the
+/// row's input bytes (growth that did not show says only that the runtime's arena had room).
+pub fn per_row_bytes(grown: u64, rows: usize, input_bytes_per_row: u64) -> u64 {
+    let measured = grown / rows.saturating_sub(1).max(1) as u64;
     measured.max(input_bytes_per_row.saturating_mul(2)).max(1)
+}
+
+/// The next measuring batch after one of `rows` rows that grew what the child holds by
+/// `grown` bytes: twice as many rows, until the growth stands far above the allocator's noise
+/// ([`MEASURED_ENOUGH`]), [`MAX_MEASURE_ROWS`] or half of `wanted` is reached, or the next batch
+/// could take more than a quarter of what is `available` by the estimate so far.
+pub fn next_measure_rows(rows: usize, grown: u64, per_row_bytes: u64, wanted: usize, available: u64) -> Option<usize> {
+    let next = rows.saturating_mul(2);
+    let too_big = (next as u64).saturating_mul(per_row_bytes).saturating_mul(4) > available;
+    (grown < MEASURED_ENOUGH && next <= MAX_MEASURE_ROWS && next <= wanted / 2 && !too_big).then_some(next)
 }
 
 #[cfg(test)]
@@ -113,8 +126,22 @@ mod tests {
     }
 
     #[test]
-    fn a_row_costs_what_the_peak_grew_but_never_less_than_its_inputs_twice() {
-        assert_eq!(per_row_bytes(100 * MIB, 108 * MIB, 4, 1000), 2 * MIB);
-        assert_eq!(per_row_bytes(100 * MIB, 100 * MIB, 4, 1000), 2000);
+    fn a_row_costs_what_each_added_row_made_the_child_hold_but_never_less_than_its_inputs_twice() {
+        assert_eq!(per_row_bytes(6 * MIB, 4, 1000), 2 * MIB);
+        assert_eq!(per_row_bytes(0, 4, 1000), 2000);
+        assert_eq!(per_row_bytes(3 * MIB, 2, 1000), 3 * MIB);
+    }
+
+    #[test]
+    fn measuring_doubles_until_the_growth_is_clear_or_the_next_batch_is_too_big() {
+        // A tiny row: the growth stays in the noise, so it measures up to 64 rows.
+        assert_eq!(next_measure_rows(2, 100 << 10, 2000, 4096, 900 * MIB), Some(4));
+        assert_eq!(next_measure_rows(64, 100 << 10, 2000, 4096, 900 * MIB), None);
+        // A clear growth ends it.
+        assert_eq!(next_measure_rows(4, 20 * MIB, 5 * MIB, 4096, 900 * MIB), None);
+        // 100 MiB a row: 4 rows could take more than a quarter of 900 MiB.
+        assert_eq!(next_measure_rows(2, 10 * MIB, 100 * MIB, 41, 900 * MIB), None);
+        // Never past half of what the probe wants.
+        assert_eq!(next_measure_rows(2, 0, 2000, 6, 900 * MIB), None);
     }
 }
