@@ -16,16 +16,20 @@
 #                own peak, or its resident memory while a child ran plus that child's peak;
 #   max one      GNU time's %M: the largest peak of ONE process (ready or one child), not a sum.
 #
-# Writes target/bench/audit.md. Models go to target/bench/models (git-ignored).
+# Writes target/bench/audit.md (target/bench/$BENCH_TAG.md). Models go to target/bench/models (git-ignored).
 #
 #   scripts/bench_audit.sh            (needs scripts/setup.sh and scripts/corpus.sh done)
+#   READY_BIN=path/to/ready BENCH_TAG=before scripts/bench_audit.sh   (another build, side by side)
+#   BENCH_MODELS="iris ocr-rec" scripts/bench_audit.sh                (a subset)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /usr/bin/time ] || { echo "bench_audit: needs GNU time (apt-get install time)" >&2; exit 1; }
 [ -x .venv/bin/python ] || scripts/setup.sh
 [ -f .corpus/models/rapidocr-onnxruntime/ch_PP-OCRv4_rec_infer.onnx ] || scripts/corpus.sh
-echo "bench_audit: building the release binary" >&2
-cargo build --release --locked --quiet --bin ready
+if [ -z "${READY_BIN:-}" ]; then
+    echo "bench_audit: building the release binary" >&2
+    cargo build --release --locked --quiet --bin ready
+fi
 mkdir -p target/bench/models target/bench/audit
 .venv/bin/python - <<'PY'
 import os
@@ -55,10 +59,11 @@ if not os.path.exists(path):
     onnx.save_model(model, path)
 PY
 lib=$(ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so* | head -n 1)
-ORT_DYLIB_PATH="$lib" .venv/bin/python - "${BENCH_MODELS:-iris ocr-rec ocr-det mlp-200mb minilm-128}" <<'PY'
+ORT_DYLIB_PATH="$lib" .venv/bin/python - "${BENCH_MODELS:-iris ocr-rec ocr-det mlp-200mb minilm-128}" \
+    "${READY_BIN:-target/release/ready}" "${BENCH_TAG:-audit}" <<'PY'
 import datetime, json, os, platform, subprocess, sys, time
 
-wanted = sys.argv[1].split()
+wanted, ready, tag = sys.argv[1].split(), sys.argv[2], sys.argv[3]
 corpus = {m["id"]: m for m in json.load(open("fixtures/corpus/manifest.json"))["models"]}
 def corpus_model(cid):
     m = corpus[cid]
@@ -100,9 +105,9 @@ for name in wanted:
             for k, v in shapes.items():
                 f.write(f"  {json.dumps(k)}: {{shape: {json.dumps(v)}}}\n")
         args += ["--config", config]
-    out = f"target/bench/audit/{name}.json"
-    rss_file = f"target/bench/audit/{name}.time"
-    cmd = ["/usr/bin/time", "-f", "%M", "-o", rss_file, "target/release/ready", "audit", path, *args,
+    out = f"target/bench/audit/{tag}-{name}.json"
+    rss_file = f"target/bench/audit/{tag}-{name}.time"
+    cmd = ["/usr/bin/time", "-f", "%M", "-o", rss_file, ready, "audit", path, *args,
            "--skip", "lockfile", "--format", "json", "-q", "--output", out]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -129,6 +134,6 @@ for name in wanted:
     print(rows[-1], file=sys.stderr)
 machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}"
 text = "\n".join(rows) + f"\n\n{datetime.date.today()}, {machine}; release build, default config (`--skip lockfile`), ONNX Runtime from .venv.\n"
-open("target/bench/audit.md", "w").write(text)
+open(f"target/bench/{tag}.md", "w").write(text)
 print(text)
 PY
