@@ -291,6 +291,13 @@ struct ProbeLine {
     sizing: Option<Sizing>,
 }
 
+/// A line a probe child writes before the oversized batch it sized from its memory limit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SizingLine {
+    sizing: Sizing,
+}
+
 /// What a probe child reports for one probe.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -398,6 +405,15 @@ impl ChildProcess {
         results
     }
 
+    /// Reads one line of a child: a probe's reply, or the oversized batch's sizing.
+    fn take_text(&self, text: &str, results: &mut Vec<(ProbeKind, ProbeResult, Option<ProbeCost>)>) {
+        if let Ok(parsed) = serde_json::from_str::<SizingLine>(text) {
+            self.sizing.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(parsed.sizing);
+        } else if let Ok(parsed) = serde_json::from_str::<ProbeLine>(text) {
+            self.take_line(parsed, results);
+        }
+    }
+
     /// Records one reply of a child: its result and cost, and the oversized batch's sizing.
     fn take_line(&self, line: ProbeLine, results: &mut Vec<(ProbeKind, ProbeResult, Option<ProbeCost>)>) {
         if let Some(sizing) = line.sizing {
@@ -459,10 +475,8 @@ impl ChildProcess {
         let mut last_progress = Instant::now();
         let status = loop {
             while let Ok(line) = lines_rx.try_recv() {
-                if let Ok(parsed) = serde_json::from_str::<ProbeLine>(&line) {
-                    self.take_line(parsed, &mut results);
-                    last_progress = Instant::now();
-                }
+                self.take_text(&line, &mut results);
+                last_progress = Instant::now();
             }
             if let Some(status) = child.try_wait()? {
                 break status;
@@ -478,9 +492,7 @@ impl ChildProcess {
         let _ = writer.join();
         let _ = reader.join();
         while let Ok(line) = lines_rx.try_recv() {
-            if let Ok(parsed) = serde_json::from_str::<ProbeLine>(&line) {
-                self.take_line(parsed, &mut results);
-            }
+            self.take_text(&line, &mut results);
         }
         let err = err_reader.join().unwrap_or_default();
         let last_err = String::from_utf8_lossy(&err).lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
@@ -597,18 +609,23 @@ pub fn child_main() -> Result<(), String> {
     let runtime = crate::runtime::ort_runner::OrtRuntime::init(library)?;
     // The child enforces the job's time limit itself (start_watchdog above).
     let (runner, _) = runtime.load(&job.model, &job.settings, None)?;
+    let loaded_rss = crate::machine::current_rss_bytes().unwrap_or(0);
     let mut stdout = std::io::stdout().lock();
     for &kind in &job.kinds {
         let started = Instant::now();
         let sized = match (kind, job.size_under) {
             (ProbeKind::Oversized, Some(limit)) if limit.bytes > 0 && job.axes.has_batch() && job.axes.fixed.is_none() => {
-                Some(size_oversized(&runner, &base, &job.axes, job.oversized_rows, limit))
+                Some(size_oversized(&runner, &base, &job.axes, (job.oversized_rows, loaded_rss), limit))
             }
             _ => None,
         };
         let (reply, rows, sizing) = match sized {
             Some((sizing, Some(failed))) => (failed, Some(sizing.rows), Some(sizing)),
             Some((sizing, None)) => {
+                // Said before the big batch runs: if it kills the child, the parent still knows
+                // which limit and size it died at.
+                serde_json::to_writer(&mut stdout, &SizingLine { sizing }).map_err(|e| e.to_string())?;
+                stdout.write_all(b"\n").and_then(|()| stdout.flush()).map_err(|e| e.to_string())?;
                 let (reply, rows) = run_one(&runner, kind, &base, &job.axes, sizing.rows);
                 (reply, rows, Some(sizing))
             }
@@ -646,11 +663,18 @@ fn run_one(runner: &dyn ModelRunner, kind: ProbeKind, base: &Batch, axes: &Batch
 
 /// Sizes the oversized batch under `limit`: runs batches of 2, 4, 8, ... rows (see
 /// [`budget::next_measure_rows`]), takes what a row costs from what the child holds after each
-/// beyond what it held before the first (the runtime's arena keeps what a batch needed, and
-/// the first row's share was already held), and asks for the largest size on the halving chain
-/// from `wanted` that fits twice over. When a measuring batch fails, its failure is the
-/// probe's reply (at its row count).
-fn size_oversized(runner: &dyn ModelRunner, base: &Batch, axes: &BatchAxes, wanted: usize, limit: ChildLimit) -> (Sizing, Option<ProbeReply>) {
+/// (the runtime's arena keeps what a batch needed): the growth since before the first per
+/// added row, or all it holds beyond the loaded model (`loaded_rss`) per row, whichever is
+/// more (an arena that rounded one row's share up hides the second row's), and asks for the
+/// largest size on the halving chain from `wanted` that fits twice over. When a measuring
+/// batch fails, its failure is the probe's reply (at its row count).
+fn size_oversized(
+    runner: &dyn ModelRunner,
+    base: &Batch,
+    axes: &BatchAxes,
+    (wanted, loaded_rss): (usize, u64),
+    limit: ChildLimit,
+) -> (Sizing, Option<ProbeReply>) {
     let wanted = oversized_batch_rows(base, axes, wanted);
     let rows = axes.rows(base).max(1);
     let input_bytes: u64 = base.iter().filter(|t| axes.axis(&t.name).is_some()).map(|t| (t.data.len() / rows) as u64 * 8).sum();
@@ -658,8 +682,9 @@ fn size_oversized(runner: &dyn ModelRunner, base: &Batch, axes: &BatchAxes, want
     let mut measuring = 2.min(wanted);
     loop {
         let measured = runner.run(&axes.repeat_first(base, measuring));
-        let grown = crate::machine::current_rss_bytes().unwrap_or(0).saturating_sub(before);
-        let per_row_bytes = budget::per_row_bytes(grown, measuring, input_bytes);
+        let held = crate::machine::current_rss_bytes().unwrap_or(0);
+        let grown = held.saturating_sub(before);
+        let per_row_bytes = budget::per_row_bytes(grown, measuring, input_bytes).max(held.saturating_sub(loaded_rss) / measuring as u64);
         let used = crate::machine::peak_rss_bytes().unwrap_or(0).max(before + grown);
         let available_bytes = limit.bytes.saturating_sub(used);
         let sizing = |rows| Sizing { wanted, rows, per_row_bytes, available_bytes, limit };

@@ -49,7 +49,7 @@ impl Check for OutputSanity {
             inputs.push((InputSource::Sample, format!("the sample's {} rows", axes.rows(&batch)), batch));
         }
         if !sample_varies {
-            match ctx.synthetic(8) {
+            match ctx.synthetic(ctx.budget_rows(8)) {
                 Ok((batch, source)) => {
                     let (batch, label) = plausible_batch(batch, source, &ctx.artifact.domain);
                     inputs.push((source, label, batch));

@@ -55,9 +55,10 @@ pub fn child_limit(budget: u64, probe_limit: u64, parent_rss: u64, floor: u64) -
 }
 
 /// The least memory a child gets whatever the budget leaves: what loading a model of
-/// `model_bytes` takes (the file read, the session's copy of its weights, the runtime).
+/// `model_bytes` takes (the file read, the session's copy of its weights, their prepacked form,
+/// the runtime).
 pub fn load_floor(model_bytes: u64) -> u64 {
-    model_bytes.saturating_mul(2).saturating_add(96 * MIB)
+    model_bytes.saturating_mul(3).saturating_add(96 * MIB)
 }
 
 /// How the oversized batch was sized: `wanted` rows asked for by the config, `rows` run, from
