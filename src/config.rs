@@ -104,7 +104,14 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_model_mb: 4096.0, max_text_sample_mb: 512.0, probe_memory_mb: 8192.0, inference_timeout_s: 60.0, inference_memory_mb: 8192.0, memory_budget_mb: 1024.0 }
+        Self {
+            max_model_mb: 4096.0,
+            max_text_sample_mb: 512.0,
+            probe_memory_mb: 8192.0,
+            inference_timeout_s: 60.0,
+            inference_memory_mb: 8192.0,
+            memory_budget_mb: 1024.0,
+        }
     }
 }
 

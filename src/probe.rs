@@ -634,7 +634,8 @@ pub fn child_main() -> Result<(), String> {
                 (reply, rows, None)
             }
         };
-        let cost = ProbeCost { probe: kind, rows, wall_ms: started.elapsed().as_secs_f64() * 1e3, child_peak_rss_bytes: crate::machine::peak_rss_bytes() };
+        let cost =
+            ProbeCost { probe: kind, rows, wall_ms: started.elapsed().as_secs_f64() * 1e3, child_peak_rss_bytes: crate::machine::peak_rss_bytes() };
         // One line per probe, flushed at once: if a later probe kills the process, the parent
         // still has every earlier result.
         serde_json::to_writer(&mut stdout, &ProbeLine { kind, reply, cost: Some(cost), sizing }).map_err(|e| e.to_string())?;

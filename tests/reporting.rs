@@ -97,7 +97,21 @@ fn json_snapshot() {
     // What the audit cost is measured: its shape is asserted, its values are not snapshotted.
     let cost = &json["cost"];
     let ids: Vec<&str> = cost["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["serialization", "schema_parity", "empty_batch", "robustness", "output_sanity", "determinism", "golden_parity", "latency", "lockfile", "baseline"]);
+    assert_eq!(
+        ids,
+        [
+            "serialization",
+            "schema_parity",
+            "empty_batch",
+            "robustness",
+            "output_sanity",
+            "determinism",
+            "golden_parity",
+            "latency",
+            "lockfile",
+            "baseline"
+        ]
+    );
     assert!(cost["wall_ms"].as_f64().unwrap() > 0.0);
     assert_eq!(cost["memory"]["budget_bytes"], 1u64 << 30);
     assert_eq!(cost["probe_children"].as_array().unwrap().len(), 1, "one child ran every probe: {cost}");

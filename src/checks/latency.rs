@@ -110,7 +110,11 @@ impl Check for Latency {
         let throughput = (config.concurrency > 0 && config.throughput_seconds > 0.0).then(|| {
             // A mode shorter than one request measures nothing: say so instead of spending it.
             if summary.p50_ms / 1e3 >= config.throughput_seconds {
-                let why = format!("one request takes {} at p50, longer than throughput_seconds ({} s)", format_ms(summary.p50_ms), config.throughput_seconds);
+                let why = format!(
+                    "one request takes {} at p50, longer than throughput_seconds ({} s)",
+                    format_ms(summary.p50_ms),
+                    config.throughput_seconds
+                );
                 return Throughput { threads: config.concurrency, shared: Err(why.clone()), per_thread: Err(why) };
             }
             let budget = (ctx.config.limits.memory_budget_mb * 1024.0 * 1024.0) as u64;
@@ -562,8 +566,14 @@ mod tests {
             c.concurrency = 2;
             c.throughput_seconds = 0.25;
         });
-        assert_eq!(outcome.metrics["throughput"]["shared_session"]["error"], "one request takes 400 ms at p50, longer than throughput_seconds (0.25 s)");
-        assert_eq!(outcome.metrics["throughput"]["session_per_thread"]["error"], "one request takes 400 ms at p50, longer than throughput_seconds (0.25 s)");
+        assert_eq!(
+            outcome.metrics["throughput"]["shared_session"]["error"],
+            "one request takes 400 ms at p50, longer than throughput_seconds (0.25 s)"
+        );
+        assert_eq!(
+            outcome.metrics["throughput"]["session_per_thread"]["error"],
+            "one request takes 400 ms at p50, longer than throughput_seconds (0.25 s)"
+        );
     }
 
     #[test]
@@ -571,7 +581,12 @@ mod tests {
         let runner = MockRunner::new(vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(4)])], Ok(vec![]));
         let rss = crate::machine::current_rss_bytes().unwrap();
         let error = per_thread_sessions(&runner, 3, rss + (1 << 20), 1 << 30).err().unwrap();
-        assert_eq!(error, "2 more session(s) of about 1.0 GiB each would pass the memory budget of ".to_string() + &crate::artifact::human_size(rss + (1 << 20)) + " (limits.memory_budget_mb)");
+        assert_eq!(
+            error,
+            "2 more session(s) of about 1.0 GiB each would pass the memory budget of ".to_string()
+                + &crate::artifact::human_size(rss + (1 << 20))
+                + " (limits.memory_budget_mb)"
+        );
         assert_eq!(per_thread_sessions(&runner, 3, 0, 1 << 30).unwrap().len(), 2, "no budget: a session for each thread but the first");
     }
 
