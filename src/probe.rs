@@ -613,9 +613,18 @@ pub fn child_main() -> Result<(), String> {
     let mut stdout = std::io::stdout().lock();
     for &kind in &job.kinds {
         let started = Instant::now();
+        // Under a memory limit the request itself must fit too (a model with a fixed batch
+        // size, which no measurement can size, refuses any other size just as cleanly).
+        let oversized_rows = match job.size_under {
+            Some(limit) if limit.bytes > 0 && kind == ProbeKind::Oversized => {
+                let free = limit.bytes.saturating_sub(crate::machine::peak_rss_bytes().unwrap_or(0));
+                job.oversized_rows.min(budget::input_rows_cap(free, input_bytes_per_row(&base, &job.axes)))
+            }
+            _ => job.oversized_rows,
+        };
         let sized = match (kind, job.size_under) {
             (ProbeKind::Oversized, Some(limit)) if limit.bytes > 0 && job.axes.has_batch() && job.axes.fixed.is_none() => {
-                Some(size_oversized(&runner, &base, &job.axes, (job.oversized_rows, loaded_rss), limit))
+                Some(size_oversized(&runner, &base, &job.axes, (oversized_rows, loaded_rss), limit))
             }
             _ => None,
         };
@@ -630,7 +639,7 @@ pub fn child_main() -> Result<(), String> {
                 (reply, rows, Some(sizing))
             }
             None => {
-                let (reply, rows) = run_one(&runner, kind, &base, &job.axes, job.oversized_rows);
+                let (reply, rows) = run_one(&runner, kind, &base, &job.axes, oversized_rows);
                 (reply, rows, None)
             }
         };
@@ -677,8 +686,7 @@ fn size_oversized(
     limit: ChildLimit,
 ) -> (Sizing, Option<ProbeReply>) {
     let wanted = oversized_batch_rows(base, axes, wanted);
-    let rows = axes.rows(base).max(1);
-    let input_bytes: u64 = base.iter().filter(|t| axes.axis(&t.name).is_some()).map(|t| (t.data.len() / rows) as u64 * 8).sum();
+    let input_bytes = input_bytes_per_row(base, axes);
     let before = crate::machine::current_rss_bytes().unwrap_or(0);
     let mut measuring = 2.min(wanted);
     loop {
@@ -697,6 +705,14 @@ fn size_oversized(
             None => return (sizing(budget::start_rows(wanted, per_row_bytes, available_bytes)), None),
         }
     }
+}
+
+/// Bytes of one row of `base` (8 a value, at least: strings count their pointers only), over
+/// the inputs with a batch axis, or all of them when none has one.
+fn input_bytes_per_row(base: &Batch, axes: &BatchAxes) -> u64 {
+    let rows = axes.rows(base).max(1);
+    let along: u64 = base.iter().filter(|t| axes.axis(&t.name).is_some()).map(|t| (t.data.len() / rows) as u64 * 8).sum();
+    if along > 0 { along } else { base.iter().map(|t| t.data.len() as u64 * 8).sum() }
 }
 
 /// The child's own time limit, enforced even when no parent is left to kill it: a thread

@@ -84,6 +84,16 @@ pub fn start_rows(wanted: usize, per_row_bytes: u64, available_bytes: u64) -> us
     rows.max(2.min(wanted))
 }
 
+/// Copies of a request the runtime may hold at once (ready's tensor, the runtime's value, a
+/// kernel's converted input).
+pub const REQUEST_COPIES: u64 = 4;
+
+/// The most rows whose request alone (at [`REQUEST_COPIES`] copies) fits in `free` bytes,
+/// never under 2.
+pub fn input_rows_cap(free: u64, input_bytes_per_row: u64) -> usize {
+    usize::try_from(free / input_bytes_per_row.max(1).saturating_mul(REQUEST_COPIES)).unwrap_or(usize::MAX).max(2)
+}
+
 /// What one row costs: what a batch of `rows` rows made the child hold beyond what it held
 /// with one row's share already in it (`grown`), per added row; never less than twice the
 /// row's input bytes (growth that did not show says only that the runtime's arena had room).
@@ -131,6 +141,13 @@ mod tests {
         assert_eq!(per_row_bytes(6 * MIB, 4, 1000), 2 * MIB);
         assert_eq!(per_row_bytes(0, 4, 1000), 2000);
         assert_eq!(per_row_bytes(3 * MIB, 2, 1000), 3 * MIB);
+    }
+
+    #[test]
+    fn a_request_must_fit_four_times_in_what_is_free() {
+        X
+        assert_eq!(input_rows_cap(230 * MIB, 3 * 224 * 224 * 8), 20);
+        assert_eq!(input_rows_cap(0, 1000), 2);
     }
 
     #[test]
