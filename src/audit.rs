@@ -191,7 +191,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             timeout: std::time::Duration::from_secs_f64(options.config.checks.robustness.timeout_s),
             memory_bytes: mib_to_bytes(options.config.limits.probe_memory_mb),
             budget_bytes: mib_to_bytes(options.config.limits.memory_budget_mb),
-            floor_bytes: crate::sandbox::budget::load_floor(artifact.size_bytes),
+            floor_bytes: crate::sandbox::budget::load_floor(artifact.size_bytes, crate::machine::peak_rss_bytes()),
             sizing: Default::default(),
             log: Default::default(),
             resource_failure: Default::default(),

@@ -54,11 +54,15 @@ pub fn child_limit(budget: u64, probe_limit: u64, parent_rss: u64, floor: u64) -
     }
 }
 
-/// The least memory a child gets whatever the budget leaves: what loading a model of
-/// `model_bytes` takes (the file read, the session's copy of its weights, their prepacked form,
-/// the runtime).
-pub fn load_floor(model_bytes: u64) -> u64 {
-    model_bytes.saturating_mul(3).saturating_add(96 * MIB)
+/// The least memory a child gets whatever the budget leaves: what loading the model takes,
+/// three times the file (the file read, the session's copy of its weights, their prepacked
+/// form) plus 96 MiB, or what ready's own peak reached loading it (`loaded_peak`, which also
+/// covers a small file whose weights the runtime builds at load time) plus 128 MiB for a
+/// request, whichever is more. A model too big for the budget so makes the audit's peak pass
+/// the budget (the report says so) rather than fail a probe that could not even load it.
+pub fn load_floor(model_bytes: u64, loaded_peak: Option<u64>) -> u64 {
+    let from_file = model_bytes.saturating_mul(3).saturating_add(96 * MIB);
+    from_file.max(loaded_peak.unwrap_or(0).saturating_add(128 * MIB))
 }
 
 /// How the oversized batch was sized: `wanted` rows asked for by the config, `rows` run, from
@@ -141,6 +145,14 @@ mod tests {
         assert_eq!(per_row_bytes(6 * MIB, 4, 1000), 2 * MIB);
         assert_eq!(per_row_bytes(0, 4, 1000), 2000);
         assert_eq!(per_row_bytes(3 * MIB, 2, 1000), 3 * MIB);
+    }
+
+    #[test]
+    fn a_child_gets_what_loading_the_model_took() {
+        assert_eq!(load_floor(100 * MIB, Some(200 * MIB)), 396 * MIB);
+        // A 4 KiB file whose weights are built at load time: ready's own peak says what it takes.
+        assert_eq!(load_floor(4096, Some(664 * MIB)), 792 * MIB);
+        assert_eq!(load_floor(0, None), 96 * MIB);
     }
 
     #[test]
