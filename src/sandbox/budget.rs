@@ -152,7 +152,7 @@ mod tests {
         assert_eq!(load_floor(100 * MIB, Some(200 * MIB)), 396 * MIB);
         // A 4 KiB file whose weights are built at load time: ready's own peak says what it takes.
         assert_eq!(load_floor(4096, Some(664 * MIB)), 792 * MIB);
-        assert_eq!(load_floor(0, None), 96 * MIB);
+        assert_eq!(load_floor(0, None), 128 * MIB);
     }
 
     #[test]
