@@ -39,7 +39,7 @@ for m in models:
     rows.append(f"| {m['id']} | {verdict} | {done.returncode} | {wall:.1f} | {peak_text} | {sizes} |")
     print(rows[-1], file=sys.stderr)
 machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
-text = "\n".join(rows) + f"\n\nMachine: {machine}; ONNX Runtime from .venv; default config (latency: up to 2000 runs / 10 s, robustness: 4096-row oversized batch, 8 GiB probe limit).\n"
+text = "\n".join(rows) + f"\n\nMachine: {machine}; ONNX Runtime from .venv; default config (latency: up to 2000 runs / 10 s, robustness: 4096-row oversized batch sized to the 1 GiB memory budget).\n"
 open(out, "w").write(text)
 print(text)
 PY

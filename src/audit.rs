@@ -11,6 +11,7 @@ use std::time::Instant;
 use crate::artifact::{self, ArtifactFormat};
 use crate::checks::{self, AuditContext, ColdStart, Outcome, REGISTRY};
 use crate::config::{Config, Severity};
+use crate::report::cost::{AuditCost, CheckCost, MemoryCost};
 use crate::report::{CheckResult, ModelFacts, NotVerified, Report, RuntimeFacts, SampleFacts};
 use crate::runtime::ModelRunner;
 use crate::runtime::locate;
@@ -77,6 +78,7 @@ fn read_baseline(path: &Path) -> Result<Report, String> {
 
 /// Runs the audit. `Err` is a one-line reason `ready` could not run.
 pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
+    let audit_started = Instant::now();
     crate::sandbox::resources::ensure_open_files().map_err(|e| e.to_string())?;
     let model_path = &options.model;
     let shown = model_path.display();
@@ -192,12 +194,17 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             settings: options.config.runtime.clone(),
             oversized_rows: options.config.checks.robustness.oversized_rows,
             timeout: std::time::Duration::from_secs_f64(options.config.checks.robustness.timeout_s),
-            memory_bytes: (options.config.limits.probe_memory_mb * 1024.0 * 1024.0) as u64,
+            memory_bytes: mib_to_bytes(options.config.limits.probe_memory_mb),
+            budget_bytes: mib_to_bytes(options.config.limits.memory_budget_mb),
+            floor_bytes: crate::sandbox::budget::load_floor(artifact.size_bytes, crate::machine::peak_rss_bytes()),
+            sizing: Default::default(),
+            log: Default::default(),
             resource_failure: Default::default(),
         }),
         _ => None,
     };
     ctx.probes = child_probes.as_ref().map(|p| p as &dyn crate::probe::ProbeRunner);
+    let mut load_ms = session_create.map(|d| d.as_secs_f64() * 1e3);
     if let (Ok(runner), Some(session_create)) = (ctx.runner.clone(), session_create) {
         let first_inference = ctx.model_batch(1).ok().and_then(|(batch, _)| {
             let single = ctx.axes().single_request(&batch);
@@ -208,9 +215,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         });
         let peak_rss_after_load = crate::machine::peak_rss_bytes();
         ctx.cold_start = Some(ColdStart { session_create, first_inference, peak_rss_after_load });
+        load_ms = load_ms.map(|ms| ms + first_inference.map_or(0.0, |d| d.as_secs_f64() * 1e3));
     }
 
-    let results = run_checks(options, &ctx)?;
+    let (results, check_costs) = run_checks(options, &ctx)?;
     if let Some(error) = child_probes.as_ref().and_then(|p| p.resource_failure()) {
         return Err(error.to_string());
     }
@@ -256,14 +264,35 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         results,
         options.deny_warnings,
     )
-    .mark_not_verified_if(unverified, fail_unverified))
+    .mark_not_verified_if(unverified, fail_unverified)
+    .with_cost(audit_cost(options, &ctx, child_probes.as_ref(), check_costs, load_ms, audit_started)))
+}
+
+/// What the audit itself cost, measured as it ran.
+fn audit_cost(
+    options: &AuditOptions,
+    ctx: &AuditContext<'_>,
+    probes: Option<&crate::probe::ChildProcess>,
+    checks: Vec<CheckCost>,
+    load_ms: Option<f64>,
+    started: Instant,
+) -> AuditCost {
+    use crate::probe::ProbeRunner;
+    let children = probes.map(|p| p.costs()).unwrap_or_default();
+    let budget = mib_to_bytes(options.config.limits.memory_budget_mb);
+    let serving = ctx.cold_start.and_then(|c| c.peak_rss_after_load);
+    let sizing = probes.and_then(|p| p.sizing());
+    let memory = MemoryCost::new((budget > 0).then_some(budget), crate::machine::peak_rss_bytes(), &children, serving, sizing);
+    AuditCost { wall_ms: started.elapsed().as_secs_f64() * 1e3, load_ms, checks, probe_children: children, memory }
 }
 
 /// Runs every check in registry order, applying --only, --skip and severities.
-fn run_checks(options: &AuditOptions, ctx: &AuditContext<'_>) -> Result<Vec<CheckResult>, String> {
-    REGISTRY
+fn run_checks(options: &AuditOptions, ctx: &AuditContext<'_>) -> Result<(Vec<CheckResult>, Vec<CheckCost>), String> {
+    let mut costs = Vec::new();
+    let results = REGISTRY
         .iter()
         .map(|check| {
+            let started = Instant::now();
             let severity = options.config.checks.severity(check.id());
             let id = check.id();
             let outcome = match not_selected(options, &id) {
@@ -271,9 +300,11 @@ fn run_checks(options: &AuditOptions, ctx: &AuditContext<'_>) -> Result<Vec<Chec
                 None => run_guarded(*check, ctx)?,
             };
             ctx.record(check.id(), &outcome);
+            costs.push(CheckCost { id: check.id().to_string(), wall_ms: started.elapsed().as_secs_f64() * 1e3 });
             Ok(CheckResult::new(check.id(), severity, outcome))
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok((results, costs))
 }
 
 /// Why check `id` does not run in this audit (`--only`, `--skip`, or allowed by the config), or

@@ -97,11 +97,21 @@ pub struct Limits {
     /// Memory ONNX Runtime may allocate in ready's own process, in MiB (one arena shared by its
     /// sessions); an inference that needs more fails its check.
     pub inference_memory_mb: f64,
+    /// The audit's own memory, in MiB: ready and a probe child together. The oversized batch
+    /// and the throughput sessions are sized to fit it; 0 = no budget.
+    pub memory_budget_mb: f64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_model_mb: 4096.0, max_text_sample_mb: 512.0, probe_memory_mb: 8192.0, inference_timeout_s: 60.0, inference_memory_mb: 8192.0 }
+        Self {
+            max_model_mb: 4096.0,
+            max_text_sample_mb: 512.0,
+            probe_memory_mb: 8192.0,
+            inference_timeout_s: 60.0,
+            inference_memory_mb: 8192.0,
+            memory_budget_mb: 1024.0,
+        }
     }
 }
 
@@ -288,6 +298,9 @@ pub struct LatencyConfig {
     pub warmup_runs: usize,
     /// ...and for at least this long, whichever ends later.
     pub warmup_seconds: f64,
+    /// End the warm-up early (after `warmup_seconds`) once the latency settles: three runs in a
+    /// row within 20% of each other; `warmup_runs` is then the most it runs.
+    pub warmup_settle: bool,
     /// At most this many timed runs per batch size.
     pub runs: usize,
     /// At most this long timing one batch size.
@@ -319,6 +332,7 @@ impl Default for LatencyConfig {
             severity: Severity::Deny,
             warmup_runs: 20,
             warmup_seconds: 0.0,
+            warmup_settle: true,
             runs: 2000,
             max_seconds: 10.0,
             early_stop: true,
@@ -603,6 +617,7 @@ impl Config {
             ("limits.max_text_sample_mb", self.limits.max_text_sample_mb, MAX_MB),
             ("limits.probe_memory_mb", self.limits.probe_memory_mb, MAX_MB),
             ("limits.inference_memory_mb", self.limits.inference_memory_mb, MAX_MB),
+            ("limits.memory_budget_mb", self.limits.memory_budget_mb, MAX_MB),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 problems.push((path.to_string(), format!("must be a number ≥ 0, got {value}")));
@@ -615,9 +630,17 @@ impl Config {
             problems.push(("limits.inference_memory_mb".into(), format!("must be at least 1, got {}", self.limits.inference_memory_mb)));
         }
         problems.extend(self.checks.hardcoded_paths.problems());
+        // Below this no model loads beside ready itself: a typo for GiB, say.
+        let budget = self.limits.memory_budget_mb;
+        if budget > 0.0 && budget < MIN_BUDGET_MB {
+            problems.push(("limits.memory_budget_mb".into(), format!("must be 0 (no budget) or at least {MIN_BUDGET_MB}, got {budget}")));
+        }
         if problems.is_empty() { Ok(()) } else { Err(problems) }
     }
 }
+
+/// The smallest memory budget, in MiB.
+pub const MIN_BUDGET_MB: f64 = 128.0;
 
 #[cfg(test)]
 mod tests {
@@ -644,6 +667,16 @@ mod tests {
              line 5 column 11: checks.latency.runs: must be at least 1; \
              line 6 column 13: checks.latency.p99_ms: must be a positive number, got -1"
         );
+    }
+
+    #[test]
+    fn the_memory_budget_is_none_or_at_least_enough_for_a_model() {
+        let err = Config::from_yaml("limits:\n  memory_budget_mb: 64\n", "x.yaml").unwrap_err();
+        assert_eq!(err, "x.yaml: 1 problem: line 2 column 21: limits.memory_budget_mb: must be 0 (no budget) or at least 128, got 64");
+        let err = Config::from_yaml("limits:\n  memory_budget_mb: -1\n", "x.yaml").unwrap_err();
+        assert_eq!(err, "x.yaml: 1 problem: line 2 column 21: limits.memory_budget_mb: must be a number ≥ 0, got -1");
+        assert_eq!(Config::from_yaml("limits:\n  memory_budget_mb: 0\n", "x.yaml").unwrap().limits.memory_budget_mb, 0.0);
+        assert_eq!(Config::default().limits.memory_budget_mb, 1024.0);
     }
 
     #[test]

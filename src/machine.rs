@@ -49,6 +49,16 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(if cfg!(target_os = "macos") { max } else { max * 1024 })
 }
 
+/// The resident set size of this process now, in bytes (Linux: `/proc/self/statm`; `None`
+/// elsewhere).
+pub fn current_rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf takes no pointers.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+    Some(pages * page)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::inputs::batch_axis::BatchAxes;
 use crate::runtime::{Batch, ElementType, ModelRunner, NamedOutput, NamedTensor, RuntimeSettings, TensorData};
+use crate::sandbox::budget::{self, ChildLimit, Sizing};
 use crate::sandbox::resources::{ResourceError, Shortage};
 
 /// Tensors larger than this many elements are never built by a probe.
@@ -159,6 +160,49 @@ pub trait ProbeRunner: Sync {
 
     /// Runs the oversized probe with exactly `rows` rows (the search for the largest batch that fits).
     fn run_rows(&self, base: &Batch, axes: &BatchAxes, rows: usize) -> ProbeResult;
+
+    /// How the oversized batch of [`ProbeRunner::run_all`] was sized from the memory budget
+    /// (`None`: it asked for `oversized_rows`, capped only by [`MAX_PROBE_ELEMENTS`]).
+    fn sizing(&self) -> Option<Sizing> {
+        None
+    }
+
+    /// What each child process cost, in the order they ran.
+    fn costs(&self) -> Vec<ChildCost> {
+        Vec::new()
+    }
+}
+
+/// What one probe cost in its child process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeCost {
+    pub probe: ProbeKind,
+    /// Rows of the request (a probe that ran).
+    pub rows: Option<usize>,
+    /// Building the request and running it, in the child.
+    pub wall_ms: f64,
+    /// The child's peak resident memory when the probe ended.
+    pub child_peak_rss_bytes: Option<u64>,
+}
+
+/// What one probe child process cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChildCost {
+    /// From starting the child to its exit, model loading included.
+    pub wall_ms: f64,
+    /// ready's own resident memory while the child ran.
+    pub ready_rss_bytes: Option<u64>,
+    /// The child's memory limit and which setting bound it.
+    pub limit: ChildLimit,
+    pub probes: Vec<ProbeCost>,
+}
+
+impl ChildCost {
+    /// ready and this child together, at the child's peak.
+    pub fn together_bytes(&self) -> Option<u64> {
+        let child = self.probes.iter().filter_map(|p| p.child_peak_rss_bytes).max()?;
+        Some(child + self.ready_rss_bytes.unwrap_or(0))
+    }
 }
 
 /// Probes in this process (unit tests, and where no child process can be started).
@@ -213,6 +257,10 @@ struct ProbeJob {
     /// How long the child may go without finishing a probe before it ends itself: the
     /// parent's limit plus [`WATCHDOG_GRACE`], enforced even when the parent is gone.
     time_limit: Duration,
+    /// Set when the child sizes the oversized batch from its memory limit (a small batch
+    /// measured first); unset when it runs exactly `oversized_rows` (the halving search).
+    #[serde(default)]
+    size_under: Option<ChildLimit>,
 }
 
 /// Exit code of a probe child whose watchdog ended it (a probe ran past its time limit).
@@ -228,7 +276,7 @@ const WATCHDOG_GRACE: Duration = Duration::from_secs(1);
 
 /// What one child reported before it stopped, and the failure of the probe it was running
 /// when it stopped early (crash or timeout).
-type ChildOutcome = (Vec<(ProbeKind, ProbeResult)>, Option<ProbeResult>);
+type ChildOutcome = (Vec<(ProbeKind, ProbeResult, Option<ProbeCost>)>, Option<ProbeResult>);
 
 /// One line of a probe child's stdout: the result of one probe.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -236,6 +284,18 @@ struct ProbeLine {
     kind: ProbeKind,
     #[serde(flatten)]
     reply: ProbeReply,
+    #[serde(default)]
+    cost: Option<ProbeCost>,
+    /// How the oversized batch was sized (that probe only, when the job asked for it).
+    #[serde(default)]
+    sizing: Option<Sizing>,
+}
+
+/// A line a probe child writes before the oversized batch it sized from its memory limit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SizingLine {
+    sizing: Sizing,
 }
 
 /// What a probe child reports for one probe.
@@ -255,8 +315,16 @@ pub struct ChildProcess {
     pub settings: RuntimeSettings,
     pub oversized_rows: usize,
     pub timeout: Duration,
-    /// Memory the child may allocate (RLIMIT_DATA); 0 = unlimited.
+    /// `limits.probe_memory_mb` in bytes: memory the model may use in a child; 0 = unlimited.
     pub memory_bytes: u64,
+    /// `limits.memory_budget_mb` in bytes: ready and its child together; 0 = no budget.
+    pub budget_bytes: u64,
+    /// The least a child gets whatever the budget says: what loading the model needs.
+    pub floor_bytes: u64,
+    /// How the oversized batch was sized, once it was.
+    pub sizing: std::sync::Mutex<Option<Sizing>>,
+    /// What each child cost.
+    pub log: std::sync::Mutex<Vec<ChildCost>>,
     /// Set when ready itself ran out of a resource while running a child (a child that could
     /// not start for lack of file descriptors says nothing about the model).
     pub resource_failure: std::sync::Mutex<Option<ResourceError>>,
@@ -264,19 +332,27 @@ pub struct ChildProcess {
 
 impl ProbeRunner for ChildProcess {
     fn run_all(&self, kinds: &[ProbeKind], base: &Batch, axes: &BatchAxes) -> Vec<(ProbeKind, ProbeResult)> {
-        self.run_jobs(kinds, base, axes, self.oversized_rows)
+        self.run_jobs(kinds, base, axes, self.oversized_rows, true)
     }
 
     fn run_rows(&self, base: &Batch, axes: &BatchAxes, rows: usize) -> ProbeResult {
-        let results = self.run_jobs(&[ProbeKind::Oversized], base, axes, rows);
+        let results = self.run_jobs(&[ProbeKind::Oversized], base, axes, rows, false);
         results.into_iter().next().map_or_else(|| ProbeResult::Crash("the probe process gave no result".into()), |(_, r)| r)
+    }
+
+    fn sizing(&self) -> Option<Sizing> {
+        *self.sizing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn costs(&self) -> Vec<ChildCost> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
 impl ChildProcess {
     /// Runs `kinds` in child processes: one child runs them in order; if it dies or hangs, the
     /// probe in flight gets the crash or timeout, and a new child carries on with the rest.
-    fn run_jobs(&self, kinds: &[ProbeKind], base: &Batch, axes: &BatchAxes, oversized_rows: usize) -> Vec<(ProbeKind, ProbeResult)> {
+    fn run_jobs(&self, kinds: &[ProbeKind], base: &Batch, axes: &BatchAxes, oversized_rows: usize, sized: bool) -> Vec<(ProbeKind, ProbeResult)> {
         let wire: Vec<WireTensor> = base
             .iter()
             .map(|t| WireTensor { name: t.name.clone(), element: t.data.element_type(), shape: t.data.shape().to_vec(), values: t.data.to_texts() })
@@ -286,6 +362,8 @@ impl ChildProcess {
         let mut results: Vec<(ProbeKind, ProbeResult)> = Vec::new();
         let mut remaining: Vec<ProbeKind> = kinds.to_vec();
         while !remaining.is_empty() {
+            let ready_rss = crate::machine::current_rss_bytes();
+            let limit = budget::child_limit(self.budget_bytes, self.memory_bytes, ready_rss.unwrap_or(0), self.floor_bytes);
             let job = ProbeJob {
                 model: self.model.clone(),
                 ort_lib: self.ort_lib.clone(),
@@ -295,8 +373,18 @@ impl ChildProcess {
                 base: wire.clone(),
                 axes: axes.clone(),
                 time_limit: self.timeout.saturating_add(WATCHDOG_GRACE),
+                size_under: sized.then_some(limit),
             };
-            let (done, failure) = match self.spawn(&job) {
+            let started = Instant::now();
+            let spawned = self.spawn(&job, limit.bytes);
+            let probes = match &spawned {
+                Ok((done, _)) => done.iter().filter_map(|(_, _, cost)| cost.clone()).collect(),
+                Err(_) => Vec::new(),
+            };
+            let cost = ChildCost { wall_ms: started.elapsed().as_secs_f64() * 1e3, ready_rss_bytes: ready_rss, limit, probes };
+            self.log.lock().unwrap_or_else(|p| p.into_inner()).push(cost);
+            let spawned = spawned.map(|(done, failure)| (done.into_iter().map(|(kind, result, _)| (kind, result)).collect::<Vec<_>>(), failure));
+            let (done, failure) = match spawned {
                 Ok(outcome) => outcome,
                 Err(e) => match ResourceError::classify(&e, "starting the probe process") {
                     Some(shortage) => {
@@ -317,6 +405,23 @@ impl ChildProcess {
         results
     }
 
+    /// Reads one line of a child: a probe's reply, or the oversized batch's sizing.
+    fn take_text(&self, text: &str, results: &mut Vec<(ProbeKind, ProbeResult, Option<ProbeCost>)>) {
+        if let Ok(parsed) = serde_json::from_str::<SizingLine>(text) {
+            self.sizing.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(parsed.sizing);
+        } else if let Ok(parsed) = serde_json::from_str::<ProbeLine>(text) {
+            self.take_line(parsed, results);
+        }
+    }
+
+    /// Records one reply of a child: its result and cost, and the oversized batch's sizing.
+    fn take_line(&self, line: ProbeLine, results: &mut Vec<(ProbeKind, ProbeResult, Option<ProbeCost>)>) {
+        if let Some(sizing) = line.sizing {
+            self.sizing.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(sizing);
+        }
+        results.push((line.kind, line.reply.into_result(), line.cost));
+    }
+
     /// The resource ready ran out of while running probe children, if it did: the audit
     /// cannot be trusted and ends with exit code 2.
     pub fn resource_failure(&self) -> Option<ResourceError> {
@@ -329,14 +434,14 @@ impl ChildProcess {
 
     /// Runs one child over `job.kinds`: the results it reported, and the failure (crash or
     /// timeout) of the probe it was running when it stopped, if it did not finish.
-    fn spawn(&self, job: &ProbeJob) -> std::io::Result<ChildOutcome> {
+    fn spawn(&self, job: &ProbeJob, memory_bytes: u64) -> std::io::Result<ChildOutcome> {
         let mut command = Command::new(&self.exe);
         command.arg("__probe").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         command.env(crate::runtime::TELEMETRY_OFF_VAR, "1");
         #[cfg(unix)]
         {
             use std::os::unix::process::CommandExt;
-            let limit = self.memory_bytes;
+            let limit = memory_bytes;
             let parent = std::process::id();
             // SAFETY: `child_setup` makes only async-signal-safe calls (prctl, getppid, setrlimit).
             unsafe {
@@ -370,10 +475,8 @@ impl ChildProcess {
         let mut last_progress = Instant::now();
         let status = loop {
             while let Ok(line) = lines_rx.try_recv() {
-                if let Ok(parsed) = serde_json::from_str::<ProbeLine>(&line) {
-                    results.push((parsed.kind, parsed.reply.into_result()));
-                    last_progress = Instant::now();
-                }
+                self.take_text(&line, &mut results);
+                last_progress = Instant::now();
             }
             if let Some(status) = child.try_wait()? {
                 break status;
@@ -389,9 +492,7 @@ impl ChildProcess {
         let _ = writer.join();
         let _ = reader.join();
         while let Ok(line) = lines_rx.try_recv() {
-            if let Ok(parsed) = serde_json::from_str::<ProbeLine>(&line) {
-                results.push((parsed.kind, parsed.reply.into_result()));
-            }
+            self.take_text(&line, &mut results);
         }
         let err = err_reader.join().unwrap_or_default();
         let last_err = String::from_utf8_lossy(&err).lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
@@ -508,27 +609,110 @@ pub fn child_main() -> Result<(), String> {
     let runtime = crate::runtime::ort_runner::OrtRuntime::init(library)?;
     // The child enforces the job's time limit itself (start_watchdog above).
     let (runner, _) = runtime.load(&job.model, &job.settings, None)?;
+    let loaded_rss = crate::machine::current_rss_bytes().unwrap_or(0);
     let mut stdout = std::io::stdout().lock();
     for &kind in &job.kinds {
-        let reply = match build_probe(kind, &base, &job.axes, job.oversized_rows) {
-            Err(reason) => ProbeReply::NotApplicable { reason },
-            Ok(batch) => {
-                test_hook(kind);
-                let rows = job.axes.rows(&batch);
-                match runner.run(&batch) {
-                    Ok(outputs) => ProbeReply::Output { rows, outputs: summarize(&outputs) },
-                    Err(e) => ProbeReply::Error { message: e.message },
-                }
+        let started = Instant::now();
+        // Under a memory limit the request itself must fit too (a model with a fixed batch
+        // size, which no measurement can size, refuses any other size just as cleanly).
+        let oversized_rows = match job.size_under {
+            Some(limit) if limit.bytes > 0 && kind == ProbeKind::Oversized => {
+                let free = limit.bytes.saturating_sub(crate::machine::peak_rss_bytes().unwrap_or(0));
+                job.oversized_rows.min(budget::input_rows_cap(free, input_bytes_per_row(&base, &job.axes)))
+            }
+            _ => job.oversized_rows,
+        };
+        let sized = match (kind, job.size_under) {
+            (ProbeKind::Oversized, Some(limit)) if limit.bytes > 0 && job.axes.has_batch() && job.axes.fixed.is_none() => {
+                Some(size_oversized(&runner, &base, &job.axes, (oversized_rows, loaded_rss), limit))
+            }
+            _ => None,
+        };
+        let (reply, rows, sizing) = match sized {
+            Some((sizing, Some(failed))) => (failed, Some(sizing.rows), Some(sizing)),
+            Some((sizing, None)) => {
+                // Said before the big batch runs: if it kills the child, the parent still knows
+                // which limit and size it died at.
+                serde_json::to_writer(&mut stdout, &SizingLine { sizing }).map_err(|e| e.to_string())?;
+                stdout.write_all(b"\n").and_then(|()| stdout.flush()).map_err(|e| e.to_string())?;
+                let (reply, rows) = run_one(&runner, kind, &base, &job.axes, sizing.rows);
+                (reply, rows, Some(sizing))
+            }
+            None => {
+                let (reply, rows) = run_one(&runner, kind, &base, &job.axes, oversized_rows);
+                (reply, rows, None)
             }
         };
+        let cost =
+            ProbeCost { probe: kind, rows, wall_ms: started.elapsed().as_secs_f64() * 1e3, child_peak_rss_bytes: crate::machine::peak_rss_bytes() };
         // One line per probe, flushed at once: if a later probe kills the process, the parent
         // still has every earlier result.
-        serde_json::to_writer(&mut stdout, &ProbeLine { kind, reply }).map_err(|e| e.to_string())?;
+        serde_json::to_writer(&mut stdout, &ProbeLine { kind, reply, cost: Some(cost), sizing }).map_err(|e| e.to_string())?;
         stdout.write_all(b"\n").map_err(|e| e.to_string())?;
         stdout.flush().map_err(|e| e.to_string())?;
         let _ = progress.send(());
     }
     Ok(())
+}
+
+/// Builds and runs one probe in the child: its reply, and the rows of the request it ran.
+fn run_one(runner: &dyn ModelRunner, kind: ProbeKind, base: &Batch, axes: &BatchAxes, oversized_rows: usize) -> (ProbeReply, Option<usize>) {
+    match build_probe(kind, base, axes, oversized_rows) {
+        Err(reason) => (ProbeReply::NotApplicable { reason }, None),
+        Ok(batch) => {
+            test_hook(kind);
+            let rows = axes.rows(&batch);
+            let reply = match runner.run(&batch) {
+                Ok(outputs) => ProbeReply::Output { rows, outputs: summarize(&outputs) },
+                Err(e) => ProbeReply::Error { message: e.message },
+            };
+            (reply, Some(rows))
+        }
+    }
+}
+
+/// Sizes the oversized batch under `limit`: runs batches of 2, 4, 8, ... rows (see
+/// [`budget::next_measure_rows`]), takes what a row costs from what the child holds after each
+/// (the runtime's arena keeps what a batch needed): the growth since before the first per
+/// added row, or all it holds beyond the loaded model (`loaded_rss`) per row, whichever is
+/// more (an arena that rounded one row's share up hides the second row's), and asks for the
+/// largest size on the halving chain from `wanted` that fits twice over. When a measuring
+/// batch fails, its failure is the probe's reply (at its row count).
+fn size_oversized(
+    runner: &dyn ModelRunner,
+    base: &Batch,
+    axes: &BatchAxes,
+    (wanted, loaded_rss): (usize, u64),
+    limit: ChildLimit,
+) -> (Sizing, Option<ProbeReply>) {
+    let wanted = oversized_batch_rows(base, axes, wanted);
+    let input_bytes = input_bytes_per_row(base, axes);
+    let before = crate::machine::current_rss_bytes().unwrap_or(0);
+    let mut measuring = 2.min(wanted);
+    loop {
+        let measured = runner.run(&axes.repeat_first(base, measuring));
+        let held = crate::machine::current_rss_bytes().unwrap_or(0);
+        let grown = held.saturating_sub(before);
+        let per_row_bytes = budget::per_row_bytes(grown, measuring, input_bytes).max(held.saturating_sub(loaded_rss) / measuring as u64);
+        let used = crate::machine::peak_rss_bytes().unwrap_or(0).max(before + grown);
+        let available_bytes = limit.bytes.saturating_sub(used);
+        let sizing = |rows| Sizing { wanted, rows, per_row_bytes, available_bytes, limit };
+        if let Err(e) = measured {
+            return (sizing(measuring), Some(ProbeReply::Error { message: e.message }));
+        }
+        match budget::next_measure_rows(measuring, grown, per_row_bytes, wanted, available_bytes) {
+            Some(next) => measuring = next,
+            None => return (sizing(budget::start_rows(wanted, per_row_bytes, available_bytes)), None),
+        }
+    }
+}
+
+/// Bytes of one row of `base` (8 a value, at least: strings count their pointers only), over
+/// the inputs with a batch axis, or all of them when none has one.
+fn input_bytes_per_row(base: &Batch, axes: &BatchAxes) -> u64 {
+    let rows = axes.rows(base).max(1);
+    let along: u64 = base.iter().filter(|t| axes.axis(&t.name).is_some()).map(|t| (t.data.len() / rows) as u64 * 8).sum();
+    if along > 0 { along } else { base.iter().map(|t| t.data.len() as u64 * 8).sum() }
 }
 
 /// The child's own time limit, enforced even when no parent is left to kill it: a thread

@@ -131,6 +131,30 @@ fn json_snapshot() {
         metrics[key] = serde_json::json!("[MEASURED]");
     }
     json["machine"] = serde_json::json!("[MACHINE]");
+    // What the audit cost is measured: its shape is asserted, its values are not snapshotted.
+    let cost = &json["cost"];
+    let ids: Vec<&str> = cost["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "serialization",
+            "schema_parity",
+            "empty_batch",
+            "robustness",
+            "output_sanity",
+            "determinism",
+            "golden_parity",
+            "latency",
+            "lockfile",
+            "baseline"
+        ]
+    );
+    assert!(cost["wall_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(cost["memory"]["budget_bytes"], 1u64 << 30);
+    assert_eq!(cost["probe_children"].as_array().unwrap().len(), 1, "one child ran every probe: {cost}");
+    let audit_peak = cost["memory"]["audit_peak_rss_bytes"].as_u64().unwrap();
+    assert!(audit_peak >= cost["memory"]["ready_peak_rss_bytes"].as_u64().unwrap() && audit_peak < 1 << 30, "{cost}");
+    json["cost"] = serde_json::json!("[MEASURED]");
     insta::assert_json_snapshot!(json);
 }
 

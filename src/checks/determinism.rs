@@ -39,7 +39,8 @@ impl Check for Determinism {
             Ok(r) => r,
             Err(skip) => return skip,
         };
-        let (batch, label) = match ctx.model_batch(8) {
+        let rows_fit = ctx.budget_rows(8);
+        let (batch, label) = match ctx.model_batch(rows_fit) {
             Ok((batch, source)) => (batch, source.label()),
             Err(reason) => return Outcome::skip(format!("cannot build inputs: {reason}")),
         };
@@ -60,6 +61,9 @@ impl Check for Determinism {
             }
         }
         let mut details = vec![format!("two runs of {label} gave identical outputs")];
+        if rows_fit < 8 && label != super::InputSource::Sample.label() {
+            details.push(format!("{rows_fit} synthetic rows instead of 8: more would not fit the memory budget (limits.memory_budget_mb)"));
+        }
         let axes = ctx.axes();
         let rows = axes.rows(&batch);
         let config = &ctx.config.checks.determinism;

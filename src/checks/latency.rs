@@ -46,8 +46,9 @@ impl Check for Latency {
          percentile with the order-statistic upper bound at `confidence` (as MLPerf LoadGen: 64 runs bound \
          p90 and 662 bound p99 at 0.99). A threshold passes only when its bound is within it; too few runs \
          to bound a thresholded percentile warn. Also times each of `batch_sizes`, measures throughput with \
-         `concurrency` threads (sharing one session, and one session each; `throughput_seconds` or `runs` \
-         requests per mode, whichever comes first), and checks peak memory.\n\
+         `concurrency` threads (sharing one session, and one session each within the memory budget; \
+         `throughput_seconds` or `runs` requests per mode, whichever comes first; not measured when one \
+         request takes longer than `throughput_seconds`), and checks peak memory.\n\
          Why: a model that misses its latency budget breaks the service that calls it, and a p99 from 30 \
          runs is the slowest of 30, not a tail estimate.\n\
          Fix: simplify or quantize the model, raise intra_op_threads, enable graph optimization, or \
@@ -64,9 +65,10 @@ impl Check for Latency {
             Err(skip) => return skip,
         };
         let config = &ctx.config.checks.latency;
-        if let Err(error) = warm_up(runner, &base, config) {
-            return super::stopped_at_limit(&error).unwrap_or_else(|| inference_failed(source, &error.message));
-        }
+        let warmed = match warm_up(runner, &base, config) {
+            Ok(runs) => runs,
+            Err(error) => return super::stopped_at_limit(&error).unwrap_or_else(|| inference_failed(source, &error.message)),
+        };
         let axes = ctx.axes();
         let static_batch = axes.fixed.or_else(|| (!axes.has_batch()).then_some(1));
         let sizes: Vec<usize> = match static_batch {
@@ -105,8 +107,19 @@ impl Check for Latency {
                 metrics.insert(size.to_string(), serde_json::to_value(&s).unwrap_or_default());
             }
         }
-        let throughput = (config.concurrency > 0 && config.throughput_seconds > 0.0)
-            .then(|| measure_throughput(runner, &base, config.concurrency, config.throughput_seconds, config.runs));
+        let throughput = (config.concurrency > 0 && config.throughput_seconds > 0.0).then(|| {
+            // A mode shorter than one request measures nothing: say so instead of spending it.
+            if summary.p50_ms / 1e3 >= config.throughput_seconds {
+                let why = format!(
+                    "one request takes {} at p50, longer than throughput_seconds ({} s)",
+                    format_ms(summary.p50_ms),
+                    config.throughput_seconds
+                );
+                return Throughput { threads: config.concurrency, shared: Err(why.clone()), per_thread: Err(why) };
+            }
+            let budget = (ctx.config.limits.memory_budget_mb * 1024.0 * 1024.0) as u64;
+            measure_throughput(runner, &base, config, budget, ctx.artifact.size_bytes)
+        });
         if let Some(t) = &throughput {
             outcome_details.extend(t.lines());
         }
@@ -154,6 +167,7 @@ impl Check for Latency {
                 "intra_op_threads {}, inter_op_threads {}, graph_optimization {:?}",
                 settings.intra_op_threads, settings.inter_op_threads, settings.graph_optimization
             ),
+            format!("{warmed} untimed warm-up run(s) first{}", if config.warmup_settle { ", until the latency settled" } else { "" }),
         ];
         // Say which input sizes were timed: a dynamic size ready had to guess makes the numbers a guess too.
         let synth = ctx.synthesizer().ok().filter(|_| source != InputSource::Sample);
@@ -187,6 +201,7 @@ impl Check for Latency {
             .with_metric("p999_ms", summary.p999_ms)
             .with_metric("max_ms", summary.max_ms)
             .with_metric("confidence", config.confidence)
+            .with_metric("warmup_runs", warmed)
             .with_metric("peak_rss_bytes", peak);
         for (name, quantile) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
             outcome = outcome.with_metric(&format!("{name}_upper_bound_ms"), upper_bound(&sorted, quantile, config.confidence));
@@ -234,18 +249,33 @@ fn judge(summary: &LatencySummary, sorted: &[f64], config: &LatencyConfig) -> Ve
     verdicts
 }
 
-fn warm_up(runner: &dyn ModelRunner, request: &Batch, config: &LatencyConfig) -> Result<(), InferenceError> {
+/// Untimed runs until `warmup_runs` and `warmup_seconds` (or, with `warmup_settle`, until the
+/// latency settles after `warmup_seconds`): how many ran.
+fn warm_up(runner: &dyn ModelRunner, request: &Batch, config: &LatencyConfig) -> Result<usize, InferenceError> {
     if config.warmup_runs == 0 && config.warmup_seconds <= 0.0 {
-        return Ok(());
+        return Ok(0);
     }
-    let mut runs = 0;
+    let mut recent: Vec<Duration> = Vec::new();
     let mut spent = Duration::ZERO;
     let minimum = Duration::from_secs_f64(config.warmup_seconds.max(0.0));
     runner.bench(request, &mut |elapsed| {
-        runs += 1;
+        recent.push(elapsed);
         spent += elapsed;
-        if runs >= config.warmup_runs && spent >= minimum { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-    })
+        let enough = recent.len() >= config.warmup_runs || (config.warmup_settle && settled(&recent));
+        if enough && spent >= minimum { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    })?;
+    Ok(recent.len())
+}
+
+/// Runs in a row that must agree for the latency to count as settled, and by how much.
+const SETTLE_RUNS: usize = 3;
+const SETTLE_RATIO: f64 = 1.2;
+
+/// Whether the last [`SETTLE_RUNS`] runs lie within [`SETTLE_RATIO`] of each other.
+fn settled(runs: &[Duration]) -> bool {
+    let Some(last) = runs.len().checked_sub(SETTLE_RUNS).map(|start| &runs[start..]) else { return false };
+    let (min, max) = last.iter().fold((Duration::MAX, Duration::ZERO), |(lo, hi), d| (lo.min(*d), hi.max(*d)));
+    max.as_secs_f64() <= min.as_secs_f64() * SETTLE_RATIO
 }
 
 /// The timing harness: times `request` until `runs`, `max_seconds` of measured time, or an early decision: every
@@ -356,15 +386,44 @@ fn load_test(runners: &[&dyn ModelRunner], request: &Batch, seconds: f64, max_re
     Ok(Load { requests: sorted.len(), rps: sorted.len() as f64 / wall.max(1e-9), p50_ms: summary.p50_ms, p99_ms: summary.p99_ms })
 }
 
-fn measure_throughput(runner: &dyn ModelRunner, request: &Batch, threads: usize, seconds: f64, max_requests: usize) -> Throughput {
+/// Both throughput modes. The per-thread mode gives the loaded session to the first thread and
+/// creates one more per other thread, each only while ready stays within `budget` bytes (0: no
+/// budget), a session counted at the model file's size or the growth the last one measured.
+///
+/// Why not one session run from several threads at once: ONNX Runtime documents `Run` as
+/// thread-safe, but `ort` 2.0.0-rc.15 takes `&mut self` in every public run method on purpose
+/// (`src/session/run.rs`, `run_inner`: its author holds that `Run` is not thread-safe in
+/// practice and forbids calling the internal `&self` path concurrently), so the shared mode
+/// serializes its threads on one session, and concurrency needs a session per thread.
+fn measure_throughput(runner: &dyn ModelRunner, request: &Batch, config: &LatencyConfig, budget: u64, model_bytes: u64) -> Throughput {
+    let (threads, seconds, max_requests) = (config.concurrency, config.throughput_seconds, config.runs);
     let shared_runners: Vec<&dyn ModelRunner> = (0..threads).map(|_| runner).collect();
     let shared = load_test(&shared_runners, request, seconds, max_requests);
-    let forks: Result<Vec<Box<dyn ModelRunner>>, InferenceError> = (0..threads).map(|_| runner.fork()).collect();
-    let per_thread = forks.map_err(|e| e.message).and_then(|forks| {
-        let refs: Vec<&dyn ModelRunner> = forks.iter().map(|f| f.as_ref()).collect();
+    let per_thread = per_thread_sessions(runner, threads, budget, model_bytes).and_then(|forks| {
+        let refs: Vec<&dyn ModelRunner> = std::iter::once(runner).chain(forks.iter().map(|f| f.as_ref())).collect();
         load_test(&refs, request, seconds, max_requests)
     });
     Throughput { threads, shared, per_thread }
+}
+
+/// `threads - 1` more sessions of the model, within the memory budget.
+fn per_thread_sessions(runner: &dyn ModelRunner, threads: usize, budget: u64, model_bytes: u64) -> Result<Vec<Box<dyn ModelRunner>>, String> {
+    let mut forks = Vec::new();
+    let mut per_session = model_bytes;
+    for _ in 1..threads {
+        let before = crate::machine::current_rss_bytes().unwrap_or(0);
+        if budget > 0 && before.saturating_add(per_session).saturating_add(crate::sandbox::budget::MARGIN) > budget {
+            return Err(format!(
+                "{} more session(s) of about {} each would pass the memory budget of {} (limits.memory_budget_mb)",
+                threads - 1 - forks.len(),
+                crate::artifact::human_size(per_session),
+                crate::artifact::human_size(budget)
+            ));
+        }
+        forks.push(runner.fork().map_err(|e| e.message)?);
+        per_session = per_session.max(crate::machine::current_rss_bytes().unwrap_or(0).saturating_sub(before));
+    }
+    Ok(forks)
 }
 
 /// A failed run on sample rows is the model's failure; on input ready built it may be ready's
@@ -479,6 +538,59 @@ mod tests {
             c.max_ms = Some(5.0);
         });
         assert_eq!(outcome.status, Status::Pass, "{outcome:?}");
+    }
+
+    #[test]
+    fn warm_up_ends_once_three_runs_agree_and_never_past_warmup_runs() {
+        // Two cold runs, then steady: settled after the fifth run (runs 3 to 5 agree).
+        let outcome = audit_latency(&[50_000, 20_000, 1_000, 1_100, 1_050, 1_000, 1_000, 1_000], |c| {
+            c.warmup_runs = 20;
+            c.runs = 3;
+            c.p99_ms = None;
+        });
+        assert_eq!(outcome.metrics["warmup_runs"], 5);
+        let fixed = audit_latency(&[1_000], |c| {
+            c.warmup_runs = 20;
+            c.warmup_settle = false;
+            c.runs = 3;
+            c.p99_ms = None;
+        });
+        assert_eq!(fixed.metrics["warmup_runs"], 20);
+        assert!(settled(&[Duration::from_millis(10), Duration::from_millis(11), Duration::from_millis(12)]));
+        assert!(!settled(&[Duration::from_millis(10), Duration::from_millis(13), Duration::from_millis(12)]));
+        assert!(!settled(&[Duration::from_millis(10), Duration::from_millis(10)]));
+    }
+
+    #[test]
+    fn throughput_is_not_measured_when_one_request_outlasts_the_mode() {
+        let outcome = audit_latency(&[400_000], |c| {
+            c.runs = 3;
+            c.p99_ms = None;
+            c.concurrency = 2;
+            c.throughput_seconds = 0.25;
+        });
+        assert_eq!(
+            outcome.metrics["throughput"]["shared_session"]["error"],
+            "one request takes 400 ms at p50, longer than throughput_seconds (0.25 s)"
+        );
+        assert_eq!(
+            outcome.metrics["throughput"]["session_per_thread"]["error"],
+            "one request takes 400 ms at p50, longer than throughput_seconds (0.25 s)"
+        );
+    }
+
+    #[test]
+    fn per_thread_sessions_stay_within_the_memory_budget() {
+        let runner = MockRunner::new(vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(4)])], Ok(vec![]));
+        let rss = crate::machine::current_rss_bytes().unwrap();
+        let error = per_thread_sessions(&runner, 3, rss + (1 << 20), 1 << 30).err().unwrap();
+        assert_eq!(
+            error,
+            "2 more session(s) of about 1.0 GiB each would pass the memory budget of ".to_string()
+                + &crate::artifact::human_size(rss + (1 << 20))
+                + " (limits.memory_budget_mb)"
+        );
+        assert_eq!(per_thread_sessions(&runner, 3, 0, 1 << 30).unwrap().len(), 2, "no budget: a session for each thread but the first");
     }
 
     #[test]

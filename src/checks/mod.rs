@@ -320,6 +320,18 @@ impl<'a> AuditContext<'a> {
         }
     }
 
+    /// Rows for a synthetic batch run in ready's own process: `wanted`, fewer (never under 2)
+    /// when the per-row memory the probe child measured says `wanted` rows would not fit twice
+    /// over in what `limits.memory_budget_mb` leaves beside ready now.
+    pub fn budget_rows(&self, wanted: usize) -> usize {
+        use crate::sandbox::budget::{MARGIN, SAFETY_DIVISOR};
+        let budget = (self.config.limits.memory_budget_mb * 1024.0 * 1024.0) as u64;
+        let Some(sizing) = self.probes.and_then(|p| p.sizing()).filter(|_| budget > 0) else { return wanted };
+        let left = budget.saturating_sub(crate::machine::current_rss_bytes().unwrap_or(0)).saturating_sub(MARGIN);
+        let fit = left / sizing.per_row_bytes.max(1).saturating_mul(SAFETY_DIVISOR);
+        wanted.min(usize::try_from(fit).unwrap_or(usize::MAX)).max(wanted.min(2))
+    }
+
     /// Whether any sample was given (a table or a test data set).
     pub fn has_sample(&self) -> bool {
         self.sample.is_some() || self.tensors.is_some()

@@ -54,7 +54,7 @@ impl Check for OutputSanity {
             inputs.push((InputSource::Sample, label, batch));
         }
         if !sample_varies {
-            match ctx.synthetic(8) {
+            match ctx.synthetic(ctx.budget_rows(8)) {
                 Ok((batch, source)) => {
                     let (batch, label) = plausible_batch(batch, source, &ctx.artifact.domain);
                     inputs.push((source, label, batch));

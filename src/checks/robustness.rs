@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use super::{AuditContext, Check, InputSource, Outcome, Status};
 use crate::probe::{OutputSummary, ProbeKind, ProbeResult};
 use crate::runtime::Batch;
+use crate::sandbox::budget::Bound;
 
 pub struct Robustness;
 
@@ -168,20 +169,60 @@ pub struct BatchLimit {
 /// size runs: a failure that depends on the batch size is the model running out of memory (or
 /// another size limit), never a "clean error". Warns with the largest batch that fits; fails when
 /// that is below the serving path's declared cap (`max_batch_rows`).
+///
+/// Under a memory budget the probe child sized the batch from a measured small batch (see
+/// `sandbox::budget`): under the probe limit a smaller batch that ran is grown back up the
+/// halving chain to find the same boundary; under what the budget leaves (ready's own limit, not
+/// the model's), the probe reports the largest batch that ran and the budget.
 fn judge_oversized(ctx: &AuditContext<'_>, base: &Batch, result: &ProbeResult, judged: Judged) -> (Judged, Option<BatchLimit>) {
     // A model that fixes its batch size refuses any other size: nothing to search.
-    if !matches!(result, ProbeResult::CleanError(_) | ProbeResult::Crash(_)) || ctx.axes().fixed.is_some() {
+    if ctx.axes().fixed.is_some() {
         return (judged, None);
     }
     let config = &ctx.config.checks.robustness;
-    let tried = crate::probe::oversized_batch_rows(base, ctx.axes(), config.oversized_rows);
-    let Some(limit) = find_batch_limit(|rows| ctx.run_probe_rows(base, rows), tried) else { return (judged, None) };
+    let sizing = ctx.probes.and_then(|p| p.sizing());
+    let tried = sizing.map_or_else(|| crate::probe::oversized_batch_rows(base, ctx.axes(), config.oversized_rows), |s| s.rows);
+    let budget_bound = sizing.filter(|s| s.limit.bound == Bound::Budget);
+    let run = |rows| ctx.run_probe_rows(base, rows);
+    let limit = match (result, sizing) {
+        (ProbeResult::CleanError(_) | ProbeResult::Crash(_), _) => find_batch_limit(run, tried),
+        (ProbeResult::Output { .. }, Some(s)) if judged.status == Status::Pass && s.rows < s.wanted => {
+            if let Some(s) = budget_bound {
+                let text = format!(
+                    "{} rows of finite output: the largest batch the {} memory budget allows by a measured estimate ({} left for the probe, about {} a row); raise limits.memory_budget_mb to try {} rows",
+                    s.rows,
+                    mib(mib_to_bytes(ctx.config.limits.memory_budget_mb)),
+                    mib(s.limit.bytes),
+                    crate::artifact::human_size(s.per_row_bytes),
+                    s.wanted
+                );
+                return (Judged { text, ..judged }, None);
+            }
+            grow_batch_limit(run, &halving_chain(s.wanted), s.rows)
+        }
+        _ => return (judged, None),
+    };
+    let Some(limit) = limit else { return (judged, None) };
     if limit.fits == 1 {
         let text = format!("{}; the model takes one row per request (2 rows fail too)", judged.text);
         return (Judged { text, ..judged }, Some(limit));
     }
-    let memory = format!("{:.0} MiB", ctx.config.limits.probe_memory_mb);
-    let found = format!("between {} and {} rows under the {memory} probe limit", limit.fits, limit.fails);
+    let memory = match budget_bound {
+        // ready's own budget stopped the batch, not the model's memory limit: not a finding.
+        Some(s) => {
+            let text = format!(
+                "{} rows of finite output: the largest batch that fit in the {} memory budget ({} left for the probe; {} rows did not); raise limits.memory_budget_mb to try {} rows",
+                limit.fits,
+                mib(mib_to_bytes(ctx.config.limits.memory_budget_mb)),
+                mib(s.limit.bytes),
+                limit.fails,
+                s.wanted
+            );
+            return (Judged { status: Status::Pass, outcome: "valid output", text }, None);
+        }
+        None => format!("{:.0} MiB probe limit", ctx.config.limits.probe_memory_mb),
+    };
+    let found = format!("between {} and {} rows under the {memory}", limit.fits, limit.fails);
     let judged = match config.max_batch_rows {
         None => Judged { status: Status::Warn, outcome: "out of memory", text: format!("{found}; cap batches at {} rows", limit.fits) },
         Some(cap) if cap <= limit.fits || (cap < limit.fails && matches!(ctx.run_probe_rows(base, cap), ProbeResult::Output { .. })) => {
@@ -192,6 +233,34 @@ fn judge_oversized(ctx: &AuditContext<'_>, base: &Batch, result: &ProbeResult, j
         }
     };
     (judged, Some(limit))
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{} MiB", bytes / crate::sandbox::budget::MIB)
+}
+
+fn mib_to_bytes(mb: f64) -> u64 {
+    (mb * 1024.0 * 1024.0) as u64
+}
+
+/// The sizes the halving search walks from `wanted`: `wanted`, `wanted / 2`, ..., 1.
+pub fn halving_chain(wanted: usize) -> Vec<usize> {
+    std::iter::successors(Some(wanted), |&rows| (rows > 1).then_some(rows / 2)).collect()
+}
+
+/// From `fits` rows that ran, tries the next larger sizes of `chain` until one fails: where
+/// the batch stops fitting (`None`: all ran, or a run timed out and nothing was learned).
+pub fn grow_batch_limit(run: impl Fn(usize) -> ProbeResult, chain: &[usize], fits: usize) -> Option<BatchLimit> {
+    let start = fits;
+    let mut fits = fits;
+    for &rows in chain.iter().rev().filter(|&&rows| rows > start) {
+        match run(rows) {
+            ProbeResult::Output { .. } => fits = rows,
+            ProbeResult::Timeout(_) | ProbeResult::NotApplicable(_) => return None,
+            ProbeResult::CleanError(_) | ProbeResult::Crash(_) => return Some(BatchLimit { fits, fails: rows }),
+        }
+    }
+    None
 }
 
 /// Halves `failed` rows until `run` gives output: `None` when a run times out (nothing learned).
@@ -263,5 +332,16 @@ mod tests {
         assert_eq!(find_batch_limit(refuses, 4096), Some(BatchLimit { fits: 1, fails: 2 }));
         let hangs = |_| ProbeResult::Timeout(Duration::from_secs(1));
         assert_eq!(find_batch_limit(hangs, 4096), None);
+    }
+
+    #[test]
+    fn growing_from_a_budget_sized_batch_finds_the_boundary_halving_would() {
+        let run = |rows: usize| if rows <= 300 { output(rows, 0) } else { ProbeResult::CleanError("Failed to allocate memory".into()) };
+        let chain = halving_chain(4096);
+        assert_eq!(chain, [4096, 2048, 1024, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1]);
+        assert_eq!(grow_batch_limit(run, &chain, 128), Some(BatchLimit { fits: 256, fails: 512 }));
+        assert_eq!(find_batch_limit(run, 4096), Some(BatchLimit { fits: 256, fails: 512 }));
+        assert_eq!(grow_batch_limit(|rows: usize| output(rows, 0), &chain, 128), None, "every size up to 4096 ran");
+        assert_eq!(halving_chain(1456)[..4], [1456, 728, 364, 182]);
     }
 }

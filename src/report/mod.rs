@@ -2,6 +2,7 @@
 //! turn it into bytes (table for people, JSON for machines). Nothing here prints. The same
 //! types read an earlier JSON report back (`--baseline`, `readme --check`): [`Report::from_json`].
 
+pub mod cost;
 pub mod escape;
 mod json;
 mod junit;
@@ -209,6 +210,9 @@ pub struct Report {
     /// Set when the verdict is `not_verified`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_verified: Option<NotVerified>,
+    /// What the audit itself cost (time per check and probe, memory against the budget).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<cost::AuditCost>,
 }
 
 impl Report {
@@ -247,7 +251,14 @@ impl Report {
             config,
             checks,
             not_verified: None,
+            cost: None,
         }
+    }
+
+    /// Adds what the audit cost.
+    pub fn with_cost(mut self, cost: cost::AuditCost) -> Self {
+        self.cost = Some(cost);
+        self
     }
 
     /// Marks an audit whose model never ran on a valid input. With no failed check, the verdict

@@ -59,6 +59,12 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
             }
         }
     }
+    if let (true, Some(cost)) = (verbose, &report.cost) {
+        out.push_str("\ncost of this audit:\n");
+        for line in cost.lines() {
+            out.push_str(&format!("  - {}\n", terminal(&line)));
+        }
+    }
     let counts = &report.counts;
     let verdict = match report.verdict {
         Verdict::Ready => "READY",

@@ -1,0 +1,116 @@
+//! What the audit itself cost: wall time per check and per probe child, and memory (ready's
+//! own peak, each probe child's, the two together, against the configured budget) kept apart
+//! from the model's serving peak. Filled in by `audit`; JSON writes it as `cost`, the table
+//! shows it with `--verbose`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::human_size;
+use crate::probe::ChildCost;
+use crate::sandbox::budget::Sizing;
+
+/// Wall time of one check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckCost {
+    pub id: String,
+    pub wall_ms: f64,
+}
+
+/// The audit's own cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditCost {
+    /// From the start of the audit to the report.
+    pub wall_ms: f64,
+    /// Session creation and the first inference in ready's own process.
+    pub load_ms: Option<f64>,
+    pub checks: Vec<CheckCost>,
+    /// Every probe child, in the order they ran.
+    pub probe_children: Vec<ChildCost>,
+    pub memory: MemoryCost,
+}
+
+/// Memory of the audit itself, in bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryCost {
+    /// `limits.memory_budget_mb` (`None`: no budget).
+    pub budget_bytes: Option<u64>,
+    /// ready's own peak resident memory.
+    pub ready_peak_rss_bytes: Option<u64>,
+    /// The largest peak of one probe child.
+    pub probe_peak_rss_bytes: Option<u64>,
+    /// The audit's peak: ready's own, or ready and a probe child together at that child's peak
+    /// (ready waits while a child runs), whichever is larger.
+    pub audit_peak_rss_bytes: Option<u64>,
+    /// The model's serving peak, apart from the audit's: ready's peak right after loading the
+    /// model and running one request.
+    pub serving_peak_rss_bytes: Option<u64>,
+    /// How the oversized batch was sized from the budget, when it was.
+    pub oversized: Option<Sizing>,
+}
+
+impl MemoryCost {
+    /// Combines ready's peak with its probe children's.
+    pub fn new(budget_bytes: Option<u64>, ready_peak: Option<u64>, children: &[ChildCost], serving: Option<u64>, oversized: Option<Sizing>) -> Self {
+        let probe_peak = children.iter().flat_map(|c| c.probes.iter().filter_map(|p| p.child_peak_rss_bytes)).max();
+        let together = children.iter().filter_map(ChildCost::together_bytes).max();
+        let audit_peak = ready_peak.into_iter().chain(together).max();
+        Self {
+            budget_bytes,
+            ready_peak_rss_bytes: ready_peak,
+            probe_peak_rss_bytes: probe_peak,
+            audit_peak_rss_bytes: audit_peak,
+            serving_peak_rss_bytes: serving,
+            oversized,
+        }
+    }
+}
+
+impl AuditCost {
+    /// The lines `--verbose` prints.
+    pub fn lines(&self) -> Vec<String> {
+        let size = |b: Option<u64>| b.map_or("?".to_string(), human_size);
+        let mut lines = vec![format!(
+            "wall {:.2} s; model load and first inference {}",
+            self.wall_ms / 1e3,
+            self.load_ms.map_or("-".to_string(), |ms| format!("{ms:.0} ms"))
+        )];
+        lines.push(format!(
+            "per check: {}",
+            self.checks.iter().filter(|c| c.wall_ms >= 0.05).map(|c| format!("{} {:.0} ms", c.id, c.wall_ms)).collect::<Vec<_>>().join(", ")
+        ));
+        for (i, child) in self.probe_children.iter().enumerate() {
+            let probes: Vec<String> = child
+                .probes
+                .iter()
+                .map(|p| format!("{:?}{} {:.0} ms", p.probe, p.rows.map_or(String::new(), |r| format!(" ({r} rows)")), p.wall_ms).to_lowercase())
+                .collect();
+            lines.push(format!(
+                "probe child {}: {:.0} ms, limit {} ({:?}); {}",
+                i + 1,
+                child.wall_ms,
+                if child.limit.bytes == 0 { "none".to_string() } else { human_size(child.limit.bytes) },
+                child.limit.bound,
+                probes.join(", ")
+            ));
+        }
+        let m = &self.memory;
+        lines.push(format!(
+            "memory: audit peak {} (ready {}, largest probe child {}) against a budget of {}; the model's serving peak {}",
+            size(m.audit_peak_rss_bytes),
+            size(m.ready_peak_rss_bytes),
+            size(m.probe_peak_rss_bytes),
+            m.budget_bytes.map_or("none".to_string(), human_size),
+            size(m.serving_peak_rss_bytes)
+        ));
+        if let Some(s) = &m.oversized {
+            lines.push(format!(
+                "oversized batch sized from the budget: {} of {} rows (about {} a row measured on a small batch, {} available)",
+                s.rows,
+                s.wanted,
+                human_size(s.per_row_bytes),
+                human_size(s.available_bytes)
+            ));
+        }
+        lines
+    }
+}

@@ -1,0 +1,177 @@
+//! The audit's own memory budget (`limits.memory_budget_mb`): how much a probe child may use
+//! while ready holds what it holds, and how many rows an oversized batch may ask for once a
+//! small batch has measured what one row costs. Pure arithmetic, unit-tested here; the probe
+//! child and the robustness check apply it.
+
+use serde::{Deserialize, Serialize};
+
+/// One MiB in bytes.
+pub const MIB: u64 = 1 << 20;
+
+/// Kept free for ready's own growth (pipes, stacks, libraries) while a child runs.
+pub const MARGIN: u64 = 48 * MIB;
+
+/// A batch is asked for only when the estimate says it needs at most this fraction of what the
+/// child has left: the estimate comes from a few rows, and the runtime's arena grows in chunks.
+pub const SAFETY_DIVISOR: u64 = 2;
+
+/// The largest batch run to measure what a row costs.
+pub const MAX_MEASURE_ROWS: usize = 64;
+
+/// Growth that measures a row's cost well enough: far above the allocator's noise.
+pub const MEASURED_ENOUGH: u64 = 16 * MIB;
+
+/// Which limit a probe child ran under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// `limits.probe_memory_mb`: the memory the model may use; running out of it is a finding.
+    ProbeLimit,
+    /// What is left of `limits.memory_budget_mb` beside ready itself: ready's own cost.
+    Budget,
+    /// Neither is set.
+    Unlimited,
+}
+
+/// The memory limit of one probe child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildLimit {
+    /// Bytes (RLIMIT_DATA); 0 = unlimited.
+    pub bytes: u64,
+    pub bound: Bound,
+}
+
+/// The limit of a child started while ready holds `parent_rss` bytes: the probe limit, or what
+/// is left of the budget when that is less (never under `floor`, what loading the model needs,
+/// so that a budget too small for the model cannot turn into a failed probe). 0 = not set.
+pub fn child_limit(budget: u64, probe_limit: u64, parent_rss: u64, floor: u64) -> ChildLimit {
+    let left = budget.saturating_sub(parent_rss).saturating_sub(MARGIN).max(floor);
+    match (budget, probe_limit) {
+        (0, 0) => ChildLimit { bytes: 0, bound: Bound::Unlimited },
+        (0, probe) => ChildLimit { bytes: probe, bound: Bound::ProbeLimit },
+        (_, probe) if probe != 0 && probe <= left => ChildLimit { bytes: probe, bound: Bound::ProbeLimit },
+        _ => ChildLimit { bytes: left, bound: Bound::Budget },
+    }
+}
+
+/// The least memory a child gets whatever the budget leaves: what loading the model takes,
+/// three times the file (the file read, the session's copy of its weights, their prepacked
+/// form) plus 96 MiB, or what ready's own peak reached loading it (`loaded_peak`, which also
+/// covers a small file whose weights the runtime builds at load time) plus 128 MiB for a
+/// request, whichever is more. A model too big for the budget so makes the audit's peak pass
+/// the budget (the report says so) rather than fail a probe that could not even load it.
+pub fn load_floor(model_bytes: u64, loaded_peak: Option<u64>) -> u64 {
+    let from_file = model_bytes.saturating_mul(3).saturating_add(96 * MIB);
+    from_file.max(loaded_peak.unwrap_or(0).saturating_add(128 * MIB))
+}
+
+/// How the oversized batch was sized: `wanted` rows asked for by the config, `rows` run, from
+/// `per_row_bytes` measured on a small batch and `available_bytes` left under the child's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sizing {
+    pub wanted: usize,
+    pub rows: usize,
+    pub per_row_bytes: u64,
+    pub available_bytes: u64,
+    pub limit: ChildLimit,
+}
+
+/// Rows to ask for: the first of `wanted`, `wanted / 2`, `wanted / 4`, ... (the sizes the
+/// halving search walks, so both find the same boundary) that the estimate says fits, never
+/// under 2.
+pub fn start_rows(wanted: usize, per_row_bytes: u64, available_bytes: u64) -> usize {
+    let fit = available_bytes / per_row_bytes.max(1).saturating_mul(SAFETY_DIVISOR);
+    let mut rows = wanted;
+    while rows > 2 && rows as u64 > fit {
+        rows /= 2;
+    }
+    rows.max(2.min(wanted))
+}
+
+/// Copies of a request the runtime may hold at once (ready's tensor, the runtime's value, a
+/// kernel's converted input).
+pub const REQUEST_COPIES: u64 = 4;
+
+/// The most rows whose request alone (at [`REQUEST_COPIES`] copies) fits in `free` bytes,
+/// never under 2.
+pub fn input_rows_cap(free: u64, input_bytes_per_row: u64) -> usize {
+    usize::try_from(free / input_bytes_per_row.max(1).saturating_mul(REQUEST_COPIES)).unwrap_or(usize::MAX).max(2)
+}
+
+/// What one row costs: what a batch of `rows` rows made the child hold beyond what it held
+/// with one row's share already in it (`grown`), per added row; never less than twice the
+/// row's input bytes (growth that did not show says only that the runtime's arena had room).
+pub fn per_row_bytes(grown: u64, rows: usize, input_bytes_per_row: u64) -> u64 {
+    let measured = grown / rows.saturating_sub(1).max(1) as u64;
+    measured.max(input_bytes_per_row.saturating_mul(2)).max(1)
+}
+
+/// The next measuring batch after one of `rows` rows that grew what the child holds by
+/// `grown` bytes: twice as many rows, until the growth stands far above the allocator's noise
+/// ([`MEASURED_ENOUGH`]), [`MAX_MEASURE_ROWS`] or half of `wanted` is reached, or the next batch
+/// could take more than a quarter of what is `available` by the estimate so far.
+pub fn next_measure_rows(rows: usize, grown: u64, per_row_bytes: u64, wanted: usize, available: u64) -> Option<usize> {
+    let next = rows.saturating_mul(2);
+    let too_big = (next as u64).saturating_mul(per_row_bytes).saturating_mul(4) > available;
+    (grown < MEASURED_ENOUGH && next <= MAX_MEASURE_ROWS && next <= wanted / 2 && !too_big).then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_limit_binds_only_when_it_is_below_what_the_budget_leaves() {
+        let gib = 1024 * MIB;
+        assert_eq!(child_limit(gib, 8 * gib, 100 * MIB, 0), ChildLimit { bytes: gib - 148 * MIB, bound: Bound::Budget });
+        assert_eq!(child_limit(2 * gib, gib, 100 * MIB, 0), ChildLimit { bytes: gib, bound: Bound::ProbeLimit });
+        assert_eq!(child_limit(0, gib, 100 * MIB, 0), ChildLimit { bytes: gib, bound: Bound::ProbeLimit });
+        assert_eq!(child_limit(0, 0, 100 * MIB, 0), ChildLimit { bytes: 0, bound: Bound::Unlimited });
+        // A model too big for the budget still gets what loading it needs.
+        assert_eq!(child_limit(gib, 8 * gib, 900 * MIB, 500 * MIB), ChildLimit { bytes: 500 * MIB, bound: Bound::Budget });
+    }
+
+    #[test]
+    fn the_start_size_lies_on_the_halving_chain_and_fits_twice_over() {
+        // 2 MiB a row, 700 MiB left: 175 rows fit with the margin; the chain from 4096 gives 128.
+        assert_eq!(start_rows(4096, 2 * MIB, 700 * MIB), 128);
+        assert_eq!(start_rows(4096, 1, 700 * MIB), 4096);
+        assert_eq!(start_rows(1456, 100 * MIB, 300 * MIB), 2);
+        assert_eq!(start_rows(1, 100 * MIB, 0), 1);
+    }
+
+    #[test]
+    fn a_row_costs_what_each_added_row_made_the_child_hold_but_never_less_than_its_inputs_twice() {
+        assert_eq!(per_row_bytes(6 * MIB, 4, 1000), 2 * MIB);
+        assert_eq!(per_row_bytes(0, 4, 1000), 2000);
+        assert_eq!(per_row_bytes(3 * MIB, 2, 1000), 3 * MIB);
+    }
+
+    #[test]
+    fn a_child_gets_what_loading_the_model_took() {
+        assert_eq!(load_floor(100 * MIB, Some(200 * MIB)), 396 * MIB);
+        // A 4 KiB file whose weights are built at load time: ready's own peak says what it takes.
+        assert_eq!(load_floor(4096, Some(664 * MIB)), 792 * MIB);
+        assert_eq!(load_floor(0, None), 128 * MIB);
+    }
+
+    #[test]
+    fn a_request_must_fit_four_times_in_what_is_free() {
+        // alexnet's [1, 3, 224, 224] float row at 8 bytes a value (1.2 MB), 230 MiB free: 50 rows.
+        assert_eq!(input_rows_cap(230 * MIB, 3 * 224 * 224 * 8), 50);
+        assert_eq!(input_rows_cap(0, 1000), 2);
+    }
+
+    #[test]
+    fn measuring_doubles_until_the_growth_is_clear_or_the_next_batch_is_too_big() {
+        // A tiny row: the growth stays in the noise, so it measures up to 64 rows.
+        assert_eq!(next_measure_rows(2, 100 << 10, 2000, 4096, 900 * MIB), Some(4));
+        assert_eq!(next_measure_rows(64, 100 << 10, 2000, 4096, 900 * MIB), None);
+        // A clear growth ends it.
+        assert_eq!(next_measure_rows(4, 20 * MIB, 5 * MIB, 4096, 900 * MIB), None);
+        // 100 MiB a row: 4 rows could take more than a quarter of 900 MiB.
+        assert_eq!(next_measure_rows(2, 10 * MIB, 100 * MIB, 41, 900 * MIB), None);
+        // Never past half of what the probe wants.
+        assert_eq!(next_measure_rows(2, 0, 2000, 6, 900 * MIB), None);
+    }
+}
