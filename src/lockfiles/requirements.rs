@@ -363,6 +363,27 @@ mod tests {
     }
 
     #[test]
+    fn requirement_and_constraint_options_are_found_in_every_spelling() {
+        let found = includes("-r base.txt\n-rdev.txt\n--requirement=a.txt\n--constraint b.txt\n-c c.txt # pins\n--hash=sha256:ab\n-e .\n");
+        let got: Vec<(usize, bool, &str)> = found.iter().map(|i| (i.line, i.constraint, i.path.as_str())).collect();
+        assert_eq!(got, [(1, false, "base.txt"), (2, false, "dev.txt"), (3, false, "a.txt"), (4, true, "b.txt"), (5, true, "c.txt")]);
+    }
+
+    #[test]
+    fn a_bare_name_constrained_with_an_exact_pin_is_pinned() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("c.txt"), "requests==2.34.2\nidna>=3\nsix==1.17.0\n").unwrap();
+        let file = dir.path().join("requirements.txt");
+        std::fs::write(&file, "-c c.txt\nrequests[socks]\nidna\n").unwrap();
+        let verdict = audit_file(&file);
+        assert_eq!(verdict.python_pins.keys().collect::<Vec<_>>(), ["requests", "six"]);
+        assert_eq!(verdict.constrained_only, ["six".to_string()].into());
+        assert_eq!(verdict.extras["requests"], ["socks".to_string()].into());
+        assert_eq!(verdict.summary, "1/2 requirements pinned with ==");
+        assert_eq!(texts(&verdict)[0], "line 3: 'idna' is not pinned (no version)");
+    }
+
+    #[test]
     fn a_malformed_line_names_file_and_line() {
         let verdict = verdict_for("numpy==1.0\nthis is !! not valid\n");
         assert!(texts(&verdict).iter().any(|d| d.starts_with("requirements.txt:2: not a valid requirement")), "{:?}", texts(&verdict));
