@@ -199,7 +199,11 @@ fn includes_escaping_the_project_or_in_a_cycle_are_refused() {
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(outer.path().join("outside.txt"), "numpy==2.4.6\n").unwrap();
     std::os::unix::fs::symlink(outer.path().join("outside.txt"), dir.join("linked.txt")).unwrap();
-    std::fs::write(dir.join("requirements.txt"), "-r ../outside.txt\n--requirement=linked.txt\n-r a.txt\n-r https://example.com/r.txt\nsix==1.17.0\n").unwrap();
+    std::fs::write(
+        dir.join("requirements.txt"),
+        "-r ../outside.txt\n--requirement=linked.txt\n-r a.txt\n-r https://example.com/r.txt\nsix==1.17.0\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("a.txt"), "-c requirements.txt\nidna==3.20\n").unwrap();
     let run = lockfile(dir.to_str().unwrap(), &[]);
     assert_eq!(run.status("lockfile"), "fail");

@@ -231,13 +231,11 @@ fn env_parity(env: &PythonEnv, verdicts: &[LockVerdict], judged: &mut Judged) ->
     let needed = needed_but_missing(env, &pins);
     let direct = direct_dependencies(env, &python);
     let markers = env.markers();
-    let applies = |v: &LockVerdict, name: &str| {
-        v.python_pins.get(name).is_some_and(|list| list.iter().any(|p| python_env::pin_applies(p, markers.as_ref())))
-    };
+    let applies =
+        |v: &LockVerdict, name: &str| v.python_pins.get(name).is_some_and(|list| list.iter().any(|p| python_env::pin_applies(p, markers.as_ref())));
     // Pinned by design for elsewhere: by cross-platform locks, or by a constraints file only
     // (pip installs a constrained package only when something asks for it).
-    let optional =
-        |name: &str| python.iter().filter(|v| applies(v, name)).all(|v| v.universal || v.constrained_only.contains(name));
+    let optional = |name: &str| python.iter().filter(|v| applies(v, name)).all(|v| v.universal || v.constrained_only.contains(name));
     let shown = env.shown();
     not_applicable(env, &pins, judged);
     let (mut in_sync, mut extra, mut elsewhere) = (true, Vec::new(), Vec::new());
@@ -308,7 +306,12 @@ fn not_applicable(env: &PythonEnv, pins: &BTreeMap<String, Vec<lockfiles::Pin>>,
         let python = env.python.as_deref().unwrap_or_default();
         judged.push(
             Status::Pass,
-            format!("not applicable: {} pinned package(s) whose marker is false for Python {python} in {}: {}", skipped.len(), env.shown(), skipped.join(", ")),
+            format!(
+                "not applicable: {} pinned package(s) whose marker is false for Python {python} in {}: {}",
+                skipped.len(),
+                env.shown(),
+                skipped.join(", ")
+            ),
         );
     }
 }

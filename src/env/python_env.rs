@@ -529,9 +529,7 @@ fn requirement_edges(
     extras: &BTreeMap<String, BTreeSet<String>>,
 ) -> Result<BTreeSet<Unpinned>, ClosureUnknown> {
     let markers = env.markers().ok_or(ClosureUnknown::NoInterpreterVersion)?;
-    let asked = |name: &String| -> Vec<ExtraName> {
-        extras.get(name).into_iter().flatten().filter_map(|e| ExtraName::from_str(e).ok()).collect()
-    };
+    let asked = |name: &String| -> Vec<ExtraName> { extras.get(name).into_iter().flatten().filter_map(|e| ExtraName::from_str(e).ok()).collect() };
     let mut queue: Vec<(String, Vec<ExtraName>)> =
         roots.iter().filter(|n| env.distributions.contains_key(*n)).map(|n| (n.clone(), asked(n))).collect();
     let mut seen: BTreeSet<(String, Vec<ExtraName>)> = queue.iter().cloned().collect();

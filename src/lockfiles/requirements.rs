@@ -248,10 +248,8 @@ pub fn audit_file(file: &Path) -> LockVerdict {
             Err(spec) if entry.editable => verdict.finding(Problem::Unpinned, format!("{place}: editable install '{spec}' is not pinned")),
             Err(problem) => verdict.finding(Problem::Malformed, format!("{source}:{}: not a valid requirement: {problem}", entry.line)),
             Ok(req) => match (&req.url, &req.exact, constraints.get(&req.name)) {
-                (Some(url), _, _) => verdict.finding(
-                    Problem::Unpinned,
-                    format!("{place}: '{}' comes from a URL or VCS reference ({url}), not a pinned release", req.name),
-                ),
+                (Some(url), _, _) => verdict
+                    .finding(Problem::Unpinned, format!("{place}: '{}' comes from a URL or VCS reference ({url}), not a pinned release", req.name)),
                 (None, Some(version), _) => {
                     pinned += 1;
                     hashed += usize::from(entry.hashed);
