@@ -414,3 +414,87 @@ fn a_conda_prefix_closes_an_environment_file_by_its_conda_meta_graph() {
     let name = prefix.path().file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(run.check("lockfile")["summary"], format!("conda: pinned, in sync with {name}; not closed, not hashed"));
 }
+
+/// tiny.txt split in two: the pins of `top` in one part, the rest in the other.
+fn split_tiny(top: &[&str]) -> (String, String) {
+    let (mut first, mut rest) = (String::new(), String::new());
+    let mut to_first = false;
+    for line in tiny_pins().lines() {
+        if !line.starts_with([' ', '#']) {
+            to_first = top.iter().any(|name| line.starts_with(&format!("{name}==")));
+        }
+        let target = if to_first { &mut first } else { &mut rest };
+        target.push_str(line);
+        target.push('\n');
+    }
+    (first, rest)
+}
+
+#[test]
+fn a_uv_export_with_markers_and_the_project_itself_passes() {
+    // `uv export` of a project needing `tomli>=2; python_version < '3.11'`: on Python 3.11 the
+    // marker lines are not required, and `-e .` is the project, not an unpinned dependency.
+    let dir = root().join("fixtures/lockfiles/real/tiny/uv-export");
+    let run = lockfile(&dir, &["--env", &env("tiny")]);
+    assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
+    assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with pyproject.toml, in sync with tiny");
+    assert_eq!(
+        findings(&run),
+        [
+            "fixtures/lockfiles/real/tiny/uv-export/requirements.txt: line 3: editable install '.' is the project itself, not a dependency",
+            "fixtures/lockfiles/real/tiny/uv-export/uv.lock: 9 packages locked, in sync with pyproject.toml",
+            "not compared: 2 package(s) a cross-platform lock or a constraints file pins are not installed in .envs/tiny and nothing installed needs them (other platforms, Pythons, extras or groups): exceptiongroup, tomli",
+        ]
+    );
+    // The exported file alone: the marker lines are said not to apply, never required.
+    let alone = tempfile::tempdir().unwrap();
+    for name in ["requirements.txt", "pyproject.toml"] {
+        std::fs::copy(dir.join(name), alone.path().join(name)).unwrap();
+    }
+    let run = lockfile(alone.path(), &["--env", &env("tiny")]);
+    assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
+    assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with tiny");
+    let file = format!("{}/requirements.txt", alone.path().display());
+    assert_eq!(
+        findings(&run),
+        [
+            format!("{file}: line 3: editable install '.' is the project itself, not a dependency"),
+            "not applicable: 2 pinned package(s) whose marker is false for Python 3.11.7 in .envs/tiny: exceptiongroup (python_full_version < '3.11'), tomli (python_full_version < '3.11')".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn requirement_and_constraint_files_are_followed() {
+    // `-r base.txt` (a name runtime discovery does not glob) holds what the three pins need.
+    let (top, base) = split_tiny(&["requests", "anyio", "idna"]);
+    let dir = project(&format!("-r base.txt\n{top}"));
+    std::fs::write(dir.path().join("base.txt"), base).unwrap();
+    let run = lockfile(dir.path(), &["--env", &env("tiny")]);
+    assert_eq!(run.status("lockfile"), "pass", "{:?}", run.details("lockfile"));
+    assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, hashed, in sync with tiny");
+    assert_eq!(findings(&run), Vec::<String>::new());
+    assert_eq!(run.details("lockfile")[0], format!("{}/requirements.txt: 7/7 requirements pinned with ==", dir.path().display()));
+    // `-c constraints.txt` (a pip freeze) and bare names: pip installs the constrained versions.
+    let freeze: String = tiny_pins().lines().filter(|l| !l.starts_with([' ', '#'])).map(|l| format!("{}\n", l.trim_end_matches(" \\"))).collect();
+    let dir = project("-c constraints/freeze.txt\nrequests\nanyio\n");
+    std::fs::create_dir(dir.path().join("constraints")).unwrap();
+    std::fs::write(dir.path().join("constraints/freeze.txt"), freeze).unwrap();
+    let run = lockfile(dir.path(), &["--env", &env("tiny")]);
+    assert_eq!(run.status("lockfile"), "warn", "{:?}", run.details("lockfile"));
+    assert_eq!(run.check("lockfile")["summary"], "python: pinned, closed, in sync with tiny; not hashed");
+    let file = format!("{}/requirements.txt", dir.path().display());
+    assert_eq!(findings(&run), [format!("{file}: no --hash entries: pip cannot verify the downloaded files (pip-compile --generate-hashes)")]);
+}
+
+#[test]
+fn requested_extras_are_followed_into_the_closure() {
+    // requests[socks] needs PySocks (`extra == "socks"`), which tiny does not have.
+    let pins = tiny_pins().replace("requests==2.34.2", "requests[socks]==2.34.2");
+    let dir = project(&pins);
+    let run = lockfile(dir.path(), &["--env", &env("tiny")]);
+    assert_eq!(run.status("lockfile"), "fail", "{:?}", run.details("lockfile"));
+    assert_eq!(run.check("lockfile")["summary"], "python: pinned, hashed, in sync with tiny; not closed");
+    let file = format!("{}/requirements.txt", dir.path().display());
+    assert_eq!(findings(&run), [format!("{file}: pysocks (required by requests==2.34.2) is not pinned and not installed")]);
+}

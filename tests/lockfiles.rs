@@ -191,3 +191,41 @@ fn a_pyproject_with_dependencies_and_no_lock_fails() {
     assert_eq!(run.status("lockfile"), "fail");
     assert!(has(&run, "pyproject.toml lists dependencies but no lockfile pins them"));
 }
+
+#[test]
+fn includes_escaping_the_project_or_in_a_cycle_are_refused() {
+    let outer = tempfile::tempdir().unwrap();
+    let dir = outer.path().join("project");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(outer.path().join("outside.txt"), "numpy==2.4.6\n").unwrap();
+    std::os::unix::fs::symlink(outer.path().join("outside.txt"), dir.join("linked.txt")).unwrap();
+    std::fs::write(
+        dir.join("requirements.txt"),
+        "-r ../outside.txt\n--requirement=linked.txt\n-r a.txt\n-r https://example.com/r.txt\nsix==1.17.0\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("a.txt"), "-c requirements.txt\nidna==3.20\n").unwrap();
+    let run = lockfile(dir.to_str().unwrap(), &[]);
+    assert_eq!(run.status("lockfile"), "fail");
+    let file = format!("{}/requirements.txt", dir.display());
+    let lines: Vec<String> = run.details("lockfile").into_iter().filter(|d| d.starts_with(&file)).collect();
+    let real = dir.canonicalize().unwrap();
+    let outside = format!("resolves outside {} (a symlink or `..` leading out of the folder); not read", real.display());
+    assert_eq!(
+        lines,
+        [
+            format!("{file}: 2/2 requirements pinned with =="),
+            format!("{file}: line 1: -r ../outside.txt is not followed: {outside}"),
+            format!("{file}: line 2: -r linked.txt is not followed: {outside}"),
+            format!("{file}: a.txt line 1: -c requirements.txt is not followed: it includes itself (a cycle)"),
+            format!("{file}: line 4: -r https://example.com/r.txt is not followed (not a file in the project): its pins are unknown"),
+            format!("{file}: no --hash entries: pip cannot verify the downloaded files (pip-compile --generate-hashes)"),
+            format!(
+                "{file}: closure not verifiable: the file holds no dependency graph and no Python environment was found to read one from \
+                 (pass --env DIR, or pin the whole set with `pip freeze`, `pip-compile` or `uv pip compile`)"
+            ),
+        ]
+    );
+    // numpy of the file outside the project was never read.
+    assert!(!run.details("lockfile").iter().any(|d| d.contains("numpy")), "{:?}", run.details("lockfile"));
+}

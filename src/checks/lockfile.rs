@@ -148,6 +148,7 @@ fn severity(problem: Problem, require_hashes: bool) -> Status {
         Problem::Unpinned | Problem::Malformed | Problem::NotClosed | Problem::OutOfSync => Status::Fail,
         Problem::Unhashed if require_hashes => Status::Fail,
         Problem::Unhashed | Problem::Incomplete => Status::Warn,
+        Problem::Note => Status::Pass,
     }
 }
 
@@ -196,7 +197,7 @@ fn close_from_env(verdict: &mut LockVerdict, env: Option<&PythonEnv>, pinned_any
     let (conda_roots, roots): (BTreeSet<String>, BTreeSet<String>) =
         verdict.python_pins.keys().cloned().partition(|name| conda && verdict.conda_names.contains(name));
     let conda_gaps = python_env::unpinned_conda_requirements(env, &conda_roots, pinned_anywhere);
-    let gaps = python_env::unpinned_requirements(env, &roots, pinned_anywhere).map(|mut gaps| {
+    let gaps = python_env::unpinned_requirements(env, &roots, &verdict.extras, pinned_anywhere).map(|mut gaps| {
         gaps.retain(|g| !conda_gaps.iter().any(|c| c.name == g.name));
         gaps.extend(conda_gaps);
         gaps.sort();
@@ -229,8 +230,14 @@ fn env_parity(env: &PythonEnv, verdicts: &[LockVerdict], judged: &mut Judged) ->
     let own: BTreeSet<String> = python.iter().flat_map(|v| v.own_packages.iter().cloned()).collect();
     let needed = needed_but_missing(env, &pins);
     let direct = direct_dependencies(env, &python);
-    let universal = |name: &str| python.iter().filter(|v| v.python_pins.contains_key(name)).all(|v| v.universal);
+    let markers = env.markers();
+    let applies =
+        |v: &LockVerdict, name: &str| v.python_pins.get(name).is_some_and(|list| list.iter().any(|p| python_env::pin_applies(p, markers.as_ref())));
+    // Pinned by design for elsewhere: by cross-platform locks, or by a constraints file only
+    // (pip installs a constrained package only when something asks for it).
+    let optional = |name: &str| python.iter().filter(|v| applies(v, name)).all(|v| v.universal || v.constrained_only.contains(name));
     let shown = env.shown();
+    not_applicable(env, &pins, judged);
     let (mut in_sync, mut extra, mut elsewhere) = (true, Vec::new(), Vec::new());
     for drift in python_env::drift(env, &pins, &own) {
         match drift {
@@ -241,7 +248,7 @@ fn env_parity(env: &PythonEnv, verdicts: &[LockVerdict], judged: &mut Judged) ->
             Drift::NotInstalled { name, pinned } => {
                 // A cross-platform lock pins packages for other platforms, Pythons, extras and
                 // groups: one missing here matters when the project or an installed package needs it.
-                let why = match (universal(&name), needed.get(&name), direct.contains(&name)) {
+                let why = match (optional(&name), needed.get(&name), direct.contains(&name)) {
                     (false, _, _) => String::new(),
                     (true, Some(by), _) => format!(" (required by {by})"),
                     (true, None, true) => " (a direct dependency of the project)".to_string(),
@@ -275,9 +282,35 @@ fn report_extra_and_elsewhere(shown: &str, extra: Vec<String>, elsewhere: Vec<St
         judged.push(
             Status::Pass,
             format!(
-                "not compared: {} package(s) a cross-platform lock pins are not installed in {shown} and nothing installed needs them (other platforms, Pythons, extras or groups): {}",
+                "not compared: {} package(s) a cross-platform lock or a constraints file pins are not installed in {shown} and nothing installed needs them (other platforms, Pythons, extras or groups): {}",
                 elsewhere.len(),
                 elsewhere.join(", ")
+            ),
+        );
+    }
+}
+
+/// Pins whose every marker is false for this environment's interpreter (`tomli==2.5.0 ;
+/// python_full_version < '3.11'` on 3.11): not required here, and said so.
+fn not_applicable(env: &PythonEnv, pins: &BTreeMap<String, Vec<lockfiles::Pin>>, judged: &mut Judged) {
+    let markers = env.markers();
+    if markers.is_none() {
+        return;
+    }
+    let skipped: Vec<String> = pins
+        .iter()
+        .filter(|(_, list)| !list.iter().any(|p| python_env::pin_applies(p, markers.as_ref())))
+        .map(|(name, list)| format!("{name} ({})", list.iter().map(|p| p.marker.as_str()).collect::<Vec<_>>().join(" / ")))
+        .collect();
+    if !skipped.is_empty() {
+        let python = env.python.as_deref().unwrap_or_default();
+        judged.push(
+            Status::Pass,
+            format!(
+                "not applicable: {} pinned package(s) whose marker is false for Python {python} in {}: {}",
+                skipped.len(),
+                env.shown(),
+                skipped.join(", ")
             ),
         );
     }

@@ -474,15 +474,21 @@ pub enum ClosureUnknown {
 }
 
 /// Walks `Requires-Dist` from every root that is installed, with markers and extras evaluated
-/// for this interpreter, and names each required package that `pinned` lacks.
-pub fn unpinned_requirements(env: &PythonEnv, roots: &BTreeSet<String>, pinned: &BTreeSet<String>) -> Result<Vec<Unpinned>, ClosureUnknown> {
-    Ok(first_per_name(requirement_edges(env, roots)?.into_iter().filter(|e| !pinned.contains(&e.name))))
+/// for this interpreter (each root with the extras the lock asks for, `requests[socks]`), and
+/// names each required package that `pinned` lacks.
+pub fn unpinned_requirements(
+    env: &PythonEnv,
+    roots: &BTreeSet<String>,
+    extras: &BTreeMap<String, BTreeSet<String>>,
+    pinned: &BTreeSet<String>,
+) -> Result<Vec<Unpinned>, ClosureUnknown> {
+    Ok(first_per_name(requirement_edges(env, roots, extras)?.into_iter().filter(|e| !pinned.contains(&e.name))))
 }
 
 /// Walks `Requires-Dist` the same way and names each required package, pinned or not, that the
 /// environment does not have.
 pub fn uninstalled_requirements(env: &PythonEnv, pinned: &BTreeSet<String>) -> Result<Vec<Unpinned>, ClosureUnknown> {
-    Ok(first_per_name(requirement_edges(env, pinned)?.into_iter().filter(|e| !e.installed)))
+    Ok(first_per_name(requirement_edges(env, pinned, &BTreeMap::new())?.into_iter().filter(|e| !e.installed)))
 }
 
 /// Walks the conda records' `depends` from every root the prefix has, and names each package
@@ -517,10 +523,15 @@ fn first_per_name(edges: impl Iterator<Item = Unpinned>) -> Vec<Unpinned> {
 }
 
 /// Every requirement edge reachable from the installed roots, sorted.
-fn requirement_edges(env: &PythonEnv, roots: &BTreeSet<String>) -> Result<BTreeSet<Unpinned>, ClosureUnknown> {
+fn requirement_edges(
+    env: &PythonEnv,
+    roots: &BTreeSet<String>,
+    extras: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<BTreeSet<Unpinned>, ClosureUnknown> {
     let markers = env.markers().ok_or(ClosureUnknown::NoInterpreterVersion)?;
+    let asked = |name: &String| -> Vec<ExtraName> { extras.get(name).into_iter().flatten().filter_map(|e| ExtraName::from_str(e).ok()).collect() };
     let mut queue: Vec<(String, Vec<ExtraName>)> =
-        roots.iter().filter(|n| env.distributions.contains_key(*n)).map(|n| (n.clone(), Vec::new())).collect();
+        roots.iter().filter(|n| env.distributions.contains_key(*n)).map(|n| (n.clone(), asked(n))).collect();
     let mut seen: BTreeSet<(String, Vec<ExtraName>)> = queue.iter().cloned().collect();
     let mut edges = BTreeSet::new();
     while let Some((name, extras)) = queue.pop() {
@@ -590,7 +601,7 @@ mod tests {
         let pinned: BTreeSet<String> = ["anyio".to_string()].into();
         let names = |python: &str| -> Vec<String> {
             let env = env_with(python, &[("anyio", "4.16.0", &refs)]);
-            unpinned_requirements(&env, &pinned, &pinned).unwrap().into_iter().map(|u| u.name).collect()
+            unpinned_requirements(&env, &pinned, &BTreeMap::new(), &pinned).unwrap().into_iter().map(|u| u.name).collect()
         };
         assert_eq!(names("3.11.7"), ["idna", "typing-extensions"]);
         assert_eq!(names("3.10.4"), ["exceptiongroup", "idna", "typing-extensions"]);
@@ -604,7 +615,7 @@ mod tests {
             &[("app", "1.0", &["requests[socks]>=2"]), ("requests", "2.34.2", &["idna", "PySocks!=1.5.7; extra == 'socks'"]), ("idna", "3.20", &[])],
         );
         let pinned: BTreeSet<String> = ["app".to_string(), "requests".to_string(), "idna".to_string()].into();
-        let found = unpinned_requirements(&env, &pinned, &pinned).unwrap();
+        let found = unpinned_requirements(&env, &pinned, &BTreeMap::new(), &pinned).unwrap();
         assert_eq!(
             found,
             [Unpinned { name: "pysocks".into(), required_by: "requests".into(), required_by_version: "2.34.2".into(), installed: false }]
@@ -723,7 +734,7 @@ mod tests {
         assert_eq!(env.distributions["legacy-pkg"].requires.len(), 2);
         env.python = Some("3.11.7".into());
         let pinned: BTreeSet<String> = ["legacy-pkg".to_string()].into();
-        let names: Vec<String> = unpinned_requirements(&env, &pinned, &pinned).unwrap().into_iter().map(|u| u.name).collect();
+        let names: Vec<String> = unpinned_requirements(&env, &pinned, &BTreeMap::new(), &pinned).unwrap().into_iter().map(|u| u.name).collect();
         assert_eq!(names, ["six"]);
     }
 

@@ -13,7 +13,7 @@ pub mod poetry;
 pub mod requirements;
 pub mod uv;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// What a finding says is wrong. The lockfile check decides the status of each kind (and
@@ -32,6 +32,8 @@ pub enum Problem {
     Unhashed,
     /// Something that cannot be verified or is empty: a warning, never a pass.
     Incomplete,
+    /// A fact worth saying that is no problem (`-e .` is the project itself).
+    Note,
 }
 
 /// One fact about a lockfile: its kind and the sentence that names it.
@@ -112,6 +114,10 @@ pub struct LockVerdict {
     /// The project's direct dependencies, with the marker that says where each applies (from
     /// the lock's root package or the manifest), for universal locks.
     pub direct: Vec<(String, String)>,
+    /// The extras asked for per pinned package (`requests[socks]==2.32.3`), normalized.
+    pub extras: BTreeMap<String, BTreeSet<String>>,
+    /// Packages pinned only by a `-c` constraints file: installed only when something needs them.
+    pub constrained_only: BTreeSet<String>,
 }
 
 impl LockVerdict {

@@ -36,6 +36,8 @@ pub struct Req {
     pub url: Option<String>,
     /// The environment marker, as written (empty when there is none).
     pub marker: String,
+    /// The extras asked for (`requests[socks]`), normalized.
+    pub extras: Vec<String>,
 }
 
 /// Parses one PEP 508 requirement.
@@ -49,7 +51,8 @@ pub fn parse(text: &str) -> Result<Req, String> {
         Some(VersionOrUrl::Url(url)) => (String::new(), None, Some(url.to_string())),
         Some(VersionOrUrl::VersionSpecifier(specs)) => (specs.to_string(), exact_version(specs), None),
     };
-    Ok(Req { name, specifiers, exact, url, marker })
+    let extras = requirement.extras.iter().map(|e| e.to_string()).collect();
+    Ok(Req { name, specifiers, exact, url, marker, extras })
 }
 
 /// The pinned version when `specs` is exactly one `==X` (no `.*`) or `===X`.
