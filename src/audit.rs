@@ -141,7 +141,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     let runtime = match refuse {
         Some(_) => None,
         None => {
-            let library = locate::locate(options.ort_lib.as_deref(), options.ort_env.as_deref()).map_err(|e| e.to_string())?;
+            let library = locate::locate_for(options.ort_lib.as_deref(), options.ort_env.as_deref(), options.env.as_deref()).map_err(|e| e.to_string())?;
             let shown_lib = library.path.display().to_string();
             let mut runtime = OrtRuntime::init(library).map_err(|e| format!("{shown_lib}: cannot initialize ONNX Runtime: {e}"))?;
             let memory_mb = options.config.limits.inference_memory_mb.ceil() as u64;
@@ -370,7 +370,7 @@ pub fn model_inputs(options: &AuditOptions) -> Result<ModelSignature, String> {
     if artifact.format == ArtifactFormat::Pickle {
         return Err(format!("{shown}: pickle-based artifact; ready never loads these (export the model to ONNX)"));
     }
-    let library = locate::locate(options.ort_lib.as_deref(), options.ort_env.as_deref()).map_err(|e| e.to_string())?;
+    let library = locate::locate_for(options.ort_lib.as_deref(), options.ort_env.as_deref(), options.env.as_deref()).map_err(|e| e.to_string())?;
     let runtime = OrtRuntime::init(library).map_err(|e| format!("cannot initialize ONNX Runtime: {e}"))?;
     let (runner, _) = runtime.load(&options.model, &options.config.runtime, None).map_err(|e| format!("{shown}: {e}"))?;
     Ok((runner.inputs().to_vec(), runner.outputs().to_vec(), artifact.onnx.ok()))

@@ -498,3 +498,29 @@ fn requested_extras_are_followed_into_the_closure() {
     let file = format!("{}/requirements.txt", dir.path().display());
     assert_eq!(findings(&run), [format!("{file}: pysocks (required by requests==2.34.2) is not pinned and not installed")]);
 }
+
+#[test]
+fn the_serving_environment_given_with_env_provides_the_runtime() {
+    // Outside the repository (no ./.venv), with no ORT_DYLIB_PATH: only --env can lead to it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let model = root().join("fixtures/models/iris_rf.onnx");
+    let venv = root().join(".venv");
+    let run = |with_env: bool| {
+        let mut cmd = ready();
+        cmd.current_dir(elsewhere.path()).env_remove("ORT_DYLIB_PATH").env("PATH", "/nonexistent");
+        cmd.args(["audit", model.to_str().unwrap(), "--only", "serialization", "--format", "json"]);
+        if with_env {
+            cmd.args(["--env", venv.to_str().unwrap()]);
+        }
+        cmd.output().unwrap()
+    };
+    let without = run(false);
+    assert_eq!(without.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&without.stderr).starts_with("error: could not find ONNX Runtime"));
+    let with = run(true);
+    assert_eq!(with.status.code(), Some(0), "{}", String::from_utf8_lossy(&with.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&with.stdout).unwrap();
+    let library = report["runtime"]["library"].as_str().unwrap();
+    assert!(library.starts_with(venv.join("lib").to_str().unwrap()), "{library}");
+    assert_eq!(report["runtime"]["found_via"], "Python onnxruntime package");
+}

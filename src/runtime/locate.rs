@@ -59,6 +59,12 @@ pub enum LocateError {
 /// Finds and validates the library. `flag` is `--ort-lib`; `env` is `ORT_DYLIB_PATH`.
 /// An explicit flag or variable that does not work is an error, not a reason to keep looking.
 pub fn locate(flag: Option<&Path>, env: Option<&Path>) -> Result<RuntimeLibrary, LocateError> {
+    locate_for(flag, env, None)
+}
+
+/// [`locate`], looking first in `serving_env` (`--env`: the Python environment the model is
+/// served from, a prefix or a `site-packages` folder) after the flag and the variable.
+pub fn locate_for(flag: Option<&Path>, env: Option<&Path>, serving_env: Option<&Path>) -> Result<RuntimeLibrary, LocateError> {
     for (source, path) in [(Source::Flag, flag), (Source::Env, env)] {
         if let Some(path) = path {
             return probe(path).map(|version| RuntimeLibrary { path: path.to_path_buf(), version, source }).map_err(|reason| LocateError::Unusable {
@@ -70,7 +76,13 @@ pub fn locate(flag: Option<&Path>, env: Option<&Path>) -> Result<RuntimeLibrary,
     }
     let mut searched = vec!["--ort-lib (not given)".to_string(), "ORT_DYLIB_PATH (not set)".to_string()];
     let mut rejected = Vec::new();
-    let python_dirs = python_package_dirs(&mut searched);
+    let mut python_dirs = Vec::new();
+    if let Some(prefix) = serving_env {
+        searched.push(format!("--env {}", prefix.display()));
+        python_dirs.push(prefix.join("onnxruntime").join("capi"));
+        python_dirs.extend(site_packages(prefix).into_iter().map(|sp| sp.join("onnxruntime").join("capi")));
+    }
+    python_dirs.extend(python_package_dirs(&mut searched));
     let system_dirs = system_dirs();
     searched.push(format!("system paths ({})", system_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")));
     for (source, dirs) in [(Source::Python, python_dirs), (Source::System, system_dirs)] {
