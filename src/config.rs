@@ -145,6 +145,7 @@ impl Default for SampleSettings {
 pub struct ChecksConfig {
     pub serialization: SeverityOnly,
     pub schema_parity: SchemaParityConfig,
+    pub domain: DomainConfig,
     pub empty_batch: SeverityOnly,
     pub latency: LatencyConfig,
     pub lockfile: LockfileConfig,
@@ -160,6 +161,7 @@ impl Default for ChecksConfig {
         Self {
             serialization: SeverityOnly::default(),
             schema_parity: SchemaParityConfig::default(),
+            domain: DomainConfig::default(),
             empty_batch: SeverityOnly::default(),
             latency: LatencyConfig::default(),
             lockfile: LockfileConfig::default(),
@@ -181,6 +183,7 @@ impl ChecksConfig {
         let slot = match id {
             "serialization" => &mut self.serialization.severity,
             "schema_parity" => &mut self.schema_parity.severity,
+            "domain" => &mut self.domain.severity,
             "empty_batch" => &mut self.empty_batch.severity,
             "latency" => &mut self.latency.severity,
             "lockfile" => &mut self.lockfile.severity,
@@ -200,6 +203,7 @@ impl ChecksConfig {
         match id {
             "serialization" => self.serialization.severity,
             "schema_parity" => self.schema_parity.severity,
+            "domain" => self.domain.severity,
             "empty_batch" => self.empty_batch.severity,
             "latency" => self.latency.severity,
             "lockfile" => self.lockfile.severity,
@@ -252,6 +256,23 @@ pub enum PositionalColumns {
 impl Default for SchemaParityConfig {
     fn default() -> Self {
         Self { severity: Severity::Deny, feature_names: None, float_tolerance: 1e-4, positional_columns: PositionalColumns::Warn }
+    }
+}
+
+/// Domain settings: sample values against the domain the graph states.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DomainConfig {
+    pub severity: Severity,
+    /// A value further than this many standard deviations from a Scaler's mean warns.
+    pub max_std: f64,
+    /// This share of a column's values beyond every tree split, on one side, warns.
+    pub split_share: f64,
+}
+
+impl Default for DomainConfig {
+    fn default() -> Self {
+        Self { severity: Severity::Deny, max_std: 10.0, split_share: 0.9 }
     }
 }
 
@@ -528,6 +549,16 @@ impl Config {
             } else if value > max {
                 problems.push((path.to_string(), format!("must be at most {max}, got {}", short(value))));
             }
+        }
+        let domain = &self.checks.domain;
+        if !(domain.max_std.is_finite() && domain.max_std > 0.0 && domain.max_std <= MAX_TOLERANCE) {
+            problems.push((
+                "checks.domain.max_std".into(),
+                format!("must be a number of standard deviations above 0 and at most {MAX_TOLERANCE}, got {}", short(domain.max_std)),
+            ));
+        }
+        if !(domain.split_share > 0.0 && domain.split_share <= 1.0) {
+            problems.push(("checks.domain.split_share".into(), format!("must be a share above 0 and at most 1, got {}", domain.split_share)));
         }
         // 0 would be the arena's "no limit".
         if self.limits.inference_memory_mb < 1.0 && self.limits.inference_memory_mb >= 0.0 {

@@ -6,6 +6,7 @@
 
 mod baseline;
 mod determinism;
+pub mod domain;
 mod empty_batch;
 mod golden_parity;
 pub mod latency;
@@ -35,6 +36,7 @@ use crate::sample::{Expected, Sample, TensorSample};
 pub static REGISTRY: &[&dyn Check] = &[
     &serialization::Serialization,
     &schema_parity::SchemaParity,
+    &domain::Domain,
     &empty_batch::EmptyBatch,
     &robustness::Robustness,
     &output_sanity::OutputSanity,

@@ -6,3 +6,4 @@ pub mod json_tensors;
 pub mod npy;
 pub mod spec;
 pub mod synth;
+pub mod values;
