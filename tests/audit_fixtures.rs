@@ -12,6 +12,7 @@ fn a_good_model_with_a_matching_sample_and_pinned_requirements_is_ready() {
         [
             "serialization=pass",
             "schema_parity=pass",
+            "domain=pass",
             "empty_batch=pass",
             "robustness=pass",
             "output_sanity=pass",
@@ -187,6 +188,7 @@ fn a_truncated_model_fails_serialization_with_the_decode_reason_and_skips_the_re
         [
             "serialization=fail",
             "schema_parity=skip",
+            "domain=skip",
             "empty_batch=skip",
             "robustness=skip",
             "output_sanity=skip",
@@ -271,6 +273,7 @@ fn severity_warn_keeps_the_exit_code_and_allow_skips_the_check() {
         [
             "serialization=pass",
             "schema_parity=warn",
+            "domain=pass",
             "empty_batch=skip",
             "robustness=pass",
             "output_sanity=pass",
@@ -313,6 +316,7 @@ fn the_table_report_shows_every_check_and_the_verdict() {
     for id in [
         "serialization",
         "schema_parity",
+        "domain",
         "empty_batch",
         "robustness",
         "output_sanity",
@@ -326,7 +330,7 @@ fn the_table_report_shows_every_check_and_the_verdict() {
     }
     assert!(text.contains("runtime: ONNX Runtime 1.31.1"), "{text}");
     assert!(text.contains("schema_parity (fail):\n  - fail: missing column 'petal_width'"), "{text}");
-    assert!(text.trim_end().ends_with("NOT READY: 6 passed, 1 warned, 1 failed, 2 skipped (exit 1)"), "{text}");
+    assert!(text.trim_end().ends_with("NOT READY: 7 passed, 1 warned, 1 failed, 2 skipped (exit 1)"), "{text}");
     assert!(output.stderr.is_empty(), "no progress bar or log noise when stderr is not a terminal");
 }
 

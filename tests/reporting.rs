@@ -147,7 +147,7 @@ fn junit_parses_with_one_testcase_per_check_and_failures_mapped() {
         })
         .collect();
     assert_eq!(cases, expected);
-    assert!(xml.contains(r#"<testsuites name="ready" tests="10" failures="1" errors="0" skipped="3">"#), "{xml}");
+    assert!(xml.contains(r#"<testsuites name="ready" tests="11" failures="1" errors="0" skipped="3">"#), "{xml}");
 }
 
 #[test]
@@ -211,6 +211,7 @@ fn severity_flags_override_the_config() {
         [
             "serialization=pass",
             "schema_parity=skip",
+            "domain=skip",
             "empty_batch=pass",
             "robustness=skip",
             "output_sanity=skip",

@@ -54,6 +54,7 @@ impl Check for Domain {
         let names = column_names(ctx);
         let name_of = |input: &str, index: usize| match names.get(&(input.to_string(), index)) {
             Some(column) => format!("column '{column}'"),
+            None if index == 0 && !domain.columns.keys().any(|(i, k)| i == input && *k > 0) => format!("input '{input}'"),
             None => format!("input '{input}' column {index}"),
         };
         let facts = facts(domain, &name_of);
