@@ -24,6 +24,8 @@ pub struct AuditOptions {
     pub sample: Option<PathBuf>,
     /// Reference outputs (`--expected`).
     pub expected: Option<PathBuf>,
+    /// Training reference (`--reference`).
+    pub reference: Option<PathBuf>,
     pub config: Config,
     /// Where the configuration came from (`None`: built-in defaults).
     pub config_path: Option<PathBuf>,
@@ -51,6 +53,7 @@ impl AuditOptions {
             model,
             sample: None,
             expected: None,
+            reference: None,
             config: Config::default(),
             config_path: None,
             project: None,
@@ -113,6 +116,15 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         Some(sample::SampleInput::Table(t)) => (Some(t), None),
         Some(sample::SampleInput::Tensors(t)) => (None, Some(t)),
         None => (None, None),
+    };
+    // Only the sample's columns are read from training data (the check keeps the model's).
+    let reference = match &options.reference {
+        Some(path) => {
+            let columns: Option<Vec<String>> = sample.as_ref().map(|s| s.columns().into_iter().map(|(name, _)| name).collect());
+            let bins = options.config.checks.drift.bins;
+            Some(crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), bins).map_err(|e| format!("--reference {e}"))?)
+        }
+        None => None,
     };
     let project_dirs = match &options.project {
         Some(dir) if !dir.is_dir() => return Err(format!("--project {}: not a directory", dir.display())),
@@ -178,6 +190,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     ctx.baseline = baseline.as_ref();
     ctx.tensors = tensors.as_ref();
     ctx.expected = expected.as_ref();
+    ctx.reference = reference.as_ref();
     // Probes run in a child process of this binary, so a runtime crash is a failed row.
     let child_probes = match (&runtime, std::env::current_exe()) {
         (Some(runtime), Ok(exe)) if ctx.runner.is_ok() => Some(crate::probe::ChildProcess {

@@ -146,6 +146,7 @@ pub struct ChecksConfig {
     pub serialization: SeverityOnly,
     pub schema_parity: SchemaParityConfig,
     pub domain: DomainConfig,
+    pub drift: DriftConfig,
     pub empty_batch: SeverityOnly,
     pub latency: LatencyConfig,
     pub lockfile: LockfileConfig,
@@ -162,6 +163,7 @@ impl Default for ChecksConfig {
             serialization: SeverityOnly::default(),
             schema_parity: SchemaParityConfig::default(),
             domain: DomainConfig::default(),
+            drift: DriftConfig::default(),
             empty_batch: SeverityOnly::default(),
             latency: LatencyConfig::default(),
             lockfile: LockfileConfig::default(),
@@ -184,6 +186,7 @@ impl ChecksConfig {
             "serialization" => &mut self.serialization.severity,
             "schema_parity" => &mut self.schema_parity.severity,
             "domain" => &mut self.domain.severity,
+            "drift" => &mut self.drift.severity,
             "empty_batch" => &mut self.empty_batch.severity,
             "latency" => &mut self.latency.severity,
             "lockfile" => &mut self.lockfile.severity,
@@ -204,6 +207,7 @@ impl ChecksConfig {
             "serialization" => self.serialization.severity,
             "schema_parity" => self.schema_parity.severity,
             "domain" => self.domain.severity,
+            "drift" => self.drift.severity,
             "empty_batch" => self.empty_batch.severity,
             "latency" => self.latency.severity,
             "lockfile" => self.lockfile.severity,
@@ -273,6 +277,29 @@ pub struct DomainConfig {
 impl Default for DomainConfig {
     fn default() -> Self {
         Self { severity: Severity::Deny, max_std: 10.0, split_share: 0.9 }
+    }
+}
+
+/// Drift settings: the sample against the training reference (`--reference`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DriftConfig {
+    pub severity: Severity,
+    /// Quantile bins of the reference for numeric PSI (when ready profiles the data).
+    pub bins: usize,
+    /// PSI at or above this warns...
+    pub psi_warn: f64,
+    /// ...and at or above this fails.
+    pub psi_fail: f64,
+    /// Fewer sample values than this in a column: PSI and KS are not judged (noise dominates).
+    pub min_rows: usize,
+    /// A larger share of values outside the training range warns.
+    pub outside_share: f64,
+}
+
+impl Default for DriftConfig {
+    fn default() -> Self {
+        Self { severity: Severity::Deny, bins: 10, psi_warn: 0.1, psi_fail: 0.25, min_rows: 100, outside_share: 0.01 }
     }
 }
 
@@ -559,6 +586,24 @@ impl Config {
         }
         if !(domain.split_share > 0.0 && domain.split_share <= 1.0) {
             problems.push(("checks.domain.split_share".into(), format!("must be a share above 0 and at most 1, got {}", domain.split_share)));
+        }
+        let drift = &self.checks.drift;
+        if !(2..=1000).contains(&drift.bins) {
+            problems.push(("checks.drift.bins".into(), format!("must be 2 to 1000 bins, got {}", drift.bins)));
+        }
+        if !(1..=10_000_000).contains(&drift.min_rows) {
+            problems.push(("checks.drift.min_rows".into(), format!("must be 1 to 10000000 rows, got {}", drift.min_rows)));
+        }
+        for (path, value) in [("checks.drift.psi_warn", drift.psi_warn), ("checks.drift.psi_fail", drift.psi_fail)] {
+            if !(value.is_finite() && value > 0.0 && value <= 100.0) {
+                problems.push((path.into(), format!("must be a PSI above 0 and at most 100, got {value}")));
+            }
+        }
+        if drift.psi_warn > drift.psi_fail {
+            problems.push(("checks.drift.psi_warn".into(), format!("must not exceed psi_fail ({}), got {}", drift.psi_fail, drift.psi_warn)));
+        }
+        if !(drift.outside_share >= 0.0 && drift.outside_share <= 1.0) {
+            problems.push(("checks.drift.outside_share".into(), format!("must be a share from 0 to 1, got {}", drift.outside_share)));
         }
         // 0 would be the arena's "no limit".
         if self.limits.inference_memory_mb < 1.0 && self.limits.inference_memory_mb >= 0.0 {

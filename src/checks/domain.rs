@@ -125,14 +125,27 @@ fn column_names(ctx: &AuditContext<'_>) -> BTreeMap<(String, usize), String> {
         }
         Some(Mode::TestDataSet { .. }) => {}
         Some(Mode::PerColumn) | None => {
-            for (input, index) in domain.columns.keys() {
-                if *index == 0 && columns.contains(input) {
-                    names.insert((input.clone(), 0), input.clone());
-                }
+            let inputs: Vec<String> = match ctx.runner.as_ref() {
+                Ok(runner) => runner.inputs().iter().map(|i| i.name.clone()).collect(),
+                Err(_) => domain.columns.keys().filter(|(_, index)| *index == 0).map(|(input, _)| input.clone()).collect(),
+            };
+            for input in inputs.into_iter().filter(|i| columns.contains(i)) {
+                names.insert((input.clone(), 0), input);
             }
         }
     }
     names
+}
+
+/// The sample's columns that feed the model, by input name and column index.
+pub fn model_columns(ctx: &AuditContext<'_>) -> Vec<String> {
+    let mut seen = Vec::new();
+    for name in column_names(ctx).into_values() {
+        if !seen.contains(&name) {
+            seen.push(name);
+        }
+    }
+    seen
 }
 
 /// The graph's facts, at most [`FACTS_SHOWN`] lines.

@@ -4,6 +4,7 @@
 pub mod batch_axis;
 pub mod json_tensors;
 pub mod npy;
+pub mod reference;
 pub mod spec;
 pub mod synth;
 pub mod values;
