@@ -6,3 +6,4 @@ scripts/setup.sh
 # skl2onnx orders some attributes through Python sets: a fixed hash seed makes the bytes reproducible.
 PYTHONHASHSEED=0 .venv/bin/python fixtures/generate.py
 PYTHONHASHSEED=0 .venv/bin/python fixtures/domain/generate.py
+.venv/bin/python fixtures/domain/drift_expected.py

@@ -13,6 +13,7 @@ fn a_good_model_with_a_matching_sample_and_pinned_requirements_is_ready() {
             "serialization=pass",
             "schema_parity=pass",
             "domain=pass",
+            "drift=skip",
             "empty_batch=pass",
             "robustness=pass",
             "output_sanity=pass",
@@ -189,6 +190,7 @@ fn a_truncated_model_fails_serialization_with_the_decode_reason_and_skips_the_re
             "serialization=fail",
             "schema_parity=skip",
             "domain=skip",
+            "drift=skip",
             "empty_batch=skip",
             "robustness=skip",
             "output_sanity=skip",
@@ -274,6 +276,7 @@ fn severity_warn_keeps_the_exit_code_and_allow_skips_the_check() {
             "serialization=pass",
             "schema_parity=warn",
             "domain=pass",
+            "drift=skip",
             "empty_batch=skip",
             "robustness=pass",
             "output_sanity=pass",
@@ -317,6 +320,7 @@ fn the_table_report_shows_every_check_and_the_verdict() {
         "serialization",
         "schema_parity",
         "domain",
+        "drift",
         "empty_batch",
         "robustness",
         "output_sanity",
@@ -330,7 +334,7 @@ fn the_table_report_shows_every_check_and_the_verdict() {
     }
     assert!(text.contains("runtime: ONNX Runtime 1.31.1"), "{text}");
     assert!(text.contains("schema_parity (fail):\n  - fail: missing column 'petal_width'"), "{text}");
-    assert!(text.trim_end().ends_with("NOT READY: 7 passed, 1 warned, 1 failed, 2 skipped (exit 1)"), "{text}");
+    assert!(text.trim_end().ends_with("NOT READY: 7 passed, 1 warned, 1 failed, 3 skipped (exit 1)"), "{text}");
     assert!(output.stderr.is_empty(), "no progress bar or log noise when stderr is not a terminal");
 }
 

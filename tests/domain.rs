@@ -51,8 +51,12 @@ fn an_unseen_category_fails_naming_column_value_rows_known_categories_and_the_cl
     assert_eq!(
         findings(&run),
         [
-            format!("fail: column 'workclass': 'Self-emp' is not a category the OneHotEncoder knows (closest known: 'Self-emp-inc'): rows 3, 11 (2 of 40 rows); {known}"),
-            format!("fail: column 'workclass': 'private' is not a category the OneHotEncoder knows (closest known: 'Private'): row 7 (1 of 40 rows); {known}"),
+            format!(
+                "fail: column 'workclass': 'Self-emp' is not a category the OneHotEncoder knows (closest known: 'Self-emp-inc'): rows 3, 11 (2 of 40 rows); {known}"
+            ),
+            format!(
+                "fail: column 'workclass': 'private' is not a category the OneHotEncoder knows (closest known: 'Private'): row 7 (1 of 40 rows); {known}"
+            ),
             format!("fail: column 'workclass': 'Never-worked' is not a category the OneHotEncoder knows: row 20 (1 of 40 rows); {known}"),
         ]
     );
@@ -75,7 +79,9 @@ fn a_units_mistake_warns_with_the_ratio_and_the_trees_cannot_tell_the_values_apa
     );
     assert!(found[0].ends_with("× the mean: other units?"), "{}", found[0]);
     assert!(
-        found[1].starts_with("warn: column 'income': 40 of 40 values (100%) lie above every tree split on it (largest 213620), from 20898650 to 164902600"),
+        found[1].starts_with(
+            "warn: column 'income': 40 of 40 values (100%) lie above every tree split on it (largest 213620), from 20898650 to 164902600"
+        ),
         "{}",
         found[1]
     );

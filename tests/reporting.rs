@@ -147,7 +147,7 @@ fn junit_parses_with_one_testcase_per_check_and_failures_mapped() {
         })
         .collect();
     assert_eq!(cases, expected);
-    assert!(xml.contains(r#"<testsuites name="ready" tests="11" failures="1" errors="0" skipped="3">"#), "{xml}");
+    assert!(xml.contains(r#"<testsuites name="ready" tests="12" failures="1" errors="0" skipped="4">"#), "{xml}");
 }
 
 #[test]
@@ -212,6 +212,7 @@ fn severity_flags_override_the_config() {
             "serialization=pass",
             "schema_parity=skip",
             "domain=skip",
+            "drift=skip",
             "empty_batch=pass",
             "robustness=skip",
             "output_sanity=skip",
