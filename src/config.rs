@@ -658,6 +658,23 @@ mod tests {
     }
 
     #[test]
+    fn domain_and_drift_settings_are_range_checked() {
+        let yaml = "checks:\n  domain:\n    max_std: 0\n    split_share: 1.5\n  drift:\n    bins: 1\n    psi_warn: 0.3\n    psi_fail: 0.2\n    min_rows: 0\n    outside_share: -1\n";
+        let err = Config::from_yaml(yaml, "x.yaml").unwrap_err();
+        assert!(err.starts_with("x.yaml: 6 problems: "), "{err}");
+        for path in [
+            "checks.domain.max_std",
+            "checks.domain.split_share",
+            "checks.drift.bins",
+            "checks.drift.psi_warn",
+            "checks.drift.min_rows",
+            "checks.drift.outside_share",
+        ] {
+            assert!(err.contains(path), "{path}: {err}");
+        }
+    }
+
+    #[test]
     fn an_empty_file_is_the_default() {
         assert_eq!(Config::from_yaml("  \n", "x.yaml").unwrap(), Config::default());
     }

@@ -237,26 +237,6 @@ fn readme_command(
     Ok(0)
 }
 
-#[cfg(test)]
-pub(crate) mod test_support {
-    //! Shared builders for unit tests.
-    use crate::artifact::{Artifact, ArtifactFormat, OnnxInfo};
-
-    /// A stand-in artifact for checks that do not look at the file.
-    pub fn artifact() -> Artifact {
-        Artifact {
-            path: "model.onnx".into(),
-            size_bytes: 10,
-            sha256: "0".repeat(64),
-            format: ArtifactFormat::Onnx,
-            onnx: Ok(OnnxInfo::default()),
-            pickle: None,
-            external_data_problems: Vec::new(),
-            domain: Default::default(),
-        }
-    }
-}
-
 /// `ready profile DATA -o FILE`: the reference profile of training rows.
 fn profile_command(args: &cli::ProfileArgs) -> anyhow::Result<()> {
     if args.output.exists() && !args.force {
@@ -277,4 +257,24 @@ fn profile_command(args: &cli::ProfileArgs) -> anyhow::Result<()> {
     std::fs::write(&args.output, text + "\n").map_err(|e| UsageError(format!("{}: {e}", args.output.display())))?;
     eprintln!("wrote the profile of {} rows, {} columns to {}", profile.rows, profile.columns.len(), args.output.display());
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Shared builders for unit tests.
+    use crate::artifact::{Artifact, ArtifactFormat, OnnxInfo};
+
+    /// A stand-in artifact for checks that do not look at the file.
+    pub fn artifact() -> Artifact {
+        Artifact {
+            path: "model.onnx".into(),
+            size_bytes: 10,
+            sha256: "0".repeat(64),
+            format: ArtifactFormat::Onnx,
+            onnx: Ok(OnnxInfo::default()),
+            pickle: None,
+            external_data_problems: Vec::new(),
+            domain: Default::default(),
+        }
+    }
 }

@@ -592,4 +592,90 @@ mod tests {
         assert_eq!(domain.plausible("color", 0, 4, 8).as_deref(), Some("green"));
         assert_eq!(read(b"not a model"), GraphDomain::default());
     }
+
+    fn node(op: &str, inputs: &[&str], output: &str, attributes: Vec<proto::AttributeProto>) -> proto::NodeProto {
+        proto::NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.to_string()],
+            op_type: op.to_string(),
+            attribute: attributes,
+        }
+    }
+
+    fn attribute(name: &str) -> proto::AttributeProto {
+        proto::AttributeProto { name: name.to_string(), ..Default::default() }
+    }
+
+    fn ints(values: &[i64], name: &str) -> proto::TensorProto {
+        proto::TensorProto { data_type: 7, int64_data: values.to_vec(), name: name.to_string() }
+    }
+
+    /// A graph with one input `x` of `width` columns (elem_type 1 float, 8 string).
+    fn model(width: i64, elem_type: i32, nodes: Vec<proto::NodeProto>, initializer: Vec<proto::TensorProto>) -> GraphDomain {
+        let shape = proto::TensorShapeProto { dim: vec![proto::Dimension { dim_value: 0 }, proto::Dimension { dim_value: width }] };
+        let input = proto::ValueInfoProto {
+            name: "x".into(),
+            r#type: Some(proto::TypeProto { tensor_type: Some(proto::TensorTypeProto { elem_type, shape: Some(shape) }) }),
+        };
+        let graph = proto::GraphProto { node: nodes, initializer, input: vec![input] };
+        read(&proto::ModelProto { graph: Some(graph) }.encode_to_vec())
+    }
+
+    #[test]
+    fn slice_imputer_and_scaler_reach_the_right_columns_and_trees_behind_them_map_back() {
+        // Columns 2..4 of x, imputed, scaled, then split on by a tree.
+        let imputer = proto::AttributeProto { floats: vec![7.5, 9.0], ..attribute("imputed_value_floats") };
+        let offset = proto::AttributeProto { floats: vec![10.0, 20.0], ..attribute("offset") };
+        let scale = proto::AttributeProto { floats: vec![0.5, 0.25], ..attribute("scale") };
+        let features = proto::AttributeProto { ints: vec![0, 1, 0], ..attribute("nodes_featureids") };
+        let values = proto::AttributeProto { floats: vec![1.0, -2.0, 0.0], ..attribute("nodes_values") };
+        let modes =
+            proto::AttributeProto { strings: vec![b"BRANCH_LEQ".to_vec(), b"BRANCH_LEQ".to_vec(), b"LEAF".to_vec()], ..attribute("nodes_modes") };
+        let domain = model(
+            5,
+            1,
+            vec![
+                node("Slice", &["x", "starts", "ends", "axes"], "s", vec![]),
+                node("Imputer", &["s"], "i", vec![imputer]),
+                node("Scaler", &["i"], "z", vec![offset, scale]),
+                node("TreeEnsembleRegressor", &["z"], "y", vec![features, values, modes]),
+            ],
+            vec![ints(&[2], "starts"), ints(&[4], "ends"), ints(&[1], "axes")],
+        );
+        let two = domain.column("x", 2).unwrap();
+        assert_eq!((two.imputed, two.scaler, two.thresholds, two.splits), (Some(7.5), Some((10.0, 2.0)), Some((12.0, 12.0)), 1));
+        // -2 / 0.25 + 20 = 12: the threshold in raw units.
+        let three = domain.column("x", 3).unwrap();
+        assert_eq!((three.imputed, three.thresholds), (Some(9.0), Some((12.0, 12.0))));
+        assert_eq!(domain.columns.len(), 2);
+        assert!(domain.unfollowed.is_empty());
+    }
+
+    #[test]
+    fn label_encoders_and_category_mappers_know_their_side_and_other_ops_are_named() {
+        let keys = proto::AttributeProto { strings: vec![b"cat".to_vec(), b"dog".to_vec()], ..attribute("keys_strings") };
+        let labels = model(1, 8, vec![node("LabelEncoder", &["x"], "y", vec![keys])], vec![]);
+        let column = labels.column("x", 0).unwrap();
+        assert_eq!((column.categories.clone(), column.encoder.as_deref()), (vec!["cat".to_string(), "dog".to_string()], Some("LabelEncoder")));
+        assert_eq!(column.unknown.as_deref(), Some("the default -1"));
+
+        let strings = proto::AttributeProto { strings: vec![b"a".to_vec()], ..attribute("cats_strings") };
+        let numbers = proto::AttributeProto { ints: vec![4, 5], ..attribute("cats_int64s") };
+        let mapper = |elem| model(1, elem, vec![node("CategoryMapper", &["x"], "y", vec![strings.clone(), numbers.clone()])], vec![]);
+        assert_eq!(mapper(8).column("x", 0).unwrap().categories, ["a"]);
+        assert_eq!(mapper(7).column("x", 0).unwrap().categories, ["4", "5"]);
+
+        // A Normalizer rescales rows: recorded, and nothing behind it is read as raw units.
+        let norm = proto::AttributeProto { s: b"L2".to_vec(), ..attribute("norm") };
+        let offset = proto::AttributeProto { floats: vec![1.0], ..attribute("offset") };
+        let domain = model(
+            2,
+            1,
+            vec![node("Normalizer", &["x"], "n", vec![norm]), node("Scaler", &["n"], "z", vec![offset]), node("MatMul", &["x", "w"], "m", vec![])],
+            vec![],
+        );
+        let column = domain.column("x", 1).unwrap();
+        assert_eq!((column.normalizer.as_deref(), column.scaler), (Some("L2"), None));
+        assert_eq!(domain.unfollowed["x"], BTreeSet::from(["MatMul".to_string()]));
+    }
 }
