@@ -132,3 +132,24 @@ fn bad_references_are_one_line_errors_naming_the_file() {
         assert!(stderr.contains(&message) && stderr.trim_end().lines().count() == 1, "{path}: {stderr}");
     }
 }
+
+#[test]
+fn profile_usage_errors_name_the_flag_or_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.json");
+    for (args, message) in [
+        (
+            vec!["profile", REFERENCE, "-o", out.to_str().unwrap(), "--columns", "age,salary"],
+            "--columns: 'salary' is not a column of fixtures/domain/reference.parquet",
+        ),
+        (vec!["profile", "fixtures/domain/nope.csv", "-o", out.to_str().unwrap()], "fixtures/domain/nope.csv: "),
+        (vec!["profile", REFERENCE, "-o", out.to_str().unwrap(), "--bins", "1"], "--bins: must be 2 to 1000, got 1"),
+        (vec!["profile", REFERENCE, "-o", REFERENCE], "already exists (use --force to overwrite)"),
+    ] {
+        let output = ready().args(&args).output().unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message) && stderr.trim_end().lines().count() == 1, "{args:?}: {stderr}");
+    }
+    assert!(!out.exists());
+}

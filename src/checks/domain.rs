@@ -129,12 +129,23 @@ fn column_names(ctx: &AuditContext<'_>) -> BTreeMap<(String, usize), String> {
                 Ok(runner) => runner.inputs().iter().map(|i| i.name.clone()).collect(),
                 Err(_) => domain.columns.keys().filter(|(_, index)| *index == 0).map(|(input, _)| input.clone()).collect(),
             };
-            for input in inputs.into_iter().filter(|i| columns.contains(i)) {
+            for input in inputs.into_iter().filter(|i| columns.contains(i) && one_column(ctx, i)) {
                 names.insert((input.clone(), 0), input);
             }
         }
     }
     names
+}
+
+/// Whether model input `name` holds one column per row (`[N]` or `[N, 1]`); true when the model
+/// did not load (the graph's facts are per column already).
+fn one_column(ctx: &AuditContext<'_>, name: &str) -> bool {
+    let Ok(runner) = ctx.runner.as_ref() else { return true };
+    runner.inputs().iter().find(|i| i.name == name).and_then(|i| i.kind.as_tensor()).is_some_and(|(_, dims)| match dims {
+        [_] => true,
+        [_, d] => d.fixed().is_none_or(|n| n == 1),
+        _ => false,
+    })
 }
 
 /// The sample's columns that feed the model, by input name and column index.
@@ -210,14 +221,8 @@ fn rows_text(rows: &[usize]) -> String {
 fn unseen(series: &Series, m: &Mapped<'_>) -> Vec<Finding> {
     let Some(texts) = values::texts(series) else { return Vec::new() };
     let known = &m.domain.categories;
-    let mut by_value: Vec<(String, Vec<usize>)> = Vec::new();
-    for (row, value) in texts.iter().enumerate() {
-        let Some(value) = value.as_ref().filter(|v| !known.contains(v)) else { continue };
-        match by_value.iter_mut().find(|(v, _)| v == value) {
-            Some((_, rows)) => rows.push(row),
-            None => by_value.push((value.clone(), vec![row])),
-        }
-    }
+    let known_set: std::collections::HashSet<&String> = known.iter().collect();
+    let by_value = group_rows(texts.iter().enumerate().filter_map(|(row, v)| v.as_ref().filter(|v| !known_set.contains(v)).map(|v| (row, v))));
     let encoder = m.domain.encoder.as_deref().unwrap_or("encoder");
     let becomes = m.domain.unknown.as_deref().map(|u| format!("; the {encoder} makes it {u}")).unwrap_or_default();
     let shown: Vec<String> = known.iter().take(12).map(|c| format!("'{}'", clip(c, 40))).collect();
@@ -248,6 +253,20 @@ fn unseen(series: &Series, m: &Mapped<'_>) -> Vec<Finding> {
         });
     }
     findings
+}
+
+/// Rows grouped by value, values in order of first appearance.
+pub fn group_rows<'v>(cells: impl Iterator<Item = (usize, &'v String)>) -> Vec<(String, Vec<usize>)> {
+    let mut index: std::collections::HashMap<&String, usize> = std::collections::HashMap::new();
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (row, value) in cells {
+        let at = *index.entry(value).or_insert_with(|| {
+            groups.push((value.clone(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(row);
+    }
+    groups
 }
 
 /// The known category closest to `value`: equal ignoring case and surrounding spaces, one the

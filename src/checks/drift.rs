@@ -203,20 +203,22 @@ fn numeric(name: &str, cells: &[Option<f64>], reference: &NumericProfile, config
 
 fn categorical(name: &str, cells: &[Option<String>], reference: &CategoricalProfile, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
     let mut findings: Vec<(Status, String)> = nulls_finding(name, cells, reference.nulls).into_iter().collect();
-    let mut unseen: Vec<(String, Vec<usize>)> = Vec::new();
     let mut counts: BTreeMap<&String, u64> = reference.categories.keys().map(|k| (k, 0)).collect();
+    let mut new_cells = Vec::new();
     for (row, value) in cells.iter().enumerate() {
         let Some(value) = value else { continue };
         match counts.get_mut(value) {
             Some(count) => *count += 1,
-            None => match unseen.iter_mut().find(|(v, _)| v == value) {
-                Some((_, rows)) => rows.push(row),
-                None => unseen.push((value.clone(), vec![row])),
-            },
+            None => new_cells.push((row, value)),
         }
     }
+    let unseen = super::domain::group_rows(new_cells.into_iter());
     for (value, rows) in unseen.iter().take(5) {
         findings.push((Status::Warn, format!("column '{name}': '{}' never occurs in the reference ({})", clip(value, 60), rows_text(rows))));
+    }
+    if unseen.len() > 5 {
+        let rest: usize = unseen[5..].iter().map(|(_, r)| r.len()).sum();
+        findings.push((Status::Warn, format!("column '{name}': {} more values the reference never had, in {rest} rows", unseen.len() - 5)));
     }
     let present = cells.iter().flatten().count();
     if present < config.min_rows || reference.count == 0 {

@@ -18,7 +18,7 @@ pub fn texts(series: &Series) -> Option<Vec<Option<String>>> {
     }
     let cast = series.cast(&DataType::String).ok()?;
     let ca = cast.str().ok()?;
-    Some((0..ca.len()).map(|i| ca.get(i).map(str::to_string)).collect())
+    Some(ca.downcast_iter().flat_map(|array| array.iter().map(|v| v.map(str::to_string))).collect())
 }
 
 /// The cells of `series` as numbers: numeric columns, and text columns whose every present cell
@@ -28,7 +28,7 @@ pub fn floats(series: &Series) -> Option<Vec<Option<f64>>> {
     if dtype.is_primitive_numeric() || matches!(dtype, DataType::Boolean) {
         let cast = series.cast(&DataType::Float64).ok()?;
         let ca = cast.f64().ok()?;
-        return Some((0..ca.len()).map(|i| ca.get(i).filter(|v| !v.is_nan())).collect());
+        return Some(ca.downcast_iter().flat_map(|array| array.iter().map(|v| v.copied().filter(|v| !v.is_nan()))).collect());
     }
     if matches!(dtype, DataType::String) {
         let ca = series.str().ok()?;
