@@ -119,6 +119,11 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     };
     // Only the sample's columns are read from training data (the check keeps the model's).
     let reference = match &options.reference {
+        // Without a table sample nothing is compared: the data is not read, only opened.
+        Some(path) if sample.is_none() && path.extension().is_none_or(|e| e != "json") => {
+            crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("--reference {}: {e}", path.display()))?;
+            None
+        }
         Some(path) => {
             let columns: Option<Vec<String>> = sample.as_ref().map(|s| s.columns().into_iter().map(|(name, _)| name).collect());
             let bins = options.config.checks.drift.bins;

@@ -153,3 +153,13 @@ fn profile_usage_errors_name_the_flag_or_file() {
     }
     assert!(!out.exists());
 }
+
+#[test]
+fn a_reference_without_shared_columns_or_without_a_sample_is_skipped_saying_why() {
+    let run = drift("fixtures/samples/iris.csv", REFERENCE);
+    assert_eq!(run.status("drift"), "skip");
+    assert_eq!(run.check("drift")["summary"], "no model column of the sample is in the reference");
+    let run = audit(ADULT, &["--reference", REFERENCE, "--only", "drift"]);
+    assert_eq!(run.status("drift"), "skip");
+    assert_eq!(run.check("drift")["summary"], "no table sample to compare with a training reference (--sample CSV, Parquet or JSON and --reference)");
+}

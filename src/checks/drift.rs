@@ -46,11 +46,11 @@ impl Check for Drift {
     }
 
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
+        let Some(sample) = ctx.sample else {
+            return Outcome::skip("no table sample to compare with a training reference (--sample CSV, Parquet or JSON and --reference)");
+        };
         let Some(reference) = ctx.reference else {
             return Outcome::skip("no --reference given");
-        };
-        let Some(sample) = ctx.sample else {
-            return Outcome::skip("no table sample to compare with the reference (--sample CSV, Parquet or JSON)");
         };
         let columns = super::domain::model_columns(ctx);
         let compared: Vec<(&String, &ColumnProfile)> = columns.iter().filter_map(|c| reference.columns.get_key_value(c)).collect();

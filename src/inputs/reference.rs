@@ -94,6 +94,10 @@ pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<Stri
         return read_profile(path);
     }
     let frame = read_frame(path, &extension, columns)?;
+    if frame.width() == 0 {
+        // None of the asked columns is in the file: nothing to compare, said by the check.
+        return Ok(Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new() });
+    }
     if frame.height() == 0 {
         return Err(format!("{shown}: the reference has no rows"));
     }
@@ -128,6 +132,9 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>) -> Resul
             crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet reference: {e}"))?;
             let available = parquet_columns(path)?;
             let picked = names.map(|n| n.into_iter().filter(|c| available.contains(&c.to_string())).map(|c| c.to_string()).collect::<Vec<_>>());
+            if picked.as_ref().is_some_and(Vec::is_empty) {
+                return Ok(DataFrame::empty());
+            }
             crate::guard::catch_panic(|| {
                 File::open(path).map_err(PolarsError::from).and_then(|f| ParquetReader::new(f).with_columns(picked).finish())
             })
@@ -135,6 +142,9 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>) -> Resul
         "csv" | "tsv" => {
             let header = csv_header(path)?;
             let picked: Option<Arc<[PlSmallStr]>> = names.map(|n| n.into_iter().filter(|c| header.contains(&c.to_string())).collect());
+            if picked.as_ref().is_some_and(|p| p.is_empty()) {
+                return Ok(DataFrame::empty());
+            }
             crate::guard::catch_panic(|| {
                 CsvReadOptions::default()
                     .with_has_header(true)
@@ -160,14 +170,19 @@ fn parquet_columns(path: &Path) -> Result<Vec<String>, String> {
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
 }
 
-/// The header row of a CSV file.
+/// The column names of a CSV file, from its header (read by polars, quoting included).
 fn csv_header(path: &Path) -> Result<Vec<String>, String> {
-    use std::io::{BufRead, Read};
     let shown = path.display();
-    let file = File::open(path).map_err(|e| format!("{shown}: {e}"))?;
-    let mut line = String::new();
-    std::io::BufReader::new(file.take(1 << 20)).read_line(&mut line).map_err(|e| format!("{shown}: {e}"))?;
-    Ok(line.trim_end_matches(['\r', '\n']).split(',').map(|c| c.trim_matches('"').to_string()).collect())
+    let head = crate::guard::catch_panic(|| {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_n_rows(Some(1))
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish())
+    })
+    .map_err(|e| format!("{shown}: cannot read the CSV header: {e}"))?
+    .map_err(|e| format!("{shown}: cannot read the CSV header: {}", crate::checks::one_line(&e.to_string(), 300)))?;
+    Ok(head.get_column_names().into_iter().map(|n| n.to_string()).collect())
 }
 
 /// The profile of every column of `frame`.
