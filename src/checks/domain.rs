@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use polars::prelude::Series;
 
-use super::schema_parity::{Mode, NamesFrom};
 use super::{AuditContext, Check, Outcome, Status};
 use crate::config::DomainConfig;
 use crate::inputs::values;
@@ -98,39 +97,46 @@ pub const EXPLANATION: &str = "What: reads the training contract the ONNX graph 
      Fix: map the serving value to the category used in training (or retrain with it); convert the column to the \
      training units; if the new values are real, retrain on data that covers them.";
 
-/// Sample column names of the graph's (input, column index) pairs: per-column inputs by their
-/// name; a single 2-D input by the feature names the binding used (config, model metadata, or
-/// the sample's own order when the widths agree).
+/// Sample column names of the graph's (input, column index) pairs, decided as schema_parity
+/// binds (without converting any value): per-column inputs by their name; a single 2-D input
+/// by its feature names (config, then model metadata, then the sample's own order when the
+/// widths agree).
 fn column_names(ctx: &AuditContext<'_>) -> BTreeMap<(String, usize), String> {
-    let domain = &ctx.artifact.domain;
     let mut names = BTreeMap::new();
     let Some(sample) = ctx.sample else {
         return names;
     };
     let columns: Vec<String> = sample.columns().into_iter().map(|(name, _)| name).collect();
-    match ctx.binding().map(|b| &b.mode) {
-        Some(Mode::SingleTensor { input, names_from }) => {
-            let width = ctx.runner.as_ref().ok().and_then(|r| r.inputs().iter().find(|i| &i.name == input)).and_then(|i| {
-                let (_, dims) = i.kind.as_tensor()?;
-                dims.get(1)?.fixed()
-            });
-            let used: Option<Vec<String>> = match names_from {
-                NamesFrom::Config => ctx.config.checks.schema_parity.feature_names.clone(),
-                NamesFrom::ModelMetadata => ctx.artifact.onnx.as_ref().ok().and_then(|i| i.feature_names()),
-                NamesFrom::Position => Some(columns.clone()).filter(|c| width == Some(c.len() as i64)),
-            };
+    let Ok(runner) = ctx.runner.as_ref() else {
+        // No model: the graph's per-column inputs, by name.
+        for (input, _) in ctx.artifact.domain.columns.keys().filter(|(input, index)| *index == 0 && columns.contains(input)) {
+            names.insert((input.clone(), 0), input.clone());
+        }
+        return names;
+    };
+    let inputs = runner.inputs();
+    let all_named = inputs.iter().all(|i| columns.contains(&i.name));
+    let single = match inputs {
+        [only] if !all_named => only.kind.as_tensor().filter(|(_, dims)| dims.len() == 2).map(|(_, dims)| (only.name.clone(), dims[1].fixed())),
+        _ => None,
+    };
+    match single {
+        Some((input, width)) => {
+            let used = ctx
+                .config
+                .checks
+                .schema_parity
+                .feature_names
+                .clone()
+                .or_else(|| ctx.artifact.onnx.as_ref().ok().and_then(|i| i.feature_names()))
+                .or_else(|| Some(columns.clone()).filter(|c| width == Some(c.len() as i64)));
             for (index, name) in used.unwrap_or_default().into_iter().enumerate() {
                 names.insert((input.clone(), index), name);
             }
         }
-        Some(Mode::TestDataSet { .. }) => {}
-        Some(Mode::PerColumn) | None => {
-            let inputs: Vec<String> = match ctx.runner.as_ref() {
-                Ok(runner) => runner.inputs().iter().map(|i| i.name.clone()).collect(),
-                Err(_) => domain.columns.keys().filter(|(_, index)| *index == 0).map(|(input, _)| input.clone()).collect(),
-            };
-            for input in inputs.into_iter().filter(|i| columns.contains(i) && one_column(ctx, i)) {
-                names.insert((input.clone(), 0), input);
+        None => {
+            for input in inputs.iter().map(|i| &i.name).filter(|i| columns.contains(i) && one_column(ctx, i)) {
+                names.insert((input.clone(), 0), input.clone());
             }
         }
     }
