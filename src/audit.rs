@@ -117,20 +117,6 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         Some(sample::SampleInput::Tensors(t)) => (None, Some(t)),
         None => (None, None),
     };
-    // Only the sample's columns are read from training data (the check keeps the model's).
-    let reference = match &options.reference {
-        // Without a table sample nothing is compared: the data is not read, only opened.
-        Some(path) if sample.is_none() && path.extension().is_none_or(|e| e != "json") => {
-            crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("--reference {}: {e}", path.display()))?;
-            None
-        }
-        Some(path) => {
-            let columns: Option<Vec<String>> = sample.as_ref().map(|s| s.columns().into_iter().map(|(name, _)| name).collect());
-            let bins = options.config.checks.drift.bins;
-            Some(crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), bins).map_err(|e| format!("--reference {e}"))?)
-        }
-        None => None,
-    };
     let project_dirs = match &options.project {
         Some(dir) if !dir.is_dir() => return Err(format!("--project {}: not a directory", dir.display())),
         Some(dir) => vec![dir.clone()],
@@ -181,6 +167,28 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             }
         })?;
     }
+    // Only the model's columns are read from training data (the sample's, when no model loaded).
+    let reference = match &options.reference {
+        // Without a table sample nothing is compared: the data is not read, only opened.
+        Some(path) if sample.is_none() && path.extension().is_none_or(|e| e != "json") => {
+            crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("--reference {}: {e}", path.display()))?;
+            None
+        }
+        Some(path) => {
+            let sample_columns: Option<Vec<String>> = sample.as_ref().map(|s| s.columns().into_iter().map(|(name, _)| name).collect());
+            let columns = match (&runner, &sample_columns) {
+                (Ok(runner), Some(columns)) => {
+                    let metadata = artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
+                    let configured = options.config.checks.schema_parity.feature_names.clone();
+                    Some(crate::inputs::columns::used(&crate::inputs::columns::map(columns, runner.inputs(), configured, metadata)))
+                }
+                _ => sample_columns,
+            };
+            let bins = options.config.checks.drift.bins;
+            Some(crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), bins).map_err(|e| format!("--reference {e}"))?)
+        }
+        None => None,
+    };
     let watched = runner.as_ref().ok().map(|r| Watched { inner: r as &dyn ModelRunner, answered: AtomicUsize::new(0), stopped: AtomicUsize::new(0) });
     let runner_ref: Result<&dyn ModelRunner, String> = match (&watched, &runner) {
         (Some(w), _) => Ok(w as &dyn ModelRunner),

@@ -57,6 +57,9 @@ impl Check for Domain {
             None => format!("input '{input}' column {index}"),
         };
         let facts = facts(domain, &name_of);
+        if ctx.artifact.onnx.is_err() {
+            return Outcome::skip("no ONNX graph to read (see serialization)");
+        }
         if domain.columns.is_empty() {
             return Outcome::skip("the graph states no domain for its input columns (no encoder, Scaler, Imputer or tree split reads one)")
                 .with_details(facts);
@@ -97,72 +100,32 @@ pub const EXPLANATION: &str = "What: reads the training contract the ONNX graph 
      Fix: map the serving value to the category used in training (or retrain with it); convert the column to the \
      training units; if the new values are real, retrain on data that covers them.";
 
-/// Sample column names of the graph's (input, column index) pairs, decided as schema_parity
-/// binds (without converting any value): per-column inputs by their name; a single 2-D input
-/// by its feature names (config, then model metadata, then the sample's own order when the
-/// widths agree).
+/// Sample column names of the graph's (input, column index) pairs (see `inputs::columns`); the
+/// graph's per-column inputs by name when the model did not load.
 fn column_names(ctx: &AuditContext<'_>) -> BTreeMap<(String, usize), String> {
-    let mut names = BTreeMap::new();
     let Some(sample) = ctx.sample else {
-        return names;
+        return BTreeMap::new();
     };
     let columns: Vec<String> = sample.columns().into_iter().map(|(name, _)| name).collect();
-    let Ok(runner) = ctx.runner.as_ref() else {
-        // No model: the graph's per-column inputs, by name.
-        for (input, _) in ctx.artifact.domain.columns.keys().filter(|(input, index)| *index == 0 && columns.contains(input)) {
-            names.insert((input.clone(), 0), input.clone());
+    match ctx.runner.as_ref() {
+        Ok(runner) => {
+            let metadata = ctx.artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
+            crate::inputs::columns::map(&columns, runner.inputs(), ctx.config.checks.schema_parity.feature_names.clone(), metadata)
         }
-        return names;
-    };
-    let inputs = runner.inputs();
-    let all_named = inputs.iter().all(|i| columns.contains(&i.name));
-    let single = match inputs {
-        [only] if !all_named => only.kind.as_tensor().filter(|(_, dims)| dims.len() == 2).map(|(_, dims)| (only.name.clone(), dims[1].fixed())),
-        _ => None,
-    };
-    match single {
-        Some((input, width)) => {
-            let used = ctx
-                .config
-                .checks
-                .schema_parity
-                .feature_names
-                .clone()
-                .or_else(|| ctx.artifact.onnx.as_ref().ok().and_then(|i| i.feature_names()))
-                .or_else(|| Some(columns.clone()).filter(|c| width == Some(c.len() as i64)));
-            for (index, name) in used.unwrap_or_default().into_iter().enumerate() {
-                names.insert((input.clone(), index), name);
-            }
-        }
-        None => {
-            for input in inputs.iter().map(|i| &i.name).filter(|i| columns.contains(i) && one_column(ctx, i)) {
-                names.insert((input.clone(), 0), input.clone());
-            }
-        }
+        Err(_) => ctx
+            .artifact
+            .domain
+            .columns
+            .keys()
+            .filter(|(input, index)| *index == 0 && columns.contains(input))
+            .map(|(input, _)| ((input.clone(), 0), input.clone()))
+            .collect(),
     }
-    names
 }
 
-/// Whether model input `name` holds one column per row (`[N]` or `[N, 1]`); true when the model
-/// did not load (the graph's facts are per column already).
-fn one_column(ctx: &AuditContext<'_>, name: &str) -> bool {
-    let Ok(runner) = ctx.runner.as_ref() else { return true };
-    runner.inputs().iter().find(|i| i.name == name).and_then(|i| i.kind.as_tensor()).is_some_and(|(_, dims)| match dims {
-        [_] => true,
-        [_, d] => d.fixed().is_none_or(|n| n == 1),
-        _ => false,
-    })
-}
-
-/// The sample's columns that feed the model, by input name and column index.
+/// The sample's columns that feed the model, in (input, column) order.
 pub fn model_columns(ctx: &AuditContext<'_>) -> Vec<String> {
-    let mut seen = Vec::new();
-    for name in column_names(ctx).into_values() {
-        if !seen.contains(&name) {
-            seen.push(name);
-        }
-    }
-    seen
+    crate::inputs::columns::used(&column_names(ctx))
 }
 
 /// The graph's facts, at most [`FACTS_SHOWN`] lines.

@@ -140,6 +140,17 @@ fn nulls_finding<T>(name: &str, cells: &[Option<T>], reference_nulls: u64) -> Op
         .then(|| (Status::Warn, format!("column '{name}': {} missing value(s) ({}) where the reference had none", rows.len(), rows_text(&rows))))
 }
 
+/// Why a column's drift is not judged: too few sample values, or none in the reference.
+fn not_judged(present: usize, reference: u64, config: &DriftConfig) -> Option<String> {
+    if reference == 0 {
+        Some("the reference has no values".to_string())
+    } else if present < config.min_rows {
+        Some(format!("{present} values, fewer than min_rows {}", config.min_rows))
+    } else {
+        None
+    }
+}
+
 fn psi_status(psi: f64, config: &DriftConfig) -> Status {
     if psi >= config.psi_fail {
         Status::Fail
@@ -172,9 +183,8 @@ fn numeric(name: &str, cells: &[Option<f64>], reference: &NumericProfile, config
             ));
         }
     }
-    if present.len() < config.min_rows || reference.count == 0 {
-        findings
-            .push((Status::Pass, format!("column '{name}': {} values, fewer than min_rows {}: drift not judged", present.len(), config.min_rows)));
+    if let Some(why) = not_judged(present.len(), reference.count, config) {
+        findings.push((Status::Pass, format!("column '{name}': {why}: drift not judged")));
         return (findings, None);
     }
     let mut sorted: Vec<f64> = present.iter().map(|(_, v)| *v).collect();
@@ -221,8 +231,8 @@ fn categorical(name: &str, cells: &[Option<String>], reference: &CategoricalProf
         findings.push((Status::Warn, format!("column '{name}': {} more values the reference never had, in {rest} rows", unseen.len() - 5)));
     }
     let present = cells.iter().flatten().count();
-    if present < config.min_rows || reference.count == 0 {
-        findings.push((Status::Pass, format!("column '{name}': {present} values, fewer than min_rows {}: drift not judged", config.min_rows)));
+    if let Some(why) = not_judged(present, reference.count, config) {
+        findings.push((Status::Pass, format!("column '{name}': {why}: drift not judged")));
         return (findings, None);
     }
     let unseen_count: u64 = unseen.iter().map(|(_, r)| r.len() as u64).sum();

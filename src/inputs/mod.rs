@@ -2,6 +2,7 @@
 //! synthetic requests built from both.
 
 pub mod batch_axis;
+pub mod columns;
 pub mod json_tensors;
 pub mod npy;
 pub mod reference;
