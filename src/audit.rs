@@ -25,6 +25,8 @@ pub struct AuditOptions {
     pub sample: Option<PathBuf>,
     /// Reference outputs (`--expected`).
     pub expected: Option<PathBuf>,
+    /// Training reference (`--reference`).
+    pub reference: Option<PathBuf>,
     pub config: Config,
     /// Where the configuration came from (`None`: built-in defaults).
     pub config_path: Option<PathBuf>,
@@ -54,6 +56,7 @@ impl AuditOptions {
             model,
             sample: None,
             expected: None,
+            reference: None,
             config: Config::default(),
             config_path: None,
             project: None,
@@ -141,7 +144,8 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     let runtime = match refuse {
         Some(_) => None,
         None => {
-            let library = locate::locate_for(options.ort_lib.as_deref(), options.ort_env.as_deref(), options.env.as_deref()).map_err(|e| e.to_string())?;
+            let library =
+                locate::locate_for(options.ort_lib.as_deref(), options.ort_env.as_deref(), options.env.as_deref()).map_err(|e| e.to_string())?;
             let shown_lib = library.path.display().to_string();
             let mut runtime = OrtRuntime::init(library).map_err(|e| format!("{shown_lib}: cannot initialize ONNX Runtime: {e}"))?;
             let memory_mb = options.config.limits.inference_memory_mb.ceil() as u64;
@@ -168,6 +172,28 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             }
         })?;
     }
+    // Only the model's columns are read from training data (the sample's, when no model loaded).
+    let reference = match &options.reference {
+        // Without a table sample nothing is compared: the data is not read, only opened.
+        Some(path) if sample.is_none() && path.extension().is_none_or(|e| e != "json") => {
+            crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("--reference {}: {e}", path.display()))?;
+            None
+        }
+        Some(path) => {
+            let sample_columns: Option<Vec<String>> = sample.as_ref().map(|s| s.columns().into_iter().map(|(name, _)| name).collect());
+            let columns = match (&runner, &sample_columns) {
+                (Ok(runner), Some(columns)) => {
+                    let metadata = artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
+                    let configured = options.config.checks.schema_parity.feature_names.clone();
+                    Some(crate::inputs::columns::used(&crate::inputs::columns::map(columns, runner.inputs(), configured, metadata)))
+                }
+                _ => sample_columns,
+            };
+            let bins = options.config.checks.drift.bins;
+            Some(crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), bins).map_err(|e| format!("--reference {e}"))?)
+        }
+        None => None,
+    };
     let watched = runner.as_ref().ok().map(|r| Watched { inner: r as &dyn ModelRunner, answered: AtomicUsize::new(0), stopped: AtomicUsize::new(0) });
     let runner_ref: Result<&dyn ModelRunner, String> = match (&watched, &runner) {
         (Some(w), _) => Ok(w as &dyn ModelRunner),
@@ -185,6 +211,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     ctx.baseline = baseline.as_ref();
     ctx.tensors = tensors.as_ref();
     ctx.expected = expected.as_ref();
+    ctx.reference = reference.as_ref();
     // Probes run in a child process of this binary, so a runtime crash is a failed row.
     let child_probes = match (&runtime, std::env::current_exe()) {
         (Some(runtime), Ok(exe)) if ctx.runner.is_ok() => Some(crate::probe::ChildProcess {

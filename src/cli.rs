@@ -48,6 +48,8 @@ pub enum Command {
         /// Check id, as listed by `ready checks`.
         check: String,
     },
+    /// Profile training data (CSV, Parquet) into a reference JSON for `--reference`.
+    Profile(ProfileArgs),
     /// Internal: runs one negative probe (a job on stdin) for the robustness checks.
     #[command(name = "__probe", hide = true)]
     Probe,
@@ -66,6 +68,11 @@ pub struct Target {
     /// when --sample is not given).
     #[arg(long, value_name = "FILE|DIR")]
     pub expected: Option<PathBuf>,
+
+    /// Training reference for the drift check: training rows (.csv, .parquet; only the model's
+    /// columns are read) or a profile written by `ready profile` (.json).
+    #[arg(long, value_name = "FILE")]
+    pub reference: Option<PathBuf>,
 
     /// Audit configuration (YAML). Default: the built-in defaults, as in audits/default.yaml.
     #[arg(long, value_name = "FILE")]
@@ -170,6 +177,29 @@ pub struct InitArgs {
     /// input without feature names: written as `checks.schema_parity.feature_names`.
     #[arg(long, value_name = "FILE")]
     pub sample: Option<PathBuf>,
+
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `ready profile` flags.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Training rows (.csv or .parquet).
+    pub data: PathBuf,
+
+    /// Where to write the profile (JSON).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Profile only these columns (comma-separated); default: every column.
+    #[arg(long, value_name = "COLUMN", value_delimiter = ',')]
+    pub columns: Vec<String>,
+
+    /// Quantile bins for numeric PSI.
+    #[arg(long, default_value_t = 10)]
+    pub bins: usize,
 
     /// Overwrite an existing file.
     #[arg(long)]

@@ -155,6 +155,8 @@ impl Default for SampleSettings {
 pub struct ChecksConfig {
     pub serialization: SeverityOnly,
     pub schema_parity: SchemaParityConfig,
+    pub domain: DomainConfig,
+    pub drift: DriftConfig,
     pub empty_batch: SeverityOnly,
     pub latency: LatencyConfig,
     pub lockfile: LockfileConfig,
@@ -171,6 +173,8 @@ impl Default for ChecksConfig {
         Self {
             serialization: SeverityOnly::default(),
             schema_parity: SchemaParityConfig::default(),
+            domain: DomainConfig::default(),
+            drift: DriftConfig::default(),
             empty_batch: SeverityOnly::default(),
             latency: LatencyConfig::default(),
             lockfile: LockfileConfig::default(),
@@ -217,6 +221,8 @@ macro_rules! check_sections {
 check_sections!(
     serialization,
     schema_parity,
+    domain,
+    drift,
     empty_batch,
     latency,
     lockfile,
@@ -286,6 +292,46 @@ pub enum PositionalColumns {
 impl Default for SchemaParityConfig {
     fn default() -> Self {
         Self { severity: Severity::Deny, feature_names: None, float_tolerance: 1e-4, positional_columns: PositionalColumns::Warn }
+    }
+}
+
+/// Domain settings: sample values against the domain the graph states.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DomainConfig {
+    pub severity: Severity,
+    /// A value further than this many standard deviations from a Scaler's mean warns.
+    pub max_std: f64,
+    /// This share of a column's values beyond every tree split, on one side, warns.
+    pub split_share: f64,
+}
+
+impl Default for DomainConfig {
+    fn default() -> Self {
+        Self { severity: Severity::Deny, max_std: 10.0, split_share: 0.9 }
+    }
+}
+
+/// Drift settings: the sample against the training reference (`--reference`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DriftConfig {
+    pub severity: Severity,
+    /// Quantile bins of the reference for numeric PSI (when ready profiles the data).
+    pub bins: usize,
+    /// PSI at or above this warns...
+    pub psi_warn: f64,
+    /// ...and at or above this fails.
+    pub psi_fail: f64,
+    /// Fewer sample values than this in a column: PSI and KS are not judged (noise dominates).
+    pub min_rows: usize,
+    /// A larger share of values outside the training range warns.
+    pub outside_share: f64,
+}
+
+impl Default for DriftConfig {
+    fn default() -> Self {
+        Self { severity: Severity::Deny, bins: 10, psi_warn: 0.1, psi_fail: 0.25, min_rows: 100, outside_share: 0.01 }
     }
 }
 
@@ -625,6 +671,34 @@ impl Config {
                 problems.push((path.to_string(), format!("must be at most {max}, got {}", short(value))));
             }
         }
+        let domain = &self.checks.domain;
+        if !(domain.max_std.is_finite() && domain.max_std > 0.0 && domain.max_std <= MAX_TOLERANCE) {
+            problems.push((
+                "checks.domain.max_std".into(),
+                format!("must be a number of standard deviations above 0 and at most {MAX_TOLERANCE}, got {}", short(domain.max_std)),
+            ));
+        }
+        if !(domain.split_share > 0.0 && domain.split_share <= 1.0) {
+            problems.push(("checks.domain.split_share".into(), format!("must be a share above 0 and at most 1, got {}", domain.split_share)));
+        }
+        let drift = &self.checks.drift;
+        if !(2..=1000).contains(&drift.bins) {
+            problems.push(("checks.drift.bins".into(), format!("must be 2 to 1000 bins, got {}", drift.bins)));
+        }
+        if !(1..=10_000_000).contains(&drift.min_rows) {
+            problems.push(("checks.drift.min_rows".into(), format!("must be 1 to 10000000 rows, got {}", drift.min_rows)));
+        }
+        for (path, value) in [("checks.drift.psi_warn", drift.psi_warn), ("checks.drift.psi_fail", drift.psi_fail)] {
+            if !(value.is_finite() && value > 0.0 && value <= 100.0) {
+                problems.push((path.into(), format!("must be a PSI above 0 and at most 100, got {value}")));
+            }
+        }
+        if drift.psi_warn > drift.psi_fail {
+            problems.push(("checks.drift.psi_warn".into(), format!("must not exceed psi_fail ({}), got {}", drift.psi_fail, drift.psi_warn)));
+        }
+        if !(drift.outside_share >= 0.0 && drift.outside_share <= 1.0) {
+            problems.push(("checks.drift.outside_share".into(), format!("must be a share from 0 to 1, got {}", drift.outside_share)));
+        }
         // 0 would be the arena's "no limit".
         if self.limits.inference_memory_mb < 1.0 && self.limits.inference_memory_mb >= 0.0 {
             problems.push(("limits.inference_memory_mb".into(), format!("must be at least 1, got {}", self.limits.inference_memory_mb)));
@@ -722,6 +796,23 @@ mod tests {
         let ok = Config::from_yaml("checks:\n  hardcoded_paths:\n    allow: [/home/runner/]\n", "x.yaml").unwrap();
         assert_eq!(ok.checks.hardcoded_paths.allow, ["/home/runner/"]);
         assert!(Config::from_yaml("checks:\n  hardcoded_paths:\n    alow: []\n", "x.yaml").unwrap_err().contains("unknown key"));
+    }
+
+    #[test]
+    fn domain_and_drift_settings_are_range_checked() {
+        let yaml = "checks:\n  domain:\n    max_std: 0\n    split_share: 1.5\n  drift:\n    bins: 1\n    psi_warn: 0.3\n    psi_fail: 0.2\n    min_rows: 0\n    outside_share: -1\n";
+        let err = Config::from_yaml(yaml, "x.yaml").unwrap_err();
+        assert!(err.starts_with("x.yaml: 6 problems: "), "{err}");
+        for path in [
+            "checks.domain.max_std",
+            "checks.domain.split_share",
+            "checks.drift.bins",
+            "checks.drift.psi_warn",
+            "checks.drift.min_rows",
+            "checks.drift.outside_share",
+        ] {
+            assert!(err.contains(path), "{path}: {err}");
+        }
     }
 
     #[test]

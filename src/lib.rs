@@ -88,7 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             // Caught before the audit runs, so a typo costs nothing. `--baseline` may be
             // overwritten on purpose (rolling the baseline forward): it is read before writing.
             let target = &args.target;
-            let inputs = [Some(&args.model), target.sample.as_ref(), target.expected.as_ref(), target.config.as_ref()];
+            let inputs = [Some(&args.model), target.sample.as_ref(), target.expected.as_ref(), target.config.as_ref(), target.reference.as_ref()];
             let outputs = sandbox::output::check(&args.output, &inputs.into_iter().flatten().collect::<Vec<_>>())?;
             let report = audit::run_audit(&options).map_err(UsageError)?;
             // Files first, then stdout: a closed stdout (`| head`) never costs a report file,
@@ -108,6 +108,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 return Err(error.into());
             }
             Ok(report.exit_code)
+        }
+        Command::Profile(args) => {
+            profile_command(&args)?;
+            Ok(0)
         }
         Command::Probe => {
             probe::child_main().map_err(UsageError)?;
@@ -160,6 +164,7 @@ fn audit_options(
     Ok(audit::AuditOptions {
         sample: target.sample.clone(),
         expected: target.expected.clone(),
+        reference: target.reference.clone(),
         config,
         config_path: target.config.clone(),
         project: target.project.clone(),
@@ -231,6 +236,28 @@ fn readme_command(
         writeln!(stdout, "{shown}: Operational Constraints written")?;
     }
     Ok(0)
+}
+
+/// `ready profile DATA -o FILE`: the reference profile of training rows.
+fn profile_command(args: &cli::ProfileArgs) -> anyhow::Result<()> {
+    if args.output.exists() && !args.force {
+        return Err(UsageError(format!("{}: already exists (use --force to overwrite)", args.output.display())).into());
+    }
+    if args.output == args.data {
+        return Err(UsageError(format!("{}: the output would overwrite the data", args.output.display())).into());
+    }
+    if !(2..=1000).contains(&args.bins) {
+        return Err(UsageError(format!("--bins: must be 2 to 1000, got {}", args.bins)).into());
+    }
+    let columns = (!args.columns.is_empty()).then_some(args.columns.as_slice());
+    let profile = inputs::reference::load(&args.data, columns, &Default::default(), args.bins).map_err(UsageError)?;
+    if let Some(missing) = args.columns.iter().find(|c| !profile.columns.contains_key(*c)) {
+        return Err(UsageError(format!("--columns: '{missing}' is not a column of {}", args.data.display())).into());
+    }
+    let text = serde_json::to_string_pretty(&profile)?;
+    std::fs::write(&args.output, text + "\n").map_err(|e| UsageError(format!("{}: {e}", args.output.display())))?;
+    eprintln!("wrote the profile of {} rows, {} columns to {}", profile.rows, profile.columns.len(), args.output.display());
+    Ok(())
 }
 
 #[cfg(test)]

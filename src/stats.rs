@@ -1,4 +1,4 @@
-//! Latency statistics over a set of measured durations.
+//! Latency statistics over a set of measured durations; drift statistics live in [`drift`].
 //!
 //! Percentiles use the **nearest-rank** method: the p-th percentile of n sorted samples is the
 //! sample at rank ⌈p·n⌉ (1-based). Every reported percentile is therefore a latency that was
@@ -9,6 +9,8 @@
 //! bounds the quantile from above with confidence P(Binomial(n, p) ≤ k − 1). The bound is the
 //! smallest such k whose confidence reaches the target, and, like LoadGen, it never uses the
 //! single slowest run: with confidence 0.99 that needs at least 64 runs for p90 and 662 for p99.
+
+pub mod drift;
 
 use std::time::Duration;
 

@@ -12,6 +12,8 @@ fn a_good_model_with_a_matching_sample_and_pinned_requirements_is_ready() {
         [
             "serialization=pass",
             "schema_parity=pass",
+            "domain=pass",
+            "drift=skip",
             "empty_batch=pass",
             "robustness=pass",
             "output_sanity=pass",
@@ -188,6 +190,8 @@ fn a_truncated_model_fails_serialization_with_the_decode_reason_and_skips_the_re
         [
             "serialization=fail",
             "schema_parity=skip",
+            "domain=skip",
+            "drift=skip",
             "empty_batch=skip",
             "robustness=skip",
             "output_sanity=skip",
@@ -273,6 +277,8 @@ fn severity_warn_keeps_the_exit_code_and_allow_skips_the_check() {
         [
             "serialization=pass",
             "schema_parity=warn",
+            "domain=pass",
+            "drift=skip",
             "empty_batch=skip",
             "robustness=pass",
             "output_sanity=pass",
@@ -316,6 +322,8 @@ fn the_table_report_shows_every_check_and_the_verdict() {
     for id in [
         "serialization",
         "schema_parity",
+        "domain",
+        "drift",
         "empty_batch",
         "robustness",
         "output_sanity",
@@ -330,7 +338,7 @@ fn the_table_report_shows_every_check_and_the_verdict() {
     }
     assert!(text.contains("runtime: ONNX Runtime 1.31.1"), "{text}");
     assert!(text.contains("schema_parity (fail):\n  - fail: missing column 'petal_width'"), "{text}");
-    assert!(text.trim_end().ends_with("NOT READY: 7 passed, 1 warned, 1 failed, 2 skipped (exit 1)"), "{text}");
+    assert!(text.trim_end().ends_with("NOT READY: 8 passed, 1 warned, 1 failed, 3 skipped (exit 1)"), "{text}");
     assert!(output.stderr.is_empty(), "no progress bar or log noise when stderr is not a terminal");
 }
 

@@ -16,6 +16,8 @@ fn explain_says_what_why_and_how_to_fix() {
     for id in [
         "serialization",
         "schema_parity",
+        "domain",
+        "drift",
         "empty_batch",
         "robustness",
         "output_sanity",

@@ -139,6 +139,8 @@ fn json_snapshot() {
         [
             "serialization",
             "schema_parity",
+            "domain",
+            "drift",
             "empty_batch",
             "robustness",
             "output_sanity",
@@ -146,7 +148,8 @@ fn json_snapshot() {
             "golden_parity",
             "latency",
             "lockfile",
-            "baseline"
+            "baseline",
+            "hardcoded_paths"
         ]
     );
     assert!(cost["wall_ms"].as_f64().unwrap() > 0.0);
@@ -208,7 +211,7 @@ fn junit_parses_with_one_testcase_per_check_and_failures_mapped() {
         })
         .collect();
     assert_eq!(cases, expected);
-    assert!(xml.contains(r#"<testsuites name="ready" tests="11" failures="1" errors="0" skipped="3">"#), "{xml}");
+    assert!(xml.contains(r#"<testsuites name="ready" tests="13" failures="1" errors="0" skipped="4">"#), "{xml}");
 }
 
 #[test]
@@ -272,6 +275,8 @@ fn severity_flags_override_the_config() {
         [
             "serialization=pass",
             "schema_parity=skip",
+            "domain=skip",
+            "drift=skip",
             "empty_batch=pass",
             "robustness=skip",
             "output_sanity=skip",

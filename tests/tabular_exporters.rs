@@ -30,6 +30,8 @@ fn pandas_int64_and_float64_columns_into_float32_inputs_pass_the_same_from_every
             [
                 "serialization=pass",
                 "schema_parity=pass",
+                "domain=pass",
+                "drift=skip",
                 "empty_batch=pass",
                 "robustness=pass",
                 "output_sanity=pass",
@@ -66,6 +68,8 @@ fn epoch_seconds_into_float32_fail_naming_the_row_and_golden_parity_still_runs()
         [
             "serialization=pass",
             "schema_parity=fail",
+            "domain=pass",
+            "drift=skip",
             "empty_batch=pass",
             "robustness=warn",
             "output_sanity=pass",
@@ -187,6 +191,8 @@ fn reversed_columns_for_tree_exports_without_feature_names_are_never_a_silent_pa
             [
                 "serialization=pass",
                 "schema_parity=warn",
+                "domain=pass",
+                "drift=skip",
                 "empty_batch=pass",
                 "robustness=pass",
                 "output_sanity=pass",

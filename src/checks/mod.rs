@@ -6,6 +6,8 @@
 
 mod baseline;
 mod determinism;
+pub mod domain;
+mod drift;
 mod empty_batch;
 mod golden_parity;
 mod hardcoded_paths;
@@ -36,6 +38,8 @@ use crate::sample::{Expected, Sample, TensorSample};
 pub static REGISTRY: &[&dyn Check] = &[
     &serialization::Serialization,
     &schema_parity::SchemaParity,
+    &domain::Domain,
+    &drift::Drift,
     &empty_batch::EmptyBatch,
     &robustness::Robustness,
     &output_sanity::OutputSanity,
@@ -207,6 +211,8 @@ pub struct AuditContext<'a> {
     pub tensors: Option<&'a TensorSample>,
     /// Reference outputs (`--expected`).
     pub expected: Option<&'a Expected>,
+    /// The training reference (`--reference`).
+    pub reference: Option<&'a crate::inputs::reference::Profile>,
     /// Where negative probes run (a child process in real audits; in-process when `None`).
     pub probes: Option<&'a dyn ProbeRunner>,
     binding: OnceLock<Option<schema_parity::Binding>>,
@@ -233,6 +239,7 @@ impl<'a> AuditContext<'a> {
             baseline: None,
             tensors: None,
             expected: None,
+            reference: None,
             probes: None,
             binding: OnceLock::new(),
             axes: OnceLock::new(),

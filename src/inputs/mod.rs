@@ -2,8 +2,11 @@
 //! synthetic requests built from both.
 
 pub mod batch_axis;
+pub mod columns;
 pub mod json_tensors;
 pub mod npy;
+pub mod reference;
 pub mod spec;
 pub mod synth;
 pub mod tensor_values;
+pub mod values;

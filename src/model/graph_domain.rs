@@ -1,9 +1,13 @@
-//! The domain of each input column as the graph itself states it: a Scaler's training mean and
-//! standard deviation, the range the split thresholds of tree ensembles span, and the categories
-//! encoders know. Read from the ONNX protobuf alone; nothing is run.
+//! The domain of each input column as the graph itself states it: a Scaler's offset and scale
+//! (a StandardScaler's training mean and standard deviation), Normalizer and Imputer settings,
+//! the range the split thresholds of tree ensembles span, and the categories encoders
+//! (OneHotEncoder, LabelEncoder, CategoryMapper) know. Read from the ONNX protobuf alone;
+//! nothing is run.
 //!
 //! Columns are followed from a graph input through Cast, Identity, Concat (axis 1), column
-//! selection (Gather, ArrayFeatureExtractor) and a Scaler (thresholds behind it are mapped back to raw values).
+//! selection with constant indices (Gather, ArrayFeatureExtractor, Slice), Reshape to
+//! `[-1, width]`, Imputer and Scaler (thresholds behind a Scaler are mapped back to raw values).
+//! Where a column's path goes through another operator, [`GraphDomain::unfollowed`] names it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,12 +16,23 @@ use prost::Message;
 /// What the graph says about one input column.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ColumnDomain {
-    /// The Scaler's (mean, std) for this column, in raw units.
+    /// The Scaler's (offset, 1/scale) for this column, in raw units: a StandardScaler's training
+    /// mean and standard deviation.
     pub scaler: Option<(f64, f64)>,
     /// The smallest and largest split threshold on this column, in raw units.
     pub thresholds: Option<(f64, f64)>,
+    /// How many tree splits test this column.
+    pub splits: usize,
     /// Categories an encoder knows (strings, or integers written as text).
     pub categories: Vec<String>,
+    /// The operator that states the categories (`OneHotEncoder`, `LabelEncoder`, `CategoryMapper`).
+    pub encoder: Option<String>,
+    /// What an unknown category becomes, in the encoder's words.
+    pub unknown: Option<String>,
+    /// The value an Imputer puts in place of a missing one.
+    pub imputed: Option<f64>,
+    /// The norm of a Normalizer that rescales each row this column is part of.
+    pub normalizer: Option<String>,
 }
 
 /// Per-column domains of a model's inputs, keyed by (input name, column index).
@@ -26,6 +41,10 @@ pub struct GraphDomain {
     pub columns: BTreeMap<(String, usize), ColumnDomain>,
     /// Operator types in the main graph.
     pub ops: BTreeSet<String>,
+    /// Inputs whose columns reach operators ready does not follow, with those operators.
+    pub unfollowed: BTreeMap<String, BTreeSet<String>>,
+    /// Inputs ready could not trace at all, and why (no fixed column count).
+    pub untraced: BTreeMap<String, String>,
 }
 
 impl GraphDomain {
@@ -66,6 +85,57 @@ impl GraphDomain {
         let t = if rows > 1 { k as f64 / (rows - 1) as f64 } else { 0.5 };
         Some(format!("{}", lo + (hi - lo) * t))
     }
+
+    /// One line per column the graph says something about, then one per input whose path
+    /// ready could not follow (for a report's details).
+    pub fn describe(&self, name_of: &dyn Fn(&str, usize) -> String) -> Vec<String> {
+        let mut lines: Vec<String> = self.columns.iter().map(|((input, index), c)| format!("{}: {}", name_of(input, *index), c.describe())).collect();
+        for (input, ops) in &self.unfollowed {
+            let ops: Vec<&str> = ops.iter().map(String::as_str).collect();
+            lines.push(format!("input '{input}' also goes through {} (not followed: what lies behind is not read)", ops.join(", ")));
+        }
+        for (input, why) in &self.untraced {
+            lines.push(format!("input '{input}': not traced ({why})"));
+        }
+        lines
+    }
+}
+
+impl ColumnDomain {
+    /// The facts, in one line.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(encoder) = &self.encoder {
+            let shown: Vec<String> = self.categories.iter().take(12).map(|c| format!("'{c}'")).collect();
+            let more = if self.categories.len() > 12 { format!(" and {} more", self.categories.len() - 12) } else { String::new() };
+            parts.push(format!("{encoder} knows {} categories: {}{more}", self.categories.len(), shown.join(", ")));
+        }
+        if let Some((mean, std)) = self.scaler {
+            parts.push(format!("Scaler offset {} scale 1/{} (a StandardScaler's training mean and std)", short(mean), short(std)));
+        }
+        if let Some(value) = self.imputed {
+            parts.push(format!("Imputer fills missing values with {}", short(value)));
+        }
+        if let Some(norm) = &self.normalizer {
+            parts.push(format!("Normalizer ({norm}) rescales each row"));
+        }
+        if let Some((lo, hi)) = self.thresholds {
+            parts.push(format!("{} tree split(s) between {} and {}", self.splits, short(lo), short(hi)));
+        }
+        parts.join("; ")
+    }
+}
+
+/// A number in at most 6 significant digits.
+pub fn short(value: f64) -> String {
+    if value == 0.0 || (1e-4..1e9).contains(&value.abs()) {
+        let text = format!("{value:.6}");
+        let significant = format!("{:.*}", 6usize.saturating_sub(value.abs().log10().floor().max(0.0) as usize + 1), value);
+        let chosen = if significant.len() < text.len() { significant } else { text };
+        if chosen.contains('.') { chosen.trim_end_matches('0').trim_end_matches('.').to_string() } else { chosen }
+    } else {
+        format!("{value:.5e}")
+    }
 }
 
 /// Reads the domains from model bytes; a model that does not decode has none.
@@ -77,19 +147,39 @@ pub fn read(bytes: &[u8]) -> GraphDomain {
         return GraphDomain::default();
     };
     let mut domain = GraphDomain { ops: graph.node.iter().map(|n| n.op_type.clone()).collect(), ..GraphDomain::default() };
-    let mut tensors: BTreeMap<String, Vec<Source>> = BTreeMap::new();
-    for input in &graph.input {
-        if let Some(width) = input_width(input) {
-            let sources = (0..width).map(|index| Source { input: input.name.clone(), index, mean: 0.0, scale: 1.0 }).collect();
-            tensors.insert(input.name.clone(), sources);
+    let mut tensors: Tensors = BTreeMap::new();
+    let initializers: BTreeSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    for input in graph.input.iter().filter(|i| !initializers.contains(i.name.as_str())) {
+        match input_width(input) {
+            Ok(width) => {
+                let text = input.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()).is_some_and(|t| t.elem_type == STRING);
+                let sources = (0..width).map(|index| Some(Source { input: input.name.clone(), index, mean: 0.0, scale: 1.0, text })).collect();
+                tensors.insert(input.name.clone(), sources);
+            }
+            Err(why) => {
+                domain.untraced.insert(input.name.clone(), why);
+            }
         }
     }
     let indices: BTreeMap<String, Vec<i64>> = graph.initializer.iter().filter_map(|t| Some((t.name.clone(), t.int64s()?))).collect();
     for node in &graph.node {
-        follow(node, &mut tensors, &indices, &mut domain);
+        let followed = follow(node, &mut tensors, &indices, &mut domain);
+        if !followed && !TERMINAL.iter().any(|op| node.op_type.starts_with(op)) {
+            note_unfollowed(node, &tensors, &mut domain);
+        }
     }
     domain
 }
+
+/// Operators that read traced columns and have nothing more to say about them (models, and
+/// the ops a column ends in).
+const TERMINAL: &[&str] = &["TreeEnsemble", "LinearClassifier", "LinearRegressor", "SVMClassifier", "SVMRegressor", "ZipMap", "Shape", "Size"];
+
+const STRING: i32 = 8;
+
+/// Each traced tensor's columns: the input column behind it, or `None` where the value no longer
+/// is one input column (an encoder's output, a sum of columns).
+type Tensors = BTreeMap<String, Vec<Option<Source>>>;
 
 /// One column of a tensor, traced to a graph input: value = (raw - mean) * scale.
 #[derive(Debug, Clone)]
@@ -98,94 +188,238 @@ struct Source {
     index: usize,
     mean: f64,
     scale: f64,
+    /// The input holds strings.
+    text: bool,
 }
 
 impl Source {
     fn raw(&self, value: f64) -> f64 {
         if self.scale == 0.0 { self.mean } else { value / self.scale + self.mean }
     }
+    fn is_raw(&self) -> bool {
+        self.scale == 1.0 && self.mean == 0.0
+    }
 }
 
-fn input_width(input: &proto::ValueInfoProto) -> Option<usize> {
-    let tensor = input.r#type.as_ref()?.tensor_type.as_ref()?;
-    let dims = &tensor.shape.as_ref()?.dim;
+fn input_width(input: &proto::ValueInfoProto) -> Result<usize, String> {
+    let tensor = input.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()).ok_or("not a tensor")?;
+    let dims = &tensor.shape.as_ref().ok_or("no declared shape")?.dim;
     match dims.len() {
-        1 => Some(1),
-        2 => usize::try_from(dims[1].dim_value).ok().filter(|w| (1..=100_000).contains(w)),
+        1 => Ok(1),
+        2 => usize::try_from(dims[1].dim_value).ok().filter(|w| (1..=100_000).contains(w)).ok_or_else(|| "its column count is not fixed".to_string()),
+        n => Err(format!("{n}-D, not a table of columns")),
+    }
+}
+
+/// Records that the traced columns of `node`'s inputs reach an operator ready does not follow.
+fn note_unfollowed(node: &proto::NodeProto, tensors: &Tensors, domain: &mut GraphDomain) {
+    for name in &node.input {
+        for source in tensors.get(name).into_iter().flatten().flatten() {
+            domain.unfollowed.entry(source.input.clone()).or_default().insert(node.op_type.clone());
+        }
+    }
+}
+
+/// Follows one node; false when it consumes traced columns that it does not pass on or
+/// describe.
+fn follow(node: &proto::NodeProto, tensors: &mut Tensors, indices: &BTreeMap<String, Vec<i64>>, domain: &mut GraphDomain) -> bool {
+    let first = node.input.first().and_then(|name| tensors.get(name)).cloned();
+    let Some(sources) = first else {
+        // The first input is not traced: a Concat may still be, when every part is; any other
+        // node reading a traced column is not followed.
+        if node.op_type == "Concat" && concat(node, tensors) {
+            return true;
+        }
+        return !node.input.iter().any(|name| tensors.contains_key(name));
+    };
+    let output = node.output.first().cloned().unwrap_or_default();
+    let passed: Option<Vec<Option<Source>>> = match node.op_type.as_str() {
+        "Cast" | "Identity" => Some(sources),
+        "Concat" => return concat(node, tensors),
+        "Gather" | "ArrayFeatureExtractor" => gather(node, &sources, indices),
+        "Slice" => slice(node, &sources, indices),
+        "Reshape" => reshape(node, sources, indices),
+        "Scaler" => Some(scaler(node, &sources, domain)),
+        "Imputer" => Some(imputer(node, sources, domain)),
+        "Normalizer" => {
+            let norm = string_attr(node, "norm").unwrap_or_else(|| "MAX".into());
+            for s in sources.iter().flatten() {
+                domain.columns.entry((s.input.clone(), s.index)).or_default().normalizer = Some(norm.clone());
+            }
+            // Each row is rescaled by its own norm: no column is its raw value any more.
+            Some(vec![None; sources.len()])
+        }
+        "OneHotEncoder" => Some(encoder(node, &sources, domain)),
+        "LabelEncoder" | "CategoryMapper" => {
+            encoder(node, &sources, domain);
+            Some(vec![None; sources.len()])
+        }
+        op if op.starts_with("TreeEnsemble") => {
+            record_thresholds(node, &sources, domain);
+            return true;
+        }
+        _ => None,
+    };
+    match passed {
+        Some(columns) => {
+            tensors.insert(output, columns);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Concat along the column axis: every part must be traced (its width known).
+fn concat(node: &proto::NodeProto, tensors: &mut Tensors) -> bool {
+    if !matches!(int_attr(node, "axis"), Some(1) | Some(-1)) {
+        return false;
+    }
+    let parts: Option<Vec<Vec<Option<Source>>>> = node.input.iter().map(|name| tensors.get(name).cloned()).collect();
+    match (parts, node.output.first()) {
+        (Some(parts), Some(output)) => {
+            tensors.insert(output.clone(), parts.concat());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Column selection by constant indices (how ColumnTransformer picks its columns).
+fn gather(node: &proto::NodeProto, sources: &[Option<Source>], indices: &BTreeMap<String, Vec<i64>>) -> Option<Vec<Option<Source>>> {
+    let by_column = node.op_type == "ArrayFeatureExtractor" || matches!(int_attr(node, "axis"), Some(1) | Some(-1));
+    if !by_column {
+        return None;
+    }
+    let picked = node.input.get(1).and_then(|name| indices.get(name))?;
+    picked.iter().map(|&i| column_at(sources.len(), i).map(|i| sources[i].clone())).collect()
+}
+
+/// A column index, negative ones counted from the end.
+fn column_at(width: usize, index: i64) -> Option<usize> {
+    let index = if index < 0 { index + width as i64 } else { index };
+    usize::try_from(index).ok().filter(|&i| i < width)
+}
+
+/// Slice of columns with constant starts, ends, axes and steps (opset 10+: inputs).
+fn slice(node: &proto::NodeProto, sources: &[Option<Source>], indices: &BTreeMap<String, Vec<i64>>) -> Option<Vec<Option<Source>>> {
+    let constant = |at: usize| node.input.get(at).filter(|n| !n.is_empty()).map(|n| indices.get(n).cloned());
+    let (starts, ends) = (constant(1)??, constant(2)??);
+    let axes = match constant(3) {
+        Some(axes) => axes?,
+        None => (0..starts.len() as i64).collect(),
+    };
+    let steps = match constant(4) {
+        Some(steps) => steps?,
+        None => vec![1; starts.len()],
+    };
+    let mut range = None;
+    for (k, &axis) in axes.iter().enumerate() {
+        let (start, end, step) = (*starts.get(k)?, *ends.get(k)?, *steps.get(k)?);
+        match axis {
+            // Rows: only "every row" keeps the columns as they are.
+            0 | -2 if start == 0 && end >= i64::from(i32::MAX) && step == 1 => {}
+            1 | -1 if step == 1 => range = Some((start, end)),
+            _ => return None,
+        }
+    }
+    let width = sources.len() as i64;
+    let Some((start, end)) = range else { return Some(sources.to_vec()) };
+    let clamp = |v: i64| if v < 0 { (v + width).max(0) } else { v.min(width) };
+    let (start, end) = (clamp(start) as usize, clamp(end) as usize);
+    Some(sources.get(start..end.max(start))?.to_vec())
+}
+
+/// Reshape to `[-1, width]` (or `[0, width]`) of a tensor `width` columns wide keeps the columns.
+fn reshape(node: &proto::NodeProto, sources: Vec<Option<Source>>, indices: &BTreeMap<String, Vec<i64>>) -> Option<Vec<Option<Source>>> {
+    let shape = node.input.get(1).and_then(|name| indices.get(name))?;
+    match shape.as_slice() {
+        [-1 | 0, width] if *width == sources.len() as i64 => Some(sources),
         _ => None,
     }
 }
 
-fn follow(node: &proto::NodeProto, tensors: &mut BTreeMap<String, Vec<Source>>, indices: &BTreeMap<String, Vec<i64>>, domain: &mut GraphDomain) {
-    let first = node.input.first().and_then(|name| tensors.get(name)).cloned();
-    let output = node.output.first().cloned().unwrap_or_default();
-    match node.op_type.as_str() {
-        "Cast" | "Identity" => {
-            if let Some(sources) = first {
-                tensors.insert(output, sources);
+fn scaler(node: &proto::NodeProto, sources: &[Option<Source>], domain: &mut GraphDomain) -> Vec<Option<Source>> {
+    let (offsets, scales) = (floats_attr(node, "offset"), floats_attr(node, "scale"));
+    let pick = |values: &[f64], i: usize, default: f64| {
+        if values.len() == 1 { values[0] } else { values.get(i).copied().unwrap_or(default) }
+    };
+    sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let s = s.as_ref()?;
+            let (offset, scale) = (pick(&offsets, i, 0.0), pick(&scales, i, 1.0));
+            // raw → (raw - s.mean) * s.scale → ((..) - offset) * scale
+            let mean = s.raw(offset);
+            if s.is_raw() && scale != 0.0 {
+                domain.columns.entry((s.input.clone(), s.index)).or_default().scaler = Some((offset, 1.0 / scale.abs()));
             }
-        }
-        "Concat" if matches!(int_attr(node, "axis"), Some(1) | Some(-1)) => {
-            let parts: Option<Vec<Vec<Source>>> = node.input.iter().map(|name| tensors.get(name).cloned()).collect();
-            if let Some(parts) = parts {
-                tensors.insert(output, parts.concat());
-            }
-        }
-        // Column selection by constant indices (how ColumnTransformer picks its columns).
-        "Gather" | "ArrayFeatureExtractor" if node.op_type == "ArrayFeatureExtractor" || matches!(int_attr(node, "axis"), Some(1) | Some(-1)) => {
-            let (Some(sources), Some(picked)) = (first, node.input.get(1).and_then(|name| indices.get(name))) else {
-                return;
-            };
-            let selected: Option<Vec<Source>> = picked.iter().map(|&i| usize::try_from(i).ok().and_then(|i| sources.get(i).cloned())).collect();
-            if let Some(selected) = selected {
-                tensors.insert(output, selected);
-            }
-        }
-        "Scaler" => {
-            let Some(sources) = first else { return };
-            let (offsets, scales) = (floats_attr(node, "offset"), floats_attr(node, "scale"));
-            let pick = |values: &[f64], i: usize, default: f64| {
-                if values.len() == 1 { values[0] } else { values.get(i).copied().unwrap_or(default) }
-            };
-            let scaled: Vec<Source> = sources
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    let (offset, scale) = (pick(&offsets, i, 0.0), pick(&scales, i, 1.0));
-                    // raw → (raw - s.mean) * s.scale → ((..) - offset) * scale
-                    let mean = s.raw(offset);
-                    let total = s.scale * scale;
-                    if s.scale == 1.0 && s.mean == 0.0 && scale != 0.0 {
-                        domain.columns.entry((s.input.clone(), s.index)).or_default().scaler = Some((offset, 1.0 / scale.abs()));
-                    }
-                    Source { input: s.input.clone(), index: s.index, mean, scale: total }
-                })
-                .collect();
-            tensors.insert(output, scaled);
-        }
-        op if op.starts_with("TreeEnsemble") => {
-            if let Some(sources) = first {
-                record_thresholds(node, &sources, domain);
-            }
-        }
-        "OneHotEncoder" | "LabelEncoder" => {
-            if let Some([source]) = first.as_deref() {
-                let (texts, ints) = match node.op_type.as_str() {
-                    "OneHotEncoder" => ("cats_strings", "cats_int64s"),
-                    _ => ("keys_strings", "keys_int64s"),
-                };
-                let mut categories: Vec<String> = strings_attr(node, texts);
-                categories.extend(ints_attr(node, ints).iter().map(ToString::to_string));
-                if !categories.is_empty() {
-                    domain.columns.entry((source.input.clone(), source.index)).or_default().categories = categories;
-                }
-            }
-        }
-        _ => {}
-    }
+            Some(Source { mean, scale: s.scale * scale, ..s.clone() })
+        })
+        .collect()
 }
 
-fn record_thresholds(node: &proto::NodeProto, sources: &[Source], domain: &mut GraphDomain) {
+/// Records each column's replacement value; the columns pass on unchanged.
+fn imputer(node: &proto::NodeProto, sources: Vec<Option<Source>>, domain: &mut GraphDomain) -> Vec<Option<Source>> {
+    let values = floats_attr(node, "imputed_value_floats");
+    let ints = ints_attr(node, "imputed_value_int64s");
+    for (i, s) in sources.iter().enumerate() {
+        let Some(s) = s.as_ref().filter(|s| s.is_raw()) else { continue };
+        let value = match (values.as_slice(), ints.as_slice()) {
+            ([one], _) => Some(*one),
+            (many, _) if many.len() > 1 => many.get(i).copied(),
+            (_, [one]) => Some(*one as f64),
+            (_, many) => many.get(i).map(|&v| v as f64),
+        };
+        if let Some(value) = value {
+            domain.columns.entry((s.input.clone(), s.index)).or_default().imputed = Some(value);
+        }
+    }
+    sources
+}
+
+/// Records the categories an encoder knows for each raw column it reads. A OneHotEncoder's
+/// output is one (untraced) column per category and input column.
+fn encoder(node: &proto::NodeProto, sources: &[Option<Source>], domain: &mut GraphDomain) -> Vec<Option<Source>> {
+    let op = node.op_type.as_str();
+    let categories: Vec<String> = match op {
+        "OneHotEncoder" => {
+            let mut c = strings_attr(node, "cats_strings");
+            c.extend(ints_attr(node, "cats_int64s").iter().map(ToString::to_string));
+            c
+        }
+        "LabelEncoder" => {
+            let mut c = strings_attr(node, "keys_strings");
+            c.extend(ints_attr(node, "keys_int64s").iter().map(ToString::to_string));
+            c
+        }
+        // CategoryMapper maps both ways: the side of the input's type is what it knows.
+        _ if sources.iter().flatten().any(|s| s.text) => strings_attr(node, "cats_strings"),
+        _ => ints_attr(node, "cats_int64s").iter().map(ToString::to_string).collect(),
+    };
+    let unknown = match op {
+        "OneHotEncoder" if int_attr(node, "zeros") == Some(0) => "an error (zeros=0)".to_string(),
+        "OneHotEncoder" => "all zeros, as if the column were absent".to_string(),
+        "LabelEncoder" => match (string_attr(node, "default_string"), attr(node, "default_int64")) {
+            (Some(text), _) => format!("the default '{text}'"),
+            (None, Some(a)) => format!("the default {}", a.i),
+            (None, None) => "the default -1".to_string(),
+        },
+        _ => "the default value".to_string(),
+    };
+    for s in sources.iter().flatten().filter(|s| s.is_raw()) {
+        if categories.is_empty() {
+            continue;
+        }
+        let entry = domain.columns.entry((s.input.clone(), s.index)).or_default();
+        entry.categories = categories.clone();
+        entry.encoder = Some(op.to_string());
+        entry.unknown = Some(unknown.clone());
+    }
+    vec![None; sources.len() * categories.len().max(1)]
+}
+
+fn record_thresholds(node: &proto::NodeProto, sources: &[Option<Source>], domain: &mut GraphDomain) {
     let features = ints_attr(node, "nodes_featureids");
     let values = floats_attr(node, "nodes_values");
     let modes = strings_attr(node, "nodes_modes");
@@ -193,11 +427,12 @@ fn record_thresholds(node: &proto::NodeProto, sources: &[Source], domain: &mut G
         if modes.get(i).is_some_and(|m| m == "LEAF") || !value.is_finite() {
             continue;
         }
-        let Some(source) = usize::try_from(feature).ok().and_then(|f| sources.get(f)) else {
+        let Some(source) = usize::try_from(feature).ok().and_then(|f| sources.get(f)).and_then(Option::as_ref) else {
             continue;
         };
         let raw = source.raw(value);
         let entry = domain.columns.entry((source.input.clone(), source.index)).or_default();
+        entry.splits += 1;
         entry.thresholds = Some(match entry.thresholds {
             Some((lo, hi)) => (lo.min(raw), hi.max(raw)),
             None => (raw, raw),
@@ -223,6 +458,10 @@ fn floats_attr(node: &proto::NodeProto, name: &str) -> Vec<f64> {
 
 fn strings_attr(node: &proto::NodeProto, name: &str) -> Vec<String> {
     attr(node, name).map(|a| a.strings.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect()).unwrap_or_default()
+}
+
+fn string_attr(node: &proto::NodeProto, name: &str) -> Option<String> {
+    attr(node, name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
 }
 
 /// The part of `onnx.proto` this module reads (field numbers from the ONNX specification).
@@ -352,5 +591,91 @@ mod tests {
         assert_eq!(domain.column("color", 0).unwrap().categories, vec!["blue", "green", "red"]);
         assert_eq!(domain.plausible("color", 0, 4, 8).as_deref(), Some("green"));
         assert_eq!(read(b"not a model"), GraphDomain::default());
+    }
+
+    fn node(op: &str, inputs: &[&str], output: &str, attributes: Vec<proto::AttributeProto>) -> proto::NodeProto {
+        proto::NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.to_string()],
+            op_type: op.to_string(),
+            attribute: attributes,
+        }
+    }
+
+    fn attribute(name: &str) -> proto::AttributeProto {
+        proto::AttributeProto { name: name.to_string(), ..Default::default() }
+    }
+
+    fn ints(values: &[i64], name: &str) -> proto::TensorProto {
+        proto::TensorProto { data_type: 7, int64_data: values.to_vec(), name: name.to_string() }
+    }
+
+    /// A graph with one input `x` of `width` columns (elem_type 1 float, 8 string).
+    fn model(width: i64, elem_type: i32, nodes: Vec<proto::NodeProto>, initializer: Vec<proto::TensorProto>) -> GraphDomain {
+        let shape = proto::TensorShapeProto { dim: vec![proto::Dimension { dim_value: 0 }, proto::Dimension { dim_value: width }] };
+        let input = proto::ValueInfoProto {
+            name: "x".into(),
+            r#type: Some(proto::TypeProto { tensor_type: Some(proto::TensorTypeProto { elem_type, shape: Some(shape) }) }),
+        };
+        let graph = proto::GraphProto { node: nodes, initializer, input: vec![input] };
+        read(&proto::ModelProto { graph: Some(graph) }.encode_to_vec())
+    }
+
+    #[test]
+    fn slice_imputer_and_scaler_reach_the_right_columns_and_trees_behind_them_map_back() {
+        // Columns 2..4 of x, imputed, scaled, then split on by a tree.
+        let imputer = proto::AttributeProto { floats: vec![7.5, 9.0], ..attribute("imputed_value_floats") };
+        let offset = proto::AttributeProto { floats: vec![10.0, 20.0], ..attribute("offset") };
+        let scale = proto::AttributeProto { floats: vec![0.5, 0.25], ..attribute("scale") };
+        let features = proto::AttributeProto { ints: vec![0, 1, 0], ..attribute("nodes_featureids") };
+        let values = proto::AttributeProto { floats: vec![1.0, -2.0, 0.0], ..attribute("nodes_values") };
+        let modes =
+            proto::AttributeProto { strings: vec![b"BRANCH_LEQ".to_vec(), b"BRANCH_LEQ".to_vec(), b"LEAF".to_vec()], ..attribute("nodes_modes") };
+        let domain = model(
+            5,
+            1,
+            vec![
+                node("Slice", &["x", "starts", "ends", "axes"], "s", vec![]),
+                node("Imputer", &["s"], "i", vec![imputer]),
+                node("Scaler", &["i"], "z", vec![offset, scale]),
+                node("TreeEnsembleRegressor", &["z"], "y", vec![features, values, modes]),
+            ],
+            vec![ints(&[2], "starts"), ints(&[4], "ends"), ints(&[1], "axes")],
+        );
+        let two = domain.column("x", 2).unwrap();
+        assert_eq!((two.imputed, two.scaler, two.thresholds, two.splits), (Some(7.5), Some((10.0, 2.0)), Some((12.0, 12.0)), 1));
+        // -2 / 0.25 + 20 = 12: the threshold in raw units.
+        let three = domain.column("x", 3).unwrap();
+        assert_eq!((three.imputed, three.thresholds), (Some(9.0), Some((12.0, 12.0))));
+        assert_eq!(domain.columns.len(), 2);
+        assert!(domain.unfollowed.is_empty());
+    }
+
+    #[test]
+    fn label_encoders_and_category_mappers_know_their_side_and_other_ops_are_named() {
+        let keys = proto::AttributeProto { strings: vec![b"cat".to_vec(), b"dog".to_vec()], ..attribute("keys_strings") };
+        let labels = model(1, 8, vec![node("LabelEncoder", &["x"], "y", vec![keys])], vec![]);
+        let column = labels.column("x", 0).unwrap();
+        assert_eq!((column.categories.clone(), column.encoder.as_deref()), (vec!["cat".to_string(), "dog".to_string()], Some("LabelEncoder")));
+        assert_eq!(column.unknown.as_deref(), Some("the default -1"));
+
+        let strings = proto::AttributeProto { strings: vec![b"a".to_vec()], ..attribute("cats_strings") };
+        let numbers = proto::AttributeProto { ints: vec![4, 5], ..attribute("cats_int64s") };
+        let mapper = |elem| model(1, elem, vec![node("CategoryMapper", &["x"], "y", vec![strings.clone(), numbers.clone()])], vec![]);
+        assert_eq!(mapper(8).column("x", 0).unwrap().categories, ["a"]);
+        assert_eq!(mapper(7).column("x", 0).unwrap().categories, ["4", "5"]);
+
+        // A Normalizer rescales rows: recorded, and nothing behind it is read as raw units.
+        let norm = proto::AttributeProto { s: b"L2".to_vec(), ..attribute("norm") };
+        let offset = proto::AttributeProto { floats: vec![1.0], ..attribute("offset") };
+        let domain = model(
+            2,
+            1,
+            vec![node("Normalizer", &["x"], "n", vec![norm]), node("Scaler", &["n"], "z", vec![offset]), node("MatMul", &["x", "w"], "m", vec![])],
+            vec![],
+        );
+        let column = domain.column("x", 1).unwrap();
+        assert_eq!((column.normalizer.as_deref(), column.scaler), (Some("L2"), None));
+        assert_eq!(domain.unfollowed["x"], BTreeSet::from(["MatMul".to_string()]));
     }
 }

@@ -1,0 +1,256 @@
+//! Drift: the sample's model columns against the training reference (`--reference`, data or a
+//! profile): values outside the training range, categories training never had, missing values
+//! where training had none, and per-column drift (PSI on the reference's quantile bins and the
+//! two-sample KS statistic for numbers; PSI and chi-squared for categories).
+
+use std::collections::BTreeMap;
+
+use super::{AuditContext, Check, Outcome, Status};
+use crate::config::DriftConfig;
+use crate::inputs::reference::{CategoricalProfile, ColumnProfile, NumericProfile, Profile};
+use crate::inputs::values;
+use crate::model::graph_domain::short;
+use crate::sample::{Sample, clip};
+use crate::stats::drift;
+
+pub struct Drift;
+
+/// Most rows named in one finding.
+const ROWS_SHOWN: usize = 8;
+
+/// What `ready explain drift` and README say.
+pub const EXPLANATION: &str = "What: with --reference (training rows as CSV or Parquet, read with only the model's columns, \
+     or a profile written by `ready profile`), compares each model column of the sample with the reference: values \
+     outside the training range warn when more than `outside_share` (1%) of them are; categories the reference never \
+     had warn; missing values where the reference had none warn; with at least `min_rows` (100) sample rows, the PSI \
+     on 10 quantile bins of the reference (categories: one bin per reference category plus one for unseen ones; an \
+     empty bin counts as a share of 1e-4) warns at `psi_warn` (0.1) and fails at `psi_fail` (0.25). The two-sample \
+     KS statistic (numbers) and the chi-squared statistic (categories) are reported with their p-values. Skipped \
+     without --reference or without a table sample.\n\
+     Why: a model is only as good as the match between serving and training data: a shifted distribution, a new \
+     category or a column that suddenly has gaps moves predictions without any error.\n\
+     Fix: find the upstream change (a new data source, a unit or encoding change, a broken join); if the new \
+     distribution is real, retrain on data that covers it and write a new reference profile.";
+
+impl Check for Drift {
+    fn id(&self) -> &'static str {
+        "drift"
+    }
+
+    fn description(&self) -> &'static str {
+        "the sample's model columns match the training reference: ranges, categories, nulls, PSI/KS drift"
+    }
+
+    fn explanation(&self) -> &'static str {
+        EXPLANATION
+    }
+
+    fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
+        let Some(sample) = ctx.sample else {
+            return Outcome::skip("no table sample to compare with a training reference (--sample CSV, Parquet or JSON and --reference)");
+        };
+        let Some(reference) = ctx.reference else {
+            return Outcome::skip("no --reference given");
+        };
+        let columns = super::domain::model_columns(ctx);
+        let compared: Vec<(&String, &ColumnProfile)> = columns.iter().filter_map(|c| reference.columns.get_key_value(c)).collect();
+        if compared.is_empty() {
+            return Outcome::skip("no model column of the sample is in the reference");
+        }
+        let missing: Vec<&String> = columns.iter().filter(|c| !reference.columns.contains_key(*c)).collect();
+        let config = &ctx.config.checks.drift;
+        let mut findings = Vec::new();
+        let mut scores = BTreeMap::new();
+        for (name, profile) in &compared {
+            let (found, score) = compare(sample, name, profile, config);
+            findings.extend(found);
+            if let Some(score) = score {
+                scores.insert((*name).clone(), score);
+            }
+        }
+        if !missing.is_empty() {
+            let names: Vec<String> = missing.iter().map(|m| format!("'{m}'")).collect();
+            findings.push((Status::Pass, format!("not in the reference (not compared): {}", names.join(", "))));
+        }
+        outcome(findings, scores, compared.len(), sample.rows(), reference)
+    }
+}
+
+/// Drift figures of one column.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Score {
+    pub psi: f64,
+    /// The KS statistic (numbers) or the chi-squared statistic (categories).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ks: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chi_squared: Option<f64>,
+    pub p_value: f64,
+}
+
+fn outcome(findings: Vec<(Status, String)>, scores: BTreeMap<String, Score>, compared: usize, rows: usize, reference: &Profile) -> Outcome {
+    let status = findings.iter().map(|(s, _)| *s).max().unwrap_or(Status::Pass).max(Status::Pass);
+    let problems: Vec<&String> = findings.iter().filter(|(s, _)| *s >= Status::Warn).map(|(_, t)| t).collect();
+    let worst = scores.iter().max_by(|a, b| a.1.psi.total_cmp(&b.1.psi));
+    let worst_text = worst.map(|(name, s)| format!("; largest PSI {} on '{name}'", short(s.psi))).unwrap_or_default();
+    let summary = match problems.as_slice() {
+        [] => format!("{compared} column(s) of {rows} row(s) match the reference of {} rows{worst_text}", reference.rows),
+        [one] => (*one).clone(),
+        [first, ..] => format!("{} problems: {first}", problems.len()),
+    };
+    let outcome = match status {
+        Status::Fail => Outcome::fail(summary),
+        Status::Warn => Outcome::warn(summary),
+        _ => Outcome::pass(summary),
+    };
+    outcome
+        .with_metric("columns_compared", compared)
+        .with_metric("reference_rows", reference.rows)
+        .with_metric("columns", serde_json::to_value(&scores).unwrap_or_default())
+        .with_details(findings.into_iter().map(|(s, t)| format!("{}: {t}", s.name())))
+}
+
+/// Rows as text: the first few, then how many more.
+fn rows_text(rows: &[usize]) -> String {
+    let shown: Vec<String> = rows.iter().take(ROWS_SHOWN).map(ToString::to_string).collect();
+    let word = if rows.len() == 1 { "row" } else { "rows" };
+    let more = if rows.len() > ROWS_SHOWN { format!(" and {} more", rows.len() - ROWS_SHOWN) } else { String::new() };
+    format!("{word} {}{more}", shown.join(", "))
+}
+
+/// The findings and drift figures of one column.
+fn compare(sample: &Sample, name: &str, profile: &ColumnProfile, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
+    let Ok(column) = sample.frame.column(name) else { return (Vec::new(), None) };
+    let series = column.as_materialized_series();
+    match profile {
+        ColumnProfile::Numeric(reference) => match values::floats(series) {
+            Some(cells) => numeric(name, &cells, reference, config),
+            None => (vec![(Status::Warn, format!("column '{name}': numeric in the reference, not numbers in the sample"))], None),
+        },
+        ColumnProfile::Categorical(reference) => match values::texts(series) {
+            Some(cells) => categorical(name, &cells, reference, config),
+            None => (Vec::new(), None),
+        },
+    }
+}
+
+fn nulls_finding<T>(name: &str, cells: &[Option<T>], reference_nulls: u64) -> Option<(Status, String)> {
+    let rows: Vec<usize> = cells.iter().enumerate().filter(|(_, c)| c.is_none()).map(|(r, _)| r).collect();
+    (!rows.is_empty() && reference_nulls == 0)
+        .then(|| (Status::Warn, format!("column '{name}': {} missing value(s) ({}) where the reference had none", rows.len(), rows_text(&rows))))
+}
+
+/// Why a column's drift is not judged: too few sample values, or none in the reference.
+fn not_judged(present: usize, reference: u64, config: &DriftConfig) -> Option<String> {
+    if reference == 0 {
+        Some("the reference has no values".to_string())
+    } else if present < config.min_rows {
+        Some(format!("{present} values, fewer than min_rows {}", config.min_rows))
+    } else {
+        None
+    }
+}
+
+fn psi_status(psi: f64, config: &DriftConfig) -> Status {
+    if psi >= config.psi_fail {
+        Status::Fail
+    } else if psi >= config.psi_warn {
+        Status::Warn
+    } else {
+        Status::Pass
+    }
+}
+
+fn numeric(name: &str, cells: &[Option<f64>], reference: &NumericProfile, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
+    let mut findings: Vec<(Status, String)> = nulls_finding(name, cells, reference.nulls).into_iter().collect();
+    let present: Vec<(usize, f64)> = cells.iter().enumerate().filter_map(|(r, v)| v.map(|v| (r, v))).collect();
+    if let (Some(min), Some(max)) = (reference.min, reference.max) {
+        let outside: Vec<usize> = present.iter().filter(|(_, v)| *v < min || *v > max).map(|(r, _)| *r).collect();
+        if !outside.is_empty() {
+            let share = outside.len() as f64 / present.len() as f64;
+            let status = if share > config.outside_share { Status::Warn } else { Status::Pass };
+            findings.push((
+                status,
+                format!(
+                    "column '{name}': {} of {} values ({:.1}%) outside the training range [{}, {}]: {}",
+                    outside.len(),
+                    present.len(),
+                    share * 100.0,
+                    short(min),
+                    short(max),
+                    rows_text(&outside)
+                ),
+            ));
+        }
+    }
+    if let Some(why) = not_judged(present.len(), reference.count, config) {
+        findings.push((Status::Pass, format!("column '{name}': {why}: drift not judged")));
+        return (findings, None);
+    }
+    let mut sorted: Vec<f64> = present.iter().map(|(_, v)| *v).collect();
+    sorted.sort_by(f64::total_cmp);
+    let psi = drift::psi(&reference.bin_counts, &drift::bin_counts(&sorted, &reference.bin_edges));
+    let ks = match &reference.sorted {
+        Some(values) => drift::ks_statistic(values, &sorted),
+        None => drift::ks_against_quantiles(&reference.quantiles, &sorted),
+    };
+    let p_value = drift::ks_p_value(ks, reference.count as usize, sorted.len());
+    let status = psi_status(psi, config);
+    findings.push((
+        status,
+        format!(
+            "column '{name}': PSI {} on {} reference quantile bins, KS {} (p = {}); mean {} vs {} in the reference",
+            short(psi),
+            reference.bin_counts.len(),
+            short(ks),
+            short(p_value),
+            short(sorted.iter().sum::<f64>() / sorted.len() as f64),
+            reference.mean.map_or("-".to_string(), short)
+        ),
+    ));
+    (findings, Some(Score { psi, ks: Some(ks), chi_squared: None, p_value }))
+}
+
+fn categorical(name: &str, cells: &[Option<String>], reference: &CategoricalProfile, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
+    let mut findings: Vec<(Status, String)> = nulls_finding(name, cells, reference.nulls).into_iter().collect();
+    let mut counts: BTreeMap<&String, u64> = reference.categories.keys().map(|k| (k, 0)).collect();
+    let mut new_cells = Vec::new();
+    for (row, value) in cells.iter().enumerate() {
+        let Some(value) = value else { continue };
+        match counts.get_mut(value) {
+            Some(count) => *count += 1,
+            None => new_cells.push((row, value)),
+        }
+    }
+    let unseen = super::domain::group_rows(new_cells.into_iter());
+    for (value, rows) in unseen.iter().take(5) {
+        findings.push((Status::Warn, format!("column '{name}': '{}' never occurs in the reference ({})", clip(value, 60), rows_text(rows))));
+    }
+    if unseen.len() > 5 {
+        let rest: usize = unseen[5..].iter().map(|(_, r)| r.len()).sum();
+        findings.push((Status::Warn, format!("column '{name}': {} more values the reference never had, in {rest} rows", unseen.len() - 5)));
+    }
+    let present = cells.iter().flatten().count();
+    if let Some(why) = not_judged(present, reference.count, config) {
+        findings.push((Status::Pass, format!("column '{name}': {why}: drift not judged")));
+        return (findings, None);
+    }
+    let unseen_count: u64 = unseen.iter().map(|(_, r)| r.len() as u64).sum();
+    let mut reference_counts: Vec<u64> = reference.categories.values().copied().collect();
+    let mut current_counts: Vec<u64> = counts.values().copied().collect();
+    reference_counts.push(0);
+    current_counts.push(unseen_count);
+    let psi = drift::psi(&reference_counts, &current_counts);
+    let (chi, p_value) = drift::chi_squared(&reference_counts, &current_counts);
+    findings.push((
+        psi_status(psi, config),
+        format!(
+            "column '{name}': PSI {} over {} reference categories (+1 bin for unseen ones), chi-squared {} (p = {})",
+            short(psi),
+            reference.categories.len(),
+            short(chi),
+            short(p_value)
+        ),
+    ));
+    (findings, Some(Score { psi, ks: None, chi_squared: Some(chi), p_value }))
+}

@@ -1,0 +1,278 @@
+//! The training reference (`--reference`): a CSV or Parquet file of training rows, read with only
+//! the columns asked for, or a precomputed profile (`ready profile DATA -o profile.json`). Both
+//! become a [`Profile`]: per column, its null count and either numeric statistics with the drift
+//! bins (see `stats::drift`) or category frequencies. The JSON schema is documented in README
+//! ("Training reference") so that a Spark or DuckDB job can write the same file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::path::Path;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::inputs::values;
+use crate::stats::drift;
+
+/// The profile schema version this build reads and writes.
+pub const PROFILE_VERSION: u32 = 1;
+/// Quantile levels kept for KS: k / QUANTILE_STEPS for k = 0..=QUANTILE_STEPS.
+pub const QUANTILE_STEPS: usize = 1000;
+/// Largest profile JSON read, in bytes.
+const MAX_PROFILE_BYTES: u64 = 256 << 20;
+
+/// A training reference, column by column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Schema version ([`PROFILE_VERSION`]).
+    pub ready_profile: u32,
+    /// Rows in the reference.
+    pub rows: u64,
+    pub columns: BTreeMap<String, ColumnProfile>,
+}
+
+/// One reference column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ColumnProfile {
+    Numeric(NumericProfile),
+    Categorical(CategoricalProfile),
+}
+
+impl ColumnProfile {
+    /// Missing values (null, NaN) in the reference column.
+    pub fn nulls(&self) -> u64 {
+        match self {
+            Self::Numeric(n) => n.nulls,
+            Self::Categorical(c) => c.nulls,
+        }
+    }
+}
+
+/// A numeric reference column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumericProfile {
+    /// Values present (not null, not NaN).
+    pub count: u64,
+    pub nulls: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    /// Population standard deviation (ddof 0).
+    pub std: Option<f64>,
+    /// Inner edges of the PSI bins: quantiles at i/bins, i = 1..bins-1, duplicates removed.
+    pub bin_edges: Vec<f64>,
+    /// Reference values per right-closed bin (bin_edges.len() + 1 counts).
+    pub bin_counts: Vec<u64>,
+    /// Quantiles at k / (len - 1), k = 0..len-1 (1001 levels by default): the CDF KS is computed against.
+    pub quantiles: Vec<f64>,
+    /// The sorted values themselves when read from data (exact KS); never written.
+    #[serde(skip)]
+    pub sorted: Option<Vec<f64>>,
+}
+
+/// A categorical reference column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoricalProfile {
+    pub count: u64,
+    pub nulls: u64,
+    /// How often each category occurs.
+    pub categories: BTreeMap<String, u64>,
+}
+
+/// Reads `--reference`: a profile (`.json`) or data (`.csv`, `.parquet`), keeping only `columns`
+/// when given. Columns in `categorical` are profiled as categories whatever their type (an
+/// integer code an encoder reads). Errors are one line naming the file.
+pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<String>, bins: usize) -> Result<Profile, String> {
+    let shown = path.display();
+    let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("{shown}: {e}"))?;
+    if extension == "json" {
+        return read_profile(path);
+    }
+    let frame = read_frame(path, &extension, columns)?;
+    if frame.width() == 0 {
+        // None of the asked columns is in the file: nothing to compare, said by the check.
+        return Ok(Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new() });
+    }
+    if frame.height() == 0 {
+        return Err(format!("{shown}: the reference has no rows"));
+    }
+    Ok(profile_frame(&frame, categorical, bins))
+}
+
+fn read_profile(path: &Path) -> Result<Profile, String> {
+    let shown = path.display();
+    let text = crate::sandbox::open::read_text(path, MAX_PROFILE_BYTES).map_err(|e| format!("{shown}: {e}"))?;
+    let profile: Profile = serde_json::from_str(&text).map_err(|e| format!("{shown}: not a ready profile: {e}"))?;
+    if profile.ready_profile != PROFILE_VERSION {
+        return Err(format!("{shown}: profile schema version {} (this ready reads version {PROFILE_VERSION})", profile.ready_profile));
+    }
+    for (name, column) in &profile.columns {
+        if let ColumnProfile::Numeric(n) = column {
+            let sorted = n.bin_edges.windows(2).all(|w| w[0] < w[1]) && n.quantiles.windows(2).all(|w| w[0] <= w[1]);
+            if n.bin_counts.len() != n.bin_edges.len() + 1 || !sorted || (n.count > 0 && n.quantiles.len() < 2) {
+                return Err(format!(
+                    "{shown}: column '{name}': bin_counts must have one more entry than bin_edges, edges must increase and quantiles must be at least 2 ascending values"
+                ));
+            }
+        }
+    }
+    Ok(profile)
+}
+
+fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>) -> Result<DataFrame, String> {
+    let shown = path.display();
+    let names: Option<Vec<PlSmallStr>> = columns.map(|c| c.iter().map(|n| PlSmallStr::from(n.as_str())).collect());
+    let read = match extension {
+        "parquet" | "pq" => {
+            crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet reference: {e}"))?;
+            let available = parquet_columns(path)?;
+            let picked = names.map(|n| n.into_iter().filter(|c| available.contains(&c.to_string())).map(|c| c.to_string()).collect::<Vec<_>>());
+            if picked.as_ref().is_some_and(Vec::is_empty) {
+                return Ok(DataFrame::empty());
+            }
+            crate::guard::catch_panic(|| {
+                File::open(path).map_err(PolarsError::from).and_then(|f| ParquetReader::new(f).with_columns(picked).finish())
+            })
+        }
+        "csv" | "tsv" => {
+            let header = csv_header(path)?;
+            let picked: Option<Arc<[PlSmallStr]>> = names.map(|n| n.into_iter().filter(|c| header.contains(&c.to_string())).collect());
+            if picked.as_ref().is_some_and(|p| p.is_empty()) {
+                return Ok(DataFrame::empty());
+            }
+            crate::guard::catch_panic(|| {
+                CsvReadOptions::default()
+                    .with_has_header(true)
+                    .with_columns(picked)
+                    .with_infer_schema_length(Some(10_000))
+                    .try_into_reader_with_file_path(Some(path.to_path_buf()))
+                    .and_then(|r| r.finish())
+            })
+        }
+        _ => return Err(format!("{shown}: unknown reference format (expected .csv, .parquet, or a .json profile written by `ready profile`)")),
+    };
+    read.map_err(|e| format!("{shown}: cannot read the reference: {e}"))?
+        .map_err(|e| format!("{shown}: cannot read the reference: {}", crate::checks::one_line(&e.to_string(), 300)))
+}
+
+/// The column names of a Parquet file, from its schema.
+fn parquet_columns(path: &Path) -> Result<Vec<String>, String> {
+    let shown = path.display();
+    let file = File::open(path).map_err(|e| format!("{shown}: {e}"))?;
+    let schema = crate::guard::catch_panic(|| ParquetReader::new(file).schema())
+        .map_err(|e| format!("{shown}: cannot read the Parquet schema: {e}"))?
+        .map_err(|e| format!("{shown}: cannot read the Parquet schema: {e}"))?;
+    Ok(schema.iter_names().map(|n| n.to_string()).collect())
+}
+
+/// The column names of a CSV file, from its header (read by polars, quoting included).
+fn csv_header(path: &Path) -> Result<Vec<String>, String> {
+    let shown = path.display();
+    let head = crate::guard::catch_panic(|| {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_n_rows(Some(1))
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish())
+    })
+    .map_err(|e| format!("{shown}: cannot read the CSV header: {e}"))?
+    .map_err(|e| format!("{shown}: cannot read the CSV header: {}", crate::checks::one_line(&e.to_string(), 300)))?;
+    Ok(head.get_column_names().into_iter().map(|n| n.to_string()).collect())
+}
+
+/// The profile of every column of `frame`.
+pub fn profile_frame(frame: &DataFrame, categorical: &BTreeSet<String>, bins: usize) -> Profile {
+    let mut columns = BTreeMap::new();
+    for column in frame.columns() {
+        let name = column.name().to_string();
+        let series = column.as_materialized_series();
+        let numeric = !categorical.contains(&name) && series.dtype().is_primitive_numeric();
+        let profile = if numeric { values::floats(series).map(|v| ColumnProfile::Numeric(numeric_profile(&v, bins))) } else { None };
+        let profile = profile.or_else(|| values::texts(series).map(|t| ColumnProfile::Categorical(categorical_profile(&t))));
+        if let Some(profile) = profile {
+            columns.insert(name, profile);
+        }
+    }
+    Profile { ready_profile: PROFILE_VERSION, rows: frame.height() as u64, columns }
+}
+
+/// Numeric statistics, drift bins and quantiles of one column's cells.
+pub fn numeric_profile(cells: &[Option<f64>], bins: usize) -> NumericProfile {
+    let mut sorted: Vec<f64> = cells.iter().flatten().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let count = sorted.len() as u64;
+    let nulls = cells.len() as u64 - count;
+    let mean = (count > 0).then(|| sorted.iter().sum::<f64>() / count as f64);
+    let std = mean.map(|m| (sorted.iter().map(|v| (v - m).powi(2)).sum::<f64>() / count as f64).sqrt());
+    let bin_edges = drift::quantile_edges(&sorted, bins);
+    let bin_counts = drift::bin_counts(&sorted, &bin_edges);
+    let quantiles = if sorted.is_empty() {
+        Vec::new()
+    } else {
+        (0..=QUANTILE_STEPS).filter_map(|k| drift::quantile(&sorted, k as f64 / QUANTILE_STEPS as f64)).collect()
+    };
+    NumericProfile {
+        count,
+        nulls,
+        min: sorted.first().copied(),
+        max: sorted.last().copied(),
+        mean,
+        std,
+        bin_edges,
+        bin_counts,
+        quantiles,
+        sorted: Some(sorted),
+    }
+}
+
+/// Category frequencies of one column's cells.
+pub fn categorical_profile(cells: &[Option<String>]) -> CategoricalProfile {
+    let mut categories = BTreeMap::new();
+    for value in cells.iter().flatten() {
+        *categories.entry(value.clone()).or_insert(0u64) += 1;
+    }
+    let count = categories.values().sum();
+    CategoricalProfile { count, nulls: cells.len() as u64 - count, categories }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_numeric_column_keeps_its_range_nulls_bins_and_quantiles() {
+        let cells = [Some(1.0), None, Some(2.0), Some(3.0), Some(4.0), Some(f64::NAN), Some(10.0)];
+        let p = numeric_profile(&cells, 2);
+        assert_eq!((p.count, p.nulls, p.min, p.max), (5, 2, Some(1.0), Some(10.0)));
+        assert_eq!(p.mean, Some(4.0));
+        // Population std of [1, 2, 3, 4, 10]: sqrt((9 + 4 + 1 + 0 + 36) / 5) = sqrt(10)
+        assert!((p.std.unwrap() - 10f64.sqrt()).abs() < 1e-12);
+        assert_eq!((p.bin_edges.clone(), p.bin_counts.clone()), (vec![3.0], vec![3, 2]));
+        assert_eq!(p.quantiles.len(), QUANTILE_STEPS + 1);
+        assert_eq!((p.quantiles[0], p.quantiles[500], p.quantiles[1000]), (1.0, 3.0, 10.0));
+    }
+
+    #[test]
+    fn a_profile_round_trips_through_json_without_the_sorted_values() {
+        let frame = df!("age" => [30i64, 40, 50], "city" => ["Lyon", "Oslo", "Lyon"]).unwrap();
+        let profile = profile_frame(&frame, &BTreeSet::new(), 10);
+        let ColumnProfile::Categorical(city) = &profile.columns["city"] else { panic!() };
+        assert_eq!(city.categories, BTreeMap::from([("Lyon".to_string(), 2), ("Oslo".to_string(), 1)]));
+        let text = serde_json::to_string(&profile).unwrap();
+        assert!(
+            text.starts_with(r#"{"ready_profile":1,"rows":3,"columns":{"age":{"kind":"numeric","count":3,"nulls":0,"min":30.0,"max":50.0,"#),
+            "{text}"
+        );
+        let back: Profile = serde_json::from_str(&text).unwrap();
+        let ColumnProfile::Numeric(age) = &back.columns["age"] else { panic!() };
+        assert_eq!(age.sorted, None);
+        // An integer code an encoder reads is profiled as categories.
+        let coded = profile_frame(&frame, &BTreeSet::from(["age".to_string()]), 10);
+        assert!(matches!(coded.columns["age"], ColumnProfile::Categorical(_)));
+    }
+}

@@ -1,0 +1,165 @@
+//! The drift check and `ready profile` through the real binary, against the training rows of
+//! fixtures/domain (written by pandas). PSI, KS and chi-squared are compared with the figures
+//! numpy and scipy computed in fixtures/domain/drift_expected.py (drift_expected.json).
+
+mod common;
+
+use common::{Audit, audit, ready};
+
+const ADULT: &str = "fixtures/domain/adult.onnx";
+const REFERENCE: &str = "fixtures/domain/reference.parquet";
+
+fn drift(sample: &str, reference: &str) -> Audit {
+    audit(ADULT, &["--sample", sample, "--reference", reference, "--only", "drift"])
+}
+
+fn expected() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(common::root().join("fixtures/domain/drift_expected.json")).unwrap()).unwrap()
+}
+
+/// Every figure of `run` against scipy's, within `ks_tolerance` for KS (0 when both read the
+/// same data; the interpolated CDF of a profile is exact to 1/1000).
+fn assert_figures(run: &Audit, sample: &str, ks_tolerance: f64) {
+    let figures = &run.check("drift")["metrics"]["columns"];
+    let scipy = &expected()[sample];
+    for column in ["age", "hours", "income", "workclass"] {
+        let (ours, theirs) = (&figures[column], &scipy[column]);
+        let close = |key: &str, tolerance: f64| {
+            let (a, b) = (ours[key].as_f64().unwrap(), theirs[key].as_f64().unwrap());
+            assert!((a - b).abs() <= tolerance, "{sample} {column} {key}: ready {a}, scipy {b}");
+        };
+        close("psi", 1e-12);
+        if column == "workclass" {
+            close("chi_squared", 1e-9);
+            close("p_value", 1e-9);
+        } else {
+            close("ks", ks_tolerance + 1e-12);
+        }
+    }
+}
+
+#[test]
+fn training_like_rows_pass_and_their_figures_match_scipy() {
+    let run = drift("fixtures/domain/ok.csv", REFERENCE);
+    assert_eq!(run.status("drift"), "pass", "{}", run.check("drift"));
+    assert_eq!(run.check("drift")["summary"], "4 column(s) of 500 row(s) match the reference of 2000 rows; largest PSI 0.0472 on 'income'");
+    assert_figures(&run, "ok.csv", 0.0);
+}
+
+#[test]
+fn a_shifted_age_fails_on_psi_and_names_the_means() {
+    let run = drift("fixtures/domain/shifted.parquet", REFERENCE);
+    assert_eq!(run.status("drift"), "fail");
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.check("drift")["summary"],
+        "column 'age': PSI 2.30842 on 10 reference quantile bins, KS 0.447 (p = 1.01463e-70); mean 55.162 vs 40.028 in the reference"
+    );
+    assert_figures(&run, "shifted.parquet", 0.0);
+    // Inside the 1% allowed outside the training range: reported, not judged.
+    assert!(
+        run.details("drift").contains(&"pass: column 'age': 2 of 500 values (0.4%) outside the training range [17, 89]: rows 185, 220".to_string())
+    );
+}
+
+#[test]
+fn units_unseen_categories_and_nulls_warn_naming_rows() {
+    let run = drift("fixtures/domain/units.csv", REFERENCE);
+    assert_eq!(run.status("drift"), "warn");
+    assert_eq!(
+        run.check("drift")["summary"],
+        "column 'income': 40 of 40 values (100.0%) outside the training range [9661.47, 350070]: rows 0, 1, 2, 3, 4, 5, 6, 7 and 32 more"
+    );
+    let run = drift("fixtures/domain/unseen.csv", REFERENCE);
+    assert_eq!(run.status("drift"), "warn");
+    let warnings: Vec<String> = run.details("drift").into_iter().filter(|d| d.starts_with("warn")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "warn: column 'workclass': 'Self-emp' never occurs in the reference (rows 3, 11)",
+            "warn: column 'workclass': 'private' never occurs in the reference (row 7)",
+            "warn: column 'workclass': 'Never-worked' never occurs in the reference (row 20)",
+        ]
+    );
+    let run = drift("fixtures/domain/nulls.csv", REFERENCE);
+    assert_eq!(run.status("drift"), "warn");
+    assert_eq!(run.check("drift")["summary"], "column 'income': 2 missing value(s) (rows 2, 5) where the reference had none");
+    // 40 rows are too few to judge drift: said, not guessed.
+    assert!(run.details("drift").contains(&"pass: column 'age': 40 values, fewer than min_rows 100: drift not judged".to_string()));
+}
+
+#[test]
+fn a_profile_written_by_ready_gives_the_same_verdicts_and_psi() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.json");
+    let output = ready().args(["profile", REFERENCE, "-o", profile.to_str().unwrap()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&profile).unwrap()).unwrap();
+    assert_eq!((json["ready_profile"].as_u64(), json["rows"].as_u64()), (Some(1), Some(2000)));
+    assert_eq!(json["columns"]["workclass"]["kind"], "categorical");
+    assert_eq!(json["columns"]["age"]["bin_counts"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum::<u64>(), 2000);
+    for (sample, status) in [("ok.csv", "pass"), ("shifted.parquet", "fail")] {
+        let run = drift(&format!("fixtures/domain/{sample}"), profile.to_str().unwrap());
+        assert_eq!(run.status("drift"), status, "{sample}");
+        assert_figures(&run, sample, 1e-3);
+    }
+    // The CSV route reads only the model's columns and gives the same figures.
+    let csv = dir.path().join("reference.csv");
+    let mut text = String::from("unused,age,hours,income,workclass\n");
+    let frame = std::fs::read_to_string(common::root().join("fixtures/domain/ok.csv")).unwrap();
+    for line in frame.lines().skip(1) {
+        text.push_str(&format!("x,{line}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let run = drift("fixtures/domain/ok.csv", csv.to_str().unwrap());
+    assert_eq!(run.status("drift"), "pass");
+    assert_eq!(run.json["checks"].as_array().unwrap().iter().find(|c| c["id"] == "drift").unwrap()["metrics"]["columns"]["age"]["psi"], 0.0);
+}
+
+#[test]
+fn bad_references_are_one_line_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("profile.json");
+    std::fs::write(&bad, r#"{"ready_profile": 7, "rows": 1, "columns": {}}"#).unwrap();
+    for (path, message) in [
+        (bad.to_str().unwrap().to_string(), "profile schema version 7 (this ready reads version 1)".to_string()),
+        ("fixtures/domain/missing.parquet".to_string(), "--reference fixtures/domain/missing.parquet: ".to_string()),
+        ("fixtures/domain/adult.onnx".to_string(), "unknown reference format".to_string()),
+    ] {
+        let output = ready().args(["audit", ADULT, "--sample", "fixtures/domain/ok.csv", "--reference", &path]).output().unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{path}: {stderr}");
+        assert!(stderr.contains(&message) && stderr.trim_end().lines().count() == 1, "{path}: {stderr}");
+    }
+}
+
+#[test]
+fn profile_usage_errors_name_the_flag_or_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.json");
+    for (args, message) in [
+        (
+            vec!["profile", REFERENCE, "-o", out.to_str().unwrap(), "--columns", "age,salary"],
+            "--columns: 'salary' is not a column of fixtures/domain/reference.parquet",
+        ),
+        (vec!["profile", "fixtures/domain/nope.csv", "-o", out.to_str().unwrap()], "fixtures/domain/nope.csv: "),
+        (vec!["profile", REFERENCE, "-o", out.to_str().unwrap(), "--bins", "1"], "--bins: must be 2 to 1000, got 1"),
+        (vec!["profile", REFERENCE, "-o", REFERENCE], "already exists (use --force to overwrite)"),
+    ] {
+        let output = ready().args(&args).output().unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message) && stderr.trim_end().lines().count() == 1, "{args:?}: {stderr}");
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_reference_without_shared_columns_or_without_a_sample_is_skipped_saying_why() {
+    let run = drift("fixtures/samples/iris.csv", REFERENCE);
+    assert_eq!(run.status("drift"), "skip");
+    assert_eq!(run.check("drift")["summary"], "no model column of the sample is in the reference");
+    let run = audit(ADULT, &["--reference", REFERENCE, "--only", "drift"]);
+    assert_eq!(run.status("drift"), "skip");
+    assert_eq!(run.check("drift")["summary"], "no table sample to compare with a training reference (--sample CSV, Parquet or JSON and --reference)");
+}
