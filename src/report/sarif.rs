@@ -177,8 +177,8 @@ mod tests {
             summary,
             vec![
                 ("schema_parity".into(), "error".into(), 1, vec!["data/rows.csv".into(), model.clone()]),
-                ("lockfile".into(), "warning".into(), 8, vec!["requirements.txt".into(), "sub%20dir/uv.lock".into(), model.clone()]),
-                ("latency".into(), "warning".into(), 7, vec![model]),
+                ("lockfile".into(), "warning".into(), 10, vec!["requirements.txt".into(), "sub%20dir/uv.lock".into(), model.clone()]),
+                ("latency".into(), "warning".into(), 9, vec![model]),
             ]
         );
         // Control and bidi characters from the model or sample are shown, never passed on.
