@@ -70,7 +70,10 @@ impl Check for HardcodedPaths {
                 let files = if scan.files == 1 { "1 file".to_string() } else { format!("{} files", scan.files) };
                 scanned.push((format!("{files} under --project"), format!("{files} under {}", dir.display())));
                 if !scan.skipped.is_empty() {
-                    notes.push(format!("{} file(s) not read: {}", scan.skipped.len(), scan.skipped.join("; ")));
+                    let listed: Vec<&str> = scan.skipped.iter().take(10).map(String::as_str).collect();
+                    let rest = scan.skipped.len().saturating_sub(listed.len());
+                    let more = if rest > 0 { format!("; and {rest} more") } else { String::new() };
+                    notes.push(format!("{} file(s) not read: {}{more}", scan.skipped.len(), listed.join("; ")));
                 }
                 if scan.truncated {
                     truncated = true;
