@@ -65,7 +65,11 @@ pub fn find_paths(text: &str) -> Vec<PathMatch> {
             continue;
         }
         let url = starts_with_ignore_case(&bytes[i..], b"file://");
-        let at = if url { i + 7 } else { i };
+        let mut at = if url { i + 7 } else { i };
+        // `file:///C:/Users/...`: the drive follows the third slash.
+        if url && bytes.get(at) == Some(&b'/') && bytes.get(at + 1).is_some_and(u8::is_ascii_alphabetic) && bytes.get(at + 2) == Some(&b':') {
+            at += 1;
+        }
         match match_at(bytes, at) {
             Some((end, kind)) => {
                 let end = trim_end(bytes, i, end);
@@ -547,6 +551,7 @@ mod tests {
         assert_eq!(paths("open('~/data/x.csv')"), ["~/data/x.csv"]);
         assert_eq!(paths("file:///Users/dan/x.onnx and /Volumes/USB/x"), ["file:///Users/dan/x.onnx", "/Volumes/USB/x"]);
         assert_eq!(paths("cd /mnt/c/work/x"), ["/mnt/c/work/x"]);
+        assert_eq!(paths("uri: file:///C:/Users/dan/m.onnx"), ["file:///C:/Users/dan/m.onnx"]);
         assert_eq!(paths("-v /home/eve/data:/data"), ["/home/eve/data"]);
         assert_eq!(find_paths("~/x")[0].kind, PathKind::Tilde);
         assert_eq!(find_paths(r"D:\a\b")[0].kind, PathKind::WindowsDrive);
