@@ -108,6 +108,9 @@ fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<(
         if !scan.complete {
             notes.push("the pickle scan stopped early (see serialization): later strings were not read".to_string());
         }
+        if scan.strings.len() >= crate::pickle_scan::MAX_STRINGS {
+            notes.push(format!("only the first {} path-like strings of the pickle were read", crate::pickle_scan::MAX_STRINGS));
+        }
     } else if artifact.onnx.is_err() {
         notes.push("the model did not decode (see serialization): its strings were not scanned".to_string());
     } else {
@@ -118,6 +121,9 @@ fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<(
             }
         }
         scanned.push(("the model".to_string(), "the model's metadata, doc strings and string values".to_string()));
+        if artifact.strings.len() >= crate::model::strings::MAX_STRINGS {
+            notes.push(format!("only the first {} path-like strings of the model were read", crate::model::strings::MAX_STRINGS));
+        }
     }
 }
 
