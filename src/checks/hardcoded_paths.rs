@@ -70,7 +70,10 @@ impl Check for HardcodedPaths {
                 let files = if scan.files == 1 { "1 file".to_string() } else { format!("{} files", scan.files) };
                 scanned.push((format!("{files} under --project"), format!("{files} under {}", dir.display())));
                 if !scan.skipped.is_empty() {
-                    notes.push(format!("{} file(s) not read: {}", scan.skipped.len(), scan.skipped.join("; ")));
+                    let listed: Vec<&str> = scan.skipped.iter().take(10).map(String::as_str).collect();
+                    let rest = scan.skipped.len().saturating_sub(listed.len());
+                    let more = if rest > 0 { format!("; and {rest} more") } else { String::new() };
+                    notes.push(format!("{} file(s) not read: {}{more}", scan.skipped.len(), listed.join("; ")));
                 }
                 if scan.truncated {
                     truncated = true;
@@ -105,6 +108,9 @@ fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<(
         if !scan.complete {
             notes.push("the pickle scan stopped early (see serialization): later strings were not read".to_string());
         }
+        if scan.strings.len() >= crate::pickle_scan::MAX_STRINGS {
+            notes.push(format!("only the first {} path-like strings of the pickle were read", crate::pickle_scan::MAX_STRINGS));
+        }
     } else if artifact.onnx.is_err() {
         notes.push("the model did not decode (see serialization): its strings were not scanned".to_string());
     } else {
@@ -115,6 +121,9 @@ fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<(
             }
         }
         scanned.push(("the model".to_string(), "the model's metadata, doc strings and string values".to_string()));
+        if artifact.strings.len() >= crate::model::strings::MAX_STRINGS {
+            notes.push(format!("only the first {} path-like strings of the model were read", crate::model::strings::MAX_STRINGS));
+        }
     }
 }
 

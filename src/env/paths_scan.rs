@@ -65,7 +65,11 @@ pub fn find_paths(text: &str) -> Vec<PathMatch> {
             continue;
         }
         let url = starts_with_ignore_case(&bytes[i..], b"file://");
-        let at = if url { i + 7 } else { i };
+        let mut at = if url { i + 7 } else { i };
+        // `file:///C:/Users/...`: the drive follows the third slash.
+        if url && bytes.get(at) == Some(&b'/') && bytes.get(at + 1).is_some_and(u8::is_ascii_alphabetic) && bytes.get(at + 2) == Some(&b':') {
+            at += 1;
+        }
         match match_at(bytes, at) {
             Some((end, kind)) => {
                 let end = trim_end(bytes, i, end);
@@ -187,7 +191,7 @@ fn windows_end(bytes: &[u8], i: usize) -> usize {
 pub enum Context {
     /// Code, a config value, a model value: read when the model is served.
     Code,
-    /// A `#` comment.
+    /// A `#` comment (in a script, a config, or the text of a Python triple-quoted string).
     Comment,
     /// A docstring or another string that is a statement of its own; a model's doc_string.
     Doc,
@@ -318,6 +322,8 @@ fn created_home(path: &str, users: &BTreeSet<String>) -> bool {
 struct Lexer {
     /// Inside a Python triple-quoted string: its quote, and whether it is a docstring.
     triple: Option<(u8, bool)>,
+    /// Open Python brackets: a string inside `f(\n """...""")` is an argument, not a docstring.
+    depth: usize,
 }
 
 impl Lexer {
@@ -344,10 +350,14 @@ impl Lexer {
         let mut i = 0;
         while i < b.len() {
             let c = b[i];
-            if let Some((q, _)) = self.triple {
+            if let Some((q, doc)) = self.triple {
                 if c == b'\\' {
                     i += 2;
                     continue;
+                }
+                // A `#` comment of the text a string holds (a verbose regex, an embedded script).
+                if !doc && c == b'#' && (i == 0 || b[i - 1].is_ascii_whitespace()) {
+                    regions.push((i, Context::Comment));
                 }
                 if b[i..].starts_with(&[q, q, q]) {
                     self.triple = None;
@@ -377,13 +387,21 @@ impl Lexer {
                 b'"' | b'\'' if b[i..].starts_with(&[c, c, c]) => {
                     // A string that starts a statement (after its prefix letters) is documentation.
                     let before = String::from_utf8_lossy(&b[..i]);
-                    let doc = before.trim_start().trim_start_matches(|ch: char| "rRbBuUfF".contains(ch)).is_empty();
+                    let doc = self.depth == 0 && before.trim_start().trim_start_matches(|ch: char| "rRbBuUfF".contains(ch)).is_empty();
                     self.triple = Some((c, doc));
                     regions.push((i, if doc { Context::Doc } else { Context::Code }));
                     i += 3;
                 }
                 b'"' | b'\'' => {
                     quote = Some(c);
+                    i += 1;
+                }
+                b'(' | b'[' | b'{' => {
+                    self.depth += 1;
+                    i += 1;
+                }
+                b')' | b']' | b'}' => {
+                    self.depth = self.depth.saturating_sub(1);
                     i += 1;
                 }
                 _ => i += 1,
@@ -547,6 +565,7 @@ mod tests {
         assert_eq!(paths("open('~/data/x.csv')"), ["~/data/x.csv"]);
         assert_eq!(paths("file:///Users/dan/x.onnx and /Volumes/USB/x"), ["file:///Users/dan/x.onnx", "/Volumes/USB/x"]);
         assert_eq!(paths("cd /mnt/c/work/x"), ["/mnt/c/work/x"]);
+        assert_eq!(paths("uri: file:///C:/Users/dan/m.onnx"), ["file:///C:/Users/dan/m.onnx"]);
         assert_eq!(paths("-v /home/eve/data:/data"), ["/home/eve/data"]);
         assert_eq!(find_paths("~/x")[0].kind, PathKind::Tilde);
         assert_eq!(find_paths(r"D:\a\b")[0].kind, PathKind::WindowsDrive);
@@ -578,10 +597,21 @@ mod tests {
 
     #[test]
     fn comments_and_docstrings_are_told_from_code() {
-        let python = "x = '/home/a/m'  # was /home/a/old\n\"\"\"Loads /home/a/doc\nand /home/a/doc2\n\"\"\"\ny = \"\"\"/home/a/sql\"\"\"\nz = '#' + '/home/a/z'\n";
+        let python = "x = '/home/a/m'  # was /home/a/old\n\"\"\"Loads /home/a/doc\nand /home/a/doc2\n\"\"\"\ny = \"\"\"/home/a/sql\"\"\"\nz = '#' + '/home/a/z'\nw = f(\n    \"\"\"/home/a/arg\"\"\")\n\"\"\"/home/a/doc3\"\"\"\nr = re.compile(r\"\"\"\n  # like 'C:/Users/a/x'\n  /home/a/re\"\"\")\n";
         assert_eq!(
             contexts(python, Language::Python),
-            [(1, Context::Code), (1, Context::Comment), (2, Context::Doc), (3, Context::Doc), (5, Context::Code), (6, Context::Code)]
+            [
+                (1, Context::Code),
+                (1, Context::Comment),
+                (2, Context::Doc),
+                (3, Context::Doc),
+                (5, Context::Code),
+                (6, Context::Code),
+                (8, Context::Code),
+                (9, Context::Doc),
+                (11, Context::Comment),
+                (12, Context::Code)
+            ]
         );
         let shell = "#!/home/a/venv/bin/python\n# /home/a/x\necho \"#\" /home/a/y ${p#/home/a/z}\n";
         assert_eq!(contexts(shell, Language::Shell), [(1, Context::Code), (2, Context::Comment), (3, Context::Code)]);
