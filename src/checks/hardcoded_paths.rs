@@ -91,7 +91,7 @@ impl Check for HardcodedPaths {
 fn status_of(context: Context) -> Status {
     match context {
         Context::Code => Status::Fail,
-        Context::Comment | Context::Doc | Context::Test => Status::Warn,
+        Context::Comment | Context::Doc | Context::Test | Context::Example => Status::Warn,
     }
 }
 
@@ -216,11 +216,18 @@ fn and_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// Whether `path` starts with an allowed prefix (as written, or with `\\` read as `\` and a
-/// `file://` prefix dropped).
+/// `file://` prefix dropped), in whole components: `/home/ali` allows `/home/ali/x`, not `/home/alicia`.
 fn allowed(path: &str, prefixes: &[String]) -> bool {
     let plain = path.replace("\\\\", "\\");
     let local = plain.get(..7).filter(|p| p.eq_ignore_ascii_case("file://")).map_or(plain.as_str(), |_| &plain[7..]);
-    prefixes.iter().any(|p| path.starts_with(p.as_str()) || plain.starts_with(p.as_str()) || local.starts_with(p.as_str()))
+    prefixes.iter().any(|p| [path, plain.as_str(), local].iter().any(|candidate| component_prefix(candidate, p)))
+}
+
+/// Whether `prefix` starts `path` and ends at a separator (its own last character, the next one of
+/// `path`, or the end of `path`).
+fn component_prefix(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| prefix.ends_with(['/', '\\']) || rest.is_empty() || rest.starts_with(['/', '\\']))
 }
 
 #[cfg(test)]
@@ -275,5 +282,9 @@ mod tests {
         assert!(allowed(r"C:\\Users\\ci\\m.onnx", &prefixes));
         assert!(allowed("file:///home/runner/m.onnx", &prefixes));
         assert!(!allowed("/home/runner2/m.onnx", &prefixes));
+        let ali = vec!["/home/ali".to_string(), r"C:\Users\bo".to_string()];
+        assert!(allowed("/home/ali", &ali) && allowed("/home/ali/x.csv", &ali) && allowed("file:///home/ali/x", &ali));
+        assert!(allowed(r"C:\\Users\\bo\\m.onnx", &ali) && allowed(r"C:\Users\bo\m.onnx", &ali));
+        assert!(!allowed("/home/alicia/x.csv", &ali) && !allowed("/home/ali.b/x", &ali) && !allowed(r"C:\Users\bob\m", &ali));
     }
 }

@@ -14,7 +14,6 @@
 //! configs every machine has), and `/home/<user>` in a container file that
 //! creates `<user>` itself. Nothing here decides a status: the check does.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::sandbox::open::{self, OpenError};
@@ -30,6 +29,10 @@ pub enum PathKind {
     Drive,
     /// `D:\data\...`: a Windows drive path.
     WindowsDrive,
+    /// `/content/drive/MyDrive/...`, `/kaggle/input/...`: one hosted notebook's session.
+    Hosted,
+    /// `/private/var/folders/...`: macOS's per-user temporary folder.
+    Temp,
 }
 
 impl PathKind {
@@ -40,6 +43,8 @@ impl PathKind {
             Self::Tilde => "the home folder of whoever runs it",
             Self::Drive => "a drive mounted on one machine",
             Self::WindowsDrive => "a Windows drive path",
+            Self::Hosted => "a folder of one hosted notebook session (Colab, Kaggle)",
+            Self::Temp => "a macOS per-user temporary folder",
         }
     }
 }
@@ -152,6 +157,13 @@ fn unix_path(bytes: &[u8], i: usize) -> Option<(usize, PathKind)> {
             return (after == path_end(bytes, i) || bytes.get(after) == Some(&b'/')).then(|| (path_end(bytes, i), kind));
         }
     }
+    const HOSTED: [(&[u8], PathKind); 3] =
+        [(b"/content/drive/", PathKind::Hosted), (b"/kaggle/input/", PathKind::Hosted), (b"/private/var/folders/", PathKind::Temp)];
+    for (root, kind) in HOSTED {
+        if rest.starts_with(root) {
+            return name(bytes, i + root.len()).map(|_| (path_end(bytes, i), kind));
+        }
+    }
     if rest.starts_with(b"/mnt/") && rest.len() >= 7 && rest[5].is_ascii_lowercase() && rest[6] == b'/' {
         return name(bytes, i + 7).map(|_| (path_end(bytes, i), PathKind::Drive));
     }
@@ -197,6 +209,9 @@ pub enum Context {
     Doc,
     /// A file in a test folder or a test module.
     Test,
+    /// A string that is prose showing an example (`help="e.g. /home/you/x.csv"`), or a path of a
+    /// placeholder user (`/home/you/...`): documentation, not a path the code opens.
+    Example,
 }
 
 impl Context {
@@ -207,6 +222,7 @@ impl Context {
             Self::Comment => " (comment)",
             Self::Doc => " (docstring)",
             Self::Test => " (test file)",
+            Self::Example => " (example text)",
         }
     }
 }
@@ -223,6 +239,10 @@ pub enum Language {
     Json,
     /// Dockerfile, Containerfile.
     Container,
+    /// docker-compose files and Kubernetes manifests (YAML with `apiVersion` and `kind`).
+    Deploy,
+    /// A Jupyter notebook: its code cells are Python.
+    Notebook,
 }
 
 impl Language {
@@ -236,8 +256,15 @@ impl Language {
         if lower.starts_with("requirements") && ext == "txt" {
             return Some(Self::Config);
         }
+        if (lower.starts_with("docker-compose") || lower.starts_with("compose")) && matches!(ext, "yml" | "yaml") {
+            return Some(Self::Deploy);
+        }
         match ext {
             "py" => Some(Self::Python),
+            "ipynb" => Some(Self::Notebook),
+            // `.env`, `.env.local`, `prod.env`: variables a loader reads.
+            "env" => Some(Self::Config),
+            _ if lower == ".env" || lower.starts_with(".env.") => Some(Self::Config),
             "sh" | "bash" => Some(Self::Shell),
             "yaml" | "yml" | "toml" => Some(Self::Config),
             "json" => Some(Self::Json),
@@ -248,12 +275,13 @@ impl Language {
     /// What to write instead of a hardcoded path in this kind of file.
     pub fn fix(self) -> &'static str {
         match self {
-            Self::Python => {
+            Self::Python | Self::Notebook => {
                 "read it from an environment variable (os.environ[\"MODEL_PATH\"]) or build it from the code's folder (Path(__file__).parent / ...)"
             }
             Self::Shell => "use a variable (\"$MODEL_PATH\") or a path relative to the script (\"$(dirname \"$0\")/...\")",
             Self::Config | Self::Json => "use a path relative to the project, or an environment variable the loader expands",
             Self::Container => "COPY the file into the image and use its path there (/app/...), or pass it with ARG/ENV",
+            Self::Deploy => "mount a volume from a path relative to the project (./models:/models) or take it from an environment variable",
         }
     }
 }
@@ -270,13 +298,12 @@ pub struct LineFinding {
 /// Every machine-specific path in the text of a file, by line, with its context. `in_tests`: the
 /// file is test code (every finding is then [`Context::Test`]).
 pub fn scan_text(text: &str, language: Language, in_tests: bool) -> Vec<LineFinding> {
-    let users = if language == Language::Container { container_users(text) } else { BTreeSet::new() };
     let mut lexer = Lexer::default();
     let mut findings = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let regions = lexer.regions(line, language, index == 0);
         for found in find_paths(line) {
-            if language == Language::Container && created_home(&found.path, &users) {
+            if matches!(language, Language::Container | Language::Deploy) && container_side(line, &found) {
                 continue;
             }
             // Windows containers have C:\ paths of their own.
@@ -284,6 +311,7 @@ pub fn scan_text(text: &str, language: Language, in_tests: bool) -> Vec<LineFind
                 continue;
             }
             let context = regions.iter().rev().find(|(start, _)| *start <= found.start).map_or(Context::Code, |(_, c)| *c);
+            let context = if context == Context::Code && is_example(line, &found) { Context::Example } else { context };
             let context = if in_tests { Context::Test } else { context };
             findings.push(LineFinding { line: index + 1, found, context });
         }
@@ -291,30 +319,83 @@ pub fn scan_text(text: &str, language: Language, in_tests: bool) -> Vec<LineFind
     findings
 }
 
-/// Users a container file creates (`useradd`, `adduser`) or switches to (`USER`): their
-/// `/home/<user>` is the image's own folder.
-fn container_users(text: &str) -> BTreeSet<String> {
-    let mut users = BTreeSet::new();
-    for line in text.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if let [first, user, ..] = words.as_slice()
-            && first.eq_ignore_ascii_case("USER")
-        {
-            users.insert(user.split(':').next().unwrap_or(user).to_string());
-        }
-        for (at, word) in words.iter().enumerate() {
-            if matches!(*word, "useradd" | "adduser") {
-                let command = words[at + 1..].iter().take_while(|w| !matches!(**w, "&&" | ";" | "||" | "\\"));
-                users.extend(command.filter(|w| !w.starts_with('-')).map(|w| w.trim_end_matches(';').to_string()));
-            }
-        }
-    }
-    users
+/// Whether a YAML text is a Kubernetes manifest: top-level `apiVersion:` and `kind:` keys.
+pub fn is_kubernetes(text: &str) -> bool {
+    let key = |k: &str| text.lines().any(|l| l.strip_prefix(k).is_some_and(|r| r.trim_start().starts_with(':')));
+    key("apiVersion") && key("kind")
 }
 
-/// Whether `path` is `/home/<user>` of a user the container file created.
-fn created_home(path: &str, users: &BTreeSet<String>) -> bool {
-    path.strip_prefix("/home/").and_then(|rest| rest.split('/').next()).is_some_and(|user| users.contains(user))
+/// Whether a `/home/<user>/...` path in a container or deployment file is inside the container
+/// (a Dockerfile's folders, a volume's target, a `mountPath`): not the host side of a volume
+/// (`/home/alice/models:/models`, `source:`, a `hostPath`'s `path:`).
+fn container_side(line: &str, found: &PathMatch) -> bool {
+    if !found.path.starts_with("/home/") {
+        return false;
+    }
+    let after = &line[found.start + found.path.len()..];
+    let host_mount = after.starts_with(":/") || after.starts_with(":$") || after.starts_with(":~");
+    let key = line.trim_start().trim_start_matches("- ").split(':').next().unwrap_or("").trim();
+    !(host_mount || matches!(key, "source" | "path" | "device"))
+}
+
+/// Placeholder users of documentation: `/home/you/...`, `/Users/me/...`.
+const PLACEHOLDER_USERS: &[&str] =
+    &["you", "yourname", "your_name", "your-name", "me", "someone", "somebody", "user", "username", "user_name", "myname", "my_name", "name", "foo"];
+
+/// Words that make a string an example rather than a path to open.
+const EXAMPLE_MARKERS: &[&str] = &["e.g.", "e.g ", "i.e.", "like ", "such as", "for example", "for instance", "example:"];
+
+/// Keyword arguments whose string is text for a person (argparse, click).
+const TEXT_ARGUMENTS: &[&str] = &["help", "description", "epilog", "usage"];
+
+/// Whether a path is documentation inside a quoted string: a placeholder user, or prose around it
+/// (`"e.g. /home/me/x.csv"`, `help="..."`). A bare path string (`"/home/alice/m.onnx"`) is not.
+fn is_example(line: &str, found: &PathMatch) -> bool {
+    let Some((open, text)) = enclosing_string(line, found.start) else { return false };
+    if home_user(&found.path).is_some_and(|u| PLACEHOLDER_USERS.iter().any(|p| u.eq_ignore_ascii_case(p))) {
+        return true;
+    }
+    let before = line[..open].trim_end_matches(|c: char| "rRbBuUfF".contains(c)).trim_end();
+    let argument = before.strip_suffix('=').is_some_and(|b| TEXT_ARGUMENTS.iter().any(|a| b.trim_end().ends_with(a)));
+    let lower = text.to_ascii_lowercase();
+    argument || (text.contains(' ') && EXAMPLE_MARKERS.iter().any(|m| lower.contains(m)))
+}
+
+/// The user of a home-folder path (`/home/<user>/`, `/Users/<user>`, `C:\Users\<user>`).
+fn home_user(path: &str) -> Option<&str> {
+    let path = path.get(..7).filter(|p| p.eq_ignore_ascii_case("file://")).map_or(path, |_| path[7..].trim_start_matches('/'));
+    let parts: Vec<&str> = path.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        [root, user, ..] if *root == "home" || *root == "Users" => Some(user),
+        [drive, root, user, ..] if drive.ends_with(':') && root.eq_ignore_ascii_case("users") => Some(user),
+        _ => None,
+    }
+}
+
+/// The text of the quoted string on `line` that holds byte `at`, with where it starts (to the end
+/// of the line if it does not close there).
+fn enclosing_string(line: &str, at: usize) -> Option<(usize, &str)> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c != b'"' && c != b'\'' {
+            i += 1;
+            continue;
+        }
+        let quote: &[u8] = if b[i..].starts_with(&[c, c, c]) { &b[i..i + 3] } else { &b[i..i + 1] };
+        let open = i + quote.len();
+        let mut close = open;
+        while close < b.len() && !b[close..].starts_with(quote) {
+            close += if b[close] == b'\\' { 2 } else { 1 };
+        }
+        let close = close.min(b.len());
+        if (open..close).contains(&at) {
+            return line.get(open..close).map(|t| (i, t));
+        }
+        i = close + quote.len();
+    }
+    None
 }
 
 /// The comment and string state carried from line to line.
@@ -544,7 +625,63 @@ fn scan_file(root: &Path, relative: &Path, language: Language, limits: ScanLimit
     scan.files += 1;
     let text = String::from_utf8_lossy(&bytes);
     let tests = is_test_file(relative);
+    if language == Language::Notebook {
+        match notebook_cells(&text) {
+            Some(cells) => {
+                for (cell, source) in cells {
+                    let at = format!("{shown}[cell {cell}]");
+                    scan.findings.extend(scan_text(&source, Language::Python, tests).into_iter().map(|f| (at.clone(), language, f)));
+                }
+            }
+            None => scan.skipped.push(format!("{shown}: not a Jupyter notebook (JSON with cells)")),
+        }
+        return;
+    }
+    let language = if language == Language::Config && is_kubernetes(&text) { Language::Deploy } else { language };
     scan.findings.extend(scan_text(&text, language, tests).into_iter().map(|f| (shown.clone(), language, f)));
+}
+
+/// A notebook as JSON: only the cells are read.
+#[derive(serde::Deserialize)]
+struct Notebook {
+    cells: Vec<Cell>,
+}
+
+#[derive(serde::Deserialize)]
+struct Cell {
+    cell_type: String,
+    #[serde(default)]
+    source: CellSource,
+}
+
+/// A cell's source: one string, or a list of lines.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum CellSource {
+    Text(String),
+    Lines(Vec<String>),
+}
+
+impl Default for CellSource {
+    fn default() -> Self {
+        Self::Text(String::new())
+    }
+}
+
+/// The code cells of a notebook (1-based number among all cells, source); `None`: not a notebook.
+fn notebook_cells(text: &str) -> Option<Vec<(usize, String)>> {
+    let notebook: Notebook = serde_json::from_str(text).ok()?;
+    let code = notebook.cells.into_iter().enumerate().filter(|(_, c)| c.cell_type == "code");
+    Some(
+        code.map(|(at, cell)| {
+            let source = match cell.source {
+                CellSource::Text(text) => text,
+                CellSource::Lines(lines) => lines.concat(),
+            };
+            (at + 1, source)
+        })
+        .collect(),
+    )
 }
 
 #[cfg(test)]
