@@ -757,11 +757,64 @@ mod tests {
         assert_eq!(scan_text("x = '/home/a/m'", Language::Python, true)[0].context, Context::Test);
     }
 
+    fn found(text: &str, language: Language) -> Vec<(String, Context)> {
+        scan_text(text, language, false).into_iter().map(|f| (f.found.path, f.context)).collect()
+    }
+
     #[test]
-    fn a_container_file_may_use_the_home_of_a_user_it_creates() {
-        let docker = "FROM python:3.11\nRUN useradd -m -u 1000 user\nUSER app:app\nWORKDIR /home/user/app\nCOPY x /home/app/x\nCOPY y /home/alice/y\nWORKDIR C:\\app\\bin\n";
-        let found: Vec<String> = scan_text(docker, Language::Container, false).into_iter().map(|f| f.found.path).collect();
-        assert_eq!(found, ["/home/alice/y"]);
+    fn home_folders_in_container_files_are_the_containers_but_a_mac_path_or_a_host_volume_is_not() {
+        let docker = "FROM jupyter/scipy-notebook\nWORKDIR /home/jovyan/work\nCOPY y /home/alice/y\nWORKDIR C:\\app\\bin\nCOPY m /Users/bob/m\nRUN docker run -v /home/carol/d:/d x\n";
+        let home = |p: &str| (p.to_string(), Context::Code);
+        assert_eq!(found(docker, Language::Container), [home("/Users/bob/m"), home("/home/carol/d")]);
+        let compose = "services:\n  app:\n    volumes:\n      - ./models:/home/app/models:ro\n      - /home/alice/models:/models\n      - /Users/alice/data:/data\n      - type: bind\n        source: /home/bob/x\n        target: /home/app/x\n";
+        assert_eq!(found(compose, Language::Deploy), [home("/home/alice/models"), home("/Users/alice/data"), home("/home/bob/x")]);
+        let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - volumeMounts:\n        - mountPath: /home/jovyan/work\n  volumes:\n    - hostPath:\n        path: /home/dan/data\n";
+        assert!(is_kubernetes(pod) && !is_kubernetes("kind: x\n"));
+        assert_eq!(found(pod, Language::Deploy), [home("/home/dan/data")]);
+        // The same home paths outside a container file are a laptop's.
+        assert_eq!(found("WORKDIR /home/jovyan/work\n", Language::Config), [home("/home/jovyan/work")]);
+    }
+
+    #[test]
+    fn prose_and_placeholder_users_in_strings_are_examples() {
+        let ex = |p: &str| (p.to_string(), Context::Example);
+        let code = |p: &str| (p.to_string(), Context::Code);
+        let python = [
+            ("p.add_argument('--rows', help=\"path to rows, /home/alice/rows.csv\")", ex("/home/alice/rows.csv")),
+            ("p.add_argument('--rows', help=\"e.g. /home/alice/data/rows.csv\")", ex("/home/alice/data/rows.csv")),
+            ("print(\"a model path like /Users/alice/model.onnx\")", ex("/Users/alice/model.onnx")),
+            ("log.info(\"paths such as /home/bob/ in logs\")", ex("/home/bob/")),
+            ("DEFAULT = \"/home/you/data/rows.csv\"", ex("/home/you/data/rows.csv")),
+            ("x = 'C:\\\\Users\\\\username\\\\m.onnx'", ex("C:\\\\Users\\\\username\\\\m.onnx")),
+            ("MODEL_PATH = \"/home/alice/model.onnx\"", code("/home/alice/model.onnx")),
+            ("open(\"/Users/alice/data.csv\")", code("/Users/alice/data.csv")),
+            ("run(\"python /home/alice/train.py --epochs 3\")", code("/home/alice/train.py")),
+            ("x = 'it\\'s like' + \"/home/alice/m\"", code("/home/alice/m")),
+            ("p = /home/me/x", code("/home/me/x")),
+        ];
+        for (line, expected) in python {
+            assert_eq!(found(line, Language::Python), [expected], "{line}");
+        }
+    }
+
+    #[test]
+    fn hosted_notebook_and_macos_temporary_folders_are_found() {
+        assert_eq!(paths("'/content/drive/MyDrive/m.onnx' /kaggle/input/titanic/train.csv"), ["/content/drive/MyDrive/m.onnx", "/kaggle/input/titanic/train.csv"]);
+        assert_eq!(find_paths("/private/var/folders/x1/T/m.onnx")[0].kind, PathKind::Temp);
+        assert_eq!(find_paths("/content/drive/x")[0].kind, PathKind::Hosted);
+        assert_eq!(paths("/content/sample_data/x /kaggle/working/x /var/folders/x /content/drive/"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_notebooks_code_cells_are_read_by_cell() {
+        let notebook = r#"{"cells": [{"cell_type": "markdown", "source": ["/home/alice/doc"]},
+            {"cell_type": "code", "source": ["import x\n", "m = '/home/alice/m.onnx'\n"], "outputs": [{"text": "/home/alice/out"}]},
+            {"cell_type": "code", "source": "df = read('/content/drive/MyDrive/d.csv')"}], "nbformat": 4}"#;
+        let cells: Vec<(usize, Vec<(String, Context)>)> =
+            notebook_cells(notebook).unwrap().into_iter().map(|(n, s)| (n, found(&s, Language::Python))).collect();
+        let code = |p: &str| vec![(p.to_string(), Context::Code)];
+        assert_eq!(cells, [(2, code("/home/alice/m.onnx")), (3, code("/content/drive/MyDrive/d.csv"))]);
+        assert!(notebook_cells("{\"cells\": 3}").is_none() && notebook_cells("not json").is_none());
     }
 
     #[test]
@@ -770,6 +823,12 @@ mod tests {
         assert_eq!(Language::of("serve.Dockerfile"), Some(Language::Container));
         assert_eq!(Language::of("requirements-dev.txt"), Some(Language::Config));
         assert_eq!(Language::of("notes.txt"), None);
+        assert_eq!(Language::of("docker-compose.prod.yml"), Some(Language::Deploy));
+        assert_eq!(Language::of("compose.yaml"), Some(Language::Deploy));
+        assert_eq!(Language::of("eda.ipynb"), Some(Language::Notebook));
+        assert_eq!(Language::of(".env"), Some(Language::Config));
+        assert_eq!(Language::of(".env.local"), Some(Language::Config));
+        assert_eq!(Language::of("prod.env"), Some(Language::Config));
         assert!(is_test_file(Path::new("tests/test_x.py")) && is_test_file(Path::new("pkg/test_api.py")));
         assert!(is_test_file(Path::new("fixtures/generate.py")));
         assert!(!is_test_file(Path::new("src/serve.py")) && !is_test_file(Path::new("tests")));
