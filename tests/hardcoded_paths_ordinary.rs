@@ -82,7 +82,9 @@ fn a_notebooks_code_cell_and_a_dotenv_file_are_scanned() {
     assert_eq!(
         run.details("hardcoded_paths"),
         [
-            format!("fail {dir}/.env:2: /kaggle/input/titanic {HOSTED}; use a path relative to the project, or an environment variable the loader expands"),
+            format!(
+                "fail {dir}/.env:2: /kaggle/input/titanic {HOSTED}; use a path relative to the project, or an environment variable the loader expands"
+            ),
             format!("fail {dir}/eda.ipynb[cell 2]:3: /content/drive/MyDrive/train.csv {HOSTED}; {PYTHON_FIX}"),
             scanned("fixtures/configs/fast.yaml", "2 files", "paths_notebook"),
         ]

@@ -29,10 +29,11 @@ impl Check for HardcodedPaths {
     fn explanation(&self) -> &'static str {
         "What: finds paths that exist only on the machine that wrote them: home folders (/Users/<name>, \
          /home/<name>, C:\\Users\\<name>, ~/<name>), external and WSL drives (/Volumes/<name>, /media/<name>, \
-         /mnt/c/), Windows drive paths (D:\\data\\x.csv) and file:// URLs to them. It reads the model's \
+         /mnt/c/), Windows drive paths (D:\\data\\x.csv), Colab/Kaggle folders (/content/drive, /kaggle/input), \
+         /private/var/folders and file:// URLs to them. It reads the model's \
          metadata_props, doc strings, string attributes and string initializers (subgraphs and functions \
          included), a pickle's string constants (read from its opcodes, never loaded), the audit config, \
-         and with --project DIR the serving code under it: Python, shell scripts, YAML, TOML, JSON, \
+         and with --project DIR the serving code under it: Python, notebooks' code cells, .env files, shell scripts, YAML, TOML, JSON, \
          requirements*.txt, Dockerfile and Containerfile (hidden folders, .venv/venv and any folder holding \
          pyvenv.cfg, node_modules, build, dist, target, site-packages, __pycache__ and vendored folders are \
          skipped; every file is read through the sandbox opener: regular, at most max_file_kb, no link out of \
@@ -41,8 +42,11 @@ impl Check for HardcodedPaths {
          (tests/, test/, testing/, fixtures/, testdata/, test_*.py, *_test.py, conftest.py) it warns. Never reported: system and container \
          paths (/usr, /bin, /etc, /tmp, /dev, /proc, /var, /opt, /app, /srv, /models, /data, /workspace, \
          /root, /mnt/<name>, C:\\Windows, C:\\ProgramData, C:\\Program Files), a path inside a URL \
-         (https://host/home/...), ~/.name and ~/Library (per-user caches and configs), /home/<user> in a container file that creates <user>, and Windows paths in container \
-         files. checks.hardcoded_paths.allow lists prefixes that are not findings. Each finding names the file and \
+         (https://host/home/...), ~/.name and ~/Library (per-user caches and configs), and Windows paths in container \
+         files. Example text in a string (help=, \"e.g. /home/you/x\", a placeholder user) warns. In Dockerfiles, \
+         compose files and Kubernetes manifests /home/<user> is the container's and not reported; /Users, C:\\Users \
+         and the host side of a volume still fail. checks.hardcoded_paths.allow lists prefixes (whole folder names) \
+         that are not findings. Each finding names the file and \
          line (serve.py:4) or the model field (metadata_props[\"train_data\"]) and the fix for its kind of file.\n\
          Why: a pipeline that loads /Users/alice/project/model.onnx or reads a vocabulary from \
          /home/bob/data works on the laptop that trained it and fails in the container that serves it.\n\
@@ -226,8 +230,7 @@ fn allowed(path: &str, prefixes: &[String]) -> bool {
 /// Whether `prefix` starts `path` and ends at a separator (its own last character, the next one of
 /// `path`, or the end of `path`).
 fn component_prefix(path: &str, prefix: &str) -> bool {
-    path.strip_prefix(prefix)
-        .is_some_and(|rest| prefix.ends_with(['/', '\\']) || rest.is_empty() || rest.starts_with(['/', '\\']))
+    path.strip_prefix(prefix).is_some_and(|rest| prefix.ends_with(['/', '\\']) || rest.is_empty() || rest.starts_with(['/', '\\']))
 }
 
 #[cfg(test)]

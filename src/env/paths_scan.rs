@@ -799,7 +799,10 @@ mod tests {
 
     #[test]
     fn hosted_notebook_and_macos_temporary_folders_are_found() {
-        assert_eq!(paths("'/content/drive/MyDrive/m.onnx' /kaggle/input/titanic/train.csv"), ["/content/drive/MyDrive/m.onnx", "/kaggle/input/titanic/train.csv"]);
+        assert_eq!(
+            paths("'/content/drive/MyDrive/m.onnx' /kaggle/input/titanic/train.csv"),
+            ["/content/drive/MyDrive/m.onnx", "/kaggle/input/titanic/train.csv"]
+        );
         assert_eq!(find_paths("/private/var/folders/x1/T/m.onnx")[0].kind, PathKind::Temp);
         assert_eq!(find_paths("/content/drive/x")[0].kind, PathKind::Hosted);
         assert_eq!(paths("/content/sample_data/x /kaggle/working/x /var/folders/x /content/drive/"), Vec::<String>::new());
