@@ -273,7 +273,7 @@ fn run_checks(options: &AuditOptions, ctx: &AuditContext<'_>) -> Result<Vec<Chec
         .map(|check| {
             let severity = options.config.checks.severity(check.id());
             let id = check.id();
-            let outcome = match not_selected(options, &id) {
+            let outcome = match not_selected(options, id) {
                 Some(reason) => Outcome::skip(reason),
                 None => run_guarded(*check, ctx)?,
             };
