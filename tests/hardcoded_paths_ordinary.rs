@@ -27,8 +27,8 @@ fn home_folders_inside_a_container_image_or_pod_pass() {
     let run = project("paths_containers", "fixtures/configs/fast.yaml");
     assert_eq!(run.status("hardcoded_paths"), "pass", "{:?}", run.details("hardcoded_paths"));
     assert_eq!(run.code, 0);
-    assert_eq!(run.check("hardcoded_paths")["summary"], "no hardcoded paths in the model, the config and 3 files under --project");
-    assert_eq!(run.details("hardcoded_paths"), [scanned("fixtures/configs/fast.yaml", "3 files", "paths_containers")]);
+    assert_eq!(run.check("hardcoded_paths")["summary"], "no hardcoded paths in the model, the config and 5 files under --project");
+    assert_eq!(run.details("hardcoded_paths"), [scanned("fixtures/configs/fast.yaml", "5 files", "paths_containers")]);
 }
 
 #[test]

@@ -306,6 +306,9 @@ pub fn scan_text(text: &str, language: Language, in_tests: bool) -> Vec<LineFind
             if matches!(language, Language::Container | Language::Deploy) && container_side(line, &found) {
                 continue;
             }
+            if home_user(&found.path).is_some_and(|u| CONTAINER_USERS.contains(&u)) {
+                continue;
+            }
             // Windows containers have C:\ paths of their own.
             if language == Language::Container && found.kind == PathKind::WindowsDrive {
                 continue;
@@ -319,10 +322,21 @@ pub fn scan_text(text: &str, language: Language, in_tests: bool) -> Vec<LineFind
     findings
 }
 
-/// Whether a YAML text is a Kubernetes manifest: top-level `apiVersion:` and `kind:` keys.
-pub fn is_kubernetes(text: &str) -> bool {
+/// Users that exist only inside well-known container images (Jupyter's docker-stacks): their
+/// home is never a developer's laptop.
+const CONTAINER_USERS: &[&str] = &["jovyan"];
+
+/// Whether a YAML text is a Kubernetes manifest (top-level `apiVersion:` and `kind:` keys) or a
+/// compose file (a top-level `services:` with an `image:` or `build:`).
+pub fn is_deployment(text: &str) -> bool {
     let key = |k: &str| text.lines().any(|l| l.strip_prefix(k).is_some_and(|r| r.trim_start().starts_with(':')));
-    key("apiVersion") && key("kind")
+    let nested = |k: &str| text.lines().any(|l| l.trim_start().strip_prefix(k).is_some_and(|r| r.starts_with(':')));
+    (key("apiVersion") && key("kind")) || (key("services") && (nested("image") || nested("build")))
+}
+
+/// Whether a JSON text is a Kubernetes or OpenShift manifest (`"apiVersion"` and `"kind"` keys).
+fn is_json_manifest(text: &str) -> bool {
+    text.contains("\"apiVersion\"") && text.contains("\"kind\"")
 }
 
 /// Whether a `/home/<user>/...` path in a container or deployment file is inside the container
@@ -637,7 +651,12 @@ fn scan_file(root: &Path, relative: &Path, language: Language, limits: ScanLimit
         }
         return;
     }
-    let language = if language == Language::Config && is_kubernetes(&text) { Language::Deploy } else { language };
+    let deployment = match language {
+        Language::Config => is_deployment(&text),
+        Language::Json => is_json_manifest(&text),
+        _ => false,
+    };
+    let language = if deployment { Language::Deploy } else { language };
     scan.findings.extend(scan_text(&text, language, tests).into_iter().map(|f| (shown.clone(), language, f)));
 }
 
@@ -769,10 +788,12 @@ mod tests {
         let compose = "services:\n  app:\n    volumes:\n      - ./models:/home/app/models:ro\n      - /home/alice/models:/models\n      - /Users/alice/data:/data\n      - type: bind\n        source: /home/bob/x\n        target: /home/app/x\n";
         assert_eq!(found(compose, Language::Deploy), [home("/home/alice/models"), home("/Users/alice/data"), home("/home/bob/x")]);
         let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - volumeMounts:\n        - mountPath: /home/jovyan/work\n  volumes:\n    - hostPath:\n        path: /home/dan/data\n";
-        assert!(is_kubernetes(pod) && !is_kubernetes("kind: x\n"));
+        assert!(is_deployment(pod) && !is_deployment("kind: x\n") && is_deployment("services:\n  nb:\n    image: x\n"));
+        assert!(is_json_manifest(r#"{"kind": "Template", "apiVersion": "v1"}"#) && !is_json_manifest(r#"{"kind": 1}"#));
+        assert_eq!(found("x = '/home/jovyan/work/m.onnx'\n", Language::Python), []);
         assert_eq!(found(pod, Language::Deploy), [home("/home/dan/data")]);
         // The same home paths outside a container file are a laptop's.
-        assert_eq!(found("WORKDIR /home/jovyan/work\n", Language::Config), [home("/home/jovyan/work")]);
+        assert_eq!(found("WORKDIR /home/dev/work\n", Language::Config), [home("/home/dev/work")]);
     }
 
     #[test]
