@@ -322,9 +322,9 @@ pub fn scan_text(text: &str, language: Language, in_tests: bool) -> Vec<LineFind
     findings
 }
 
-/// Users that exist only inside well-known container images (Jupyter's docker-stacks): their
-/// home is never a developer's laptop.
-const CONTAINER_USERS: &[&str] = &["jovyan"];
+/// Users whose `/home/<user>` exists only inside container images (Jupyter docker-stacks'
+/// jovyan; root, whose home is /root everywhere else): never a developer's laptop.
+const CONTAINER_USERS: &[&str] = &["jovyan", "root"];
 
 /// Whether a YAML text is a Kubernetes manifest (top-level `apiVersion:` and `kind:` keys) or a
 /// compose file (a top-level `services:` with an `image:` or `build:`).
@@ -790,7 +790,7 @@ mod tests {
         let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - volumeMounts:\n        - mountPath: /home/jovyan/work\n  volumes:\n    - hostPath:\n        path: /home/dan/data\n";
         assert!(is_deployment(pod) && !is_deployment("kind: x\n") && is_deployment("services:\n  nb:\n    image: x\n"));
         assert!(is_json_manifest(r#"{"kind": "Template", "apiVersion": "v1"}"#) && !is_json_manifest(r#"{"kind": 1}"#));
-        assert_eq!(found("x = '/home/jovyan/work/m.onnx'\n", Language::Python), []);
+        assert_eq!(found("x = '/home/jovyan/work/m.onnx' if root else '/home/root/m'\n", Language::Python), []);
         assert_eq!(found(pod, Language::Deploy), [home("/home/dan/data")]);
         // The same home paths outside a container file are a laptop's.
         assert_eq!(found("WORKDIR /home/dev/work\n", Language::Config), [home("/home/dev/work")]);
