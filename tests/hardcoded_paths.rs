@@ -79,10 +79,10 @@ fn where_a_path_sits_in_the_serving_code_decides_its_status() {
 fn urls_shebangs_and_container_paths_do_not_fire() {
     let run = paths("fixtures/models/iris_rf.onnx", &["--project", "fixtures/projects/paths_clean"]);
     assert_eq!(run.status("hardcoded_paths"), "pass", "{:?}", run.details("hardcoded_paths"));
-    assert_eq!(run.check("hardcoded_paths")["summary"], "no hardcoded paths in the model, the config and 4 files under --project");
+    assert_eq!(run.check("hardcoded_paths")["summary"], "no hardcoded paths in the model, the config and 6 files under --project");
     assert_eq!(
         run.details("hardcoded_paths")[0],
-        "scanned: the model's metadata, doc strings and string values, the config fixtures/configs/fast.yaml, 4 files under fixtures/projects/paths_clean"
+        "scanned: the model's metadata, doc strings and string values, the config fixtures/configs/fast.yaml, 6 files under fixtures/projects/paths_clean"
     );
     assert_eq!(run.code, 0);
 }

@@ -37,16 +37,16 @@ impl Check for HardcodedPaths {
          requirements*.txt, Dockerfile and Containerfile (hidden folders, .venv/venv and any folder holding \
          pyvenv.cfg, node_modules, build, dist, target, site-packages, __pycache__ and vendored folders are \
          skipped; every file is read through the sandbox opener: regular, at most max_file_kb, no link out of \
-         the project; at most max_files files). A path in code, a config value or a model value fails; in a \
+         the project; at most max_files files tried). A path in code, a config value or a model value fails; in a \
          # comment, a docstring (a string that is a statement of its own), a model doc_string, or a test file \
          (tests/, test/, testing/, fixtures/, testdata/, test_*.py, *_test.py, conftest.py) it warns. Never reported: system and container \
          paths (/usr, /bin, /etc, /tmp, /dev, /proc, /var, /opt, /app, /srv, /models, /data, /workspace, \
          /root, /mnt/<name>, C:\\Windows, C:\\ProgramData, C:\\Program Files), a path inside a URL \
-         (https://host/home/...), ~/.name and ~/Library (per-user caches and configs), and Windows paths in container \
-         files. Example text in a string (help=, \"e.g. /home/you/x\", a placeholder user) warns. In Dockerfiles, \
-         compose files and Kubernetes manifests /home/<user> is the container's and not reported; /Users, C:\\Users \
-         and the host side of a volume still fail. checks.hardcoded_paths.allow lists prefixes (whole folder names) \
-         that are not findings. Each finding names the file and \
+         (https://host/home/...), ~/.name and ~/Library (per-user caches and configs), paths inside a container image (any /home/... or Windows path in a container file, a \
+         /home/<name> the project's container files create or name, Kubernetes mountPath, workingDir and subPath values). \
+         Example text in a string (help=, \"e.g. /home/you/x\", a placeholder user) warns. In compose files and Kubernetes \
+         manifests /home/<user> is the container's too; /Users, C:\\Users and the host side of a volume still fail. \
+         checks.hardcoded_paths.allow lists prefixes (whole folder names) that are not findings. Each finding names the file and \
          line (serve.py:4) or the model field (metadata_props[\"train_data\"]) and the fix for its kind of file.\n\
          Why: a pipeline that loads /Users/alice/project/model.onnx or reads a vocabulary from \
          /home/bob/data works on the laptop that trained it and fails in the container that serves it.\n\
@@ -137,7 +137,7 @@ fn scan_config(path: &Path, found: &mut Found<'_>, scanned: &mut Vec<(String, St
     let shown = path.display();
     match crate::sandbox::open::read_text(path, crate::sandbox::open::MAX_CONFIG_BYTES) {
         Ok(text) => {
-            for hit in paths_scan::scan_text(&text, Language::Config, false) {
+            for hit in paths_scan::scan_text(&text, Language::Config, false, &Default::default()) {
                 let fix = "use a relative path, or allow-list the prefix (checks.hardcoded_paths.allow)";
                 found.add(status_of(hit.context), format!("{shown}:{}{}", hit.line, hit.context.label()), hit.found, fix);
             }

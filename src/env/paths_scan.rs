@@ -11,9 +11,11 @@
 //! `/opt`, `/app`, `/srv`, `/models`, `/data`, `/workspace`, `/root`, `/mnt/<name>`: where images
 //! put code and volumes are mounted; `C:\Windows`, `C:\ProgramData`, `C:\Program Files`), a path
 //! inside a URL (`https://host/home/...`), `~/.name` and `~/Library/...` (per-user caches and
-//! configs every machine has), and `/home/<user>` in a container file that
-//! creates `<user>` itself. Nothing here decides a status: the check does.
+//! configs every machine has), and paths inside a container image: every `/home/...` of a
+//! container file, a `/home/<name>` the project's container files create or name, and Kubernetes
+//! `mountPath`/`workingDir`/`subPath` values. Nothing here decides a status: the check does.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::sandbox::open::{self, OpenError};
@@ -296,21 +298,18 @@ pub struct LineFinding {
 }
 
 /// Every machine-specific path in the text of a file, by line, with its context. `in_tests`: the
-/// file is test code (every finding is then [`Context::Test`]).
-pub fn scan_text(text: &str, language: Language, in_tests: bool) -> Vec<LineFinding> {
+/// file is test code (every finding is then [`Context::Test`]); `homes`: the `/home/<name>`
+/// folders the project's container files create or use (paths inside the image).
+pub fn scan_text(text: &str, language: Language, in_tests: bool, homes: &BTreeSet<String>) -> Vec<LineFinding> {
     let mut lexer = Lexer::default();
     let mut findings = Vec::new();
     for (index, line) in text.lines().enumerate() {
+        if container_key(line) {
+            continue;
+        }
         let regions = lexer.regions(line, language, index == 0);
         for found in find_paths(line) {
-            if matches!(language, Language::Container | Language::Deploy) && container_side(line, &found) {
-                continue;
-            }
-            if home_user(&found.path).is_some_and(|u| CONTAINER_USERS.contains(&u)) {
-                continue;
-            }
-            // Windows containers have C:\ paths of their own.
-            if language == Language::Container && found.kind == PathKind::WindowsDrive {
+            if image_path(line, &found, language, homes) {
                 continue;
             }
             let context = regions.iter().rev().find(|(start, _)| *start <= found.start).map_or(Context::Code, |(_, c)| *c);
@@ -339,17 +338,17 @@ fn is_json_manifest(text: &str) -> bool {
     text.contains("\"apiVersion\"") && text.contains("\"kind\"")
 }
 
-/// Whether a `/home/<user>/...` path in a container or deployment file is inside the container
-/// (a Dockerfile's folders, a volume's target, a `mountPath`): not the host side of a volume
-/// (`/home/alice/models:/models`, `source:`, a `hostPath`'s `path:`).
-fn container_side(line: &str, found: &PathMatch) -> bool {
-    if !found.path.starts_with("/home/") {
-        return false;
-    }
+/// Whether a `/home/...` path in a container or deployment file is on the host: the host side
+/// of a volume (`- /home/alice/models:/models`, `-v /home/alice/d:/d`), a long-syntax `source:`,
+/// a `hostPath`'s `path:` or a `device:`. (`PATH=/home/app/bin:/usr/bin` is not a volume.)
+fn host_side(line: &str, found: &PathMatch) -> bool {
     let after = &line[found.start + found.path.len()..];
-    let host_mount = after.starts_with(":/") || after.starts_with(":$") || after.starts_with(":~");
+    let mount = after.starts_with(":/") || after.starts_with(":$") || after.starts_with(":~");
+    let before = line[..found.start].trim_end_matches(['"', '\'', '=']).trim_end();
+    let item = before.trim_start() == "-";
+    let flag = [" -v", "--volume", "--mount"].iter().any(|f| before.ends_with(f)) || before == "-v";
     let key = line.trim_start().trim_start_matches("- ").split(':').next().unwrap_or("").trim();
-    !(host_mount || matches!(key, "source" | "path" | "device"))
+    (mount && (item || flag)) || matches!(key, "source" | "path" | "device")
 }
 
 /// Placeholder users of documentation: `/home/you/...`, `/Users/me/...`.
@@ -410,6 +409,58 @@ fn enclosing_string(line: &str, at: usize) -> Option<(usize, &str)> {
         i = close + quote.len();
     }
     None
+}
+
+/// Whether a match is a path inside a container image: every `/home/...` of a container or
+/// deployment file but the host side of a volume, a `/home/<name>` the project's container files
+/// name or a container-only user's, and a Windows path in a container file (Windows images have
+/// `C:\` paths of their own).
+fn image_path(line: &str, found: &PathMatch, language: Language, homes: &BTreeSet<String>) -> bool {
+    let home = found.path.strip_prefix("/home/").and_then(|rest| rest.split('/').next());
+    let deploy = matches!(language, Language::Container | Language::Deploy);
+    if deploy && home.is_some() && host_side(line, found) {
+        return false;
+    }
+    if home.is_some_and(|name| homes.contains(name) || CONTAINER_USERS.contains(&name)) {
+        return true;
+    }
+    match language {
+        Language::Container => home.is_some() || found.kind == PathKind::WindowsDrive,
+        Language::Deploy => home.is_some(),
+        _ => false,
+    }
+}
+
+/// A Kubernetes key whose value is a path inside the container (`mountPath:`, `workingDir:`).
+fn container_key(line: &str) -> bool {
+    let key = line.trim_start().trim_start_matches("- ").trim_start().split(':').next().unwrap_or("");
+    matches!(key.trim_matches(|c| c == '"' || c == '\''), "mountPath" | "workingDir" | "subPath")
+}
+
+/// The `/home/<name>` folders a container file creates or uses: users it adds (`useradd`,
+/// `adduser`) or switches to (`USER`), and every `/home/<name>` it names.
+fn image_homes(text: &str) -> BTreeSet<String> {
+    let mut homes = BTreeSet::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let [first, user, ..] = words.as_slice()
+            && first.eq_ignore_ascii_case("USER")
+        {
+            homes.insert(user.split(':').next().unwrap_or(user).to_string());
+        }
+        for (at, word) in words.iter().enumerate() {
+            if matches!(*word, "useradd" | "adduser") {
+                let command = words[at + 1..].iter().take_while(|w| !matches!(**w, "&&" | ";" | "||" | "\\"));
+                homes.extend(command.filter(|w| !w.starts_with('-')).map(|w| w.trim_end_matches(';').to_string()));
+            }
+        }
+        for found in find_paths(line) {
+            if let Some(name) = found.path.strip_prefix("/home/").and_then(|rest| rest.split('/').next()) {
+                homes.insert(name.to_string());
+            }
+        }
+    }
+    homes
 }
 
 /// The comment and string state carried from line to line.
@@ -527,7 +578,7 @@ fn hash_comments(b: &[u8]) -> Vec<(usize, Context)> {
 /// Bounds on a project scan.
 #[derive(Debug, Clone, Copy)]
 pub struct ScanLimits {
-    /// Files read at most; the scan stops (incomplete) past this.
+    /// Files tried at most (read or skipped); the scan stops (incomplete) past this.
     pub max_files: usize,
     /// Larger files are skipped and counted.
     pub max_file_bytes: u64,
@@ -587,6 +638,25 @@ pub fn is_test_file(relative: &Path) -> bool {
 /// `root`). `exclude`: a file already scanned elsewhere (the audit config), by canonical path.
 pub fn scan_project(root: &Path, limits: ScanLimits, exclude: Option<&Path>) -> ProjectScan {
     let mut scan = ProjectScan::default();
+    let files = candidates(root, limits.max_files, &mut scan);
+    // The image's own folders first: `/home/<name>` that a container file creates or uses is a
+    // path inside the image wherever the project names it (a k8s mountPath, an entrypoint script).
+    let mut homes = BTreeSet::new();
+    for (relative, _) in files.iter().filter(|(_, l)| *l == Language::Container) {
+        if let Ok(bytes) = open::read_within(root, &root.join(relative), limits.max_file_bytes) {
+            homes.extend(image_homes(&String::from_utf8_lossy(&bytes)));
+        }
+    }
+    for (relative, language) in &files {
+        scan_file(root, relative, *language, limits, exclude, &homes, &mut scan);
+    }
+    scan
+}
+
+/// The files to scan under `root`, in name order (folders after the files beside them), at most
+/// `max_files` (`truncated` is set when there are more).
+fn candidates(root: &Path, max_files: usize, scan: &mut ProjectScan) -> Vec<(PathBuf, Language)> {
+    let mut files = Vec::new();
     let mut stack: Vec<PathBuf> = vec![PathBuf::new()];
     while let Some(relative) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(root.join(&relative)) else {
@@ -607,19 +677,27 @@ pub fn scan_project(root: &Path, limits: ScanLimits, exclude: Option<&Path>) -> 
             }
             // A symlink is never followed into a folder; to a file, the opener keeps it inside.
             let Some(language) = Language::of(&name) else { continue };
-            if scan.files >= limits.max_files {
+            if files.len() >= max_files {
                 scan.truncated = true;
-                return scan;
+                return files;
             }
-            scan_file(root, &inner, language, limits, exclude, &mut scan);
+            files.push((inner, language));
         }
         // Popped last first: reversed so that folders are read in name order.
         stack.extend(folders.into_iter().rev());
     }
-    scan
+    files
 }
 
-fn scan_file(root: &Path, relative: &Path, language: Language, limits: ScanLimits, exclude: Option<&Path>, scan: &mut ProjectScan) {
+fn scan_file(
+    root: &Path,
+    relative: &Path,
+    language: Language,
+    limits: ScanLimits,
+    exclude: Option<&Path>,
+    homes: &BTreeSet<String>,
+    scan: &mut ProjectScan,
+) {
     let path = root.join(relative);
     let shown = path.display().to_string();
     if exclude.is_some_and(|e| path.canonicalize().is_ok_and(|p| p == e)) {
@@ -644,7 +722,7 @@ fn scan_file(root: &Path, relative: &Path, language: Language, limits: ScanLimit
             Some(cells) => {
                 for (cell, source) in cells {
                     let at = format!("{shown}[cell {cell}]");
-                    scan.findings.extend(scan_text(&source, Language::Python, tests).into_iter().map(|f| (at.clone(), language, f)));
+                    scan.findings.extend(scan_text(&source, Language::Python, tests, homes).into_iter().map(|f| (at.clone(), language, f)));
                 }
             }
             None => scan.skipped.push(format!("{shown}: not a Jupyter notebook (JSON with cells)")),
@@ -657,7 +735,7 @@ fn scan_file(root: &Path, relative: &Path, language: Language, limits: ScanLimit
         _ => false,
     };
     let language = if deployment { Language::Deploy } else { language };
-    scan.findings.extend(scan_text(&text, language, tests).into_iter().map(|f| (shown.clone(), language, f)));
+    scan.findings.extend(scan_text(&text, language, tests, homes).into_iter().map(|f| (shown.clone(), language, f)));
 }
 
 /// A notebook as JSON: only the cells are read.
@@ -748,7 +826,7 @@ mod tests {
     }
 
     fn contexts(text: &str, language: Language) -> Vec<(usize, Context)> {
-        scan_text(text, language, false).into_iter().map(|f| (f.line, f.context)).collect()
+        scan_text(text, language, false, &BTreeSet::new()).into_iter().map(|f| (f.line, f.context)).collect()
     }
 
     #[test]
@@ -773,19 +851,19 @@ mod tests {
         assert_eq!(contexts(shell, Language::Shell), [(1, Context::Code), (2, Context::Comment), (3, Context::Code)]);
         let yaml = "path: /home/a/x # old: /home/a/y\nnote: don't /home/a/z\n";
         assert_eq!(contexts(yaml, Language::Config), [(1, Context::Code), (1, Context::Comment), (2, Context::Code)]);
-        assert_eq!(scan_text("x = '/home/a/m'", Language::Python, true)[0].context, Context::Test);
+        assert_eq!(scan_text("x = '/home/a/m'", Language::Python, true, &BTreeSet::new())[0].context, Context::Test);
     }
 
     fn found(text: &str, language: Language) -> Vec<(String, Context)> {
-        scan_text(text, language, false).into_iter().map(|f| (f.found.path, f.context)).collect()
+        scan_text(text, language, false, &BTreeSet::new()).into_iter().map(|f| (f.found.path, f.context)).collect()
     }
 
     #[test]
     fn home_folders_in_container_files_are_the_containers_but_a_mac_path_or_a_host_volume_is_not() {
-        let docker = "FROM jupyter/scipy-notebook\nWORKDIR /home/jovyan/work\nCOPY y /home/alice/y\nWORKDIR C:\\app\\bin\nCOPY m /Users/bob/m\nRUN docker run -v /home/carol/d:/d x\n";
+        let docker = "FROM jupyter/scipy-notebook\nWORKDIR /home/jovyan/work\nCOPY y /home/alice/y\nWORKDIR C:\\app\\bin\nCOPY m /Users/bob/m\nRUN docker run -v /home/carol/d:/d x\nENV PATH=/home/app/.local/bin:/usr/bin\n";
         let home = |p: &str| (p.to_string(), Context::Code);
         assert_eq!(found(docker, Language::Container), [home("/Users/bob/m"), home("/home/carol/d")]);
-        let compose = "services:\n  app:\n    volumes:\n      - ./models:/home/app/models:ro\n      - /home/alice/models:/models\n      - /Users/alice/data:/data\n      - type: bind\n        source: /home/bob/x\n        target: /home/app/x\n";
+        let compose = "services:\n  app:\n    volumes:\n      - ./models:/home/app/models:ro\n    environment:\n      - PATH=/home/app/bin:/usr/bin\n    volumes:\n      - /home/alice/models:/models\n      - /Users/alice/data:/data\n      - type: bind\n        source: /home/bob/x\n        target: /home/app/x\n";
         assert_eq!(found(compose, Language::Deploy), [home("/home/alice/models"), home("/Users/alice/data"), home("/home/bob/x")]);
         let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - volumeMounts:\n        - mountPath: /home/jovyan/work\n  volumes:\n    - hostPath:\n        path: /home/dan/data\n";
         assert!(is_deployment(pod) && !is_deployment("kind: x\n") && is_deployment("services:\n  nb:\n    image: x\n"));
@@ -842,6 +920,22 @@ mod tests {
     }
 
     #[test]
+    fn the_homes_a_container_file_creates_or_uses_are_image_paths_across_the_project() {
+        let docker = "FROM python:3.11\nRUN useradd -m -u 1000 user\nUSER app:app\nRUN python3 -m venv /home/venv\nCOPY y /home/alice/y\nWORKDIR C:\\app\\bin\nCOPY z /Users/bob/z\n";
+        let none = BTreeSet::new();
+        let found: Vec<String> = scan_text(docker, Language::Container, false, &none).into_iter().map(|f| f.found.path).collect();
+        assert_eq!(found, ["/Users/bob/z"]);
+        let homes = image_homes(docker);
+        assert_eq!(homes, ["1000", "alice", "app", "user", "venv"].map(String::from).into_iter().collect());
+        let script = "torchserve --ts-config /home/app/config.properties\nexport PATH=/home/venv/bin:$PATH\ncat /home/carol/x\n";
+        let found: Vec<String> = scan_text(script, Language::Shell, false, &homes).into_iter().map(|f| f.found.path).collect();
+        assert_eq!(found, ["/home/carol/x"]);
+        let k8s = "volumeMounts:\n  - mountPath: \"/home/model-server\"\n    name: x\n  - name: y\n    mountPath: /home/dave/y\nworkingDir: /home/erin\npath: /home/frank/data\n";
+        let found: Vec<String> = scan_text(k8s, Language::Config, false, &none).into_iter().map(|f| f.found.path).collect();
+        assert_eq!(found, ["/home/frank/data"]);
+    }
+
+    #[test]
     fn languages_and_test_files_are_told_by_name() {
         assert_eq!(Language::of("Dockerfile"), Some(Language::Container));
         assert_eq!(Language::of("serve.Dockerfile"), Some(Language::Container));
@@ -880,6 +974,6 @@ mod tests {
         assert_eq!(scan.skipped.len(), 2, "{:?}", scan.skipped);
         assert!(!scan.truncated);
         let capped = scan_project(&root, ScanLimits { max_files: 1, max_file_bytes: 1000 }, None);
-        assert!(capped.truncated && capped.files == 1);
+        assert!(capped.truncated && capped.files + capped.skipped.len() == 1, "{capped:?}");
     }
 }
