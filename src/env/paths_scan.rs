@@ -371,7 +371,12 @@ fn is_example(line: &str, found: &PathMatch) -> bool {
     let before = line[..open].trim_end_matches(|c: char| "rRbBuUfF".contains(c)).trim_end();
     let argument = before.strip_suffix('=').is_some_and(|b| TEXT_ARGUMENTS.iter().any(|a| b.trim_end().ends_with(a)));
     let lower = text.to_ascii_lowercase();
-    argument || (text.contains(' ') && EXAMPLE_MARKERS.iter().any(|m| lower.contains(m)))
+    argument || (text.contains(' ') && EXAMPLE_MARKERS.iter().any(|m| starts_word(&lower, m)))
+}
+
+/// Whether `marker` is in `text` at the start of a word (`like`, not `unlike`).
+fn starts_word(text: &str, marker: &str) -> bool {
+    text.match_indices(marker).any(|(at, _)| !text[..at].ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
 
 /// The user of a home-folder path (`/home/<user>/`, `/Users/<user>`, `C:\Users\<user>`).
@@ -890,6 +895,7 @@ mod tests {
             ("run(\"python /home/alice/train.py --epochs 3\")", code("/home/alice/train.py")),
             ("x = 'it\\'s like' + \"/home/alice/m\"", code("/home/alice/m")),
             ("p = /home/me/x", code("/home/me/x")),
+            ("cmd = \"unlike /home/alice/x.py --fast\"", code("/home/alice/x.py")),
         ];
         for (line, expected) in python {
             assert_eq!(found(line, Language::Python), [expected], "{line}");
