@@ -371,7 +371,17 @@ fn is_example(line: &str, found: &PathMatch) -> bool {
     let before = line[..open].trim_end_matches(|c: char| "rRbBuUfF".contains(c)).trim_end();
     let argument = before.strip_suffix('=').is_some_and(|b| TEXT_ARGUMENTS.iter().any(|a| b.trim_end().ends_with(a)));
     let lower = text.to_ascii_lowercase();
-    argument || (text.contains(' ') && EXAMPLE_MARKERS.iter().any(|m| starts_word(&lower, m)))
+    argument || (text.contains(' ') && EXAMPLE_MARKERS.iter().any(|m| starts_word(&lower, m))) || sentence(text)
+}
+
+/// Whether a string is a sentence: at least four plain words besides its paths and flags
+/// (`"then rerun eval with --root /home/x"`; not `"python /home/alice/train.py --epochs 3"`).
+fn sentence(text: &str) -> bool {
+    let plain = |w: &&str| {
+        let w = w.trim_end_matches(['.', ',', ':', ';', '!', '?']);
+        w.len() > 1 && w.chars().all(|c| c.is_alphabetic() || c == '\'')
+    };
+    text.split_whitespace().filter(plain).count() >= 4
 }
 
 /// Whether `marker` is in `text` at the start of a word (`like`, not `unlike`).
@@ -896,6 +906,8 @@ mod tests {
             ("x = 'it\\'s like' + \"/home/alice/m\"", code("/home/alice/m")),
             ("p = /home/me/x", code("/home/me/x")),
             ("cmd = \"unlike /home/alice/x.py --fast\"", code("/home/alice/x.py")),
+            ("raise E(\"then rerun eval with --root /home/alice/data\")", ex("/home/alice/data")),
+            ("os.system(\"cd /home/alice/proj && make all\")", code("/home/alice/proj")),
         ];
         for (line, expected) in python {
             assert_eq!(found(line, Language::Python), [expected], "{line}");
