@@ -307,13 +307,15 @@ pub fn scan_text(text: &str, language: Language, in_tests: bool, homes: &BTreeSe
         if container_key(line) {
             continue;
         }
+        // A line that starts inside a Python triple-quoted string (its text, when no quote opens before a path).
+        let in_string = lexer.triple.is_some();
         let regions = lexer.regions(line, language, index == 0);
         for found in find_paths(line) {
             if image_path(line, &found, language, homes) {
                 continue;
             }
             let context = regions.iter().rev().find(|(start, _)| *start <= found.start).map_or(Context::Code, |(_, c)| *c);
-            let context = if context == Context::Code && is_example(line, &found) { Context::Example } else { context };
+            let context = if context == Context::Code && is_example(line, &found, in_string) { Context::Example } else { context };
             let context = if in_tests { Context::Test } else { context };
             findings.push(LineFinding { line: index + 1, found, context });
         }
@@ -363,8 +365,9 @@ const TEXT_ARGUMENTS: &[&str] = &["help", "description", "epilog", "usage"];
 
 /// Whether a path is documentation inside a quoted string: a placeholder user, or prose around it
 /// (`"e.g. /home/me/x.csv"`, `help="..."`). A bare path string (`"/home/alice/m.onnx"`) is not.
-fn is_example(line: &str, found: &PathMatch) -> bool {
-    let Some((open, text)) = enclosing_string(line, found.start) else { return false };
+fn is_example(line: &str, found: &PathMatch, in_string: bool) -> bool {
+    let continued = in_string && !line[..found.start].contains(['"', '\'']);
+    let Some((open, text)) = enclosing_string(line, found.start).or(continued.then_some((0, line))) else { return false };
     if home_user(&found.path).is_some_and(|u| PLACEHOLDER_USERS.iter().any(|p| u.eq_ignore_ascii_case(p))) {
         return true;
     }
@@ -912,6 +915,8 @@ mod tests {
         for (line, expected) in python {
             assert_eq!(found(line, Language::Python), [expected], "{line}");
         }
+        let text = "p = ArgumentParser(epilog=\"\"\"\n  for example: run.py --rows /home/alice/rows.csv\n  /home/alice/m.onnx\n\"\"\")\n";
+        assert_eq!(found(text, Language::Python), [ex("/home/alice/rows.csv"), code("/home/alice/m.onnx")]);
     }
 
     #[test]
