@@ -74,7 +74,7 @@ pub fn starter_config(model: &str, inputs: &[IoSpec], outputs: &[IoSpec], info: 
          determinism:\n    severity: deny\n  golden_parity:\n    severity: deny\n  latency:\n    severity: deny\n    \
          runs: 2000\n    max_seconds: 10\n    p99_ms: 50                 # your service's latency budget (judged on its 99% bound)\n    \
          batch_sizes: [1]\n    concurrency: 2\n  lockfile:\n    severity: deny\n    require_hashes: false\n  baseline:\n    \
-         severity: deny\n    max_latency_regression: 0.2\n\nreadme:\n  latency_tolerance: 0.5\n  memory_tolerance: 0.25\n",
+         severity: deny\n    max_latency_regression: 0.2\n  hardcoded_paths:\n    severity: deny\n    allow: []                  # path prefixes you really serve from\n\nreadme:\n  latency_tolerance: 0.5\n  memory_tolerance: 0.25\n",
     );
     out
 }

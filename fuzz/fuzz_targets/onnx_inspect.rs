@@ -16,6 +16,10 @@ fuzz_target!(|data: &[u8]| {
                 let _ = ready::artifact::external_path_problem(std::path::Path::new("/nonexistent-model-dir"), &reference.location);
             }
             let _ = info.feature_names();
+            // The model's free text, and the hardcoded-path scanner over each string.
+            for string in ready::model::strings::read(body) {
+                let _ = ready::env::paths_scan::find_paths(&string.text);
+            }
         }
     } else if let Ok(tensor) = ready::tensor_proto::decode(body) {
         assert!(tensor.data.len() as u64 <= ready::tensor_proto::MAX_ELEMENTS);

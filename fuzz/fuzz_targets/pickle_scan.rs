@@ -10,4 +10,8 @@ fuzz_target!(|data: &[u8]| {
     QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));
     let scan = ready::pickle_scan::scan_artifact(data);
     assert!(scan.dangerous.len() <= scan.imports.len());
+    assert!(scan.strings.len() <= ready::pickle_scan::MAX_STRINGS);
+    for text in &scan.strings {
+        let _ = ready::env::paths_scan::find_paths(text);
+    }
 });

@@ -29,20 +29,24 @@ impl Check for HardcodedPaths {
     fn explanation(&self) -> &'static str {
         "What: finds paths that exist only on the machine that wrote them: home folders (/Users/<name>, \
          /home/<name>, C:\\Users\\<name>, ~/<name>), external and WSL drives (/Volumes/<name>, /media/<name>, \
-         /mnt/c/), Windows drive paths (D:\\data\\x.csv) and file:// URLs to them. It reads the model's \
+         /mnt/c/), Windows drive paths (D:\\data\\x.csv), Colab/Kaggle folders (/content/drive, /kaggle/input), \
+         /private/var/folders and file:// URLs to them. It reads the model's \
          metadata_props, doc strings, string attributes and string initializers (subgraphs and functions \
          included), a pickle's string constants (read from its opcodes, never loaded), the audit config, \
-         and with --project DIR the serving code under it: Python, shell scripts, YAML, TOML, JSON, \
+         and with --project DIR the serving code under it: Python, notebooks' code cells, .env files, shell scripts, YAML, TOML, JSON, \
          requirements*.txt, Dockerfile and Containerfile (hidden folders, .venv/venv and any folder holding \
          pyvenv.cfg, node_modules, build, dist, target, site-packages, __pycache__ and vendored folders are \
          skipped; every file is read through the sandbox opener: regular, at most max_file_kb, no link out of \
-         the project; at most max_files files). A path in code, a config value or a model value fails; in a \
+         the project; at most max_files files tried). A path in code, a config value or a model value fails; in a \
          # comment, a docstring (a string that is a statement of its own), a model doc_string, or a test file \
          (tests/, test/, testing/, fixtures/, testdata/, test_*.py, *_test.py, conftest.py) it warns. Never reported: system and container \
          paths (/usr, /bin, /etc, /tmp, /dev, /proc, /var, /opt, /app, /srv, /models, /data, /workspace, \
          /root, /mnt/<name>, C:\\Windows, C:\\ProgramData, C:\\Program Files), a path inside a URL \
-         (https://host/home/...), ~/.name and ~/Library (per-user caches and configs), /home/<user> in a container file that creates <user>, and Windows paths in container \
-         files. checks.hardcoded_paths.allow lists prefixes that are not findings. Each finding names the file and \
+         (https://host/home/...), ~/.name and ~/Library (per-user caches and configs), paths inside a container image (any /home/... or Windows path in a container file, a \
+         /home/<name> the project's container files create or name, Kubernetes mountPath, workingDir and subPath values). \
+         Example text in a string (help=, \"e.g. /home/you/x\", a placeholder user) warns. In compose files and Kubernetes \
+         manifests /home/<user> is the container's too; /Users, C:\\Users and the host side of a volume still fail. \
+         checks.hardcoded_paths.allow lists prefixes (whole folder names) that are not findings. Each finding names the file and \
          line (serve.py:4) or the model field (metadata_props[\"train_data\"]) and the fix for its kind of file.\n\
          Why: a pipeline that loads /Users/alice/project/model.onnx or reads a vocabulary from \
          /home/bob/data works on the laptop that trained it and fails in the container that serves it.\n\
@@ -70,7 +74,10 @@ impl Check for HardcodedPaths {
                 let files = if scan.files == 1 { "1 file".to_string() } else { format!("{} files", scan.files) };
                 scanned.push((format!("{files} under --project"), format!("{files} under {}", dir.display())));
                 if !scan.skipped.is_empty() {
-                    notes.push(format!("{} file(s) not read: {}", scan.skipped.len(), scan.skipped.join("; ")));
+                    let listed: Vec<&str> = scan.skipped.iter().take(10).map(String::as_str).collect();
+                    let rest = scan.skipped.len().saturating_sub(listed.len());
+                    let more = if rest > 0 { format!("; and {rest} more") } else { String::new() };
+                    notes.push(format!("{} file(s) not read: {}{more}", scan.skipped.len(), listed.join("; ")));
                 }
                 if scan.truncated {
                     truncated = true;
@@ -88,7 +95,7 @@ impl Check for HardcodedPaths {
 fn status_of(context: Context) -> Status {
     match context {
         Context::Code => Status::Fail,
-        Context::Comment | Context::Doc | Context::Test => Status::Warn,
+        Context::Comment | Context::Doc | Context::Test | Context::Example => Status::Warn,
     }
 }
 
@@ -105,6 +112,9 @@ fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<(
         if !scan.complete {
             notes.push("the pickle scan stopped early (see serialization): later strings were not read".to_string());
         }
+        if scan.strings.len() >= crate::pickle_scan::MAX_STRINGS {
+            notes.push(format!("only the first {} path-like strings of the pickle were read", crate::pickle_scan::MAX_STRINGS));
+        }
     } else if artifact.onnx.is_err() {
         notes.push("the model did not decode (see serialization): its strings were not scanned".to_string());
     } else {
@@ -115,6 +125,9 @@ fn scan_model(ctx: &AuditContext<'_>, found: &mut Found<'_>, scanned: &mut Vec<(
             }
         }
         scanned.push(("the model".to_string(), "the model's metadata, doc strings and string values".to_string()));
+        if artifact.strings.len() >= crate::model::strings::MAX_STRINGS {
+            notes.push(format!("only the first {} path-like strings of the model were read", crate::model::strings::MAX_STRINGS));
+        }
     }
 }
 
@@ -124,7 +137,7 @@ fn scan_config(path: &Path, found: &mut Found<'_>, scanned: &mut Vec<(String, St
     let shown = path.display();
     match crate::sandbox::open::read_text(path, crate::sandbox::open::MAX_CONFIG_BYTES) {
         Ok(text) => {
-            for hit in paths_scan::scan_text(&text, Language::Config, false) {
+            for hit in paths_scan::scan_text(&text, Language::Config, false, &Default::default()) {
                 let fix = "use a relative path, or allow-list the prefix (checks.hardcoded_paths.allow)";
                 found.add(status_of(hit.context), format!("{shown}:{}{}", hit.line, hit.context.label()), hit.found, fix);
             }
@@ -207,11 +220,17 @@ fn and_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// Whether `path` starts with an allowed prefix (as written, or with `\\` read as `\` and a
-/// `file://` prefix dropped).
+/// `file://` prefix dropped), in whole components: `/home/ali` allows `/home/ali/x`, not `/home/alicia`.
 fn allowed(path: &str, prefixes: &[String]) -> bool {
     let plain = path.replace("\\\\", "\\");
     let local = plain.get(..7).filter(|p| p.eq_ignore_ascii_case("file://")).map_or(plain.as_str(), |_| &plain[7..]);
-    prefixes.iter().any(|p| path.starts_with(p.as_str()) || plain.starts_with(p.as_str()) || local.starts_with(p.as_str()))
+    prefixes.iter().any(|p| [path, plain.as_str(), local].iter().any(|candidate| component_prefix(candidate, p)))
+}
+
+/// Whether `prefix` starts `path` and ends at a separator (its own last character, the next one of
+/// `path`, or the end of `path`).
+fn component_prefix(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix).is_some_and(|rest| prefix.ends_with(['/', '\\']) || rest.is_empty() || rest.starts_with(['/', '\\']))
 }
 
 #[cfg(test)]
@@ -266,5 +285,9 @@ mod tests {
         assert!(allowed(r"C:\\Users\\ci\\m.onnx", &prefixes));
         assert!(allowed("file:///home/runner/m.onnx", &prefixes));
         assert!(!allowed("/home/runner2/m.onnx", &prefixes));
+        let ali = vec!["/home/ali".to_string(), r"C:\Users\bo".to_string()];
+        assert!(allowed("/home/ali", &ali) && allowed("/home/ali/x.csv", &ali) && allowed("file:///home/ali/x", &ali));
+        assert!(allowed(r"C:\\Users\\bo\\m.onnx", &ali) && allowed(r"C:\Users\bo\m.onnx", &ali));
+        assert!(!allowed("/home/alicia/x.csv", &ali) && !allowed("/home/ali.b/x", &ali) && !allowed(r"C:\Users\bob\m", &ali));
     }
 }
