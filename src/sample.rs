@@ -87,7 +87,7 @@ pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result
         return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false }));
     }
     if SampleFormat::from_path(path) == Some(SampleFormat::Numpy) {
-        let tensors = crate::inputs::npy::read_tensors(path, max_bytes)?;
+        let tensors = holding_values(path, crate::inputs::npy::read_tensors(path, max_bytes)?)?;
         return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false }));
     }
     if SampleFormat::from_path(path) == Some(SampleFormat::Json) {
@@ -102,10 +102,22 @@ pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result
         }
         if bounded && crate::inputs::json_tensors::holds_tensors(&bytes) {
             let tensors = crate::inputs::json_tensors::read(&bytes, max_rows).map_err(|e| format!("{shown}: {e}"))?;
+            let tensors = holding_values(path, tensors)?;
             return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: true }));
         }
     }
     read_sample(path, max_rows).map(SampleInput::Table)
+}
+
+/// The arrays of a `.npy`/`.npz`/JSON sample, refused when one holds no values: a sample of 0
+/// rows would let every check pass on nothing, and an empty CSV is refused the same way.
+fn holding_values(path: &Path, tensors: Vec<crate::tensor_proto::NamedProto>) -> Result<Vec<crate::tensor_proto::NamedProto>, String> {
+    match tensors.iter().find(|t| t.data.is_empty()) {
+        Some(empty) => {
+            Err(format!("{}: array '{}' of shape {:?} holds no values (a sample needs rows)", path.display(), empty.name, empty.data.shape()))
+        }
+        None => Ok(tensors),
+    }
 }
 
 /// Reads `--expected`: a table file, a test data set folder with `output_*.pb`, or NumPy

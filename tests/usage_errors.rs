@@ -142,3 +142,13 @@ fn help_documents_the_exit_codes() {
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("Exit codes:") && text.contains("2  ready could not run"), "{text}");
 }
+
+#[test]
+fn an_array_sample_with_no_values_is_refused_like_an_empty_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("rows.npy");
+    common::write_f64_npy(&empty, &[0, 2], &[]);
+    let shown = empty.display().to_string();
+    let stderr = common::usage_error(&["audit", "fixtures/models/sk_epoch.onnx", "--sample", &shown]);
+    assert_eq!(stderr, format!("error: {shown}: array 'rows' of shape [0, 2] holds no values (a sample needs rows)\n"));
+}
