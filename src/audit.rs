@@ -80,78 +80,30 @@ fn read_baseline(path: &Path) -> Result<Report, String> {
 }
 
 /// Runs the audit. `Err` is a one-line reason `ready` could not run.
+///
+/// The steps, each a function of its own: inspect the model, read the sample, expected outputs,
+/// baseline, environment and reference, start the runtime and load the model, assemble the
+/// context the checks read, run the checks, assemble the report. What is left inline is the
+/// context assembly (one line per field, borrowing what the steps returned), which is why this
+/// function is longer than the others.
 pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     let audit_started = Instant::now();
     crate::sandbox::resources::ensure_open_files().map_err(|e| e.to_string())?;
     let model_path = &options.model;
-    let shown = model_path.display();
-    if model_path.is_dir() {
-        return Err(format!("{shown}: is a directory, expected a model file"));
-    }
-    let limits = &options.config.limits;
-    refuse_oversized(model_path, limits.max_model_mb, "limits.max_model_mb")?;
-    for path in options.sample.iter().chain(options.expected.iter()) {
-        let text = matches!(sample::SampleFormat::from_path(path), Some(f) if f.is_text());
-        if text {
-            refuse_oversized(path, limits.max_text_sample_mb, "limits.max_text_sample_mb")?;
-        }
-    }
-    let artifact = artifact::inspect(model_path, mib_to_bytes(limits.max_model_mb)).map_err(|e| match &e {
-        crate::sandbox::open::OpenError::Io(io) => read_error(io, &shown.to_string()),
-        other => format!("{shown}: {other}"),
-    })?;
+    let artifact = inspect_model(options)?;
     let baseline = options.baseline.as_deref().map(read_baseline).transpose()?;
-    let max_rows = options.config.sample.max_rows;
-    let max_bytes = (limits.max_text_sample_mb * 1024.0 * 1024.0) as u64;
-    let expected = options.expected.as_deref().map(|p| sample::read_expected(p, max_rows, max_bytes)).transpose()?;
-    let sample_input = match (&options.sample, &options.expected) {
-        (Some(path), _) => Some(sample::read_sample_input(path, max_rows, max_bytes)?),
-        // A test data set given as --expected carries its inputs too.
-        (None, Some(dir)) if dir.is_dir() && dir.join("input_0.pb").is_file() => Some(sample::read_sample_input(dir, max_rows, max_bytes)?),
-        (None, _) => None,
-    };
-    let (sample, tensors) = match sample_input {
-        Some(sample::SampleInput::Table(t)) => (Some(t), None),
-        Some(sample::SampleInput::Tensors(t)) => (None, Some(t)),
-        None => (None, None),
-    };
+    let ReadInputs { expected, sample, tensors } = read_sample_and_expected(options)?;
     // An environment named on the command line must be one: a bad --env is a usage error.
     let python_env = match &options.env {
         Some(path) => Some(crate::env::python_env::read(path, crate::env::python_env::Origin::Flag).map_err(|e| format!("--env {e}"))?),
         None => None,
     };
-    let project_dirs = match &options.project {
-        Some(dir) if !dir.is_dir() => return Err(format!("--project {}: not a directory", dir.display())),
-        Some(dir) => vec![dir.clone()],
-        // By default: the model's folder and the root of the git checkout it lives in.
-        None => {
-            let model_dir = artifact::model_dir(model_path);
-            let root = crate::lockfiles::git_root(&model_dir);
-            std::iter::once(model_dir).chain(root).collect()
-        }
-    };
+    let project_dirs = project_dirs(options)?;
 
-    // The runtime is needed for anything ONNX Runtime might open; a pickle, a model whose
-    // external data escapes its folder, or one ready could not decode in full (so could not
-    // check for external data) is never handed to it.
-    let escapes = !artifact.external_data_problems.is_empty();
-    let refuse = match (artifact.format, escapes, &artifact.onnx) {
-        (ArtifactFormat::Pickle, _, _) => Some("refused: pickle-based artifact"),
-        (_, true, _) => Some("refused: external data outside the model folder"),
-        (_, _, Err(_)) => Some(artifact::UNDECODED),
-        _ => None,
-    };
+    let refuse = refusal(&artifact);
     let runtime = match refuse {
         Some(_) => None,
-        None => {
-            let library =
-                locate::locate_for(options.ort_lib.as_deref(), options.ort_env.as_deref(), options.env.as_deref()).map_err(|e| e.to_string())?;
-            let shown_lib = library.path.display().to_string();
-            let mut runtime = OrtRuntime::init(library).map_err(|e| format!("{shown_lib}: cannot initialize ONNX Runtime: {e}"))?;
-            let memory_mb = options.config.limits.inference_memory_mb.ceil() as u64;
-            runtime.limit_memory(memory_mb).map_err(|e| format!("{shown_lib}: cannot set the ONNX Runtime memory limit: {e}"))?;
-            Some(runtime)
-        }
+        None => Some(start_runtime(options)?),
     };
     let loaded = match (&runtime, refuse) {
         (Some(runtime), _) => runtime.load(model_path, &options.config.runtime, Some(inference_time_limit(&options.config))),
@@ -163,37 +115,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         Err(reason) => (Err(reason), None),
     };
     if let Ok(runner) = &runner {
-        // A spec naming an input or dimension the model lacks is a typo, not a spec to ignore.
-        crate::inputs::spec::check_against_model(&options.config.dims, &options.config.inputs, runner.inputs()).map_err(|problem| {
-            // Name the file the spec came from.
-            match &options.config_path {
-                Some(path) => format!("{}: {}", path.display(), problem.trim_start_matches("config ")),
-                None => problem,
-            }
-        })?;
+        check_specs(options, runner.inputs())?;
     }
     // Only the model's columns are read from training data (the sample's, when no model loaded).
-    let reference = match &options.reference {
-        // Without a table sample nothing is compared: the data is not read, only opened.
-        Some(path) if sample.is_none() && path.extension().is_none_or(|e| e != "json") => {
-            crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("--reference {}: {e}", path.display()))?;
-            None
-        }
-        Some(path) => {
-            let sample_columns: Option<Vec<String>> = sample.as_ref().map(|s| s.columns().into_iter().map(|(name, _)| name).collect());
-            let columns = match (&runner, &sample_columns) {
-                (Ok(runner), Some(columns)) => {
-                    let metadata = artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
-                    let configured = options.config.checks.schema_parity.feature_names.clone();
-                    Some(crate::inputs::columns::used(&crate::inputs::columns::map(columns, runner.inputs(), configured, metadata)))
-                }
-                _ => sample_columns,
-            };
-            let bins = options.config.checks.drift.bins;
-            Some(crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), bins).map_err(|e| format!("--reference {e}"))?)
-        }
-        None => None,
-    };
+    let reference = load_reference(options, &artifact, sample.as_ref(), runner.as_ref().ok().map(|r| r.inputs()))?;
     let watched = runner.as_ref().ok().map(|r| Watched { inner: r as &dyn ModelRunner, answered: AtomicUsize::new(0), stopped: AtomicUsize::new(0) });
     let runner_ref: Result<&dyn ModelRunner, String> = match (&watched, &runner) {
         (Some(w), _) => Ok(w as &dyn ModelRunner),
@@ -213,37 +138,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     ctx.expected = expected.as_ref();
     ctx.reference = reference.as_ref();
     // Probes run in a child process of this binary, so a runtime crash is a failed row.
-    let child_probes = match (&runtime, std::env::current_exe()) {
-        (Some(runtime), Ok(exe)) if ctx.runner.is_ok() => Some(crate::probe::ChildProcess {
-            exe,
-            model: model_path.clone(),
-            ort_lib: runtime.library.path.clone(),
-            settings: options.config.runtime.clone(),
-            oversized_rows: options.config.checks.robustness.oversized_rows,
-            timeout: std::time::Duration::from_secs_f64(options.config.checks.robustness.timeout_s),
-            memory_bytes: mib_to_bytes(options.config.limits.probe_memory_mb),
-            budget_bytes: mib_to_bytes(options.config.limits.memory_budget_mb),
-            floor_bytes: crate::sandbox::budget::load_floor(artifact.size_bytes, crate::machine::peak_rss_bytes()),
-            sizing: Default::default(),
-            log: Default::default(),
-            resource_failure: Default::default(),
-        }),
-        _ => None,
-    };
+    let child_probes = child_probes(options, runtime.as_ref(), &artifact, ctx.runner.is_ok());
     ctx.probes = child_probes.as_ref().map(|p| p as &dyn crate::probe::ProbeRunner);
-    let mut load_ms = session_create.map(|d| d.as_secs_f64() * 1e3);
-    if let (Ok(runner), Some(session_create)) = (ctx.runner.clone(), session_create) {
-        let first_inference = ctx.model_batch(1).ok().and_then(|(batch, _)| {
-            let single = ctx.axes().single_request(&batch);
-            let started = Instant::now();
-            let ran = runner.run(&single);
-            let elapsed = started.elapsed();
-            ran.ok().map(|_| elapsed)
-        });
-        let peak_rss_after_load = crate::machine::peak_rss_bytes();
-        ctx.cold_start = Some(ColdStart { session_create, first_inference, peak_rss_after_load });
-        load_ms = load_ms.map(|ms| ms + first_inference.map_or(0.0, |d| d.as_secs_f64() * 1e3));
-    }
+    ctx.cold_start = session_create.and_then(|created| cold_start(&ctx, created));
+    let load_ms = ctx.cold_start.as_ref().map(|c| (c.session_create + c.first_inference.unwrap_or_default()).as_secs_f64() * 1e3);
 
     let (results, check_costs) = run_checks(options, &ctx)?;
     if let Some(error) = child_probes.as_ref().and_then(|p| p.resource_failure()) {
@@ -264,23 +162,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             sha256: artifact.sha256.clone(),
             format: artifact.format,
         },
-        match (&sample, &tensors) {
-            (Some(s), _) => Some(SampleFacts {
-                path: s.path.display().to_string(),
-                format: s.format,
-                rows: s.rows(),
-                columns: s.columns().into_iter().map(|(name, _)| name).collect(),
-                shapes: Vec::new(),
-            }),
-            (None, Some(t)) => Some(SampleFacts {
-                path: t.dir.display().to_string(),
-                format: sample::SampleFormat::from_path(&t.dir).unwrap_or(sample::SampleFormat::TestDataSet),
-                rows: t.tensors.first().and_then(|p| p.data.shape().first().copied()).unwrap_or(1),
-                columns: t.tensors.iter().enumerate().map(|(i, p)| if p.name.is_empty() { format!("input_{i}") } else { p.name.clone() }).collect(),
-                shapes: t.tensors.iter().map(|p| p.data.shape().to_vec()).collect(),
-            }),
-            (None, None) => None,
-        },
+        sample_facts(sample.as_ref(), tensors.as_ref()),
         runtime.as_ref().map(|r| RuntimeFacts {
             library: r.library.path.display().to_string(),
             version: r.library.version.clone(),
@@ -293,6 +175,197 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     )
     .mark_not_verified_if(unverified, fail_unverified)
     .with_cost(audit_cost(options, &ctx, child_probes.as_ref(), check_costs, load_ms, audit_started)))
+}
+
+/// A spec naming an input or dimension the model lacks is a typo, not a spec to ignore: an
+/// error naming the config file the spec came from.
+fn check_specs(options: &AuditOptions, inputs: &[crate::runtime::IoSpec]) -> Result<(), String> {
+    crate::inputs::spec::check_against_model(&options.config.dims, &options.config.inputs, inputs).map_err(|problem| match &options.config_path {
+        Some(path) => format!("{}: {}", path.display(), problem.trim_start_matches("config ")),
+        None => problem,
+    })
+}
+
+/// The first inference after the session was created (timed only when it succeeds), and the
+/// peak memory once the model has loaded and answered.
+fn cold_start(ctx: &AuditContext<'_>, session_create: std::time::Duration) -> Option<ColdStart> {
+    let runner = ctx.runner.clone().ok()?;
+    let first_inference = ctx.model_batch(1).ok().and_then(|(batch, _)| {
+        let single = ctx.axes().single_request(&batch);
+        let started = Instant::now();
+        let ran = runner.run(&single);
+        let elapsed = started.elapsed();
+        ran.ok().map(|_| elapsed)
+    });
+    Some(ColdStart { session_create, first_inference, peak_rss_after_load: crate::machine::peak_rss_bytes() })
+}
+
+/// The model file, refused before anything reads it when it (or a text sample) is over its size
+/// limit, then inspected (format, hash, graph facts) without running it.
+fn inspect_model(options: &AuditOptions) -> Result<artifact::Artifact, String> {
+    let model_path = &options.model;
+    let shown = model_path.display();
+    if model_path.is_dir() {
+        return Err(format!("{shown}: is a directory, expected a model file"));
+    }
+    let limits = &options.config.limits;
+    refuse_oversized(model_path, limits.max_model_mb, "limits.max_model_mb")?;
+    for path in options.sample.iter().chain(options.expected.iter()) {
+        let text = matches!(sample::SampleFormat::from_path(path), Some(f) if f.is_text());
+        if text {
+            refuse_oversized(path, limits.max_text_sample_mb, "limits.max_text_sample_mb")?;
+        }
+    }
+    artifact::inspect(model_path, mib_to_bytes(limits.max_model_mb)).map_err(|e| match &e {
+        crate::sandbox::open::OpenError::Io(io) => read_error(io, &shown.to_string()),
+        other => format!("{shown}: {other}"),
+    })
+}
+
+/// Why the artifact is never handed to ONNX Runtime, if it is not: a pickle, a model whose
+/// external data escapes its folder, or one ready could not decode in full (so could not check
+/// for external data).
+fn refusal(artifact: &artifact::Artifact) -> Option<&'static str> {
+    let escapes = !artifact.external_data_problems.is_empty();
+    match (artifact.format, escapes, &artifact.onnx) {
+        (ArtifactFormat::Pickle, _, _) => Some("refused: pickle-based artifact"),
+        (_, true, _) => Some("refused: external data outside the model folder"),
+        (_, _, Err(_)) => Some(artifact::UNDECODED),
+        _ => None,
+    }
+}
+
+/// `--expected` and the sample (`--sample`, or the inputs of a test data set given as
+/// `--expected`), read within the config's limits: the table, or the tensors.
+fn read_sample_and_expected(options: &AuditOptions) -> Result<ReadInputs, String> {
+    let limits = &options.config.limits;
+    let max_rows = options.config.sample.max_rows;
+    let max_bytes = (limits.max_text_sample_mb * 1024.0 * 1024.0) as u64;
+    let expected = options.expected.as_deref().map(|p| sample::read_expected(p, max_rows, max_bytes)).transpose()?;
+    let sample_input = match (&options.sample, &options.expected) {
+        (Some(path), _) => Some(sample::read_sample_input(path, max_rows, max_bytes)?),
+        // A test data set given as --expected carries its inputs too.
+        (None, Some(dir)) if dir.is_dir() && dir.join("input_0.pb").is_file() => Some(sample::read_sample_input(dir, max_rows, max_bytes)?),
+        (None, _) => None,
+    };
+    let (sample, tensors) = match sample_input {
+        Some(sample::SampleInput::Table(t)) => (Some(t), None),
+        Some(sample::SampleInput::Tensors(t)) => (None, Some(t)),
+        None => (None, None),
+    };
+    Ok(ReadInputs { expected, sample, tensors })
+}
+
+/// The files the audit compares the model with: `--expected`, and the sample as a table or tensors.
+struct ReadInputs {
+    expected: Option<sample::Expected>,
+    sample: Option<sample::Sample>,
+    tensors: Option<sample::TensorSample>,
+}
+
+/// The folders searched for lockfiles: `--project`, or by default the model's folder and the
+/// root of the git checkout it lives in.
+fn project_dirs(options: &AuditOptions) -> Result<Vec<PathBuf>, String> {
+    let model_path = &options.model;
+    Ok(match &options.project {
+        Some(dir) if !dir.is_dir() => return Err(format!("--project {}: not a directory", dir.display())),
+        Some(dir) => vec![dir.clone()],
+        // By default: the model's folder and the root of the git checkout it lives in.
+        None => {
+            let model_dir = artifact::model_dir(model_path);
+            let root = crate::lockfiles::git_root(&model_dir);
+            std::iter::once(model_dir).chain(root).collect()
+        }
+    })
+}
+
+/// ONNX Runtime, found (`--ort-lib`, `ORT_DYLIB_PATH`, `--env`, ...), initialized and capped at
+/// `limits.inference_memory_mb`.
+fn start_runtime(options: &AuditOptions) -> Result<OrtRuntime, String> {
+    let library = locate::locate_for(options.ort_lib.as_deref(), options.ort_env.as_deref(), options.env.as_deref()).map_err(|e| e.to_string())?;
+    let shown_lib = library.path.display().to_string();
+    let mut runtime = OrtRuntime::init(library).map_err(|e| format!("{shown_lib}: cannot initialize ONNX Runtime: {e}"))?;
+    let memory_mb = options.config.limits.inference_memory_mb.ceil() as u64;
+    runtime.limit_memory(memory_mb).map_err(|e| format!("{shown_lib}: cannot set the ONNX Runtime memory limit: {e}"))?;
+    Ok(runtime)
+}
+
+/// What the report says about the sample.
+fn sample_facts(sample: Option<&sample::Sample>, tensors: Option<&sample::TensorSample>) -> Option<SampleFacts> {
+    match (sample, tensors) {
+        (Some(s), _) => Some(SampleFacts {
+            path: s.path.display().to_string(),
+            format: s.format,
+            rows: s.rows(),
+            columns: s.columns().into_iter().map(|(name, _)| name).collect(),
+            shapes: Vec::new(),
+        }),
+        (None, Some(t)) => Some(SampleFacts {
+            path: t.dir.display().to_string(),
+            format: sample::SampleFormat::from_path(&t.dir).unwrap_or(sample::SampleFormat::TestDataSet),
+            rows: t.tensors.first().and_then(|p| p.data.shape().first().copied()).unwrap_or(1),
+            columns: t.tensors.iter().enumerate().map(|(i, p)| if p.name.is_empty() { format!("input_{i}") } else { p.name.clone() }).collect(),
+            shapes: t.tensors.iter().map(|p| p.data.shape().to_vec()).collect(),
+        }),
+        (None, None) => None,
+    }
+}
+
+/// `--reference`, reading only the model's columns (the sample's, when no model loaded).
+fn load_reference(
+    options: &AuditOptions,
+    artifact: &artifact::Artifact,
+    sample: Option<&sample::Sample>,
+    inputs: Option<&[crate::runtime::IoSpec]>,
+) -> Result<Option<crate::inputs::reference::Profile>, String> {
+    Ok(match &options.reference {
+        // Without a table sample nothing is compared: the data is not read, only opened.
+        Some(path) if sample.is_none() && path.extension().is_none_or(|e| e != "json") => {
+            crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("--reference {}: {e}", path.display()))?;
+            None
+        }
+        Some(path) => {
+            let sample_columns: Option<Vec<String>> = sample.as_ref().map(|s| s.columns().into_iter().map(|(name, _)| name).collect());
+            let columns = match (inputs, &sample_columns) {
+                (Some(inputs), Some(columns)) => {
+                    let metadata = artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
+                    let configured = options.config.checks.schema_parity.feature_names.clone();
+                    Some(crate::inputs::columns::used(&crate::inputs::columns::map(columns, inputs, configured, metadata)))
+                }
+                _ => sample_columns,
+            };
+            let bins = options.config.checks.drift.bins;
+            Some(crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), bins).map_err(|e| format!("--reference {e}"))?)
+        }
+        None => None,
+    })
+}
+
+/// The child process the probes run in (so a runtime crash is a failed row), limited by the
+/// probe memory limit and the audit's budget; none without a loaded model.
+fn child_probes(
+    options: &AuditOptions,
+    runtime: Option<&OrtRuntime>,
+    artifact: &artifact::Artifact,
+    model_loaded: bool,
+) -> Option<crate::probe::ChildProcess> {
+    match (runtime, std::env::current_exe()) {
+        (Some(runtime), Ok(exe)) if model_loaded => Some(crate::probe::ChildProcess {
+            exe,
+            model: options.model.clone(),
+            ort_lib: runtime.library.path.clone(),
+            settings: options.config.runtime.clone(),
+            oversized_rows: options.config.checks.robustness.oversized_rows,
+            timeout: std::time::Duration::from_secs_f64(options.config.checks.robustness.timeout_s),
+            memory_bytes: mib_to_bytes(options.config.limits.probe_memory_mb),
+            budget_bytes: mib_to_bytes(options.config.limits.memory_budget_mb),
+            floor_bytes: crate::sandbox::budget::load_floor(artifact.size_bytes, crate::machine::peak_rss_bytes()),
+            sizing: Default::default(),
+            log: Default::default(),
+            resource_failure: Default::default(),
+        }),
+        _ => None,
+    }
 }
 
 /// What the audit itself cost, measured as it ran.

@@ -63,52 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             writeln!(stdout, "{}: {}\n\n{}", found.id(), found.description(), found.explanation())?;
             Ok(0)
         }
-        Command::Audit(args) => {
-            let mut options = audit_options(args.model.clone(), &args.target, cli.ort_lib, ort_env, show_progress)?;
-            for (flag, ids, severity) in [
-                ("--deny", &args.deny, config::Severity::Deny),
-                ("--warn", &args.warn, config::Severity::Warn),
-                ("--allow", &args.allow, config::Severity::Allow),
-            ] {
-                for id in ids {
-                    if !options.config.checks.set_severity(id, severity) {
-                        return Err(UsageError(format!("{flag}: unknown check '{id}' (known: {})", known_checks())).into());
-                    }
-                }
-            }
-            for (flag, ids) in [("--only", &args.only), ("--skip", &args.skip)] {
-                if let Some(id) = ids.iter().find(|id| checks::find(id).is_none()) {
-                    return Err(UsageError(format!("{flag}: unknown check '{id}' (known: {})", known_checks())).into());
-                }
-            }
-            options.only = args.only.clone();
-            options.skip = args.skip.clone();
-            options.deny_warnings = args.deny_warnings;
-            options.baseline = args.baseline.clone();
-            // Caught before the audit runs, so a typo costs nothing. `--baseline` may be
-            // overwritten on purpose (rolling the baseline forward): it is read before writing.
-            let target = &args.target;
-            let inputs = [Some(&args.model), target.sample.as_ref(), target.expected.as_ref(), target.config.as_ref(), target.reference.as_ref()];
-            let outputs = sandbox::output::check(&args.output, &inputs.into_iter().flatten().collect::<Vec<_>>())?;
-            let report = audit::run_audit(&options).map_err(UsageError)?;
-            // Files first, then stdout: a closed stdout (`| head`) never costs a report file,
-            // and never changes the exit code.
-            let failed = sandbox::output::write(&outputs, |format| report::render(&report, format, args.verbose));
-            let shown = stdout.write_all(&report::render(&report, args.format, args.verbose)).and_then(|()| stdout.flush());
-            match shown {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other?,
-            }
-            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty())
-                && let Err(e) = append(&PathBuf::from(&summary), report::render_markdown(&report).as_bytes())
-            {
-                eprintln!("warning: could not write the GitHub step summary ({}): {e}", PathBuf::from(summary).display());
-            }
-            if let Some(error) = failed {
-                return Err(error.into());
-            }
-            Ok(report.exit_code)
-        }
+        Command::Audit(args) => audit_command(&args, cli.ort_lib, ort_env, show_progress, &mut stdout),
         Command::Profile(args) => {
             profile_command(&args)?;
             Ok(0)
@@ -258,6 +213,61 @@ fn profile_command(args: &cli::ProfileArgs) -> anyhow::Result<()> {
     std::fs::write(&args.output, text + "\n").map_err(|e| UsageError(format!("{}: {e}", args.output.display())))?;
     eprintln!("wrote the profile of {} rows, {} columns to {}", profile.rows, profile.columns.len(), args.output.display());
     Ok(())
+}
+
+/// `ready audit`: the options from the flags, the audit, the reports (files first, then stdout,
+/// then the GitHub step summary) and the exit code.
+fn audit_command(
+    args: &cli::AuditArgs,
+    ort_lib: Option<PathBuf>,
+    ort_env: Option<PathBuf>,
+    show_progress: bool,
+    stdout: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let mut options = audit_options(args.model.clone(), &args.target, ort_lib, ort_env, show_progress)?;
+    for (flag, ids, severity) in [
+        ("--deny", &args.deny, config::Severity::Deny),
+        ("--warn", &args.warn, config::Severity::Warn),
+        ("--allow", &args.allow, config::Severity::Allow),
+    ] {
+        for id in ids {
+            if !options.config.checks.set_severity(id, severity) {
+                return Err(UsageError(format!("{flag}: unknown check '{id}' (known: {})", known_checks())).into());
+            }
+        }
+    }
+    for (flag, ids) in [("--only", &args.only), ("--skip", &args.skip)] {
+        if let Some(id) = ids.iter().find(|id| checks::find(id).is_none()) {
+            return Err(UsageError(format!("{flag}: unknown check '{id}' (known: {})", known_checks())).into());
+        }
+    }
+    options.only = args.only.clone();
+    options.skip = args.skip.clone();
+    options.deny_warnings = args.deny_warnings;
+    options.baseline = args.baseline.clone();
+    // Caught before the audit runs, so a typo costs nothing. `--baseline` may be
+    // overwritten on purpose (rolling the baseline forward): it is read before writing.
+    let target = &args.target;
+    let inputs = [Some(&args.model), target.sample.as_ref(), target.expected.as_ref(), target.config.as_ref(), target.reference.as_ref()];
+    let outputs = sandbox::output::check(&args.output, &inputs.into_iter().flatten().collect::<Vec<_>>())?;
+    let report = audit::run_audit(&options).map_err(UsageError)?;
+    // Files first, then stdout: a closed stdout (`| head`) never costs a report file,
+    // and never changes the exit code.
+    let failed = sandbox::output::write(&outputs, |format| report::render(&report, format, args.verbose));
+    let shown = stdout.write_all(&report::render(&report, args.format, args.verbose)).and_then(|()| stdout.flush());
+    match shown {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty())
+        && let Err(e) = append(&PathBuf::from(&summary), report::render_markdown(&report).as_bytes())
+    {
+        eprintln!("warning: could not write the GitHub step summary ({}): {e}", PathBuf::from(summary).display());
+    }
+    if let Some(error) = failed {
+        return Err(error.into());
+    }
+    Ok(report.exit_code)
 }
 
 #[cfg(test)]
