@@ -254,11 +254,11 @@ fn tensor_values(
         format!("input '{}': the sample gives its {width} columns as a tensor, matched by position: {POSITIONAL_TENSOR}", input.name),
     );
     let columns: Vec<TensorData> = (0..width).filter_map(|j| data.slice_columns(j, j + 1)).collect();
-    let as_f64 = |c: &TensorData| match crate::inputs::tensor_values::convert(c, ElementType::Float64, Judge::default()).values {
-        Some(TensorData::F64(v)) => v.into_raw_vec_and_offset().0,
-        _ => Vec::new(),
-    };
-    let named: Vec<(String, Vec<f64>)> = columns.iter().enumerate().map(|(j, c)| (format!("{j}"), as_f64(c))).collect();
+    let named: Vec<(String, Vec<f64>)> = columns
+        .iter()
+        .enumerate()
+        .map(|(j, c)| (format!("{j}"), f64_values(crate::inputs::tensor_values::convert(c, ElementType::Float64, Judge::default()).values)))
+        .collect();
     if let Some(text) = misplaced_columns(&named, &input.name, rules.domain) {
         // Judging each column against another column's Scaler would only blame rounding.
         findings.add(Status::Fail, text);
@@ -457,7 +457,7 @@ fn bind_single(
     }
     if names_from == NamesFrom::Position
         && let Some(text) = misplaced_columns(
-            &used.iter().map(|c| (c.clone(), column_values(sample, c).unwrap_or_default())).collect::<Vec<_>>(),
+            &used.iter().map(|c| (c.clone(), f64_values(sample.convert(c, ElementType::Float64, Judge::default()).values))).collect::<Vec<_>>(),
             &input.name,
             rules.domain,
         )
@@ -547,11 +547,11 @@ fn stds(v: f64) -> String {
     if v < 1000.0 { format!("{v:.1}") } else { format!("{v:.1e}") }
 }
 
-/// A sample column's values as f64 (none when they are not numbers).
-fn column_values(sample: &Sample, column: &str) -> Option<Vec<f64>> {
-    match sample.convert(column, ElementType::Float64, Judge::default()).values {
-        Some(TensorData::F64(values)) => Some(values.into_raw_vec_and_offset().0),
-        _ => None,
+/// Values converted to float64 as a plain list (empty when they did not convert: not numbers).
+fn f64_values(converted: Option<TensorData>) -> Vec<f64> {
+    match converted {
+        Some(TensorData::F64(values)) => values.into_raw_vec_and_offset().0,
+        _ => Vec::new(),
     }
 }
 
