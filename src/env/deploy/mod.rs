@@ -7,6 +7,8 @@
 //! findings into a status; the readers never import `checks/`.
 
 pub mod image_ref;
+pub mod k8s;
+pub mod quantity;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,0 +1,408 @@
+//! Kubernetes manifests read into typed objects: Deployment, StatefulSet, DaemonSet, Pod, Job
+//! and CronJob through `k8s-openapi`, a KServe `InferenceService` through small structs that
+//! reuse its `Container`. Multi-document files are split on their `---` markers; each document
+//! is parsed twice, once into a tree of positions (the line of every field path) and once into
+//! its typed object. Other kinds are listed as skipped, never guessed at.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, Pod, Probe, ResourceRequirements, VolumeMount};
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+/// The container name KServe gives the container it builds from `spec.predictor.model`.
+pub const KSERVE_MODEL_CONTAINER: &str = "kserve-container";
+
+/// One container of a workload, with where it sits in the object.
+#[derive(Debug, Clone)]
+pub struct ServingContainer {
+    /// Field path of the container (`spec.template.spec.containers[0]`, `spec.predictor.model`).
+    pub path: String,
+    pub container: Container,
+    /// KServe `storageUri`: where the runtime downloads the model from.
+    pub storage_uri: Option<String>,
+    /// The image is chosen by a serving runtime (KServe `model:`), not declared here.
+    pub runtime_image: bool,
+}
+
+/// A Kubernetes object that runs containers.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub file: PathBuf,
+    /// `Deployment/web`.
+    pub object: String,
+    pub containers: Vec<ServingContainer>,
+    /// 1-based line of each field path in the file.
+    lines: BTreeMap<String, usize>,
+}
+
+impl Workload {
+    /// The line of `path`, or of its nearest ancestor that is in the file (a missing
+    /// `resources.limits.memory` points at the container's `resources:` or the container).
+    pub fn line(&self, path: &str) -> Option<usize> {
+        let mut current = path;
+        loop {
+            if let Some(line) = self.lines.get(current) {
+                return Some(*line);
+            }
+            let cut = current.rfind(['.', '['])?;
+            current = &current[..cut];
+        }
+    }
+}
+
+/// What one manifest file held.
+#[derive(Debug, Clone, Default)]
+pub struct FileRead {
+    /// At least one document has `apiVersion` and `kind`.
+    pub kubernetes: bool,
+    pub workloads: Vec<Workload>,
+    /// Objects not judged, one line each (`Service/web: not a workload`).
+    pub skipped: Vec<String>,
+    /// Documents that are not YAML or do not match their kind's schema: (line, what is wrong).
+    pub malformed: Vec<(Option<usize>, String)>,
+}
+
+/// Reads every document of a manifest file. `file` is only used to name it.
+pub fn read_manifest(file: &Path, text: &str) -> FileRead {
+    let mut read = FileRead::default();
+    for (offset, document) in documents(text) {
+        read_document(file, offset, &document, &mut read);
+    }
+    read
+}
+
+/// The documents of a YAML stream, each with the number of file lines before it. A line that
+/// starts with `---` (then a space or nothing) starts a document, one that is `...` ends one.
+fn documents(text: &str) -> Vec<(usize, String)> {
+    let mut documents = Vec::new();
+    let mut current = String::new();
+    let mut start = 0;
+    for (index, line) in text.lines().enumerate() {
+        let marker = |m: &str| line.strip_prefix(m).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']));
+        if marker("---") || marker("...") {
+            documents.push((start, std::mem::take(&mut current)));
+            start = index;
+            if marker("...") {
+                current.push('\n');
+                continue;
+            }
+        }
+        current.push_str(line);
+        current.push('\n');
+    }
+    documents.push((start, current));
+    documents.retain(|(_, d)| d.lines().any(|l| !(l.trim().is_empty() || l.trim_start().starts_with('#') || l.starts_with("---") || l.starts_with("..."))));
+    documents
+}
+
+fn read_document(file: &Path, offset: usize, document: &str, read: &mut FileRead) {
+    let tree: Spanned<Node> = match serde_saphyr::from_str(document) {
+        Ok(tree) => tree,
+        Err(error) => {
+            let line = error.location().map(|l| offset + l.line() as usize);
+            read.malformed.push((line, format!("not valid YAML: {}", first_line(&error.to_string()))));
+            return;
+        }
+    };
+    let (Some(api_version), Some(kind)) = (tree.value.string("apiVersion"), tree.value.string("kind")) else { return };
+    read.kubernetes = true;
+    let name = tree.value.get("metadata").and_then(|m| m.value.string("name")).unwrap_or_else(|| "(no name)".to_string());
+    let object = format!("{kind}/{name}");
+    let mut lines = BTreeMap::new();
+    record_lines(&tree, "", offset, &mut lines);
+    let typed = match (api_version.as_str(), kind.as_str()) {
+        ("apps/v1", "Deployment") => typed::<Deployment>(document).map(|d| pod(d.spec.template.spec, "spec.template.spec")),
+        ("apps/v1", "StatefulSet") => typed::<StatefulSet>(document).map(|d| pod(d.spec.template.spec, "spec.template.spec")),
+        ("apps/v1", "DaemonSet") => typed::<DaemonSet>(document).map(|d| pod(d.spec.template.spec, "spec.template.spec")),
+        ("v1", "Pod") => typed::<Pod>(document).map(|d| pod(d.spec, "spec")),
+        ("batch/v1", "Job") => typed::<Job>(document).map(|d| pod(d.spec.and_then(|s| s.template.spec), "spec.template.spec")),
+        ("batch/v1", "CronJob") => typed::<CronJob>(document)
+            .map(|d| pod(d.spec.job_template.spec.and_then(|s| s.template.spec), "spec.jobTemplate.spec.template.spec")),
+        ("serving.kserve.io/v1beta1", "InferenceService") => typed::<InferenceService>(document).map(InferenceService::containers),
+        _ => {
+            read.skipped.push(format!("{object} ({api_version}): {}", skip_reason(&kind)));
+            return;
+        }
+    };
+    match typed {
+        Ok(containers) => read.workloads.push(Workload { file: file.to_path_buf(), object, containers, lines }),
+        Err((line, message)) => {
+            read.malformed.push((line.map(|l| offset + l).or_else(|| lines.get("kind").copied()), format!("{object}: {message}")))
+        }
+    }
+}
+
+/// Why a kind is not judged.
+fn skip_reason(kind: &str) -> &'static str {
+    match kind {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "Pod" | "Job" | "CronJob" | "InferenceService" => "an apiVersion ready does not read",
+        "Service" | "ConfigMap" | "Secret" | "Ingress" | "ServiceAccount" | "PersistentVolumeClaim" | "HorizontalPodAutoscaler" | "Namespace"
+        | "NetworkPolicy" | "PodDisruptionBudget" | "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding" => "not a workload",
+        _ => "a kind ready does not read (not guessed at; render it to a Deployment or Pod to have it judged)",
+    }
+}
+
+/// The document deserialized into its `k8s-openapi` type, or (line in the document, why not).
+fn typed<T: serde::de::DeserializeOwned>(document: &str) -> Result<T, (Option<usize>, String)> {
+    serde_saphyr::from_str::<T>(document).map_err(|e| {
+        (e.location().map(|l| l.line() as usize), format!("does not match the Kubernetes schema: {}", first_line(&e.to_string())))
+    })
+}
+
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default().trim();
+    let line = line.split(" --> ").next().unwrap_or(line).trim_start_matches("error: ");
+    match line.find(": ") {
+        Some(i) if line.starts_with("line ") => line[i + 2..].to_string(),
+        _ => line.to_string(),
+    }
+}
+
+/// The containers of a pod spec at `path` (init containers are not the server).
+fn pod(spec: Option<PodSpec>, path: &str) -> Vec<ServingContainer> {
+    spec.map(|s| s.containers)
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, container)| ServingContainer { path: format!("{path}.containers[{i}]"), container, storage_uri: None, runtime_image: false })
+        .collect()
+}
+
+/// KServe `serving.kserve.io/v1beta1` `InferenceService`: only what the checks read.
+#[derive(Debug, Deserialize)]
+struct InferenceService {
+    spec: IsvcSpec,
+}
+
+#[derive(Debug, Deserialize)]
+struct IsvcSpec {
+    predictor: Predictor,
+}
+
+#[derive(Debug, Deserialize)]
+struct Predictor {
+    #[serde(default)]
+    containers: Vec<Container>,
+    model: Option<ModelSpec>,
+}
+
+/// `spec.predictor.model`: a runtime container's fields inline, plus where the model is.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ModelSpec {
+    name: Option<String>,
+    image: Option<String>,
+    storage_uri: Option<String>,
+    resources: Option<ResourceRequirements>,
+    command: Option<Vec<String>>,
+    args: Option<Vec<String>>,
+    env: Option<Vec<EnvVar>>,
+    volume_mounts: Option<Vec<VolumeMount>>,
+    readiness_probe: Option<Probe>,
+    liveness_probe: Option<Probe>,
+    startup_probe: Option<Probe>,
+}
+
+impl InferenceService {
+    fn containers(self) -> Vec<ServingContainer> {
+        let predictor = self.spec.predictor;
+        let mut containers = pod(Some(PodSpec { containers: predictor.containers, ..PodSpec::default() }), "spec.predictor");
+        if let Some(model) = predictor.model {
+            let runtime_image = model.image.is_none();
+            let container = Container {
+                name: model.name.unwrap_or_else(|| KSERVE_MODEL_CONTAINER.to_string()),
+                image: model.image,
+                resources: model.resources,
+                command: model.command,
+                args: model.args,
+                env: model.env,
+                volume_mounts: model.volume_mounts,
+                readiness_probe: model.readiness_probe,
+                liveness_probe: model.liveness_probe,
+                startup_probe: model.startup_probe,
+                ..Container::default()
+            };
+            containers.push(ServingContainer { path: "spec.predictor.model".into(), container, storage_uri: model.storage_uri, runtime_image });
+        }
+        containers
+    }
+}
+
+/// A YAML node with the position of every nested value (for field lines only; objects are
+/// read through their typed structs).
+#[derive(Debug, Clone)]
+enum Node {
+    Scalar(Option<String>),
+    Seq(Vec<Spanned<Node>>),
+    Map(Vec<(Spanned<String>, Spanned<Node>)>),
+}
+
+impl Node {
+    fn get(&self, key: &str) -> Option<&Spanned<Node>> {
+        match self {
+            Self::Map(entries) => entries.iter().find(|(k, _)| k.value == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn string(&self, key: &str) -> Option<String> {
+        match &self.get(key)?.value {
+            Self::Scalar(Some(text)) => Some(text.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn record_lines(node: &Spanned<Node>, path: &str, offset: usize, lines: &mut BTreeMap<String, usize>) {
+    match &node.value {
+        Node::Map(entries) => {
+            for (key, value) in entries {
+                let child = if path.is_empty() { key.value.clone() } else { format!("{path}.{}", key.value) };
+                lines.insert(child.clone(), offset + key.referenced.line() as usize);
+                record_lines(value, &child, offset, lines);
+            }
+        }
+        Node::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let child = format!("{path}[{i}]");
+                lines.insert(child.clone(), offset + item.referenced.line() as usize);
+                record_lines(item, &child, offset, lines);
+            }
+        }
+        Node::Scalar(_) => {}
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Scalar(None))
+    }
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Scalar(None))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        Node::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Scalar(Some(v.to_string())))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Scalar(Some(v.to_string())))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Scalar(Some(v.to_string())))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Scalar(Some(v.to_string())))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Scalar(Some(v.to_string())))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((key, value)) = map.next_entry::<Spanned<String>, Spanned<Node>>()? {
+            entries.push((key, value));
+        }
+        Ok(Node::Map(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEPLOYMENT: &str = "\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: sidecar
+          image: envoy:1.30
+        - name: server
+          image: model:1.0
+          resources:
+            limits:
+              cpu: 1
+              memory: 512Mi
+";
+
+    #[test]
+    fn a_multi_document_file_gives_its_workloads_and_skipped_kinds_with_lines() {
+        let read = read_manifest(Path::new("k.yaml"), DEPLOYMENT);
+        assert!(read.kubernetes);
+        assert!(read.malformed.is_empty(), "{:?}", read.malformed);
+        assert_eq!(read.skipped, ["Service/web (v1): not a workload"]);
+        let workload = &read.workloads[0];
+        assert_eq!(workload.object, "Deployment/web");
+        let server = &workload.containers[1];
+        assert_eq!(server.path, "spec.template.spec.containers[1]");
+        assert_eq!(server.container.name, "server");
+        let limits = server.container.resources.as_ref().unwrap().limits.as_ref().unwrap();
+        assert_eq!(limits["cpu"].0, "1");
+        assert_eq!(workload.line("spec.template.spec.containers[1].resources.limits.memory"), Some(21));
+        assert_eq!(workload.line("spec.template.spec.containers[1].resources.requests.memory"), Some(18));
+        assert_eq!(workload.line("spec.template.spec.containers[0].readinessProbe"), Some(14));
+    }
+
+    #[test]
+    fn malformed_yaml_and_schema_errors_name_the_line() {
+        let read = read_manifest(Path::new("k.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: x\n");
+        assert_eq!(read.malformed.len(), 1, "{read:?}");
+        assert!(read.malformed[0].0.is_some(), "{read:?}");
+        let read = read_manifest(Path::new("k.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers: 3\n");
+        assert_eq!(read.malformed.len(), 1, "{read:?}");
+        assert!(read.malformed[0].1.starts_with("Pod/x: does not match the Kubernetes schema"), "{read:?}");
+    }
+
+    #[test]
+    fn yaml_that_is_not_kubernetes_is_not_read() {
+        let read = read_manifest(Path::new("k.yaml"), "name: ci\non: [push]\n");
+        assert!(!read.kubernetes && read.workloads.is_empty() && read.malformed.is_empty(), "{read:?}");
+    }
+
+    #[test]
+    fn kserve_model_becomes_the_kserve_container() {
+        let text = "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: iris\nspec:\n  predictor:\n    model:\n      modelFormat:\n        name: onnx\n      storageUri: gs://bucket/model.onnx\n      resources:\n        limits:\n          memory: 1Gi\n";
+        let read = read_manifest(Path::new("k.yaml"), text);
+        let container = &read.workloads[0].containers[0];
+        assert_eq!(container.container.name, KSERVE_MODEL_CONTAINER);
+        assert_eq!(container.storage_uri.as_deref(), Some("gs://bucket/model.onnx"));
+        assert!(container.runtime_image);
+        assert_eq!(read.workloads[0].line("spec.predictor.model.resources.limits.memory"), Some(13));
+    }
+}
