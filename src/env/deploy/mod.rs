@@ -6,9 +6,11 @@
 //! names the file, the object, the container and the field path. The `deployment` check turns
 //! findings into a status; the readers never import `checks/`.
 
+pub mod files;
 pub mod image_ref;
 pub mod k8s;
 pub mod quantity;
+pub mod rules;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,0 +1,508 @@
+//! Which container serves the model, and its declared values against the measured ones:
+//! memory limit and request, the start-up budget of the probes, a liveness probe that can
+//! kill the pod while it loads, probe timeouts against p99, CPU limit against the intra-op
+//! threads, and the image pin. Every judged fact is a [`Finding`], passing ones included.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Container, Probe};
+use serde::Serialize;
+
+use super::image_ref::image_pin;
+use super::k8s::{ServingContainer, Workload};
+use super::quantity::Quantity;
+use super::{Finding, Level, Margins, Measured};
+
+/// Kubernetes' probe defaults, used when a field is absent.
+const PERIOD_SECONDS: i32 = 10;
+const FAILURE_THRESHOLD: i32 = 3;
+const TIMEOUT_SECONDS: i32 = 1;
+
+/// The container judged in one workload, and why it was chosen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Judged {
+    pub file: PathBuf,
+    pub object: String,
+    pub container: String,
+    /// Field path of the container.
+    pub path: String,
+    /// Why this container (`names model.onnx in args`, `the only container`).
+    pub why: String,
+    /// Its `resources.limits.memory`, in bytes, when declared and valid (the memory budget an
+    /// audit can take from the deployment).
+    pub memory_limit_bytes: Option<u64>,
+}
+
+/// The containers to judge, as (workload index, container index, why), and the findings of a
+/// choice that could not be made.
+pub struct Choice {
+    pub chosen: Vec<(usize, usize, String)>,
+    pub findings: Vec<Finding>,
+}
+
+/// Picks the serving containers: the one named by `configured` (`checks.deployment.container`),
+/// else in each workload the container whose image, command, args, env values, volume mounts
+/// or storageUri name `model_file`, else the only container of all workloads. Several
+/// candidates and no name is one finding asking for `container:`; nothing is guessed.
+pub fn choose(workloads: &[Workload], model_file: &str, configured: Option<&str>) -> Choice {
+    let mut chosen = Vec::new();
+    let mut findings = Vec::new();
+    if let Some(name) = configured {
+        for (w, workload) in workloads.iter().enumerate() {
+            for (c, _) in workload.containers.iter().enumerate().filter(|(_, sc)| sc.container.name == name) {
+                chosen.push((w, c, "named by checks.deployment.container".to_string()));
+            }
+        }
+        if chosen.is_empty()
+            && let Some(first) = workloads.first()
+        {
+            let message = format!("checks.deployment.container is \"{name}\", but no container has that name (containers: {})", list(workloads));
+            findings.push(choice_finding(first, Level::Problem, message));
+        }
+        return Choice { chosen, findings };
+    }
+    for (w, workload) in workloads.iter().enumerate() {
+        let naming: Vec<(usize, String)> =
+            workload.containers.iter().enumerate().filter_map(|(c, sc)| names_model(sc, model_file).map(|why| (c, why))).collect();
+        match naming.as_slice() {
+            [] => {}
+            [(c, why)] => chosen.push((w, *c, why.clone())),
+            several => {
+                let names: Vec<String> = several.iter().map(|(c, _)| format!("\"{}\"", workload.containers[*c].container.name)).collect();
+                let message = format!("containers {} all name {model_file}: set checks.deployment.container to the one that serves it", names.join(", "));
+                findings.push(choice_finding(workload, Level::Advice, message));
+            }
+        }
+    }
+    if chosen.is_empty() && findings.is_empty() {
+        let all: Vec<(usize, usize)> =
+            workloads.iter().enumerate().flat_map(|(w, workload)| (0..workload.containers.len()).map(move |c| (w, c))).collect();
+        match all.as_slice() {
+            [] => {}
+            [(w, c)] => chosen.push((*w, *c, "the only container".to_string())),
+            _ => {
+                let message = format!(
+                    "no container names the model file {model_file} and there are several ({}): set checks.deployment.container to the one that serves it",
+                    list(workloads)
+                );
+                findings.push(choice_finding(&workloads[all[0].0], Level::Advice, message));
+            }
+        }
+    }
+    Choice { chosen, findings }
+}
+
+fn list(workloads: &[Workload]) -> String {
+    workloads
+        .iter()
+        .flat_map(|w| w.containers.iter().map(move |c| format!("{} \"{}\"", w.object, c.container.name)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn choice_finding(workload: &Workload, level: Level, message: String) -> Finding {
+    Finding {
+        level,
+        rule: "container_choice",
+        file: workload.file.clone(),
+        line: workload.line("spec"),
+        object: Some(workload.object.clone()),
+        container: None,
+        field: "containers".to_string(),
+        message,
+    }
+}
+
+/// Where a container names the model file, if it does.
+fn names_model(sc: &ServingContainer, model_file: &str) -> Option<String> {
+    if model_file.is_empty() {
+        return None;
+    }
+    let c = &sc.container;
+    let has = |text: &str| text.contains(model_file);
+    let env = c.env.iter().flatten().any(|e| e.value.as_deref().is_some_and(has));
+    let mounts = c.volume_mounts.iter().flatten().any(|m| has(&m.mount_path) || m.sub_path.as_deref().is_some_and(has));
+    let places = [
+        ("image", c.image.as_deref().is_some_and(has)),
+        ("command", c.command.iter().flatten().any(|a| has(a))),
+        ("args", c.args.iter().flatten().any(|a| has(a))),
+        ("env", env),
+        ("volumeMounts", mounts),
+        ("storageUri", sc.storage_uri.as_deref().is_some_and(has)),
+    ];
+    places.iter().find(|(_, found)| *found).map(|(place, _)| format!("names {model_file} in {place}"))
+}
+
+/// The declared memory limit of a container, in bytes (`None`: absent or not a quantity).
+pub fn memory_limit_bytes(container: &Container) -> Option<u64> {
+    let limit = container.resources.as_ref()?.limits.as_ref()?.get("memory")?;
+    Quantity::parse(&limit.0).ok().and_then(|q| u64::try_from(q.bytes()).ok())
+}
+
+/// The container judged against the measurements. `cores`: the measuring machine's logical
+/// cores (ORT's default intra-op thread count).
+pub struct Judge<'a> {
+    pub workload: &'a Workload,
+    pub serving: &'a ServingContainer,
+    pub measured: &'a Measured,
+    pub margins: &'a Margins,
+    pub cores: usize,
+}
+
+impl Judge<'_> {
+    /// Every finding of the container, passing ones included.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        self.memory(&mut findings);
+        self.startup(&mut findings);
+        self.timeouts(&mut findings);
+        self.cpu(&mut findings);
+        self.image(&mut findings);
+        findings
+    }
+
+    fn finding(&self, level: Level, rule: &'static str, field: &str, message: String) -> Finding {
+        let field = format!("{}.{field}", self.serving.path);
+        Finding {
+            level,
+            rule,
+            file: self.workload.file.clone(),
+            line: self.workload.line(&field),
+            object: Some(self.workload.object.clone()),
+            container: Some(self.serving.container.name.clone()),
+            field,
+            message,
+        }
+    }
+
+    fn resource(&self, side: &str, name: &str) -> Option<String> {
+        let resources = self.serving.container.resources.as_ref()?;
+        let map = if side == "limits" { resources.limits.as_ref() } else { resources.requests.as_ref() };
+        map?.get(name).map(|q| q.0.clone())
+    }
+
+    fn memory(&self, out: &mut Vec<Finding>) {
+        let headroom = self.margins.memory_headroom;
+        let need = self.measured.peak_rss_bytes.map(|peak| (peak, (peak as f64 * headroom).ceil() as u64));
+        let field = "resources.limits.memory";
+        let finding = match (self.resource("limits", "memory"), need) {
+            (None, Some((peak, need))) => self.finding(
+                Level::Problem,
+                "memory_limit",
+                field,
+                format!("no memory limit: set at least the measured peak {} x {headroom} = {}", mib(peak), mib(need)),
+            ),
+            (None, None) => self.finding(Level::Problem, "memory_limit", field, "no memory limit (peak memory not measured)".to_string()),
+            (Some(text), need) => match (Quantity::parse(&text), need) {
+                (Err(e), _) => self.finding(Level::Problem, "memory_limit", field, e.to_string()),
+                (Ok(_), None) => self.finding(Level::Advice, "memory_limit", field, format!("{text}: peak memory not measured (the model did not load)")),
+                (Ok(q), Some((peak, need))) if q.bytes() < u128::from(need) => self.finding(
+                    Level::Problem,
+                    "memory_limit",
+                    field,
+                    format!("{text} is below the measured peak {} x {headroom} = {}", mib(peak), mib(need)),
+                ),
+                (Ok(_), Some((peak, need))) => {
+                    self.finding(Level::Ok, "memory_limit", field, format!("{text} covers the measured peak {} x {headroom} = {}", mib(peak), mib(need)))
+                }
+            },
+        };
+        out.push(finding);
+        if self.resource("requests", "memory").is_none() {
+            out.push(self.finding(
+                Level::Advice,
+                "memory_request",
+                "resources.requests.memory",
+                "no memory request: the scheduler may place the pod on a node without room for the model; set it to the limit".to_string(),
+            ));
+        }
+    }
+
+    fn startup(&self, out: &mut Vec<Finding>) {
+        let c = &self.serving.container;
+        let margin = self.margins.startup_margin;
+        let need = self.measured.cold_start.map(|cold| (cold, cold.as_secs_f64() * margin));
+        let (name, probe) = match (&c.startup_probe, &c.readiness_probe) {
+            (Some(p), _) => ("startupProbe", p),
+            (None, Some(p)) => ("readinessProbe", p),
+            (None, None) => {
+                out.push(self.finding(
+                    Level::Problem,
+                    "readiness_probe",
+                    "readinessProbe",
+                    "no readinessProbe: traffic reaches the pod before the model has loaded".to_string(),
+                ));
+                return self.liveness(out, need);
+            }
+        };
+        if c.readiness_probe.is_none() {
+            out.push(self.finding(
+                Level::Problem,
+                "readiness_probe",
+                "readinessProbe",
+                "no readinessProbe: once started, the pod gets traffic even when the model cannot answer".to_string(),
+            ));
+        }
+        let (budget, formula) = budget(probe);
+        let finding = match need {
+            None => self.finding(Level::Advice, "startup_budget", name, format!("gives the pod {budget} s ({formula}); cold start not measured")),
+            Some((cold, need)) if (budget as f64) < need => self.finding(
+                Level::Problem,
+                "startup_budget",
+                name,
+                format!("gives the pod {budget} s ({formula}), below the measured cold start {} x {margin} = {}", seconds(cold), secs(need)),
+            ),
+            Some((cold, need)) => self.finding(
+                Level::Ok,
+                "startup_budget",
+                name,
+                format!("gives the pod {budget} s ({formula}), covering the measured cold start {} x {margin} = {}", seconds(cold), secs(need)),
+            ),
+        };
+        out.push(finding);
+        self.liveness(out, need);
+    }
+
+    /// A liveness probe with no startup probe runs while the model loads.
+    fn liveness(&self, out: &mut Vec<Finding>, need: Option<(Duration, f64)>) {
+        let c = &self.serving.container;
+        let (Some(probe), None) = (&c.liveness_probe, &c.startup_probe) else { return };
+        let (kill, formula) = budget(probe);
+        let margin = self.margins.startup_margin;
+        match need {
+            Some((cold, need)) if (kill as f64) < need => out.push(self.finding(
+                Level::Problem,
+                "liveness_during_load",
+                "livenessProbe",
+                format!(
+                    "restarts the container after {kill} s ({formula}), before the measured cold start {} x {margin} = {}: add a startupProbe (liveness waits for it) or raise initialDelaySeconds",
+                    seconds(cold),
+                    secs(need)
+                ),
+            )),
+            Some((cold, need)) => out.push(self.finding(
+                Level::Ok,
+                "liveness_during_load",
+                "livenessProbe",
+                format!("first restart after {kill} s ({formula}), after the measured cold start {} x {margin} = {}", seconds(cold), secs(need)),
+            )),
+            None => {}
+        }
+    }
+
+    fn timeouts(&self, out: &mut Vec<Finding>) {
+        let c = &self.serving.container;
+        let margin = self.margins.probe_timeout_margin;
+        for (name, probe) in [("startupProbe", &c.startup_probe), ("readinessProbe", &c.readiness_probe), ("livenessProbe", &c.liveness_probe)] {
+            let Some(probe) = probe else { continue };
+            let timeout = probe.timeout_seconds.unwrap_or(TIMEOUT_SECONDS);
+            let field = format!("{name}.timeoutSeconds");
+            let finding = match self.measured.p99_ms {
+                None => self.finding(
+                    Level::Advice,
+                    "probe_timeout",
+                    &field,
+                    format!("{timeout} s: p99 latency not measured (the latency check did not run in this audit)"),
+                ),
+                Some(p99) if f64::from(timeout) * 1000.0 < p99 * margin => self.finding(
+                    Level::Problem,
+                    "probe_timeout",
+                    &field,
+                    format!("{timeout} s is below the measured p99 {} x {margin} = {}", ms(p99), ms(p99 * margin)),
+                ),
+                Some(p99) => {
+                    self.finding(Level::Ok, "probe_timeout", &field, format!("{timeout} s covers the measured p99 {} x {margin} = {}", ms(p99), ms(p99 * margin)))
+                }
+            };
+            out.push(finding);
+        }
+    }
+
+    fn cpu(&self, out: &mut Vec<Finding>) {
+        let configured = self.measured.intra_op_threads;
+        let threads = if configured == 0 { self.cores.max(1) } else { configured };
+        let source = if configured == 0 {
+            format!("runtime.intra_op_threads 0: ONNX Runtime's default, one per core of the measuring machine ({threads})")
+        } else {
+            format!("runtime.intra_op_threads {threads}")
+        };
+        let field = "resources.limits.cpu";
+        match self.resource("limits", "cpu").map(|text| (Quantity::parse(&text), text)) {
+            None => out.push(self.finding(Level::Ok, "cpu_limit", field, format!("no CPU limit: {threads} intra-op threads are not throttled"))),
+            Some((Err(e), _)) => out.push(self.finding(Level::Problem, "cpu_limit", field, e.to_string())),
+            Some((Ok(q), text)) if q.millis() < threads as u128 * 1000 => out.push(self.finding(
+                Level::Problem,
+                "cpu_limit",
+                field,
+                format!(
+                    "{text} is below the {threads} intra-op threads the latency was measured with ({source}): the container is throttled and slower than measured; raise the limit or lower the threads"
+                ),
+            )),
+            Some((Ok(_), text)) => out.push(self.finding(Level::Ok, "cpu_limit", field, format!("{text} fits the {threads} intra-op threads ({source})"))),
+        }
+        if self.resource("requests", "cpu").is_none() {
+            out.push(self.finding(
+                Level::Advice,
+                "cpu_request",
+                "resources.requests.cpu",
+                "no CPU request: the pod may land on a busy node and run slower than measured".to_string(),
+            ));
+        }
+    }
+
+    fn image(&self, out: &mut Vec<Finding>) {
+        if self.serving.runtime_image {
+            return;
+        }
+        let finding = match self.serving.container.image.as_deref() {
+            None => self.finding(Level::Problem, "image_pinned", "image", "no image".to_string()),
+            Some(image) => {
+                let pin = image_pin(image);
+                self.finding(pin.level(), "image_pinned", "image", format!("{image}: {}", pin.describe()))
+            }
+        };
+        out.push(finding);
+    }
+}
+
+/// A probe's time before it gives up: initialDelaySeconds + failureThreshold x periodSeconds,
+/// with Kubernetes' defaults, and the formula as text.
+fn budget(probe: &Probe) -> (i64, String) {
+    let delay = probe.initial_delay_seconds.unwrap_or(0);
+    let failures = probe.failure_threshold.unwrap_or(FAILURE_THRESHOLD);
+    let period = probe.period_seconds.unwrap_or(PERIOD_SECONDS);
+    let total = i64::from(delay) + i64::from(failures) * i64::from(period);
+    (total, format!("initialDelaySeconds {delay} + failureThreshold {failures} x periodSeconds {period}"))
+}
+
+fn mib(bytes: u64) -> String {
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    if mib >= 10.0 { format!("{mib:.0} MiB") } else { format!("{mib:.1} MiB") }
+}
+
+fn seconds(duration: Duration) -> String {
+    secs(duration.as_secs_f64())
+}
+
+fn secs(value: f64) -> String {
+    if value >= 10.0 { format!("{value:.0} s") } else { format!("{value:.1} s") }
+}
+
+fn ms(value: f64) -> String {
+    crate::runtime::tensor::format_ms(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::deploy::k8s::read_manifest;
+    use std::path::Path;
+
+    fn workload(container: &str) -> Workload {
+        let text = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n{container}"
+        );
+        read_manifest(Path::new("d.yaml"), &text).workloads.remove(0)
+    }
+
+    fn judge(container: &str, measured: Measured) -> Vec<(Level, &'static str, String, String)> {
+        let w = workload(container);
+        let judge = Judge { workload: &w, serving: &w.containers[0], measured: &measured, margins: &Margins::default(), cores: 2 };
+        judge.findings().into_iter().map(|f| (f.level, f.rule, f.field, f.message)).collect()
+    }
+
+    const MEASURED: Measured =
+        Measured { peak_rss_bytes: Some(310 << 20), cold_start: Some(Duration::from_secs(8)), p99_ms: Some(600.0), intra_op_threads: 0 };
+
+    #[test]
+    fn a_low_limit_a_short_probe_and_a_latest_image_are_problems() {
+        let findings = judge(
+            "        - name: server\n          image: model:latest\n          readinessProbe:\n            httpGet: {path: /, port: 80}\n          resources:\n            limits: {memory: 256Mi, cpu: 1}\n",
+            MEASURED,
+        );
+        let c = "spec.template.spec.containers[0]";
+        assert_eq!(
+            findings,
+            [
+                (Level::Problem, "memory_limit", format!("{c}.resources.limits.memory"), "256Mi is below the measured peak 310 MiB x 1.5 = 465 MiB".into()),
+                (
+                    Level::Advice,
+                    "memory_request",
+                    format!("{c}.resources.requests.memory"),
+                    "no memory request: the scheduler may place the pod on a node without room for the model; set it to the limit".into()
+                ),
+                (
+                    Level::Ok,
+                    "startup_budget",
+                    format!("{c}.readinessProbe"),
+                    "gives the pod 30 s (initialDelaySeconds 0 + failureThreshold 3 x periodSeconds 10), covering the measured cold start 8.0 s x 2 = 16 s".into()
+                ),
+                (Level::Problem, "probe_timeout", format!("{c}.readinessProbe.timeoutSeconds"), "1 s is below the measured p99 600 ms x 2 = 1.2 s".into()),
+                (
+                    Level::Problem,
+                    "cpu_limit",
+                    format!("{c}.resources.limits.cpu"),
+                    "1 is below the 2 intra-op threads the latency was measured with (runtime.intra_op_threads 0: ONNX Runtime's default, one per core of the measuring machine (2)): the container is throttled and slower than measured; raise the limit or lower the threads".into()
+                ),
+                (
+                    Level::Advice,
+                    "cpu_request",
+                    format!("{c}.resources.requests.cpu"),
+                    "no CPU request: the pod may land on a busy node and run slower than measured".into()
+                ),
+                (Level::Problem, "image_pinned", format!("{c}.image"), "model:latest: `latest` moves with every push: pin a digest (@sha256:...)".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn probe_budgets_use_kubernetes_defaults_and_liveness_without_startup_is_judged() {
+        let findings = judge(
+            "        - name: server\n          image: m:1\n          readinessProbe:\n            initialDelaySeconds: 5\n            periodSeconds: 1\n          livenessProbe:\n            failureThreshold: 1\n            timeoutSeconds: 5\n",
+            MEASURED,
+        );
+        let startup = findings.iter().find(|f| f.1 == "startup_budget").unwrap();
+        assert_eq!(startup.0, Level::Problem);
+        assert!(startup.3.starts_with("gives the pod 8 s (initialDelaySeconds 5 + failureThreshold 3 x periodSeconds 1), below"), "{startup:?}");
+        let liveness = findings.iter().find(|f| f.1 == "liveness_during_load").unwrap();
+        assert_eq!(liveness.0, Level::Problem);
+        assert!(liveness.3.starts_with("restarts the container after 10 s (initialDelaySeconds 0 + failureThreshold 1 x periodSeconds 10)"), "{liveness:?}");
+        let timeouts: Vec<Level> = findings.iter().filter(|f| f.1 == "probe_timeout").map(|f| f.0).collect();
+        assert_eq!(timeouts, [Level::Problem, Level::Ok]);
+    }
+
+    #[test]
+    fn unmeasured_numbers_are_advice_not_a_silent_pass() {
+        let findings = judge(
+            "        - name: server\n          image: m:1\n          readinessProbe:\n            timeoutSeconds: 5\n          resources:\n            limits: {memory: 1Gi}\n",
+            Measured::default(),
+        );
+        let levels: Vec<(Level, &str)> = findings.iter().map(|f| (f.0, f.1)).collect();
+        assert!(levels.contains(&(Level::Advice, "probe_timeout")), "{findings:?}");
+        assert!(levels.contains(&(Level::Advice, "memory_limit")), "{findings:?}");
+        assert!(levels.contains(&(Level::Advice, "startup_budget")), "{findings:?}");
+    }
+
+    #[test]
+    fn the_container_naming_the_model_is_chosen_else_the_only_one_else_none() {
+        let two = workload(
+            "        - name: proxy\n          image: envoy:1\n        - name: server\n          image: m:1\n          args: [--model, /models/iris.onnx]\n",
+        );
+        let choice = choose(std::slice::from_ref(&two), "iris.onnx", None);
+        assert_eq!(choice.chosen, [(0, 1, "names iris.onnx in args".to_string())]);
+        let choice = choose(std::slice::from_ref(&two), "other.onnx", None);
+        assert!(choice.chosen.is_empty());
+        assert_eq!(choice.findings.len(), 1);
+        assert_eq!(choice.findings[0].level, Level::Advice);
+        assert!(choice.findings[0].message.contains("set checks.deployment.container"), "{:?}", choice.findings);
+        let choice = choose(std::slice::from_ref(&two), "other.onnx", Some("proxy"));
+        assert_eq!(choice.chosen, [(0, 0, "named by checks.deployment.container".to_string())]);
+        let choice = choose(std::slice::from_ref(&two), "other.onnx", Some("nope"));
+        assert_eq!(choice.findings[0].level, Level::Problem);
+        let one = workload("        - name: server\n          image: m:1\n          resources:\n            limits: {memory: 1.5Gi}\n");
+        let choice = choose(std::slice::from_ref(&one), "iris.onnx", None);
+        assert_eq!(choice.chosen, [(0, 0, "the only container".to_string())]);
+        assert_eq!(memory_limit_bytes(&one.containers[0].container), Some(1_610_612_736));
+    }
+}
