@@ -32,6 +32,8 @@ pub struct AuditOptions {
     pub config_path: Option<PathBuf>,
     /// Folder searched for lockfiles (default: the model's folder).
     pub project: Option<PathBuf>,
+    /// `--deploy`: Kubernetes manifests and Dockerfiles (files or folders) for the deployment check.
+    pub deploy: Vec<PathBuf>,
     /// `--env`: the installed Python environment the locks are compared with.
     pub env: Option<PathBuf>,
     /// `--ort-lib`.
@@ -60,6 +62,7 @@ impl AuditOptions {
             config: Config::default(),
             config_path: None,
             project: None,
+            deploy: Vec::new(),
             env: None,
             ort_lib: None,
             ort_env: None,
@@ -99,6 +102,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         None => None,
     };
     let project_dirs = project_dirs(options)?;
+    crate::env::deploy::files::check_deploy_flags(&options.deploy)?;
 
     let refuse = refusal(&artifact);
     let runtime = match refuse {
@@ -130,6 +134,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     ctx.runtime = runtime.as_ref().map(|r| &r.library);
     ctx.project_dirs = project_dirs;
     ctx.project = options.project.clone();
+    ctx.deploy = options.deploy.clone();
     ctx.config_path = options.config_path.clone();
     ctx.python_env = python_env.as_ref();
     ctx.show_progress = options.show_progress;

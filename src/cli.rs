@@ -82,6 +82,11 @@ pub struct Target {
     #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,
 
+    /// Kubernetes manifests or Dockerfiles for the deployment check, a file or a folder
+    /// (repeatable); --project is searched too.
+    #[arg(long, value_name = "PATH")]
+    pub deploy: Vec<PathBuf>,
+
     /// Installed Python environment to compare the locks with (a venv, a conda prefix or a
     /// site-packages folder; read as files, Python is never run). Default: $VIRTUAL_ENV, then
     /// $CONDA_PREFIX, then the project's .venv.

@@ -159,6 +159,7 @@ pub struct ChecksConfig {
     pub drift: DriftConfig,
     pub empty_batch: SeverityOnly,
     pub latency: LatencyConfig,
+    pub deployment: DeploymentConfig,
     pub lockfile: LockfileConfig,
     pub robustness: RobustnessConfig,
     pub output_sanity: SeverityOnly,
@@ -177,6 +178,7 @@ impl Default for ChecksConfig {
             drift: DriftConfig::default(),
             empty_batch: SeverityOnly::default(),
             latency: LatencyConfig::default(),
+            deployment: DeploymentConfig::default(),
             lockfile: LockfileConfig::default(),
             robustness: RobustnessConfig::default(),
             output_sanity: SeverityOnly::default(),
@@ -225,6 +227,7 @@ check_sections!(
     drift,
     empty_batch,
     latency,
+    deployment,
     lockfile,
     robustness,
     output_sanity,
@@ -461,6 +464,56 @@ pub struct BaselineConfig {
 impl Default for BaselineConfig {
     fn default() -> Self {
         Self { severity: Severity::Deny, max_latency_regression: 0.2, min_regression_ms: 0.05 }
+    }
+}
+
+/// The deployment check: which container serves the model, and the margins above the
+/// measured numbers that its declared values must leave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeploymentConfig {
+    pub severity: Severity,
+    /// The container that serves the model, by name (default: the one naming the model file,
+    /// else the only one).
+    pub container: Option<String>,
+    /// `limits.memory` >= peak memory after loading x this.
+    pub memory_headroom: f64,
+    /// The probes' start-up budget >= cold start x this.
+    pub startup_margin: f64,
+    /// Every probe's `timeoutSeconds` >= p99 x this.
+    pub probe_timeout_margin: f64,
+}
+
+impl Default for DeploymentConfig {
+    fn default() -> Self {
+        let margins = crate::env::deploy::Margins::default();
+        Self {
+            severity: Severity::Deny,
+            container: None,
+            memory_headroom: margins.memory_headroom,
+            startup_margin: margins.startup_margin,
+            probe_timeout_margin: margins.probe_timeout_margin,
+        }
+    }
+}
+
+impl DeploymentConfig {
+    /// Every problem of the section, as (dotted field path, what is wrong).
+    fn problems(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        for (field, value) in
+            [("memory_headroom", self.memory_headroom), ("startup_margin", self.startup_margin), ("probe_timeout_margin", self.probe_timeout_margin)]
+        {
+            if !(value.is_finite() && (1.0..=100.0).contains(&value)) {
+                problems.push((format!("checks.deployment.{field}"), format!("must be a factor from 1 to 100, got {}", short(value))));
+            }
+        }
+        if let Some(name) = &self.container
+            && (name.is_empty() || name.len() > 253)
+        {
+            problems.push(("checks.deployment.container".into(), "must be a container name of 1 to 253 characters".into()));
+        }
+        problems
     }
 }
 
@@ -704,6 +757,7 @@ impl Config {
             problems.push(("limits.inference_memory_mb".into(), format!("must be at least 1, got {}", self.limits.inference_memory_mb)));
         }
         problems.extend(self.checks.hardcoded_paths.problems());
+        problems.extend(self.checks.deployment.problems());
         // Below this no model loads beside ready itself: a typo for GiB, say.
         let budget = self.limits.memory_budget_mb;
         if budget > 0.0 && budget < MIN_BUDGET_MB {
@@ -813,6 +867,22 @@ mod tests {
         ] {
             assert!(err.contains(path), "{path}: {err}");
         }
+    }
+
+    #[test]
+    fn deployment_margins_and_container_are_validated() {
+        let yaml = "checks:\n  deployment:\n    memory_headroom: 0.5\n    startup_margin: -1\n    probe_timeout_margin: 200\n    container: ''\n";
+        let err = Config::from_yaml(yaml, "x.yaml").unwrap_err();
+        assert_eq!(
+            err,
+            "x.yaml: 4 problems: line 3 column 22: checks.deployment.memory_headroom: must be a factor from 1 to 100, got 0.5; \
+             line 4 column 21: checks.deployment.startup_margin: must be a factor from 1 to 100, got -1; \
+             line 5 column 27: checks.deployment.probe_timeout_margin: must be a factor from 1 to 100, got 200; \
+             line 6 column 16: checks.deployment.container: must be a container name of 1 to 253 characters"
+        );
+        let ok = Config::from_yaml("checks:\n  deployment:\n    container: server\n    memory_headroom: 2\n", "x.yaml").unwrap();
+        assert_eq!(ok.checks.deployment.container.as_deref(), Some("server"));
+        assert_eq!(ok.checks.deployment.margins().memory_headroom, 2.0);
     }
 
     #[test]

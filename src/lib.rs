@@ -123,6 +123,7 @@ fn audit_options(
         config,
         config_path: target.config.clone(),
         project: target.project.clone(),
+        deploy: target.deploy.clone(),
         env: target.env.clone(),
         ort_lib,
         ort_env,

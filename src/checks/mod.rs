@@ -5,6 +5,7 @@
 //! [`REGISTRY`] and `config.rs`.
 
 mod baseline;
+mod deployment;
 mod determinism;
 pub mod domain;
 mod drift;
@@ -46,6 +47,7 @@ pub static REGISTRY: &[&dyn Check] = &[
     &determinism::Determinism,
     &golden_parity::GoldenParity,
     &latency::Latency,
+    &deployment::Deployment,
     &lockfile::Lockfile,
     &baseline::Baseline,
     &hardcoded_paths::HardcodedPaths,
@@ -198,6 +200,8 @@ pub struct AuditContext<'a> {
     pub project_dirs: Vec<PathBuf>,
     /// `--project`, when given (the serving code scanned for hardcoded paths).
     pub project: Option<PathBuf>,
+    /// `--deploy`: Kubernetes manifests and Dockerfiles, files or folders.
+    pub deploy: Vec<PathBuf>,
     /// The audit config file, when one was given.
     pub config_path: Option<PathBuf>,
     /// `--env`, read: the installed Python environment to compare the locks with (when
@@ -233,6 +237,7 @@ impl<'a> AuditContext<'a> {
             sample,
             project_dirs: Vec::new(),
             project: None,
+            deploy: Vec::new(),
             config_path: None,
             python_env: None,
             show_progress: false,

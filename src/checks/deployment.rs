@@ -1,0 +1,219 @@
+//! Deployment: the Kubernetes manifests under `--project` and `--deploy` checked against what
+//! this audit measured (peak memory, cold start, p99 latency, threads). The readers in
+//! `crate::env::deploy` find, parse and judge; this check picks the status: a problem fails,
+//! advice warns.
+
+use super::{AuditContext, Check, Outcome, Status};
+use crate::env::deploy::files::{self, DeployFile, Kind};
+use crate::env::deploy::k8s::{self, Workload};
+use crate::env::deploy::rules::{self, Judge, Judged};
+use crate::env::deploy::{Finding, Level, Margins, Measured};
+
+pub struct Deployment;
+
+const EXPLANATION: &str = "What: reads the Kubernetes manifests (*.yaml, *.yml) under --project and the files and folders \
+given with --deploy (repeatable): Deployment, StatefulSet, DaemonSet, Pod, Job, CronJob (typed, through k8s-openapi) and \
+KServe InferenceService (spec.predictor.containers and spec.predictor.model), multi-document files included; other kinds \
+(Service, ConfigMap, custom resources) are listed as skipped, YAML without apiVersion and kind is ignored, an unrendered Helm \
+chart is noted. It judges the container that serves the model: the one whose image, command, args, env values, volume mounts \
+or storageUri name the model file, else the only container, or the one named by checks.deployment.container (several \
+candidates and no name warn, asking for it). Against the numbers this audit measured: resources.limits.memory must be at \
+least the peak memory after loading x memory_headroom (a missing limit fails, a missing memory request warns); the time the \
+pod is given to become ready (startupProbe, else readinessProbe: initialDelaySeconds + failureThreshold x periodSeconds, with \
+Kubernetes' defaults 0, 3 and 10 s) must be at least the cold start (session creation + first inference) x startup_margin; \
+no readinessProbe fails; a livenessProbe with no startupProbe that restarts the container before cold start x startup_margin \
+fails; every probe's timeoutSeconds (default 1) must be at least the latency check's p99 x probe_timeout_margin (not measured \
+when latency did not run: warns); a CPU limit below the intra-op threads ONNX Runtime measured with (runtime.intra_op_threads, \
+0 = one per core of this machine) fails, a missing CPU request warns; an image pinned by digest passes, a tag warns, latest or \
+no tag fails. Malformed YAML, and a document that does not match its kind's schema, is a finding naming the file and line. \
+Each finding names the file, line, object, container and field path (spec.template.spec.containers[0].resources.limits.memory); \
+the JSON report carries them under metrics.findings.\n\
+Why: a model that passes every check alone is still killed in production when its memory limit is below its peak (OOMKilled), \
+when a probe gives up before the model has loaded (restarts forever), when a 1 s probe timeout meets a slow inference (pods \
+flap), when a CPU limit throttles the threads it was measured with, or when the image floats on latest. Linters check that a \
+limit or a probe is present; this compares it with the model's measured numbers. The margins exist because production is \
+not the measuring machine: inference allocates in spikes above the load peak (memory_headroom 1.5), nodes are slower and \
+busier and pull the model first (startup_margin 2), and a health endpoint that runs inference has a tail (probe_timeout_margin 2).\n\
+Fix: raise the memory limit and set requests.memory; add a startupProbe whose failureThreshold x periodSeconds covers the \
+cold start (liveness waits for it); raise timeoutSeconds; set the CPU limit to at least the intra-op threads or lower the threads \
+(runtime.intra_op_threads and the server's); pin the image by digest (image@sha256:...).";
+
+impl Check for Deployment {
+    fn id(&self) -> &'static str {
+        "deployment"
+    }
+
+    fn description(&self) -> &'static str {
+        "the Kubernetes deployment's memory limit, probes, CPU limit and image fit what the audit measured"
+    }
+
+    fn explanation(&self) -> &'static str {
+        EXPLANATION
+    }
+
+    fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
+        let found = files::discover(ctx.project.as_deref(), &ctx.deploy);
+        let manifests: Vec<&DeployFile> = found.files.iter().filter(|f| f.kind == Kind::Manifest).collect();
+        let dockerfiles = found.files.len() - manifests.len();
+        let mut read = Read::default();
+        for file in &manifests {
+            read.file(file);
+        }
+        let where_ = searched(ctx);
+        if read.manifests == 0 {
+            let what = if dockerfiles > 0 { "no Kubernetes manifest found" } else { "no Kubernetes manifest or Dockerfile found" };
+            return Outcome::skip(format!("{what} under {where_}")).with_details(found.notes);
+        }
+        let model_file = ctx.artifact.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let settings = &ctx.config.checks.deployment;
+        let choice = rules::choose(&read.workloads, model_file, settings.container.as_deref());
+        let measured = measured(ctx);
+        let margins = settings.margins();
+        let cores = crate::machine::Machine::current().logical_cores;
+        let mut findings = read.malformed;
+        findings.extend(choice.findings);
+        let mut judged = Vec::new();
+        for (w, c, why) in choice.chosen {
+            let workload = &read.workloads[w];
+            let serving = &workload.containers[c];
+            findings.extend(Judge { workload, serving, measured: &measured, margins: &margins, cores }.findings());
+            judged.push(Judged {
+                file: workload.file.clone(),
+                object: workload.object.clone(),
+                container: serving.container.name.clone(),
+                path: serving.path.clone(),
+                why,
+                memory_limit_bytes: rules::memory_limit_bytes(&serving.container),
+            });
+        }
+        outcome(findings, &judged, &read.skipped, found.notes, &where_)
+            .with_metric("measured", serde_json::to_value(measured).unwrap_or_default())
+            .with_metric("margins", serde_json::to_value(margins).unwrap_or_default())
+            .with_metric("judged", serde_json::to_value(&judged).unwrap_or_default())
+            .with_metric("memory_limit_bytes", judged.first().and_then(|j| j.memory_limit_bytes))
+    }
+}
+
+/// The measured numbers a deployment is judged against: peak memory after loading and the
+/// cold start from this audit's model load, p99 from the latency check when it ran.
+pub fn measured(ctx: &AuditContext<'_>) -> Measured {
+    let cold = ctx.cold_start;
+    let latency = ctx.earlier_outcome("latency").filter(|o| o.status != Status::Skip);
+    Measured {
+        peak_rss_bytes: cold.and_then(|c| c.peak_rss_after_load),
+        cold_start: cold.map(|c| c.session_create + c.first_inference.unwrap_or_default()),
+        p99_ms: latency.and_then(|o| o.metrics.get("p99_ms").and_then(serde_json::Value::as_f64)),
+        intra_op_threads: ctx.config.runtime.intra_op_threads,
+    }
+}
+
+/// Where manifests were looked for, for the skip message.
+fn searched(ctx: &AuditContext<'_>) -> String {
+    let mut places: Vec<String> = ctx.deploy.iter().map(|p| p.display().to_string()).collect();
+    if let Some(project) = &ctx.project {
+        places.push(project.display().to_string());
+    }
+    if places.is_empty() { "--project or --deploy (neither given)".to_string() } else { places.join(", ") }
+}
+
+/// The manifests read so far.
+#[derive(Default)]
+struct Read {
+    manifests: usize,
+    workloads: Vec<Workload>,
+    skipped: Vec<String>,
+    malformed: Vec<Finding>,
+}
+
+impl Read {
+    fn file(&mut self, file: &DeployFile) {
+        let text = match file.read() {
+            Ok(text) => text,
+            Err(e) => {
+                self.skipped.push(format!("{}: not read: {e}", file.path.display()));
+                return;
+            }
+        };
+        let manifest = k8s::read_manifest(&file.path, &text);
+        // YAML found by walking that is not Kubernetes (CI configs, compose files) is not ours.
+        if !manifest.kubernetes && manifest.malformed.is_empty() && !file.explicit() {
+            return;
+        }
+        self.manifests += 1;
+        // YAML that does not parse: a manifest (named by --deploy, or with apiVersion/kind
+        // lines) fails, since kubectl refuses it too; other YAML found by walking warns.
+        let looks_like_manifest = text.lines().any(|l| l.starts_with("apiVersion:") || l.starts_with("kind:"));
+        let level = if file.explicit() || manifest.kubernetes || looks_like_manifest { Level::Problem } else { Level::Advice };
+        for (line, message) in manifest.malformed {
+            self.malformed.push(Finding { level, rule: "manifest_yaml", file: file.path.clone(), line, object: None, container: None, field: String::new(), message });
+        }
+        self.skipped.extend(manifest.skipped.into_iter().map(|s| format!("{}: {s}", file.path.display())));
+        self.workloads.extend(manifest.workloads);
+    }
+}
+
+/// The status and lines of the findings.
+fn outcome(findings: Vec<Finding>, judged: &[Judged], skipped: &[String], notes: Vec<String>, where_: &str) -> Outcome {
+    let worst = findings.iter().map(|f| f.level).max();
+    let problems: Vec<&Finding> = findings.iter().filter(|f| f.level == Level::Problem).collect();
+    let advice = findings.iter().filter(|f| f.level == Level::Advice).count();
+    let mut outcome = match worst {
+        None if judged.is_empty() => {
+            Outcome::skip(format!("no workload (Deployment, StatefulSet, DaemonSet, Pod, Job, CronJob, InferenceService) found under {where_}"))
+        }
+        Some(Level::Problem) => {
+            let more = if problems.len() > 1 { format!(" (and {} more problems)", problems.len() - 1) } else { String::new() };
+            Outcome::fail(format!("{}{more}", line(problems[0])))
+        }
+        Some(Level::Advice) => {
+            let noun = if advice == 1 { "piece of advice" } else { "pieces of advice" };
+            Outcome::warn(format!("{advice} {noun} on the deployment; first: {}", line(findings.iter().find(|f| f.level == Level::Advice).unwrap_or(&findings[0]))))
+        }
+        _ => Outcome::pass(format!("{}: memory limit, probes, CPU and image fit the measured model", judged_names(judged))),
+    };
+    let mut details: Vec<String> =
+        judged.iter().map(|j| format!("judged: {}: {} container \"{}\" ({})", j.file.display(), j.object, j.container, j.why)).collect();
+    details.extend(findings.iter().map(|f| format!("{} {}", level_name(f.level), line(f))));
+    details.extend(skipped.iter().map(|s| format!("skipped: {s}")));
+    details.extend(notes);
+    outcome = outcome.with_details(details);
+    outcome.with_metric("findings", serde_json::to_value(&findings).unwrap_or_default())
+}
+
+fn judged_names(judged: &[Judged]) -> String {
+    judged.iter().map(|j| format!("{} container \"{}\"", j.object, j.container)).collect::<Vec<_>>().join(", ")
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Ok => "ok",
+        Level::Advice => "warn",
+        Level::Problem => "fail",
+    }
+}
+
+/// `file:12: Deployment/web container "server" spec...limits.memory: message`.
+fn line(f: &Finding) -> String {
+    let at = match f.line {
+        Some(line) => format!("{}:{line}", f.file.display()),
+        None => f.file.display().to_string(),
+    };
+    let mut subject = Vec::new();
+    if let Some(object) = &f.object {
+        subject.push(object.clone());
+    }
+    if let Some(container) = &f.container {
+        subject.push(format!("container \"{container}\""));
+    }
+    if !f.field.is_empty() {
+        subject.push(f.field.clone());
+    }
+    if subject.is_empty() { format!("{at}: {}", f.message) } else { format!("{at}: {}: {}", subject.join(" "), f.message) }
+}
+
+/// The margins from the check's settings.
+impl crate::config::DeploymentConfig {
+    pub fn margins(&self) -> Margins {
+        Margins { memory_headroom: self.memory_headroom, startup_margin: self.startup_margin, probe_timeout_margin: self.probe_timeout_margin }
+    }
+}
