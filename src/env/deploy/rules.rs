@@ -329,17 +329,18 @@ impl Judge<'_> {
         };
         let field = "resources.limits.cpu";
         match self.resource("limits", "cpu").map(|text| (Quantity::parse(&text), text)) {
-            None => out.push(self.finding(Level::Ok, "cpu_limit", field, format!("no CPU limit: {threads} intra-op threads are not throttled"))),
+            None => out.push(self.finding(Level::Ok, "cpu_limit", field, format!("no CPU limit: {} not throttled", threads_text(threads)))),
             Some((Err(e), _)) => out.push(self.finding(Level::Problem, "cpu_limit", field, e.to_string())),
             Some((Ok(q), text)) if q.millis() < threads as u128 * 1000 => out.push(self.finding(
                 Level::Problem,
                 "cpu_limit",
                 field,
                 format!(
-                    "{text} is below the {threads} intra-op threads the latency was measured with ({source}): the container is throttled and slower than measured; raise the limit or lower the threads"
+                    "{text} is below the {} the latency was measured with ({source}): the container is throttled and slower than measured; raise the limit or lower the threads",
+                    threads_text(threads)
                 ),
             )),
-            Some((Ok(_), text)) => out.push(self.finding(Level::Ok, "cpu_limit", field, format!("{text} fits the {threads} intra-op threads ({source})"))),
+            Some((Ok(_), text)) => out.push(self.finding(Level::Ok, "cpu_limit", field, format!("{text} fits the {} ({source})", threads_text(threads)))),
         }
         if self.resource("requests", "cpu").is_none() {
             out.push(self.finding(
@@ -376,6 +377,10 @@ fn budget(probe: &Probe) -> (i64, String) {
     (total, format!("initialDelaySeconds {delay} + failureThreshold {failures} x periodSeconds {period}"))
 }
 
+fn threads_text(threads: usize) -> String {
+    if threads == 1 { "1 intra-op thread".to_string() } else { format!("{threads} intra-op threads") }
+}
+
 fn mib(bytes: u64) -> String {
     let mib = bytes as f64 / (1024.0 * 1024.0);
     if mib >= 10.0 { format!("{mib:.0} MiB") } else { format!("{mib:.1} MiB") }
@@ -386,7 +391,7 @@ fn seconds(duration: Duration) -> String {
 }
 
 fn secs(value: f64) -> String {
-    if value >= 10.0 { format!("{value:.0} s") } else { format!("{value:.1} s") }
+    if value >= 10.0 { format!("{value:.0} s") } else { ms(value * 1000.0) }
 }
 
 fn ms(value: f64) -> String {
@@ -436,7 +441,7 @@ mod tests {
                     Level::Ok,
                     "startup_budget",
                     format!("{c}.readinessProbe"),
-                    "gives the pod 30 s (initialDelaySeconds 0 + failureThreshold 3 x periodSeconds 10), covering the measured cold start 8.0 s x 2 = 16 s".into()
+                    "gives the pod 30 s (initialDelaySeconds 0 + failureThreshold 3 x periodSeconds 10), covering the measured cold start 8 s x 2 = 16 s".into()
                 ),
                 (Level::Problem, "probe_timeout", format!("{c}.readinessProbe.timeoutSeconds"), "1 s is below the measured p99 600 ms x 2 = 1.2 s".into()),
                 (
