@@ -87,7 +87,15 @@ impl Check for Deployment {
             });
         }
         outcome(findings, &judged, &read.skipped, found.notes, &where_)
-            .with_metric("measured", serde_json::to_value(measured).unwrap_or_default())
+            .with_metric(
+                "measured",
+                serde_json::json!({
+                    "peak_rss_bytes": measured.peak_rss_bytes,
+                    "cold_start_ms": measured.cold_start.map(|d| d.as_secs_f64() * 1e3),
+                    "p99_ms": measured.p99_ms,
+                    "intra_op_threads": measured.intra_op_threads,
+                }),
+            )
             .with_metric("margins", serde_json::to_value(margins).unwrap_or_default())
             .with_metric("judged", serde_json::to_value(&judged).unwrap_or_default())
             .with_metric("memory_limit_bytes", judged.first().and_then(|j| j.memory_limit_bytes))

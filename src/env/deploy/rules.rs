@@ -101,15 +101,17 @@ fn list(workloads: &[Workload]) -> String {
         .join(", ")
 }
 
+/// A finding about the choice itself, at the workload's container list.
 fn choice_finding(workload: &Workload, level: Level, message: String) -> Finding {
+    let field = workload.containers.first().map_or("spec".to_string(), |c| c.path.rsplit_once('[').map_or(c.path.clone(), |(list, _)| list.to_string()));
     Finding {
         level,
         rule: "container_choice",
         file: workload.file.clone(),
-        line: workload.line("spec"),
+        line: workload.line(&field),
         object: Some(workload.object.clone()),
         container: None,
-        field: "containers".to_string(),
+        field,
         message,
     }
 }
