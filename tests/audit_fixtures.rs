@@ -20,6 +20,7 @@ fn a_good_model_with_a_matching_sample_and_pinned_requirements_is_ready() {
             "determinism=pass",
             "golden_parity=skip",
             "latency=pass",
+            "deployment=skip",
             "lockfile=warn",
             "baseline=skip",
             "hardcoded_paths=pass"
@@ -198,6 +199,7 @@ fn a_truncated_model_fails_serialization_with_the_decode_reason_and_skips_the_re
             "determinism=skip",
             "golden_parity=skip",
             "latency=skip",
+            "deployment=skip",
             "lockfile=warn",
             "baseline=skip",
             "hardcoded_paths=pass"
@@ -285,6 +287,7 @@ fn severity_warn_keeps_the_exit_code_and_allow_skips_the_check() {
             "determinism=pass",
             "golden_parity=skip",
             "latency=pass",
+            "deployment=skip",
             "lockfile=warn",
             "baseline=skip",
             "hardcoded_paths=pass"
@@ -330,6 +333,7 @@ fn the_table_report_shows_every_check_and_the_verdict() {
         "determinism",
         "golden_parity",
         "latency",
+        "deployment",
         "lockfile",
         "baseline",
         "hardcoded_paths",
@@ -338,7 +342,7 @@ fn the_table_report_shows_every_check_and_the_verdict() {
     }
     assert!(text.contains("runtime: ONNX Runtime 1.31.1"), "{text}");
     assert!(text.contains("schema_parity (fail):\n  - fail: missing column 'petal_width'"), "{text}");
-    assert!(text.trim_end().ends_with("NOT READY: 8 passed, 1 warned, 1 failed, 3 skipped (exit 1)"), "{text}");
+    assert!(text.trim_end().ends_with("NOT READY: 8 passed, 1 warned, 1 failed, 4 skipped (exit 1)"), "{text}");
     assert!(output.stderr.is_empty(), "no progress bar or log noise when stderr is not a terminal");
 }
 

@@ -24,6 +24,7 @@ fn explain_says_what_why_and_how_to_fix() {
         "determinism",
         "golden_parity",
         "latency",
+        "deployment",
         "lockfile",
         "baseline",
         "hardcoded_paths",

@@ -43,6 +43,7 @@ fn external_data_hidden_from_a_lax_decoder_is_refused_before_onnx_runtime() {
                 "determinism=skip",
                 "golden_parity=skip",
                 "latency=skip",
+                "deployment=skip",
                 "lockfile=skip",
                 "baseline=skip",
                 "hardcoded_paths=pass",

@@ -227,6 +227,7 @@ fn a_low_soft_open_file_limit_under_a_higher_hard_limit_is_raised() {
         "determinism=pass",
         "golden_parity=skip",
         "latency=pass",
+        "deployment=skip",
         "lockfile=warn",
         "baseline=skip",
         "hardcoded_paths=pass",
@@ -261,6 +262,7 @@ fn the_oldest_supported_onnx_runtime_audits_a_model() {
         "determinism=pass",
         "golden_parity=skip",
         "latency=pass",
+        "deployment=skip",
         "lockfile=warn", // no lockfile in the scratch folder
         "baseline=skip",
         "hardcoded_paths=pass",

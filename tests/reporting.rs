@@ -147,6 +147,7 @@ fn json_snapshot() {
             "determinism",
             "golden_parity",
             "latency",
+            "deployment",
             "lockfile",
             "baseline",
             "hardcoded_paths"
@@ -211,7 +212,7 @@ fn junit_parses_with_one_testcase_per_check_and_failures_mapped() {
         })
         .collect();
     assert_eq!(cases, expected);
-    assert!(xml.contains(r#"<testsuites name="ready" tests="13" failures="1" errors="0" skipped="4">"#), "{xml}");
+    assert!(xml.contains(r#"<testsuites name="ready" tests="14" failures="1" errors="0" skipped="5">"#), "{xml}");
 }
 
 #[test]
@@ -283,6 +284,7 @@ fn severity_flags_override_the_config() {
             "determinism=skip",
             "golden_parity=skip",
             "latency=skip",
+            "deployment=skip",
             "lockfile=skip",
             "baseline=skip",
             "hardcoded_paths=skip"

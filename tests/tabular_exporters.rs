@@ -37,6 +37,7 @@ fn pandas_int64_and_float64_columns_into_float32_inputs_pass_the_same_from_every
                 "output_sanity=pass",
                 "determinism=pass",
                 "golden_parity=pass",
+                "deployment=skip",
                 "baseline=skip",
                 "hardcoded_paths=pass"
             ],
@@ -75,6 +76,7 @@ fn epoch_seconds_into_float32_fail_naming_the_row_and_golden_parity_still_runs()
             "output_sanity=pass",
             "determinism=pass",
             "golden_parity=fail",
+            "deployment=skip",
             "baseline=skip",
             "hardcoded_paths=pass"
         ]
@@ -198,6 +200,7 @@ fn reversed_columns_for_tree_exports_without_feature_names_are_never_a_silent_pa
                 "output_sanity=pass",
                 "determinism=pass",
                 "golden_parity=pass",
+                "deployment=skip",
                 "baseline=skip",
                 "hardcoded_paths=pass"
             ],
