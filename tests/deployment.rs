@@ -56,7 +56,10 @@ fn a_correct_deployment_passes_and_says_which_container_was_judged() {
     let run = with_latency(IRIS, &["--project", "fixtures/deploy/correct"]);
     assert_eq!(run.status("deployment"), "pass", "{:?}", run.details("deployment"));
     assert_eq!(run.code, 0);
-    assert_eq!(run.check("deployment")["summary"], "Deployment/iris container \"server\": memory limit, probes, CPU and image fit the measured model");
+    assert_eq!(
+        run.check("deployment")["summary"],
+        "Deployment/iris container \"server\": memory limit, probes, CPU and image fit the measured model"
+    );
     let (rows, messages) = findings(&run);
     assert_eq!(rows, Vec::<Row>::new());
     let rules: Vec<&str> = messages.iter().map(|(r, _)| r.as_str()).collect();
@@ -91,7 +94,10 @@ fn a_latest_image_fails_and_names_the_image_field() {
     let run = with_latency(IRIS, &["--project", "fixtures/deploy/latest"]);
     assert_eq!(run.status("deployment"), "fail");
     let (rows, messages) = findings(&run);
-    assert_eq!(rows, [row("problem", "image_pinned", "fixtures/deploy/latest/deployment.yaml", 19, "Deployment/iris", "server", &format!("{C0}.image"))]);
+    assert_eq!(
+        rows,
+        [row("problem", "image_pinned", "fixtures/deploy/latest/deployment.yaml", 19, "Deployment/iris", "server", &format!("{C0}.image"))]
+    );
     assert_eq!(message(&messages, "image_pinned"), "acme/iris-server:latest: `latest` moves with every push: pin a digest (@sha256:...)");
 }
 
@@ -150,7 +156,8 @@ fn probes_that_give_up_before_a_slow_model_has_loaded_fail() {
         "{messages:?}"
     );
     assert!(
-        message(&messages, "liveness_during_load").starts_with("restarts the container after 10 s (initialDelaySeconds 1 + failureThreshold 3 x periodSeconds 3)"),
+        message(&messages, "liveness_during_load")
+            .starts_with("restarts the container after 10 s (initialDelaySeconds 1 + failureThreshold 3 x periodSeconds 3)"),
         "{messages:?}"
     );
     assert_eq!(message(&messages, "probe_timeout"), "5 s: p99 latency not measured (the latency check did not run in this audit)");
@@ -161,7 +168,10 @@ fn malformed_yaml_is_one_finding_naming_the_file_and_line() {
     let run = audit(IRIS, &["--only", "deployment", "--project", "fixtures/deploy/malformed"]);
     assert_eq!(run.status("deployment"), "fail");
     let (rows, messages) = findings(&run);
-    assert_eq!(rows, [("problem".into(), "manifest_yaml".into(), "fixtures/deploy/malformed/deployment.yaml".into(), Some(11), None, None, String::new())]);
+    assert_eq!(
+        rows,
+        [("problem".into(), "manifest_yaml".into(), "fixtures/deploy/malformed/deployment.yaml".into(), Some(11), None, None, String::new())]
+    );
     assert!(message(&messages, "manifest_yaml").starts_with("not valid YAML: "), "{messages:?}");
     assert!(run.check("deployment")["summary"].as_str().unwrap().starts_with("fixtures/deploy/malformed/deployment.yaml:11: not valid YAML: "));
 }
@@ -176,7 +186,9 @@ fn an_unknown_kind_is_listed_not_guessed_at_and_other_yaml_is_ignored() {
     );
     assert_eq!(
         run.details("deployment"),
-        ["skipped: fixtures/deploy/unknown_kind/rollout.yaml: Rollout/iris (argoproj.io/v1alpha1): a kind ready does not read (not guessed at; render it to a Deployment or Pod to have it judged)"]
+        [
+            "skipped: fixtures/deploy/unknown_kind/rollout.yaml: Rollout/iris (argoproj.io/v1alpha1): a kind ready does not read (not guessed at; render it to a Deployment or Pod to have it judged)"
+        ]
     );
     let run = audit(IRIS, &["--only", "deployment", "--project", "fixtures/deploy/not_k8s"]);
     assert_eq!(run.status("deployment"), "skip");
@@ -193,7 +205,15 @@ fn several_containers_and_no_name_ask_for_one_and_a_configured_name_picks_it() {
     let (rows, messages) = findings(&run);
     assert_eq!(
         rows,
-        [("advice".into(), "container_choice".into(), "fixtures/deploy/multi/app.yaml".into(), Some(28), Some("Deployment/iris".into()), None, "spec.template.spec.containers".into())]
+        [(
+            "advice".into(),
+            "container_choice".into(),
+            "fixtures/deploy/multi/app.yaml".into(),
+            Some(28),
+            Some("Deployment/iris".into()),
+            None,
+            "spec.template.spec.containers".into()
+        )]
     );
     assert_eq!(
         message(&messages, "container_choice"),

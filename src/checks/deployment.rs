@@ -153,7 +153,16 @@ impl Read {
         let looks_like_manifest = text.lines().any(|l| l.starts_with("apiVersion:") || l.starts_with("kind:"));
         let level = if file.explicit() || manifest.kubernetes || looks_like_manifest { Level::Problem } else { Level::Advice };
         for (line, message) in manifest.malformed {
-            self.malformed.push(Finding { level, rule: "manifest_yaml", file: file.path.clone(), line, object: None, container: None, field: String::new(), message });
+            self.malformed.push(Finding {
+                level,
+                rule: "manifest_yaml",
+                file: file.path.clone(),
+                line,
+                object: None,
+                container: None,
+                field: String::new(),
+                message,
+            });
         }
         self.skipped.extend(manifest.skipped.into_iter().map(|s| format!("{}: {s}", file.path.display())));
         self.workloads.extend(manifest.workloads);
@@ -175,7 +184,10 @@ fn outcome(findings: Vec<Finding>, judged: &[Judged], skipped: &[String], notes:
         }
         Some(Level::Advice) => {
             let noun = if advice == 1 { "piece of advice" } else { "pieces of advice" };
-            Outcome::warn(format!("{advice} {noun} on the deployment; first: {}", line(findings.iter().find(|f| f.level == Level::Advice).unwrap_or(&findings[0]))))
+            Outcome::warn(format!(
+                "{advice} {noun} on the deployment; first: {}",
+                line(findings.iter().find(|f| f.level == Level::Advice).unwrap_or(&findings[0]))
+            ))
         }
         _ => Outcome::pass(format!("{}: memory limit, probes, CPU and image fit the measured model", judged_names(judged))),
     };

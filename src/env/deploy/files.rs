@@ -15,8 +15,20 @@ pub const MAX_FILES: usize = 5000;
 pub const MAX_FILE_BYTES: u64 = 4 << 20;
 
 /// Folders never entered (besides hidden ones and virtual environments).
-const SKIPPED_DIRS: &[&str] =
-    &["node_modules", "venv", "build", "dist", "target", "site-packages", "__pycache__", "vendor", "vendored", "_vendor", "third_party", "third-party"];
+const SKIPPED_DIRS: &[&str] = &[
+    "node_modules",
+    "venv",
+    "build",
+    "dist",
+    "target",
+    "site-packages",
+    "__pycache__",
+    "vendor",
+    "vendored",
+    "_vendor",
+    "third_party",
+    "third-party",
+];
 
 /// What kind of deployment file a name is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +130,11 @@ pub fn check_deploy_flags(deploy: &[PathBuf]) -> Result<(), String> {
                     return Err(format!("--deploy {shown}: not a Kubernetes manifest (no document has apiVersion and kind)"));
                 }
             }
-            None => return Err(format!("--deploy {shown}: not a Kubernetes manifest (.yaml, .yml) or a Dockerfile (Dockerfile, Containerfile, *.Dockerfile)")),
+            None => {
+                return Err(format!(
+                    "--deploy {shown}: not a Kubernetes manifest (.yaml, .yml) or a Dockerfile (Dockerfile, Containerfile, *.Dockerfile)"
+                ));
+            }
         }
     }
     Ok(())
@@ -131,7 +147,9 @@ fn walk(root: &Path, found: &mut Discovered) {
     while let Some(relative) = stack.pop() {
         let folder = root.join(&relative);
         if folder.join("Chart.yaml").is_file() {
-            found.notes.push(format!("{}: a Helm chart, not read (render it with `helm template` and pass the output with --deploy)", folder.display()));
+            found
+                .notes
+                .push(format!("{}: a Helm chart, not read (render it with `helm template` and pass the output with --deploy)", folder.display()));
             continue;
         }
         let Ok(entries) = std::fs::read_dir(&folder) else {

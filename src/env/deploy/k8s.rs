@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, Pod, Probe, ResourceRequirements, VolumeMount};
+use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, PodSpec, Probe, ResourceRequirements, VolumeMount};
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -97,7 +97,9 @@ fn documents(text: &str) -> Vec<(usize, String)> {
         current.push('\n');
     }
     documents.push((start, current));
-    documents.retain(|(_, d)| d.lines().any(|l| !(l.trim().is_empty() || l.trim_start().starts_with('#') || l.starts_with("---") || l.starts_with("..."))));
+    documents.retain(|(_, d)| {
+        d.lines().any(|l| !(l.trim().is_empty() || l.trim_start().starts_with('#') || l.starts_with("---") || l.starts_with("...")))
+    });
     documents
 }
 
@@ -122,8 +124,9 @@ fn read_document(file: &Path, offset: usize, document: &str, read: &mut FileRead
         ("apps/v1", "DaemonSet") => typed::<DaemonSet>(document).map(|d| pod(d.spec.template.spec, "spec.template.spec")),
         ("v1", "Pod") => typed::<Pod>(document).map(|d| pod(d.spec, "spec")),
         ("batch/v1", "Job") => typed::<Job>(document).map(|d| pod(d.spec.and_then(|s| s.template.spec), "spec.template.spec")),
-        ("batch/v1", "CronJob") => typed::<CronJob>(document)
-            .map(|d| pod(d.spec.job_template.spec.and_then(|s| s.template.spec), "spec.jobTemplate.spec.template.spec")),
+        ("batch/v1", "CronJob") => {
+            typed::<CronJob>(document).map(|d| pod(d.spec.job_template.spec.and_then(|s| s.template.spec), "spec.jobTemplate.spec.template.spec"))
+        }
         ("serving.kserve.io/v1beta1", "InferenceService") => typed::<InferenceService>(document).map(InferenceService::containers),
         _ => {
             read.skipped.push(format!("{object} ({api_version}): {}", skip_reason(&kind)));
@@ -142,17 +145,28 @@ fn read_document(file: &Path, offset: usize, document: &str, read: &mut FileRead
 fn skip_reason(kind: &str) -> &'static str {
     match kind {
         "Deployment" | "StatefulSet" | "DaemonSet" | "Pod" | "Job" | "CronJob" | "InferenceService" => "an apiVersion ready does not read",
-        "Service" | "ConfigMap" | "Secret" | "Ingress" | "ServiceAccount" | "PersistentVolumeClaim" | "HorizontalPodAutoscaler" | "Namespace"
-        | "NetworkPolicy" | "PodDisruptionBudget" | "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding" => "not a workload",
+        "Service"
+        | "ConfigMap"
+        | "Secret"
+        | "Ingress"
+        | "ServiceAccount"
+        | "PersistentVolumeClaim"
+        | "HorizontalPodAutoscaler"
+        | "Namespace"
+        | "NetworkPolicy"
+        | "PodDisruptionBudget"
+        | "Role"
+        | "RoleBinding"
+        | "ClusterRole"
+        | "ClusterRoleBinding" => "not a workload",
         _ => "a kind ready does not read (not guessed at; render it to a Deployment or Pod to have it judged)",
     }
 }
 
 /// The document deserialized into its `k8s-openapi` type, or (line in the document, why not).
 fn typed<T: serde::de::DeserializeOwned>(document: &str) -> Result<T, (Option<usize>, String)> {
-    serde_saphyr::from_str::<T>(document).map_err(|e| {
-        (e.location().map(|l| l.line() as usize), format!("does not match the Kubernetes schema: {}", first_line(&e.to_string())))
-    })
+    serde_saphyr::from_str::<T>(document)
+        .map_err(|e| (e.location().map(|l| l.line() as usize), format!("does not match the Kubernetes schema: {}", first_line(&e.to_string()))))
 }
 
 fn first_line(message: &str) -> String {

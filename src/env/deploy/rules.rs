@@ -70,7 +70,8 @@ pub fn choose(workloads: &[Workload], model_file: &str, configured: Option<&str>
             [(c, why)] => chosen.push((w, *c, why.clone())),
             several => {
                 let names: Vec<String> = several.iter().map(|(c, _)| format!("\"{}\"", workload.containers[*c].container.name)).collect();
-                let message = format!("containers {} all name {model_file}: set checks.deployment.container to the one that serves it", names.join(", "));
+                let message =
+                    format!("containers {} all name {model_file}: set checks.deployment.container to the one that serves it", names.join(", "));
                 findings.push(choice_finding(workload, Level::Advice, message));
             }
         }
@@ -94,16 +95,13 @@ pub fn choose(workloads: &[Workload], model_file: &str, configured: Option<&str>
 }
 
 fn list(workloads: &[Workload]) -> String {
-    workloads
-        .iter()
-        .flat_map(|w| w.containers.iter().map(move |c| format!("{} \"{}\"", w.object, c.container.name)))
-        .collect::<Vec<_>>()
-        .join(", ")
+    workloads.iter().flat_map(|w| w.containers.iter().map(move |c| format!("{} \"{}\"", w.object, c.container.name))).collect::<Vec<_>>().join(", ")
 }
 
 /// A finding about the choice itself, at the workload's container list.
 fn choice_finding(workload: &Workload, level: Level, message: String) -> Finding {
-    let field = workload.containers.first().map_or("spec".to_string(), |c| c.path.rsplit_once('[').map_or(c.path.clone(), |(list, _)| list.to_string()));
+    let field =
+        workload.containers.first().map_or("spec".to_string(), |c| c.path.rsplit_once('[').map_or(c.path.clone(), |(list, _)| list.to_string()));
     Finding {
         level,
         rule: "container_choice",
@@ -198,16 +196,21 @@ impl Judge<'_> {
             (None, None) => self.finding(Level::Problem, "memory_limit", field, "no memory limit (peak memory not measured)".to_string()),
             (Some(text), need) => match (Quantity::parse(&text), need) {
                 (Err(e), _) => self.finding(Level::Problem, "memory_limit", field, e.to_string()),
-                (Ok(_), None) => self.finding(Level::Advice, "memory_limit", field, format!("{text}: peak memory not measured (the model did not load)")),
+                (Ok(_), None) => {
+                    self.finding(Level::Advice, "memory_limit", field, format!("{text}: peak memory not measured (the model did not load)"))
+                }
                 (Ok(q), Some((peak, need))) if q.bytes() < u128::from(need) => self.finding(
                     Level::Problem,
                     "memory_limit",
                     field,
                     format!("{text} is below the measured peak {} x {headroom} = {}", mib(peak), mib(need)),
                 ),
-                (Ok(_), Some((peak, need))) => {
-                    self.finding(Level::Ok, "memory_limit", field, format!("{text} covers the measured peak {} x {headroom} = {}", mib(peak), mib(need)))
-                }
+                (Ok(_), Some((peak, need))) => self.finding(
+                    Level::Ok,
+                    "memory_limit",
+                    field,
+                    format!("{text} covers the measured peak {} x {headroom} = {}", mib(peak), mib(need)),
+                ),
             },
         };
         out.push(finding);
@@ -313,9 +316,12 @@ impl Judge<'_> {
                     &field,
                     format!("{timeout} s is below the measured p99 {} x {margin} = {}", ms(p99), ms(p99 * margin)),
                 ),
-                Some(p99) => {
-                    self.finding(Level::Ok, "probe_timeout", &field, format!("{timeout} s covers the measured p99 {} x {margin} = {}", ms(p99), ms(p99 * margin)))
-                }
+                Some(p99) => self.finding(
+                    Level::Ok,
+                    "probe_timeout",
+                    &field,
+                    format!("{timeout} s covers the measured p99 {} x {margin} = {}", ms(p99), ms(p99 * margin)),
+                ),
             };
             out.push(finding);
         }
@@ -407,9 +413,8 @@ mod tests {
     use std::path::Path;
 
     fn workload(container: &str) -> Workload {
-        let text = format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n{container}"
-        );
+        let text =
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n{container}");
         read_manifest(Path::new("d.yaml"), &text).workloads.remove(0)
     }
 
@@ -474,7 +479,10 @@ mod tests {
         assert!(startup.3.starts_with("gives the pod 8 s (initialDelaySeconds 5 + failureThreshold 3 x periodSeconds 1), below"), "{startup:?}");
         let liveness = findings.iter().find(|f| f.1 == "liveness_during_load").unwrap();
         assert_eq!(liveness.0, Level::Problem);
-        assert!(liveness.3.starts_with("restarts the container after 10 s (initialDelaySeconds 0 + failureThreshold 1 x periodSeconds 10)"), "{liveness:?}");
+        assert!(
+            liveness.3.starts_with("restarts the container after 10 s (initialDelaySeconds 0 + failureThreshold 1 x periodSeconds 10)"),
+            "{liveness:?}"
+        );
         let timeouts: Vec<Level> = findings.iter().filter(|f| f.1 == "probe_timeout").map(|f| f.0).collect();
         assert_eq!(timeouts, [Level::Problem, Level::Ok]);
     }
