@@ -86,7 +86,8 @@ impl Check for Deployment {
                 memory_limit_bytes: rules::memory_limit_bytes(&serving.container),
             });
         }
-        outcome(findings, &judged, &read.skipped, found.notes, &where_)
+        let objects: Vec<String> = read.workloads.iter().map(|w| w.object.clone()).collect();
+        outcome(findings, &judged, &objects, &read.skipped, found.notes, &where_)
             .with_metric(
                 "measured",
                 serde_json::json!({
@@ -170,14 +171,15 @@ impl Read {
 }
 
 /// The status and lines of the findings.
-fn outcome(findings: Vec<Finding>, judged: &[Judged], skipped: &[String], notes: Vec<String>, where_: &str) -> Outcome {
+fn outcome(findings: Vec<Finding>, judged: &[Judged], objects: &[String], skipped: &[String], notes: Vec<String>, where_: &str) -> Outcome {
     let worst = findings.iter().map(|f| f.level).max();
     let problems: Vec<&Finding> = findings.iter().filter(|f| f.level == Level::Problem).collect();
     let advice = findings.iter().filter(|f| f.level == Level::Advice).count();
     let mut outcome = match worst {
-        None if judged.is_empty() => {
+        None if judged.is_empty() && objects.is_empty() => {
             Outcome::skip(format!("no workload (Deployment, StatefulSet, DaemonSet, Pod, Job, CronJob, InferenceService) found under {where_}"))
         }
+        None if judged.is_empty() => Outcome::skip(format!("no container to judge in {}", objects.join(", "))),
         Some(Level::Problem) => {
             let more = if problems.len() > 1 { format!(" (and {} more problems)", problems.len() - 1) } else { String::new() };
             Outcome::fail(format!("{}{more}", line(problems[0])))

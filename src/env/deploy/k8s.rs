@@ -204,6 +204,17 @@ struct Predictor {
     #[serde(default)]
     containers: Vec<Container>,
     model: Option<ModelSpec>,
+    // The framework-specific predictors of older manifests: the same fields as `model`.
+    onnx: Option<ModelSpec>,
+    sklearn: Option<ModelSpec>,
+    xgboost: Option<ModelSpec>,
+    lightgbm: Option<ModelSpec>,
+    tensorflow: Option<ModelSpec>,
+    pytorch: Option<ModelSpec>,
+    triton: Option<ModelSpec>,
+    paddle: Option<ModelSpec>,
+    pmml: Option<ModelSpec>,
+    huggingface: Option<ModelSpec>,
 }
 
 /// `spec.predictor.model`: a runtime container's fields inline, plus where the model is.
@@ -225,26 +236,48 @@ struct ModelSpec {
 
 impl InferenceService {
     fn containers(self) -> Vec<ServingContainer> {
-        let predictor = self.spec.predictor;
-        let mut containers = pod(Some(PodSpec { containers: predictor.containers, ..PodSpec::default() }), "spec.predictor");
-        if let Some(model) = predictor.model {
-            let runtime_image = model.image.is_none();
-            let container = Container {
-                name: model.name.unwrap_or_else(|| KSERVE_MODEL_CONTAINER.to_string()),
-                image: model.image,
-                resources: model.resources,
-                command: model.command,
-                args: model.args,
-                env: model.env,
-                volume_mounts: model.volume_mounts,
-                readiness_probe: model.readiness_probe,
-                liveness_probe: model.liveness_probe,
-                startup_probe: model.startup_probe,
-                ..Container::default()
-            };
-            containers.push(ServingContainer { path: "spec.predictor.model".into(), container, storage_uri: model.storage_uri, runtime_image });
+        let p = self.spec.predictor;
+        let mut containers = pod(Some(PodSpec { containers: p.containers, ..PodSpec::default() }), "spec.predictor");
+        let runtimes = [
+            ("model", p.model),
+            ("onnx", p.onnx),
+            ("sklearn", p.sklearn),
+            ("xgboost", p.xgboost),
+            ("lightgbm", p.lightgbm),
+            ("tensorflow", p.tensorflow),
+            ("pytorch", p.pytorch),
+            ("triton", p.triton),
+            ("paddle", p.paddle),
+            ("pmml", p.pmml),
+            ("huggingface", p.huggingface),
+        ];
+        for (field, model) in runtimes {
+            if let Some(model) = model {
+                containers.push(model.serving(&format!("spec.predictor.{field}")));
+            }
         }
         containers
+    }
+}
+
+impl ModelSpec {
+    /// The container KServe builds from the spec.
+    fn serving(self, path: &str) -> ServingContainer {
+        let runtime_image = self.image.is_none();
+        let container = Container {
+            name: self.name.unwrap_or_else(|| KSERVE_MODEL_CONTAINER.to_string()),
+            image: self.image,
+            resources: self.resources,
+            command: self.command,
+            args: self.args,
+            env: self.env,
+            volume_mounts: self.volume_mounts,
+            readiness_probe: self.readiness_probe,
+            liveness_probe: self.liveness_probe,
+            startup_probe: self.startup_probe,
+            ..Container::default()
+        };
+        ServingContainer { path: path.to_string(), container, storage_uri: self.storage_uri, runtime_image }
     }
 }
 
@@ -418,5 +451,10 @@ spec:
         assert_eq!(container.storage_uri.as_deref(), Some("gs://bucket/model.onnx"));
         assert!(container.runtime_image);
         assert_eq!(read.workloads[0].line("spec.predictor.model.resources.limits.memory"), Some(13));
+        // kserve/kserve docs/samples/v1beta1/onnx/onnx.yaml: the older framework-specific form.
+        let sample = "apiVersion: \"serving.kserve.io/v1beta1\"\nkind: \"InferenceService\"\nmetadata:\n  name: \"style-sample\"\nspec:\n  predictor:\n    onnx:\n      storageUri: \"gs://kfserving-examples/models/onnx\"\n";
+        let read = read_manifest(Path::new("onnx.yaml"), sample);
+        assert_eq!(read.workloads[0].object, "InferenceService/style-sample");
+        assert_eq!(read.workloads[0].containers[0].path, "spec.predictor.onnx");
     }
 }
