@@ -73,6 +73,19 @@ fn a_correct_deployment_passes_and_says_which_container_was_judged() {
 }
 
 #[test]
+fn sarif_locates_a_deployment_failure_at_its_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("out.sarif");
+    let run = audit(IRIS, &["--only", "deployment", "--project", "fixtures/deploy/latest", "--output", sarif.to_str().unwrap()]);
+    assert_eq!(run.status("deployment"), "fail");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let result = json["runs"][0]["results"].as_array().unwrap().iter().find(|r| r["ruleId"] == "deployment").unwrap().clone();
+    let uris: Vec<&str> =
+        result["locations"].as_array().unwrap().iter().map(|l| l["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap()).collect();
+    assert_eq!(uris, ["fixtures/deploy/latest/deployment.yaml", IRIS]);
+}
+
+#[test]
 fn a_memory_limit_below_the_measured_peak_fails_in_a_multi_document_file_with_a_sidecar() {
     let run = with_latency(IRIS, &["--project", "fixtures/deploy/multi"]);
     assert_eq!(run.status("deployment"), "fail");

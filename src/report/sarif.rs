@@ -91,6 +91,15 @@ fn locations(report: &Report, check: &CheckResult) -> Vec<sarif::Location> {
             paths.extend(files.into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)));
         }
         "schema_parity" => paths.extend(report.sample.iter().map(|s| s.path.clone())),
+        // The manifests with a warning or a failure, each once.
+        "deployment" => {
+            let findings = check.metrics.get("findings").and_then(|v| v.as_array());
+            for file in findings.into_iter().flatten().filter(|f| f["level"] != "ok").filter_map(|f| f["file"].as_str()) {
+                if !paths.iter().any(|p| p == file) {
+                    paths.push(file.to_string());
+                }
+            }
+        }
         _ => {}
     }
     paths.push(report.model.path.clone());
@@ -177,7 +186,7 @@ mod tests {
             summary,
             vec![
                 ("schema_parity".into(), "error".into(), 1, vec!["data/rows.csv".into(), model.clone()]),
-                ("lockfile".into(), "warning".into(), 10, vec!["requirements.txt".into(), "sub%20dir/uv.lock".into(), model.clone()]),
+                ("lockfile".into(), "warning".into(), 11, vec!["requirements.txt".into(), "sub%20dir/uv.lock".into(), model.clone()]),
                 ("latency".into(), "warning".into(), 9, vec![model]),
             ]
         );
