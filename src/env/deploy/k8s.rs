@@ -437,6 +437,28 @@ spec:
     }
 
     #[test]
+    fn every_truncation_and_byte_flip_of_the_fixtures_reads_without_a_panic() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deploy");
+        for case in ["correct/deployment.yaml", "multi/app.yaml", "kserve/inferenceservice.yaml", "malformed/deployment.yaml"] {
+            let text = std::fs::read_to_string(root.join(case)).unwrap();
+            for cut in (0..text.len()).filter(|&i| text.is_char_boundary(i)).step_by(7) {
+                let read = read_manifest(Path::new(case), &text[..cut]);
+                assert!(
+                    read.malformed.iter().all(|(line, _)| line.is_none_or(|l| l <= text[..cut].lines().count() + 1)),
+                    "{case} at {cut}: {read:?}"
+                );
+            }
+            for (i, flip) in text.bytes().enumerate().step_by(11).map(|(i, b)| (i, if b == b' ' { b'-' } else { b' ' })) {
+                let mut bytes = text.clone().into_bytes();
+                bytes[i] = flip;
+                if let Ok(mutated) = String::from_utf8(bytes) {
+                    read_manifest(Path::new(case), &mutated);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn yaml_that_is_not_kubernetes_is_not_read() {
         let read = read_manifest(Path::new("k.yaml"), "name: ci\non: [push]\n");
         assert!(!read.kubernetes && read.workloads.is_empty() && read.malformed.is_empty(), "{read:?}");
