@@ -459,6 +459,36 @@ spec:
     }
 
     #[test]
+    fn every_workload_kind_gives_its_container_path() {
+        let pod = "containers:\n  - name: server\n    image: m:1\n";
+        let indent = |text: &str, by: usize| text.lines().map(|l| format!("{}{l}\n", " ".repeat(by))).collect::<String>();
+        let cases = [
+            ("apps/v1", "Deployment", format!("spec:\n  template:\n    spec:\n{}", indent(pod, 6)), "spec.template.spec.containers[0]"),
+            ("apps/v1", "StatefulSet", format!("spec:\n  template:\n    spec:\n{}", indent(pod, 6)), "spec.template.spec.containers[0]"),
+            ("apps/v1", "DaemonSet", format!("spec:\n  template:\n    spec:\n{}", indent(pod, 6)), "spec.template.spec.containers[0]"),
+            ("v1", "Pod", format!("spec:\n{}", indent(pod, 2)), "spec.containers[0]"),
+            ("batch/v1", "Job", format!("spec:\n  template:\n    spec:\n{}", indent(pod, 6)), "spec.template.spec.containers[0]"),
+            (
+                "batch/v1",
+                "CronJob",
+                format!("spec:\n  schedule: '* * * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n{}", indent(pod, 10)),
+                "spec.jobTemplate.spec.template.spec.containers[0]",
+            ),
+        ];
+        for (api, kind, spec, path) in cases {
+            let text = format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: x\n{spec}");
+            let read = read_manifest(Path::new("k.yaml"), &text);
+            assert!(read.malformed.is_empty(), "{kind}: {read:?}");
+            let workload = &read.workloads[0];
+            assert_eq!(workload.object, format!("{kind}/x"));
+            assert_eq!(workload.containers[0].path, path, "{kind}");
+            assert_eq!(workload.line(&format!("{path}.image")), Some(text.lines().position(|l| l.contains("image: m:1")).unwrap() + 1), "{kind}");
+        }
+        let old = read_manifest(Path::new("k.yaml"), "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata:\n  name: x\n");
+        assert_eq!(old.skipped, ["Deployment/x (extensions/v1beta1): an apiVersion ready does not read"]);
+    }
+
+    #[test]
     fn yaml_that_is_not_kubernetes_is_not_read() {
         let read = read_manifest(Path::new("k.yaml"), "name: ci\non: [push]\n");
         assert!(!read.kubernetes && read.workloads.is_empty() && read.malformed.is_empty(), "{read:?}");
