@@ -159,7 +159,7 @@ fn readme_command(
         }
         (None, None) => return Err(UsageError("give a MODEL to audit or --report FILE".into()).into()),
     };
-    let fresh = readme::Constraints::from_report(&report);
+    let fresh = readme::Constraints::from_report(&report, &env::deploy::recommend::margins(&config));
     let text = sandbox::open::read_text(&args.readme, sandbox::open::MAX_TEXT_BYTES).map_err(|e| UsageError(format!("{shown}: {e}")))?;
     if args.check {
         return match readme::extract(&text).map_err(|e| UsageError(format!("{shown}: {e}")))? {
