@@ -246,7 +246,7 @@ fn deployment_table(r: &Recommendation) -> String {
     row(
         &mut out,
         "memory request / limit",
-        r.memory.map(|m| (format!("`{}` / `{}`", m.request, m.limit), format!("peak {} × {}", human_size(m.peak_rss_bytes), m.headroom))),
+        r.memory.map(|m| (format!("`{}` / `{}`", m.request, m.limit), format!("peak after load {} × {}", human_size(m.peak_rss_bytes), m.headroom))),
         "inference allocates in spikes above the load peak (batches, arenas, concurrent requests); a limit at the peak is an OOM kill",
     );
     row(
@@ -383,7 +383,7 @@ mod tests {
             table,
             [
                 "| setting | value | from | why the margin |",
-                "| memory request / limit | `100Mi` / `150Mi` | peak 100.0 MiB × 1.5 | inference allocates in spikes above the load peak (batches, arenas, concurrent requests); a limit at the peak is an OOM kill |",
+                "| memory request / limit | `100Mi` / `150Mi` | peak after load 100.0 MiB × 1.5 | inference allocates in spikes above the load peak (batches, arenas, concurrent requests); a limit at the peak is an OOM kill |",
                 "| startup probe budget | periodSeconds 5 × failureThreshold 2 = 10 s | cold start 3.1 s × 2 | nodes are slower and busier than the machine that measured, and the image and model are read from a cold disk |",
                 "| readiness probe timeout | timeoutSeconds 1 | p99 6 µs × 2, at least 1 s | a health endpoint that runs inference answers at its slow tail under load; a timeout at the p99 makes pods flap |",
                 "| CPU request / limit | `2` / `2` | 2 intra-op thread(s) timed the latency | no margin: fewer cores than ONNX Runtime's threads throttle them, and latency gets worse than measured |",
