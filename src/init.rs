@@ -96,6 +96,7 @@ const PLACEHOLDER_HANDLER: &str = "httpGet: {path: /healthz, port: 8080}   # pla
 /// `readinessProbe:`) from `recommendation`; what was not measured is a comment saying so.
 pub fn deploy_yaml(header: &DeployHeader, r: &Recommendation) -> String {
     use crate::report::escape::terminal;
+    use crate::runtime::tensor::format_ms;
     let mut out = format!(
         "# Container fields for {} (sha256 {}), written by `ready init --deploy`.\n# Measured by {}.\n",
         terminal(&header.model),
@@ -103,35 +104,49 @@ pub fn deploy_yaml(header: &DeployHeader, r: &Recommendation) -> String {
         terminal(&header.measured_on)
     );
     out.push_str("# Paste under the container that serves the model; set the probes' handler to your health endpoint.\n");
-    let memory = r.memory.map(|m| {
+    if let Some(m) = r.memory {
         out.push_str(&format!("# memory: peak {} ({} bytes) x headroom {}\n", human_size(m.peak_rss_bytes), m.peak_rss_bytes, m.headroom));
-        m
-    });
+    }
     if let Some(p) = r.startup_probe {
-        out.push_str(&format!("# startup: cold start {} x margin {}\n", crate::runtime::tensor::format_ms(p.cold_start_ms), p.margin));
+        out.push_str(&format!("# startup: cold start {} x margin {}\n", format_ms(p.cold_start_ms), p.margin));
     }
     if let Some(p) = r.readiness_probe {
-        out.push_str(&format!("# probe timeout: p99 {} x margin {}, at least 1 s\n", crate::runtime::tensor::format_ms(p.p99_ms), p.margin));
+        out.push_str(&format!("# probe timeout: p99 {} x margin {}, at least 1 s\n", format_ms(p.p99_ms), p.margin));
     }
-    if memory.is_none() && r.cpu.is_none() {
-        out.push_str("# resources: not measured\n");
-    } else {
-        out.push_str("resources:\n");
-        for (section, quantity) in [("requests", memory.map(|m| m.request)), ("limits", memory.map(|m| m.limit))] {
-            out.push_str(&format!("  {section}:\n"));
-            match quantity {
-                Some(q) => out.push_str(&format!("    memory: {q}\n")),
-                None => out.push_str("    # memory: not measured\n"),
-            }
-            match r.cpu {
-                Some(cpu) => out.push_str(&format!("    cpu: \"{}\"\n", cpu.cores)),
-                None => out.push_str("    # cpu: not measured (no latency was timed)\n"),
-            }
+    out.push_str(&resources_yaml(r));
+    out.push_str(&probes_yaml(r));
+    out
+}
+
+/// `resources:` with memory and CPU requests and limits, or a comment when neither was measured.
+fn resources_yaml(r: &Recommendation) -> String {
+    if r.memory.is_none() && r.cpu.is_none() {
+        return "# resources: not measured\n".to_string();
+    }
+    let mut out = String::from("resources:\n");
+    for (section, quantity) in [("requests", r.memory.map(|m| m.request)), ("limits", r.memory.map(|m| m.limit))] {
+        out.push_str(&format!("  {section}:\n"));
+        match quantity {
+            Some(q) => out.push_str(&format!("    memory: {q}\n")),
+            None => out.push_str("    # memory: not measured\n"),
+        }
+        match r.cpu {
+            Some(cpu) => out.push_str(&format!("    cpu: \"{}\"\n", cpu.cores)),
+            None => out.push_str("    # cpu: not measured (no latency was timed)\n"),
         }
     }
+    out
+}
+
+/// `startupProbe:` and `readinessProbe:`, each with the placeholder handler, or a comment.
+fn probes_yaml(r: &Recommendation) -> String {
+    let mut out = String::new();
     match r.startup_probe {
         Some(p) => {
-            out.push_str(&format!("startupProbe:\n  {PLACEHOLDER_HANDLER}\n  periodSeconds: {}\n  failureThreshold: {}\n", p.period_seconds, p.failure_threshold));
+            out.push_str(&format!(
+                "startupProbe:\n  {PLACEHOLDER_HANDLER}\n  periodSeconds: {}\n  failureThreshold: {}\n",
+                p.period_seconds, p.failure_threshold
+            ));
             match p.timeout_seconds {
                 Some(t) => out.push_str(&format!("  timeoutSeconds: {t}\n")),
                 None => out.push_str("  # timeoutSeconds: not measured (no latency was timed)\n"),

@@ -197,21 +197,20 @@ fn readme_command(
 /// `ready init MODEL --deploy`: measures the model the way `ready readme` does (one audit, here
 /// of the two checks that measure: serialization's cold start and peak, latency's p99) and
 /// prints the recommended container fields as YAML.
-fn init_deploy(args: &cli::InitArgs, ort_lib: Option<PathBuf>, ort_env: Option<PathBuf>, show_progress: bool, stdout: &mut impl Write) -> anyhow::Result<u8> {
-    let target = cli::Target {
-        sample: args.sample.clone(),
-        expected: None,
-        reference: None,
-        config: args.config.clone(),
-        project: None,
-        env: None,
-    };
+fn init_deploy(
+    args: &cli::InitArgs,
+    ort_lib: Option<PathBuf>,
+    ort_env: Option<PathBuf>,
+    show_progress: bool,
+    stdout: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let target = cli::Target { sample: args.sample.clone(), expected: None, reference: None, config: args.config.clone(), project: None, env: None };
     let mut options = audit_options(args.model.clone(), &target, ort_lib, ort_env, show_progress)?;
     options.only = vec!["serialization".to_string(), "latency".to_string()];
     let report = audit::run_audit(&options).map_err(UsageError)?;
-    let recommendation = report.deployment_recommendation.unwrap_or_else(|| {
-        env::deploy::recommend::recommend(&report.measured(), &env::deploy::recommend::margins(&options.config))
-    });
+    let recommendation = report
+        .deployment_recommendation
+        .unwrap_or_else(|| env::deploy::recommend::recommend(&report.measured(), &env::deploy::recommend::margins(&options.config)));
     if recommendation.memory.is_none() && recommendation.startup_probe.is_none() {
         let why = report.check("serialization").map_or(String::new(), |c| format!(" ({})", c.summary));
         return Err(UsageError(format!(

@@ -263,7 +263,8 @@ fn deployment_table(r: &Recommendation) -> String {
     row(
         &mut out,
         "readiness probe timeout",
-        r.readiness_probe.map(|p| (format!("timeoutSeconds {}", p.timeout_seconds), format!("p99 {} × {}, at least 1 s", format_ms(p.p99_ms), p.margin))),
+        r.readiness_probe
+            .map(|p| (format!("timeoutSeconds {}", p.timeout_seconds), format!("p99 {} × {}, at least 1 s", format_ms(p.p99_ms), p.margin))),
         "a health endpoint that runs inference answers at its slow tail under load; a timeout at the p99 makes pods flap",
     );
     row(

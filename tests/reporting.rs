@@ -127,7 +127,8 @@ fn json_snapshot() {
     }
     // The deployment recommendation comes from the measured numbers beside it, exactly.
     let peak = json["checks"][0]["metrics"]["peak_rss_after_load_bytes"].as_u64().unwrap();
-    let cold_ms = json["checks"][0]["metrics"]["session_create_ms"].as_f64().unwrap() + json["checks"][0]["metrics"]["first_inference_ms"].as_f64().unwrap();
+    let cold_ms =
+        json["checks"][0]["metrics"]["session_create_ms"].as_f64().unwrap() + json["checks"][0]["metrics"]["first_inference_ms"].as_f64().unwrap();
     let recommended = &mut json["deployment_recommendation"];
     let mib = 1u64 << 20;
     assert_eq!(recommended["memory"]["peak_rss_bytes"], peak);
@@ -401,8 +402,12 @@ fn the_readme_section_is_written_idempotently_and_checked() {
     // The Deployment table states the values the JSON report recommends.
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let recommended = &json["deployment_recommendation"];
-    let memory = format!("| memory request / limit | `{}` / `{}` |", recommended["memory"]["request"].as_str().unwrap(), recommended["memory"]["limit"].as_str().unwrap());
-    assert!(text.contains(&format!("\n### Deployment\n")) && text.contains(&memory), "{text}");
+    let memory = format!(
+        "| memory request / limit | `{}` / `{}` |",
+        recommended["memory"]["request"].as_str().unwrap(),
+        recommended["memory"]["limit"].as_str().unwrap()
+    );
+    assert!(text.contains("\n### Deployment\n") && text.contains(&memory), "{text}");
     assert!(text.contains("| startup probe budget | periodSeconds 5 × failureThreshold 1 = 5 s | cold start "), "{text}");
     assert!(text.contains("| readiness probe timeout | timeoutSeconds 1 | p99 "), "{text}");
     assert!(text.contains("| CPU request / limit | `1` / `1` | 1 intra-op thread(s) timed the latency |"), "{text}");
@@ -445,14 +450,24 @@ fn readme_check_without_a_section_fails_and_a_missing_readme_is_a_usage_error() 
 #[test]
 fn init_deploy_prints_a_container_block_from_the_measured_model() {
     let out = ready()
-        .args(["init", "fixtures/models/iris_rf.onnx", "--deploy", "--config", "fixtures/configs/fast.yaml", "--sample", "fixtures/samples/iris.csv", "-q"])
+        .args([
+            "init",
+            "fixtures/models/iris_rf.onnx",
+            "--deploy",
+            "--config",
+            "fixtures/configs/fast.yaml",
+            "--sample",
+            "fixtures/samples/iris.csv",
+            "-q",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let yaml: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
     // The peak it was computed from is stated in a comment, in bytes.
-    let peak: u64 = text.split("# memory: peak ").nth(1).and_then(|t| t.split(" (").nth(1)).and_then(|t| t.split(' ').next()).unwrap().parse().unwrap();
+    let peak: u64 =
+        text.split("# memory: peak ").nth(1).and_then(|t| t.split(" (").nth(1)).and_then(|t| t.split(' ').next()).unwrap().parse().unwrap();
     let mib = 1u64 << 20;
     let quantities = |memory: u64| serde_json::json!({"memory": format!("{memory}Mi"), "cpu": "1"});
     let handler = serde_json::json!({"path": "/healthz", "port": 8080});

@@ -193,7 +193,12 @@ mod tests {
     use super::*;
 
     fn measured(peak_mib: u64, cold_ms: u64, p99_ms: f64, threads: usize) -> Measured {
-        Measured { peak_rss_bytes: Some(peak_mib * MIB), cold_start: Some(Duration::from_millis(cold_ms)), p99_ms: Some(p99_ms), intra_op_threads: threads }
+        Measured {
+            peak_rss_bytes: Some(peak_mib * MIB),
+            cold_start: Some(Duration::from_millis(cold_ms)),
+            p99_ms: Some(p99_ms),
+            intra_op_threads: threads,
+        }
     }
 
     #[test]
@@ -253,7 +258,10 @@ mod tests {
         let mut latency = Metrics::new();
         latency.insert("p99_ms".into(), 0.5.into());
         let m = measured_from(Some(&serialization), Some(&latency), 0, 16);
-        assert_eq!(m, Measured { peak_rss_bytes: Some(300 * MIB), cold_start: Some(Duration::from_micros(42_500)), p99_ms: Some(0.5), intra_op_threads: 16 });
+        assert_eq!(
+            m,
+            Measured { peak_rss_bytes: Some(300 * MIB), cold_start: Some(Duration::from_micros(42_500)), p99_ms: Some(0.5), intra_op_threads: 16 }
+        );
         assert_eq!(recommend(&m, &Margins::default()).cpu, Some(CpuRecommendation { cores: 16 }));
         assert_eq!(measured_from(None, None, 2, 16).intra_op_threads, 2);
     }
