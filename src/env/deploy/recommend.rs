@@ -282,6 +282,35 @@ mod tests {
     }
 
     #[test]
+    fn every_recommendation_meets_its_floor_and_is_the_least_that_does() {
+        // What the deployment check demands (memory_floor_bytes, startup_floor,
+        // probe_timeout_seconds) is met by the recommendation, with nothing to spare.
+        for headroom in [1.0, 1.1, 1.25, 1.5, 2.0, 3.3] {
+            for peak in [1, MIB - 1, MIB, 100 * MIB + 7, 333 * MIB + 333, 7 << 30] {
+                let memory = recommend(
+                    &Measured { peak_rss_bytes: Some(peak), ..Measured::default() },
+                    &Margins { memory_headroom: headroom, ..Margins::default() },
+                )
+                .memory
+                .unwrap();
+                let floor = memory_floor_bytes(peak, headroom);
+                assert!(memory.limit.0 * MIB >= floor && (memory.limit.0 - 1) * MIB < floor, "{peak} x {headroom}: {}", memory.limit);
+            }
+        }
+        for margin in [1.0, 1.1, 1.5, 2.0, 3.0] {
+            for cold_ms in [0, 1, 2_499, 2_500, 29_999, 30_000, 45_000, 600_000] {
+                let cold = Duration::from_millis(cold_ms);
+                let margins = Margins { startup_margin: margin, ..Margins::default() };
+                let probe = recommend(&Measured { cold_start: Some(cold), ..Measured::default() }, &margins).startup_probe.unwrap();
+                let floor = startup_floor(cold, margin);
+                let budget = Duration::from_secs(probe.budget_seconds());
+                assert!(budget >= floor, "{cold_ms} ms x {margin}");
+                assert!(probe.failure_threshold == 1 || budget - Duration::from_secs(probe.period_seconds) < floor, "{cold_ms} ms x {margin}");
+            }
+        }
+    }
+
+    #[test]
     fn quantities_serialize_as_kubernetes_strings_and_read_back() {
         let r = recommend(&measured(512, 1000, 3.0, 2), &Margins::default());
         let json = serde_json::to_value(r).unwrap();
