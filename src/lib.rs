@@ -204,9 +204,20 @@ fn init_deploy(
     show_progress: bool,
     stdout: &mut impl Write,
 ) -> anyhow::Result<u8> {
-    let target = cli::Target { sample: args.sample.clone(), expected: None, reference: None, config: args.config.clone(), project: None, env: None };
-    let mut options = audit_options(args.model.clone(), &target, ort_lib, ort_env, show_progress)?;
-    options.only = vec!["serialization".to_string(), "latency".to_string()];
+    let config = match &args.config {
+        Some(path) => Config::load(path).map_err(UsageError)?,
+        None => Config::default(),
+    };
+    let options = audit::AuditOptions {
+        sample: args.sample.clone(),
+        config,
+        config_path: args.config.clone(),
+        ort_lib,
+        ort_env,
+        show_progress,
+        only: vec!["serialization".to_string(), "latency".to_string()],
+        ..audit::AuditOptions::new(args.model.clone())
+    };
     let report = audit::run_audit(&options).map_err(UsageError)?;
     let recommendation = report
         .deployment_recommendation
