@@ -10,8 +10,8 @@
 #    from Prisma Cloud: --skip-download).
 # 3. Runs `ready audit MODEL --project DIR --format json` for each fixture project DIR (a folder)
 #    under fixtures/deploy/; MODEL is the one the MODELS table below names for the project, else
-#    the fixtures/models/ file whose name the project's files mention (`/models/iris_rf.onnx`),
-#    else fixtures/models/iris_rf.onnx.
+#    an .onnx file inside the project, else the fixtures/models/ file whose name the project's
+#    files mention (`/models/iris_rf.onnx`), else fixtures/models/iris_rf.onnx.
 # 4. scripts/checkov_compare.py prints the table and decides the exit status.
 #
 # Exit status: 0 when ready reports every memory/probe/image finding checkov reports; 1 when it
@@ -70,10 +70,16 @@ if [ "$status" -gt 1 ]; then
     die "checkov exited $status"
 fi
 
-# The model a project's files name (`/models/iris_rf.onnx`), when fixtures/models/ has it.
+# The project's own model file (the one its Dockerfile copies), else the model its files name
+# (`/models/iris_rf.onnx`) when fixtures/models/ has it.
 named_model() {
     local name
-    for name in $(grep -rhoE '[A-Za-z0-9_.-]+\.onnx' "$1" 2>/dev/null | sort -u); do
+    name="$(find "$1" -name '*.onnx' -type f | sort | head -n 1)"
+    if [ -n "$name" ]; then
+        echo "$name"
+        return
+    fi
+    for name in $(grep -rhoIE '[A-Za-z0-9_.-]+\.onnx' "$1" 2>/dev/null | sort -u); do
         if [ -f "fixtures/models/$name" ]; then
             echo "fixtures/models/$name"
             return
