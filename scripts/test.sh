@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/corpus.sh
 scripts/envs.sh
+python3 scripts/checkov_compare_test.py  # the checkov comparison, on recorded checkov output
 cargo test --locked "$@"

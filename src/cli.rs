@@ -186,6 +186,16 @@ pub struct InitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
+
+    /// Instead of writing a config: measure the model (cold start, peak memory, latency; with
+    /// --sample's rows when given) and print a ready-to-paste Kubernetes container block
+    /// (`resources:`, `startupProbe:`, `readinessProbe:`) on stdout.
+    #[arg(long, conflicts_with_all = ["output", "force"])]
+    pub deploy: bool,
+
+    /// With --deploy: the audit configuration to measure with (runtime threads, latency runs).
+    #[arg(long, value_name = "FILE", requires = "deploy")]
+    pub config: Option<PathBuf>,
 }
 
 /// `ready profile` flags.

@@ -1,8 +1,10 @@
-//! `ready init`: a commented starter audit config written from the model's own inputs.
+//! `ready init`: a commented starter audit config written from the model's own inputs, and
+//! (`--deploy`) the Kubernetes container fields recommended from the measured model.
 
 use std::collections::BTreeMap;
 
-use crate::artifact::OnnxInfo;
+use crate::artifact::{OnnxInfo, human_size};
+use crate::env::deploy::recommend::Recommendation;
 use crate::inputs::batch_axis::BatchAxes;
 use crate::inputs::spec::{Constant, ValueSpec, symbolic_dims};
 use crate::inputs::synth::{Synthesizer, default_values};
@@ -79,6 +81,86 @@ pub fn starter_config(model: &str, inputs: &[IoSpec], outputs: &[IoSpec], info: 
     out
 }
 
+/// What the `--deploy` block says it was measured on.
+pub struct DeployHeader {
+    pub model: String,
+    pub sha256: String,
+    /// `ready 0.1.0 on <machine>, ONNX Runtime 1.31.1`.
+    pub measured_on: String,
+}
+
+/// The probes' handler: not measured, so a placeholder the comment beside it says to replace.
+const PLACEHOLDER_HANDLER: &str = "httpGet: {path: /healthz, port: 8080}   # placeholder: your server's health endpoint";
+
+/// A ready-to-paste fragment of a Kubernetes Container (`resources:`, `startupProbe:`,
+/// `readinessProbe:`) from `recommendation`; what was not measured is a comment saying so.
+pub fn deploy_yaml(header: &DeployHeader, r: &Recommendation) -> String {
+    use crate::report::escape::terminal;
+    use crate::runtime::tensor::format_ms;
+    let mut out = format!(
+        "# Container fields for {} (sha256 {}), written by `ready init --deploy`.\n# Measured by {}.\n",
+        terminal(&header.model),
+        terminal(header.sha256.get(..12).unwrap_or(&header.sha256)),
+        terminal(&header.measured_on)
+    );
+    out.push_str("# Paste under the container that serves the model; set the probes' handler to your health endpoint.\n");
+    if let Some(m) = r.memory {
+        out.push_str(&format!("# memory: peak {} ({} bytes) x headroom {}\n", human_size(m.peak_rss_bytes), m.peak_rss_bytes, m.headroom));
+    }
+    if let Some(p) = r.startup_probe {
+        out.push_str(&format!("# startup: cold start {} x margin {}\n", format_ms(p.cold_start_ms), p.margin));
+    }
+    if let Some(p) = r.readiness_probe {
+        out.push_str(&format!("# probe timeout: p99 {} x margin {}, at least 1 s\n", format_ms(p.p99_ms), p.margin));
+    }
+    out.push_str(&resources_yaml(r));
+    out.push_str(&probes_yaml(r));
+    out
+}
+
+/// `resources:` with memory and CPU requests and limits, or a comment when neither was measured.
+fn resources_yaml(r: &Recommendation) -> String {
+    if r.memory.is_none() && r.cpu.is_none() {
+        return "# resources: not measured\n".to_string();
+    }
+    let mut out = String::from("resources:\n");
+    for (section, quantity) in [("requests", r.memory.map(|m| m.request)), ("limits", r.memory.map(|m| m.limit))] {
+        out.push_str(&format!("  {section}:\n"));
+        match quantity {
+            Some(q) => out.push_str(&format!("    memory: {q}\n")),
+            None => out.push_str("    # memory: not measured\n"),
+        }
+        match r.cpu {
+            Some(cpu) => out.push_str(&format!("    cpu: \"{}\"\n", cpu.cores)),
+            None => out.push_str("    # cpu: not measured (no latency was timed)\n"),
+        }
+    }
+    out
+}
+
+/// `startupProbe:` and `readinessProbe:`, each with the placeholder handler, or a comment.
+fn probes_yaml(r: &Recommendation) -> String {
+    let mut out = String::new();
+    match r.startup_probe {
+        Some(p) => {
+            out.push_str(&format!(
+                "startupProbe:\n  {PLACEHOLDER_HANDLER}\n  periodSeconds: {}\n  failureThreshold: {}\n",
+                p.period_seconds, p.failure_threshold
+            ));
+            match p.timeout_seconds {
+                Some(t) => out.push_str(&format!("  timeoutSeconds: {t}\n")),
+                None => out.push_str("  # timeoutSeconds: not measured (no latency was timed)\n"),
+            }
+        }
+        None => out.push_str("# startupProbe: not measured (the model did not answer a first request)\n"),
+    }
+    match r.readiness_probe {
+        Some(p) => out.push_str(&format!("readinessProbe:\n  {PLACEHOLDER_HANDLER}\n  timeoutSeconds: {}\n", p.timeout_seconds)),
+        None => out.push_str("# readinessProbe: timeoutSeconds not measured (no latency was timed)\n"),
+    }
+    out
+}
+
 /// The `dims:` and `inputs:` sections: every symbolic dimension with a guessed size, and per
 /// input the values ready would send, the batch axis it read from the graph and, for unnamed
 /// dynamic dimensions, a full shape to correct.
@@ -145,6 +227,92 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::runtime::ElementType;
+
+    /// The fields of a Kubernetes Container the `--deploy` block may hold, strictly.
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct ContainerFragment {
+        resources: Option<Resources>,
+        startup_probe: Option<Probe>,
+        readiness_probe: Option<Probe>,
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Resources {
+        requests: BTreeMap<String, String>,
+        limits: BTreeMap<String, String>,
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Probe {
+        http_get: HttpGet,
+        period_seconds: Option<u64>,
+        failure_threshold: Option<u64>,
+        timeout_seconds: Option<u64>,
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct HttpGet {
+        path: String,
+        port: u16,
+    }
+
+    fn header() -> DeployHeader {
+        DeployHeader { model: "models/m.onnx\nresources: {}".into(), sha256: "ab".repeat(32), measured_on: "ready 0.1.0 on a laptop".into() }
+    }
+
+    #[test]
+    fn the_deploy_block_parses_as_a_container_fragment_with_the_recommended_values() {
+        use crate::env::deploy::recommend::recommend;
+        use crate::env::deploy::{Margins, Measured};
+        let measured = Measured {
+            peak_rss_bytes: Some(1024 << 20),
+            cold_start: Some(std::time::Duration::from_secs(45)),
+            p99_ms: Some(700.0),
+            intra_op_threads: 2,
+        };
+        let text = deploy_yaml(&header(), &recommend(&measured, &Margins::default()));
+        // A model name cannot break out of its comment.
+        assert!(text.starts_with("# Container fields for models/m.onnx\\nresources: {} (sha256 abababababab)"), "{text}");
+        let parsed: ContainerFragment = serde_saphyr::from_str(&text).unwrap();
+        let quantities = |memory: &str| BTreeMap::from([("cpu".to_string(), "2".to_string()), ("memory".to_string(), memory.to_string())]);
+        let handler = HttpGet { path: "/healthz".into(), port: 8080 };
+        assert_eq!(
+            parsed,
+            ContainerFragment {
+                resources: Some(Resources { requests: quantities("1024Mi"), limits: quantities("1536Mi") }),
+                startup_probe: Some(Probe { http_get: handler, period_seconds: Some(10), failure_threshold: Some(9), timeout_seconds: Some(2) }),
+                readiness_probe: Some(Probe {
+                    http_get: HttpGet { path: "/healthz".into(), port: 8080 },
+                    period_seconds: None,
+                    failure_threshold: None,
+                    timeout_seconds: Some(2)
+                }),
+            }
+        );
+    }
+
+    #[test]
+    fn what_was_not_measured_is_a_comment_and_the_block_still_parses() {
+        use crate::env::deploy::recommend::recommend;
+        use crate::env::deploy::{Margins, Measured};
+        let loaded_only = Measured { peak_rss_bytes: Some(100 << 20), cold_start: Some(std::time::Duration::from_millis(80)), ..Measured::default() };
+        let text = deploy_yaml(&header(), &recommend(&loaded_only, &Margins::default()));
+        assert!(text.contains("    # cpu: not measured (no latency was timed)\n"), "{text}");
+        assert!(text.contains("  # timeoutSeconds: not measured (no latency was timed)\n"), "{text}");
+        assert!(text.contains("# readinessProbe: timeoutSeconds not measured"), "{text}");
+        let parsed: ContainerFragment = serde_saphyr::from_str(&text).unwrap();
+        let memory = |q: &str| BTreeMap::from([("memory".to_string(), q.to_string())]);
+        assert_eq!(parsed.resources, Some(Resources { requests: memory("100Mi"), limits: memory("150Mi") }));
+        assert_eq!(parsed.startup_probe.map(|p| (p.period_seconds, p.failure_threshold, p.timeout_seconds)), Some((Some(5), Some(1), None)));
+        assert_eq!(parsed.readiness_probe, None);
+        let nothing = deploy_yaml(&header(), &recommend(&Measured::default(), &Margins::default()));
+        let parsed: ContainerFragment = serde_saphyr::from_str(&nothing).unwrap();
+        assert_eq!(parsed, ContainerFragment { resources: None, startup_probe: None, readiness_probe: None });
+    }
 
     #[test]
     fn the_starter_parses_and_names_the_features() {

@@ -73,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Readme(args) => readme_command(args, cli.ort_lib, ort_env, show_progress, &mut stdout),
+        Command::Init(args) if args.deploy => init_deploy(&args, cli.ort_lib, ort_env, show_progress, &mut stdout),
         Command::Init(args) => {
             if args.output.exists() && !args.force {
                 return Err(UsageError(format!("{}: already exists (use --force to overwrite)", args.output.display())).into());
@@ -160,7 +161,7 @@ fn readme_command(
         }
         (None, None) => return Err(UsageError("give a MODEL to audit or --report FILE".into()).into()),
     };
-    let fresh = readme::Constraints::from_report(&report);
+    let fresh = readme::Constraints::from_report(&report, &env::deploy::recommend::margins(&config));
     let text = sandbox::open::read_text(&args.readme, sandbox::open::MAX_TEXT_BYTES).map_err(|e| UsageError(format!("{shown}: {e}")))?;
     if args.check {
         return match readme::extract(&text).map_err(|e| UsageError(format!("{shown}: {e}")))? {
@@ -191,6 +192,56 @@ fn readme_command(
         sandbox::write::atomic_write(&args.readme, updated.as_bytes()).map_err(|e| UsageError(format!("{shown}: not written: {e}")))?;
         writeln!(stdout, "{shown}: Operational Constraints written")?;
     }
+    Ok(0)
+}
+
+/// `ready init MODEL --deploy`: measures the model the way `ready readme` does (one audit, here
+/// of the two checks that measure: serialization's cold start and peak, latency's p99) and
+/// prints the recommended container fields as YAML.
+fn init_deploy(
+    args: &cli::InitArgs,
+    ort_lib: Option<PathBuf>,
+    ort_env: Option<PathBuf>,
+    show_progress: bool,
+    stdout: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let config = match &args.config {
+        Some(path) => Config::load(path).map_err(UsageError)?,
+        None => Config::default(),
+    };
+    let options = audit::AuditOptions {
+        sample: args.sample.clone(),
+        config,
+        config_path: args.config.clone(),
+        ort_lib,
+        ort_env,
+        show_progress,
+        only: vec!["serialization".to_string(), "latency".to_string()],
+        ..audit::AuditOptions::new(args.model.clone())
+    };
+    let report = audit::run_audit(&options).map_err(UsageError)?;
+    let recommendation = report
+        .deployment_recommendation
+        .unwrap_or_else(|| env::deploy::recommend::recommend(&report.measured(), &env::deploy::recommend::margins(&options.config)));
+    if recommendation.memory.is_none() && recommendation.startup_probe.is_none() {
+        let why = report.check("serialization").map_or(String::new(), |c| format!(" ({})", c.summary));
+        return Err(UsageError(format!(
+            "{}: nothing measured: the model did not load and answer a request{why}; `ready audit` shows why",
+            args.model.display()
+        ))
+        .into());
+    }
+    let header = init::DeployHeader {
+        model: report.model.path.clone(),
+        sha256: report.model.sha256.clone(),
+        measured_on: format!(
+            "ready {} on {}, ONNX Runtime {}",
+            report.ready_version,
+            report.machine.describe(),
+            report.runtime.as_ref().map_or("(not loaded)", |r| r.version.as_str())
+        ),
+    };
+    stdout.write_all(init::deploy_yaml(&header, &recommendation).as_bytes())?;
     Ok(0)
 }
 

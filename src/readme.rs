@@ -11,6 +11,8 @@ use serde_json::Value;
 use crate::artifact::human_size;
 use crate::checks::Metrics;
 use crate::config::ReadmeSettings;
+use crate::env::deploy::Margins;
+use crate::env::deploy::recommend::{Recommendation, recommend};
 use crate::report::Report;
 use crate::report::escape::{json_in_html_comment, markdown, markdown_code};
 use crate::runtime::tensor::format_ms;
@@ -48,6 +50,10 @@ pub struct Constraints {
     pub largest_batch_rows: Option<u64>,
     #[serde(default)]
     pub failing_batch_rows: Option<u64>,
+    /// Deployment values recommended from the numbers above and the margins (sections written
+    /// before recommendations existed have none).
+    #[serde(default)]
+    pub deployment: Option<Recommendation>,
 }
 
 fn io(specs: Option<&Value>) -> Vec<(String, String)> {
@@ -80,8 +86,10 @@ fn type_text(kind: &Value) -> String {
 
 impl Constraints {
     /// Extracts the constraints from a report (a fresh one, or one read back with
-    /// [`Report::from_json`]). Metrics are per check, so they are looked up by name.
-    pub fn from_report(report: &Report) -> Self {
+    /// [`Report::from_json`]). Metrics are per check, so they are looked up by name. The
+    /// deployment recommendation is derived again from the report's measurements with
+    /// `margins`, so a report written before recommendations existed gets one too.
+    pub fn from_report(report: &Report, margins: &Margins) -> Self {
         let metrics = |id: &str| report.check(id).map(|c| &c.metrics);
         let (serialization, latency, lockfile, robustness) =
             (metrics("serialization"), metrics("latency"), metrics("lockfile"), metrics("robustness"));
@@ -107,6 +115,7 @@ impl Constraints {
             lock_fingerprint: lockfile.and_then(|m| m.get("fingerprint")).and_then(Value::as_str).map(str::to_string),
             largest_batch_rows: u(robustness, "largest_batch_rows"),
             failing_batch_rows: u(robustness, "failing_batch_rows"),
+            deployment: Some(recommend(&report.measured(), margins)),
         }
     }
 
@@ -155,6 +164,9 @@ impl Constraints {
         }
         out.push_str(&format!("| ONNX Runtime | {} |\n", markdown(self.runtime_version.as_deref().unwrap_or("not loaded"))));
         out.push_str(&format!("| lock fingerprint | {} |\n", self.lock_fingerprint.as_deref().map_or("no lockfile".to_string(), markdown_code)));
+        if let Some(recommendation) = &self.deployment {
+            out.push_str(&deployment_table(recommendation));
+        }
         for (title, specs) in [("Inputs", &self.inputs), ("Outputs", &self.outputs)] {
             out.push_str(&format!("\n### {title}\n\n| name | type |\n|---|---|\n"));
             for (name, ty) in specs {
@@ -217,6 +229,51 @@ impl Constraints {
         ));
         problems
     }
+}
+
+/// The "Deployment" table: each recommended value, what it comes from, and why the margin exists.
+fn deployment_table(r: &Recommendation) -> String {
+    const NOT_MEASURED: &str = "not measured";
+    let mut out = String::from(
+        "\n### Deployment\n\nRecommended for the container that serves this model, from the numbers above and the margins \
+         (`ready audit --format json` carries them as `deployment_recommendation`; `ready init MODEL --deploy` prints them as YAML).\n\n\
+         | setting | value | from | why the margin |\n|---|---|---|---|\n",
+    );
+    let row = |out: &mut String, setting: &str, value: Option<(String, String)>, why: &str| {
+        let (value, from) = value.unwrap_or_else(|| (NOT_MEASURED.to_string(), NOT_MEASURED.to_string()));
+        out.push_str(&format!("| {setting} | {value} | {from} | {why} |\n"));
+    };
+    row(
+        &mut out,
+        "memory request / limit",
+        r.memory.map(|m| (format!("`{}` / `{}`", m.request, m.limit), format!("peak after load {} × {}", human_size(m.peak_rss_bytes), m.headroom))),
+        "inference allocates in spikes above the load peak (batches, arenas, concurrent requests); a limit at the peak is an OOM kill",
+    );
+    row(
+        &mut out,
+        "startup probe budget",
+        r.startup_probe.map(|p| {
+            (
+                format!("periodSeconds {} × failureThreshold {} = {} s", p.period_seconds, p.failure_threshold, p.budget_seconds()),
+                format!("cold start {} × {}", format_ms(p.cold_start_ms), p.margin),
+            )
+        }),
+        "nodes are slower and busier than the machine that measured, and the image and model are read from a cold disk",
+    );
+    row(
+        &mut out,
+        "readiness probe timeout",
+        r.readiness_probe
+            .map(|p| (format!("timeoutSeconds {}", p.timeout_seconds), format!("p99 {} × {}, at least 1 s", format_ms(p.p99_ms), p.margin))),
+        "a health endpoint that runs inference answers at its slow tail under load; a timeout at the p99 makes pods flap",
+    );
+    row(
+        &mut out,
+        "CPU request / limit",
+        r.cpu.map(|c| (format!("`{}` / `{}`", c.cores, c.cores), format!("{} intra-op thread(s) timed the latency", c.cores))),
+        "no margin: fewer cores than ONNX Runtime's threads throttle them, and latency gets worse than measured",
+    );
+    out
 }
 
 /// Locates the generated section: byte range of the markers, or `None` when absent.
@@ -293,6 +350,7 @@ mod tests {
             lock_fingerprint: Some("sha256:00".into()),
             largest_batch_rows: None,
             failing_batch_rows: None,
+            deployment: None,
         }
     }
 
@@ -309,6 +367,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(old.largest_batch_rows, None);
+    }
+
+    #[test]
+    fn the_deployment_table_states_each_value_its_source_and_why() {
+        let measured = crate::env::deploy::Measured {
+            peak_rss_bytes: Some(100 << 20),
+            cold_start: Some(std::time::Duration::from_millis(3100)),
+            p99_ms: Some(0.006),
+            intra_op_threads: 2,
+        };
+        let deployment = Some(recommend(&measured, &Margins::default()));
+        let section = Constraints { deployment, ..constraints(0.006) }.render();
+        let table: Vec<&str> = section.lines().skip_while(|l| *l != "### Deployment").filter(|l| l.starts_with("| ")).take(5).collect();
+        assert_eq!(
+            table,
+            [
+                "| setting | value | from | why the margin |",
+                "| memory request / limit | `100Mi` / `150Mi` | peak after load 100.0 MiB × 1.5 | inference allocates in spikes above the load peak (batches, arenas, concurrent requests); a limit at the peak is an OOM kill |",
+                "| startup probe budget | periodSeconds 5 × failureThreshold 2 = 10 s | cold start 3.1 s × 2 | nodes are slower and busier than the machine that measured, and the image and model are read from a cold disk |",
+                "| readiness probe timeout | timeoutSeconds 1 | p99 6 µs × 2, at least 1 s | a health endpoint that runs inference answers at its slow tail under load; a timeout at the p99 makes pods flap |",
+                "| CPU request / limit | `2` / `2` | 2 intra-op thread(s) timed the latency | no margin: fewer cores than ONNX Runtime's threads throttle them, and latency gets worse than measured |",
+            ]
+        );
+        let written = upsert("# M\n", &section).unwrap();
+        assert_eq!(extract(&written).unwrap().unwrap().deployment, deployment);
+        // Nothing measured: every row says so, nothing is made up.
+        let none = crate::env::deploy::recommend::Recommendation { memory: None, startup_probe: None, readiness_probe: None, cpu: None };
+        let section = Constraints { deployment: Some(none), ..constraints(0.006) }.render();
+        assert_eq!(section.matches("| not measured | not measured |").count(), 4, "{section}");
     }
 
     #[test]

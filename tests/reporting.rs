@@ -125,6 +125,20 @@ fn json_snapshot() {
     for detail in json["checks"][0]["details"].as_array_mut().unwrap() {
         *detail = serde_json::json!(normalize_lines(detail.as_str().unwrap()));
     }
+    // The deployment recommendation comes from the measured numbers beside it, exactly.
+    let peak = json["checks"][0]["metrics"]["peak_rss_after_load_bytes"].as_u64().unwrap();
+    let cold_ms =
+        json["checks"][0]["metrics"]["session_create_ms"].as_f64().unwrap() + json["checks"][0]["metrics"]["first_inference_ms"].as_f64().unwrap();
+    let recommended = &mut json["deployment_recommendation"];
+    let mib = 1u64 << 20;
+    assert_eq!(recommended["memory"]["peak_rss_bytes"], peak);
+    assert_eq!(recommended["memory"]["request"], format!("{}Mi", peak.div_ceil(mib)));
+    assert_eq!(recommended["memory"]["limit"], format!("{}Mi", (peak * 3).div_ceil(2).div_ceil(mib)));
+    assert!((recommended["startup_probe"]["cold_start_ms"].as_f64().unwrap() - cold_ms).abs() < 1e-6, "{recommended}");
+    // Latency is not run here: no probe timeout and no CPU are made up (null in the snapshot).
+    for (object, key) in [("memory", "peak_rss_bytes"), ("memory", "request"), ("memory", "limit"), ("startup_probe", "cold_start_ms")] {
+        recommended[object][key] = serde_json::json!("[MEASURED]");
+    }
     let metrics = &mut json["checks"][0]["metrics"];
     for key in ["session_create_ms", "first_inference_ms", "peak_rss_after_load_bytes"] {
         assert!(metrics[key].as_f64().unwrap() > 0.0, "{key}");
@@ -387,6 +401,18 @@ fn the_readme_section_is_written_idempotently_and_checked() {
     assert!(text.starts_with("# Iris model\n\nHow to call it.\n\n## License\nMIT\n\n<!-- ready:operational-constraints:begin -->"));
     assert!(text.contains("| `input` | `float32[?,4]` |"));
     assert!(text.contains("| lock fingerprint | `sha256:"));
+    // The Deployment table states the values the JSON report recommends.
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let recommended = &json["deployment_recommendation"];
+    let memory = format!(
+        "| memory request / limit | `{}` / `{}` |",
+        recommended["memory"]["request"].as_str().unwrap(),
+        recommended["memory"]["limit"].as_str().unwrap()
+    );
+    assert!(text.contains("\n### Deployment\n") && text.contains(&memory), "{text}");
+    assert!(text.contains("| startup probe budget | periodSeconds 5 × failureThreshold 1 = 5 s | cold start "), "{text}");
+    assert!(text.contains("| readiness probe timeout | timeoutSeconds 1 | p99 "), "{text}");
+    assert!(text.contains("| CPU request / limit | `1` / `1` | 1 intra-op thread(s) timed the latency |"), "{text}");
 
     // A fresh audit of the same model, with generous tolerances, agrees with the README.
     let check = |model: &str| {
@@ -421,6 +447,43 @@ fn readme_check_without_a_section_fails_and_a_missing_readme_is_a_usage_error() 
     let stderr = usage_error(&["readme", missing.to_str().unwrap(), "fixtures/models/iris_rf.onnx", "--config", "fixtures/configs/fast.yaml"]);
     assert!(stderr.contains("MISSING.md: No such file"), "{stderr}");
     usage_error(&["readme", readme.to_str().unwrap()]);
+}
+
+#[test]
+fn init_deploy_prints_a_container_block_from_the_measured_model() {
+    let out = ready()
+        .args([
+            "init",
+            "fixtures/models/iris_rf.onnx",
+            "--deploy",
+            "--config",
+            "fixtures/configs/fast.yaml",
+            "--sample",
+            "fixtures/samples/iris.csv",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let yaml: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    // The peak it was computed from is stated in a comment, in bytes.
+    let peak: u64 =
+        text.split("# memory: peak ").nth(1).and_then(|t| t.split(" (").nth(1)).and_then(|t| t.split(' ').next()).unwrap().parse().unwrap();
+    let mib = 1u64 << 20;
+    let quantities = |memory: u64| serde_json::json!({"memory": format!("{memory}Mi"), "cpu": "1"});
+    let handler = serde_json::json!({"path": "/healthz", "port": 8080});
+    assert_eq!(
+        yaml,
+        serde_json::json!({
+            "resources": {"requests": quantities(peak.div_ceil(mib)), "limits": quantities((peak * 3).div_ceil(2).div_ceil(mib))},
+            "startupProbe": {"httpGet": handler, "periodSeconds": 5, "failureThreshold": 1, "timeoutSeconds": 1},
+            "readinessProbe": {"httpGet": handler, "timeoutSeconds": 1},
+        })
+    );
+    let stderr = usage_error(&["init", "fixtures/models/not_onnx.onnx", "--deploy"]);
+    assert!(stderr.contains("fixtures/models/not_onnx.onnx: nothing measured: the model did not load and answer a request"), "{stderr}");
+    usage_error(&["init", "fixtures/models/iris_rf.onnx", "--deploy", "--output", "x.yaml"]);
 }
 
 #[test]

@@ -382,5 +382,9 @@ fn a_readme_written_from_a_hostile_model_stays_updatable() {
     assert_eq!(text.matches("<!-- ready:operational-constraints:end -->").count(), 1, "{text}");
     assert_eq!(text.matches("<!--").count(), 3, "begin, data and end only: {text}");
     assert!(!has_control(&text, &['\n']), "{text:?}");
-    assert_eq!(text.lines().filter(|l| l.starts_with('#')).count(), 4, "# Model, the section and its two sub-headings: {text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with('#')).count(),
+        5,
+        "# Model, the section and its three sub-headings (Deployment, Inputs, Outputs): {text}"
+    );
 }

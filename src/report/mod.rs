@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::artifact::ArtifactFormat;
 use crate::checks::{Metrics, Outcome, Status};
 use crate::config::Severity;
+use crate::env::deploy::recommend::{Recommendation, measured_from, recommend};
+use crate::env::deploy::{Margins, Measured};
 use crate::machine::Machine;
 use crate::runtime::RuntimeSettings;
 use crate::sample::SampleFormat;
@@ -213,6 +215,10 @@ pub struct Report {
     /// What the audit itself cost (time per check and probe, memory against the budget).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<cost::AuditCost>,
+    /// Deployment values recommended from what was measured (memory, probes, CPU), for a
+    /// pipeline to template manifests from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_recommendation: Option<Recommendation>,
 }
 
 impl Report {
@@ -252,7 +258,23 @@ impl Report {
             checks,
             not_verified: None,
             cost: None,
+            deployment_recommendation: None,
         }
+    }
+
+    /// What this audit measured that a deployment is judged against (see
+    /// [`crate::env::deploy::recommend::measured_from`]): read from the serialization and
+    /// latency metrics, so a report read back gives the same numbers.
+    pub fn measured(&self) -> Measured {
+        let metrics = |id: &str| self.check(id).map(|c| &c.metrics);
+        let threads = self.runtime.as_ref().map_or(0, |r| r.settings.intra_op_threads);
+        measured_from(metrics("serialization"), metrics("latency"), threads, self.machine.logical_cores)
+    }
+
+    /// Adds the deployment values recommended from [`Self::measured`] with `margins`.
+    pub fn with_deployment_recommendation(mut self, margins: &Margins) -> Self {
+        self.deployment_recommendation = Some(recommend(&self.measured(), margins));
+        self
     }
 
     /// Adds what the audit cost.

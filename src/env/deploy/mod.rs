@@ -80,3 +80,5 @@ pub struct Finding {
     /// One line: declared against measured, and what to do.
     pub message: String,
 }
+
+pub mod recommend;
