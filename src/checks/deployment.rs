@@ -6,6 +6,7 @@
 use super::{AuditContext, Check, Outcome, Status};
 use crate::env::deploy::files::{self, DeployFile, Kind};
 use crate::env::deploy::k8s::{self, Workload};
+use crate::env::deploy::recommend::measured_from;
 use crate::env::deploy::rules::{self, Judge, Judged};
 use crate::env::deploy::{Finding, Level, Margins, Measured};
 
@@ -106,14 +107,12 @@ impl Check for Deployment {
 /// The measured numbers a deployment is judged against: peak memory after loading and the
 /// cold start from this audit's model load, p99 from the latency check when it ran.
 pub fn measured(ctx: &AuditContext<'_>) -> Measured {
-    let cold = ctx.cold_start;
-    let latency = ctx.earlier_outcome("latency").filter(|o| o.status != Status::Skip);
-    Measured {
-        peak_rss_bytes: cold.and_then(|c| c.peak_rss_after_load),
-        cold_start: cold.map(|c| c.session_create + c.first_inference.unwrap_or_default()),
-        p99_ms: latency.and_then(|o| o.metrics.get("p99_ms").and_then(serde_json::Value::as_f64)),
-        intra_op_threads: ctx.config.runtime.intra_op_threads,
-    }
+    let metrics = |id: &str| ctx.earlier_outcome(id).filter(|o| o.status != Status::Skip).map(|o| o.metrics);
+    let threads = ctx.config.runtime.intra_op_threads;
+    let cores = crate::machine::Machine::current().logical_cores;
+    // The same numbers the report's recommendation reads; the threads stay as configured (0:
+    // ONNX Runtime's default) so a finding can say which setting it judged.
+    Measured { intra_op_threads: threads, ..measured_from(metrics("serialization").as_ref(), metrics("latency").as_ref(), threads, cores) }
 }
 
 /// Where manifests were looked for, for the skip message.

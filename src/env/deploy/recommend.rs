@@ -103,11 +103,11 @@ pub struct Recommendation {
     pub cpu: Option<CpuRecommendation>,
 }
 
-/// The margins the recommendations leave above the measured numbers: the built-in defaults
-/// until the config carries `checks.deployment.{memory_headroom, startup_margin,
-/// probe_timeout_margin}`; the one place they are read.
-pub fn margins(_config: &crate::config::Config) -> Margins {
-    Margins::default()
+/// The margins the recommendations leave above the measured numbers:
+/// `checks.deployment.{memory_headroom, startup_margin, probe_timeout_margin}`, the same the
+/// deployment check demands.
+pub fn margins(config: &crate::config::Config) -> Margins {
+    config.checks.deployment.margins()
 }
 
 /// The recommended deployment values for what was measured, with these margins.

@@ -184,7 +184,7 @@ impl Judge<'_> {
 
     fn memory(&self, out: &mut Vec<Finding>) {
         let headroom = self.margins.memory_headroom;
-        let need = self.measured.peak_rss_bytes.map(|peak| (peak, (peak as f64 * headroom).ceil() as u64));
+        let need = self.measured.peak_rss_bytes.map(|peak| (peak, super::recommend::memory_floor_bytes(peak, headroom)));
         let field = "resources.limits.memory";
         let finding = match (self.resource("limits", "memory"), need) {
             (None, Some((peak, need))) => self.finding(
@@ -227,7 +227,7 @@ impl Judge<'_> {
     fn startup(&self, out: &mut Vec<Finding>) {
         let c = &self.serving.container;
         let margin = self.margins.startup_margin;
-        let need = self.measured.cold_start.map(|cold| (cold, cold.as_secs_f64() * margin));
+        let need = self.measured.cold_start.map(|cold| (cold, super::recommend::startup_floor(cold, margin).as_secs_f64()));
         let (name, probe) = match (&c.startup_probe, &c.readiness_probe) {
             (Some(p), _) => ("startupProbe", p),
             (None, Some(p)) => ("readinessProbe", p),
@@ -310,7 +310,7 @@ impl Judge<'_> {
                     &field,
                     format!("{timeout} s: p99 latency not measured (the latency check did not run in this audit)"),
                 ),
-                Some(p99) if f64::from(timeout) * 1000.0 < p99 * margin => self.finding(
+                Some(p99) if u64::try_from(timeout).unwrap_or(0) < super::recommend::probe_timeout_seconds(p99, margin) => self.finding(
                     Level::Problem,
                     "probe_timeout",
                     &field,
