@@ -116,6 +116,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     };
     if let Ok(runner) = &runner {
         check_specs(options, runner.inputs())?;
+        // A sample that cannot be one request is a bad sample, found before any check runs.
+        if let Some(tensors) = &tensors {
+            crate::inputs::sample_fit::check(tensors, runner.inputs(), runner.outputs(), &options.config.batch_axis_overrides())?;
+        }
     }
     // Only the model's columns are read from training data (the sample's, when no model loaded).
     let reference = load_reference(options, &artifact, sample.as_ref(), runner.as_ref().ok().map(|r| r.inputs()))?;

@@ -61,6 +61,8 @@ pub struct TensorSample {
     pub tensors: Vec<crate::tensor_proto::NamedProto>,
     /// The values are JSON text with no width yet: they take the model's input types.
     pub untyped: bool,
+    /// The first JSON string of each JSON tensor that holds one (a numeric input refuses them).
+    pub texts: Vec<crate::inputs::json_tensors::TextValue>,
 }
 
 /// Reference outputs for golden parity (`--expected`).
@@ -84,11 +86,11 @@ pub enum SampleInput {
 pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result<SampleInput, String> {
     if path.is_dir() && crate::tensor_proto::is_test_data_set(path) {
         let tensors = crate::tensor_proto::read_set(path, "input")?;
-        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false }));
+        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false, texts: Vec::new() }));
     }
     if SampleFormat::from_path(path) == Some(SampleFormat::Numpy) {
         let tensors = holding_values(path, crate::inputs::npy::read_tensors(path, max_bytes)?)?;
-        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false }));
+        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false, texts: Vec::new() }));
     }
     if SampleFormat::from_path(path) == Some(SampleFormat::Json) {
         let shown = path.display();
@@ -101,9 +103,9 @@ pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result
             ));
         }
         if bounded && crate::inputs::json_tensors::holds_tensors(&bytes) {
-            let tensors = crate::inputs::json_tensors::read(&bytes, max_rows).map_err(|e| format!("{shown}: {e}"))?;
-            let tensors = holding_values(path, tensors)?;
-            return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: true }));
+            let read = crate::inputs::json_tensors::read(&bytes, max_rows).map_err(|e| format!("{shown}: {e}"))?;
+            let tensors = holding_values(path, read.tensors)?;
+            return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: true, texts: read.texts }));
         }
     }
     read_sample(path, max_rows).map(SampleInput::Table)
@@ -342,6 +344,29 @@ pub struct Rounding {
     /// Rows beyond the tolerance.
     pub affected: usize,
     pub rows: usize,
+    /// `value` and `becomes` exactly, when they are integers: an f64 rounds above 2^53, and a
+    /// message must show the number the file holds (see [`Rounding::value_text`]).
+    pub exact: (Option<i128>, Option<i128>),
+}
+
+impl Rounding {
+    /// The value as the file holds it, for messages.
+    pub fn value_text(&self) -> String {
+        self.exact.0.map_or_else(|| short(self.value), |v| v.to_string())
+    }
+
+    /// What the model's type makes of it, for messages.
+    pub fn becomes_text(&self) -> String {
+        self.exact.1.map_or_else(|| short(self.becomes), |v| v.to_string())
+    }
+
+    /// |becomes - value|, for messages.
+    pub fn error_text(&self) -> String {
+        match self.exact {
+            (Some(v), Some(b)) => (b - v).unsigned_abs().to_string(),
+            _ => short((self.becomes - self.value).abs()),
+        }
+    }
 }
 
 /// The result of [`Sample::convert`].
@@ -521,7 +546,11 @@ fn judge_floats(values: &Numbers, target: ElementType, judge: Judge) -> Conversi
         Numbers::Ints(ints) => rounded_int(ints[row], target) as f64,
         Numbers::Floats(floats) => round_to(floats[row], target),
     };
-    let rounding = Rounding { row, value: wide[row], becomes, relative: relative[row], spread: Some(spread), affected, rows: wide.len() };
+    let exact = match values {
+        Numbers::Ints(ints) => (Some(ints[row]), Some(rounded_int(ints[row], target))),
+        Numbers::Floats(_) => (None, None),
+    };
+    let rounding = Rounding { row, value: wide[row], becomes, relative: relative[row], spread: Some(spread), affected, rows: wide.len(), exact };
     let safety = if affected == 0 { Safety::Rounded(rounding) } else { Safety::Lossy(rounding) };
     Conversion { safety, values: data }
 }
@@ -591,7 +620,13 @@ fn judge_integers(values: &Numbers, target: ElementType) -> Conversion {
         return Conversion { safety: Safety::Exact, values: data };
     };
     let affected = exact.iter().filter(|ok| !**ok).count();
-    let rounding = Rounding { row, value: wide[row], becomes: converted[row] as f64, relative: 1.0, spread: None, affected, rows: wide.len() };
+    let value_int = match values {
+        Numbers::Ints(ints) => Some(ints[row]),
+        Numbers::Floats(_) => None,
+    };
+    let exact = (value_int, Some(converted[row]));
+    let rounding =
+        Rounding { row, value: wide[row], becomes: converted[row] as f64, relative: 1.0, spread: None, affected, rows: wide.len(), exact };
     Conversion { safety: Safety::Lossy(rounding), values: data }
 }
 
