@@ -7,6 +7,7 @@
 //! spread. The rules are documented in README ("schema_parity").
 
 use std::fs::File;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
@@ -168,6 +169,8 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
         crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
         crate::parquet_footer::check_column_types(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
     }
+    // polars names neither the line nor the column of a bad JSON value: the rows are checked first.
+    let mut json = if format == SampleFormat::Json { Some(json_text(path, max_rows).map_err(|e| format!("{shown}: cannot read Json sample: {e}"))?) } else { None };
     let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()
             .with_has_header(true)
@@ -179,7 +182,10 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
             .map_err(PolarsError::from)
             // Reads only the first rows: a large file is never loaded whole.
             .and_then(|file| ParquetReader::new(file).with_slice(Some((0, max_rows))).finish()),
-        SampleFormat::Json => read_json(path, max_rows),
+        SampleFormat::Json => match json.take() {
+            Some((text, json_format)) => read_json(text, json_format, max_rows),
+            None => Err(PolarsError::ComputeError("no JSON text".into())),
+        },
         SampleFormat::TestDataSet | SampleFormat::Numpy => Err(PolarsError::ComputeError("a test data set is a folder, not a file".into())),
     })
     .map_err(|e| format!("{shown}: cannot read {format:?} sample: {e}"))?
@@ -193,13 +199,53 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
     Ok(Sample { path: path.to_path_buf(), format, frame })
 }
 
-fn read_json(path: &Path, max_rows: usize) -> PolarsResult<DataFrame> {
-    let text = std::fs::read(path)?;
+/// The rows of a JSON or NDJSON sample, checked (see [`json_rows`]) and ready for polars.
+fn json_text(path: &Path, max_rows: usize) -> Result<(Vec<u8>, JsonFormat), String> {
+    let text = std::fs::read(path).map_err(|e| e.to_string())?;
+    crate::sandbox::depth::check_json(&text)?;
     let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    crate::sandbox::depth::check_json(&text).map_err(|e| PolarsError::ComputeError(e.into()))?;
     let format = if first == Some(b'[') { JsonFormat::Json } else { JsonFormat::JsonLines };
-    let frame = JsonReader::new(std::io::Cursor::new(text)).with_json_format(format).finish()?;
+    Ok((json_rows(&text, &format, max_rows)?, format))
+}
+
+fn read_json(text: Vec<u8>, format: JsonFormat, max_rows: usize) -> PolarsResult<DataFrame> {
+    // Like CSV, the column types are inferred from every row read: a text value among numbers
+    // makes a text column, and schema_parity names its row.
+    let rows = NonZeroUsize::new(max_rows.max(100));
+    let frame = JsonReader::new(std::io::Cursor::new(text)).with_json_format(format).infer_schema_len(rows).finish()?;
     Ok(frame.head(Some(max_rows)))
+}
+
+/// Checks the rows of a JSON (`[{...}, ...]`) or NDJSON sample before polars reads them: each
+/// row an object, each key once, each cell a single value. Returns the text polars reads (the
+/// first `max_rows` lines of NDJSON). Errors name the line (1-based) and the column.
+fn json_rows(bytes: &[u8], format: &JsonFormat, max_rows: usize) -> Result<Vec<u8>, String> {
+    use crate::inputs::json_tree::{self, Node};
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    let (rows, kept) = match format {
+        JsonFormat::Json => (json_tree::array_items(text)?, bytes.len()),
+        JsonFormat::JsonLines => {
+            let mut rows = Vec::new();
+            let mut end = 0;
+            for (index, line) in text.split_inclusive('\n').enumerate() {
+                if rows.len() == max_rows {
+                    break;
+                }
+                end += line.len();
+                if !line.trim().is_empty() {
+                    rows.push((index + 1, json_tree::parse(line.trim_end_matches(['\n', '\r']), index + 1)?));
+                }
+            }
+            (rows, end)
+        }
+    };
+    for (line, row) in &rows {
+        let Node::Object(cells) = row else { return Err(format!("line {line}: {} where a row (a JSON object) was expected", row.kind())) };
+        if let Some((column, cell)) = cells.iter().find(|(_, v)| matches!(v, Node::Array(_) | Node::Object(_))) {
+            return Err(format!("line {line}, column '{}': {} where a single value was expected (one value per cell)", clip(column, 60), cell.kind()));
+        }
+    }
+    Ok(bytes[..kept].to_vec())
 }
 
 fn one_line(text: &str) -> String {
