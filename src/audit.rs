@@ -34,6 +34,8 @@ pub struct AuditOptions {
     pub project: Option<PathBuf>,
     /// `--env`: the installed Python environment the locks are compared with.
     pub env: Option<PathBuf>,
+    /// `--env none`: compare the locks with no environment (not even `$VIRTUAL_ENV`'s).
+    pub env_off: bool,
     /// `--ort-lib`.
     pub ort_lib: Option<PathBuf>,
     /// `ORT_DYLIB_PATH`.
@@ -61,6 +63,7 @@ impl AuditOptions {
             config_path: None,
             project: None,
             env: None,
+            env_off: false,
             ort_lib: None,
             ort_env: None,
             show_progress: false,
@@ -136,6 +139,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     ctx.project = options.project.clone();
     ctx.config_path = options.config_path.clone();
     ctx.python_env = python_env.as_ref();
+    ctx.env_off = options.env_off;
     ctx.show_progress = options.show_progress;
     ctx.baseline = baseline.as_ref();
     ctx.tensors = tensors.as_ref();
