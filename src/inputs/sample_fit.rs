@@ -54,28 +54,28 @@ fn strings_in_numbers(sample: &TensorSample, pairs: &[(&IoSpec, &NamedProto)]) -
     Ok(())
 }
 
-/// Tensors whose inputs share a dimension must agree on its size: a symbol (`N`) named by two
-/// inputs, and the batch axis (which may have no name).
+/// Tensors whose inputs share a dimension must agree on its size: the batch axis (which may
+/// have no name), and a leading symbol (`N`) named by two inputs. Other axes are not compared:
+/// exporters reuse placeholder names (`?`) for unrelated sizes (PaddleOCR's `[?, 3, 48, ?]`).
 fn shared_sizes(pairs: &[(&IoSpec, &NamedProto)], axes: &BatchAxes) -> Result<(), String> {
     // Dimension label -> (tensor, axis, size) in input order.
     let mut groups: BTreeMap<String, Vec<(&str, usize, usize)>> = BTreeMap::new();
+    let batch_label = axes.symbol.as_ref().map_or_else(|| "the batch axis".to_string(), |s| format!("the batch axis '{s}'"));
     for (input, tensor) in pairs {
         let Some((_, dims)) = input.kind.as_tensor() else { continue };
         let shape = tensor.data.shape();
         if shape.len() != dims.len() {
             continue; // schema_parity reports the shape
         }
-        for (axis, dim) in dims.iter().enumerate() {
-            if let Dim::Free(Some(symbol)) = dim
-                && !symbol.is_empty()
-            {
-                groups.entry(format!("dimension '{symbol}'")).or_default().push((&tensor.name, axis, shape[axis]));
-            }
+        let batch = axes.axis(&input.name).filter(|&a| a < shape.len());
+        if let Some(axis) = batch {
+            groups.entry(batch_label.clone()).or_default().push((&tensor.name, axis, shape[axis]));
         }
-        if let Some(axis) = axes.axis(&input.name).filter(|&a| a < shape.len())
-            && !matches!(&dims[axis], Dim::Free(Some(s)) if !s.is_empty())
+        if let Some(Dim::Free(Some(symbol))) = dims.first()
+            && symbol.chars().any(|c| c.is_ascii_alphabetic())
+            && batch != Some(0)
         {
-            groups.entry("the batch axis".to_string()).or_default().push((&tensor.name, axis, shape[axis]));
+            groups.entry(format!("dimension '{symbol}'")).or_default().push((&tensor.name, 0, shape[0]));
         }
     }
     for (label, members) in &groups {
@@ -121,9 +121,13 @@ mod tests {
         assert_eq!(check(&sample(vec![tensor("a", &[3, 2]), tensor("b", &[3])], vec![]), &inputs, &[], &none), Ok(()));
         assert_eq!(
             check(&sample(vec![tensor("a", &[3, 2]), tensor("b", &[1])], vec![]), &inputs, &[], &none).unwrap_err(),
-            "s.json: tensors 'a' and 'b' share dimension 'N' but differ in size along it: 3 (axis 0) and 1 (axis 0); \
+            "s.json: tensors 'a' and 'b' share the batch axis 'N' but differ in size along it: 3 (axis 0) and 1 (axis 0); \
              the inputs of one request must agree (as many rows in each)"
         );
+        // A placeholder symbol on other axes relates nothing (PaddleOCR's `[?, 3, 48, ?]`).
+        let q = || Dim::Free(Some("?".into()));
+        let paddle = [input("x", ElementType::Float32, vec![q(), Dim::Fixed(3), Dim::Fixed(48), q()])];
+        assert_eq!(check(&sample(vec![tensor("x", &[1, 3, 48, 192])], vec![]), &paddle, &[], &none), Ok(()));
         let unnamed = [input("a", ElementType::Float32, vec![Dim::Free(None), Dim::Fixed(2)]), input("b", ElementType::Float32, vec![Dim::Free(None)])];
         let err = check(&sample(vec![tensor("a", &[3, 2]), tensor("b", &[2])], vec![]), &unnamed, &[], &none).unwrap_err();
         assert!(err.starts_with("s.json: tensors 'a' and 'b' share the batch axis but differ in size along it: 3 (axis 0) and 2 (axis 0)"), "{err}");
