@@ -16,9 +16,22 @@ use crate::tensor_proto::NamedProto;
 /// `overrides` are the config's batch axes (see [`BatchAxes::infer`]).
 pub fn check(sample: &TensorSample, inputs: &[IoSpec], outputs: &[IoSpec], overrides: &BTreeMap<String, Option<usize>>) -> Result<(), String> {
     let shown = sample.dir.display();
+    same_names(sample, inputs).map_err(|e| format!("{shown}: {e}"))?;
     let pairs = matched(sample, inputs);
     strings_in_numbers(sample, &pairs).map_err(|e| format!("{shown}: {e}"))?;
     shared_sizes(&pairs, &BatchAxes::infer(inputs, outputs, overrides)).map_err(|e| format!("{shown}: {e}"))
+}
+
+/// Two tensors named after one input (two `input_k.pb` of an ONNX test data set): matching by
+/// name would feed one and silently drop the other. (Names that match no input are matched by
+/// position, where a repeated name does no harm.)
+fn same_names(sample: &TensorSample, inputs: &[IoSpec]) -> Result<(), String> {
+    for (index, tensor) in sample.tensors.iter().enumerate().filter(|(_, t)| inputs.iter().any(|i| i.name == t.name)) {
+        if let Some(earlier) = sample.tensors[..index].iter().position(|t| t.name == tensor.name) {
+            return Err(format!("tensors {earlier} and {index} are both named '{}'; name each input once", tensor.name));
+        }
+    }
+    Ok(())
 }
 
 /// Each input with its tensor: by name when any tensor is named after an input, else by position
@@ -131,6 +144,17 @@ mod tests {
         let unnamed = [input("a", ElementType::Float32, vec![Dim::Free(None), Dim::Fixed(2)]), input("b", ElementType::Float32, vec![Dim::Free(None)])];
         let err = check(&sample(vec![tensor("a", &[3, 2]), tensor("b", &[2])], vec![]), &unnamed, &[], &none).unwrap_err();
         assert!(err.starts_with("s.json: tensors 'a' and 'b' share the batch axis but differ in size along it: 3 (axis 0) and 2 (axis 0)"), "{err}");
+    }
+
+    #[test]
+    fn two_tensors_of_one_name_are_refused() {
+        let inputs = [input("x", ElementType::Float32, vec![Dim::Free(None)])];
+        assert_eq!(
+            check(&sample(vec![tensor("x", &[1]), tensor("x", &[1])], vec![]), &inputs, &[], &BTreeMap::new()).unwrap_err(),
+            "s.json: tensors 0 and 1 are both named 'x'; name each input once"
+        );
+        let two = [input("a", ElementType::Float32, vec![Dim::Free(None)]), input("b", ElementType::Float32, vec![Dim::Free(None)])];
+        assert_eq!(check(&sample(vec![tensor("x", &[1]), tensor("x", &[1])], vec![]), &two, &[], &BTreeMap::new()), Ok(()), "by position");
     }
 
     #[test]
