@@ -228,8 +228,18 @@ fn scan(node: &Spanned<Node>, path: &str, problems: &mut Vec<Problem>) {
         }
         Node::Seq(items) => items.iter().enumerate().for_each(|(i, item)| scan(item, &format!("{path}[{i}]"), problems)),
         Node::Float(f) if !f.is_finite() => {
-            let text = if f.is_nan() { ".nan" } else if *f > 0.0 { ".inf" } else { "-.inf" };
-            problems.push(Problem { position: Some(position(node)), path: path.to_string(), message: format!("must be a finite number, got {text}") });
+            let text = if f.is_nan() {
+                ".nan"
+            } else if *f > 0.0 {
+                ".inf"
+            } else {
+                "-.inf"
+            };
+            problems.push(Problem {
+                position: Some(position(node)),
+                path: path.to_string(),
+                message: format!("must be a finite number, got {text}"),
+            });
         }
         _ => {}
     }

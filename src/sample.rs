@@ -170,7 +170,11 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
         crate::parquet_footer::check_column_types(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
     }
     // polars names neither the line nor the column of a bad JSON value: the rows are checked first.
-    let mut json = if format == SampleFormat::Json { Some(json_text(path, max_rows).map_err(|e| format!("{shown}: cannot read Json sample: {e}"))?) } else { None };
+    let mut json = if format == SampleFormat::Json {
+        Some(json_text(path, max_rows).map_err(|e| format!("{shown}: cannot read Json sample: {e}"))?)
+    } else {
+        None
+    };
     let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()
             .with_has_header(true)
@@ -242,7 +246,11 @@ fn json_rows(bytes: &[u8], format: &JsonFormat, max_rows: usize) -> Result<Vec<u
     for (line, row) in &rows {
         let Node::Object(cells) = row else { return Err(format!("line {line}: {} where a row (a JSON object) was expected", row.kind())) };
         if let Some((column, cell)) = cells.iter().find(|(_, v)| matches!(v, Node::Array(_) | Node::Object(_))) {
-            return Err(format!("line {line}, column '{}': {} where a single value was expected (one value per cell)", clip(column, 60), cell.kind()));
+            return Err(format!(
+                "line {line}, column '{}': {} where a single value was expected (one value per cell)",
+                clip(column, 60),
+                cell.kind()
+            ));
         }
     }
     Ok(bytes[..kept].to_vec())
@@ -671,8 +679,7 @@ fn judge_integers(values: &Numbers, target: ElementType) -> Conversion {
         Numbers::Floats(_) => None,
     };
     let exact = (value_int, Some(converted[row]));
-    let rounding =
-        Rounding { row, value: wide[row], becomes: converted[row] as f64, relative: 1.0, spread: None, affected, rows: wide.len(), exact };
+    let rounding = Rounding { row, value: wide[row], becomes: converted[row] as f64, relative: 1.0, spread: None, affected, rows: wide.len(), exact };
     Conversion { safety: Safety::Lossy(rounding), values: data }
 }
 

@@ -24,7 +24,8 @@ fn sample_error(model: &str, sample: &str) -> String {
 
 #[test]
 fn a_json_key_given_twice_is_refused_naming_it_and_its_line() {
-    let text = "{\"sepal_length\": [[5.1]], \"sepal_width\": [[3.5]],\n \"petal_length\": [[1.4]], \"petal_width\": [[0.2]],\n \"sepal_length\": [[6.0]]}";
+    let text =
+        "{\"sepal_length\": [[5.1]], \"sepal_width\": [[3.5]],\n \"petal_length\": [[1.4]], \"petal_width\": [[0.2]],\n \"sepal_length\": [[6.0]]}";
     let (_dir, path) = file("request.json", text);
     assert_eq!(
         sample_error("iris_rf_columns.onnx", &path),
@@ -128,10 +129,26 @@ fn tensors_sharing_the_batch_axis_with_different_rows_are_refused_before_any_che
 fn a_bad_json_row_names_the_file_the_line_and_the_column() {
     let row = |x: &str| format!("{{\"sepal_length\": 5.1, \"sepal_width\": 3.5, \"petal_length\": {x}, \"petal_width\": 0.2}}\n");
     for (name, text, message) in [
-        ("array.ndjson", format!("{}{}", row("1.4"), row("[1.4]")), "line 2, column 'petal_length': an array where a single value was expected (one value per cell)"),
-        ("object.ndjson", format!("{}\n{}", row("1.4"), row("{\"v\": 1}")), "line 3, column 'petal_length': an object where a single value was expected (one value per cell)"),
-        ("cut.ndjson", format!("{}{}", row("1.4"), "{\"sepal_length\": 5.1,\n"), "line 2: not valid JSON: EOF while parsing an object (character 21)"),
-        ("rows.json", format!("[{},\n{}]", row("1.4").trim(), row("[1]").trim()), "line 2, column 'petal_length': an array where a single value was expected (one value per cell)"),
+        (
+            "array.ndjson",
+            format!("{}{}", row("1.4"), row("[1.4]")),
+            "line 2, column 'petal_length': an array where a single value was expected (one value per cell)",
+        ),
+        (
+            "object.ndjson",
+            format!("{}\n{}", row("1.4"), row("{\"v\": 1}")),
+            "line 3, column 'petal_length': an object where a single value was expected (one value per cell)",
+        ),
+        (
+            "cut.ndjson",
+            format!("{}{}", row("1.4"), "{\"sepal_length\": 5.1,\n"),
+            "line 2: not valid JSON: EOF while parsing an object (character 21)",
+        ),
+        (
+            "rows.json",
+            format!("[{},\n{}]", row("1.4").trim(), row("[1]").trim()),
+            "line 2, column 'petal_length': an array where a single value was expected (one value per cell)",
+        ),
     ] {
         let (_dir, path) = file(name, &text);
         assert_eq!(sample_error("iris_rf.onnx", &path), format!("error: {path}: cannot read Json sample: {message}\n"), "{name}");

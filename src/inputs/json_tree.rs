@@ -197,10 +197,7 @@ mod tests {
         let node = parse(r#"{"b": [9007199254740993, 1.50, -2e3], "a": "x\"y", "c": [true, null]}"#, 1).unwrap();
         let Node::Object(pairs) = node else { panic!() };
         assert_eq!(pairs.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["b", "a", "c"]);
-        assert_eq!(
-            pairs[0].1,
-            Node::Array(vec![Node::Number("9007199254740993".into()), Node::Number("1.50".into()), Node::Number("-2e3".into())])
-        );
+        assert_eq!(pairs[0].1, Node::Array(vec![Node::Number("9007199254740993".into()), Node::Number("1.50".into()), Node::Number("-2e3".into())]));
         assert_eq!(pairs[1].1, Node::Text("x\"y".into()));
         assert_eq!(pairs[2].1, Node::Array(vec![Node::Bool(true), Node::Null]));
     }

@@ -141,7 +141,8 @@ mod tests {
         let q = || Dim::Free(Some("?".into()));
         let paddle = [input("x", ElementType::Float32, vec![q(), Dim::Fixed(3), Dim::Fixed(48), q()])];
         assert_eq!(check(&sample(vec![tensor("x", &[1, 3, 48, 192])], vec![]), &paddle, &[], &none), Ok(()));
-        let unnamed = [input("a", ElementType::Float32, vec![Dim::Free(None), Dim::Fixed(2)]), input("b", ElementType::Float32, vec![Dim::Free(None)])];
+        let unnamed =
+            [input("a", ElementType::Float32, vec![Dim::Free(None), Dim::Fixed(2)]), input("b", ElementType::Float32, vec![Dim::Free(None)])];
         let err = check(&sample(vec![tensor("a", &[3, 2]), tensor("b", &[2])], vec![]), &unnamed, &[], &none).unwrap_err();
         assert!(err.starts_with("s.json: tensors 'a' and 'b' share the batch axis but differ in size along it: 3 (axis 0) and 2 (axis 0)"), "{err}");
     }

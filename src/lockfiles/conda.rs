@@ -38,7 +38,9 @@ fn yaml_error(file: &Path, error: &serde_saphyr::Error) -> String {
     }
     // serde-saphyr's own text for these ends with advice on its options, not on the file.
     let own = match inner {
-        serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } => Some(format!("key '{key}' appears twice in one mapping; give each key once")),
+        serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } => {
+            Some(format!("key '{key}' appears twice in one mapping; give each key once"))
+        }
         serde_saphyr::Error::DuplicateMappingKey { key: None, .. } => Some("a key appears twice in one mapping; give each key once".to_string()),
         _ => None,
     };
