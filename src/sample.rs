@@ -175,9 +175,14 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
     } else {
         None
     };
+    let separator = csv_separator(path);
+    if format == SampleFormat::Csv {
+        csv_header_once(path, separator).map_err(|e| format!("{shown}: line 1: {e}"))?;
+    }
     let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()
             .with_has_header(true)
+            .map_parse_options(|o| o.with_separator(separator))
             .with_n_rows(Some(max_rows))
             .with_infer_schema_length(Some(max_rows.max(100)))
             .try_into_reader_with_file_path(Some(path.to_path_buf()))
@@ -201,6 +206,52 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
         return Err(format!("{shown}: the sample has no columns"));
     }
     Ok(Sample { path: path.to_path_buf(), format, frame })
+}
+
+/// The field separator of a delimited file: a tab for `.tsv`, else a comma.
+pub fn csv_separator(path: &Path) -> u8 {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) { b'\t' } else { b',' }
+}
+
+/// A header naming a column twice: polars would rename the second (`x_duplicated_0`) and feed the
+/// first, pandas the same (`x.1`); which one was meant is unknown, so neither is guessed.
+fn csv_header_once(path: &Path, separator: u8) -> Result<(), String> {
+    use std::io::BufRead;
+    let (file, _) = crate::sandbox::open::open(path, u64::MAX).map_err(|e| e.to_string())?;
+    let mut line = Vec::new();
+    std::io::BufReader::new(std::io::Read::take(file, 1 << 20)).read_until(b'\n', &mut line).map_err(|e| e.to_string())?;
+    let line = String::from_utf8_lossy(&line);
+    let names = header_names(line.trim_start_matches('\u{feff}').trim_end_matches(['\r', '\n']), separator as char);
+    for (index, name) in names.iter().enumerate() {
+        if let Some(first) = names[..index].iter().position(|n| n == name) {
+            return Err(format!(
+                "column '{}' appears twice in the header (columns {} and {}); give each column once",
+                clip(name, 60),
+                first + 1,
+                index + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The fields of one header line, split at `separator` outside double quotes (`""` is a quote).
+fn header_names(line: &str, separator: char) -> Vec<String> {
+    let (mut names, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == separator && !quoted => names.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    names.push(field);
+    names
 }
 
 /// The rows of a JSON or NDJSON sample, checked (see [`json_rows`]) and ready for polars.
@@ -844,6 +895,19 @@ mod tests {
         let err = read_sample(&path, 10).unwrap_err();
         assert!(err.contains("rows.parquet: cannot read Parquet sample"), "{err}");
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn tsv_is_split_at_tabs_and_a_header_naming_a_column_twice_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let tsv = dir.path().join("rows.tsv");
+        std::fs::write(&tsv, "a\tb\n1\t2\n").unwrap();
+        assert_eq!(read_sample(&tsv, 10).unwrap().columns().len(), 2);
+        let twice = dir.path().join("rows.csv");
+        std::fs::write(&twice, "\u{feff}a,\"b,c\",a\n1,2,3\n").unwrap();
+        let err = read_sample(&twice, 10).unwrap_err();
+        assert!(err.ends_with("rows.csv: line 1: column 'a' appears twice in the header (columns 1 and 3); give each column once"), "{err}");
+        assert_eq!(header_names("x,\"y,\"\"z\"\"\",w", ','), ["x", "y,\"z\"", "w"]);
     }
 
     #[test]

@@ -226,3 +226,19 @@ fn a_home_named_by_an_image_is_exempt_only_in_the_files_copied_into_it() {
     );
     assert!(Path::new(project).join("serve.py").is_file());
 }
+
+#[test]
+fn a_tsv_sample_is_split_at_tabs_and_a_csv_header_naming_a_column_twice_is_refused() {
+    let csv = std::fs::read_to_string(root().join("fixtures/samples/iris.csv")).unwrap();
+    let (_dir, path) = file("iris.tsv", &csv.replace(',', "\t"));
+    let run = audit("fixtures/models/iris_rf.onnx", &["--sample", &path, "--only", "schema_parity"]);
+    assert_eq!((run.code, run.status("schema_parity")), (0, "pass".to_string()), "{:?}", run.details("schema_parity"));
+    let mut lines = csv.lines();
+    let header = format!("{},petal_width\n", lines.next().unwrap());
+    let rows: String = lines.map(|l| format!("{l},9.9\n")).collect();
+    let (_dir, path) = file("iris.csv", &format!("{header}{rows}"));
+    assert_eq!(
+        sample_error("iris_rf.onnx", &path),
+        format!("error: {path}: line 1: column 'petal_width' appears twice in the header (columns 4 and 5); give each column once\n")
+    );
+}
