@@ -169,16 +169,8 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
         crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
         crate::parquet_footer::check_column_types(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
     }
-    // polars names neither the line nor the column of a bad JSON value: the rows are checked first.
-    let mut json = if format == SampleFormat::Json {
-        Some(json_text(path, max_rows).map_err(|e| format!("{shown}: cannot read Json sample: {e}"))?)
-    } else {
-        None
-    };
+    let mut json = checked_text(path, format, max_rows)?;
     let separator = csv_separator(path);
-    if format == SampleFormat::Csv {
-        csv_header_once(path, separator).map_err(|e| format!("{shown}: line 1: {e}"))?;
-    }
     let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()
             .with_has_header(true)
@@ -206,6 +198,18 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
         return Err(format!("{shown}: the sample has no columns"));
     }
     Ok(Sample { path: path.to_path_buf(), format, frame })
+}
+
+/// What ready checks itself before polars reads a text sample, since polars' messages name
+/// neither the line nor the column: a CSV header's names, and JSON rows (returned checked, for
+/// polars to read).
+fn checked_text(path: &Path, format: SampleFormat, max_rows: usize) -> Result<Option<(Vec<u8>, JsonFormat)>, String> {
+    let shown = path.display();
+    match format {
+        SampleFormat::Csv => csv_header_once(path, csv_separator(path)).map(|()| None).map_err(|e| format!("{shown}: line 1: {e}")),
+        SampleFormat::Json => json_text(path, max_rows).map(Some).map_err(|e| format!("{shown}: cannot read Json sample: {e}")),
+        _ => Ok(None),
+    }
 }
 
 /// The field separator of a delimited file: a tab for `.tsv`, else a comma.
