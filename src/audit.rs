@@ -36,6 +36,8 @@ pub struct AuditOptions {
     pub deploy: Vec<PathBuf>,
     /// `--env`: the installed Python environment the locks are compared with.
     pub env: Option<PathBuf>,
+    /// `--env none`: compare the locks with no environment (not even `$VIRTUAL_ENV`'s).
+    pub env_off: bool,
     /// `--ort-lib`.
     pub ort_lib: Option<PathBuf>,
     /// `ORT_DYLIB_PATH`.
@@ -64,6 +66,7 @@ impl AuditOptions {
             project: None,
             deploy: Vec::new(),
             env: None,
+            env_off: false,
             ort_lib: None,
             ort_env: None,
             show_progress: false,
@@ -120,6 +123,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     };
     if let Ok(runner) = &runner {
         check_specs(options, runner.inputs())?;
+        // A sample that cannot be one request is a bad sample, found before any check runs.
+        if let Some(tensors) = &tensors {
+            crate::inputs::sample_fit::check(tensors, runner.inputs(), runner.outputs(), &options.config.batch_axis_overrides())?;
+        }
     }
     // Only the model's columns are read from training data (the sample's, when no model loaded).
     let reference = load_reference(options, &artifact, sample.as_ref(), runner.as_ref().ok().map(|r| r.inputs()))?;
@@ -137,6 +144,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     ctx.deploy = options.deploy.clone();
     ctx.config_path = options.config_path.clone();
     ctx.python_env = python_env.as_ref();
+    ctx.env_off = options.env_off;
     ctx.show_progress = options.show_progress;
     ctx.baseline = baseline.as_ref();
     ctx.tensors = tensors.as_ref();

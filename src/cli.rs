@@ -89,7 +89,7 @@ pub struct Target {
 
     /// Installed Python environment to compare the locks with (a venv, a conda prefix or a
     /// site-packages folder; read as files, Python is never run). Default: $VIRTUAL_ENV, then
-    /// $CONDA_PREFIX, then the project's .venv.
+    /// $CONDA_PREFIX, then the project's .venv. `--env none`: compare with no environment.
     #[arg(long, value_name = "DIR")]
     pub env: Option<PathBuf>,
 }

@@ -160,7 +160,13 @@ pub struct Parsed<T> {
 
 /// [`parse`], keeping the value built from the good keys alongside the problems.
 pub fn parse_all<T: DeserializeOwned + Serialize + Default>(text: &str) -> Parsed<T> {
-    let root: Spanned<Node> = match serde_saphyr::from_str(text) {
+    // Duplicate keys and `.nan`/`.inf` reach the tree, so they are reported with the rest of the
+    // file's problems (serde-saphyr would stop at the first, in its own words).
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
+    };
+    let root: Spanned<Node> = match serde_saphyr::from_str_with_options(text, options) {
         Ok(root) => root,
         Err(e) => {
             let position = e.location().map(|l| Position { line: l.line(), column: l.column() });
@@ -173,6 +179,7 @@ pub fn parse_all<T: DeserializeOwned + Serialize + Default>(text: &str) -> Parse
     let defaults = serde_json::to_value(T::default()).expect("config serializes");
     let mut positions = Positions::new();
     let mut problems = Vec::new();
+    scan(&root, "", &mut problems);
     let mut leaves = Vec::new();
     if !matches!(root.value, Node::Null) {
         walk(&root, &defaults, "", &mut positions, &mut problems, &mut leaves);
@@ -198,6 +205,56 @@ pub fn parse_all<T: DeserializeOwned + Serialize + Default>(text: &str) -> Parse
     Parsed { value, positions, problems }
 }
 
+/// Problems the tree shows before any schema: a key given twice in one mapping (the first is
+/// used), and a float that is not finite (`.nan`, `.inf`), anywhere in the file.
+fn scan(node: &Spanned<Node>, path: &str, problems: &mut Vec<Problem>) {
+    let child_path = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+    match &node.value {
+        Node::Map(entries) => {
+            let mut first: BTreeMap<&str, Position> = BTreeMap::new();
+            for (key, value) in entries {
+                match first.get(key.value.as_str()) {
+                    Some(earlier) => problems.push(Problem {
+                        position: Some(position(key)),
+                        path: child_path(&key.value),
+                        message: format!("duplicate key (first given on line {}); give each key once", earlier.line),
+                    }),
+                    None => {
+                        first.insert(&key.value, position(key));
+                        scan(value, &child_path(&key.value), problems);
+                    }
+                }
+            }
+        }
+        Node::Seq(items) => items.iter().enumerate().for_each(|(i, item)| scan(item, &format!("{path}[{i}]"), problems)),
+        Node::Float(f) if !f.is_finite() => {
+            let text = if f.is_nan() {
+                ".nan"
+            } else if *f > 0.0 {
+                ".inf"
+            } else {
+                "-.inf"
+            };
+            problems.push(Problem {
+                position: Some(position(node)),
+                path: path.to_string(),
+                message: format!("must be a finite number, got {text}"),
+            });
+        }
+        _ => {}
+    }
+}
+
+/// Whether `node` holds a float that is not finite ([`scan`] reports it; it is not type-checked).
+fn non_finite(node: &Node) -> bool {
+    match node {
+        Node::Float(f) => !f.is_finite(),
+        Node::Seq(items) => items.iter().any(|i| non_finite(&i.value)),
+        Node::Map(entries) => entries.iter().any(|(_, v)| non_finite(&v.value)),
+        _ => false,
+    }
+}
+
 fn walk(
     node: &Spanned<Node>,
     schema: &Value,
@@ -206,6 +263,9 @@ fn walk(
     problems: &mut Vec<Problem>,
     leaves: &mut Vec<(String, Value, Position)>,
 ) {
+    if non_finite(&node.value) && !matches!((&node.value, schema), (Node::Map(_), Value::Object(known)) if !known.is_empty()) {
+        return;
+    }
     match (&node.value, schema) {
         // A map whose keys are the user's (input names, dimension names): one value, checked
         // whole by its type; its nested keys keep their positions for validation messages.
@@ -214,7 +274,9 @@ fn walk(
             leaves.push((path.to_string(), node.value.to_json(), position(node)));
         }
         (Node::Map(entries), Value::Object(known)) => {
-            for (key, value) in entries {
+            let mut seen = std::collections::BTreeSet::new();
+            // A repeated key is reported by `scan`; its first value is the one used.
+            for (key, value) in entries.iter().filter(|(key, _)| seen.insert(key.value.as_str())) {
                 let child = if path.is_empty() { key.value.clone() } else { format!("{path}.{}", key.value) };
                 match known.get(&key.value) {
                     Some(sub) => {
@@ -324,6 +386,24 @@ mod tests {
         let err = crate::config::Config::from_yaml(text, "fuzz.yaml").unwrap_err();
         assert!(!err.contains('\n'), "{err}");
         assert!(err.contains("\\n"), "the newline is shown escaped: {err}");
+    }
+
+    #[test]
+    fn duplicate_keys_and_non_finite_floats_are_reported_with_the_rest() {
+        let problems = parse::<Outer>("nam: x\ninner:\n  limit: .nan\n  runs: abc\n  runs: 2\nname: a\nname: b\n").unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "line 1 column 1: nam: unknown key (expected one of: inner, name)",
+                "line 3 column 10: inner.limit: must be a finite number, got .nan",
+                "line 4 column 9: inner.runs: invalid type: string \"abc\", expected usize",
+                "line 5 column 3: inner.runs: duplicate key (first given on line 4); give each key once",
+                "line 7 column 1: name: duplicate key (first given on line 6); give each key once",
+            ]
+        );
+        let problems = parse::<Outer>("inner:\n  limit: -.inf\n").unwrap_err();
+        assert_eq!(problems[0].to_string(), "line 2 column 10: inner.limit: must be a finite number, got -.inf");
     }
 
     #[test]

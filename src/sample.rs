@@ -7,6 +7,7 @@
 //! spread. The rules are documented in README ("schema_parity").
 
 use std::fs::File;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
@@ -61,6 +62,8 @@ pub struct TensorSample {
     pub tensors: Vec<crate::tensor_proto::NamedProto>,
     /// The values are JSON text with no width yet: they take the model's input types.
     pub untyped: bool,
+    /// The first JSON string of each JSON tensor that holds one (a numeric input refuses them).
+    pub texts: Vec<crate::inputs::json_tensors::TextValue>,
 }
 
 /// Reference outputs for golden parity (`--expected`).
@@ -84,11 +87,11 @@ pub enum SampleInput {
 pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result<SampleInput, String> {
     if path.is_dir() && crate::tensor_proto::is_test_data_set(path) {
         let tensors = crate::tensor_proto::read_set(path, "input")?;
-        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false }));
+        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false, texts: Vec::new() }));
     }
     if SampleFormat::from_path(path) == Some(SampleFormat::Numpy) {
         let tensors = holding_values(path, crate::inputs::npy::read_tensors(path, max_bytes)?)?;
-        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false }));
+        return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false, texts: Vec::new() }));
     }
     if SampleFormat::from_path(path) == Some(SampleFormat::Json) {
         let shown = path.display();
@@ -101,9 +104,9 @@ pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result
             ));
         }
         if bounded && crate::inputs::json_tensors::holds_tensors(&bytes) {
-            let tensors = crate::inputs::json_tensors::read(&bytes, max_rows).map_err(|e| format!("{shown}: {e}"))?;
-            let tensors = holding_values(path, tensors)?;
-            return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: true }));
+            let read = crate::inputs::json_tensors::read(&bytes, max_rows).map_err(|e| format!("{shown}: {e}"))?;
+            let tensors = holding_values(path, read.tensors)?;
+            return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: true, texts: read.texts }));
         }
     }
     read_sample(path, max_rows).map(SampleInput::Table)
@@ -166,9 +169,12 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
         crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
         crate::parquet_footer::check_column_types(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
     }
+    let mut json = checked_text(path, format, max_rows)?;
+    let separator = csv_separator(path);
     let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()
             .with_has_header(true)
+            .map_parse_options(|o| o.with_separator(separator))
             .with_n_rows(Some(max_rows))
             .with_infer_schema_length(Some(max_rows.max(100)))
             .try_into_reader_with_file_path(Some(path.to_path_buf()))
@@ -177,7 +183,10 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
             .map_err(PolarsError::from)
             // Reads only the first rows: a large file is never loaded whole.
             .and_then(|file| ParquetReader::new(file).with_slice(Some((0, max_rows))).finish()),
-        SampleFormat::Json => read_json(path, max_rows),
+        SampleFormat::Json => match json.take() {
+            Some((text, json_format)) => read_json(text, json_format, max_rows),
+            None => Err(PolarsError::ComputeError("no JSON text".into())),
+        },
         SampleFormat::TestDataSet | SampleFormat::Numpy => Err(PolarsError::ComputeError("a test data set is a folder, not a file".into())),
     })
     .map_err(|e| format!("{shown}: cannot read {format:?} sample: {e}"))?
@@ -191,13 +200,115 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
     Ok(Sample { path: path.to_path_buf(), format, frame })
 }
 
-fn read_json(path: &Path, max_rows: usize) -> PolarsResult<DataFrame> {
-    let text = std::fs::read(path)?;
+/// What ready checks itself before polars reads a text sample, since polars' messages name
+/// neither the line nor the column: a CSV header's names, and JSON rows (returned checked, for
+/// polars to read).
+fn checked_text(path: &Path, format: SampleFormat, max_rows: usize) -> Result<Option<(Vec<u8>, JsonFormat)>, String> {
+    let shown = path.display();
+    match format {
+        SampleFormat::Csv => csv_header_once(path, csv_separator(path)).map(|()| None).map_err(|e| format!("{shown}: line 1: {e}")),
+        SampleFormat::Json => json_text(path, max_rows).map(Some).map_err(|e| format!("{shown}: cannot read Json sample: {e}")),
+        _ => Ok(None),
+    }
+}
+
+/// The field separator of a delimited file: a tab for `.tsv`, else a comma.
+pub fn csv_separator(path: &Path) -> u8 {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) { b'\t' } else { b',' }
+}
+
+/// A header naming a column twice: polars would rename the second (`x_duplicated_0`) and feed the
+/// first, pandas the same (`x.1`); which one was meant is unknown, so neither is guessed.
+fn csv_header_once(path: &Path, separator: u8) -> Result<(), String> {
+    use std::io::BufRead;
+    let (file, _) = crate::sandbox::open::open(path, u64::MAX).map_err(|e| e.to_string())?;
+    let mut line = Vec::new();
+    std::io::BufReader::new(std::io::Read::take(file, 1 << 20)).read_until(b'\n', &mut line).map_err(|e| e.to_string())?;
+    let line = String::from_utf8_lossy(&line);
+    let names = header_names(line.trim_start_matches('\u{feff}').trim_end_matches(['\r', '\n']), separator as char);
+    for (index, name) in names.iter().enumerate() {
+        if let Some(first) = names[..index].iter().position(|n| n == name) {
+            return Err(format!(
+                "column '{}' appears twice in the header (columns {} and {}); give each column once",
+                clip(name, 60),
+                first + 1,
+                index + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The fields of one header line, split at `separator` outside double quotes (`""` is a quote).
+fn header_names(line: &str, separator: char) -> Vec<String> {
+    let (mut names, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == separator && !quoted => names.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    names.push(field);
+    names
+}
+
+/// The rows of a JSON or NDJSON sample, checked (see [`json_rows`]) and ready for polars.
+fn json_text(path: &Path, max_rows: usize) -> Result<(Vec<u8>, JsonFormat), String> {
+    let text = std::fs::read(path).map_err(|e| e.to_string())?;
+    crate::sandbox::depth::check_json(&text)?;
     let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    crate::sandbox::depth::check_json(&text).map_err(|e| PolarsError::ComputeError(e.into()))?;
     let format = if first == Some(b'[') { JsonFormat::Json } else { JsonFormat::JsonLines };
-    let frame = JsonReader::new(std::io::Cursor::new(text)).with_json_format(format).finish()?;
+    Ok((json_rows(&text, &format, max_rows)?, format))
+}
+
+fn read_json(text: Vec<u8>, format: JsonFormat, max_rows: usize) -> PolarsResult<DataFrame> {
+    // Like CSV, the column types are inferred from every row read: a text value among numbers
+    // makes a text column, and schema_parity names its row.
+    let rows = NonZeroUsize::new(max_rows.max(100));
+    let frame = JsonReader::new(std::io::Cursor::new(text)).with_json_format(format).infer_schema_len(rows).finish()?;
     Ok(frame.head(Some(max_rows)))
+}
+
+/// Checks the rows of a JSON (`[{...}, ...]`) or NDJSON sample before polars reads them: each
+/// row an object, each key once, each cell a single value. Returns the text polars reads (the
+/// first `max_rows` lines of NDJSON). Errors name the line (1-based) and the column.
+fn json_rows(bytes: &[u8], format: &JsonFormat, max_rows: usize) -> Result<Vec<u8>, String> {
+    use crate::inputs::json_tree::{self, Node};
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    let (rows, kept) = match format {
+        JsonFormat::Json => (json_tree::array_items(text)?, bytes.len()),
+        JsonFormat::JsonLines => {
+            let mut rows = Vec::new();
+            let mut end = 0;
+            for (index, line) in text.split_inclusive('\n').enumerate() {
+                if rows.len() == max_rows {
+                    break;
+                }
+                end += line.len();
+                if !line.trim().is_empty() {
+                    rows.push((index + 1, json_tree::parse(line.trim_end_matches(['\n', '\r']), index + 1)?));
+                }
+            }
+            (rows, end)
+        }
+    };
+    for (line, row) in &rows {
+        let Node::Object(cells) = row else { return Err(format!("line {line}: {} where a row (a JSON object) was expected", row.kind())) };
+        if let Some((column, cell)) = cells.iter().find(|(_, v)| matches!(v, Node::Array(_) | Node::Object(_))) {
+            return Err(format!(
+                "line {line}, column '{}': {} where a single value was expected (one value per cell)",
+                clip(column, 60),
+                cell.kind()
+            ));
+        }
+    }
+    Ok(bytes[..kept].to_vec())
 }
 
 fn one_line(text: &str) -> String {
@@ -342,6 +453,29 @@ pub struct Rounding {
     /// Rows beyond the tolerance.
     pub affected: usize,
     pub rows: usize,
+    /// `value` and `becomes` exactly, when they are integers: an f64 rounds above 2^53, and a
+    /// message must show the number the file holds (see [`Rounding::value_text`]).
+    pub exact: (Option<i128>, Option<i128>),
+}
+
+impl Rounding {
+    /// The value as the file holds it, for messages.
+    pub fn value_text(&self) -> String {
+        self.exact.0.map_or_else(|| short(self.value), |v| v.to_string())
+    }
+
+    /// What the model's type makes of it, for messages.
+    pub fn becomes_text(&self) -> String {
+        self.exact.1.map_or_else(|| short(self.becomes), |v| v.to_string())
+    }
+
+    /// |becomes - value|, for messages.
+    pub fn error_text(&self) -> String {
+        match self.exact {
+            (Some(v), Some(b)) => (b - v).unsigned_abs().to_string(),
+            _ => short((self.becomes - self.value).abs()),
+        }
+    }
 }
 
 /// The result of [`Sample::convert`].
@@ -521,7 +655,11 @@ fn judge_floats(values: &Numbers, target: ElementType, judge: Judge) -> Conversi
         Numbers::Ints(ints) => rounded_int(ints[row], target) as f64,
         Numbers::Floats(floats) => round_to(floats[row], target),
     };
-    let rounding = Rounding { row, value: wide[row], becomes, relative: relative[row], spread: Some(spread), affected, rows: wide.len() };
+    let exact = match values {
+        Numbers::Ints(ints) => (Some(ints[row]), Some(rounded_int(ints[row], target))),
+        Numbers::Floats(_) => (None, None),
+    };
+    let rounding = Rounding { row, value: wide[row], becomes, relative: relative[row], spread: Some(spread), affected, rows: wide.len(), exact };
     let safety = if affected == 0 { Safety::Rounded(rounding) } else { Safety::Lossy(rounding) };
     Conversion { safety, values: data }
 }
@@ -591,7 +729,12 @@ fn judge_integers(values: &Numbers, target: ElementType) -> Conversion {
         return Conversion { safety: Safety::Exact, values: data };
     };
     let affected = exact.iter().filter(|ok| !**ok).count();
-    let rounding = Rounding { row, value: wide[row], becomes: converted[row] as f64, relative: 1.0, spread: None, affected, rows: wide.len() };
+    let value_int = match values {
+        Numbers::Ints(ints) => Some(ints[row]),
+        Numbers::Floats(_) => None,
+    };
+    let exact = (value_int, Some(converted[row]));
+    let rounding = Rounding { row, value: wide[row], becomes: converted[row] as f64, relative: 1.0, spread: None, affected, rows: wide.len(), exact };
     Conversion { safety: Safety::Lossy(rounding), values: data }
 }
 
@@ -756,6 +899,19 @@ mod tests {
         let err = read_sample(&path, 10).unwrap_err();
         assert!(err.contains("rows.parquet: cannot read Parquet sample"), "{err}");
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn tsv_is_split_at_tabs_and_a_header_naming_a_column_twice_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let tsv = dir.path().join("rows.tsv");
+        std::fs::write(&tsv, "a\tb\n1\t2\n").unwrap();
+        assert_eq!(read_sample(&tsv, 10).unwrap().columns().len(), 2);
+        let twice = dir.path().join("rows.csv");
+        std::fs::write(&twice, "\u{feff}a,\"b,c\",a\n1,2,3\n").unwrap();
+        let err = read_sample(&twice, 10).unwrap_err();
+        assert!(err.ends_with("rows.csv: line 1: column 'a' appears twice in the header (columns 1 and 3); give each column once"), "{err}");
+        assert_eq!(header_names("x,\"y,\"\"z\"\"\",w", ','), ["x", "y,\"z\"", "w"]);
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl Check for HardcodedPaths {
          paths (/usr, /bin, /etc, /tmp, /dev, /proc, /var, /opt, /app, /srv, /models, /data, /workspace, \
          /root, /mnt/<name>, C:\\Windows, C:\\ProgramData, C:\\Program Files), a path inside a URL \
          (https://host/home/...), ~/.name and ~/Library (per-user caches and configs), paths inside a container image (any /home/... or Windows path in a container file, a \
-         /home/<name> the project's container files create or name, Kubernetes mountPath, workingDir and subPath values). \
+         /home/<name> a container file creates or names, in the files its image copies in, Kubernetes mountPath, workingDir and subPath values). \
          Example text in a string (help=, \"e.g. /home/you/x\", a placeholder user) warns. In compose files and Kubernetes \
          manifests /home/<user> is the container's too; /Users, C:\\Users and the host side of a volume still fail. \
          checks.hardcoded_paths.allow lists prefixes (whole folder names) that are not findings. Each finding names the file and \

@@ -38,7 +38,7 @@ impl Check for Lockfile {
          file hashes present (checks.lockfile.require_hashes makes their absence fail). In sync: the lock agrees with its \
          manifest (Cargo: read as data the way `cargo --locked` judges it, cargo is never run; Python: names, version \
          ranges, requires-python), and with the installed environment (--env DIR, else $VIRTUAL_ENV, $CONDA_PREFIX, the \
-         project's .venv; read as files, Python is never run): every pinned package installed at exactly its version, \
+         project's .venv; --env none for none; read as files, Python is never run): every pinned package installed at exactly its version, \
          every installed package (bar pip, setuptools, wheel, uv) pinned, the interpreter inside requires-python; a \
          cross-platform lock's pin missing here fails only when the project or an installed package needs it. \
          The onnxruntime version that ran this audit, and the exporter in the model's producer metadata (skl2onnx, \
@@ -157,6 +157,7 @@ fn severity(problem: Problem, require_hashes: bool) -> Status {
 fn load_env(ctx: &AuditContext<'_>, judged: &mut Judged) -> Option<(PythonEnv, String)> {
     let env = match ctx.python_env {
         Some(env) => env.clone(),
+        None if ctx.env_off => return None,
         None => {
             let (path, origin) = python_env::discover(None, &ctx.project_dirs)?;
             match python_env::read(&path, origin) {

@@ -207,6 +207,8 @@ pub struct AuditContext<'a> {
     /// `--env`, read: the installed Python environment to compare the locks with (when
     /// `None`, the lockfile check looks in the default places).
     pub python_env: Option<&'a crate::env::python_env::PythonEnv>,
+    /// `--env none`: no environment is read for the lockfile check, not even a default one.
+    pub env_off: bool,
     /// Show progress bars on stderr.
     pub show_progress: bool,
     /// An earlier audit to compare with (`--baseline`).
@@ -240,6 +242,7 @@ impl<'a> AuditContext<'a> {
             deploy: Vec::new(),
             config_path: None,
             python_env: None,
+            env_off: false,
             show_progress: false,
             baseline: None,
             tensors: None,

@@ -307,9 +307,9 @@ fn convert_tensor(part: &TensorPart<'_>, data: &TensorData, element: ElementType
                 Status::Fail,
                 format!(
                     "{label}: value {} at {} {what}: {element} makes it {}; {} of {total} values",
-                    short(r.value),
+                    r.value_text(),
                     at(r.row),
-                    short(r.becomes),
+                    r.becomes_text(),
                     r.affected
                 ),
             );
@@ -360,12 +360,12 @@ fn describe_spread(r: &Rounding) -> String {
 }
 
 fn lossy_text(column: &str, element: ElementType, r: &Rounding, tolerance: f64) -> String {
-    let (value, becomes) = (short(r.value), short(r.becomes));
+    let (value, becomes) = (r.value_text(), r.becomes_text());
     let what = match r.spread {
         Some(spread) => format!(
             "row {} value {value} becomes {becomes} in {element} (error {} = {:.1e} of {spread}; tolerance {tolerance:e})",
             r.row,
-            short((r.becomes - r.value).abs()),
+            r.error_text(),
             r.relative
         ),
         None if r.value.fract() != 0.0 => format!("row {} value {value} has a fraction: {element} makes it {becomes}", r.row),

@@ -12,7 +12,8 @@
 //! put code and volumes are mounted; `C:\Windows`, `C:\ProgramData`, `C:\Program Files`), a path
 //! inside a URL (`https://host/home/...`), `~/.name` and `~/Library/...` (per-user caches and
 //! configs every machine has), and paths inside a container image: every `/home/...` of a
-//! container file, a `/home/<name>` the project's container files create or name, and Kubernetes
+//! container file, a `/home/<name>` a container file creates or names in the files it copies into
+//! its image (not in the rest of the project), and Kubernetes
 //! `mountPath`/`workingDir`/`subPath` values. Nothing here decides a status: the check does.
 
 use std::collections::BTreeSet;
@@ -459,7 +460,8 @@ fn container_key(line: &str) -> bool {
 /// `adduser`) or switches to (`USER`), and every `/home/<name>` it names.
 fn image_homes(text: &str) -> BTreeSet<String> {
     let mut homes = BTreeSet::new();
-    for line in text.lines() {
+    // A comment names no folder of the image (`# built from /home/alice/src`).
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
         let words: Vec<&str> = line.split_whitespace().collect();
         if let [first, user, ..] = words.as_slice()
             && first.eq_ignore_ascii_case("USER")
@@ -657,18 +659,116 @@ pub fn is_test_file(relative: &Path) -> bool {
 pub fn scan_project(root: &Path, limits: ScanLimits, exclude: Option<&Path>) -> ProjectScan {
     let mut scan = ProjectScan::default();
     let files = candidates(root, limits.max_files, &mut scan);
-    // The image's own folders first: `/home/<name>` that a container file creates or uses is a
-    // path inside the image wherever the project names it (a k8s mountPath, an entrypoint script).
-    let mut homes = BTreeSet::new();
-    for (relative, _) in files.iter().filter(|(_, l)| *l == Language::Container) {
-        if let Ok(bytes) = open::read_within(root, &root.join(relative), limits.max_file_bytes) {
-            homes.extend(image_homes(&String::from_utf8_lossy(&bytes)));
-        }
-    }
+    // The images' own folders first: a `/home/<name>` that a container file creates or uses is a
+    // path inside that image, in the files it copies in (an entrypoint script, the serving code).
+    // Elsewhere in the project (a training script that never enters the image) the same path is
+    // the developer's: a user called `alice` in one image does not make `/home/alice` a container
+    // path in every file.
+    let images: Vec<Image> = files
+        .iter()
+        .filter(|(_, l)| *l == Language::Container)
+        .filter_map(|(relative, _)| open::read_within(root, &root.join(relative), limits.max_file_bytes).ok().map(|b| (relative, b)))
+        .map(|(relative, bytes)| Image::read(relative, &String::from_utf8_lossy(&bytes)))
+        .collect();
     for (relative, language) in &files {
+        let homes: BTreeSet<String> = images.iter().filter(|i| i.copies(relative)).flat_map(|i| i.homes.iter().cloned()).collect();
         scan_file(root, relative, *language, limits, exclude, &homes, &mut scan);
     }
     scan
+}
+
+/// What one container file says about its image: the `/home/<name>` folders it creates or uses,
+/// and the project files it copies in (`COPY`/`ADD` sources, read against the container file's
+/// folder and the project root, the two usual build contexts).
+#[derive(Debug)]
+struct Image {
+    homes: BTreeSet<String>,
+    folder: PathBuf,
+    sources: Vec<String>,
+}
+
+impl Image {
+    fn read(relative: &Path, text: &str) -> Self {
+        let folder = relative.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self { homes: image_homes(text), folder, sources: copy_sources(text) }
+    }
+
+    /// Whether the project file `relative` goes into this image.
+    fn copies(&self, relative: &Path) -> bool {
+        [self.folder.as_path(), Path::new("")].iter().any(|context| {
+            let Ok(inside) = relative.strip_prefix(context) else { return false };
+            let inside = inside.to_string_lossy().replace('\\', "/");
+            self.sources.iter().any(|source| source_matches(source, &inside))
+        })
+    }
+}
+
+/// The project-side sources of a container file's `COPY` and `ADD` instructions (not those
+/// copied `--from` another stage or image, nor URLs).
+fn copy_sources(text: &str) -> Vec<String> {
+    let joined = text.replace("\\\n", " ");
+    let mut sources = Vec::new();
+    for line in joined.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some((first, rest)) = words.split_first() else { continue };
+        if !(first.eq_ignore_ascii_case("COPY") || first.eq_ignore_ascii_case("ADD")) || rest.iter().any(|w| w.starts_with("--from")) {
+            continue;
+        }
+        let args: Vec<String> = rest.iter().filter(|w| !w.starts_with("--")).map(|w| w.to_string()).collect();
+        let args = match args.first() {
+            Some(open) if open.starts_with('[') => serde_json::from_str::<Vec<String>>(&args.join(" ")).unwrap_or_default(),
+            _ => args,
+        };
+        if let Some((_, copied)) = args.split_last() {
+            sources.extend(copied.iter().filter(|s| !s.contains("://")).cloned());
+        }
+    }
+    sources
+}
+
+/// Whether the file at `path` (inside the build context, `/`-separated) is copied by `source`:
+/// the file itself, a folder holding it, or a glob (`*.py`, `src/*`) matching either.
+fn source_matches(source: &str, path: &str) -> bool {
+    let source = source.trim_start_matches("./").trim_end_matches('/');
+    if source.is_empty() || source == "." {
+        return true;
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    (1..=parts.len()).any(|n| glob(source.as_bytes(), parts[..n].join("/").as_bytes()))
+}
+
+/// A Dockerfile glob: `*` and `?` within one path segment (never across a `/`).
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (patterns, texts): (Vec<&[u8]>, Vec<&[u8]>) = (pattern.split(|&b| b == b'/').collect(), text.split(|&b| b == b'/').collect());
+    patterns.len() == texts.len() && patterns.iter().zip(&texts).all(|(p, t)| segment_glob(p, t))
+}
+
+/// One segment against `*` and `?`, backtracking only to the last `*` (linear in practice,
+/// never exponential on a hostile pattern).
+fn segment_glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 /// The files to scan under `root`, in name order (folders after the files beside them), at most
@@ -956,6 +1056,25 @@ mod tests {
         let k8s = "volumeMounts:\n  - mountPath: \"/home/model-server\"\n    name: x\n  - name: y\n    mountPath: /home/dave/y\nworkingDir: /home/erin\npath: /home/frank/data\n";
         let found: Vec<String> = scan_text(k8s, Language::Config, false, &none).into_iter().map(|f| f.found.path).collect();
         assert_eq!(found, ["/home/frank/data"]);
+    }
+
+    #[test]
+    fn an_image_exempts_its_homes_only_in_the_files_it_copies() {
+        let docker = "FROM python\n# built from /home/zed/src\nUSER alice\nCOPY --chown=alice serve.py entry*.sh \\\n  /home/alice/\n\
+                      COPY [\"conf/app.yaml\", \"/home/alice/conf/\"]\nCOPY --from=build /opt/x /x\nADD https://x.org/a.tgz /tmp/\nCOPY ./src/ /home/alice/src\n";
+        let image = Image::read(Path::new("docker/Dockerfile"), docker);
+        assert_eq!(image.homes, ["alice"].map(String::from).into_iter().collect());
+        assert_eq!(image.sources, ["serve.py", "entry*.sh", "conf/app.yaml", "./src/"]);
+        for copied in ["docker/serve.py", "serve.py", "docker/entrypoint.sh", "conf/app.yaml", "src/model/load.py", "docker/src/x.py"] {
+            assert!(image.copies(Path::new(copied)), "{copied}");
+        }
+        for not_copied in ["train/train.py", "docker/entry/x.sh.bak", "conf/other.yaml", "srcs/x.py", "x/serve.py"] {
+            assert!(!image.copies(Path::new(not_copied)), "{not_copied}");
+        }
+        let everything = Image::read(Path::new("Dockerfile"), "COPY . /home/app\n");
+        assert!(everything.copies(Path::new("train/train.py")));
+        assert!(!glob(b"*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", &[b'a'; 200]), "no exponential backtracking");
+        assert!(glob(b"src/*.py", b"src/serve.py") && !glob(b"src/*.py", b"src/a/serve.py"));
     }
 
     #[test]

@@ -93,6 +93,12 @@ pub enum EnvError {
     OutsideProject(String),
 }
 
+/// Whether `--env` was given the word `none`: no environment at all, not even a default one
+/// (a folder named `none` is given as `./none`).
+pub fn is_none_flag(path: &Path) -> bool {
+    path.as_os_str() == "none"
+}
+
 /// The environment to compare with: `--env`, else `$VIRTUAL_ENV`, `$CONDA_PREFIX`, then the
 /// `.venv` of the first project folder that has one (the places runtime discovery looks; a
 /// project's `.venv` must resolve inside the project, which [`read`] checks).

@@ -7,6 +7,8 @@
 use ndarray::{ArrayD, IxDyn};
 use serde_json::Value;
 
+use super::json_tree::{self, Node};
+
 use crate::runtime::TensorData;
 use crate::tensor_proto::{MAX_ELEMENTS, NamedProto};
 
@@ -36,62 +38,93 @@ pub fn pandas_layout(bytes: &[u8]) -> Option<&'static str> {
     (!map.is_empty() && map.values().all(Value::is_object)).then_some("columns")
 }
 
-/// Reads the tensors (at most `max_rows` NDJSON lines). Values are string tensors of the JSON
-/// text of each number, boolean or string.
-pub fn read(bytes: &[u8], max_rows: usize) -> Result<Vec<NamedProto>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
-    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) {
-        return map
-            .iter()
-            .map(|(name, value)| Ok(NamedProto { name: name.clone(), data: tensor(name, std::slice::from_ref(value), false)? }))
-            .collect();
-    }
-    let rows: Vec<serde_json::Map<String, Value>> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .take(max_rows)
-        .enumerate()
-        .map(|(i, line)| match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(format!("line {}: not a JSON object", i + 1)),
-            Err(e) => Err(format!("line {}: {e}", i + 1)),
-        })
-        .collect::<Result<_, _>>()?;
-    let first = rows.first().ok_or("no rows")?;
-    first
-        .keys()
-        .map(|name| {
-            let values: Vec<Value> = rows
-                .iter()
-                .enumerate()
-                .map(|(i, row)| row.get(name).cloned().ok_or_else(|| format!("line {}: no value for input '{name}'", i + 1)))
-                .collect::<Result<_, _>>()?;
-            Ok(NamedProto { name: name.clone(), data: tensor(name, &values, true)? })
-        })
-        .collect()
+/// A JSON string among a tensor's values: a numeric input refuses it (`"5"` is not the number 5),
+/// a string input takes it. Only the first one of each tensor is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextValue {
+    pub tensor: String,
+    /// The element's index in logical order (see `inputs::tensor_values::index_text`).
+    pub flat: usize,
+    pub text: String,
 }
 
-/// One tensor from `values` (rows stacked along a new leading axis when `stacked`).
-fn tensor(name: &str, values: &[Value], stacked: bool) -> Result<TensorData, String> {
+/// The tensors of a JSON sample, and where they hold JSON strings.
+#[derive(Debug, Clone)]
+pub struct JsonTensors {
+    pub tensors: Vec<NamedProto>,
+    pub texts: Vec<TextValue>,
+}
+
+/// Reads the tensors (at most `max_rows` NDJSON lines). Values are string tensors of the JSON
+/// text of each number (exactly as written), boolean or string. A key given twice is an error
+/// naming it and its line.
+pub fn read(bytes: &[u8], max_rows: usize) -> Result<JsonTensors, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+        let Node::Object(pairs) = json_tree::parse(text, 1)? else { return Err("line 1: not a JSON object of named inputs".into()) };
+        let mut out = JsonTensors { tensors: Vec::new(), texts: Vec::new() };
+        for (name, value) in &pairs {
+            out.push(name, tensor(name, &[(1, value)], false)?);
+        }
+        return Ok(out);
+    }
+    let mut rows: Vec<(usize, Vec<(String, Node)>)> = Vec::new();
+    for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).take(max_rows) {
+        match json_tree::parse(line, index + 1)? {
+            Node::Object(pairs) => rows.push((index + 1, pairs)),
+            other => return Err(format!("line {}: {} where a JSON object was expected", index + 1, other.kind())),
+        }
+    }
+    let (_, first) = rows.first().ok_or("no rows")?;
+    let mut out = JsonTensors { tensors: Vec::new(), texts: Vec::new() };
+    for (name, _) in first {
+        let values: Vec<(usize, &Node)> = rows
+            .iter()
+            .map(|(line, row)| {
+                row.iter().find(|(k, _)| k == name).map(|(_, v)| (*line, v)).ok_or_else(|| format!("line {line}: no value for input '{name}'"))
+            })
+            .collect::<Result<_, _>>()?;
+        out.push(name, tensor(name, &values, true)?);
+    }
+    Ok(out)
+}
+
+impl JsonTensors {
+    fn push(&mut self, name: &str, (data, text): (TensorData, Option<(usize, String)>)) {
+        self.texts.extend(text.map(|(flat, text)| TextValue { tensor: name.to_string(), flat, text }));
+        self.tensors.push(NamedProto { name: name.to_string(), data });
+    }
+}
+
+/// One tensor from `values` (each with its line; rows stacked along a new leading axis when
+/// `stacked`), and its first JSON string.
+fn tensor(name: &str, values: &[(usize, &Node)], stacked: bool) -> Result<(TensorData, Option<(usize, String)>), String> {
     let mut shape = if stacked { vec![values.len()] } else { Vec::new() };
-    shape.extend(inner_shape(&values[0]));
+    shape.extend(inner_shape(values[0].1));
     let count = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64)).filter(|&n| n <= MAX_ELEMENTS);
     count.ok_or_else(|| format!("input '{name}': shape {shape:?} is larger than the {MAX_ELEMENTS} elements ready reads"))?;
-    let mut texts = Vec::new();
+    let mut leaves = Leaves::default();
     let expected = if stacked { &shape[1..] } else { &shape[..] };
-    for (row, value) in values.iter().enumerate() {
-        flatten(value, expected, &mut texts)
-            .map_err(|e| if stacked { format!("input '{name}', line {}: {e}", row + 1) } else { format!("input '{name}': {e}") })?;
+    for (line, value) in values {
+        flatten(value, expected, &mut leaves)
+            .map_err(|e| if stacked { format!("input '{name}', line {line}: {e}") } else { format!("input '{name}': {e}") })?;
     }
-    let array = ArrayD::from_shape_vec(IxDyn(&shape), texts).map_err(|e| format!("input '{name}': {e}"))?;
-    Ok(TensorData::Str(array))
+    let array = ArrayD::from_shape_vec(IxDyn(&shape), leaves.texts).map_err(|e| format!("input '{name}': {e}"))?;
+    Ok((TensorData::Str(array), leaves.first_string))
+}
+
+/// The leaves of a tensor as text, and its first JSON string.
+#[derive(Default)]
+struct Leaves {
+    texts: Vec<String>,
+    first_string: Option<(usize, String)>,
 }
 
 /// The shape of a nested array, read along its first elements.
-fn inner_shape(value: &Value) -> Vec<usize> {
+fn inner_shape(value: &Node) -> Vec<usize> {
     let mut shape = Vec::new();
     let mut current = value;
-    while let Value::Array(items) = current {
+    while let Node::Array(items) = current {
         shape.push(items.len());
         match items.first() {
             Some(first) => current = first,
@@ -102,26 +135,29 @@ fn inner_shape(value: &Value) -> Vec<usize> {
 }
 
 /// Appends the leaves of `value` as text, requiring exactly `shape` (no ragged arrays).
-fn flatten(value: &Value, shape: &[usize], out: &mut Vec<String>) -> Result<(), String> {
+fn flatten(value: &Node, shape: &[usize], out: &mut Leaves) -> Result<(), String> {
     match (value, shape.split_first()) {
-        (Value::Array(items), Some((&len, rest))) if items.len() == len => items.iter().try_for_each(|item| flatten(item, rest, out)),
-        (Value::Array(items), Some((&len, _))) => Err(format!("ragged array: {} items where {len} were expected", items.len())),
-        (Value::Array(_), None) => Err("an array where a single value was expected (ragged nesting)".into()),
+        (Node::Array(items), Some((&len, rest))) if items.len() == len => items.iter().try_for_each(|item| flatten(item, rest, out)),
+        (Node::Array(items), Some((&len, _))) => Err(format!("ragged array: {} items where {len} were expected", items.len())),
+        (Node::Array(_), None) => Err("an array where a single value was expected (ragged nesting)".into()),
         (_, Some(_)) => Err(format!("a single value where an array of {} was expected", shape[0])),
-        (Value::Number(n), None) => {
-            out.push(n.to_string());
+        (Node::Number(n), None) => {
+            out.texts.push(n.clone());
             Ok(())
         }
-        (Value::Bool(b), None) => {
-            out.push(b.to_string());
+        (Node::Bool(b), None) => {
+            out.texts.push(b.to_string());
             Ok(())
         }
-        (Value::String(s), None) => {
-            out.push(s.clone());
+        (Node::Text(s), None) => {
+            if out.first_string.is_none() {
+                out.first_string = Some((out.texts.len(), s.clone()));
+            }
+            out.texts.push(s.clone());
             Ok(())
         }
-        (Value::Null, None) => Err("null: a missing value (tensors have no missing values)".into()),
-        (Value::Object(_), None) => Err("an object where a value was expected".into()),
+        (Node::Null, None) => Err("null: a missing value (tensors have no missing values)".into()),
+        (Node::Object(_), None) => Err("an object where a value was expected".into()),
     }
 }
 
@@ -133,13 +169,13 @@ mod tests {
     fn an_object_is_one_request_and_ndjson_rows_stack() {
         let request = br#"{"input": [[0.5, -0.25]], "sr": 16000}"#;
         assert!(holds_tensors(request));
-        let tensors = read(request, 10).unwrap();
+        let tensors = read(request, 10).unwrap().tensors;
         assert_eq!((tensors[0].name.as_str(), tensors[0].data.shape()), ("input", &[1, 2][..]));
         assert_eq!((tensors[1].data.shape(), tensors[1].data.to_texts()), (&[][..], vec!["16000".to_string()]));
         let lines =
             b"{\"input_ids\": [101, 7592, 102], \"attention_mask\": [1, 1, 1]}\n{\"input_ids\": [101, 2088, 102], \"attention_mask\": [1, 1, 1]}\n";
         assert!(holds_tensors(lines));
-        let tensors = read(lines, 10).unwrap();
+        let tensors = read(lines, 10).unwrap().tensors;
         assert_eq!(tensors[1].data.shape(), &[2, 3]);
         assert!(!holds_tensors(br#"[{"a": 1}]"#) && !holds_tensors(b"{\"a\": 1}\n{\"a\": 2}\n"), "table rows stay tables");
         assert_eq!(pandas_layout(br#"{"age": {"0": 17, "1": 20}}"#), Some("columns"));
@@ -148,11 +184,26 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keys_strings_and_long_integers_are_kept_as_written() {
+        assert_eq!(
+            read(b"{\"ids\": [1],\n \"ids\": [2]}", 10).unwrap_err(),
+            "line 2: key 'ids' appears twice in one object (a JSON reader keeps only the last); give each key once"
+        );
+        assert_eq!(
+            read(b"{\"ids\": [1]}\n\n{\"ids\": [2], \"ids\": [3]}\n", 10).unwrap_err(),
+            "line 3: key 'ids' appears twice in one object (a JSON reader keeps only the last); give each key once"
+        );
+        let read = read(br#"{"x": [[1, "5"], [9007199254740993, 2]]}"#, 10).unwrap();
+        assert_eq!(read.texts, vec![TextValue { tensor: "x".into(), flat: 1, text: "5".into() }]);
+        assert_eq!(read.tensors[0].data.to_texts(), ["1", "5", "9007199254740993", "2"]);
+    }
+
+    #[test]
     fn bad_json_is_named_with_its_line() {
         assert_eq!(read(br#"{"ids": [[1, 2], [3]]}"#, 10).unwrap_err(), "input 'ids': ragged array: 1 items where 2 were expected");
         assert_eq!(
-            read(b"{\"ids\": [1]}\n{\"ids\": [null]}\n", 10).unwrap_err(),
-            "input 'ids', line 2: null: a missing value (tensors have no missing values)"
+            read(b"{\"ids\": [1]}\n\n{\"ids\": [null]}\n", 10).unwrap_err(),
+            "input 'ids', line 3: null: a missing value (tensors have no missing values)"
         );
     }
 }

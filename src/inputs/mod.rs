@@ -4,8 +4,10 @@
 pub mod batch_axis;
 pub mod columns;
 pub mod json_tensors;
+pub mod json_tree;
 pub mod npy;
 pub mod reference;
+pub mod sample_fit;
 pub mod spec;
 pub mod synth;
 pub mod tensor_values;

@@ -31,6 +31,10 @@ pub fn read_tensors(path: &Path, max_bytes: u64) -> Result<Vec<NamedProto>, Stri
     }
     let (file, _) = crate::sandbox::open::open(path, max_bytes).map_err(|e| format!("{shown}: {e}"))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("{shown}: not a .npz (zip) archive: {e}"))?;
+    if archive.has_duplicate_names() {
+        // The archive's index keeps one member per name: the other would be silently dropped.
+        return Err(format!("{shown}: {}", duplicate_member(path, max_bytes)));
+    }
     let mut tensors = Vec::new();
     let mut budget = max_bytes;
     for index in 0..archive.len() {
@@ -47,6 +51,23 @@ pub fn read_tensors(path: &Path, max_bytes: u64) -> Result<Vec<NamedProto>, Stri
         return Err(format!("{shown}: the archive holds no .npy arrays"));
     }
     Ok(tensors)
+}
+
+/// The message for a `.npz` whose central directory names one member twice (numpy writes
+/// each name once; `np.load` would keep one of them).
+fn duplicate_member(path: &Path, max_bytes: u64) -> String {
+    let generic = "two members share one name".to_string();
+    let Ok((file, _)) = crate::sandbox::open::open(path, max_bytes) else { return generic };
+    let Ok(mut listing) = zip::unstable::read::ZipIterable::try_new(file, zip::read::Config::default()) else { return generic };
+    let Ok(entries) = listing.files() else { return generic };
+    let mut seen = std::collections::HashSet::new();
+    for entry in entries.flatten() {
+        let Ok(name) = entry.name() else { continue };
+        if !seen.insert(name.to_string()) {
+            return format!("member '{}' appears twice (only one would be read); write each array once", crate::sample::clip(&name, 80));
+        }
+    }
+    generic
 }
 
 /// Decodes one `.npy` image.

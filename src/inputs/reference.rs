@@ -148,6 +148,7 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>) -> Resul
             crate::guard::catch_panic(|| {
                 CsvReadOptions::default()
                     .with_has_header(true)
+                    .map_parse_options(|o| o.with_separator(crate::sample::csv_separator(path)))
                     .with_columns(picked)
                     .with_infer_schema_length(Some(10_000))
                     .try_into_reader_with_file_path(Some(path.to_path_buf()))
@@ -176,6 +177,7 @@ fn csv_header(path: &Path) -> Result<Vec<String>, String> {
     let head = crate::guard::catch_panic(|| {
         CsvReadOptions::default()
             .with_has_header(true)
+            .map_parse_options(|o| o.with_separator(crate::sample::csv_separator(path)))
             .with_n_rows(Some(1))
             .try_into_reader_with_file_path(Some(path.to_path_buf()))
             .and_then(|r| r.finish())

@@ -32,6 +32,22 @@ fn conda_exact(constraint: &str) -> Option<String> {
 
 /// A YAML error as `file: line L, column C: message` (serde-saphyr's own prefix removed).
 fn yaml_error(file: &Path, error: &serde_saphyr::Error) -> String {
+    let mut inner = error;
+    while let serde_saphyr::Error::WithSnippet { error, .. } = inner {
+        inner = error;
+    }
+    // serde-saphyr's own text for these ends with advice on its options, not on the file.
+    let own = match inner {
+        serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } => {
+            Some(format!("key '{key}' appears twice in one mapping; give each key once"))
+        }
+        serde_saphyr::Error::DuplicateMappingKey { key: None, .. } => Some("a key appears twice in one mapping; give each key once".to_string()),
+        _ => None,
+    };
+    if let Some(message) = own {
+        let place = error.location().map(|l| format!(" line {}, column {}:", l.line(), l.column())).unwrap_or_default();
+        return format!("{}:{place} {message}", super::file_name(file));
+    }
     let text = error.to_string();
     let first = text.lines().next().unwrap_or_default().trim_start_matches("error: ");
     let message = match first.find(": ") {
@@ -211,5 +227,14 @@ mod tests {
         assert_eq!(conda_exact(">=1.2"), None);
         assert_eq!(conda_exact("=1.26.*"), None);
         assert_eq!(conda_exact(""), None);
+    }
+
+    #[test]
+    fn a_duplicate_key_is_named_in_this_projects_words() {
+        let error = serde_saphyr::from_str::<CondaEnv>("name: x\ndependencies:\n  - numpy=1.26.4\nname: y\n").unwrap_err();
+        assert_eq!(
+            yaml_error(Path::new("env/environment.yml"), &error),
+            "environment.yml: line 4, column 1: key 'name' appears twice in one mapping; give each key once"
+        );
     }
 }
