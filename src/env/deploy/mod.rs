@@ -6,6 +6,9 @@
 //! names the file, the object, the container and the field path. The `deployment` check turns
 //! findings into a status; the readers never import `checks/`.
 
+pub mod dockerfile;
+pub mod image_ref;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
