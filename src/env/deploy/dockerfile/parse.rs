@@ -174,7 +174,14 @@ fn add(parsed: &mut Parsed, instruction: Instruction) -> Result<(), Failure> {
             let stage = stage(parsed, &instruction)?;
             parsed.stages.push(stage);
         }
-        (Keyword::Arg, None) => parsed.meta_args.extend(arg_pairs(&instruction)),
+        (Keyword::Arg, None) => {
+            // A default may use the meta ARGs before it (`ARG BASE=python:${PY}`).
+            for (name, default) in arg_pairs(&instruction) {
+                let vars: HashMap<&str, Option<&str>> = parsed.meta_args.iter().map(|(n, v)| (n.as_str(), v.as_deref())).collect();
+                let default = default.map(|d| expand(&d, &vars, &mut Vec::new(), 0));
+                parsed.meta_args.push((name, default));
+            }
+        }
         (keyword, None) => return Err((ErrorKind::BeforeFrom(keyword.as_str()), Some(line))),
         (_, Some(stage)) => stage.instructions.push(instruction),
     }
@@ -364,7 +371,7 @@ impl Reader<'_> {
             (Vec::new(), rest.trim())
         };
         let heredocs = if matches!(keyword, Keyword::Run | Keyword::Copy | Keyword::Add) { self.heredocs(rest, line)? } else { Vec::new() };
-        if rest.is_empty() && !matches!(keyword, Keyword::Healthcheck) {
+        if rest.is_empty() {
             return Err((ErrorKind::MissingArgument(keyword.as_str()), Some(line)));
         }
         let args = exec_form(rest).map_or_else(|| Args::Shell(rest.to_string()), Args::Exec);
