@@ -5,7 +5,7 @@
 //!   Advice without `--require-hashes` when that file, found in the build context, has `--hash=`;
 //! - `pip install numpy` or `numpy>=1` (unpinned names) Problem; names pinned with `==` Advice
 //!   (their own dependencies are not pinned); names constrained by `-c` Ok; packaging tools
-//!   (`pip install -U pip setuptools wheel`) unpinned Advice; a URL Advice; `$PKGS` Advice;
+//!   (`pip install -U pip setuptools wheel`) unpinned Advice, pinned Ok; a URL Advice; `$PKGS` Advice;
 //!   local paths (`.`, wheels) are not judged;
 //! - `uv sync --locked`/`--frozen` Ok, plain `uv sync` Advice; `poetry install` Ok with a
 //!   `poetry.lock` in the context (or copied), else Advice; `pipenv install --deploy` /
@@ -118,6 +118,7 @@ struct PipArgs {
     no_index: bool,
     unpinned: Vec<String>,
     tools: Vec<String>,
+    pinned_tools: Vec<String>,
     pinned: Vec<String>,
     urls: Vec<String>,
     variables: Vec<String>,
@@ -172,8 +173,9 @@ fn target(word: &str, out: &mut PipArgs) {
     } else {
         match crate::lockfiles::pep::parse(word) {
             Ok(req) if req.url.is_some() => out.urls.push(shown),
-            Ok(req) if req.exact.is_some() => out.pinned.push(shown),
+            Ok(req) if TOOLS.contains(&req.name.as_str()) && req.exact.is_some() => out.pinned_tools.push(shown),
             Ok(req) if TOOLS.contains(&req.name.as_str()) => out.tools.push(shown),
+            Ok(req) if req.exact.is_some() => out.pinned.push(shown),
             _ => out.unpinned.push(shown),
         }
     }
@@ -204,7 +206,10 @@ fn pip_install(args: &[String], file: &Dockerfile, ctx: &DockerContext) -> (Leve
     if !pip.tools.is_empty() {
         return (Level::Advice, format!("pip install {}: packaging tools unpinned; the build may change with their next release", list(&pip.tools)));
     }
-    (Level::Ok, "installs from local files or under constraints".into())
+    if !pip.pinned_tools.is_empty() {
+        return (Level::Ok, format!("installs pinned packaging tools ({})", list(&pip.pinned_tools)));
+    }
+    (Level::Ok, "installs local files, a wheelhouse or constrained names".into())
 }
 
 /// Advice when requirements file `name` has `--hash=` lines but the install does not say
@@ -223,15 +228,23 @@ fn unhashed(name: &str, pip: &PipArgs, file: &Dockerfile, ctx: &DockerContext) -
 }
 
 /// Where a file the image uses (`requirements.txt`, `poetry.lock`) lies in the build context:
-/// as named relative to the context, as copied by a `COPY`/`ADD` (its source, or inside a
-/// copied folder), or at the context's top. Only paths inside the context are returned.
+/// as named relative to the context, as the source of a `COPY`/`ADD` whose destination is that
+/// file, as a source with that name, inside a copied folder, or at the context's top. Only
+/// regular files inside the context are returned.
 pub fn resolve(name: &str, file: &Dockerfile, ctx: &DockerContext) -> Option<PathBuf> {
     let base = Path::new(name).file_name()?;
     let mut candidates = vec![relative(name).map(|r| ctx.context_dir.join(r))];
-    for source in copy_sources(file) {
-        let Some(source) = relative(&source) else { continue };
-        let path = ctx.context_dir.join(source);
-        candidates.push(if path.file_name() == Some(base) { Some(path) } else { Some(path.join(base)) });
+    for (sources, dest) in copies(file) {
+        if let [source] = sources.as_slice()
+            && !dest.ends_with('/')
+            && Path::new(&dest).file_name() == Some(base)
+        {
+            candidates.push(relative(source).map(|r| ctx.context_dir.join(r)));
+        }
+        for source in sources.iter().filter_map(|s| relative(s)) {
+            let path = ctx.context_dir.join(source);
+            candidates.push(Some(if path.file_name() == Some(base) { path } else { path.join(base) }));
+        }
     }
     candidates.push(Some(ctx.context_dir.join(base)));
     candidates.into_iter().flatten().find(|p| crate::sandbox::open::contain(&ctx.context_dir, p).is_ok_and(|real| real.is_file()))
@@ -245,17 +258,19 @@ pub fn relative(name: &str) -> Option<PathBuf> {
     ok.then(|| path.to_path_buf())
 }
 
-/// The context sources of every `COPY`/`ADD` (not `--from`, not URLs, not heredocs).
-pub fn copy_sources(file: &Dockerfile) -> Vec<String> {
+/// The context sources and the destination of every `COPY`/`ADD` (not `--from`; URLs and
+/// heredocs left out of the sources).
+fn copies(file: &Dockerfile) -> Vec<(Vec<String>, String)> {
     let copies = file.stages.iter().flat_map(|s| &s.instructions).filter(|i| matches!(i.keyword, Keyword::Copy | Keyword::Add) && i.flag("from").is_none());
-    let mut sources = Vec::new();
+    let mut out = Vec::new();
     for copy in copies {
         let words = copy.words();
-        if let Some((_, srcs)) = words.split_last() {
-            sources.extend(srcs.iter().filter(|s| !s.contains("://") && !s.starts_with("<<")).map(|s| s.to_string()));
+        if let Some((dest, srcs)) = words.split_last() {
+            let sources = srcs.iter().filter(|s| !s.contains("://") && !s.starts_with("<<")).map(|s| s.to_string()).collect();
+            out.push((sources, dest.to_string()));
         }
     }
-    sources
+    out
 }
 
 /// `poetry install`: Ok when a `poetry.lock` is in the context or copied in.
