@@ -228,11 +228,21 @@ pub fn non_root(file: &Dockerfile, last: usize) -> Finding {
     let user = stages.iter().find_map(|s| s.instructions.iter().rev().find(|i| i.keyword == Keyword::User));
     let (line, level, message) = match user {
         Some(user) => {
-            let name = user.words().first().map(|w| w.split(':').next().unwrap_or(w).to_string()).unwrap_or_default();
-            if name == "root" || name == "0" {
-                (user.line, Level::Advice, "the container runs as root (USER root): add a USER with an unprivileged uid".to_string())
+            let written = user.words().first().map(|w| w.trim_matches(['"', '\''])).unwrap_or_default().to_string();
+            let mut unresolved = Vec::new();
+            let vars = build_vars(file, &stages);
+            let vars = vars.iter().map(|(n, v)| (n.as_str(), v.as_deref())).collect();
+            let expanded = parse::expand(&written, &vars, &mut unresolved, 0);
+            let name = expanded.split(':').next().unwrap_or_default();
+            let by_default = match (unresolved.is_empty(), expanded == written) {
+                (false, _) => " (set at build time)".to_string(),
+                (true, false) => format!(" ({} by default)", parse::clip(&expanded)),
+                (true, true) => String::new(),
+            };
+            if unresolved.is_empty() && (name == "root" || name == "0") {
+                (user.line, Level::Advice, format!("the container runs as root (USER {}{by_default}): use an unprivileged uid", parse::clip(&written)))
             } else {
-                (user.line, Level::Ok, format!("runs as {}", parse::clip(&name)))
+                (user.line, Level::Ok, format!("runs as {}{by_default}", parse::clip(&written)))
             }
         }
         None => {
@@ -246,6 +256,23 @@ pub fn non_root(file: &Dockerfile, last: usize) -> Finding {
         }
     };
     finding(file, final_stage, line, "USER", "non_root_user", level, message)
+}
+
+/// The build variables a stage chain declares, with their defaults: `ARG NAME=value`,
+/// `ENV NAME=value`, and `ARG NAME` taking the default of the `ARG NAME=value` before the first
+/// `FROM`. Later declarations win (the base stage's are read first).
+fn build_vars(file: &Dockerfile, stages: &[&Stage]) -> Vec<(String, Option<String>)> {
+    let mut vars: Vec<(String, Option<String>)> = Vec::new();
+    for stage in stages.iter().rev() {
+        for instruction in stage.instructions.iter().filter(|i| matches!(i.keyword, Keyword::Arg | Keyword::Env)) {
+            for (name, value) in parse::arg_pairs(instruction) {
+                let value = value.or_else(|| file.meta_args.iter().rev().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone()));
+                vars.retain(|(n, _)| *n != name);
+                vars.push((name, value));
+            }
+        }
+    }
+    vars
 }
 
 /// `healthcheck`: a `HEALTHCHECK` in the final stage (or one it builds on), or a manifest probe.

@@ -25,11 +25,13 @@ const RULE: &str = "dependencies_locked";
 /// Packaging tools: installing them unpinned moves the build, not the model's dependencies.
 const TOOLS: [&str; 9] = ["pip", "setuptools", "wheel", "uv", "poetry", "pipenv", "pip-tools", "virtualenv", "build"];
 
-/// pip options that take a value as the next word.
-const VALUE_OPTIONS: [&str; 30] = [
+/// pip and `uv pip` options that take a value as the next word.
+const VALUE_OPTIONS: [&str; 44] = [
     "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-t", "--target", "--prefix", "--root", "--platform", "--python-version", "--implementation",
     "--abi", "--src", "--upgrade-strategy", "--progress-bar", "--cache-dir", "--log", "--trusted-host", "--only-binary", "--no-binary", "-C",
-    "--config-settings", "--global-option", "--report", "--python", "--retries", "--timeout", "--proxy", "--group",
+    "--config-settings", "--global-option", "--report", "--python", "-p", "--retries", "--timeout", "--proxy", "--group", "--index-strategy",
+    "--torch-backend", "--index", "--default-index", "--resolution", "--prerelease", "--link-mode", "--keyring-provider", "--exclude-newer",
+    "--override", "--upgrade-package", "-P", "--reinstall-package",
 ];
 
 /// The findings of one `RUN`: one per install command.
@@ -62,12 +64,13 @@ fn basename(word: &str) -> &str {
     word.rsplit('/').next().unwrap_or(word)
 }
 
-/// The command after `VAR=value` assignments and wrappers (`sudo`, `env`, `exec`, `time`).
+/// The command after `VAR=value` assignments, wrappers (`sudo`, `env`, `exec`, `time`) and the
+/// shell's reserved words (`then pip install ...` in an `if`).
 fn strip_prefixes(words: &[String]) -> &[String] {
     let mut rest = words;
     while let Some((first, tail)) = rest.split_first() {
         let assignment = first.split_once('=').is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        if assignment || matches!(first.as_str(), "sudo" | "env" | "exec" | "time" | "command" | "nice") || (first.starts_with('-') && rest.len() < words.len()) {
+        if assignment || matches!(first.as_str(), "sudo" | "env" | "exec" | "time" | "command" | "nice" | "if" | "then" | "else" | "elif" | "do" | "while" | "until" | "!" | "{") || (first.starts_with('-') && rest.len() < words.len()) {
             rest = tail;
         } else {
             break;
@@ -307,7 +310,7 @@ fn conda(program: &str, args: &[String]) -> Option<(Level, String)> {
             w => names.push(w),
         }
     }
-    let unpinned: Vec<String> = names.iter().filter(|n| !n.contains('=')).map(|n| clip(n)).collect();
+    let unpinned: Vec<String> = names.iter().filter(|n| !n.contains('=') && !n.contains('$')).map(|n| clip(n)).collect();
     if !unpinned.is_empty() {
         return Some((Level::Problem, format!("{program} install {}: installs outside the lock: the image is not reproducible", unpinned.join(", "))));
     }

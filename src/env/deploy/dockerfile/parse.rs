@@ -231,7 +231,7 @@ const MAX_EXPANSION_DEPTH: usize = 4;
 /// Substitutes `$NAME`, `${NAME}`, `${NAME:-word}`, `${NAME-word}`, `${NAME:+word}` and
 /// `${NAME+word}` from `vars`; a name with no value is recorded in `unresolved` and expands to
 /// nothing, as BuildKit expands it without a `--build-arg`.
-fn expand(text: &str, vars: &HashMap<&str, Option<&str>>, unresolved: &mut Vec<String>, depth: usize) -> String {
+pub fn expand(text: &str, vars: &HashMap<&str, Option<&str>>, unresolved: &mut Vec<String>, depth: usize) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(at) = rest.find('$') {

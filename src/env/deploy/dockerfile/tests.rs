@@ -123,7 +123,9 @@ fn levels(findings: &[Finding], rule: &str) -> Vec<Level> {
 #[test]
 fn install_commands_are_judged_one_by_one() {
     use Level::*;
-    let cases: [(&str, Vec<Level>); 16] = [
+    let cases: [(&str, Vec<Level>); 18] = [
+        ("uv pip install --index-strategy unsafe-best-match --torch-backend cpu -r requirements/cpu.txt", vec![Ok]),
+        ("if [ -f a.lock ]; then pip install -r a.lock; else pip install numpy; fi", vec![Ok, Problem]),
         ("pip install 'numpy>=1.26' && python -m pip install pandas==2.2.2", vec![Problem, Advice]),
         ("pip3 install --no-cache-dir -r requirements.txt -c constraints.txt", vec![Ok]),
         ("pip install -c constraints.txt numpy", vec![Ok]),
@@ -216,6 +218,10 @@ fn user_and_healthcheck_follow_the_stage_chain() {
     let root = judge_text("FROM python:3.11-slim\nUSER app\nUSER 0:0\nHEALTHCHECK NONE\n", &[]);
     assert_eq!(levels(&root, "non_root_user"), vec![Level::Advice]);
     assert_eq!(levels(&root, "healthcheck"), vec![Level::Advice]);
+    let by_default = judge_text("ARG UID=0\nFROM python:3.11-slim\nARG UID\nENV HOME=/root GID=0\nUSER $UID:${GID}\n", &[]);
+    assert_eq!(of(&by_default, "non_root_user"), vec![(Level::Advice, "the container runs as root (USER $UID:${GID} (0:0 by default)): use an unprivileged uid".to_string())]);
+    let decided_later = judge_text("FROM python:3.11-slim\nARG UID\nUSER \"${UID}\"\n", &[]);
+    assert_eq!(of(&decided_later, "non_root_user"), vec![(Level::Ok, "runs as ${UID} (set at build time)".to_string())]);
     let distroless = judge_text("FROM gcr.io/distroless/python3-debian12:nonroot\n", &[]);
     assert_eq!(levels(&distroless, "non_root_user"), vec![Level::Ok]);
 }
