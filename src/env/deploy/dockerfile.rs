@@ -141,7 +141,9 @@ fn earlier_stage<'a>(file: &'a Dockerfile, before: usize, image: &str) -> Option
 fn chain(file: &Dockerfile, index: usize) -> Vec<&Stage> {
     let mut stages = vec![&file.stages[index]];
     let mut current = &file.stages[index];
-    while let Some(parent) = file.stages[..current.index].iter().find(|s| s.name.is_some() && s.name.as_deref() == Some(&*current.from.image.to_ascii_lowercase())) {
+    while let Some(parent) =
+        file.stages[..current.index].iter().find(|s| s.name.is_some() && s.name.as_deref() == Some(&*current.from.image.to_ascii_lowercase()))
+    {
         stages.push(parent);
         current = parent;
     }
@@ -169,13 +171,18 @@ fn pin_verdict(image: &str, written: &str, unresolved: &[String]) -> (Level, Str
     let shown = parse::clip(image);
     if !unresolved.is_empty() {
         let names = unresolved.join(", ");
-        return (Level::Advice, format!("`{}` depends on build arguments with no default ({names}): not judged; give them defaults", parse::clip(written)));
+        return (
+            Level::Advice,
+            format!("`{}` depends on build arguments with no default ({names}): not judged; give them defaults", parse::clip(written)),
+        );
     }
     match image_ref::image_pin(image) {
         ImagePin::Digest => (Level::Ok, format!("{shown} is pinned by digest")),
         ImagePin::Tag(tag) => (Level::Advice, format!("{shown}: tag `{tag}` can be pushed again (tags move: pin the digest, image@sha256:...)")),
         ImagePin::Latest => (Level::Problem, format!("{shown} follows `latest`: every build may get a different image; pin a digest")),
-        ImagePin::Untagged => (Level::Problem, format!("{shown} has no tag, so Docker pulls `latest`: every build may get a different image; pin a digest")),
+        ImagePin::Untagged => {
+            (Level::Problem, format!("{shown} has no tag, so Docker pulls `latest`: every build may get a different image; pin a digest"))
+        }
         ImagePin::Invalid => (Level::Problem, format!("`{shown}` is not a valid image reference")),
     }
 }
@@ -183,8 +190,22 @@ fn pin_verdict(image: &str, written: &str, unresolved: &[String]) -> (Level, Str
 /// Full OS and language images: the `slim`/`alpine` variant or distroless does the same job
 /// with a fraction of the packages (and of the CVEs to patch).
 const FULL_IMAGES: [&str; 16] = [
-    "python", "ubuntu", "debian", "centos", "fedora", "rockylinux", "almalinux", "amazonlinux", "oraclelinux", "node", "openjdk", "golang", "ruby",
-    "buildpack-deps", "archlinux", "continuumio/anaconda3",
+    "python",
+    "ubuntu",
+    "debian",
+    "centos",
+    "fedora",
+    "rockylinux",
+    "almalinux",
+    "amazonlinux",
+    "oraclelinux",
+    "node",
+    "openjdk",
+    "golang",
+    "ruby",
+    "buildpack-deps",
+    "archlinux",
+    "continuumio/anaconda3",
 ];
 
 /// `slim_base` for the final stage's base image.
@@ -240,7 +261,11 @@ pub fn non_root(file: &Dockerfile, last: usize) -> Finding {
                 (true, true) => String::new(),
             };
             if unresolved.is_empty() && (name == "root" || name == "0") {
-                (user.line, Level::Advice, format!("the container runs as root (USER {}{by_default}): use an unprivileged uid", parse::clip(&written)))
+                (
+                    user.line,
+                    Level::Advice,
+                    format!("the container runs as root (USER {}{by_default}): use an unprivileged uid", parse::clip(&written)),
+                )
             } else {
                 (user.line, Level::Ok, format!("runs as {}{by_default}", parse::clip(&written)))
             }
@@ -251,7 +276,11 @@ pub fn non_root(file: &Dockerfile, last: usize) -> Finding {
             if nonroot_base {
                 (final_stage.from.line, Level::Ok, format!("no USER, but {} runs as a non-root user by default", parse::clip(&root.image)))
             } else {
-                (final_stage.from.line, Level::Advice, "no USER in the final stage: the container runs as the base image's user, root for most images".to_string())
+                (
+                    final_stage.from.line,
+                    Level::Advice,
+                    "no USER in the final stage: the container runs as the base image's user, root for most images".to_string(),
+                )
             }
         }
     };
@@ -285,7 +314,9 @@ fn healthcheck(file: &Dockerfile, last: usize, ctx: &DockerContext) -> Finding {
     let (level, message) = match (check, disabled, ctx.manifest_probe) {
         (Some(_), false, _) => (Level::Ok, "HEALTHCHECK declared".to_string()),
         (_, _, true) => (Level::Ok, "the Kubernetes manifest declares a probe (Kubernetes ignores HEALTHCHECK)".to_string()),
-        (Some(_), true, false) => (Level::Advice, "HEALTHCHECK NONE and no manifest probe: nothing notices a server that stopped answering".to_string()),
+        (Some(_), true, false) => {
+            (Level::Advice, "HEALTHCHECK NONE and no manifest probe: nothing notices a server that stopped answering".to_string())
+        }
         (None, _, false) => (Level::Advice, "no HEALTHCHECK and no manifest probe: nothing notices a server that stopped answering".to_string()),
     };
     finding(file, final_stage, line, "HEALTHCHECK", "healthcheck", level, message)

@@ -127,7 +127,21 @@ mod tests {
 
     #[test]
     fn malformed_references_are_invalid() {
-        for bad in ["", "  ", "python:", "python@sha256:abc", "python@", "python:3.11 slim", "python:${TAG}", "Py thon", ":3", "a//b", "img:-x", "/img", "Python:3"] {
+        for bad in [
+            "",
+            "  ",
+            "python:",
+            "python@sha256:abc",
+            "python@",
+            "python:3.11 slim",
+            "python:${TAG}",
+            "Py thon",
+            ":3",
+            "a//b",
+            "img:-x",
+            "/img",
+            "Python:3",
+        ] {
             assert_eq!(image_pin(bad), ImagePin::Invalid, "{bad:?}");
         }
     }

@@ -27,11 +27,50 @@ const TOOLS: [&str; 9] = ["pip", "setuptools", "wheel", "uv", "poetry", "pipenv"
 
 /// pip and `uv pip` options that take a value as the next word.
 const VALUE_OPTIONS: [&str; 44] = [
-    "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-t", "--target", "--prefix", "--root", "--platform", "--python-version", "--implementation",
-    "--abi", "--src", "--upgrade-strategy", "--progress-bar", "--cache-dir", "--log", "--trusted-host", "--only-binary", "--no-binary", "-C",
-    "--config-settings", "--global-option", "--report", "--python", "-p", "--retries", "--timeout", "--proxy", "--group", "--index-strategy",
-    "--torch-backend", "--index", "--default-index", "--resolution", "--prerelease", "--link-mode", "--keyring-provider", "--exclude-newer",
-    "--override", "--upgrade-package", "-P", "--reinstall-package",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--src",
+    "--upgrade-strategy",
+    "--progress-bar",
+    "--cache-dir",
+    "--log",
+    "--trusted-host",
+    "--only-binary",
+    "--no-binary",
+    "-C",
+    "--config-settings",
+    "--global-option",
+    "--report",
+    "--python",
+    "-p",
+    "--retries",
+    "--timeout",
+    "--proxy",
+    "--group",
+    "--index-strategy",
+    "--torch-backend",
+    "--index",
+    "--default-index",
+    "--resolution",
+    "--prerelease",
+    "--link-mode",
+    "--keyring-provider",
+    "--exclude-newer",
+    "--override",
+    "--upgrade-package",
+    "-P",
+    "--reinstall-package",
 ];
 
 /// The findings of one `RUN`: one per install command.
@@ -70,7 +109,13 @@ fn strip_prefixes(words: &[String]) -> &[String] {
     let mut rest = words;
     while let Some((first, tail)) = rest.split_first() {
         let assignment = first.split_once('=').is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        if assignment || matches!(first.as_str(), "sudo" | "env" | "exec" | "time" | "command" | "nice" | "if" | "then" | "else" | "elif" | "do" | "while" | "until" | "!" | "{") || (first.starts_with('-') && rest.len() < words.len()) {
+        if assignment
+            || matches!(
+                first.as_str(),
+                "sudo" | "env" | "exec" | "time" | "command" | "nice" | "if" | "then" | "else" | "elif" | "do" | "while" | "until" | "!" | "{"
+            )
+            || (first.starts_with('-') && rest.len() < words.len())
+        {
             rest = tail;
         } else {
             break;
@@ -225,7 +270,8 @@ fn unhashed(name: &str, pip: &PipArgs, file: &Dockerfile, ctx: &DockerContext) -
     let text = crate::sandbox::open::read_text_within(&ctx.context_dir, &path, crate::sandbox::open::MAX_TEXT_BYTES).ok()?;
     let hashed = text.lines().any(|l| l.split('#').next().unwrap_or("").contains("--hash"));
     hashed.then(|| {
-        let message = format!("installs from {} whose lines carry --hash: add --require-hashes so a line that loses its hash fails the build", clip(name));
+        let message =
+            format!("installs from {} whose lines carry --hash: add --require-hashes so a line that loses its hash fails the build", clip(name));
         (Level::Advice, message)
     })
 }
@@ -264,7 +310,8 @@ pub fn relative(name: &str) -> Option<PathBuf> {
 /// The context sources and the destination of every `COPY`/`ADD` (not `--from`; URLs and
 /// heredocs left out of the sources).
 fn copies(file: &Dockerfile) -> Vec<(Vec<String>, String)> {
-    let copies = file.stages.iter().flat_map(|s| &s.instructions).filter(|i| matches!(i.keyword, Keyword::Copy | Keyword::Add) && i.flag("from").is_none());
+    let copies =
+        file.stages.iter().flat_map(|s| &s.instructions).filter(|i| matches!(i.keyword, Keyword::Copy | Keyword::Add) && i.flag("from").is_none());
     let mut out = Vec::new();
     for copy in copies {
         let words = copy.words();
@@ -312,7 +359,10 @@ fn conda(program: &str, args: &[String]) -> Option<(Level, String)> {
     }
     let unpinned: Vec<String> = names.iter().filter(|n| !n.contains('=') && !n.contains('$')).map(|n| clip(n)).collect();
     if !unpinned.is_empty() {
-        return Some((Level::Problem, format!("{program} install {}: installs outside the lock: the image is not reproducible", unpinned.join(", "))));
+        return Some((
+            Level::Problem,
+            format!("{program} install {}: installs outside the lock: the image is not reproducible", unpinned.join(", ")),
+        ));
     }
     let pinned: Vec<String> = names.iter().map(|n| clip(n)).collect();
     (!pinned.is_empty()).then(|| (Level::Advice, format!("{program} install {}: pinned, but outside the lock", pinned.join(", "))))

@@ -277,7 +277,8 @@ fn braced(body: &str, vars: &HashMap<&str, Option<&str>>, unresolved: &mut Vec<S
     let name_len = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
     let (name, op) = body.split_at(name_len);
     let value = vars.get(name).copied().flatten().map(str::to_string);
-    let word = |w: &str, unresolved: &mut Vec<String>| if depth < MAX_EXPANSION_DEPTH { expand(w, vars, unresolved, depth + 1) } else { w.to_string() };
+    let word =
+        |w: &str, unresolved: &mut Vec<String>| if depth < MAX_EXPANSION_DEPTH { expand(w, vars, unresolved, depth + 1) } else { w.to_string() };
     let set_nonempty = value.as_deref().is_some_and(|v| !v.is_empty());
     if let Some(w) = op.strip_prefix(":-") {
         return if set_nonempty { value.unwrap_or_default() } else { word(w, unresolved) };

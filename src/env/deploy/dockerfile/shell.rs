@@ -21,9 +21,7 @@ pub fn commands(text: &str) -> Vec<Vec<String>> {
                 split.redirect();
                 while chars.next_if(|n| matches!(n, '<' | '>' | '&' | '|' | '-')).is_some() {}
             }
-            '#' if split.word.is_none() => {
-                while chars.next_if(|n| *n != '\n').is_some() {}
-            }
+            '#' if split.word.is_none() => while chars.next_if(|n| *n != '\n').is_some() {},
             '\\' => match chars.next() {
                 Some('\n') | None => {}
                 Some(escaped) => split.push(escaped),
@@ -42,7 +40,7 @@ pub fn commands(text: &str) -> Vec<Vec<String>> {
             }
             '`' => {
                 split.push('`');
-                while let Some(q) = chars.next() {
+                for q in chars.by_ref() {
                     split.push(q);
                     if q == '`' {
                         break;
@@ -163,7 +161,10 @@ mod tests {
 
     #[test]
     fn quotes_and_escapes_make_one_word() {
-        assert_eq!(words(r#"pip install "numpy>=1.26" 'pandas && x' a\ b "" c"#), cmds(&[&["pip", "install", "numpy>=1.26", "pandas && x", "a b", "", "c"]]));
+        assert_eq!(
+            words(r#"pip install "numpy>=1.26" 'pandas && x' a\ b "" c"#),
+            cmds(&[&["pip", "install", "numpy>=1.26", "pandas && x", "a b", "", "c"]])
+        );
         assert_eq!(words(r#"echo "a \"q\" \$HOME \n""#), cmds(&[&["echo", r#"a "q" $HOME \n"#]]));
         assert_eq!(words("pip install \\\n  numpy"), cmds(&[&["pip", "install", "numpy"]]));
     }

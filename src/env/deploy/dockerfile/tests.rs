@@ -72,7 +72,10 @@ fn the_bad_dockerfile_fails_on_latest_bare_installs_and_another_model() {
     );
     use sha2::{Digest, Sha256};
     let shipped = crate::artifact::hex(&Sha256::digest(std::fs::read(fixtures().join("models/iris_rf_columns.onnx")).unwrap()));
-    assert_eq!(findings[4].message, format!("the image ships a different model: iris_rf.onnx has sha256 {} vs audited {}", &shipped[..12], &audited_sha()[..12]));
+    assert_eq!(
+        findings[4].message,
+        format!("the image ships a different model: iris_rf.onnx has sha256 {} vs audited {}", &shipped[..12], &audited_sha()[..12])
+    );
     assert_eq!(findings[6].message, "pip install numpy, onnxruntime: installs outside the lock: the image is not reproducible");
     assert_eq!(findings[0].message, "python:latest follows `latest`: every build may get a different image; pin a digest");
 }
@@ -148,7 +151,10 @@ fn install_commands_are_judged_one_by_one() {
         assert_eq!(levels(&findings, "dependencies_locked"), expected, "{run}");
         assert!(findings.iter().filter(|f| f.rule == "dependencies_locked").all(|f| f.line == Some(2) && f.field == "RUN"));
     }
-    let exec = judge_text("FROM python:3.11-slim\nRUN [\"pip\", \"install\", \"torch\"]\nRUN [\"/bin/sh\", \"-c\", \"pip install -r r.txt && pip install x\"]\n", &[]);
+    let exec = judge_text(
+        "FROM python:3.11-slim\nRUN [\"pip\", \"install\", \"torch\"]\nRUN [\"/bin/sh\", \"-c\", \"pip install -r r.txt && pip install x\"]\n",
+        &[],
+    );
     assert_eq!(levels(&exec, "dependencies_locked"), vec![Problem, Ok, Problem]);
     let heredoc = judge_text("FROM python:3.11-slim\nRUN <<EOF\npip install numpy\nEOF\nRUN python3 <<EOF\nprint('pip install numpy')\nEOF\n", &[]);
     assert_eq!(levels(&heredoc, "dependencies_locked"), vec![Problem]);
@@ -210,16 +216,22 @@ fn user_and_healthcheck_follow_the_stage_chain() {
     let text = "FROM python:3.11-slim AS base\nUSER app\nHEALTHCHECK CMD curl -f localhost\nFROM base AS final\nRUN echo\n";
     let findings = judge_text(text, &[]);
     assert_eq!(of(&findings, "non_root_user"), vec![(Level::Ok, "runs as app".to_string())]);
-    assert_eq!(rows(&findings).iter().filter(|r| r.1 != "image_pinned").cloned().collect::<Vec<_>>(), [
-        row(1, "slim_base", Level::Ok, "FROM", "final"),
-        row(2, "non_root_user", Level::Ok, "USER", "final"),
-        row(3, "healthcheck", Level::Ok, "HEALTHCHECK", "final"),
-    ]);
+    assert_eq!(
+        rows(&findings).iter().filter(|r| r.1 != "image_pinned").cloned().collect::<Vec<_>>(),
+        [
+            row(1, "slim_base", Level::Ok, "FROM", "final"),
+            row(2, "non_root_user", Level::Ok, "USER", "final"),
+            row(3, "healthcheck", Level::Ok, "HEALTHCHECK", "final"),
+        ]
+    );
     let root = judge_text("FROM python:3.11-slim\nUSER app\nUSER 0:0\nHEALTHCHECK NONE\n", &[]);
     assert_eq!(levels(&root, "non_root_user"), vec![Level::Advice]);
     assert_eq!(levels(&root, "healthcheck"), vec![Level::Advice]);
     let by_default = judge_text("ARG UID=0\nFROM python:3.11-slim\nARG UID\nENV HOME=/root GID=0\nUSER $UID:${GID}\n", &[]);
-    assert_eq!(of(&by_default, "non_root_user"), vec![(Level::Advice, "the container runs as root (USER $UID:${GID} (0:0 by default)): use an unprivileged uid".to_string())]);
+    assert_eq!(
+        of(&by_default, "non_root_user"),
+        vec![(Level::Advice, "the container runs as root (USER $UID:${GID} (0:0 by default)): use an unprivileged uid".to_string())]
+    );
     let decided_later = judge_text("FROM python:3.11-slim\nARG UID\nUSER \"${UID}\"\n", &[]);
     assert_eq!(of(&decided_later, "non_root_user"), vec![(Level::Ok, "runs as ${UID} (set at build time)".to_string())]);
     let distroless = judge_text("FROM gcr.io/distroless/python3-debian12:nonroot\n", &[]);
