@@ -160,7 +160,8 @@ fn pinned(file: &Dockerfile, stage: &Stage, findings: &mut Vec<Finding>) {
     }
     for copy in stage.instructions.iter().filter(|i| i.keyword == Keyword::Copy) {
         if let Some(source) = copy.flag("from").filter(|s| earlier_stage(file, stage.index, s).is_none()) {
-            let (level, message) = pin_verdict(source, source, &[]);
+            let variables: Vec<String> = source.contains('$').then(|| parse::clip(source)).into_iter().collect();
+            let (level, message) = pin_verdict(source, source, &variables);
             findings.push(finding(file, stage, copy.line, "COPY", "image_pinned", level, format!("COPY --from: {message}")));
         }
     }
