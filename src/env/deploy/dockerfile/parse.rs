@@ -4,6 +4,12 @@
 //! stages (`FROM image AS name`) and the `ARG`s before the first `FROM` substituted into it.
 //! Every instruction keeps the line it starts on. Untrusted input: the size is bounded, every
 //! step is linear in it, and nothing here panics.
+//!
+//! Written here because no crate fitted (checked 2026-11): `dockerfile-parser` 0.9.0 (pest
+//! grammar) has no `# escape=` and no heredocs; `dockerfile-parser-rs` 3.4.0 keeps no line
+//! numbers and unwraps on malformed input; `parse-dockerfile` 0.1.9 follows BuildKit closely but
+//! rejects a heredoc after a command (`RUN python3 <<EOF`, the Dockerfile reference's own
+//! example), so a valid file would be unreadable.
 
 use std::collections::HashMap;
 

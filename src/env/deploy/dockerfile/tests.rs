@@ -204,7 +204,8 @@ fn base_images_pins_and_variants() {
     }
     let scratch = judge_text("FROM golang:1.22 AS build\nFROM scratch\nCOPY --from=build /app /app\n", &[]);
     assert_eq!(rows(&scratch)[..2], [row(1, "image_pinned", Level::Advice, "FROM", "build"), row(2, "slim_base", Level::Ok, "FROM", "stage 2")]);
-    let copy_from = judge_text(&format!("FROM python:3.11-slim\nCOPY --from=ghcr.io/astral-sh/uv{digest} /uv /bin/\nCOPY --from=${{UV_IMAGE}} /uv /bin/\n"), &[]);
+    let copy_from =
+        judge_text(&format!("FROM python:3.11-slim\nCOPY --from=ghcr.io/astral-sh/uv{digest} /uv /bin/\nCOPY --from=${{UV_IMAGE}} /uv /bin/\n"), &[]);
     assert_eq!(levels(&copy_from, "image_pinned"), vec![Level::Advice, Level::Ok, Level::Advice]);
     let unresolved = judge_text("ARG TAG\nFROM python:${TAG}\n", &[]);
     assert_eq!(

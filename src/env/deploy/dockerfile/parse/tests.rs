@@ -69,12 +69,13 @@ fn meta_args_are_substituted_into_from() {
 
 #[test]
 fn heredocs_are_read_to_their_terminator() {
-    let text = "FROM alpine:3.20\nRUN <<EOF\npip install numpy\nEOF\nRUN <<-A cat && python3 <<\"B\"\n\t\techo a\n\tA\nprint(1)\nB\nCOPY <<EOF /etc/x.conf\nRUN not an instruction\nEOF\nRUN echo $((1<<2))\nUSER app\n";
+    let text = "FROM alpine:3.20\nRUN <<EOF\npip install numpy\nEOF\nRUN <<-A cat && python3 <<\"B\"\n\t\techo a\n\tA\nprint(1)\nB\nCOPY <<EOF /etc/x.conf\nRUN not an instruction\nEOF\nRUN echo $((1<<2))\nUSER app\nRUN cat <<EOF > /etc/y\nhi\nEOF\n";
     let parsed = ok(text);
-    assert_eq!(outline(&parsed), vec![(0, 2, "RUN"), (0, 5, "RUN"), (0, 10, "COPY"), (0, 13, "RUN"), (0, 14, "USER")]);
+    assert_eq!(outline(&parsed), vec![(0, 2, "RUN"), (0, 5, "RUN"), (0, 10, "COPY"), (0, 13, "RUN"), (0, 14, "USER"), (0, 15, "RUN")]);
     let run = &parsed.stages[0].instructions[1];
     let docs: Vec<(&str, &str)> = run.heredocs.iter().map(|h| (h.name.as_str(), h.body.as_str())).collect();
     assert_eq!(docs, vec![("A", "echo a\n"), ("B", "print(1)\n")]);
+    assert_eq!(parsed.stages[0].instructions[5].heredocs, vec![Heredoc { name: "EOF".into(), body: "hi\n".into() }]);
     assert_eq!(err("FROM a\nRUN <<EOF\nls\n"), (ErrorKind::UnterminatedHeredoc("EOF".into()), Some(2)));
 }
 
