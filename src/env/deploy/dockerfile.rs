@@ -297,6 +297,9 @@ fn build_vars(file: &Dockerfile, stages: &[&Stage]) -> Vec<(String, Option<Strin
         for instruction in stage.instructions.iter().filter(|i| matches!(i.keyword, Keyword::Arg | Keyword::Env)) {
             for (name, value) in parse::arg_pairs(instruction) {
                 let value = value.or_else(|| file.meta_args.iter().rev().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone()));
+                // `ENV NB_UID=${NB_UID}` takes the value the variable has so far.
+                let known = vars.iter().map(|(n, v)| (n.as_str(), v.as_deref())).collect();
+                let value = value.map(|v| parse::expand(&v, &known, &mut Vec::new(), 0));
                 vars.retain(|(n, _)| *n != name);
                 vars.push((name, value));
             }

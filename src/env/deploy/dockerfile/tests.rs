@@ -235,6 +235,8 @@ fn user_and_healthcheck_follow_the_stage_chain() {
         of(&by_default, "non_root_user"),
         vec![(Level::Advice, "the container runs as root (USER $UID:${GID} (0:0 by default)): use an unprivileged uid".to_string())]
     );
+    let env_copy = judge_text("FROM python:3.11-slim\nARG NB_UID=\"1000\"\nENV NB_UID=${NB_UID} HOME=/home/me\nUSER ${NB_UID}\n", &[]);
+    assert_eq!(of(&env_copy, "non_root_user"), vec![(Level::Ok, "runs as ${NB_UID} (1000 by default)".to_string())]);
     let decided_later = judge_text("FROM python:3.11-slim\nARG UID\nUSER \"${UID}\"\n", &[]);
     assert_eq!(of(&decided_later, "non_root_user"), vec![(Level::Ok, "runs as ${UID} (set at build time)".to_string())]);
     let distroless = judge_text("FROM gcr.io/distroless/python3-debian12:nonroot\n", &[]);
