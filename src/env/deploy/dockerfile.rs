@@ -102,12 +102,14 @@ pub fn read(path: &Path, text: &str) -> Result<Dockerfile, DockerfileError> {
 /// Judges `file` for serving the model described by `ctx`: the findings in line order.
 pub fn judge(file: &Dockerfile, ctx: &DockerContext) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let installs = deps::Judge::new(file, ctx);
+    let mut copies = model_copy::Walk::default();
     for stage in &file.stages {
         pinned(file, stage, &mut findings);
         for instruction in &stage.instructions {
             match instruction.keyword {
-                Keyword::Run => findings.extend(deps::judge(file, stage, instruction, ctx)),
-                Keyword::Copy | Keyword::Add => findings.extend(model_copy::judge(file, stage, instruction, ctx)),
+                Keyword::Run => findings.extend(deps::judge(file, stage, instruction, &installs)),
+                Keyword::Copy | Keyword::Add => findings.extend(model_copy::judge(file, stage, instruction, ctx, &mut copies)),
                 _ => {}
             }
         }

@@ -73,8 +73,23 @@ const VALUE_OPTIONS: [&str; 44] = [
     "--reinstall-package",
 ];
 
+/// What the judging of every `RUN` of one file shares: the context, the file's `COPY`s (read
+/// once), and which requirements files were found to carry hashes (read once each).
+pub struct Judge<'a> {
+    pub ctx: &'a DockerContext,
+    copies: Vec<(Vec<String>, String)>,
+    resolved: std::cell::RefCell<std::collections::HashMap<String, Option<PathBuf>>>,
+    hashed: std::cell::RefCell<std::collections::HashMap<PathBuf, bool>>,
+}
+
+impl<'a> Judge<'a> {
+    pub fn new(file: &Dockerfile, ctx: &'a DockerContext) -> Self {
+        Judge { ctx, copies: copies(file), resolved: Default::default(), hashed: Default::default() }
+    }
+}
+
 /// The findings of one `RUN`: one per install command.
-pub fn judge(file: &Dockerfile, stage: &Stage, run: &Instruction, ctx: &DockerContext) -> Vec<Finding> {
+pub fn judge(file: &Dockerfile, stage: &Stage, run: &Instruction, judge: &Judge) -> Vec<Finding> {
     let mut commands = match &run.args {
         Args::Exec(words) => match words.as_slice() {
             [sh, c, script, ..] if is_shell(sh) && c == "-c" => shell::commands(script),
@@ -90,7 +105,7 @@ pub fn judge(file: &Dockerfile, stage: &Stage, run: &Instruction, ctx: &DockerCo
     }
     commands
         .iter()
-        .filter_map(|words| command(strip_prefixes(words), file, ctx))
+        .filter_map(|words| command(strip_prefixes(words), judge))
         .map(|(level, message)| finding(file, stage, run.line, "RUN", RULE, level, message))
         .collect()
 }
@@ -125,24 +140,24 @@ fn strip_prefixes(words: &[String]) -> &[String] {
 }
 
 /// The verdict on one simple command, when it installs Python dependencies.
-fn command(words: &[String], file: &Dockerfile, ctx: &DockerContext) -> Option<(Level, String)> {
+fn command(words: &[String], judge: &Judge) -> Option<(Level, String)> {
     let program = basename(words.first()?);
     let arg = |i: usize| words.get(i).map(String::as_str);
     if is_pip(program) && arg(1) == Some("install") {
-        return Some(pip_install(&words[2..], file, ctx));
+        return Some(pip_install(&words[2..], judge));
     }
     if program.starts_with("python") && arg(1) == Some("-m") && arg(2).is_some_and(is_pip) && arg(3) == Some("install") {
-        return Some(pip_install(&words[4..], file, ctx));
+        return Some(pip_install(&words[4..], judge));
     }
     let has = |flag: &str| words.iter().any(|w| w == flag);
     match (program, arg(1), arg(2)) {
-        ("uv", Some("pip"), Some("install")) => Some(pip_install(&words[3..], file, ctx)),
+        ("uv", Some("pip"), Some("install")) => Some(pip_install(&words[3..], judge)),
         ("uv", Some("pip"), Some("sync")) | ("pip-sync", _, _) => Some((Level::Ok, "installs exactly the lock (pip sync)".into())),
         ("uv", Some("sync"), _) if has("--locked") || has("--frozen") => Some((Level::Ok, "uv sync from uv.lock (--locked/--frozen)".into())),
         ("uv", Some("sync"), _) => {
             Some((Level::Advice, "uv sync without --locked or --frozen may re-resolve and rewrite uv.lock during the build: add --locked".into()))
         }
-        ("poetry", Some("install"), _) => Some(poetry(file, ctx)),
+        ("poetry", Some("install"), _) => Some(poetry(judge)),
         ("pipenv", Some("sync"), _) => Some((Level::Ok, "pipenv sync installs Pipfile.lock".into())),
         ("pipenv", Some("install"), _) => Some(pipenv(&words[2..])),
         ("conda" | "mamba" | "micromamba", Some("env"), Some("create" | "update")) if has("-f") || has("--file") => {
@@ -230,7 +245,7 @@ fn target(word: &str, out: &mut PipArgs) {
 }
 
 /// The verdict on a `pip install` (or `uv pip install`): the worst of what it names.
-fn pip_install(args: &[String], file: &Dockerfile, ctx: &DockerContext) -> (Level, String) {
+fn pip_install(args: &[String], judge: &Judge) -> (Level, String) {
     let pip = pip_args(args);
     let list = |names: &[String]| names.join(", ");
     if !pip.unpinned.is_empty() && !pip.constraints && !pip.no_index {
@@ -245,7 +260,7 @@ fn pip_install(args: &[String], file: &Dockerfile, ctx: &DockerContext) -> (Leve
     if !pip.pinned.is_empty() && !pip.constraints {
         return (Level::Advice, format!("pip install {}: pinned, but outside the lock: their own dependencies are not pinned", list(&pip.pinned)));
     }
-    if let Some(verdict) = pip.requirements.iter().find_map(|r| unhashed(r, &pip, file, ctx)) {
+    if let Some(verdict) = pip.requirements.iter().find_map(|r| unhashed(r, &pip, judge)) {
         return verdict;
     }
     if !pip.requirements.is_empty() {
@@ -262,13 +277,16 @@ fn pip_install(args: &[String], file: &Dockerfile, ctx: &DockerContext) -> (Leve
 
 /// Advice when requirements file `name` has `--hash=` lines but the install does not say
 /// `--require-hashes`.
-fn unhashed(name: &str, pip: &PipArgs, file: &Dockerfile, ctx: &DockerContext) -> Option<(Level, String)> {
+fn unhashed(name: &str, pip: &PipArgs, judge: &Judge) -> Option<(Level, String)> {
     if pip.require_hashes {
         return None;
     }
-    let path = resolve(name, file, ctx)?;
-    let text = crate::sandbox::open::read_text_within(&ctx.context_dir, &path, crate::sandbox::open::MAX_TEXT_BYTES).ok()?;
-    let hashed = text.lines().any(|l| l.split('#').next().unwrap_or("").contains("--hash"));
+    let path = resolve(name, judge)?;
+    let mut cache = judge.hashed.borrow_mut();
+    let hashed = *cache.entry(path.clone()).or_insert_with(|| {
+        let text = crate::sandbox::open::read_text_within(&judge.ctx.context_dir, &path, crate::sandbox::open::MAX_TEXT_BYTES);
+        text.is_ok_and(|text| text.lines().any(|l| l.split('#').next().unwrap_or("").contains("--hash")))
+    });
     hashed.then(|| {
         let message =
             format!("installs from {} whose lines carry --hash: add --require-hashes so a line that loses its hash fails the build", clip(name));
@@ -280,13 +298,18 @@ fn unhashed(name: &str, pip: &PipArgs, file: &Dockerfile, ctx: &DockerContext) -
 /// as named relative to the context, as the source of a `COPY`/`ADD` whose destination is that
 /// file, as a source with that name, inside a copied folder, or at the context's top. Only
 /// regular files inside the context are returned.
-pub fn resolve(name: &str, file: &Dockerfile, ctx: &DockerContext) -> Option<PathBuf> {
+pub fn resolve(name: &str, judge: &Judge) -> Option<PathBuf> {
+    judge.resolved.borrow_mut().entry(name.to_string()).or_insert_with(|| find(name, judge)).clone()
+}
+
+fn find(name: &str, judge: &Judge) -> Option<PathBuf> {
+    let ctx = judge.ctx;
     let base = Path::new(name).file_name()?;
     let mut candidates = vec![relative(name).map(|r| ctx.context_dir.join(r))];
-    for (sources, dest) in copies(file) {
+    for (sources, dest) in &judge.copies {
         if let [source] = sources.as_slice()
             && !dest.ends_with('/')
-            && Path::new(&dest).file_name() == Some(base)
+            && Path::new(dest).file_name() == Some(base)
         {
             candidates.push(relative(source).map(|r| ctx.context_dir.join(r)));
         }
@@ -307,11 +330,15 @@ pub fn relative(name: &str) -> Option<PathBuf> {
     ok.then(|| path.to_path_buf())
 }
 
-/// The context sources and the destination of every `COPY`/`ADD` (not `--from`; URLs and
+/// How many `COPY`/`ADD` instructions a file is looked up through (a real Dockerfile has a few).
+const MAX_COPIES: usize = 64;
+
+/// The context sources and the destination of the first `COPY`/`ADD`s (not `--from`; URLs and
 /// heredocs left out of the sources).
 fn copies(file: &Dockerfile) -> Vec<(Vec<String>, String)> {
     let copies =
         file.stages.iter().flat_map(|s| &s.instructions).filter(|i| matches!(i.keyword, Keyword::Copy | Keyword::Add) && i.flag("from").is_none());
+    let copies = copies.take(MAX_COPIES);
     let mut out = Vec::new();
     for copy in copies {
         let words = copy.words();
@@ -324,8 +351,8 @@ fn copies(file: &Dockerfile) -> Vec<(Vec<String>, String)> {
 }
 
 /// `poetry install`: Ok when a `poetry.lock` is in the context or copied in.
-fn poetry(file: &Dockerfile, ctx: &DockerContext) -> (Level, String) {
-    match resolve("poetry.lock", file, ctx) {
+fn poetry(judge: &Judge) -> (Level, String) {
+    match resolve("poetry.lock", judge) {
         Some(_) => (Level::Ok, "poetry install from poetry.lock".into()),
         None => (Level::Advice, "poetry install, but no poetry.lock in the build context: versions are resolved afresh".into()),
     }

@@ -19,10 +19,24 @@ use crate::env::deploy::{Finding, Level};
 const RULE: &str = "model_file";
 /// How deep a copied folder is searched for the model.
 const MAX_DEPTH: usize = 8;
-/// How many folder entries one instruction's search reads at most.
-const MAX_ENTRIES: usize = 20_000;
+/// How many folder entries the searches of one Dockerfile read at most, all together.
+const MAX_ENTRIES: usize = 50_000;
+
+/// What the `COPY`s of one Dockerfile share: the folder entries left to read, and the files
+/// already hashed (a file copied twice is read once).
+pub struct Walk {
+    budget: usize,
+    hashed: std::collections::HashMap<PathBuf, Hashed>,
+}
+
+impl Default for Walk {
+    fn default() -> Self {
+        Walk { budget: MAX_ENTRIES, hashed: Default::default() }
+    }
+}
 
 /// What one model file found in the context hashed to.
+#[derive(Clone)]
 enum Hashed {
     Same(PathBuf),
     Different(PathBuf, String),
@@ -30,7 +44,7 @@ enum Hashed {
 }
 
 /// The finding of one `COPY`/`ADD`, when a source can hold the model.
-pub fn judge(file: &Dockerfile, stage: &Stage, copy: &Instruction, ctx: &DockerContext) -> Option<Finding> {
+pub fn judge(file: &Dockerfile, stage: &Stage, copy: &Instruction, ctx: &DockerContext, walk: &mut Walk) -> Option<Finding> {
     if copy.flag("from").is_some() {
         return None;
     }
@@ -39,7 +53,6 @@ pub fn judge(file: &Dockerfile, stage: &Stage, copy: &Instruction, ctx: &DockerC
     let (_, sources) = words.split_last()?;
     let model = ctx.model_file_name.as_str();
     let mut found = Vec::new();
-    let mut budget = MAX_ENTRIES;
     for source in sources.iter().filter(|s| !s.starts_with("<<")) {
         if source.contains("://") {
             if source.trim_end_matches('/').rsplit('/').next() == Some(model) && copy.keyword == Keyword::Add {
@@ -57,7 +70,7 @@ pub fn judge(file: &Dockerfile, stage: &Stage, copy: &Instruction, ctx: &DockerC
             continue;
         };
         let before = found.len();
-        candidates(&ctx.context_dir, &rel, model, &mut found, &mut budget);
+        candidates(&ctx.context_dir, &rel, model, &mut found, &mut walk.budget);
         if named && found.len() == before {
             let message = format!("{} names the model but is not in the build context {}: not compared", clip(source), ctx.context_dir.display());
             return Some(finding(file, stage, copy.line, field, RULE, Level::Advice, message));
@@ -66,7 +79,8 @@ pub fn judge(file: &Dockerfile, stage: &Stage, copy: &Instruction, ctx: &DockerC
     if found.is_empty() {
         return None;
     }
-    let (level, message) = verdict(found.iter().map(|p| hash(p, ctx)).collect(), ctx);
+    let hashed = found.iter().map(|p| walk.hashed.entry(p.clone()).or_insert_with(|| hash(p, ctx)).clone()).collect();
+    let (level, message) = verdict(hashed, ctx);
     Some(finding(file, stage, copy.line, field, RULE, level, message))
 }
 
