@@ -22,16 +22,17 @@ const MAX_DEPTH: usize = 8;
 /// How many folder entries the searches of one Dockerfile read at most, all together.
 const MAX_ENTRIES: usize = 50_000;
 
-/// What the `COPY`s of one Dockerfile share: the folder entries left to read, and the files
-/// already hashed (a file copied twice is read once).
+/// What the `COPY`s of one Dockerfile share: the folder entries left to read, the sources
+/// already searched and the files already hashed (`COPY . /app` twice walks and hashes once).
 pub struct Walk {
     budget: usize,
+    searched: std::collections::HashMap<PathBuf, Vec<PathBuf>>,
     hashed: std::collections::HashMap<PathBuf, Hashed>,
 }
 
 impl Default for Walk {
     fn default() -> Self {
-        Walk { budget: MAX_ENTRIES, hashed: Default::default() }
+        Walk { budget: MAX_ENTRIES, searched: Default::default(), hashed: Default::default() }
     }
 }
 
@@ -69,9 +70,14 @@ pub fn judge(file: &Dockerfile, stage: &Stage, copy: &Instruction, ctx: &DockerC
             }
             continue;
         };
-        let before = found.len();
-        candidates(&ctx.context_dir, &rel, model, &mut found, &mut walk.budget);
-        if named && found.len() == before {
+        let Walk { budget, searched, .. } = walk;
+        let here = searched.entry(rel.clone()).or_insert_with(|| {
+            let mut here = Vec::new();
+            candidates(&ctx.context_dir, &rel, model, &mut here, budget);
+            here
+        });
+        found.extend(here.iter().cloned());
+        if named && here.is_empty() {
             let message = format!("{} names the model but is not in the build context {}: not compared", clip(source), ctx.context_dir.display());
             return Some(finding(file, stage, copy.line, field, RULE, Level::Advice, message));
         }
