@@ -114,7 +114,7 @@ pub fn judge(file: &Dockerfile, ctx: &DockerContext) -> Vec<Finding> {
             }
         }
     }
-    let last = file.stages.len() - 1;
+    let Some(last) = file.stages.len().checked_sub(1) else { return findings };
     findings.extend(slim(file, last));
     findings.push(non_root(file, last));
     findings.push(healthcheck(file, last, ctx));

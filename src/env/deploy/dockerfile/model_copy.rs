@@ -78,7 +78,11 @@ pub fn judge(file: &Dockerfile, stage: &Stage, copy: &Instruction, ctx: &DockerC
         });
         found.extend(here.iter().cloned());
         if named && here.is_empty() {
-            let message = format!("{} names the model but is not in the build context {}: not compared", clip(source), ctx.context_dir.display());
+            let message = format!(
+                "{} names the model but is not in the build context {}: not compared",
+                clip(source),
+                clip(&ctx.context_dir.display().to_string())
+            );
             return Some(finding(file, stage, copy.line, field, RULE, Level::Advice, message));
         }
     }

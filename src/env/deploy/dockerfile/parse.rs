@@ -318,13 +318,12 @@ fn lookup(name: &str, vars: &HashMap<&str, Option<&str>>, unresolved: &mut Vec<S
     }
 }
 
-/// A name from the file, cut short for a one-line message.
+/// A name from the file for a one-line message: cut short, control characters (a newline in a
+/// quoted word) shown as `?`.
 pub fn clip(text: &str) -> String {
     const MAX: usize = 60;
-    match text.char_indices().nth(MAX) {
-        Some((at, _)) => format!("{}...", &text[..at]),
-        None => text.to_string(),
-    }
+    let shown: String = text.chars().take(MAX).map(|c| if c.is_control() { '?' } else { c }).collect();
+    if text.chars().nth(MAX).is_some() { format!("{shown}...") } else { shown }
 }
 
 /// Reads the parser directives at the top (`# escape=`` ` ``, `# syntax=`): the escape

@@ -156,6 +156,11 @@ fn install_commands_are_judged_one_by_one() {
         &[],
     );
     assert_eq!(levels(&exec, "dependencies_locked"), vec![Problem, Ok, Problem]);
+    let newline = judge_text("FROM python:3.11-slim\nRUN <<EOF\npip install \"numpy\n\" x\nEOF\n", &[]);
+    assert_eq!(
+        of(&newline, "dependencies_locked"),
+        vec![(Problem, "pip install numpy?, x: installs outside the lock: the image is not reproducible".to_string())]
+    );
     let heredoc = judge_text("FROM python:3.11-slim\nRUN <<EOF\npip install numpy\nEOF\nRUN python3 <<EOF\nprint('pip install numpy')\nEOF\n", &[]);
     assert_eq!(levels(&heredoc, "dependencies_locked"), vec![Problem]);
 }
