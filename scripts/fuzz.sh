@@ -13,7 +13,7 @@ seconds=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(config_yaml sample lockfiles pickle_scan pickle_differential onnx_inspect)
+    targets=(config_yaml sample lockfiles pickle_scan pickle_differential onnx_inspect dockerfile)
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz" >&2

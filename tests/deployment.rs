@@ -267,3 +267,49 @@ fn a_deploy_path_that_is_missing_or_not_a_manifest_is_a_usage_error() {
         "{err}"
     );
 }
+
+/// A finding of a Dockerfile that is not ok: (level, rule, line, stage, instruction).
+fn docker_rows(run: &common::Audit, file: &str) -> Vec<(String, String, u64, String, String)> {
+    let (rows, _) = findings(run);
+    rows.into_iter()
+        .map(|(level, rule, f, line, object, stage, field)| {
+            assert_eq!((f.as_str(), object), (file, None), "a Dockerfile finding names its file and no Kubernetes object");
+            (level, rule, line.unwrap(), stage.unwrap(), field)
+        })
+        .collect()
+}
+
+fn docker_row(level: &str, rule: &str, line: u64, stage: &str, field: &str) -> (String, String, u64, String, String) {
+    (level.into(), rule.into(), line, stage.into(), field.into())
+}
+
+#[test]
+fn a_dockerfile_pinned_locked_unprivileged_and_shipping_the_audited_model_passes() {
+    let run = audit(IRIS, &["--only", "deployment", "--project", "fixtures/deploy/docker-good"]);
+    assert_eq!(run.status("deployment"), "pass", "{:?}", run.details("deployment"));
+    assert_eq!(docker_rows(&run, "fixtures/deploy/docker-good/Dockerfile"), Vec::new());
+    let (_, messages) = findings(&run);
+    let rules: Vec<&str> = messages.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(rules, ["image_pinned", "slim_base", "dependencies_locked", "model_file", "non_root_user", "healthcheck"]);
+}
+
+#[test]
+fn a_dockerfile_on_latest_with_bare_installs_and_another_model_fails_on_each() {
+    let run = audit(IRIS, &["--only", "deployment", "--project", "fixtures/deploy/docker-bad"]);
+    assert_eq!(run.status("deployment"), "fail", "{:?}", run.details("deployment"));
+    let file = "fixtures/deploy/docker-bad/Dockerfile";
+    assert_eq!(
+        docker_rows(&run, file),
+        [
+            docker_row("problem", "image_pinned", 1, "stage 1", "FROM"),
+            docker_row("advice", "slim_base", 1, "stage 1", "FROM"),
+            docker_row("advice", "non_root_user", 1, "stage 1", "USER"),
+            docker_row("advice", "healthcheck", 1, "stage 1", "HEALTHCHECK"),
+            docker_row("problem", "model_file", 3, "stage 1", "COPY"),
+            docker_row("advice", "dependencies_locked", 4, "stage 1", "RUN"),
+            docker_row("problem", "dependencies_locked", 4, "stage 1", "RUN"),
+        ]
+    );
+    let (_, messages) = findings(&run);
+    assert!(message(&messages, "model_file").contains("a different model"), "{messages:?}");
+}

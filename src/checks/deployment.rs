@@ -1,9 +1,10 @@
-//! Deployment: the Kubernetes manifests under `--project` and `--deploy` checked against what
+//! Deployment: the Kubernetes manifests and Dockerfiles under `--project` and `--deploy` checked against what
 //! this audit measured (peak memory, cold start, p99 latency, threads). The readers in
 //! `crate::env::deploy` find, parse and judge; this check picks the status: a problem fails,
 //! advice warns.
 
 use super::{AuditContext, Check, Outcome, Status};
+use crate::env::deploy::dockerfile::{self, DockerContext};
 use crate::env::deploy::files::{self, DeployFile, Kind};
 use crate::env::deploy::k8s::{self, Workload};
 use crate::env::deploy::recommend::measured_from;
@@ -26,7 +27,10 @@ no readinessProbe fails; a livenessProbe with no startupProbe that restarts the 
 fails; every probe's timeoutSeconds (default 1) must be at least the latency check's p99 x probe_timeout_margin (not measured \
 when latency did not run: warns); a CPU limit below the intra-op threads ONNX Runtime measured with (runtime.intra_op_threads, \
 0 = one per core of this machine) fails, a missing CPU request warns; an image pinned by digest passes, a tag warns, latest or \
-no tag fails. Malformed YAML, and a document that does not match its kind's schema, is a finding naming the file and line. \
+no tag fails. Dockerfiles and Containerfiles found the same way are judged with their folder as the build context: \
+every external FROM pinned by digest (a tag warns, latest or none fails), a slim or distroless final base (else warns), \
+dependencies installed from a lock (bare pip names fail), a non-root USER and a HEALTHCHECK or manifest probe (else warn), \
+and a COPY of the model file must ship the audited bytes (same SHA-256; another model fails). Malformed YAML, and a document that does not match its kind's schema, is a finding naming the file and line. \
 Each finding names the file, line, object, container and field path (spec.template.spec.containers[0].resources.limits.memory); \
 the JSON report carries them under metrics.findings.\n\
 Why: a model that passes every check alone is still killed in production when its memory limit is below its peak (OOMKilled), \
@@ -45,7 +49,7 @@ impl Check for Deployment {
     }
 
     fn description(&self) -> &'static str {
-        "the Kubernetes deployment's memory limit, probes, CPU limit and image fit what the audit measured"
+        "the Kubernetes deployment's memory limit, probes, CPU limit and image fit what the audit measured; the Dockerfile is pinned, locked and ships this model"
     }
 
     fn explanation(&self) -> &'static str {
@@ -54,38 +58,20 @@ impl Check for Deployment {
 
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
         let found = files::discover(ctx.project.as_deref(), &ctx.deploy);
-        let manifests: Vec<&DeployFile> = found.files.iter().filter(|f| f.kind == Kind::Manifest).collect();
-        let dockerfiles = found.files.len() - manifests.len();
         let mut read = Read::default();
-        for file in &manifests {
+        for file in found.files.iter().filter(|f| f.kind == Kind::Manifest) {
             read.file(file);
         }
+        let dockerfiles: Vec<&DeployFile> = found.files.iter().filter(|f| f.kind == Kind::Dockerfile).collect();
         let where_ = searched(ctx);
-        if read.manifests == 0 {
-            let what = if dockerfiles > 0 { "no Kubernetes manifest found" } else { "no Kubernetes manifest or Dockerfile found" };
-            return Outcome::skip(format!("{what} under {where_}")).with_details(found.notes);
+        if read.manifests == 0 && dockerfiles.is_empty() {
+            return Outcome::skip(format!("no Kubernetes manifest or Dockerfile found under {where_}")).with_details(found.notes);
         }
-        let model_file = ctx.artifact.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let settings = &ctx.config.checks.deployment;
-        let choice = rules::choose(&read.workloads, model_file, settings.container.as_deref());
         let measured = measured(ctx);
-        let margins = settings.margins();
-        let cores = crate::machine::Machine::current().logical_cores;
-        let mut findings = read.malformed;
-        findings.extend(choice.findings);
-        let mut judged = Vec::new();
-        for (w, c, why) in choice.chosen {
-            let workload = &read.workloads[w];
-            let serving = &workload.containers[c];
-            findings.extend(Judge { workload, serving, measured: &measured, margins: &margins, cores }.findings());
-            judged.push(Judged {
-                file: workload.file.clone(),
-                object: workload.object.clone(),
-                container: serving.container.name.clone(),
-                path: serving.path.clone(),
-                why,
-                memory_limit_bytes: rules::memory_limit_bytes(&serving.container),
-            });
+        let margins = ctx.config.checks.deployment.margins();
+        let (mut findings, judged, probed) = judge_manifests(ctx, &mut read, &measured, &margins);
+        for file in dockerfiles {
+            findings.extend(judge_dockerfile(ctx, file, probed));
         }
         let objects: Vec<String> = read.workloads.iter().map(|w| w.object.clone()).collect();
         outcome(findings, &judged, &objects, &read.skipped, found.notes, &where_)
@@ -102,6 +88,62 @@ impl Check for Deployment {
             .with_metric("judged", serde_json::to_value(&judged).unwrap_or_default())
             .with_metric("memory_limit_bytes", judged.first().and_then(|j| j.memory_limit_bytes))
     }
+}
+
+/// The findings of the manifests read, the containers judged, and whether one of them declares
+/// a probe (a Dockerfile then needs no HEALTHCHECK).
+fn judge_manifests(ctx: &AuditContext<'_>, read: &mut Read, measured: &Measured, margins: &Margins) -> (Vec<Finding>, Vec<Judged>, bool) {
+    let mut findings = std::mem::take(&mut read.malformed);
+    if read.workloads.is_empty() {
+        return (findings, Vec::new(), false);
+    }
+    let model_file = ctx.artifact.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let choice = rules::choose(&read.workloads, model_file, ctx.config.checks.deployment.container.as_deref());
+    let cores = crate::machine::Machine::current().logical_cores;
+    findings.extend(choice.findings);
+    let (mut judged, mut probed) = (Vec::new(), false);
+    for (w, c, why) in choice.chosen {
+        let workload = &read.workloads[w];
+        let serving = &workload.containers[c];
+        let container = &serving.container;
+        probed |= container.readiness_probe.is_some() || container.liveness_probe.is_some() || container.startup_probe.is_some();
+        findings.extend(Judge { workload, serving, measured, margins, cores }.findings());
+        judged.push(Judged {
+            file: workload.file.clone(),
+            object: workload.object.clone(),
+            container: container.name.clone(),
+            path: serving.path.clone(),
+            why,
+            memory_limit_bytes: rules::memory_limit_bytes(container),
+        });
+    }
+    (findings, judged, probed)
+}
+
+/// The findings of one Dockerfile, built in its own folder (the build context), or the one
+/// finding that says why it could not be read.
+fn judge_dockerfile(ctx: &AuditContext<'_>, file: &DeployFile, manifest_probe: bool) -> Vec<Finding> {
+    let unread = |line: Option<usize>, message: String| Finding {
+        level: Level::Problem,
+        rule: "dockerfile_syntax",
+        file: file.path.clone(),
+        line,
+        object: None,
+        container: None,
+        field: String::new(),
+        message,
+    };
+    let text = match file.read() {
+        Ok(text) => text,
+        Err(e) => return vec![unread(None, format!("not read: {e}"))],
+    };
+    let parsed = match dockerfile::read(&file.path, &text) {
+        Ok(parsed) => parsed,
+        Err(e) => return vec![unread(e.line, e.kind.to_string())],
+    };
+    let context_dir = file.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let model_file = ctx.artifact.path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+    dockerfile::judge(&parsed, &DockerContext::new(context_dir, model_file, ctx.artifact.sha256.clone(), manifest_probe))
 }
 
 /// The measured numbers a deployment is judged against: peak memory after loading and the
@@ -189,6 +231,9 @@ fn outcome(findings: Vec<Finding>, judged: &[Judged], objects: &[String], skippe
                 "{advice} {noun} on the deployment; first: {}",
                 line(findings.iter().find(|f| f.level == Level::Advice).unwrap_or(&findings[0]))
             ))
+        }
+        _ if judged.is_empty() => {
+            Outcome::pass("the Dockerfiles pin their base images, install from the lock, run as a user and ship the audited model")
         }
         _ => Outcome::pass(format!("{}: memory limit, probes, CPU and image fit the measured model", judged_names(judged))),
     };

@@ -6,10 +6,12 @@
 //! names the file, the object, the container and the field path. The `deployment` check turns
 //! findings into a status; the readers never import `checks/`.
 
+pub mod dockerfile;
 pub mod files;
 pub mod image_ref;
 pub mod k8s;
 pub mod quantity;
+pub mod recommend;
 pub mod rules;
 
 use std::path::PathBuf;
@@ -80,5 +82,3 @@ pub struct Finding {
     /// One line: declared against measured, and what to do.
     pub message: String,
 }
-
-pub mod recommend;

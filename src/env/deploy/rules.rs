@@ -366,6 +366,10 @@ impl Judge<'_> {
         }
         let finding = match self.serving.container.image.as_deref() {
             None => self.finding(Level::Problem, "image_pinned", "image", "no image".to_string()),
+            // An unrendered template (`$IMAGE`, `${TAG}`): not an image yet, so not judged.
+            Some(image) if image.contains('$') => {
+                self.finding(Level::Advice, "image_pinned", "image", format!("{image}: built from a variable, not judged; render the manifest first"))
+            }
             Some(image) => {
                 let pin = image_pin(image);
                 self.finding(pin.level(), "image_pinned", "image", format!("{image}: {}", pin.describe()))
