@@ -188,7 +188,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     )
     .mark_not_verified_if(unverified, fail_unverified)
     .with_cost(audit_cost(options, &ctx, child_probes.as_ref(), check_costs, load_ms, audit_started))
-    .with_deployment_recommendation(&crate::env::deploy::recommend::margins(&options.config)))
+    .with_deployment_recommendation(&crate::checks::deployment::measured(&ctx), &crate::env::deploy::recommend::margins(&options.config)))
 }
 
 /// A spec naming an input or dimension the model lacks is a typo, not a spec to ignore: an

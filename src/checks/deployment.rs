@@ -147,14 +147,21 @@ fn judge_dockerfile(ctx: &AuditContext<'_>, file: &DeployFile, manifest_probe: b
 }
 
 /// The measured numbers a deployment is judged against: peak memory after loading and the
-/// cold start from this audit's model load, p99 from the latency check when it ran.
+/// cold start from this audit's model load (read from the load itself, so they are there when
+/// `serialization` is not selected), p99 from the latency check when it ran. The same rules as
+/// [`measured_from`], which reads them back from a report: a cold start needs the first
+/// inference, and the threads stay as configured (0: ONNX Runtime's default) so a finding can
+/// say which setting it judged.
 pub fn measured(ctx: &AuditContext<'_>) -> Measured {
-    let metrics = |id: &str| ctx.earlier_outcome(id).filter(|o| o.status != Status::Skip).map(|o| o.metrics);
+    let cold = ctx.cold_start;
+    let latency = ctx.earlier_outcome("latency").filter(|o| o.status != Status::Skip).map(|o| o.metrics);
     let threads = ctx.config.runtime.intra_op_threads;
-    let cores = crate::machine::Machine::current().logical_cores;
-    // The same numbers the report's recommendation reads; the threads stay as configured (0:
-    // ONNX Runtime's default) so a finding can say which setting it judged.
-    Measured { intra_op_threads: threads, ..measured_from(metrics("serialization").as_ref(), metrics("latency").as_ref(), threads, cores) }
+    Measured {
+        peak_rss_bytes: cold.and_then(|c| c.peak_rss_after_load),
+        cold_start: cold.and_then(|c| c.first_inference.map(|first| c.session_create + first)),
+        intra_op_threads: threads,
+        ..measured_from(None, latency.as_ref(), threads, 0)
+    }
 }
 
 /// Where manifests were looked for, for the skip message.

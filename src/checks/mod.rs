@@ -5,7 +5,7 @@
 //! [`REGISTRY`] and `config.rs`.
 
 mod baseline;
-mod deployment;
+pub mod deployment;
 mod determinism;
 pub mod domain;
 mod drift;

@@ -271,9 +271,9 @@ impl Report {
         measured_from(metrics("serialization"), metrics("latency"), threads, self.machine.logical_cores)
     }
 
-    /// Adds the deployment values recommended from [`Self::measured`] with `margins`.
-    pub fn with_deployment_recommendation(mut self, margins: &Margins) -> Self {
-        self.deployment_recommendation = Some(recommend(&self.measured(), margins));
+    /// Adds the deployment values recommended for what this audit measured, with `margins`.
+    pub fn with_deployment_recommendation(mut self, measured: &Measured, margins: &Margins) -> Self {
+        self.deployment_recommendation = Some(recommend(measured, margins));
         self
     }
 
