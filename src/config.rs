@@ -300,7 +300,8 @@ impl Default for SchemaParityConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DomainConfig {
     pub severity: Severity,
-    /// A value further than this many standard deviations from a Scaler's mean warns.
+    /// A value further than this many Scaler units (a std, an IQR, a largest |value|) from its
+    /// centre, or this many range widths outside a MinMaxScaler's range, warns.
     pub max_std: f64,
     /// This share of a column's values beyond every tree split, on one side, warns.
     pub split_share: f64,
