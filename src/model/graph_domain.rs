@@ -794,6 +794,31 @@ mod tests {
     }
 
     #[test]
+    fn tree_ensemble_v5_tensors_skip_set_membership_and_v3_double_tensors_are_read() {
+        let tensor = |name: &str, data_type: i32, raw_data: Vec<u8>| proto::AttributeProto {
+            t: Some(proto::AttributeTensor { data_type, raw_data, ..Default::default() }),
+            ..attribute(name)
+        };
+        let features = proto::AttributeProto { ints: vec![0, 1, 0], ..attribute("nodes_featureids") };
+        let splits: Vec<u8> = [1.5f32, 9.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        // Modes: LEQ, SET_MEMBER (its split value means nothing), GT.
+        let v5 = vec![features.clone(), tensor("nodes_splits", 1, splits), tensor("nodes_modes", 2, vec![0, 6, 3])];
+        let domain = model(2, 1, vec![node("TreeEnsemble", &["x"], "y", v5)], vec![]);
+        let zero = domain.column("x", 0).unwrap();
+        assert_eq!((zero.thresholds, zero.splits), (Some((1.5, 4.0)), 2));
+        assert_eq!(domain.column("x", 1), None);
+
+        let doubles = proto::AttributeProto {
+            t: Some(proto::AttributeTensor { data_type: 11, double_data: vec![2.0, 3.0, 0.0], ..Default::default() }),
+            ..attribute("nodes_values_as_tensor")
+        };
+        let modes =
+            proto::AttributeProto { strings: vec![b"BRANCH_LEQ".to_vec(), b"BRANCH_LT".to_vec(), b"LEAF".to_vec()], ..attribute("nodes_modes") };
+        let domain = model(2, 1, vec![node("TreeEnsembleRegressor", &["x"], "y", vec![features, doubles, modes])], vec![]);
+        assert_eq!((domain.column("x", 0).unwrap().thresholds, domain.column("x", 1).unwrap().thresholds), (Some((2.0, 2.0)), Some((3.0, 3.0))));
+    }
+
+    #[test]
     fn label_encoders_and_category_mappers_know_their_side_and_other_ops_are_named() {
         let keys = proto::AttributeProto { strings: vec![b"cat".to_vec(), b"dog".to_vec()], ..attribute("keys_strings") };
         let labels = model(1, 8, vec![node("LabelEncoder", &["x"], "y", vec![keys])], vec![]);
