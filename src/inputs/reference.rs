@@ -30,6 +30,30 @@ pub struct Profile {
     /// Rows in the reference.
     pub rows: u64,
     pub columns: BTreeMap<String, ColumnProfile>,
+    /// Evenly spaced rows of reference data (never of a profile), for running the model on
+    /// (prediction drift); never written.
+    #[serde(skip)]
+    pub row_sample: Option<RowSample>,
+}
+
+/// Rows kept from reference data: rows i·n/k for i = 0..k (the same rows every run).
+#[derive(Debug, Clone)]
+pub struct RowSample(pub DataFrame);
+
+impl PartialEq for RowSample {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.equals_missing(&other.0)
+    }
+}
+
+/// Rows i·n/k, i = 0..k, of `frame` (all rows when k ≥ n).
+pub fn even_rows(frame: &DataFrame, k: usize) -> PolarsResult<DataFrame> {
+    let n = frame.height();
+    if k >= n {
+        return Ok(frame.clone());
+    }
+    let picked: Vec<IdxSize> = (0..k).map(|i| (i * n / k) as IdxSize).collect();
+    frame.take(&IdxCa::from_vec(PlSmallStr::from("rows"), picked))
 }
 
 /// One reference column.
@@ -84,9 +108,10 @@ pub struct CategoricalProfile {
 }
 
 /// Reads `--reference`: a profile (`.json`) or data (`.csv`, `.parquet`), keeping only `columns`
-/// when given. Columns in `categorical` are profiled as categories whatever their type (an
-/// integer code an encoder reads). Errors are one line naming the file.
-pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<String>, bins: usize) -> Result<Profile, String> {
+/// when given, and `keep_rows` evenly spaced rows of data ([`RowSample`]). Columns in
+/// `categorical` are profiled as categories whatever their type (an integer code an encoder
+/// reads). Errors are one line naming the file.
+pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<String>, bins: usize, keep_rows: usize) -> Result<Profile, String> {
     let shown = path.display();
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("{shown}: {e}"))?;
@@ -96,12 +121,17 @@ pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<Stri
     let frame = read_frame(path, &extension, columns)?;
     if frame.width() == 0 {
         // None of the asked columns is in the file: nothing to compare, said by the check.
-        return Ok(Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new() });
+        return Ok(Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None });
     }
     if frame.height() == 0 {
         return Err(format!("{shown}: the reference has no rows"));
     }
-    Ok(profile_frame(&frame, categorical, bins))
+    let mut profile = profile_frame(&frame, categorical, bins);
+    if keep_rows > 0 {
+        let rows = even_rows(&frame, keep_rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
+        profile.row_sample = Some(RowSample(rows));
+    }
+    Ok(profile)
 }
 
 fn read_profile(path: &Path) -> Result<Profile, String> {
@@ -198,7 +228,7 @@ pub fn profile_frame(frame: &DataFrame, categorical: &BTreeSet<String>, bins: us
             columns.insert(name, profile);
         }
     }
-    Profile { ready_profile: PROFILE_VERSION, rows: frame.height() as u64, columns }
+    Profile { ready_profile: PROFILE_VERSION, rows: frame.height() as u64, columns, row_sample: None }
 }
 
 /// Numeric statistics, drift bins and quantiles of one column's cells.
@@ -271,6 +301,9 @@ mod tests {
         let back: Profile = serde_json::from_str(&text).unwrap();
         let ColumnProfile::Numeric(age) = &back.columns["age"] else { panic!() };
         assert_eq!(age.sorted, None);
+        // Evenly spaced rows: 0, 1 of 3 at k = 2; all of them at k ≥ 3.
+        assert_eq!(even_rows(&frame, 2).unwrap().column("age").unwrap().as_materialized_series().i64().unwrap().to_vec(), [Some(30), Some(40)]);
+        assert_eq!(even_rows(&frame, 5).unwrap().height(), 3);
         // An integer code an encoder reads is profiled as categories.
         let coded = profile_frame(&frame, &BTreeSet::from(["age".to_string()]), 10);
         assert!(matches!(coded.columns["age"], ColumnProfile::Categorical(_)));
