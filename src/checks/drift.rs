@@ -27,8 +27,11 @@ pub const EXPLANATION: &str = "What: with --reference (training rows as CSV or P
      had warn; missing values where the reference had none warn; with at least `min_rows` (100) sample rows, the PSI \
      on 10 quantile bins of the reference (categories: one bin per reference category plus one for unseen ones; an \
      empty bin counts as a share of 1e-4) warns at `psi_warn` (0.1) and fails at `psi_fail` (0.25). The two-sample \
-     KS statistic (numbers) and the chi-squared statistic (categories) are reported with their p-values. Skipped \
-     without --reference or without a table sample.\n\
+     KS statistic (numbers) and the chi-squared statistic (categories) are reported with their p-values. \
+     Prediction drift: the model's first output (first value per row: a label, a value, the first probability) on \
+     the sample against the reference's predictions (the column `prediction_column`, else the model run on \
+     `prediction_rows` (2000) evenly spaced reference rows), by the same PSI thresholds. Skipped without \
+     --reference or without a table sample.\n\
      Why: a model is only as good as the match between serving and training data: a shifted distribution, a new \
      category or a column that suddenly has gaps moves predictions without any error.\n\
      Fix: find the upstream change (a new data source, a unit or encoding change, a broken join); if the new \
