@@ -340,7 +340,8 @@ fn load_reference(
                 c.extend(drift.prediction_column.iter().filter(|p| !c.contains(p)).cloned().collect::<Vec<_>>());
                 c
             });
-            let keep = if drift.prediction_column.is_some() { 0 } else { drift.prediction_rows };
+            let rows = if drift.prediction_column.is_some() { 0 } else { drift.prediction_rows };
+            let keep = crate::inputs::reference::Keep { rows, sorted: true };
             Some(crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), drift.bins, keep).map_err(|e| format!("--reference {e}"))?)
         }
         None => None,
