@@ -230,6 +230,18 @@ fn prediction_drift_runs_the_model_on_the_reference_rows_and_matches_scipy() {
         );
         assert_prediction(metric, sample, "regressor");
     }
+
+    // A sample larger than prediction_rows is predicted on that many evenly spaced rows too.
+    let run = with_config("checks:\n  drift:\n    prediction_rows: 250\n", "fixtures/domain/shifted.parquet", ADULT, REFERENCE);
+    let (metric, line) = prediction(&run);
+    assert!(
+        line.starts_with(
+            "warn: prediction 'output_label' (the model's first output, its value per row) on 250 evenly spaced sample rows against \
+             the model's predictions on 250 evenly spaced reference rows: PSI "
+        ),
+        "{line}"
+    );
+    assert_prediction(metric, "shifted.parquet", "both_halved");
 }
 
 #[test]

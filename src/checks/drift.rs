@@ -145,8 +145,10 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
         };
     }
     let Some(rows) = &reference.row_sample else {
-        let why = if config.prediction_rows == 0 { "checks.drift.prediction_rows is 0" } else { "the reference is a profile" };
-        return Err((Status::Pass, format!("prediction drift not judged: {why} and no checks.drift.prediction_column names the reference's predictions")));
+        return Err((
+            Status::Pass,
+            "prediction drift not judged: the reference is a profile and no checks.drift.prediction_column names the reference's predictions".to_string(),
+        ));
     };
     let sample = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: rows.0.clone() };
     let binding = ctx.bind(&sample);
@@ -160,17 +162,33 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
     Ok((source, profile))
 }
 
+/// The model's main prediction on the sample, or on `cap` evenly spaced rows of a larger one
+/// (then said in the returned text).
+fn sample_predictions(ctx: &AuditContext<'_>, sample: &Sample, cap: usize) -> Result<(String, String, Predictions, String), String> {
+    if sample.rows() <= cap {
+        let (output, what, predictions) = predict(ctx, sample, ctx.binding())?;
+        return Ok((output, what, predictions, String::new()));
+    }
+    let frame = crate::inputs::reference::even_rows(&sample.frame, cap).map_err(|e| format!("cannot pick sample rows: {e}"))?;
+    let rows = Sample { path: sample.path.clone(), format: sample.format, frame };
+    let (output, what, predictions) = predict(ctx, &rows, ctx.bind(&rows).as_ref())?;
+    Ok((output, what, predictions, format!(" on {cap} evenly spaced sample rows")))
+}
+
 /// The sample's predictions against the reference's: one finding, and the metric.
 fn prediction_drift(ctx: &AuditContext<'_>, sample: &Sample, reference: &Profile, config: &DriftConfig) -> ((Status, String), Option<serde_json::Value>) {
+    if config.prediction_rows == 0 {
+        return ((Status::Pass, "prediction drift not judged: checks.drift.prediction_rows is 0".to_string()), None);
+    }
     let (source, profile) = match reference_predictions(ctx, reference, config) {
         Ok(found) => found,
         Err(finding) => return (finding, None),
     };
-    let (output, what, predictions) = match predict(ctx, sample, ctx.binding()) {
+    let (output, what, predictions, rows) = match sample_predictions(ctx, sample, config.prediction_rows) {
         Ok(found) => found,
         Err(why) => return ((Status::Pass, format!("prediction drift not judged: on the sample, {why}")), None),
     };
-    let label = format!("prediction '{output}' (the model's first output, {what}) against {source}");
+    let label = format!("prediction '{output}' (the model's first output, {what}){rows} against {source}");
     let judged = match (&profile, predictions) {
         (ColumnProfile::Numeric(reference), predictions) => {
             let numbers: Option<Vec<f64>> = match predictions {
