@@ -342,7 +342,10 @@ fn load_reference(
             });
             let rows = if drift.prediction_column.is_some() { 0 } else { drift.prediction_rows };
             let keep = crate::inputs::reference::Keep { rows, sorted: true };
-            Some(crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), drift.bins, keep).map_err(|e| format!("--reference {e}"))?)
+            Some(
+                crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), drift.bins, keep)
+                    .map_err(|e| format!("--reference {e}"))?,
+            )
         }
         None => None,
     })

@@ -320,7 +320,15 @@ fn outside_minmax(numbers: &[Option<f64>], column: &str, (lo, hi): (f64, f64), l
     if !(width > 0.0 && width.is_finite()) {
         return None;
     }
-    let beyond = |v: f64| if v > hi { (v - hi) / width } else if v < lo { (lo - v) / width } else { 0.0 };
+    let beyond = |v: f64| {
+        if v > hi {
+            (v - hi) / width
+        } else if v < lo {
+            (lo - v) / width
+        } else {
+            0.0
+        }
+    };
     let far: Vec<(usize, f64)> = numbers.iter().enumerate().filter_map(|(row, v)| v.map(|v| (row, v))).filter(|(_, v)| beyond(*v) > limit).collect();
     let (row, value) = *far.iter().max_by(|a, b| beyond(a.1).total_cmp(&beyond(b.1)))?;
     let rows: Vec<usize> = far.iter().map(|(r, _)| *r).collect();
@@ -330,7 +338,11 @@ fn outside_minmax(numbers: &[Option<f64>], column: &str, (lo, hi): (f64, f64), l
     let median = typical[typical.len() / 2];
     let side = if value > hi { "above its max" } else { "below its min" };
     let (bound, word) = if median > hi { (hi, "max") } else { (lo, "min") };
-    let ratio = if bound != 0.0 { format!("; their median {} is {}× the {word}: other units?", short(median), short(median / bound)) } else { String::new() };
+    let ratio = if bound != 0.0 {
+        format!("; their median {} is {}× the {word}: other units?", short(median), short(median / bound))
+    } else {
+        String::new()
+    };
     Some(Finding {
         status: Status::Warn,
         text: format!(

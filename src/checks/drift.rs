@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use super::{AuditContext, Check, Outcome, Status};
 use crate::compare::{Scalar, all_scalars, row_axis, row_scalars_along};
 use crate::config::DriftConfig;
-use crate::runtime::{NamedOutput, OutputValue};
 use crate::inputs::reference::{CategoricalProfile, ColumnProfile, NumericProfile, Profile};
 use crate::inputs::values;
 use crate::model::graph_domain::short;
+use crate::runtime::{NamedOutput, OutputValue};
 use crate::sample::{Sample, clip};
 use crate::stats::drift;
 
@@ -115,7 +115,8 @@ fn main_prediction(outputs: &[NamedOutput], rows: usize) -> Result<(String, Stri
                 _ => 1,
             };
             let what = if per_row > 1 { format!("the first of its {per_row} values per row") } else { "its value per row".to_string() };
-            let scalars = (0..rows).map(|r| row_scalars_along(value, axis, r).and_then(|v| v.into_iter().next())).collect::<Option<_>>().ok_or_else(unread)?;
+            let scalars =
+                (0..rows).map(|r| row_scalars_along(value, axis, r).and_then(|v| v.into_iter().next())).collect::<Option<_>>().ok_or_else(unread)?;
             (what, scalars)
         }
     };
@@ -128,7 +129,11 @@ fn main_prediction(outputs: &[NamedOutput], rows: usize) -> Result<(String, Stri
 }
 
 /// The model's main prediction on `sample`, run once.
-fn predict(ctx: &AuditContext<'_>, sample: &Sample, binding: Option<&super::schema_parity::Binding>) -> Result<(String, String, Predictions), String> {
+fn predict(
+    ctx: &AuditContext<'_>,
+    sample: &Sample,
+    binding: Option<&super::schema_parity::Binding>,
+) -> Result<(String, String, Predictions), String> {
     let runner = ctx.runner.as_ref().map_err(|_| "the model did not load".to_string())?;
     let batch = binding.and_then(|b| b.batch.as_ref()).ok_or("the rows do not match the model's inputs (see schema_parity)")?;
     let outputs = runner.run(batch).map_err(|e| format!("inference failed: {}", super::empty_batch::first_line(&e.message)))?;
@@ -141,23 +146,31 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
     if let Some(column) = &config.prediction_column {
         return match reference.columns.get(column) {
             Some(profile) => Ok((format!("the reference's column '{column}'"), profile.clone())),
-            None => Err((Status::Warn, format!("checks.drift.prediction_column '{column}' is not a column of the reference: prediction drift not judged"))),
+            None => Err((
+                Status::Warn,
+                format!("checks.drift.prediction_column '{column}' is not a column of the reference: prediction drift not judged"),
+            )),
         };
     }
     let Some(rows) = &reference.row_sample else {
         return Err((
             Status::Pass,
-            "prediction drift not judged: the reference is a profile and no checks.drift.prediction_column names the reference's predictions".to_string(),
+            "prediction drift not judged: the reference is a profile and no checks.drift.prediction_column names the reference's predictions"
+                .to_string(),
         ));
     };
     let sample = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: rows.0.clone() };
     let binding = ctx.bind(&sample);
-    let (_, _, predictions) =
-        predict(ctx, &sample, binding.as_ref()).map_err(|why| (Status::Pass, format!("prediction drift not judged: on the reference rows, {why}")))?;
+    let (_, _, predictions) = predict(ctx, &sample, binding.as_ref())
+        .map_err(|why| (Status::Pass, format!("prediction drift not judged: on the reference rows, {why}")))?;
     let source = format!("the model's predictions on {} evenly spaced reference rows", sample.rows());
     let profile = match predictions {
-        Predictions::Numbers(v) => ColumnProfile::Numeric(crate::inputs::reference::numeric_profile(&v.into_iter().map(Some).collect::<Vec<_>>(), config.bins)),
-        Predictions::Labels(v) => ColumnProfile::Categorical(crate::inputs::reference::categorical_profile(&v.into_iter().map(Some).collect::<Vec<_>>())),
+        Predictions::Numbers(v) => {
+            ColumnProfile::Numeric(crate::inputs::reference::numeric_profile(&v.into_iter().map(Some).collect::<Vec<_>>(), config.bins))
+        }
+        Predictions::Labels(v) => {
+            ColumnProfile::Categorical(crate::inputs::reference::categorical_profile(&v.into_iter().map(Some).collect::<Vec<_>>()))
+        }
     };
     Ok((source, profile))
 }
@@ -176,7 +189,12 @@ fn sample_predictions(ctx: &AuditContext<'_>, sample: &Sample, cap: usize) -> Re
 }
 
 /// The sample's predictions against the reference's: one finding, and the metric.
-fn prediction_drift(ctx: &AuditContext<'_>, sample: &Sample, reference: &Profile, config: &DriftConfig) -> ((Status, String), Option<serde_json::Value>) {
+fn prediction_drift(
+    ctx: &AuditContext<'_>,
+    sample: &Sample,
+    reference: &Profile,
+    config: &DriftConfig,
+) -> ((Status, String), Option<serde_json::Value>) {
     if config.prediction_rows == 0 {
         return ((Status::Pass, "prediction drift not judged: checks.drift.prediction_rows is 0".to_string()), None);
     }

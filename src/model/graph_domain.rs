@@ -183,7 +183,9 @@ pub fn read(bytes: &[u8]) -> GraphDomain {
         match input_width(input) {
             Ok(width) => {
                 let text = input.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()).is_some_and(|t| t.elem_type == STRING);
-                let sources = (0..width).map(|index| Some(Source { input: input.name.clone(), index, mean: 0.0, scale: 1.0, text, multiplied: false })).collect();
+                let sources = (0..width)
+                    .map(|index| Some(Source { input: input.name.clone(), index, mean: 0.0, scale: 1.0, text, multiplied: false }))
+                    .collect();
                 tensors.insert(input.name.clone(), sources);
             }
             Err(why) => {
