@@ -432,3 +432,36 @@ fn categorical_drift(label: &str, current: &[u64], reference: &CategoricalProfil
     );
     (finding, Score { psi, ks: None, chi_squared: Some(chi), p_value })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::TensorData;
+    use ndarray::{ArrayD, IxDyn};
+
+    fn output(name: &str, value: OutputValue) -> NamedOutput {
+        NamedOutput { name: name.to_string(), value }
+    }
+
+    #[test]
+    fn the_main_prediction_is_the_first_outputs_first_value_per_row() {
+        let labels = TensorData::I64(ArrayD::from_shape_vec(IxDyn(&[3]), vec![0, 1, 1]).unwrap());
+        let probabilities = TensorData::F32(ArrayD::from_shape_vec(IxDyn(&[3, 2]), vec![0.75, 0.25, 0.5, 0.5, 0.125, 0.875]).unwrap());
+        let outputs = [output("label", OutputValue::Tensor(labels)), output("probabilities", OutputValue::Tensor(probabilities.clone()))];
+        let (name, what, predictions) = main_prediction(&outputs, 3).unwrap();
+        assert_eq!((name.as_str(), what.as_str()), ("label", "its value per row"));
+        assert_eq!(predictions, Predictions::Labels(vec!["0".into(), "1".into(), "1".into()]));
+
+        let (_, what, predictions) = main_prediction(&outputs[1..], 3).unwrap();
+        assert_eq!(what, "the first of its 2 values per row");
+        assert_eq!(predictions, Predictions::Numbers(vec![0.75, 0.5, 0.125]));
+
+        // A ZipMap: the first key's probability.
+        let maps = (0..2).map(|r| OutputValue::Map(vec![("0".into(), 0.5 + r as f64 / 4.0), ("1".into(), 0.5 - r as f64 / 4.0)])).collect();
+        let (_, what, predictions) = main_prediction(&[output("zip", OutputValue::Sequence(maps))], 2).unwrap();
+        assert_eq!((what.as_str(), predictions), ("the value of its first key '0'", Predictions::Numbers(vec![0.5, 0.75])));
+
+        assert_eq!(main_prediction(&outputs[1..], 4).unwrap_err(), "output 'probabilities' has no value per row that ready reads");
+        assert_eq!(main_prediction(&[], 4).unwrap_err(), "the model has no output");
+    }
+}
