@@ -172,21 +172,35 @@ fn load_parquet(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<
     let mut profile = Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None };
     let group = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let mut kept: Option<DataFrame> = None;
-    for chunk in names.chunks(group) {
-        let frame = read_frame(path, "parquet", Some(chunk))?;
-        if frame.height() == 0 {
-            return Err(format!("{shown}: the reference has no rows"));
+    // The next group is read while this one is profiled (two groups in memory at most).
+    let frames = std::thread::scope(|scope| -> Result<Vec<Profile>, String> {
+        let mut chunks = names.chunks(group);
+        let read = |chunk: &'_ [String]| {
+            let chunk = chunk.to_vec();
+            scope.spawn(move || read_frame(path, "parquet", Some(&chunk)))
+        };
+        let mut next = chunks.next().map(read);
+        let mut parts = Vec::new();
+        while let Some(handle) = next.take() {
+            let frame = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            next = chunks.next().map(read);
+            if frame.height() == 0 {
+                return Err(format!("{shown}: the reference has no rows"));
+            }
+            if keep.rows > 0 {
+                let rows = even_rows(&frame, keep.rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
+                kept = Some(match kept.take() {
+                    None => rows,
+                    Some(before) => before.hstack(rows.columns()).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?,
+                });
+            }
+            parts.push(without_sorted(profile_frame(&frame, categorical, bins), keep));
         }
-        let part = without_sorted(profile_frame(&frame, categorical, bins), keep);
+        Ok(parts)
+    })?;
+    for part in frames {
         profile.rows = part.rows;
         profile.columns.extend(part.columns);
-        if keep.rows > 0 {
-            let rows = even_rows(&frame, keep.rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
-            kept = Some(match kept {
-                None => rows,
-                Some(before) => before.hstack(rows.columns()).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?,
-            });
-        }
     }
     profile.row_sample = kept.map(RowSample);
     Ok(profile)
