@@ -348,8 +348,18 @@ fn load_reference(
                 }
                 _ => sample_columns,
             };
-            let bins = options.config.checks.drift.bins;
-            Some(crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), bins).map_err(|e| format!("--reference {e}"))?)
+            let drift = &options.config.checks.drift;
+            // The reference's own predictions, when it carries them, are read with the model's columns.
+            let columns = columns.map(|mut c| {
+                c.extend(drift.prediction_column.iter().filter(|p| !c.contains(p)).cloned().collect::<Vec<_>>());
+                c
+            });
+            let rows = if drift.prediction_column.is_some() { 0 } else { drift.prediction_rows };
+            let keep = crate::inputs::reference::Keep { rows, sorted: true };
+            Some(
+                crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), drift.bins, keep)
+                    .map_err(|e| format!("--reference {e}"))?,
+            )
         }
         None => None,
     })

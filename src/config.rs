@@ -303,7 +303,8 @@ impl Default for SchemaParityConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DomainConfig {
     pub severity: Severity,
-    /// A value further than this many standard deviations from a Scaler's mean warns.
+    /// A value further than this many Scaler units (a std, an IQR, a largest |value|) from its
+    /// centre, or this many range widths outside a MinMaxScaler's range, warns.
     pub max_std: f64,
     /// This share of a column's values beyond every tree split, on one side, warns.
     pub split_share: f64,
@@ -330,11 +331,27 @@ pub struct DriftConfig {
     pub min_rows: usize,
     /// A larger share of values outside the training range warns.
     pub outside_share: f64,
+    /// A reference column holding the reference's predictions (the model's first output: its
+    /// label, or its first value per row), compared with the sample's predictions.
+    pub prediction_column: Option<String>,
+    /// The most rows the model runs on for prediction drift, on each side (evenly spaced, so the
+    /// same rows every run): the reference's (without `prediction_column`) and the sample's; 0
+    /// turns prediction drift off.
+    pub prediction_rows: usize,
 }
 
 impl Default for DriftConfig {
     fn default() -> Self {
-        Self { severity: Severity::Deny, bins: 10, psi_warn: 0.1, psi_fail: 0.25, min_rows: 100, outside_share: 0.01 }
+        Self {
+            severity: Severity::Deny,
+            bins: 10,
+            psi_warn: 0.1,
+            psi_fail: 0.25,
+            min_rows: 100,
+            outside_share: 0.01,
+            prediction_column: None,
+            prediction_rows: 2000,
+        }
     }
 }
 
@@ -749,6 +766,12 @@ impl Config {
         if drift.psi_warn > drift.psi_fail {
             problems.push(("checks.drift.psi_warn".into(), format!("must not exceed psi_fail ({}), got {}", drift.psi_fail, drift.psi_warn)));
         }
+        if drift.prediction_rows > 1_000_000 {
+            problems.push(("checks.drift.prediction_rows".into(), format!("must be 0 to 1000000 rows, got {}", drift.prediction_rows)));
+        }
+        if drift.prediction_column.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            problems.push(("checks.drift.prediction_column".into(), "must name a column, got an empty name".to_string()));
+        }
         if !(drift.outside_share >= 0.0 && drift.outside_share <= 1.0) {
             problems.push(("checks.drift.outside_share".into(), format!("must be a share from 0 to 1, got {}", drift.outside_share)));
         }
@@ -854,9 +877,9 @@ mod tests {
 
     #[test]
     fn domain_and_drift_settings_are_range_checked() {
-        let yaml = "checks:\n  domain:\n    max_std: 0\n    split_share: 1.5\n  drift:\n    bins: 1\n    psi_warn: 0.3\n    psi_fail: 0.2\n    min_rows: 0\n    outside_share: -1\n";
+        let yaml = "checks:\n  domain:\n    max_std: 0\n    split_share: 1.5\n  drift:\n    bins: 1\n    psi_warn: 0.3\n    psi_fail: 0.2\n    min_rows: 0\n    outside_share: -1\n    prediction_rows: 2000000\n";
         let err = Config::from_yaml(yaml, "x.yaml").unwrap_err();
-        assert!(err.starts_with("x.yaml: 6 problems: "), "{err}");
+        assert!(err.starts_with("x.yaml: 7 problems: "), "{err}");
         for path in [
             "checks.domain.max_std",
             "checks.domain.split_share",
@@ -864,6 +887,7 @@ mod tests {
             "checks.drift.psi_warn",
             "checks.drift.min_rows",
             "checks.drift.outside_share",
+            "checks.drift.prediction_rows",
         ] {
             assert!(err.contains(path), "{path}: {err}");
         }

@@ -258,7 +258,8 @@ fn profile_command(args: &cli::ProfileArgs) -> anyhow::Result<()> {
         return Err(UsageError(format!("--bins: must be 2 to 1000, got {}", args.bins)).into());
     }
     let columns = (!args.columns.is_empty()).then_some(args.columns.as_slice());
-    let profile = inputs::reference::load(&args.data, columns, &Default::default(), args.bins).map_err(UsageError)?;
+    let profile =
+        inputs::reference::load(&args.data, columns, &Default::default(), args.bins, inputs::reference::Keep::default()).map_err(UsageError)?;
     if let Some(missing) = args.columns.iter().find(|c| !profile.columns.contains_key(*c)) {
         return Err(UsageError(format!("--columns: '{missing}' is not a column of {}", args.data.display())).into());
     }

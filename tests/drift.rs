@@ -53,7 +53,7 @@ fn a_shifted_age_fails_on_psi_and_names_the_means() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.check("drift")["summary"],
-        "column 'age': PSI 2.30842 on 10 reference quantile bins, KS 0.447 (p = 1.01463e-70); mean 55.162 vs 40.028 in the reference"
+        "2 problems: column 'age': PSI 2.30842 on 10 reference quantile bins, KS 0.447 (p = 1.01463e-70); mean 55.162 vs 40.028 in the reference"
     );
     assert_figures(&run, "shifted.parquet", 0.0);
     // Inside the 1% allowed outside the training range: reported, not judged.
@@ -162,4 +162,122 @@ fn a_reference_without_shared_columns_or_without_a_sample_is_skipped_saying_why(
     let run = audit(ADULT, &["--reference", REFERENCE, "--only", "drift"]);
     assert_eq!(run.status("drift"), "skip");
     assert_eq!(run.check("drift")["summary"], "no table sample to compare with a training reference (--sample CSV, Parquet or JSON and --reference)");
+}
+
+/// The prediction metric of a drift run, and the line that reports it.
+fn prediction(run: &Audit) -> (&serde_json::Value, String) {
+    let line = run.details("drift").into_iter().find(|d| d.contains("prediction")).expect("a prediction line");
+    (&run.check("drift")["metrics"]["prediction"], line)
+}
+
+/// `psi` and the other figures of a prediction metric against scipy's (drift_expected.py, which
+/// runs the models with onnxruntime in Python).
+fn assert_prediction(metric: &serde_json::Value, sample: &str, case: &str) {
+    let scipy = &expected()["predictions"][sample][case];
+    for key in ["psi", "ks", "chi_squared", "p_value"] {
+        if let Some(theirs) = scipy[key].as_f64() {
+            let ours = metric["score"][key].as_f64().unwrap_or(f64::NAN);
+            assert!((ours - theirs).abs() <= 1e-9, "{sample} {case} {key}: ready {ours}, scipy {theirs}");
+        }
+    }
+}
+
+fn with_config(yaml: &str, sample: &str, model: &str, reference: &str) -> Audit {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("drift.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    audit(model, &["--sample", sample, "--reference", reference, "--only", "drift", "--config", config.to_str().unwrap()])
+}
+
+#[test]
+fn prediction_drift_runs_the_model_on_the_reference_rows_and_matches_scipy() {
+    let run = drift("fixtures/domain/ok.csv", REFERENCE);
+    let (metric, line) = prediction(&run);
+    assert_eq!(
+        line,
+        "pass: prediction 'output_label' (the model's first output, its value per row) against the model's predictions on 2000 evenly \
+         spaced reference rows: PSI 0.00361 over 2 reference categories (+1 bin for unseen ones), chi-squared 1.80261 (p = 0.40604)"
+    );
+    assert_eq!((metric["output"].as_str(), metric["value"].as_str()), (Some("output_label"), Some("its value per row")));
+    assert_prediction(metric, "ok.csv", "labels");
+
+    // Older customers: the classifier says 1 more often. PSI 0.146 warns (the age column fails).
+    let run = drift("fixtures/domain/shifted.parquet", REFERENCE);
+    let (metric, line) = prediction(&run);
+    assert!(
+        line.starts_with(
+            "warn: prediction 'output_label' (the model's first output, its value per row) against the model's predictions on 2000 evenly \
+             spaced reference rows: PSI 0.14637 over 2 reference categories"
+        ),
+        "{line}"
+    );
+    assert_prediction(metric, "shifted.parquet", "labels");
+
+    // A regressor's value, on 500 of the 2000 reference rows (every 4th): quantile bins and KS.
+    for (sample, status) in [("ok.csv", "pass"), ("shifted.parquet", "warn")] {
+        let run = with_config(
+            "checks:\n  drift:\n    prediction_rows: 500\n",
+            &format!("fixtures/domain/{sample}"),
+            "fixtures/domain/adult_reg.onnx",
+            REFERENCE,
+        );
+        let (metric, line) = prediction(&run);
+        assert!(
+            line.starts_with(&format!(
+                "{status}: prediction 'variable' (the model's first output, its value per row) against the model's predictions on 500 evenly spaced reference rows: PSI "
+            )),
+            "{line}"
+        );
+        assert_prediction(metric, sample, "regressor");
+    }
+
+    // A sample larger than prediction_rows is predicted on that many evenly spaced rows too.
+    let run = with_config("checks:\n  drift:\n    prediction_rows: 250\n", "fixtures/domain/shifted.parquet", ADULT, REFERENCE);
+    let (metric, line) = prediction(&run);
+    assert!(
+        line.starts_with(
+            "warn: prediction 'output_label' (the model's first output, its value per row) on 250 evenly spaced sample rows against \
+             the model's predictions on 250 evenly spaced reference rows: PSI "
+        ),
+        "{line}"
+    );
+    assert_prediction(metric, "shifted.parquet", "both_halved");
+}
+
+#[test]
+fn prediction_drift_reads_a_configured_prediction_column_or_says_why_it_is_not_judged() {
+    let yaml = "checks:\n  drift:\n    prediction_column: prediction\n";
+    for (sample, status) in [("ok.csv", "pass"), ("shifted.parquet", "warn")] {
+        let run = with_config(yaml, &format!("fixtures/domain/{sample}"), ADULT, "fixtures/domain/reference_scored.parquet");
+        let (metric, line) = prediction(&run);
+        assert!(
+            line.starts_with(&format!(
+                "{status}: prediction 'output_label' (the model's first output, its value per row) against the reference's column 'prediction': PSI "
+            )),
+            "{line}"
+        );
+        assert_eq!(metric["reference"], "the reference's column 'prediction'");
+        assert_prediction(metric, sample, "column");
+    }
+    let run = with_config(yaml, "fixtures/domain/ok.csv", ADULT, REFERENCE);
+    assert_eq!(run.status("drift"), "warn");
+    assert_eq!(
+        run.check("drift")["summary"],
+        "checks.drift.prediction_column 'prediction' is not a column of the reference: prediction drift not judged"
+    );
+    // A profile carries no rows to run the model on.
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.json");
+    let output = ready().args(["profile", REFERENCE, "-o", profile.to_str().unwrap()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let run = drift("fixtures/domain/ok.csv", profile.to_str().unwrap());
+    assert_eq!(run.status("drift"), "pass");
+    assert_eq!(prediction(&run).0, &serde_json::Value::Null);
+    assert_eq!(
+        prediction(&run).1,
+        "pass: prediction drift not judged: the reference is a profile and no checks.drift.prediction_column names the reference's predictions"
+    );
+    // 40 rows are too few, as for columns.
+    let run = drift("fixtures/domain/unseen.csv", REFERENCE);
+    assert!(prediction(&run).1.ends_with(": 40 values, fewer than min_rows 100: drift not judged"), "{}", prediction(&run).1);
 }

@@ -1,6 +1,7 @@
 //! Domain: the sample's values against what the graph itself says about each input column
-//! (read by `model::graph_domain`): categories an encoder never saw, values far from a Scaler's
-//! training mean (a units mistake), and values beyond every tree split on a column.
+//! (read by `model::graph_domain`): categories an encoder never saw, values many units from a
+//! Scaler's centre or many range widths outside a MinMaxScaler's range (a units mistake), and
+//! values beyond every tree split on a column.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use polars::prelude::Series;
 use super::{AuditContext, Check, Outcome, Status};
 use crate::config::DomainConfig;
 use crate::inputs::values;
-use crate::model::graph_domain::{ColumnDomain, GraphDomain, short};
+use crate::model::graph_domain::{CENTRED, ColumnDomain, GraphDomain, MINMAX, UNCENTRED, short};
 use crate::sample::{Sample, clip};
 
 pub struct Domain;
@@ -85,12 +86,16 @@ impl Check for Domain {
 /// What `ready explain domain` and README say.
 pub const EXPLANATION: &str = "What: reads the training contract the ONNX graph itself carries, for each input column \
      (followed through Cast, Identity, Concat, column Gather/Slice and Reshape): the categories a OneHotEncoder, \
-     LabelEncoder or CategoryMapper knows, a Scaler's offset and scale (a StandardScaler's training mean and std), \
+     LabelEncoder or CategoryMapper knows, a Scaler's offset and scale (skl2onnx writes a StandardScaler's \
+     training mean and 1/std, a RobustScaler's median and 1/IQR, a MaxAbsScaler's 0 and 1/max|x|: the graph does \
+     not say which, and the findings say so), the range a MinMaxScaler (exported as Mul and Add) maps onto [0, 1], \
      Imputer values, Normalizer settings and the range of the tree ensembles' split thresholds; where a column's path \
      goes through an operator ready does not follow, the details say so. Then it checks the sample's values: a \
      category the encoder never saw fails, naming the column, the value, its rows, the known categories and the \
-     closest one ('Self-emp' for 'Self-emp-inc'); a value more than `max_std` (10) standard deviations from a \
-     Scaler's mean warns, with its ratio to the mean (a units mistake: millimetres for metres, cents for euros); \
+     closest one ('Self-emp' for 'Self-emp-inc'); a value more than `max_std` (10) of a Scaler's units (its \
+     1/scale: a std, an IQR or a largest |value|) from its centre (offset) warns, with its ratio to the centre (a \
+     units mistake: millimetres for metres, cents for euros); a value outside a MinMaxScaler's range by more than \
+     `max_std` times the range's width warns the same way; \
      when at least `split_share` (0.9) of the rows lie beyond every tree split on a column, on one side, it warns \
      that the model cannot tell these values apart. Without a table sample it is skipped and the graph's facts are \
      listed in the details.\n\
@@ -152,6 +157,9 @@ pub fn judge(sample: &Sample, mapped: &[Mapped<'_>], config: &DomainConfig) -> V
         let Some(numbers) = values::floats(series) else { continue };
         if let Some((mean, std)) = m.domain.scaler {
             findings.extend(far_from_mean(&numbers, &m.column, mean, std, config.max_std));
+        }
+        if let Some(range) = m.domain.minmax {
+            findings.extend(outside_minmax(&numbers, &m.column, range, config.max_std));
         }
         if let Some((lo, hi)) = m.domain.thresholds {
             findings.extend(beyond_splits(&numbers, &m.column, (lo, hi), config.split_share));
@@ -273,7 +281,8 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
-/// Values more than `limit` standard deviations from the Scaler's mean.
+/// Values more than `limit` units (1/scale) from the Scaler's centre (offset). What the unit is
+/// (a std, an IQR, a largest |value|) the graph does not say, and the finding says so.
 fn far_from_mean(numbers: &[Option<f64>], column: &str, mean: f64, std: f64, limit: f64) -> Option<Finding> {
     if !(std > 0.0 && std.is_finite()) {
         return None;
@@ -286,19 +295,65 @@ fn far_from_mean(numbers: &[Option<f64>], column: &str, mean: f64, std: f64, lim
     let mut typical: Vec<f64> = far.iter().map(|(_, v)| *v).collect();
     typical.sort_by(f64::total_cmp);
     let median = typical[typical.len() / 2];
-    let ratio =
-        if mean != 0.0 { format!("; their median {} is {}× the mean: other units?", short(median), short(median / mean)) } else { String::new() };
+    let (reference, name) = if mean != 0.0 { (mean, "centre") } else { (std, "unit") };
+    let ratio = format!("; their median {} is {}× the Scaler's {name}: other units?", short(median), short(median / reference));
+    let what = if mean != 0.0 {
+        format!("more than {} units of {} from the Scaler's centre {} ({CENTRED})", short(limit), short(std), short(mean))
+    } else {
+        format!("beyond ±{} × {}, the Scaler's unit (it does not centre; {UNCENTRED})", short(limit), short(std))
+    };
     Some(Finding {
         status: Status::Warn,
         text: format!(
-            "column '{column}': {} of {present} values lie more than {} std from the Scaler's training mean {} (std {}): {} (farthest: row {row} value {}, {} std){ratio}",
+            "column '{column}': {} of {present} values lie {what}: {} (farthest: row {row} value {}, {} units){ratio}",
             rows.len(),
-            short(limit),
-            short(mean),
-            short(std),
             rows_text(&rows),
             short(value),
             short(((value - mean) / std).abs()),
+        ),
+    })
+}
+
+/// Values outside the range a MinMaxScaler maps onto [0, 1] by more than `limit` times its width.
+fn outside_minmax(numbers: &[Option<f64>], column: &str, (lo, hi): (f64, f64), limit: f64) -> Option<Finding> {
+    let width = hi - lo;
+    if !(width > 0.0 && width.is_finite()) {
+        return None;
+    }
+    let beyond = |v: f64| {
+        if v > hi {
+            (v - hi) / width
+        } else if v < lo {
+            (lo - v) / width
+        } else {
+            0.0
+        }
+    };
+    let far: Vec<(usize, f64)> = numbers.iter().enumerate().filter_map(|(row, v)| v.map(|v| (row, v))).filter(|(_, v)| beyond(*v) > limit).collect();
+    let (row, value) = *far.iter().max_by(|a, b| beyond(a.1).total_cmp(&beyond(b.1)))?;
+    let rows: Vec<usize> = far.iter().map(|(r, _)| *r).collect();
+    let present = numbers.iter().flatten().count();
+    let mut typical: Vec<f64> = far.iter().map(|(_, v)| *v).collect();
+    typical.sort_by(f64::total_cmp);
+    let median = typical[typical.len() / 2];
+    let side = if value > hi { "above its max" } else { "below its min" };
+    let (bound, word) = if median > hi { (hi, "max") } else { (lo, "min") };
+    let ratio = if bound != 0.0 {
+        format!("; their median {} is {}× the {word}: other units?", short(median), short(median / bound))
+    } else {
+        String::new()
+    };
+    Some(Finding {
+        status: Status::Warn,
+        text: format!(
+            "column '{column}': {} of {present} values lie outside [{}, {}] by more than {} times its width, the range the Mul/Add maps onto [0, 1] ({MINMAX}): {} (farthest: row {row} value {}, {} widths {side}){ratio}",
+            rows.len(),
+            short(lo),
+            short(hi),
+            short(limit),
+            rows_text(&rows),
+            short(value),
+            short(beyond(value)),
         ),
     })
 }
@@ -358,10 +413,34 @@ mod tests {
         let finding = far_from_mean(&numbers, "age", 50.0, 18.0, 10.0).unwrap();
         assert_eq!(
             finding.text,
-            "column 'age': 2 of 3 values lie more than 10 std from the Scaler's training mean 50 (std 18): rows 1, 3 \
-             (farthest: row 1 value 50000, 2775 std); their median 50000 is 1000× the mean: other units?"
+            "column 'age': 2 of 3 values lie more than 10 units of 18 from the Scaler's centre 50 (a StandardScaler's training \
+             mean and std, or a RobustScaler's median and IQR: the graph does not say which): rows 1, 3 \
+             (farthest: row 1 value 50000, 2775 units); their median 50000 is 1000× the Scaler's centre: other units?"
         );
         assert_eq!(far_from_mean(&[Some(90.0)], "age", 50.0, 18.0, 10.0), None);
+        // No centre (a MaxAbsScaler): the unit is the yardstick.
+        let finding = far_from_mean(&[Some(80.0), Some(-9000.0)], "hours", 0.0, 99.0, 10.0).unwrap();
+        assert_eq!(
+            finding.text,
+            "column 'hours': 1 of 2 values lie beyond ±10 × 99, the Scaler's unit (it does not centre; 1/scale is a \
+             MaxAbsScaler's largest training |value|, or a StandardScaler's std: the graph does not say which): row 1 \
+             (farthest: row 1 value -9000, 90.9091 units); their median -9000 is -90.9091× the Scaler's unit: other units?"
+        );
+    }
+
+    #[test]
+    fn values_far_outside_a_minmax_range_warn_in_range_widths() {
+        // Range [10, 20]: 250 is 23 widths above the max, 15 and 25 are not judged here.
+        let numbers = vec![Some(15.0), Some(25.0), Some(250.0), None, Some(-500.0)];
+        let finding = outside_minmax(&numbers, "income", (10.0, 20.0), 10.0).unwrap();
+        assert_eq!(
+            finding.text,
+            "column 'income': 2 of 4 values lie outside [10, 20] by more than 10 times its width, the range the Mul/Add \
+             maps onto [0, 1] (skl2onnx's MinMaxScaler export: its training range if feature_range was (0, 1)): rows 2, 4 \
+             (farthest: row 4 value -500, 51 widths below its min); their median 250 is 12.5× the max: other units?"
+        );
+        assert_eq!(outside_minmax(&[Some(25.0)], "income", (10.0, 20.0), 10.0), None);
+        assert_eq!(outside_minmax(&[Some(25.0)], "income", (10.0, 10.0), 10.0), None);
     }
 
     #[test]

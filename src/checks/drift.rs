@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 
 use super::{AuditContext, Check, Outcome, Status};
+use crate::compare::{Scalar, all_scalars, row_axis, row_scalars_along};
 use crate::config::DriftConfig;
 use crate::inputs::reference::{CategoricalProfile, ColumnProfile, NumericProfile, Profile};
 use crate::inputs::values;
 use crate::model::graph_domain::short;
+use crate::runtime::{NamedOutput, OutputValue};
 use crate::sample::{Sample, clip};
 use crate::stats::drift;
 
@@ -25,8 +27,11 @@ pub const EXPLANATION: &str = "What: with --reference (training rows as CSV or P
      had warn; missing values where the reference had none warn; with at least `min_rows` (100) sample rows, the PSI \
      on 10 quantile bins of the reference (categories: one bin per reference category plus one for unseen ones; an \
      empty bin counts as a share of 1e-4) warns at `psi_warn` (0.1) and fails at `psi_fail` (0.25). The two-sample \
-     KS statistic (numbers) and the chi-squared statistic (categories) are reported with their p-values. Skipped \
-     without --reference or without a table sample.\n\
+     KS statistic (numbers) and the chi-squared statistic (categories) are reported with their p-values. \
+     Prediction drift: the model's first output (first value per row: a label, a value, the first probability) on \
+     the sample against the reference's predictions (the column `prediction_column`, else the model run on \
+     `prediction_rows` (2000) evenly spaced reference rows), by the same PSI thresholds. Skipped without \
+     --reference or without a table sample.\n\
      Why: a model is only as good as the match between serving and training data: a shifted distribution, a new \
      category or a column that suddenly has gaps moves predictions without any error.\n\
      Fix: find the upstream change (a new data source, a unit or encoding change, a broken join); if the new \
@@ -72,7 +77,165 @@ impl Check for Drift {
             let names: Vec<String> = missing.iter().map(|m| format!("'{m}'")).collect();
             findings.push((Status::Pass, format!("not in the reference (not compared): {}", names.join(", "))));
         }
-        outcome(findings, scores, compared.len(), sample.rows(), reference)
+        let (finding, prediction) = prediction_drift(ctx, sample, reference, config);
+        findings.push(finding);
+        let outcome = outcome(findings, scores, compared.len(), sample.rows(), reference);
+        match prediction {
+            Some(metric) => outcome.with_metric("prediction", metric),
+            None => outcome,
+        }
+    }
+}
+
+/// The model's main prediction per row: its first output, the first value of each row.
+#[derive(Debug, Clone, PartialEq)]
+enum Predictions {
+    Numbers(Vec<f64>),
+    Labels(Vec<String>),
+}
+
+/// The first output's first value per row (a label, a regression value, the first probability
+/// column, the first key of a ZipMap), with the output's name and which value that is.
+fn main_prediction(outputs: &[NamedOutput], rows: usize) -> Result<(String, String, Predictions), String> {
+    let output = outputs.first().ok_or("the model has no output")?;
+    let unread = || format!("output '{}' has no value per row that ready reads", output.name);
+    let (what, scalars): (String, Vec<Scalar>) = match &output.value {
+        OutputValue::Sequence(items) if items.len() == rows => {
+            let first = |item: &OutputValue| match item {
+                OutputValue::Map(entries) => entries.first().map(|(key, v)| (format!("the value of its first key '{key}'"), Scalar::Float(*v))),
+                other => all_scalars(other).into_iter().next().map(|s| ("its first value per row".to_string(), s)),
+            };
+            let picked: Vec<(String, Scalar)> = items.iter().map(first).collect::<Option<_>>().ok_or_else(unread)?;
+            (picked.first().map(|(w, _)| w.clone()).unwrap_or_default(), picked.into_iter().map(|(_, s)| s).collect())
+        }
+        value => {
+            let axis = row_axis(value, rows).ok_or_else(unread)?;
+            let per_row = match value {
+                OutputValue::Tensor(t) => t.len() / rows.max(1),
+                _ => 1,
+            };
+            let what = if per_row > 1 { format!("the first of its {per_row} values per row") } else { "its value per row".to_string() };
+            let scalars =
+                (0..rows).map(|r| row_scalars_along(value, axis, r).and_then(|v| v.into_iter().next())).collect::<Option<_>>().ok_or_else(unread)?;
+            (what, scalars)
+        }
+    };
+    let predictions = if scalars.iter().all(|s| matches!(s, Scalar::Float(_))) {
+        Predictions::Numbers(scalars.iter().map(|s| if let Scalar::Float(v) = s { *v } else { f64::NAN }).collect())
+    } else {
+        Predictions::Labels(scalars.iter().map(|s| if let Scalar::Text(t) = s { t.clone() } else { s.to_string() }).collect())
+    };
+    Ok((output.name.clone(), what, predictions))
+}
+
+/// The model's main prediction on `sample`, run once.
+fn predict(
+    ctx: &AuditContext<'_>,
+    sample: &Sample,
+    binding: Option<&super::schema_parity::Binding>,
+) -> Result<(String, String, Predictions), String> {
+    let runner = ctx.runner.as_ref().map_err(|_| "the model did not load".to_string())?;
+    let batch = binding.and_then(|b| b.batch.as_ref()).ok_or("the rows do not match the model's inputs (see schema_parity)")?;
+    let outputs = runner.run(batch).map_err(|e| format!("inference failed: {}", super::empty_batch::first_line(&e.message)))?;
+    main_prediction(&outputs, sample.rows())
+}
+
+/// The reference's predictions as a column profile, and where they come from: the configured
+/// `prediction_column`, else the model run on the reference's evenly spaced rows.
+fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &DriftConfig) -> Result<(String, ColumnProfile), (Status, String)> {
+    if let Some(column) = &config.prediction_column {
+        return match reference.columns.get(column) {
+            Some(profile) => Ok((format!("the reference's column '{column}'"), profile.clone())),
+            None => Err((
+                Status::Warn,
+                format!("checks.drift.prediction_column '{column}' is not a column of the reference: prediction drift not judged"),
+            )),
+        };
+    }
+    let Some(rows) = &reference.row_sample else {
+        return Err((
+            Status::Pass,
+            "prediction drift not judged: the reference is a profile and no checks.drift.prediction_column names the reference's predictions"
+                .to_string(),
+        ));
+    };
+    let sample = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: rows.0.clone() };
+    let binding = ctx.bind(&sample);
+    let (_, _, predictions) = predict(ctx, &sample, binding.as_ref())
+        .map_err(|why| (Status::Pass, format!("prediction drift not judged: on the reference rows, {why}")))?;
+    let source = format!("the model's predictions on {} evenly spaced reference rows", sample.rows());
+    let profile = match predictions {
+        Predictions::Numbers(v) => {
+            ColumnProfile::Numeric(crate::inputs::reference::numeric_profile(&v.into_iter().map(Some).collect::<Vec<_>>(), config.bins))
+        }
+        Predictions::Labels(v) => {
+            ColumnProfile::Categorical(crate::inputs::reference::categorical_profile(&v.into_iter().map(Some).collect::<Vec<_>>()))
+        }
+    };
+    Ok((source, profile))
+}
+
+/// The model's main prediction on the sample, or on `cap` evenly spaced rows of a larger one
+/// (then said in the returned text).
+fn sample_predictions(ctx: &AuditContext<'_>, sample: &Sample, cap: usize) -> Result<(String, String, Predictions, String), String> {
+    if sample.rows() <= cap {
+        let (output, what, predictions) = predict(ctx, sample, ctx.binding())?;
+        return Ok((output, what, predictions, String::new()));
+    }
+    let frame = crate::inputs::reference::even_rows(&sample.frame, cap).map_err(|e| format!("cannot pick sample rows: {e}"))?;
+    let rows = Sample { path: sample.path.clone(), format: sample.format, frame };
+    let (output, what, predictions) = predict(ctx, &rows, ctx.bind(&rows).as_ref())?;
+    Ok((output, what, predictions, format!(" on {cap} evenly spaced sample rows")))
+}
+
+/// The sample's predictions against the reference's: one finding, and the metric.
+fn prediction_drift(
+    ctx: &AuditContext<'_>,
+    sample: &Sample,
+    reference: &Profile,
+    config: &DriftConfig,
+) -> ((Status, String), Option<serde_json::Value>) {
+    if config.prediction_rows == 0 {
+        return ((Status::Pass, "prediction drift not judged: checks.drift.prediction_rows is 0".to_string()), None);
+    }
+    let (source, profile) = match reference_predictions(ctx, reference, config) {
+        Ok(found) => found,
+        Err(finding) => return (finding, None),
+    };
+    let (output, what, predictions, rows) = match sample_predictions(ctx, sample, config.prediction_rows) {
+        Ok(found) => found,
+        Err(why) => return ((Status::Pass, format!("prediction drift not judged: on the sample, {why}")), None),
+    };
+    let label = format!("prediction '{output}' (the model's first output, {what}){rows} against {source}");
+    let judged = match (&profile, predictions) {
+        (ColumnProfile::Numeric(reference), predictions) => {
+            let numbers: Option<Vec<f64>> = match predictions {
+                Predictions::Numbers(v) => Some(v),
+                Predictions::Labels(v) => v.iter().map(|t| t.parse().ok()).collect(),
+            };
+            let Some(numbers) = numbers else {
+                return ((Status::Warn, format!("{label}: the predictions are text labels, the reference's are numbers")), None);
+            };
+            let mut sorted: Vec<f64> = numbers.into_iter().filter(|v| v.is_finite()).collect();
+            sorted.sort_by(f64::total_cmp);
+            not_judged(sorted.len(), reference.count, config).map_or_else(|| Ok(numeric_drift(&label, &sorted, reference, config)), Err)
+        }
+        (ColumnProfile::Categorical(reference), predictions) => {
+            let labels: Vec<String> = match predictions {
+                Predictions::Labels(v) => v,
+                Predictions::Numbers(v) => v.iter().map(|x| x.to_string()).collect(),
+            };
+            let mut counts: Vec<u64> = reference.categories.keys().map(|k| labels.iter().filter(|l| *l == k).count() as u64).collect();
+            counts.push(labels.iter().filter(|l| !reference.categories.contains_key(*l)).count() as u64);
+            not_judged(labels.len(), reference.count, config).map_or_else(|| Ok(categorical_drift(&label, &counts, reference, config)), Err)
+        }
+    };
+    match judged {
+        Ok((finding, score)) => {
+            let metric = serde_json::json!({ "output": output, "value": what, "reference": source, "score": score });
+            (finding, Some(metric))
+        }
+        Err(why) => ((Status::Pass, format!("{label}: {why}: drift not judged")), None),
     }
 }
 
@@ -189,17 +352,24 @@ fn numeric(name: &str, cells: &[Option<f64>], reference: &NumericProfile, config
     }
     let mut sorted: Vec<f64> = present.iter().map(|(_, v)| *v).collect();
     sorted.sort_by(f64::total_cmp);
-    let psi = drift::psi(&reference.bin_counts, &drift::bin_counts(&sorted, &reference.bin_edges));
+    let (finding, score) = numeric_drift(&format!("column '{name}'"), &sorted, reference, config);
+    findings.push(finding);
+    (findings, Some(score))
+}
+
+/// PSI and KS of ascending `sorted` values against a numeric reference; `label` names them.
+fn numeric_drift(label: &str, sorted: &[f64], reference: &NumericProfile, config: &DriftConfig) -> ((Status, String), Score) {
+    let psi = drift::psi(&reference.bin_counts, &drift::bin_counts(sorted, &reference.bin_edges));
     let ks = match &reference.sorted {
-        Some(values) => drift::ks_statistic(values, &sorted),
-        None => drift::ks_against_quantiles(&reference.quantiles, &sorted),
+        Some(values) => drift::ks_statistic(values, sorted),
+        None => drift::ks_against_quantiles(&reference.quantiles, sorted),
     };
     let p_value = drift::ks_p_value(ks, reference.count as usize, sorted.len());
     let status = psi_status(psi, config);
-    findings.push((
+    let finding = (
         status,
         format!(
-            "column '{name}': PSI {} on {} reference quantile bins, KS {} (p = {}); mean {} vs {} in the reference",
+            "{label}: PSI {} on {} reference quantile bins, KS {} (p = {}); mean {} vs {} in the reference",
             short(psi),
             reference.bin_counts.len(),
             short(ks),
@@ -207,8 +377,8 @@ fn numeric(name: &str, cells: &[Option<f64>], reference: &NumericProfile, config
             short(sorted.iter().sum::<f64>() / sorted.len() as f64),
             reference.mean.map_or("-".to_string(), short)
         ),
-    ));
-    (findings, Some(Score { psi, ks: Some(ks), chi_squared: None, p_value }))
+    );
+    (finding, Score { psi, ks: Some(ks), chi_squared: None, p_value })
 }
 
 fn categorical(name: &str, cells: &[Option<String>], reference: &CategoricalProfile, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
@@ -236,21 +406,62 @@ fn categorical(name: &str, cells: &[Option<String>], reference: &CategoricalProf
         return (findings, None);
     }
     let unseen_count: u64 = unseen.iter().map(|(_, r)| r.len() as u64).sum();
-    let mut reference_counts: Vec<u64> = reference.categories.values().copied().collect();
     let mut current_counts: Vec<u64> = counts.values().copied().collect();
-    reference_counts.push(0);
     current_counts.push(unseen_count);
-    let psi = drift::psi(&reference_counts, &current_counts);
-    let (chi, p_value) = drift::chi_squared(&reference_counts, &current_counts);
-    findings.push((
+    let (finding, score) = categorical_drift(&format!("column '{name}'"), &current_counts, reference, config);
+    findings.push(finding);
+    (findings, Some(score))
+}
+
+/// PSI and chi-squared of `current` counts (one per reference category, in its order, then the
+/// unseen ones) against a categorical reference; `label` names them.
+fn categorical_drift(label: &str, current: &[u64], reference: &CategoricalProfile, config: &DriftConfig) -> ((Status, String), Score) {
+    let mut reference_counts: Vec<u64> = reference.categories.values().copied().collect();
+    reference_counts.push(0);
+    let psi = drift::psi(&reference_counts, current);
+    let (chi, p_value) = drift::chi_squared(&reference_counts, current);
+    let finding = (
         psi_status(psi, config),
         format!(
-            "column '{name}': PSI {} over {} reference categories (+1 bin for unseen ones), chi-squared {} (p = {})",
+            "{label}: PSI {} over {} reference categories (+1 bin for unseen ones), chi-squared {} (p = {})",
             short(psi),
             reference.categories.len(),
             short(chi),
             short(p_value)
         ),
-    ));
-    (findings, Some(Score { psi, ks: None, chi_squared: Some(chi), p_value }))
+    );
+    (finding, Score { psi, ks: None, chi_squared: Some(chi), p_value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::TensorData;
+    use ndarray::{ArrayD, IxDyn};
+
+    fn output(name: &str, value: OutputValue) -> NamedOutput {
+        NamedOutput { name: name.to_string(), value }
+    }
+
+    #[test]
+    fn the_main_prediction_is_the_first_outputs_first_value_per_row() {
+        let labels = TensorData::I64(ArrayD::from_shape_vec(IxDyn(&[3]), vec![0, 1, 1]).unwrap());
+        let probabilities = TensorData::F32(ArrayD::from_shape_vec(IxDyn(&[3, 2]), vec![0.75, 0.25, 0.5, 0.5, 0.125, 0.875]).unwrap());
+        let outputs = [output("label", OutputValue::Tensor(labels)), output("probabilities", OutputValue::Tensor(probabilities.clone()))];
+        let (name, what, predictions) = main_prediction(&outputs, 3).unwrap();
+        assert_eq!((name.as_str(), what.as_str()), ("label", "its value per row"));
+        assert_eq!(predictions, Predictions::Labels(vec!["0".into(), "1".into(), "1".into()]));
+
+        let (_, what, predictions) = main_prediction(&outputs[1..], 3).unwrap();
+        assert_eq!(what, "the first of its 2 values per row");
+        assert_eq!(predictions, Predictions::Numbers(vec![0.75, 0.5, 0.125]));
+
+        // A ZipMap: the first key's probability.
+        let maps = (0..2).map(|r| OutputValue::Map(vec![("0".into(), 0.5 + r as f64 / 4.0), ("1".into(), 0.5 - r as f64 / 4.0)])).collect();
+        let (_, what, predictions) = main_prediction(&[output("zip", OutputValue::Sequence(maps))], 2).unwrap();
+        assert_eq!((what.as_str(), predictions), ("the value of its first key '0'", Predictions::Numbers(vec![0.5, 0.75])));
+
+        assert_eq!(main_prediction(&outputs[1..], 4).unwrap_err(), "output 'probabilities' has no value per row that ready reads");
+        assert_eq!(main_prediction(&[], 4).unwrap_err(), "the model has no output");
+    }
 }

@@ -286,18 +286,30 @@ impl<'a> AuditContext<'a> {
                 if let Some(set) = self.tensors {
                     return Some(schema_parity::bind_tensors(set, runner.inputs(), &rules));
                 }
-                let sample = self.sample?;
-                let configured = self.config.checks.schema_parity.feature_names.clone();
-                let metadata = self.artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
-                let named = match (configured, metadata) {
-                    (Some(names), _) => Some((names, schema_parity::NamesFrom::Config)),
-                    (None, Some(names)) => Some((names, schema_parity::NamesFrom::ModelMetadata)),
-                    (None, None) => None,
-                };
-                let named = named.as_ref().map(|(names, from)| (names.as_slice(), *from));
-                Some(schema_parity::bind(sample, runner.inputs(), named, &rules))
+                self.bind(self.sample?)
             })
             .as_ref()
+    }
+
+    /// `sample` matched against the model inputs as the sample is (the reference's rows, for
+    /// prediction drift); `None` without a model.
+    pub fn bind(&self, sample: &Sample) -> Option<schema_parity::Binding> {
+        let runner = self.runner.as_ref().ok()?;
+        let settings = &self.config.checks.schema_parity;
+        let positional = match settings.positional_columns {
+            crate::config::PositionalColumns::Warn => Status::Warn,
+            crate::config::PositionalColumns::Fail => Status::Fail,
+        };
+        let rules = schema_parity::Rules { tolerance: settings.float_tolerance, positional, domain: &self.artifact.domain };
+        let configured = self.config.checks.schema_parity.feature_names.clone();
+        let metadata = self.artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
+        let named = match (configured, metadata) {
+            (Some(names), _) => Some((names, schema_parity::NamesFrom::Config)),
+            (None, Some(names)) => Some((names, schema_parity::NamesFrom::ModelMetadata)),
+            (None, None) => None,
+        };
+        let named = named.as_ref().map(|(names, from)| (names.as_slice(), *from));
+        Some(schema_parity::bind(sample, runner.inputs(), named, &rules))
     }
 
     /// The loaded model and its smallest valid request (from the sample, else synthetic), or

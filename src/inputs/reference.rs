@@ -30,6 +30,30 @@ pub struct Profile {
     /// Rows in the reference.
     pub rows: u64,
     pub columns: BTreeMap<String, ColumnProfile>,
+    /// Evenly spaced rows of reference data (never of a profile), for running the model on
+    /// (prediction drift); never written.
+    #[serde(skip)]
+    pub row_sample: Option<RowSample>,
+}
+
+/// Rows kept from reference data: rows i·n/k for i = 0..k (the same rows every run).
+#[derive(Debug, Clone)]
+pub struct RowSample(pub DataFrame);
+
+impl PartialEq for RowSample {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.equals_missing(&other.0)
+    }
+}
+
+/// Rows i·n/k, i = 0..k, of `frame` (all rows when k ≥ n).
+pub fn even_rows(frame: &DataFrame, k: usize) -> PolarsResult<DataFrame> {
+    let n = frame.height();
+    if k >= n {
+        return Ok(frame.clone());
+    }
+    let picked: Vec<IdxSize> = (0..k).map(|i| (i * n / k) as IdxSize).collect();
+    frame.take(&IdxCa::from_vec(PlSmallStr::from("rows"), picked))
 }
 
 /// One reference column.
@@ -83,25 +107,103 @@ pub struct CategoricalProfile {
     pub categories: BTreeMap<String, u64>,
 }
 
+/// What to keep besides the profile when reading reference data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Keep {
+    /// Evenly spaced rows of the data ([`RowSample`]); 0 keeps none.
+    pub rows: usize,
+    /// Each numeric column's sorted values (exact KS in an audit; `ready profile` drops them).
+    pub sorted: bool,
+}
+
 /// Reads `--reference`: a profile (`.json`) or data (`.csv`, `.parquet`), keeping only `columns`
-/// when given. Columns in `categorical` are profiled as categories whatever their type (an
-/// integer code an encoder reads). Errors are one line naming the file.
-pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<String>, bins: usize) -> Result<Profile, String> {
+/// when given, and what `keep` asks for. Columns in `categorical` are profiled as categories
+/// whatever their type (an integer code an encoder reads). Errors are one line naming the file.
+/// Parquet is read a few columns at a time (as many as there are cores, profiled in parallel),
+/// so memory holds those columns, not the file.
+pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<String>, bins: usize, keep: Keep) -> Result<Profile, String> {
     let shown = path.display();
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("{shown}: {e}"))?;
     if extension == "json" {
         return read_profile(path);
     }
+    if matches!(extension.as_str(), "parquet" | "pq") {
+        return load_parquet(path, columns, categorical, bins, keep);
+    }
     let frame = read_frame(path, &extension, columns)?;
     if frame.width() == 0 {
         // None of the asked columns is in the file: nothing to compare, said by the check.
-        return Ok(Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new() });
+        return Ok(Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None });
     }
     if frame.height() == 0 {
         return Err(format!("{shown}: the reference has no rows"));
     }
-    Ok(profile_frame(&frame, categorical, bins))
+    let mut profile = profile_frame(&frame, categorical, bins);
+    if keep.rows > 0 {
+        let rows = even_rows(&frame, keep.rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
+        profile.row_sample = Some(RowSample(rows));
+    }
+    Ok(without_sorted(profile, keep))
+}
+
+/// Drops the sorted values unless `keep` asks for them.
+fn without_sorted(mut profile: Profile, keep: Keep) -> Profile {
+    if !keep.sorted {
+        for column in profile.columns.values_mut() {
+            if let ColumnProfile::Numeric(n) = column {
+                n.sorted = None;
+            }
+        }
+    }
+    profile
+}
+
+/// A Parquet reference, read and profiled a group of columns at a time (the projection reads
+/// only those column chunks).
+fn load_parquet(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<String>, bins: usize, keep: Keep) -> Result<Profile, String> {
+    let shown = path.display();
+    crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet reference: {e}"))?;
+    let available = parquet_columns(path)?;
+    let names: Vec<String> = match columns {
+        Some(asked) => asked.iter().filter(|c| available.contains(c)).cloned().collect(),
+        None => available,
+    };
+    let mut profile = Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None };
+    let group = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let mut kept: Option<DataFrame> = None;
+    // The next group is read while this one is profiled (two groups in memory at most).
+    let frames = std::thread::scope(|scope| -> Result<Vec<Profile>, String> {
+        let mut chunks = names.chunks(group);
+        let read = |chunk: &'_ [String]| {
+            let chunk = chunk.to_vec();
+            scope.spawn(move || read_frame(path, "parquet", Some(&chunk)))
+        };
+        let mut next = chunks.next().map(read);
+        let mut parts = Vec::new();
+        while let Some(handle) = next.take() {
+            let frame = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            next = chunks.next().map(read);
+            if frame.height() == 0 {
+                return Err(format!("{shown}: the reference has no rows"));
+            }
+            if keep.rows > 0 {
+                let rows = even_rows(&frame, keep.rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
+                kept = Some(match kept.take() {
+                    None => rows,
+                    Some(before) => before.hstack(rows.columns()).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?,
+                });
+            }
+            parts.push(without_sorted(profile_frame(&frame, categorical, bins), keep));
+        }
+        Ok(parts)
+    })?;
+    for part in frames {
+        profile.rows = part.rows;
+        profile.columns.extend(part.columns);
+    }
+    profile.row_sample = kept.map(RowSample);
+    Ok(profile)
 }
 
 fn read_profile(path: &Path) -> Result<Profile, String> {
@@ -187,32 +289,54 @@ fn csv_header(path: &Path) -> Result<Vec<String>, String> {
     Ok(head.get_column_names().into_iter().map(|n| n.to_string()).collect())
 }
 
-/// The profile of every column of `frame`.
+/// The profile of every column of `frame`, the columns profiled in parallel threads.
 pub fn profile_frame(frame: &DataFrame, categorical: &BTreeSet<String>, bins: usize) -> Profile {
-    let mut columns = BTreeMap::new();
-    for column in frame.columns() {
-        let name = column.name().to_string();
-        let series = column.as_materialized_series();
-        let numeric = !categorical.contains(&name) && series.dtype().is_primitive_numeric();
-        let profile = if numeric { values::floats(series).map(|v| ColumnProfile::Numeric(numeric_profile(&v, bins))) } else { None };
-        let profile = profile.or_else(|| values::texts(series).map(|t| ColumnProfile::Categorical(categorical_profile(&t))));
-        if let Some(profile) = profile {
-            columns.insert(name, profile);
+    let profiled: Vec<(String, Option<ColumnProfile>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = frame.columns().iter().map(|column| scope.spawn(move || profile_column(column, categorical, bins))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    let columns = profiled.into_iter().filter_map(|(name, p)| Some((name, p?))).collect();
+    Profile { ready_profile: PROFILE_VERSION, rows: frame.height() as u64, columns, row_sample: None }
+}
+
+fn profile_column(column: &Column, categorical: &BTreeSet<String>, bins: usize) -> (String, Option<ColumnProfile>) {
+    let name = column.name().to_string();
+    let series = column.as_materialized_series();
+    let numeric = !categorical.contains(&name) && series.dtype().is_primitive_numeric();
+    let profile = if numeric { finite_values(series).map(|(v, cells)| ColumnProfile::Numeric(sorted_profile(v, cells, bins))) } else { None };
+    let profile = profile.or_else(|| values::texts(series).map(|t| ColumnProfile::Categorical(categorical_profile(&t))));
+    (name, profile)
+}
+
+/// The finite values of a numeric column (null, NaN and ±inf left out) and its length.
+fn finite_values(series: &Series) -> Option<(Vec<f64>, usize)> {
+    let cast = series.cast(&DataType::Float64).ok()?;
+    let ca = cast.f64().ok()?;
+    let mut values = Vec::with_capacity(ca.len() - ca.null_count());
+    for array in ca.downcast_iter() {
+        if array.validity().is_none_or(|v| v.unset_bits() == 0) {
+            values.extend(array.values().iter().copied().filter(|v| v.is_finite()));
+        } else {
+            values.extend(array.iter().flatten().copied().filter(|v| v.is_finite()));
         }
     }
-    Profile { ready_profile: PROFILE_VERSION, rows: frame.height() as u64, columns }
+    Some((values, ca.len()))
 }
 
 /// Numeric statistics, drift bins and quantiles of one column's cells.
 pub fn numeric_profile(cells: &[Option<f64>], bins: usize) -> NumericProfile {
-    let mut sorted: Vec<f64> = cells.iter().flatten().copied().filter(|v| v.is_finite()).collect();
-    sorted.sort_by(f64::total_cmp);
+    sorted_profile(cells.iter().flatten().copied().filter(|v| v.is_finite()).collect(), cells.len(), bins)
+}
+
+/// The profile of `values` (finite) out of `cells` cells; sorts them.
+fn sorted_profile(mut sorted: Vec<f64>, cells: usize, bins: usize) -> NumericProfile {
+    sorted.sort_unstable_by(f64::total_cmp);
     let count = sorted.len() as u64;
-    let nulls = cells.len() as u64 - count;
+    let nulls = cells as u64 - count;
     let mean = (count > 0).then(|| sorted.iter().sum::<f64>() / count as f64);
     let std = mean.map(|m| (sorted.iter().map(|v| (v - m).powi(2)).sum::<f64>() / count as f64).sqrt());
     let bin_edges = drift::quantile_edges(&sorted, bins);
-    let bin_counts = drift::bin_counts(&sorted, &bin_edges);
+    let bin_counts = drift::sorted_bin_counts(&sorted, &bin_edges);
     let quantiles = if sorted.is_empty() {
         Vec::new()
     } else {
@@ -273,6 +397,9 @@ mod tests {
         let back: Profile = serde_json::from_str(&text).unwrap();
         let ColumnProfile::Numeric(age) = &back.columns["age"] else { panic!() };
         assert_eq!(age.sorted, None);
+        // Evenly spaced rows: 0, 1 of 3 at k = 2; all of them at k ≥ 3.
+        assert_eq!(even_rows(&frame, 2).unwrap().column("age").unwrap().as_materialized_series().i64().unwrap().to_vec(), [Some(30), Some(40)]);
+        assert_eq!(even_rows(&frame, 5).unwrap().height(), 3);
         // An integer code an encoder reads is profiled as categories.
         let coded = profile_frame(&frame, &BTreeSet::from(["age".to_string()]), 10);
         assert!(matches!(coded.columns["age"], ColumnProfile::Categorical(_)));

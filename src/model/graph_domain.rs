@@ -1,13 +1,25 @@
-//! The domain of each input column as the graph itself states it: a Scaler's offset and scale
-//! (a StandardScaler's training mean and standard deviation), Normalizer and Imputer settings,
-//! the range the split thresholds of tree ensembles span, and the categories encoders
-//! (OneHotEncoder, LabelEncoder, CategoryMapper) know. Read from the ONNX protobuf alone;
-//! nothing is run.
+//! The domain of each input column as the graph itself states it: a Scaler's offset and scale,
+//! the range a Mul/Add pair maps onto [0, 1], Normalizer and Imputer settings, the range the
+//! split thresholds of tree ensembles span, and the categories encoders (OneHotEncoder,
+//! LabelEncoder, CategoryMapper) know. Read from the ONNX protobuf alone; nothing is run.
+//!
+//! What the scalers become (skl2onnx 1.20): StandardScaler and RobustScaler are a `Scaler` with
+//! offset = training mean / median and scale = 1/std / 1/IQR, MaxAbsScaler (and a StandardScaler
+//! without centring) a `Scaler` with offset 0 and scale = 1/largest |value| (1/std): the graph
+//! cannot tell these apart, and the wording says so. MinMaxScaler is `Cast`, `Mul` by scale_ and
+//! `Add` of min_: the raw range it maps onto [0, 1] is its training range when feature_range is
+//! the default (0, 1).
+//!
+//! Trees: TreeEnsembleClassifier/Regressor (ai.onnx.ml 1 and 3: `nodes_values` or
+//! `nodes_values_as_tensor`, `LEAF` entries skipped) and the ai.onnx.ml 5 `TreeEnsemble`
+//! (`nodes_splits` tensor, modes as a uint8 tensor; its leaves live apart, in `leaf_*`; a
+//! set-membership split has no threshold and is not counted).
 //!
 //! Columns are followed from a graph input through Cast, Identity, Concat (axis 1), column
 //! selection with constant indices (Gather, ArrayFeatureExtractor, Slice), Reshape to
-//! `[-1, width]`, Imputer and Scaler (thresholds behind a Scaler are mapped back to raw values).
-//! Where a column's path goes through another operator, [`GraphDomain::unfollowed`] names it.
+//! `[-1, width]`, Imputer, Scaler and Mul/Add by constants (thresholds behind them are mapped
+//! back to raw values). Where a column's path goes through another operator,
+//! [`GraphDomain::unfollowed`] names it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,9 +28,12 @@ use prost::Message;
 /// What the graph says about one input column.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ColumnDomain {
-    /// The Scaler's (offset, 1/scale) for this column, in raw units: a StandardScaler's training
-    /// mean and standard deviation.
+    /// The Scaler's (offset, 1/|scale|) for this column, in raw units: its centre and unit (a
+    /// StandardScaler's training mean and std, a RobustScaler's median and IQR; with offset 0, a
+    /// MaxAbsScaler's largest |value| or an uncentred StandardScaler's std).
     pub scaler: Option<(f64, f64)>,
+    /// The raw range a constant Mul then Add (skl2onnx's MinMaxScaler) maps onto [0, 1].
+    pub minmax: Option<(f64, f64)>,
     /// The smallest and largest split threshold on this column, in raw units.
     pub thresholds: Option<(f64, f64)>,
     /// How many tree splits test this column.
@@ -72,13 +87,14 @@ impl GraphDomain {
         if !column.categories.is_empty() {
             return Some(column.categories[row % column.categories.len()].clone());
         }
-        let (lo, hi) = match (column.thresholds, column.scaler) {
-            (Some((lo, hi)), _) => {
+        let (lo, hi) = match (column.thresholds, column.minmax, column.scaler) {
+            (Some((lo, hi)), _, _) => {
                 let margin = ((hi - lo) * 0.1).max(1e-3);
                 (lo - margin, hi + margin)
             }
-            (None, Some((mean, std))) => (mean - 2.0 * std, mean + 2.0 * std),
-            (None, None) => return None,
+            (None, Some(range), _) => range,
+            (None, None, Some((mean, std))) => (mean - 2.0 * std, mean + 2.0 * std),
+            (None, None, None) => return None,
         };
         // Rows walk the range in a different order per column so that columns do not move together.
         let k = (row * 7 + index * 3) % rows.max(1);
@@ -110,8 +126,15 @@ impl ColumnDomain {
             let more = if self.categories.len() > 12 { format!(" and {} more", self.categories.len() - 12) } else { String::new() };
             parts.push(format!("{encoder} knows {} categories: {}{more}", self.categories.len(), shown.join(", ")));
         }
-        if let Some((mean, std)) = self.scaler {
-            parts.push(format!("Scaler offset {} scale 1/{} (a StandardScaler's training mean and std)", short(mean), short(std)));
+        if let Some((centre, unit)) = self.scaler {
+            parts.push(if centre == 0.0 {
+                format!("Scaler offset 0 scale 1/{} (no centring: {UNCENTRED})", short(unit))
+            } else {
+                format!("Scaler offset {} scale 1/{} ({CENTRED})", short(centre), short(unit))
+            });
+        }
+        if let Some((lo, hi)) = self.minmax {
+            parts.push(format!("Mul/Add maps [{}, {}] onto [0, 1] ({MINMAX})", short(lo), short(hi)));
         }
         if let Some(value) = self.imputed {
             parts.push(format!("Imputer fills missing values with {}", short(value)));
@@ -125,6 +148,13 @@ impl ColumnDomain {
         parts.join("; ")
     }
 }
+
+/// What a centred Scaler's offset and scale are, as far as the graph tells.
+pub const CENTRED: &str = "a StandardScaler's training mean and std, or a RobustScaler's median and IQR: the graph does not say which";
+/// What an uncentred Scaler's scale is, as far as the graph tells.
+pub const UNCENTRED: &str = "1/scale is a MaxAbsScaler's largest training |value|, or a StandardScaler's std: the graph does not say which";
+/// What a Mul/Add pair's [0, 1] range is.
+pub const MINMAX: &str = "skl2onnx's MinMaxScaler export: its training range if feature_range was (0, 1)";
 
 /// A number in at most 6 significant digits.
 pub fn short(value: f64) -> String {
@@ -153,7 +183,9 @@ pub fn read(bytes: &[u8]) -> GraphDomain {
         match input_width(input) {
             Ok(width) => {
                 let text = input.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()).is_some_and(|t| t.elem_type == STRING);
-                let sources = (0..width).map(|index| Some(Source { input: input.name.clone(), index, mean: 0.0, scale: 1.0, text })).collect();
+                let sources = (0..width)
+                    .map(|index| Some(Source { input: input.name.clone(), index, mean: 0.0, scale: 1.0, text, multiplied: false }))
+                    .collect();
                 tensors.insert(input.name.clone(), sources);
             }
             Err(why) => {
@@ -162,8 +194,10 @@ pub fn read(bytes: &[u8]) -> GraphDomain {
         }
     }
     let indices: BTreeMap<String, Vec<i64>> = graph.initializer.iter().filter_map(|t| Some((t.name.clone(), t.int64s()?))).collect();
+    let floats: BTreeMap<String, Vec<f64>> = graph.initializer.iter().filter_map(|t| Some((t.name.clone(), t.floats()?))).collect();
+    let constants = Constants { indices, floats };
     for node in &graph.node {
-        let followed = follow(node, &mut tensors, &indices, &mut domain);
+        let followed = follow(node, &mut tensors, &constants, &mut domain);
         if !followed && !TERMINAL.iter().any(|op| node.op_type.starts_with(op)) {
             note_unfollowed(node, &tensors, &mut domain);
         }
@@ -181,6 +215,13 @@ const STRING: i32 = 8;
 /// is one input column (an encoder's output, a sum of columns).
 type Tensors = BTreeMap<String, Vec<Option<Source>>>;
 
+/// The graph's constant initializers that ready reads: int64 ones (column indices, shapes) and
+/// float ones kept in `float_data` (a Mul's or an Add's per-column constants).
+struct Constants {
+    indices: BTreeMap<String, Vec<i64>>,
+    floats: BTreeMap<String, Vec<f64>>,
+}
+
 /// One column of a tensor, traced to a graph input: value = (raw - mean) * scale.
 #[derive(Debug, Clone)]
 struct Source {
@@ -190,6 +231,8 @@ struct Source {
     scale: f64,
     /// The input holds strings.
     text: bool,
+    /// The value is the raw value times a constant, nothing else (a Mul's output).
+    multiplied: bool,
 }
 
 impl Source {
@@ -222,7 +265,8 @@ fn note_unfollowed(node: &proto::NodeProto, tensors: &Tensors, domain: &mut Grap
 
 /// Follows one node; false when it consumes traced columns that it does not pass on or
 /// describe.
-fn follow(node: &proto::NodeProto, tensors: &mut Tensors, indices: &BTreeMap<String, Vec<i64>>, domain: &mut GraphDomain) -> bool {
+fn follow(node: &proto::NodeProto, tensors: &mut Tensors, constants: &Constants, domain: &mut GraphDomain) -> bool {
+    let indices = &constants.indices;
     let first = node.input.first().and_then(|name| tensors.get(name)).cloned();
     let Some(sources) = first else {
         // The first input is not traced: a Concat may still be, when every part is; any other
@@ -240,6 +284,7 @@ fn follow(node: &proto::NodeProto, tensors: &mut Tensors, indices: &BTreeMap<Str
         "Slice" => slice(node, &sources, indices),
         "Reshape" => reshape(node, sources, indices),
         "Scaler" => Some(scaler(node, &sources, domain)),
+        "Mul" | "Add" => affine(node, &sources, constants, domain),
         "Imputer" => Some(imputer(node, sources, domain)),
         "Normalizer" => {
             let norm = string_attr(node, "norm").unwrap_or_else(|| "MAX".into());
@@ -354,9 +399,43 @@ fn scaler(node: &proto::NodeProto, sources: &[Option<Source>], domain: &mut Grap
             if s.is_raw() && scale != 0.0 {
                 domain.columns.entry((s.input.clone(), s.index)).or_default().scaler = Some((offset, 1.0 / scale.abs()));
             }
-            Some(Source { mean, scale: s.scale * scale, ..s.clone() })
+            Some(Source { mean, scale: s.scale * scale, multiplied: false, ..s.clone() })
         })
         .collect()
+}
+
+/// Mul or Add of a traced tensor by a constant, one value or one per column. An Add right after
+/// a Mul of raw values (skl2onnx's MinMaxScaler: raw * scale_ + min_) records the raw range it
+/// maps onto [0, 1].
+fn affine(node: &proto::NodeProto, sources: &[Option<Source>], constants: &Constants, domain: &mut GraphDomain) -> Option<Vec<Option<Source>>> {
+    let values = node.input.get(1).and_then(|name| constants.floats.get(name))?;
+    if values.len() != 1 && values.len() != sources.len() {
+        return None;
+    }
+    let value = |i: usize| if values.len() == 1 { values[0] } else { values[i] };
+    let multiply = node.op_type == "Mul";
+    let mut out = Vec::with_capacity(sources.len());
+    for (i, s) in sources.iter().enumerate() {
+        let Some(s) = s else {
+            out.push(None);
+            continue;
+        };
+        let c = value(i);
+        let next = if multiply {
+            Source { scale: s.scale * c, multiplied: s.is_raw(), ..s.clone() }
+        } else if s.scale != 0.0 {
+            // (raw - mean) * scale + c = (raw - (mean - c / scale)) * scale
+            Source { mean: s.mean - c / s.scale, multiplied: false, ..s.clone() }
+        } else {
+            return None;
+        };
+        if !multiply && s.multiplied && next.scale.is_finite() && next.mean.is_finite() {
+            let (zero, one) = (next.raw(0.0), next.raw(1.0));
+            domain.columns.entry((s.input.clone(), s.index)).or_default().minmax = Some((zero.min(one), zero.max(one)));
+        }
+        out.push(Some(next));
+    }
+    Some(out)
 }
 
 /// Records each column's replacement value; the columns pass on unchanged.
@@ -419,12 +498,23 @@ fn encoder(node: &proto::NodeProto, sources: &[Option<Source>], domain: &mut Gra
     vec![None; sources.len() * categories.len().max(1)]
 }
 
+/// The split thresholds of one tree ensemble, per traced column, in raw units.
 fn record_thresholds(node: &proto::NodeProto, sources: &[Option<Source>], domain: &mut GraphDomain) {
     let features = ints_attr(node, "nodes_featureids");
-    let values = floats_attr(node, "nodes_values");
-    let modes = strings_attr(node, "nodes_modes");
+    // ai.onnx.ml 5 TreeEnsemble: every node is a branch; mode 6 is set membership (no threshold).
+    const SET_MEMBER: f64 = 6.0;
+    let (values, skip): (Vec<f64>, Vec<bool>) = if node.op_type == "TreeEnsemble" {
+        let modes = tensor_attr(node, "nodes_modes");
+        (tensor_attr(node, "nodes_splits"), (0..features.len()).map(|i| modes.get(i) == Some(&SET_MEMBER)).collect())
+    } else {
+        let mut values = floats_attr(node, "nodes_values");
+        if values.is_empty() {
+            values = tensor_attr(node, "nodes_values_as_tensor");
+        }
+        (values, strings_attr(node, "nodes_modes").iter().map(|m| m == "LEAF").collect())
+    };
     for (i, (&feature, &value)) in features.iter().zip(&values).enumerate() {
-        if modes.get(i).is_some_and(|m| m == "LEAF") || !value.is_finite() {
+        if skip.get(i).copied().unwrap_or(false) || !value.is_finite() {
             continue;
         }
         let Some(source) = usize::try_from(feature).ok().and_then(|f| sources.get(f)).and_then(Option::as_ref) else {
@@ -460,6 +550,11 @@ fn strings_attr(node: &proto::NodeProto, name: &str) -> Vec<String> {
     attr(node, name).map(|a| a.strings.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect()).unwrap_or_default()
 }
 
+/// The values of a tensor attribute (float, double, uint8 or int32 elements), as f64.
+fn tensor_attr(node: &proto::NodeProto, name: &str) -> Vec<f64> {
+    attr(node, name).and_then(|a| a.t.as_ref()).map(proto::AttributeTensor::values).unwrap_or_default()
+}
+
 fn string_attr(node: &proto::NodeProto, name: &str) -> Option<String> {
     attr(node, name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
 }
@@ -482,23 +577,70 @@ pub(crate) mod proto {
         pub input: Vec<ValueInfoProto>,
     }
 
-    /// Only typed int64 values are read (how converters store column indices): `raw_data` and
-    /// the other typed fields are skipped, so weights are never copied.
+    /// Only typed int64 and float values are read (how converters store column indices and a
+    /// MinMaxScaler's constants): `raw_data`, where weights live, is skipped, so they are never
+    /// copied.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct TensorProto {
         #[prost(int32, tag = "2")]
         pub data_type: i32,
+        #[prost(float, repeated, tag = "4")]
+        pub float_data: Vec<f32>,
         #[prost(int64, repeated, tag = "7")]
         pub int64_data: Vec<i64>,
         #[prost(string, tag = "8")]
         pub name: String,
     }
 
+    const FLOAT: i32 = 1;
+    const UINT8: i32 = 2;
+    const INT32: i32 = 6;
+    const DOUBLE: i32 = 11;
+
     impl TensorProto {
         /// The values of an int64 tensor stored in `int64_data` (column indices).
         pub fn int64s(&self) -> Option<Vec<i64>> {
             const INT64: i32 = 7;
             (self.data_type == INT64 && !self.int64_data.is_empty()).then(|| self.int64_data.clone())
+        }
+
+        /// The values of a float tensor stored in `float_data` (small constants).
+        pub fn floats(&self) -> Option<Vec<f64>> {
+            (self.data_type == FLOAT && !self.float_data.is_empty()).then(|| self.float_data.iter().map(|&f| f64::from(f)).collect())
+        }
+    }
+
+    /// A tensor held in an attribute (TreeEnsemble's `nodes_splits`, `nodes_modes`): small, so
+    /// `raw_data` is read too.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct AttributeTensor {
+        #[prost(int32, tag = "2")]
+        pub data_type: i32,
+        #[prost(float, repeated, tag = "4")]
+        pub float_data: Vec<f32>,
+        #[prost(int32, repeated, tag = "5")]
+        pub int32_data: Vec<i32>,
+        #[prost(bytes = "vec", tag = "9")]
+        pub raw_data: Vec<u8>,
+        #[prost(double, repeated, tag = "10")]
+        pub double_data: Vec<f64>,
+    }
+
+    impl AttributeTensor {
+        /// Its elements as f64 (float, double, uint8, int32; little-endian `raw_data`); empty for
+        /// other element types.
+        pub fn values(&self) -> Vec<f64> {
+            let raw = &self.raw_data;
+            match self.data_type {
+                FLOAT if raw.is_empty() => self.float_data.iter().map(|&f| f64::from(f)).collect(),
+                FLOAT => raw.chunks_exact(4).map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect(),
+                DOUBLE if raw.is_empty() => self.double_data.clone(),
+                DOUBLE => raw.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8]))).collect(),
+                UINT8 | INT32 if raw.is_empty() => self.int32_data.iter().map(|&v| f64::from(v)).collect(),
+                UINT8 => raw.iter().map(|&v| f64::from(v)).collect(),
+                INT32 => raw.chunks_exact(4).map(|b| f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect(),
+                _ => Vec::new(),
+            }
         }
     }
 
@@ -522,6 +664,8 @@ pub(crate) mod proto {
         pub i: i64,
         #[prost(bytes = "vec", tag = "4")]
         pub s: Vec<u8>,
+        #[prost(message, optional, tag = "5")]
+        pub t: Option<AttributeTensor>,
         #[prost(float, repeated, tag = "7")]
         pub floats: Vec<f32>,
         #[prost(int64, repeated, tag = "8")]
@@ -607,7 +751,7 @@ mod tests {
     }
 
     fn ints(values: &[i64], name: &str) -> proto::TensorProto {
-        proto::TensorProto { data_type: 7, int64_data: values.to_vec(), name: name.to_string() }
+        proto::TensorProto { data_type: 7, int64_data: values.to_vec(), name: name.to_string(), ..Default::default() }
     }
 
     /// A graph with one input `x` of `width` columns (elem_type 1 float, 8 string).
@@ -649,6 +793,31 @@ mod tests {
         assert_eq!((three.imputed, three.thresholds), (Some(9.0), Some((12.0, 12.0))));
         assert_eq!(domain.columns.len(), 2);
         assert!(domain.unfollowed.is_empty());
+    }
+
+    #[test]
+    fn tree_ensemble_v5_tensors_skip_set_membership_and_v3_double_tensors_are_read() {
+        let tensor = |name: &str, data_type: i32, raw_data: Vec<u8>| proto::AttributeProto {
+            t: Some(proto::AttributeTensor { data_type, raw_data, ..Default::default() }),
+            ..attribute(name)
+        };
+        let features = proto::AttributeProto { ints: vec![0, 1, 0], ..attribute("nodes_featureids") };
+        let splits: Vec<u8> = [1.5f32, 9.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        // Modes: LEQ, SET_MEMBER (its split value means nothing), GT.
+        let v5 = vec![features.clone(), tensor("nodes_splits", 1, splits), tensor("nodes_modes", 2, vec![0, 6, 3])];
+        let domain = model(2, 1, vec![node("TreeEnsemble", &["x"], "y", v5)], vec![]);
+        let zero = domain.column("x", 0).unwrap();
+        assert_eq!((zero.thresholds, zero.splits), (Some((1.5, 4.0)), 2));
+        assert_eq!(domain.column("x", 1), None);
+
+        let doubles = proto::AttributeProto {
+            t: Some(proto::AttributeTensor { data_type: 11, double_data: vec![2.0, 3.0, 0.0], ..Default::default() }),
+            ..attribute("nodes_values_as_tensor")
+        };
+        let modes =
+            proto::AttributeProto { strings: vec![b"BRANCH_LEQ".to_vec(), b"BRANCH_LT".to_vec(), b"LEAF".to_vec()], ..attribute("nodes_modes") };
+        let domain = model(2, 1, vec![node("TreeEnsembleRegressor", &["x"], "y", vec![features, doubles, modes])], vec![]);
+        assert_eq!((domain.column("x", 0).unwrap().thresholds, domain.column("x", 1).unwrap().thresholds), (Some((2.0, 2.0)), Some((3.0, 3.0))));
     }
 
     #[test]

@@ -42,6 +42,20 @@ pub fn bin_counts(values: &[f64], edges: &[f64]) -> Vec<u64> {
     counts
 }
 
+/// [`bin_counts`] of ascending `sorted` values: one binary search per edge.
+pub fn sorted_bin_counts(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
+    let mut ends: Vec<usize> = edges.iter().map(|e| sorted.partition_point(|v| v <= e)).collect();
+    ends.push(sorted.len());
+    let mut start = 0;
+    ends.into_iter()
+        .map(|end| {
+            let count = (end - start) as u64;
+            start = end;
+            count
+        })
+        .collect()
+}
+
 /// Shares of a count vector, an empty bin given [`EPSILON`].
 fn shares(counts: &[u64]) -> Vec<f64> {
     let total: u64 = counts.iter().sum();
@@ -209,6 +223,8 @@ mod tests {
     #[test]
     fn bins_are_right_closed() {
         assert_eq!(bin_counts(&[0.0, 1.0, 1.5, 2.0, 9.0], &[1.0, 2.0]), vec![2, 2, 1]);
+        assert_eq!(sorted_bin_counts(&[0.0, 1.0, 1.5, 2.0, 9.0], &[1.0, 2.0]), vec![2, 2, 1]);
+        assert_eq!(sorted_bin_counts(&[], &[1.0]), vec![0, 0]);
     }
 
     #[test]
