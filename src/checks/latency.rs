@@ -364,14 +364,16 @@ impl Throughput {
 
 /// The share of the timed runs' measured time each throughput mode may take...
 const THROUGHPUT_SHARE: f64 = 0.05;
-/// ...but never less than this many requests' time at the p50.
+/// ...but never less than this many requests' time at the p50...
 const THROUGHPUT_MIN_REQUESTS: f64 = 64.0;
+/// ...nor less than this (starting the threads alone takes tens of microseconds).
+const THROUGHPUT_MIN_SECONDS: f64 = 0.02;
 
 /// Seconds each throughput mode may run: `throughput_seconds`, or less when that would be a
 /// large share of a short audit: 5% of the time the timed runs took (`timed_seconds`), or 64
-/// requests at the p50, whichever is longer. The modes also end after `runs` requests.
+/// requests at the p50, or 20 ms, whichever is longest. The modes also end after `runs` requests.
 fn mode_seconds(throughput_seconds: f64, p50_ms: f64, timed_seconds: f64) -> f64 {
-    let proportional = (THROUGHPUT_SHARE * timed_seconds).max(THROUGHPUT_MIN_REQUESTS * p50_ms / 1e3);
+    let proportional = (THROUGHPUT_SHARE * timed_seconds).max(THROUGHPUT_MIN_REQUESTS * p50_ms / 1e3).max(THROUGHPUT_MIN_SECONDS);
     throughput_seconds.min(proportional)
 }
 
@@ -619,6 +621,8 @@ mod tests {
         assert_eq!(mode_seconds(0.25, 10.0, 7.04), 0.25, "7 s of timed runs: the configured 0.25 s");
         assert_eq!(mode_seconds(0.25, 1.0, 0.704), 0.064, "0.7 s of timed runs: 64 requests of 1 ms");
         assert!((mode_seconds(0.25, 0.1, 2.0) - 0.1).abs() < 1e-12, "5% of 2 s");
+        assert_eq!(mode_seconds(0.25, 0.004, 0.003), 0.02, "microsecond requests: 20 ms");
+        assert_eq!(mode_seconds(0.01, 0.004, 0.003), 0.01, "never more than throughput_seconds");
     }
 
     #[test]
