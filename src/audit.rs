@@ -412,6 +412,18 @@ fn run_checks(options: &AuditOptions, ctx: &AuditContext<'_>) -> Result<(Vec<Che
     })
 }
 
+/// Whether `sessions` more bytes fit in the budget beside ready now and what output_sanity and
+/// determinism may still add while they are created (8 rows at the per-row cost the probe child
+/// measured, twice over, as [`AuditContext::budget_rows`] sizes them): when they might not,
+/// latency creates them after those checks, as it always did, and decides on what ready holds then.
+fn room_beside_checks(ctx: &AuditContext<'_>, budget: u64, sessions: u64) -> bool {
+    use crate::sandbox::budget::{MARGIN, SAFETY_DIVISOR};
+    let per_row = ctx.probes.and_then(|p| p.sizing()).map_or(0, |s| s.per_row_bytes);
+    let checks = per_row.saturating_mul(8 * SAFETY_DIVISOR);
+    let held = crate::machine::current_rss_bytes().unwrap_or(0);
+    budget == 0 || held.saturating_add(sessions).saturating_add(checks).saturating_add(MARGIN) <= budget
+}
+
 /// The last check that runs probe children: the throughput mode's extra sessions are created
 /// after it, so that they never share the memory budget with a child.
 const PREPARE_SESSIONS_AFTER: &str = "robustness";
@@ -433,6 +445,9 @@ fn prepare_sessions<'scope, 'a: 'scope>(options: &AuditOptions, ctx: &AuditConte
         return;
     }
     let (threads, budget, model_bytes) = (latency.concurrency, mib_to_bytes(options.config.limits.memory_budget_mb), ctx.artifact.size_bytes);
+    if !room_beside_checks(ctx, budget, model_bytes.saturating_mul(threads as u64 - 1)) {
+        return;
+    }
     let (sender, receiver) = std::sync::mpsc::channel();
     let started = std::thread::Builder::new().spawn_scoped(scope, move || {
         let made = crate::guard::catch(|| crate::checks::latency::per_thread_sessions(runner, threads, budget, model_bytes));
