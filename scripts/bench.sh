@@ -8,6 +8,7 @@
 # Prints a Markdown table (and writes it to target/bench/results.md) with the machine.
 #
 #   scripts/bench.sh [MODEL] [RUNS]
+#   CARGO_PROFILE=profiling scripts/bench.sh ...   (another cargo profile; default: release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -17,8 +18,10 @@ features=4
 sample=fixtures/samples/iris.csv
 python=.venv/bin/python
 lib=$(ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so* | head -n 1)
-echo "bench: building release binaries" >&2
-cargo build --release --quiet --bin ready --example raw_ort_loop
+profile=${CARGO_PROFILE:-release}
+echo "bench: building $profile binaries" >&2
+cargo build --profile "$profile" --quiet --bin ready --example raw_ort_loop
+bin=target/$profile
 mkdir -p target/bench
 config=target/bench/latency.yaml
 cat > "$config" <<YAML
@@ -36,15 +39,15 @@ p50_us() { $python -c 'import json,sys; print(json.load(sys.stdin)["p50_us"])'; 
 
 echo "bench: p50 latency over $runs runs (3 rounds each, median shown)" >&2
 py_loop=$(for i in 1 2 3; do $python scripts/bench_python.py loop "$model" $features "$runs" | p50_us; done | median_of)
-rust_loop=$(for i in 1 2 3; do target/release/examples/raw_ort_loop "$lib" "$model" $features "$runs" | p50_us; done | median_of)
+rust_loop=$(for i in 1 2 3; do $bin/examples/raw_ort_loop "$lib" "$model" $features "$runs" | p50_us; done | median_of)
 ready_p50=$(for i in 1 2 3; do
-    ORT_DYLIB_PATH=$lib target/release/ready audit "$model" --only latency --config "$config" --format json -q |
+    ORT_DYLIB_PATH=$lib $bin/ready audit "$model" --only latency --config "$config" --format json -q |
         $python -c 'import json,sys; r=json.load(sys.stdin); print(next(c for c in r["checks"] if c["id"]=="latency")["metrics"]["p50_ms"]*1000)'
 done | median_of)
 
 echo "bench: whole audit wall time (5 rounds each, median shown)" >&2
 wall() { $python -c 'import subprocess,sys,time; t=time.perf_counter(); subprocess.run(sys.argv[1:], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); print(time.perf_counter()-t)' "$@"; }
-ready_wall=$(for i in 1 2 3 4 5; do ORT_DYLIB_PATH=$lib wall target/release/ready audit "$model" --sample "$sample" --project fixtures/projects/python_pinned -q; done | median_of)
+ready_wall=$(for i in 1 2 3 4 5; do ORT_DYLIB_PATH=$lib wall $bin/ready audit "$model" --sample "$sample" --project fixtures/projects/python_pinned -q; done | median_of)
 python_wall=$(for i in 1 2 3 4 5; do wall $python scripts/bench_python.py audit "$model" "$sample"; done | median_of)
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | xargs || uname -m)

@@ -20,15 +20,20 @@
 #
 #   scripts/bench_audit.sh            (needs scripts/setup.sh and scripts/corpus.sh done)
 #   READY_BIN=path/to/ready BENCH_TAG=before scripts/bench_audit.sh   (another build, side by side)
+#   BENCH_PROFILE=release scripts/bench_audit.sh                      (another cargo profile)
+#
+# By default it builds the `profiling` profile (Cargo.toml): the release profile's opt-level 3
+# without whole-program LTO, which a shared 2-core machine builds in minutes, not tens of them.
 #   BENCH_MODELS="iris ocr-rec" scripts/bench_audit.sh                (a subset)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /usr/bin/time ] || { echo "bench_audit: needs GNU time (apt-get install time)" >&2; exit 1; }
 [ -x .venv/bin/python ] || scripts/setup.sh
 [ -f .corpus/models/rapidocr-onnxruntime/ch_PP-OCRv4_rec_infer.onnx ] || scripts/corpus.sh
+profile=${BENCH_PROFILE:-profiling}
 if [ -z "${READY_BIN:-}" ]; then
-    echo "bench_audit: building the release binary" >&2
-    cargo build --release --locked --quiet --bin ready
+    echo "bench_audit: building the $profile binary" >&2
+    cargo build --profile "$profile" --locked --quiet --bin ready
 fi
 mkdir -p target/bench/models target/bench/audit
 .venv/bin/python - <<'PY'
@@ -60,10 +65,10 @@ if not os.path.exists(path):
 PY
 lib=$(ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so* | head -n 1)
 ORT_DYLIB_PATH="$lib" .venv/bin/python - "${BENCH_MODELS:-iris ocr-rec ocr-det mlp-200mb minilm-128}" \
-    "${READY_BIN:-target/release/ready}" "${BENCH_TAG:-audit}" <<'PY'
+    "${READY_BIN:-target/$profile/ready}" "${BENCH_TAG:-audit}" "${READY_BIN:-the $profile profile}" <<'PY'
 import datetime, json, os, platform, subprocess, sys, time
 
-wanted, ready, tag = sys.argv[1].split(), sys.argv[2], sys.argv[3]
+wanted, ready, tag, build = sys.argv[1].split(), sys.argv[2], sys.argv[3], sys.argv[4]
 corpus = {m["id"]: m for m in json.load(open("fixtures/corpus/manifest.json"))["models"]}
 def corpus_model(cid):
     m = corpus[cid]
@@ -133,7 +138,8 @@ for name in wanted:
     rows.append(f"| {name} | {report['verdict']} | {wall:.1f} | {latency['runs']} x {latency['p50_ms']:.3g} ms = {minimum:.2f} | {wall / minimum:.1f} | {goal:.1f} s: {ok} | {mib(peak)} | {mib(self_peak)} | {mib(one)} | {per_check} |")
     print(rows[-1], file=sys.stderr)
 machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}"
-text = "\n".join(rows) + f"\n\n{datetime.date.today()}, {machine}; release build, default config (`--skip lockfile`), ONNX Runtime from .venv.\n"
+load = " ".join(open("/proc/loadavg").read().split()[:3])
+text = "\n".join(rows) + f"\n\n{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {machine}, load average {load} at the end; {build}, default config (`--skip lockfile`), ONNX Runtime from .venv.\n"
 open(f"target/bench/{tag}.md", "w").write(text)
 print(text)
 PY

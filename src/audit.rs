@@ -413,22 +413,73 @@ fn audit_cost(
 /// Runs every check in registry order, applying --only, --skip and severities.
 fn run_checks(options: &AuditOptions, ctx: &AuditContext<'_>) -> Result<(Vec<CheckResult>, Vec<CheckCost>), String> {
     let mut costs = Vec::new();
-    let results = REGISTRY
-        .iter()
-        .map(|check| {
-            let started = Instant::now();
-            let severity = options.config.checks.severity(check.id());
-            let id = check.id();
-            let outcome = match not_selected(options, id) {
-                Some(reason) => Outcome::skip(reason),
-                None => run_guarded(*check, ctx)?,
-            };
-            ctx.record(check.id(), &outcome);
-            costs.push(CheckCost { id: check.id().to_string(), wall_ms: started.elapsed().as_secs_f64() * 1e3 });
-            Ok(CheckResult::new(check.id(), severity, outcome))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    Ok((results, costs))
+    std::thread::scope(|scope| {
+        let results = REGISTRY
+            .iter()
+            .map(|check| {
+                let started = Instant::now();
+                let severity = options.config.checks.severity(check.id());
+                let id = check.id();
+                let outcome = match not_selected(options, id) {
+                    Some(reason) => Outcome::skip(reason),
+                    None => run_guarded(*check, ctx)?,
+                };
+                ctx.record(check.id(), &outcome);
+                if id == PREPARE_SESSIONS_AFTER {
+                    prepare_sessions(options, ctx, scope);
+                }
+                costs.push(CheckCost { id: check.id().to_string(), wall_ms: started.elapsed().as_secs_f64() * 1e3 });
+                Ok(CheckResult::new(check.id(), severity, outcome))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok((results, costs))
+    })
+}
+
+/// Whether `sessions` more bytes fit in the budget beside ready now and what output_sanity and
+/// determinism may still add while they are created (8 rows at the per-row cost the probe child
+/// measured, twice over, as [`AuditContext::budget_rows`] sizes them): when they might not,
+/// latency creates them after those checks, as it always did, and decides on what ready holds then.
+fn room_beside_checks(ctx: &AuditContext<'_>, budget: u64, sessions: u64) -> bool {
+    use crate::sandbox::budget::{MARGIN, SAFETY_DIVISOR};
+    let per_row = ctx.probes.and_then(|p| p.sizing()).map_or(0, |s| s.per_row_bytes);
+    let checks = per_row.saturating_mul(8 * SAFETY_DIVISOR);
+    let held = crate::machine::current_rss_bytes().unwrap_or(0);
+    budget == 0 || held.saturating_add(sessions).saturating_add(checks).saturating_add(MARGIN) <= budget
+}
+
+/// The last check that runs probe children: the throughput mode's extra sessions are created
+/// after it, so that they never share the memory budget with a child.
+const PREPARE_SESSIONS_AFTER: &str = "robustness";
+
+/// Starts creating the per-thread throughput mode's extra sessions on a thread of their own,
+/// so that loading them overlaps the checks between the probes and latency (output_sanity,
+/// determinism, ...: checks that time nothing) instead of adding to the audit's time; latency
+/// waits for them before it times anything. Only when latency will measure that mode: it is
+/// selected, `concurrency` is 2 or more, and the model's first inference took less than
+/// `throughput_seconds` (a longer one is no promise the p50 is, so latency then decides and
+/// creates them itself). Within the memory budget as latency would be
+/// ([`crate::checks::latency::per_thread_sessions`]).
+fn prepare_sessions<'scope, 'a: 'scope>(options: &AuditOptions, ctx: &AuditContext<'a>, scope: &'scope std::thread::Scope<'scope, '_>) {
+    let latency = &options.config.checks.latency;
+    let first = ctx.cold_start.as_ref().and_then(|c| c.first_inference);
+    let quick = first.is_some_and(|f| f.as_secs_f64() < latency.throughput_seconds);
+    let Ok(runner) = ctx.runner.clone() else { return };
+    if not_selected(options, "latency").is_some() || latency.concurrency < 2 || !quick {
+        return;
+    }
+    let (threads, budget, model_bytes) = (latency.concurrency, mib_to_bytes(options.config.limits.memory_budget_mb), ctx.artifact.size_bytes);
+    if !room_beside_checks(ctx, budget, model_bytes.saturating_mul(threads as u64 - 1)) {
+        return;
+    }
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let started = std::thread::Builder::new().spawn_scoped(scope, move || {
+        let made = crate::guard::catch(|| crate::checks::latency::per_thread_sessions(runner, threads, budget, model_bytes));
+        let _ = sender.send(made.unwrap_or_else(|panic| Err(format!("internal error in ready while creating sessions: {panic}"))));
+    });
+    if started.is_ok() {
+        *ctx.prepared_sessions.lock().unwrap_or_else(|p| p.into_inner()) = Some(receiver);
+    }
 }
 
 /// Why check `id` does not run in this audit (`--only`, `--skip`, or allowed by the config), or

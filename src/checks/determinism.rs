@@ -2,7 +2,7 @@
 //! same outputs as the N rows run one at a time (within `atol`/`rtol`).
 
 use super::{AuditContext, Check, Outcome};
-use crate::compare::{all_scalars, first_mismatch, row_axis, row_scalars_along};
+use crate::compare::{first_value_mismatch, row_along, row_axis};
 
 pub struct Determinism;
 
@@ -56,7 +56,7 @@ impl Check for Determinism {
             Err(e) => return Outcome::fail(format!("the same request failed the second time: {}", super::empty_batch::first_line(&e.message))),
         };
         for (a, b) in first.iter().zip(&second) {
-            if let Some(mismatch) = first_mismatch(&all_scalars(&b.value), &all_scalars(&a.value), 0.0, 0.0) {
+            if let Some(mismatch) = first_value_mismatch(&b.value, &a.value, 0.0, 0.0) {
                 return Outcome::fail(format!("output '{}' changed between two identical runs ({mismatch})", a.name));
             }
         }
@@ -90,10 +90,10 @@ impl Check for Determinism {
             };
             for ((in_batch, alone), axis) in first.iter().zip(&single).zip(&row_axes) {
                 let Some(axis) = *axis else { continue }; // not a per-row output
-                let (Some(expected), Some(actual)) = (row_scalars_along(&in_batch.value, axis, row), row_scalars_along(&alone.value, axis, 0)) else {
+                let (Some(expected), Some(actual)) = (row_along(&in_batch.value, axis, row), row_along(&alone.value, axis, 0)) else {
                     continue;
                 };
-                if let Some(mismatch) = first_mismatch(&actual, &expected, config.atol, config.rtol) {
+                if let Some(mismatch) = first_value_mismatch(&actual, &expected, config.atol, config.rtol) {
                     return Outcome::fail(format!(
                         "row {row} of output '{}' differs between the batch of {rows} and a single-row run ({mismatch})",
                         in_batch.name

@@ -65,6 +65,8 @@ impl Check for Latency {
             Err(skip) => return skip,
         };
         let config = &ctx.config.checks.latency;
+        // Sessions prepared in the background are waited for here, before anything is timed.
+        let prepared = ctx.take_prepared_sessions();
         let warmed = match warm_up(runner, &base, config) {
             Ok(runs) => runs,
             Err(error) => return super::stopped_at_limit(&error).unwrap_or_else(|| inference_failed(source, &error.message)),
@@ -115,10 +117,12 @@ impl Check for Latency {
                     format_ms(summary.p50_ms),
                     config.throughput_seconds
                 );
-                return Throughput { threads: config.concurrency, shared: Err(why.clone()), per_thread: Err(why) };
+                return Throughput { threads: config.concurrency, seconds: 0.0, shared: Err(why.clone()), per_thread: Err(why) };
             }
             let budget = (ctx.config.limits.memory_budget_mb * 1024.0 * 1024.0) as u64;
-            measure_throughput(runner, &base, config, budget, ctx.artifact.size_bytes)
+            let seconds = mode_seconds(config.throughput_seconds, summary.p50_ms, summary.mean_ms * summary.samples as f64 / 1e3);
+            let forks = prepared.unwrap_or_else(|| per_thread_sessions(runner, config.concurrency, budget, ctx.artifact.size_bytes));
+            measure_throughput(runner, &base, config, seconds, forks)
         });
         if let Some(t) = &throughput {
             outcome_details.extend(t.lines());
@@ -322,6 +326,8 @@ struct Load {
 
 struct Throughput {
     threads: usize,
+    /// How long each mode could run (see [`mode_seconds`]).
+    seconds: f64,
     shared: Result<Load, String>,
     per_thread: Result<Load, String>,
 }
@@ -347,8 +353,28 @@ impl Throughput {
             Ok(l) => serde_json::json!({"requests": l.requests, "requests_per_second": l.rps, "p50_ms": l.p50_ms, "p99_ms": l.p99_ms}),
             Err(e) => serde_json::json!({"error": e}),
         };
-        serde_json::json!({"threads": self.threads, "shared_session": load(&self.shared), "session_per_thread": load(&self.per_thread)})
+        serde_json::json!({
+            "threads": self.threads,
+            "seconds_per_mode": self.seconds,
+            "shared_session": load(&self.shared),
+            "session_per_thread": load(&self.per_thread)
+        })
     }
+}
+
+/// The share of the timed runs' measured time each throughput mode may take...
+const THROUGHPUT_SHARE: f64 = 0.05;
+/// ...but never less than this many requests' time at the p50...
+const THROUGHPUT_MIN_REQUESTS: f64 = 64.0;
+/// ...nor less than this (starting the threads alone takes tens of microseconds).
+const THROUGHPUT_MIN_SECONDS: f64 = 0.02;
+
+/// Seconds each throughput mode may run: `throughput_seconds`, or less when that would be a
+/// large share of a short audit: 5% of the time the timed runs took (`timed_seconds`), or 64
+/// requests at the p50, or 20 ms, whichever is longest. The modes also end after `runs` requests.
+fn mode_seconds(throughput_seconds: f64, p50_ms: f64, timed_seconds: f64) -> f64 {
+    let proportional = (THROUGHPUT_SHARE * timed_seconds).max(THROUGHPUT_MIN_REQUESTS * p50_ms / 1e3).max(THROUGHPUT_MIN_SECONDS);
+    throughput_seconds.min(proportional)
 }
 
 /// Runs `threads` threads for `seconds` or until `max_requests` requests in all, each looping
@@ -386,28 +412,39 @@ fn load_test(runners: &[&dyn ModelRunner], request: &Batch, seconds: f64, max_re
     Ok(Load { requests: sorted.len(), rps: sorted.len() as f64 / wall.max(1e-9), p50_ms: summary.p50_ms, p99_ms: summary.p99_ms })
 }
 
-/// Both throughput modes. The per-thread mode gives the loaded session to the first thread and
-/// creates one more per other thread, each only while ready stays within `budget` bytes (0: no
-/// budget), a session counted at the model file's size or the growth the last one measured.
+/// Both throughput modes, each for `seconds`. The per-thread mode gives the loaded session to
+/// the first thread and `forks` (from [`per_thread_sessions`], created by the audit while the
+/// checks before this one ran, or just now) to the others.
 ///
 /// Why not one session run from several threads at once: ONNX Runtime documents `Run` as
 /// thread-safe, but `ort` 2.0.0-rc.15 takes `&mut self` in every public run method on purpose
 /// (`src/session/run.rs`, `run_inner`: its author holds that `Run` is not thread-safe in
-/// practice and forbids calling the internal `&self` path concurrently), so the shared mode
-/// serializes its threads on one session, and concurrency needs a session per thread.
-fn measure_throughput(runner: &dyn ModelRunner, request: &Batch, config: &LatencyConfig, budget: u64, model_bytes: u64) -> Throughput {
-    let (threads, seconds, max_requests) = (config.concurrency, config.throughput_seconds, config.runs);
+/// practice, some allocators and statistics trackers inside it not being so, and forbids
+/// calling the internal `&self` path concurrently; `Session`'s own documentation recommends a
+/// session per thread; rc.13 is the same). The only other way, the C API's `Run` on
+/// `Session::ptr()`, would bypass exactly that guard, and ready's per-session time limit (one
+/// `RunOptions` whose terminate flag one watchdog arms per run) serves one run at a time. So
+/// the shared mode serializes its threads on one session, and concurrency needs a session per
+/// thread, capped by the memory budget.
+fn measure_throughput(
+    runner: &dyn ModelRunner,
+    request: &Batch,
+    config: &LatencyConfig,
+    seconds: f64,
+    forks: Result<Vec<Box<dyn ModelRunner>>, String>,
+) -> Throughput {
+    let (threads, max_requests) = (config.concurrency, config.runs);
     let shared_runners: Vec<&dyn ModelRunner> = (0..threads).map(|_| runner).collect();
     let shared = load_test(&shared_runners, request, seconds, max_requests);
-    let per_thread = per_thread_sessions(runner, threads, budget, model_bytes).and_then(|forks| {
+    let per_thread = forks.and_then(|forks| {
         let refs: Vec<&dyn ModelRunner> = std::iter::once(runner).chain(forks.iter().map(|f| f.as_ref())).collect();
         load_test(&refs, request, seconds, max_requests)
     });
-    Throughput { threads, shared, per_thread }
+    Throughput { threads, seconds, shared, per_thread }
 }
 
 /// `threads - 1` more sessions of the model, within the memory budget.
-fn per_thread_sessions(runner: &dyn ModelRunner, threads: usize, budget: u64, model_bytes: u64) -> Result<Vec<Box<dyn ModelRunner>>, String> {
+pub fn per_thread_sessions(runner: &dyn ModelRunner, threads: usize, budget: u64, model_bytes: u64) -> Result<Vec<Box<dyn ModelRunner>>, String> {
     let mut forks = Vec::new();
     let mut per_session = model_bytes;
     for _ in 1..threads {
@@ -577,6 +614,15 @@ mod tests {
             outcome.metrics["throughput"]["session_per_thread"]["error"],
             "one request takes 400 ms at p50, longer than throughput_seconds (0.25 s)"
         );
+    }
+
+    #[test]
+    fn throughput_modes_take_a_share_of_the_timed_runs_never_under_64_requests() {
+        assert_eq!(mode_seconds(0.25, 10.0, 7.04), 0.25, "7 s of timed runs: the configured 0.25 s");
+        assert_eq!(mode_seconds(0.25, 1.0, 0.704), 0.064, "0.7 s of timed runs: 64 requests of 1 ms");
+        assert!((mode_seconds(0.25, 0.1, 2.0) - 0.1).abs() < 1e-12, "5% of 2 s");
+        assert_eq!(mode_seconds(0.25, 0.004, 0.003), 0.02, "microsecond requests: 20 ms");
+        assert_eq!(mode_seconds(0.01, 0.004, 0.003), 0.01, "never more than throughput_seconds");
     }
 
     #[test]

@@ -225,7 +225,14 @@ pub struct AuditContext<'a> {
     axes: OnceLock<BatchAxes>,
     probes_done: OnceLock<Vec<(ProbeKind, ProbeResult)>>,
     earlier: Mutex<Vec<(&'static str, Outcome)>>,
+    /// The per-thread throughput mode's extra sessions, being created in the background while
+    /// the checks before latency run (see `audit::prepare_sessions`); `None`: latency creates them.
+    pub prepared_sessions: Mutex<Option<PreparedSessions>>,
 }
+
+/// Where the per-thread throughput mode's extra sessions arrive once created: the sessions, or
+/// why they were not (the memory budget).
+pub type PreparedSessions = std::sync::mpsc::Receiver<Result<Vec<Box<dyn ModelRunner>>, String>>;
 
 impl<'a> AuditContext<'a> {
     /// Creates a context; the sample binding is computed on first use.
@@ -253,7 +260,15 @@ impl<'a> AuditContext<'a> {
             axes: OnceLock::new(),
             probes_done: OnceLock::new(),
             earlier: Mutex::new(Vec::new()),
+            prepared_sessions: Mutex::new(None),
         }
+    }
+
+    /// The per-thread throughput mode's extra sessions when they were prepared in the
+    /// background, waiting until they are (`None`: none were).
+    pub fn take_prepared_sessions(&self) -> Option<Result<Vec<Box<dyn ModelRunner>>, String>> {
+        let receiver = self.prepared_sessions.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        Some(receiver.recv().unwrap_or_else(|_| Err("the thread creating the sessions stopped".to_string())))
     }
 
     /// Records a finished check so that later checks (the baseline comparison) can read it.

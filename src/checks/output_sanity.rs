@@ -4,9 +4,9 @@
 //! categories the graph itself states (see `model::graph_domain`), only stand in without one.
 
 use super::{AuditContext, Check, InputSource, Outcome, distinct_rows};
-use crate::compare::row_scalars;
+use crate::compare::{row_scalars, rows_equal};
 use crate::model::graph_domain::GraphDomain;
-use crate::runtime::{Batch, NamedOutput, NamedTensor, TensorData};
+use crate::runtime::{Batch, NamedOutput, NamedTensor, OutputValue, TensorData};
 
 pub struct OutputSanity;
 
@@ -176,8 +176,15 @@ fn constant_prediction(outputs: &[NamedOutput], rows: usize) -> Option<String> {
         return None;
     }
     for output in &per_row {
-        let first = row_scalars(&output.value, 0)?;
-        if (1..rows).any(|r| row_scalars(&output.value, r).as_ref() != Some(&first)) {
+        let has_rows = match &output.value {
+            OutputValue::Tensor(t) => t.shape().first().is_some_and(|&len| len > 0),
+            OutputValue::Sequence(items) => !items.is_empty(),
+            _ => false,
+        };
+        if !has_rows {
+            return None;
+        }
+        if (1..rows).any(|r| !rows_equal(&output.value, 0, r)) {
             return None;
         }
     }
