@@ -115,22 +115,19 @@ fn a_latest_image_fails_and_names_the_image_field() {
 }
 
 #[test]
-fn a_kserve_inference_service_judges_the_model_container_and_warns_on_a_missing_cpu_request() {
+fn a_kserve_inference_service_judges_the_model_container_and_warns_on_a_missing_cpu_request_and_liveness_probe() {
     let run = with_latency(IRIS, &["--deploy", "fixtures/deploy/kserve/inferenceservice.yaml"]);
     assert_eq!(run.status("deployment"), "warn");
     assert_eq!(run.code, 0);
     let (rows, _) = findings(&run);
+    let file = "fixtures/deploy/kserve/inferenceservice.yaml";
+    let (object, container) = ("InferenceService/iris", "kserve-container");
     assert_eq!(
         rows,
-        [row(
-            "advice",
-            "cpu_request",
-            "fixtures/deploy/kserve/inferenceservice.yaml",
-            16,
-            "InferenceService/iris",
-            "kserve-container",
-            "spec.predictor.model.resources.requests.cpu"
-        )]
+        [
+            row("advice", "liveness_probe", file, 8, object, container, "spec.predictor.model.livenessProbe"),
+            row("advice", "cpu_request", file, 16, object, container, "spec.predictor.model.resources.requests.cpu"),
+        ]
     );
     assert_eq!(
         run.details("deployment")[0],
@@ -138,8 +135,8 @@ fn a_kserve_inference_service_judges_the_model_container_and_warns_on_a_missing_
     );
 }
 
-/// slow_load.onnx takes ONNX Runtime many seconds to load (12 s of CPU on the shared 2-core
-/// development machine, 25-35 s wall while other builds ran): a 10 s readiness budget and a
+/// slow_load.onnx takes ONNX Runtime many seconds to load (about 16 s on the quiet 2-core
+/// development machine): a 10 s readiness budget and a
 /// liveness probe that restarts after 10 s do not cover its cold start x 2.
 #[test]
 fn probes_that_give_up_before_a_slow_model_has_loaded_fail() {
@@ -157,6 +154,7 @@ fn probes_that_give_up_before_a_slow_model_has_loaded_fail() {
         rows,
         [
             row("problem", "startup_budget", slow, 28, "Deployment/slow", "server", &format!("{C0}.readinessProbe")),
+            row("advice", "liveness_probe", slow, 18, "Deployment/slow", "server", &format!("{C0}.livenessProbe")),
             row("advice", "probe_timeout", slow, 34, "Deployment/slow", "server", &format!("{C0}.readinessProbe.timeoutSeconds")),
             row("problem", "liveness_during_load", liveness, 35, "Deployment/slow", "server", &format!("{C0}.livenessProbe")),
             row("advice", "probe_timeout", liveness, 34, "Deployment/slow", "server", &format!("{C0}.readinessProbe.timeoutSeconds")),

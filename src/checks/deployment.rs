@@ -24,7 +24,7 @@ least the peak memory after loading x memory_headroom (a missing limit fails, a 
 pod is given to become ready (startupProbe, else readinessProbe: initialDelaySeconds + failureThreshold x periodSeconds, with \
 Kubernetes' defaults 0, 3 and 10 s) must be at least the cold start (session creation + first inference) x startup_margin; \
 no readinessProbe fails; a livenessProbe with no startupProbe that restarts the container before cold start x startup_margin \
-fails; every probe's timeoutSeconds (default 1) must be at least the latency check's p99 x probe_timeout_margin (not measured \
+fails, and no livenessProbe warns; every probe's timeoutSeconds (default 1) must be at least the latency check's p99 x probe_timeout_margin (not measured \
 when latency did not run: warns); a CPU limit below the intra-op threads ONNX Runtime measured with (runtime.intra_op_threads, \
 0 = one per core of this machine) fails, a missing CPU request warns; an image pinned by digest passes, a tag warns, latest or \
 no tag fails. Dockerfiles and Containerfiles found the same way are judged with their folder as the build context: \

@@ -270,8 +270,19 @@ impl Judge<'_> {
     }
 
     /// A liveness probe with no startup probe runs while the model loads.
+    /// No liveness probe at all is advice: a server that hangs (a deadlocked worker, a stuck
+    /// inference) keeps its pod and its share of traffic until someone notices.
     fn liveness(&self, out: &mut Vec<Finding>, need: Option<(Duration, f64)>) {
         let c = &self.serving.container;
+        if c.liveness_probe.is_none() {
+            out.push(self.finding(
+                Level::Advice,
+                "liveness_probe",
+                "livenessProbe",
+                "no livenessProbe: a server that hangs is never restarted".to_string(),
+            ));
+            return;
+        }
         let (Some(probe), None) = (&c.liveness_probe, &c.startup_probe) else { return };
         let (kill, formula) = budget(probe);
         let margin = self.margins.startup_margin;
@@ -454,6 +465,7 @@ mod tests {
                     format!("{c}.readinessProbe"),
                     "gives the pod 30 s (initialDelaySeconds 0 + failureThreshold 3 x periodSeconds 10), covering the measured cold start 8 s x 2 = 16 s".into()
                 ),
+                (Level::Advice, "liveness_probe", format!("{c}.livenessProbe"), "no livenessProbe: a server that hangs is never restarted".into()),
                 (Level::Problem, "probe_timeout", format!("{c}.readinessProbe.timeoutSeconds"), "1 s is below the measured p99 600 ms x 2 = 1.2 s".into()),
                 (
                     Level::Problem,
