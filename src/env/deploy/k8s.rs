@@ -104,11 +104,11 @@ fn documents(text: &str) -> Vec<(usize, String)> {
 }
 
 fn read_document(file: &Path, offset: usize, document: &str, read: &mut FileRead) {
-    let tree: Spanned<Node> = match serde_saphyr::from_str(document) {
+    let tree: Spanned<Node> = match serde_saphyr::from_str_with_options(document, yaml_options()) {
         Ok(tree) => tree,
         Err(error) => {
             let line = error.location().map(|l| offset + l.line() as usize);
-            read.malformed.push((line, format!("not valid YAML: {}", first_line(&error.to_string()))));
+            read.malformed.push((line, format!("not valid YAML: {}", yaml_message(&error))));
             return;
         }
     };
@@ -165,8 +165,27 @@ fn skip_reason(kind: &str) -> &'static str {
 
 /// The document deserialized into its `k8s-openapi` type, or (line in the document, why not).
 fn typed<T: serde::de::DeserializeOwned>(document: &str) -> Result<T, (Option<usize>, String)> {
-    serde_saphyr::from_str::<T>(document)
-        .map_err(|e| (e.location().map(|l| l.line() as usize), format!("does not match the Kubernetes schema: {}", first_line(&e.to_string()))))
+    serde_saphyr::from_str_with_options::<T>(document, yaml_options())
+        .map_err(|e| (e.location().map(|l| l.line() as usize), format!("does not match the Kubernetes schema: {}", yaml_message(&e))))
+}
+
+/// YAML as the API server reads it (sigs.k8s.io/yaml, YAML 1.1): `defaultMode: 0644` is octal,
+/// 420, as in nearly every Helm chart.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! { legacy_octal_numbers: true }
+}
+
+/// The parser's message in this project's words where its own ends with advice on its options.
+fn yaml_message(error: &serde_saphyr::Error) -> String {
+    let mut inner = error;
+    while let serde_saphyr::Error::WithSnippet { error, .. } = inner {
+        inner = error;
+    }
+    match inner {
+        serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } => format!("key '{key}' appears twice in one mapping (kubectl refuses it)"),
+        serde_saphyr::Error::DuplicateMappingKey { key: None, .. } => "a key appears twice in one mapping (kubectl refuses it)".to_string(),
+        _ => first_line(&error.to_string()),
+    }
 }
 
 fn first_line(message: &str) -> String {
@@ -434,6 +453,9 @@ spec:
         let read = read_manifest(Path::new("k.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers: 3\n");
         assert_eq!(read.malformed.len(), 1, "{read:?}");
         assert!(read.malformed[0].1.starts_with("Pod/x: does not match the Kubernetes schema"), "{read:?}");
+        let read = read_manifest(Path::new("k.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  name: y\n");
+        assert_eq!(read.malformed.len(), 1, "{read:?}");
+        assert!(read.malformed[0].1.ends_with("key 'name' appears twice in one mapping (kubectl refuses it)"), "{read:?}");
     }
 
     #[test]

@@ -155,11 +155,37 @@ impl Judge<'_> {
     pub fn findings(&self) -> Vec<Finding> {
         let mut findings = Vec::new();
         self.memory(&mut findings);
-        self.startup(&mut findings);
-        self.timeouts(&mut findings);
+        if self.serves_traffic() {
+            self.startup(&mut findings);
+            self.timeouts(&mut findings);
+        } else {
+            // A Job or CronJob runs to completion and takes no traffic: no probe is needed, but a
+            // liveness probe that kills it while the model loads still fails.
+            let margin = self.margins.startup_margin;
+            let need = self.measured.cold_start.map(|cold| (cold, super::recommend::startup_floor(cold, margin).as_secs_f64()));
+            if self.serving.container.liveness_probe.is_some() {
+                self.liveness(&mut findings, need);
+            }
+        }
         self.cpu(&mut findings);
         self.image(&mut findings);
         findings
+    }
+
+    /// The workload's kind (`Deployment`, `CronJob`, `InferenceService`).
+    fn kind(&self) -> &str {
+        self.workload.object.split('/').next().unwrap_or_default()
+    }
+
+    /// Whether the pods answer requests (a Job or CronJob runs to completion instead).
+    fn serves_traffic(&self) -> bool {
+        !matches!(self.kind(), "Job" | "CronJob")
+    }
+
+    /// KServe's controller fills in what an InferenceService leaves out: default resources from
+    /// the cluster's `inferenceservice-config`, and (serverless) Knative's readiness probe.
+    fn kserve(&self) -> bool {
+        self.kind() == "InferenceService"
     }
 
     fn finding(&self, level: Level, rule: &'static str, field: &str, message: String) -> Finding {
@@ -187,6 +213,16 @@ impl Judge<'_> {
         let need = self.measured.peak_rss_bytes.map(|peak| (peak, super::recommend::memory_floor_bytes(peak, headroom)));
         let field = "resources.limits.memory";
         let finding = match (self.resource("limits", "memory"), need) {
+            (None, Some((peak, need))) if self.kserve() => self.finding(
+                Level::Advice,
+                "memory_limit",
+                field,
+                format!(
+                    "no memory limit: KServe applies the cluster's default from inferenceservice-config; set at least the measured peak {} x {headroom} = {}",
+                    mib(peak),
+                    mib(need)
+                ),
+            ),
             (None, Some((peak, need))) => self.finding(
                 Level::Problem,
                 "memory_limit",
@@ -231,6 +267,18 @@ impl Judge<'_> {
         let (name, probe) = match (&c.startup_probe, &c.readiness_probe) {
             (Some(p), _) => ("startupProbe", p),
             (None, Some(p)) => ("readinessProbe", p),
+            (None, None) if self.kserve() => {
+                out.push(
+                    self.finding(
+                        Level::Advice,
+                        "readiness_probe",
+                        "readinessProbe",
+                        "no readinessProbe: KServe's default probe decides when traffic arrives; declare one whose budget covers the cold start"
+                            .to_string(),
+                    ),
+                );
+                return self.liveness(out, need);
+            }
             (None, None) => {
                 out.push(self.finding(
                     Level::Problem,
@@ -312,7 +360,7 @@ impl Judge<'_> {
         let margin = self.margins.probe_timeout_margin;
         for (name, probe) in [("startupProbe", &c.startup_probe), ("readinessProbe", &c.readiness_probe), ("livenessProbe", &c.liveness_probe)] {
             let Some(probe) = probe else { continue };
-            let timeout = probe.timeout_seconds.unwrap_or(TIMEOUT_SECONDS);
+            let timeout = or_default(probe.timeout_seconds, TIMEOUT_SECONDS);
             let field = format!("{name}.timeoutSeconds");
             let finding = match self.measured.p99_ms {
                 None => self.finding(
@@ -393,11 +441,17 @@ impl Judge<'_> {
 /// A probe's time before it gives up: initialDelaySeconds + failureThreshold x periodSeconds,
 /// with Kubernetes' defaults, and the formula as text.
 fn budget(probe: &Probe) -> (i64, String) {
-    let delay = probe.initial_delay_seconds.unwrap_or(0);
-    let failures = probe.failure_threshold.unwrap_or(FAILURE_THRESHOLD);
-    let period = probe.period_seconds.unwrap_or(PERIOD_SECONDS);
+    let delay = probe.initial_delay_seconds.unwrap_or(0).max(0);
+    let failures = or_default(probe.failure_threshold, FAILURE_THRESHOLD);
+    let period = or_default(probe.period_seconds, PERIOD_SECONDS);
     let total = i64::from(delay) + i64::from(failures) * i64::from(period);
     (total, format!("initialDelaySeconds {delay} + failureThreshold {failures} x periodSeconds {period}"))
+}
+
+/// A probe field as the API server stores it: absent or 0 (Helm often renders explicit zeros)
+/// takes Kubernetes' default.
+fn or_default(value: Option<i32>, default: i32) -> i32 {
+    value.filter(|v| *v > 0).unwrap_or(default)
 }
 
 fn threads_text(threads: usize) -> String {
@@ -535,5 +589,46 @@ mod tests {
         let choice = choose(std::slice::from_ref(&one), "iris.onnx", None);
         assert_eq!(choice.chosen, [(0, 0, "the only container".to_string())]);
         assert_eq!(memory_limit_bytes(&one.containers[0].container), Some(1_610_612_736));
+    }
+
+    /// The findings that are not ok for the one container of `manifest`, as (level, rule).
+    fn not_ok(manifest: &str) -> Vec<(Level, &'static str)> {
+        let read = read_manifest(Path::new("m.yaml"), manifest);
+        assert_eq!(read.malformed, Vec::new(), "{manifest}");
+        let w = &read.workloads[0];
+        let judge = Judge { workload: w, serving: &w.containers[0], measured: &MEASURED, margins: &Margins::default(), cores: 2 };
+        judge.findings().into_iter().filter(|f| f.level != Level::Ok).map(|f| (f.level, f.rule)).collect()
+    }
+
+    const PINNED: &str = "model@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn zero_probe_fields_and_octal_modes_read_as_the_api_server_reads_them() {
+        // Helm renders explicit zeros, which the API server replaces by its defaults; 0644 is
+        // YAML 1.1 octal. 0 x 0 would be a budget of 0 s and a timeout of 0 s.
+        let manifest = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  template:\n    spec:\n      volumes: [{{name: m, configMap: {{name: m, defaultMode: 0644}}}}]\n      containers:\n      - name: server\n        image: {PINNED}\n        resources: {{limits: {{memory: 1Gi, cpu: 2}}, requests: {{memory: 1Gi, cpu: 2}}}}\n        startupProbe: {{httpGet: {{path: /, port: 80}}, periodSeconds: 0, failureThreshold: 0, timeoutSeconds: 0, initialDelaySeconds: 0}}\n        readinessProbe: {{httpGet: {{path: /, port: 80}}, periodSeconds: 0, timeoutSeconds: 2}}\n        livenessProbe: {{httpGet: {{path: /, port: 80}}, timeoutSeconds: 2}}\n"
+        );
+        // The startup probe gets 3 x 10 s = 30 s >= 8 s x 2; its timeout 1 s is below 600 ms x 2.
+        assert_eq!(not_ok(&manifest), [(Level::Problem, "probe_timeout")]);
+    }
+
+    #[test]
+    fn a_batch_job_needs_no_probe_and_kserve_fills_in_its_defaults() {
+        let cron = format!(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: score}}\nspec:\n  schedule: '0 * * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers:\n          - name: score\n            image: {PINNED}\n            resources: {{limits: {{memory: 1Gi, cpu: 2}}, requests: {{memory: 1Gi, cpu: 2}}}}\n"
+        );
+        assert_eq!(not_ok(&cron), []);
+        let kserve = "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: iris}\nspec:\n  predictor:\n    model:\n      modelFormat: {name: onnx}\n      storageUri: gs://m/iris.onnx\n";
+        assert_eq!(
+            not_ok(kserve),
+            [
+                (Level::Advice, "memory_limit"),
+                (Level::Advice, "memory_request"),
+                (Level::Advice, "readiness_probe"),
+                (Level::Advice, "liveness_probe"),
+                (Level::Advice, "cpu_request"),
+            ]
+        );
     }
 }
