@@ -159,11 +159,22 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
                 .to_string(),
         ));
     };
-    let sample = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: rows.0.clone() };
+    // Training data has gaps the pipeline imputed; a sample row may not (schema_parity), so the
+    // reference's predictions come from its complete rows.
+    let complete = rows.0.drop_nulls::<String>(None).map_err(|e| (Status::Pass, format!("prediction drift not judged: {e}")))?;
+    let left_out = rows.0.height() - complete.height();
+    if complete.height() == 0 {
+        return Err((Status::Pass, "prediction drift not judged: every reference row picked has a missing value".to_string()));
+    }
+    let sample = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: complete };
     let binding = ctx.bind(&sample);
-    let (_, _, predictions) = predict(ctx, &sample, binding.as_ref())
-        .map_err(|why| (Status::Pass, format!("prediction drift not judged: on the reference rows, {why}")))?;
-    let source = format!("the model's predictions on {} evenly spaced reference rows", sample.rows());
+    let blocked = binding.as_ref().and_then(|b| b.findings.iter().find(|f| f.blocks)).map(|f| f.text.clone());
+    let (_, _, predictions) = predict(ctx, &sample, binding.as_ref()).map_err(|why| {
+        let why = blocked.map_or(why, |text| format!("the rows do not match the model's inputs: {text}"));
+        (Status::Pass, format!("prediction drift not judged: on the reference rows, {why}"))
+    })?;
+    let gaps = if left_out > 0 { format!(" ({left_out} with missing values left out)") } else { String::new() };
+    let source = format!("the model's predictions on {} evenly spaced reference rows{gaps}", sample.rows());
     let profile = match predictions {
         Predictions::Numbers(v) => {
             ColumnProfile::Numeric(crate::inputs::reference::numeric_profile(&v.into_iter().map(Some).collect::<Vec<_>>(), config.bins))
