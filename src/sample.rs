@@ -307,6 +307,11 @@ fn json_rows(bytes: &[u8], format: &JsonFormat, max_rows: usize) -> Result<Vec<u
                 cell.kind()
             ));
         }
+        // Past f64's range (1e400) the JSON reader stops with its own message and no line.
+        let beyond = |v: &Node| matches!(v, Node::Number(n) if n.parse::<f64>().is_ok_and(|x| x.is_infinite()));
+        if let Some((column, Node::Number(number))) = cells.iter().find(|(_, v)| beyond(v)) {
+            return Err(format!("line {line}, column '{}': the number {} is beyond a 64-bit float's range", clip(column, 60), clip(number, 40)));
+        }
     }
     Ok(bytes[..kept].to_vec())
 }

@@ -149,6 +149,11 @@ fn a_bad_json_row_names_the_file_the_line_and_the_column() {
             format!("[{},\n{}]", row("1.4").trim(), row("[1]").trim()),
             "line 2, column 'petal_length': an array where a single value was expected (one value per cell)",
         ),
+        (
+            "huge.ndjson",
+            format!("{}{}", row("1.4"), row("1e400")),
+            "line 2, column 'petal_length': the number 1e400 is beyond a 64-bit float's range",
+        ),
     ] {
         let (_dir, path) = file(name, &text);
         assert_eq!(sample_error("iris_rf.onnx", &path), format!("error: {path}: cannot read Json sample: {message}\n"), "{name}");
