@@ -261,7 +261,7 @@ fn a_deploy_path_that_is_missing_or_not_a_manifest_is_a_usage_error() {
     assert!(err.contains("--deploy fixtures/deploy/not_k8s/mkdocs.yml: not a Kubernetes manifest (no document has apiVersion and kind)"), "{err}");
     let err = usage_error(&["audit", IRIS, "--deploy", "fixtures/deploy/not_k8s/serve.py"]);
     assert!(
-        err.contains("--deploy fixtures/deploy/not_k8s/serve.py: not a Kubernetes manifest (.yaml, .yml) or a Dockerfile (Dockerfile, Containerfile, *.Dockerfile)"),
+        err.contains("--deploy fixtures/deploy/not_k8s/serve.py: not a Kubernetes manifest (.yaml, .yml, .json) or a Dockerfile (Dockerfile, Containerfile, *.Dockerfile)"),
         "{err}"
     );
 }
@@ -310,4 +310,18 @@ fn a_dockerfile_on_latest_with_bare_installs_and_another_model_fails_on_each() {
     );
     let (_, messages) = findings(&run);
     assert!(message(&messages, "model_file").contains("a different model"), "{messages:?}");
+}
+
+#[test]
+fn a_json_manifest_named_by_deploy_is_judged_like_its_yaml() {
+    let yaml = std::fs::read_to_string(common::root().join("fixtures/deploy/correct/deployment.yaml")).unwrap();
+    let value: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("deployment.json");
+    std::fs::write(&json, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    let from_yaml = with_latency(IRIS, &["--deploy", "fixtures/deploy/correct/deployment.yaml"]);
+    let from_json = with_latency(IRIS, &["--deploy", json.to_str().unwrap()]);
+    assert_eq!(from_json.status("deployment"), "pass", "{:?}", from_json.details("deployment"));
+    let rules = |run: &common::Audit| findings(run).1.into_iter().map(|(rule, _)| rule).collect::<Vec<_>>();
+    assert_eq!(rules(&from_json), rules(&from_yaml));
 }

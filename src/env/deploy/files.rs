@@ -121,7 +121,10 @@ pub fn check_deploy_flags(deploy: &[PathBuf]) -> Result<(), String> {
             continue;
         }
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        match Kind::of(name) {
+        // `kubectl get -o json` output is a manifest too (JSON is YAML); only when named, since
+        // a project holds many JSON files that are not.
+        let json = name.to_ascii_lowercase().ends_with(".json").then_some(Kind::Manifest);
+        match Kind::of(name).or(json) {
             Some(Kind::Dockerfile) => {}
             Some(Kind::Manifest) => {
                 let text = open::read_text(path, MAX_FILE_BYTES).map_err(|e| format!("--deploy {shown}: {e}"))?;
@@ -132,7 +135,7 @@ pub fn check_deploy_flags(deploy: &[PathBuf]) -> Result<(), String> {
             }
             None => {
                 return Err(format!(
-                    "--deploy {shown}: not a Kubernetes manifest (.yaml, .yml) or a Dockerfile (Dockerfile, Containerfile, *.Dockerfile)"
+                    "--deploy {shown}: not a Kubernetes manifest (.yaml, .yml, .json) or a Dockerfile (Dockerfile, Containerfile, *.Dockerfile)"
                 ));
             }
         }
