@@ -366,10 +366,7 @@ fn load_reference(
             let keep = crate::inputs::reference::Keep { rows, sorted: true };
             // The model's string columns are read as text: profiled as the categories they are.
             let text = text_columns(options, artifact).pick(columns.as_deref().unwrap_or_default());
-            Some(
-                crate::inputs::reference::load(path, columns.as_deref(), &text, drift.bins, keep)
-                    .map_err(|e| format!("--reference {e}"))?,
-            )
+            Some(crate::inputs::reference::load(path, columns.as_deref(), &text, drift.bins, keep).map_err(|e| format!("--reference {e}"))?)
         }
         None => None,
     })

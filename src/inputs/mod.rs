@@ -10,6 +10,6 @@ pub mod reference;
 pub mod sample_fit;
 pub mod spec;
 pub mod synth;
-pub mod text_columns;
 pub mod tensor_values;
+pub mod text_columns;
 pub mod values;
