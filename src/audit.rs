@@ -98,7 +98,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     let model_path = &options.model;
     let artifact = inspect_model(options)?;
     let baseline = options.baseline.as_deref().map(read_baseline).transpose()?;
-    let ReadInputs { expected, sample, tensors } = read_sample_and_expected(options)?;
+    let ReadInputs { expected, sample, tensors } = read_sample_and_expected(options, &text_columns(options, &artifact))?;
     // An environment named on the command line must be one: a bad --env is a usage error.
     let python_env = match &options.env {
         Some(path) => Some(crate::env::python_env::read(path, crate::env::python_env::Origin::Flag).map_err(|e| format!("--env {e}"))?),
@@ -251,15 +251,15 @@ fn refusal(artifact: &artifact::Artifact) -> Option<&'static str> {
 
 /// `--expected` and the sample (`--sample`, or the inputs of a test data set given as
 /// `--expected`), read within the config's limits: the table, or the tensors.
-fn read_sample_and_expected(options: &AuditOptions) -> Result<ReadInputs, String> {
+fn read_sample_and_expected(options: &AuditOptions, text: &crate::inputs::text_columns::TextColumns) -> Result<ReadInputs, String> {
     let limits = &options.config.limits;
     let max_rows = options.config.sample.max_rows;
     let max_bytes = (limits.max_text_sample_mb * 1024.0 * 1024.0) as u64;
     let expected = options.expected.as_deref().map(|p| sample::read_expected(p, max_rows, max_bytes)).transpose()?;
     let sample_input = match (&options.sample, &options.expected) {
-        (Some(path), _) => Some(sample::read_sample_input(path, max_rows, max_bytes)?),
+        (Some(path), _) => Some(sample::read_sample_input(path, max_rows, max_bytes, text)?),
         // A test data set given as --expected carries its inputs too.
-        (None, Some(dir)) if dir.is_dir() && dir.join("input_0.pb").is_file() => Some(sample::read_sample_input(dir, max_rows, max_bytes)?),
+        (None, Some(dir)) if dir.is_dir() && dir.join("input_0.pb").is_file() => Some(sample::read_sample_input(dir, max_rows, max_bytes, text)?),
         (None, _) => None,
     };
     let (sample, tensors) = match sample_input {
@@ -268,6 +268,14 @@ fn read_sample_and_expected(options: &AuditOptions) -> Result<ReadInputs, String
         None => (None, None),
     };
     Ok(ReadInputs { expected, sample, tensors })
+}
+
+/// The columns the model reads as strings, known from the graph before any sample is read:
+/// a CSV sample or reference reads them as text, so "01234" is not inferred as 1234.
+fn text_columns(options: &AuditOptions, artifact: &artifact::Artifact) -> crate::inputs::text_columns::TextColumns {
+    let metadata = artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
+    let configured = options.config.checks.schema_parity.feature_names.clone();
+    crate::inputs::text_columns::TextColumns::from_model(&artifact.domain, configured, metadata)
 }
 
 /// The files the audit compares the model with: `--expected`, and the sample as a table or tensors.
@@ -356,10 +364,9 @@ fn load_reference(
             });
             let rows = if drift.prediction_column.is_some() { 0 } else { drift.prediction_rows };
             let keep = crate::inputs::reference::Keep { rows, sorted: true };
-            Some(
-                crate::inputs::reference::load(path, columns.as_deref(), &Default::default(), drift.bins, keep)
-                    .map_err(|e| format!("--reference {e}"))?,
-            )
+            // The model's string columns are read as text: profiled as the categories they are.
+            let text = text_columns(options, artifact).pick(columns.as_deref().unwrap_or_default());
+            Some(crate::inputs::reference::load(path, columns.as_deref(), &text, drift.bins, keep).map_err(|e| format!("--reference {e}"))?)
         }
         None => None,
     })

@@ -258,8 +258,10 @@ fn profile_command(args: &cli::ProfileArgs) -> anyhow::Result<()> {
         return Err(UsageError(format!("--bins: must be 2 to 1000, got {}", args.bins)).into());
     }
     let columns = (!args.columns.is_empty()).then_some(args.columns.as_slice());
-    let profile =
-        inputs::reference::load(&args.data, columns, &Default::default(), args.bins, inputs::reference::Keep::default()).map_err(UsageError)?;
+    // No model says which columns are text: a CSV column of zero-padded numbers ("01234") is.
+    let csv = args.data.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("tsv"));
+    let text = if csv { inputs::text_columns::padded_columns(&args.data, 10_000).map_err(UsageError)? } else { Default::default() };
+    let profile = inputs::reference::load(&args.data, columns, &text, args.bins, inputs::reference::Keep::default()).map_err(UsageError)?;
     if let Some(missing) = args.columns.iter().find(|c| !profile.columns.contains_key(*c)) {
         return Err(UsageError(format!("--columns: '{missing}' is not a column of {}", args.data.display())).into());
     }

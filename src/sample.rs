@@ -84,7 +84,12 @@ pub enum SampleInput {
 
 /// Reads `--sample`: a table file, an ONNX test data set folder, or NumPy arrays (at most
 /// `max_bytes` once decompressed).
-pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result<SampleInput, String> {
+pub fn read_sample_input(
+    path: &Path,
+    max_rows: usize,
+    max_bytes: u64,
+    text: &crate::inputs::text_columns::TextColumns,
+) -> Result<SampleInput, String> {
     if path.is_dir() && crate::tensor_proto::is_test_data_set(path) {
         let tensors = crate::tensor_proto::read_set(path, "input")?;
         return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: false, texts: Vec::new() }));
@@ -109,7 +114,7 @@ pub fn read_sample_input(path: &Path, max_rows: usize, max_bytes: u64) -> Result
             return Ok(SampleInput::Tensors(TensorSample { dir: path.to_path_buf(), tensors, untyped: true, texts: read.texts }));
         }
     }
-    read_sample(path, max_rows).map(SampleInput::Table)
+    read_table(path, max_rows, text).map(SampleInput::Table)
 }
 
 /// The arrays of a `.npy`/`.npz`/JSON sample, refused when one holds no values: a sample of 0
@@ -149,6 +154,12 @@ pub fn read_expected(path: &Path, max_rows: usize, max_bytes: u64) -> Result<Exp
 
 /// Reads at most `max_rows` rows. Errors are one line naming the file.
 pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
+    read_table(path, max_rows, &Default::default())
+}
+
+/// Reads at most `max_rows` rows, the CSV/TSV columns `text` names as text (see
+/// `inputs::text_columns`). Errors are one line naming the file.
+pub fn read_table(path: &Path, max_rows: usize, text: &crate::inputs::text_columns::TextColumns) -> Result<Sample, String> {
     let shown = path.display();
     let metadata = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
     if metadata.is_dir() {
@@ -169,12 +180,14 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
         crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
         crate::parquet_footer::check_column_types(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
     }
-    let mut json = checked_text(path, format, max_rows)?;
+    let (mut json, header) = checked_text(path, format, max_rows)?;
     let separator = csv_separator(path);
+    let strings = crate::inputs::text_columns::string_schema(&text.pick(&header));
     let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()
             .with_has_header(true)
             .map_parse_options(|o| o.with_separator(separator))
+            .with_schema_overwrite(strings)
             .with_n_rows(Some(max_rows))
             .with_infer_schema_length(Some(max_rows.max(100)))
             .try_into_reader_with_file_path(Some(path.to_path_buf()))
@@ -202,13 +215,15 @@ pub fn read_sample(path: &Path, max_rows: usize) -> Result<Sample, String> {
 
 /// What ready checks itself before polars reads a text sample, since polars' messages name
 /// neither the line nor the column: a CSV header's names, and JSON rows (returned checked, for
-/// polars to read).
-fn checked_text(path: &Path, format: SampleFormat, max_rows: usize) -> Result<Option<(Vec<u8>, JsonFormat)>, String> {
+/// polars to read) and a CSV header's names.
+type CheckedText = (Option<(Vec<u8>, JsonFormat)>, Vec<String>);
+
+fn checked_text(path: &Path, format: SampleFormat, max_rows: usize) -> Result<CheckedText, String> {
     let shown = path.display();
     match format {
-        SampleFormat::Csv => csv_header_once(path, csv_separator(path)).map(|()| None).map_err(|e| format!("{shown}: line 1: {e}")),
-        SampleFormat::Json => json_text(path, max_rows).map(Some).map_err(|e| format!("{shown}: cannot read Json sample: {e}")),
-        _ => Ok(None),
+        SampleFormat::Csv => csv_header_once(path, csv_separator(path)).map(|names| (None, names)).map_err(|e| format!("{shown}: line 1: {e}")),
+        SampleFormat::Json => json_text(path, max_rows).map(|t| (Some(t), Vec::new())).map_err(|e| format!("{shown}: cannot read Json sample: {e}")),
+        _ => Ok((None, Vec::new())),
     }
 }
 
@@ -219,7 +234,7 @@ pub fn csv_separator(path: &Path) -> u8 {
 
 /// A header naming a column twice: polars would rename the second (`x_duplicated_0`) and feed the
 /// first, pandas the same (`x.1`); which one was meant is unknown, so neither is guessed.
-fn csv_header_once(path: &Path, separator: u8) -> Result<(), String> {
+fn csv_header_once(path: &Path, separator: u8) -> Result<Vec<String>, String> {
     use std::io::BufRead;
     let (file, _) = crate::sandbox::open::open(path, u64::MAX).map_err(|e| e.to_string())?;
     let mut line = Vec::new();
@@ -236,7 +251,7 @@ fn csv_header_once(path: &Path, separator: u8) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    Ok(names)
 }
 
 /// The fields of one header line, split at `separator` outside double quotes (`""` is a quote).

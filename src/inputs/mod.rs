@@ -11,4 +11,5 @@ pub mod sample_fit;
 pub mod spec;
 pub mod synth;
 pub mod tensor_values;
+pub mod text_columns;
 pub mod values;

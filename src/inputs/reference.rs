@@ -131,7 +131,7 @@ pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<Stri
     if matches!(extension.as_str(), "parquet" | "pq") {
         return load_parquet(path, columns, categorical, bins, keep);
     }
-    let frame = read_frame(path, &extension, columns)?;
+    let frame = read_frame(path, &extension, columns, categorical)?;
     if frame.width() == 0 {
         // None of the asked columns is in the file: nothing to compare, said by the check.
         return Ok(Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None });
@@ -177,7 +177,7 @@ fn load_parquet(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<
         let mut chunks = names.chunks(group);
         let read = |chunk: &'_ [String]| {
             let chunk = chunk.to_vec();
-            scope.spawn(move || read_frame(path, "parquet", Some(&chunk)))
+            scope.spawn(move || read_frame(path, "parquet", Some(&chunk), categorical))
         };
         let mut next = chunks.next().map(read);
         let mut parts = Vec::new();
@@ -226,7 +226,9 @@ fn read_profile(path: &Path) -> Result<Profile, String> {
     Ok(profile)
 }
 
-fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>) -> Result<DataFrame, String> {
+/// A CSV/TSV file's `text` columns are read as text (never inferred as numbers: "01234" stays
+/// "01234").
+fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &BTreeSet<String>) -> Result<DataFrame, String> {
     let shown = path.display();
     let names: Option<Vec<PlSmallStr>> = columns.map(|c| c.iter().map(|n| PlSmallStr::from(n.as_str())).collect());
     let read = match extension {
@@ -247,10 +249,12 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>) -> Resul
             if picked.as_ref().is_some_and(|p| p.is_empty()) {
                 return Ok(DataFrame::empty());
             }
+            let strings = crate::inputs::text_columns::string_schema(&header.iter().filter(|h| text.contains(*h)).cloned().collect());
             crate::guard::catch_panic(|| {
                 CsvReadOptions::default()
                     .with_has_header(true)
                     .map_parse_options(|o| o.with_separator(crate::sample::csv_separator(path)))
+                    .with_schema_overwrite(strings)
                     .with_columns(picked)
                     .with_infer_schema_length(Some(10_000))
                     .try_into_reader_with_file_path(Some(path.to_path_buf()))

@@ -60,6 +60,11 @@ pub struct GraphDomain {
     pub unfollowed: BTreeMap<String, BTreeSet<String>>,
     /// Inputs ready could not trace at all, and why (no fixed column count).
     pub untraced: BTreeMap<String, String>,
+    /// The graph inputs that hold strings, with their rank and column count where fixed (a
+    /// sample's text columns are read as text for them, never as numbers).
+    pub text_inputs: BTreeMap<String, (usize, Option<usize>)>,
+    /// How many graph inputs there are (initializers left out).
+    pub input_count: usize,
 }
 
 impl GraphDomain {
@@ -180,6 +185,11 @@ pub fn read(bytes: &[u8]) -> GraphDomain {
     let mut tensors: Tensors = BTreeMap::new();
     let initializers: BTreeSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
     for input in graph.input.iter().filter(|i| !initializers.contains(i.name.as_str())) {
+        domain.input_count += 1;
+        if let Some(tensor) = input.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()).filter(|t| t.elem_type == STRING) {
+            let rank = tensor.shape.as_ref().map_or(0, |s| s.dim.len());
+            domain.text_inputs.insert(input.name.clone(), (rank, input_width(input).ok()));
+        }
         match input_width(input) {
             Ok(width) => {
                 let text = input.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()).is_some_and(|t| t.elem_type == STRING);
