@@ -15,9 +15,10 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-/// A YAML node with the location of every nested value.
+/// A YAML node with the location of every nested value (the config loader's, and the line map
+/// of a Kubernetes manifest).
 #[derive(Debug, Clone)]
-enum Node {
+pub(crate) enum Node {
     Null,
     Bool(bool),
     Int(i64),

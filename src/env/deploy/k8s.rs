@@ -5,15 +5,15 @@
 //! its typed object. Other kinds are listed as skipped, never guessed at.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, PodSpec, Probe, ResourceRequirements, VolumeMount};
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
+
+use crate::config_yaml::Node;
 
 /// The container name KServe gives the container it builds from `spec.predictor.model`.
 pub const KSERVE_MODEL_CONTAINER: &str = "kserve-container";
@@ -112,9 +112,9 @@ fn read_document(file: &Path, offset: usize, document: &str, read: &mut FileRead
             return;
         }
     };
-    let (Some(api_version), Some(kind)) = (tree.value.string("apiVersion"), tree.value.string("kind")) else { return };
+    let (Some(api_version), Some(kind)) = (string(&tree.value, "apiVersion"), string(&tree.value, "kind")) else { return };
     read.kubernetes = true;
-    let name = tree.value.get("metadata").and_then(|m| m.value.string("name")).unwrap_or_else(|| "(no name)".to_string());
+    let name = get(&tree.value, "metadata").and_then(|m| string(&m.value, "name")).unwrap_or_else(|| "(no name)".to_string());
     let object = format!("{kind}/{name}");
     let mut lines = BTreeMap::new();
     record_lines(&tree, "", offset, &mut lines);
@@ -300,28 +300,19 @@ impl ModelSpec {
     }
 }
 
-/// A YAML node with the position of every nested value (for field lines only; objects are
-/// read through their typed structs).
-#[derive(Debug, Clone)]
-enum Node {
-    Scalar(Option<String>),
-    Seq(Vec<Spanned<Node>>),
-    Map(Vec<(Spanned<String>, Spanned<Node>)>),
+/// `key` of a mapping node.
+fn get<'a>(node: &'a Node, key: &str) -> Option<&'a Spanned<Node>> {
+    match node {
+        Node::Map(entries) => entries.iter().find(|(k, _)| k.value == key).map(|(_, v)| v),
+        _ => None,
+    }
 }
 
-impl Node {
-    fn get(&self, key: &str) -> Option<&Spanned<Node>> {
-        match self {
-            Self::Map(entries) => entries.iter().find(|(k, _)| k.value == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn string(&self, key: &str) -> Option<String> {
-        match &self.get(key)?.value {
-            Self::Scalar(Some(text)) => Some(text.clone()),
-            _ => None,
-        }
+/// The text of `key` of a mapping node, when it is a string.
+fn string(node: &Node, key: &str) -> Option<String> {
+    match &get(node, key)?.value {
+        Node::Str(text) => Some(text.clone()),
+        _ => None,
     }
 }
 
@@ -341,61 +332,7 @@ fn record_lines(node: &Spanned<Node>, path: &str, offset: usize, lines: &mut BTr
                 record_lines(item, &child, offset, lines);
             }
         }
-        Node::Scalar(_) => {}
-    }
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NodeVisitor)
-    }
-}
-
-struct NodeVisitor;
-
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_unit<E>(self) -> Result<Node, E> {
-        Ok(Node::Scalar(None))
-    }
-    fn visit_none<E>(self) -> Result<Node, E> {
-        Ok(Node::Scalar(None))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-        Node::deserialize(d)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-        Ok(Node::Scalar(Some(v.to_string())))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-        Ok(Node::Scalar(Some(v.to_string())))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-        Ok(Node::Scalar(Some(v.to_string())))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-        Ok(Node::Scalar(Some(v.to_string())))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::Scalar(Some(v.to_string())))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Node::Seq(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut entries = Vec::new();
-        while let Some((key, value)) = map.next_entry::<Spanned<String>, Spanned<Node>>()? {
-            entries.push((key, value));
-        }
-        Ok(Node::Map(entries))
+        _ => {}
     }
 }
 
