@@ -203,7 +203,13 @@ pub fn read_table(path: &Path, max_rows: usize, text: &crate::inputs::text_colum
         SampleFormat::TestDataSet | SampleFormat::Numpy => Err(PolarsError::ComputeError("a test data set is a folder, not a file".into())),
     })
     .map_err(|e| format!("{shown}: cannot read {format:?} sample: {e}"))?
-    .map_err(|e| format!("{shown}: cannot read {format:?} sample: {}", one_line(&e.to_string())))?;
+    .map_err(|e| match format {
+        // polars' CSV messages end with advice on its own options and name no line: find it.
+        SampleFormat::Csv if let Some(problem) = csv_record_problem(path, separator, header.len(), max_rows) => {
+            format!("{shown}: {problem}")
+        }
+        _ => format!("{shown}: cannot read {format:?} sample: {}", one_line(&e.to_string())),
+    })?;
     if frame.height() == 0 {
         return Err(format!("{shown}: the sample has no rows"));
     }
@@ -252,6 +258,40 @@ fn csv_header_once(path: &Path, separator: u8) -> Result<Vec<String>, String> {
         }
     }
     Ok(names)
+}
+
+/// The first record of a delimited file that polars cannot read, as `line L: why`: more fields
+/// than the header names, or a quoted field that is never closed. Reads the first `max_rows`
+/// records after the header (the file's size was limited before).
+fn csv_record_problem(path: &Path, separator: u8, columns: usize, max_rows: usize) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let (mut line, mut record_line, mut fields, mut quoted, mut records) = (1usize, 1usize, 1usize, false, 0usize);
+    let mut empty = true;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => {
+                if records > 0 && !empty && fields > columns {
+                    return Some(format!("line {record_line}: {fields} fields where the header names {columns} columns"));
+                }
+                records += 1;
+                if records > max_rows {
+                    return None;
+                }
+                (line, record_line, fields, empty) = (line + 1, line + 1, 1, true);
+                continue;
+            }
+            b'\n' => line += 1,
+            b if b == separator && !quoted => fields += 1,
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => continue,
+            _ => {}
+        }
+        empty = false;
+    }
+    if quoted {
+        return Some(format!("line {record_line}: a quoted field opened on this line is never closed"));
+    }
+    (records > 0 && !empty && fields > columns).then(|| format!("line {record_line}: {fields} fields where the header names {columns} columns"))
 }
 
 /// The fields of one header line, split at `separator` outside double quotes (`""` is a quote).

@@ -247,3 +247,17 @@ fn a_tsv_sample_is_split_at_tabs_and_a_csv_header_naming_a_column_twice_is_refus
         format!("error: {path}: line 1: column 'petal_width' appears twice in the header (columns 4 and 5); give each column once\n")
     );
 }
+
+#[test]
+fn a_csv_row_with_extra_fields_or_an_unclosed_quote_names_its_line() {
+    let header = "sepal_length,sepal_width,petal_length,petal_width\n";
+    for (name, body, message) in [
+        ("extra.csv", "5.1,3.5,1.4,0.2\n4.9,3.0,1.4,0.2,9\n", "line 3: 5 fields where the header names 4 columns"),
+        ("quote.csv", "5.1,3.5,1.4,0.2\n\"4.9,3.0,1.4,0.2\n4.7,3.2,1.3,0.2\n", "line 3: a quoted field opened on this line is never closed"),
+    ] {
+        let (_dir, path) = file(name, &format!("{header}{body}"));
+        assert_eq!(sample_error("iris_rf.onnx", &path), format!("error: {path}: {message}\n"), "{name}");
+    }
+    let (_dir, path) = file("extra.tsv", "a\tb\n1\t2\n3\t4\t5\n");
+    assert_eq!(sample_error("iris_rf.onnx", &path), format!("error: {path}: line 3: 3 fields where the header names 2 columns\n"));
+}
