@@ -3,4 +3,5 @@
 
 pub mod deploy;
 pub mod paths_scan;
+pub mod project_walk;
 pub mod python_env;

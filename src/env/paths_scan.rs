@@ -19,6 +19,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use super::project_walk;
 use crate::sandbox::open::{self, OpenError};
 
 /// Which kind of machine-specific path a match is.
@@ -617,32 +618,6 @@ pub struct ProjectScan {
     pub truncated: bool,
 }
 
-/// Folders never entered: environments, dependencies, build outputs, vendored code.
-const SKIPPED_DIRS: &[&str] = &[
-    "venv",
-    "node_modules",
-    "build",
-    "dist",
-    "target",
-    "site-packages",
-    "__pycache__",
-    "vendor",
-    "vendored",
-    "_vendor",
-    "third_party",
-    "third-party",
-];
-
-/// Whether a folder is never entered: hidden, in [`SKIPPED_DIRS`], an egg-info, or a virtual
-/// environment or conda prefix (it holds `pyvenv.cfg` or `conda-meta`).
-fn skipped_dir(dir: &Path, name: &str) -> bool {
-    name.starts_with('.')
-        || SKIPPED_DIRS.contains(&name)
-        || name.ends_with(".egg-info")
-        || dir.join("pyvenv.cfg").exists()
-        || dir.join("conda-meta").is_dir()
-}
-
 /// Whether a file (by its path inside the project) is test code or data: under `tests/`, `test/`,
 /// `testing/`, `fixtures/` or `testdata/`, or a test module (`test_*.py`, `*_test.py`, `conftest.py`).
 pub fn is_test_file(relative: &Path) -> bool {
@@ -771,40 +746,13 @@ fn segment_glob(pattern: &[u8], text: &[u8]) -> bool {
     pattern[p..].iter().all(|&c| c == b'*')
 }
 
-/// The files to scan under `root`, in name order (folders after the files beside them), at most
-/// `max_files` (`truncated` is set when there are more).
+/// The files to scan under `root` (see [`project_walk`]), at most `max_files` (`truncated` is
+/// set when there are more).
 fn candidates(root: &Path, max_files: usize, scan: &mut ProjectScan) -> Vec<(PathBuf, Language)> {
-    let mut files = Vec::new();
-    let mut stack: Vec<PathBuf> = vec![PathBuf::new()];
-    while let Some(relative) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(root.join(&relative)) else {
-            scan.skipped.push(format!("{}: folder not readable", root.join(&relative).display()));
-            continue;
-        };
-        let mut entries: Vec<(String, std::fs::FileType)> =
-            entries.flatten().filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok()?))).collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut folders = Vec::new();
-        for (name, kind) in entries {
-            let inner = relative.join(&name);
-            if kind.is_dir() {
-                if !skipped_dir(&root.join(&inner), &name) {
-                    folders.push(inner);
-                }
-                continue;
-            }
-            // A symlink is never followed into a folder; to a file, the opener keeps it inside.
-            let Some(language) = Language::of(&name) else { continue };
-            if files.len() >= max_files {
-                scan.truncated = true;
-                return files;
-            }
-            files.push((inner, language));
-        }
-        // Popped last first: reversed so that folders are read in name order.
-        stack.extend(folders.into_iter().rev());
-    }
-    files
+    let walk = project_walk::walk(root, max_files, Language::of, |_| Ok(()));
+    scan.skipped.extend(walk.notes);
+    scan.truncated |= walk.truncated;
+    walk.files
 }
 
 fn scan_file(

@@ -7,28 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::env::project_walk;
 use crate::sandbox::open;
 
 /// Candidate files considered at most per folder walked.
 pub const MAX_FILES: usize = 5000;
 /// Larger deployment files are not read.
 pub const MAX_FILE_BYTES: u64 = 4 << 20;
-
-/// Folders never entered (besides hidden ones and virtual environments).
-const SKIPPED_DIRS: &[&str] = &[
-    "node_modules",
-    "venv",
-    "build",
-    "dist",
-    "target",
-    "site-packages",
-    "__pycache__",
-    "vendor",
-    "vendored",
-    "_vendor",
-    "third_party",
-    "third-party",
-];
 
 /// What kind of deployment file a name is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,53 +128,20 @@ pub fn check_deploy_flags(deploy: &[PathBuf]) -> Result<(), String> {
     Ok(())
 }
 
-/// Adds the deployment files under `root`, in name order, folders after the files beside them.
+/// Adds the deployment files under `root` (see [`project_walk`]); an unrendered Helm chart is
+/// noted and not entered.
 fn walk(root: &Path, found: &mut Discovered) {
-    let mut stack: Vec<PathBuf> = vec![PathBuf::new()];
-    let mut count = 0;
-    while let Some(relative) = stack.pop() {
-        let folder = root.join(&relative);
-        if folder.join("Chart.yaml").is_file() {
-            found
-                .notes
-                .push(format!("{}: a Helm chart, not read (render it with `helm template` and pass the output with --deploy)", folder.display()));
-            continue;
-        }
-        let Ok(entries) = std::fs::read_dir(&folder) else {
-            found.notes.push(format!("{}: folder not readable", folder.display()));
-            continue;
-        };
-        let mut entries: Vec<(String, std::fs::FileType)> =
-            entries.flatten().filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok()?))).collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut folders = Vec::new();
-        for (name, file_type) in entries {
-            let inner = relative.join(&name);
-            if file_type.is_dir() {
-                if !skipped_dir(&root.join(&inner), &name) {
-                    folders.push(inner);
-                }
-                continue;
-            }
-            let Some(kind) = Kind::of(&name) else { continue };
-            if count >= MAX_FILES {
-                found.notes.push(format!("{}: more than {MAX_FILES} YAML files and Dockerfiles; the rest were not read", root.display()));
-                return;
-            }
-            count += 1;
-            found.files.push(DeployFile { path: root.join(inner), kind, root: Some(root.to_path_buf()) });
-        }
-        stack.extend(folders.into_iter().rev());
+    let helm = |folder: &Path| match folder.join("Chart.yaml").is_file() {
+        true => Err(format!("{}: a Helm chart, not read (render it with `helm template` and pass the output with --deploy)", folder.display())),
+        false => Ok(()),
+    };
+    let walk = project_walk::walk(root, MAX_FILES, Kind::of, helm);
+    found.notes.extend(walk.notes);
+    let files = walk.files.into_iter().map(|(inner, kind)| DeployFile { path: root.join(inner), kind, root: Some(root.to_path_buf()) });
+    found.files.extend(files);
+    if walk.truncated {
+        found.notes.push(format!("{}: more than {MAX_FILES} YAML files and Dockerfiles; the rest were not read", root.display()));
     }
-}
-
-/// Hidden folders, [`SKIPPED_DIRS`], egg-info, virtual environments and conda prefixes.
-fn skipped_dir(dir: &Path, name: &str) -> bool {
-    name.starts_with('.')
-        || SKIPPED_DIRS.contains(&name)
-        || name.ends_with(".egg-info")
-        || dir.join("pyvenv.cfg").exists()
-        || dir.join("conda-meta").is_dir()
 }
 
 #[cfg(test)]
