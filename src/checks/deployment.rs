@@ -123,16 +123,7 @@ fn judge_manifests(ctx: &AuditContext<'_>, read: &mut Read, measured: &Measured,
 /// The findings of one Dockerfile, built in its own folder (the build context), or the one
 /// finding that says why it could not be read.
 fn judge_dockerfile(ctx: &AuditContext<'_>, file: &DeployFile, manifest_probe: bool) -> Vec<Finding> {
-    let unread = |line: Option<usize>, message: String| Finding {
-        level: Level::Problem,
-        rule: "dockerfile_syntax",
-        file: file.path.clone(),
-        line,
-        object: None,
-        container: None,
-        field: String::new(),
-        message,
-    };
+    let unread = |line: Option<usize>, message: String| Finding::whole_file(Level::Problem, "dockerfile_syntax", file.path.clone(), line, message);
     let text = match file.read() {
         Ok(text) => text,
         Err(e) => return vec![unread(None, format!("not read: {e}"))],
@@ -202,16 +193,7 @@ impl Read {
         let looks_like_manifest = text.lines().any(|l| l.starts_with("apiVersion:") || l.starts_with("kind:"));
         let level = if file.explicit() || manifest.kubernetes || looks_like_manifest { Level::Problem } else { Level::Advice };
         for (line, message) in manifest.malformed {
-            self.malformed.push(Finding {
-                level,
-                rule: "manifest_yaml",
-                file: file.path.clone(),
-                line,
-                object: None,
-                container: None,
-                field: String::new(),
-                message,
-            });
+            self.malformed.push(Finding::whole_file(level, "manifest_yaml", file.path.clone(), line, message));
         }
         self.skipped.extend(manifest.skipped.into_iter().map(|s| format!("{}: {s}", file.path.display())));
         self.workloads.extend(manifest.workloads);

@@ -292,30 +292,29 @@ impl<'a> AuditContext<'a> {
         self.binding
             .get_or_init(|| {
                 let runner = self.runner.as_ref().ok()?;
-                let settings = &self.config.checks.schema_parity;
-                let positional = match settings.positional_columns {
-                    crate::config::PositionalColumns::Warn => Status::Warn,
-                    crate::config::PositionalColumns::Fail => Status::Fail,
-                };
-                let rules = schema_parity::Rules { tolerance: settings.float_tolerance, positional, domain: &self.artifact.domain };
                 if let Some(set) = self.tensors {
-                    return Some(schema_parity::bind_tensors(set, runner.inputs(), &rules));
+                    return Some(schema_parity::bind_tensors(set, runner.inputs(), &self.binding_rules()));
                 }
                 self.bind(self.sample?)
             })
             .as_ref()
     }
 
-    /// `sample` matched against the model inputs as the sample is (the reference's rows, for
-    /// prediction drift); `None` without a model.
-    pub fn bind(&self, sample: &Sample) -> Option<schema_parity::Binding> {
-        let runner = self.runner.as_ref().ok()?;
+    /// How a sample is judged against the model inputs (`checks.schema_parity`).
+    fn binding_rules(&self) -> schema_parity::Rules<'_> {
         let settings = &self.config.checks.schema_parity;
         let positional = match settings.positional_columns {
             crate::config::PositionalColumns::Warn => Status::Warn,
             crate::config::PositionalColumns::Fail => Status::Fail,
         };
-        let rules = schema_parity::Rules { tolerance: settings.float_tolerance, positional, domain: &self.artifact.domain };
+        schema_parity::Rules { tolerance: settings.float_tolerance, positional, domain: &self.artifact.domain }
+    }
+
+    /// `sample` matched against the model inputs as the sample is (the reference's rows, for
+    /// prediction drift); `None` without a model.
+    pub fn bind(&self, sample: &Sample) -> Option<schema_parity::Binding> {
+        let runner = self.runner.as_ref().ok()?;
+        let rules = self.binding_rules();
         let configured = self.config.checks.schema_parity.feature_names.clone();
         let metadata = self.artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
         let named = match (configured, metadata) {

@@ -82,3 +82,10 @@ pub struct Finding {
     /// One line: declared against measured, and what to do.
     pub message: String,
 }
+
+impl Finding {
+    /// A finding about a whole file (it could not be read or parsed): no object, container or field.
+    pub fn whole_file(level: Level, rule: &'static str, file: PathBuf, line: Option<usize>, message: String) -> Self {
+        Self { level, rule, file, line, object: None, container: None, field: String::new(), message }
+    }
+}
