@@ -11,6 +11,7 @@
 //! single slowest run: with confidence 0.99 that needs at least 64 runs for p90 and 662 for p99.
 
 pub mod drift;
+pub mod sort;
 
 use std::time::Duration;
 

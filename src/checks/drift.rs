@@ -227,8 +227,7 @@ fn prediction_drift(
             let Some(numbers) = numbers else {
                 return ((Status::Warn, format!("{label}: the predictions are text labels, the reference's are numbers")), None);
             };
-            let mut sorted: Vec<f64> = numbers.into_iter().filter(|v| v.is_finite()).collect();
-            sorted.sort_by(f64::total_cmp);
+            let sorted = crate::stats::sort::sorted(numbers.into_iter().filter(|v| v.is_finite()).collect());
             not_judged(sorted.len(), reference.count, config).map_or_else(|| Ok(numeric_drift(&label, &sorted, reference, config)), Err)
         }
         (ColumnProfile::Categorical(reference), predictions) => {
@@ -361,8 +360,7 @@ fn numeric(name: &str, cells: &[Option<f64>], reference: &NumericProfile, config
         findings.push((Status::Pass, format!("column '{name}': {why}: drift not judged")));
         return (findings, None);
     }
-    let mut sorted: Vec<f64> = present.iter().map(|(_, v)| *v).collect();
-    sorted.sort_by(f64::total_cmp);
+    let sorted = crate::stats::sort::sorted(present.iter().map(|(_, v)| *v).collect());
     let (finding, score) = numeric_drift(&format!("column '{name}'"), &sorted, reference, config);
     findings.push(finding);
     (findings, Some(score))

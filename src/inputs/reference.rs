@@ -333,8 +333,8 @@ pub fn numeric_profile(cells: &[Option<f64>], bins: usize) -> NumericProfile {
 }
 
 /// The profile of `values` (finite) out of `cells` cells; sorts them.
-fn sorted_profile(mut sorted: Vec<f64>, cells: usize, bins: usize) -> NumericProfile {
-    sorted.sort_unstable_by(f64::total_cmp);
+fn sorted_profile(values: Vec<f64>, cells: usize, bins: usize) -> NumericProfile {
+    let sorted = crate::stats::sort::sorted(values);
     let count = sorted.len() as u64;
     let nulls = cells as u64 - count;
     let mean = (count > 0).then(|| sorted.iter().sum::<f64>() / count as f64);
