@@ -47,7 +47,7 @@ fn radix_sort(keys: &mut Vec<u64>) -> usize {
     let mut scratch = Vec::new();
     let mut passes = 0;
     for (pass, count) in counts.iter().enumerate() {
-        if count.iter().any(|&c| c == keys.len()) {
+        if count.contains(&keys.len()) {
             continue;
         }
         scratch.resize(keys.len(), 0);
