@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifact::human_size;
 use crate::probe::ChildCost;
-use crate::sandbox::budget::Sizing;
+use crate::sandbox::budget::{Budget, Sizing};
 
 /// Wall time of one check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +46,16 @@ pub struct MemoryCost {
     pub serving_peak_rss_bytes: Option<u64>,
     /// How the oversized batch was sized from the budget, when it was.
     pub oversized: Option<Sizing>,
+    /// Where the budget came from: `config`, `default`, or the deployment field that declares
+    /// the serving container's memory limit (`deploy/k8s.yaml:23 spec...resources.limits.memory`).
+    #[serde(default)]
+    pub budget_source: Option<String>,
+    /// The memory limit that deployment field declares.
+    #[serde(default)]
+    pub budget_declared_bytes: Option<u64>,
+    /// The declared limit was more than this machine had available: the budget is what it had.
+    #[serde(default)]
+    pub budget_capped_by_machine: bool,
 }
 
 impl MemoryCost {
@@ -61,6 +71,35 @@ impl MemoryCost {
             audit_peak_rss_bytes: audit_peak,
             serving_peak_rss_bytes: serving,
             oversized,
+            budget_source: None,
+            budget_declared_bytes: None,
+            budget_capped_by_machine: false,
+        }
+    }
+
+    /// Says where the budget came from.
+    pub fn with_budget_source(self, budget: &Budget) -> Self {
+        Self {
+            budget_source: Some(budget.source.clone()),
+            budget_declared_bytes: budget.declared_bytes,
+            budget_capped_by_machine: budget.capped_by_machine,
+            ..self
+        }
+    }
+
+    /// `1.0 GiB (default)`, `200.0 MiB (from k8s.yaml:23 ...limits.memory)`, `none (config)`.
+    fn budget_line(&self) -> String {
+        let amount = self.budget_bytes.map_or("none".to_string(), human_size);
+        match (self.budget_source.as_deref(), self.budget_declared_bytes) {
+            (None, _) => amount,
+            (Some(source), Some(declared)) if self.budget_capped_by_machine => {
+                format!("{amount} (from {source}, {} capped by the memory this machine has available)", human_size(declared))
+            }
+            (Some(source), Some(declared)) if declared < self.budget_bytes.unwrap_or(0) => {
+                format!("{amount} (from {source}, {} raised to the smallest budget)", human_size(declared))
+            }
+            (Some(source), Some(_)) => format!("{amount} (from {source})"),
+            (Some(source), None) => format!("{amount} ({source})"),
         }
     }
 }
@@ -99,7 +138,7 @@ impl AuditCost {
             size(m.audit_peak_rss_bytes),
             size(m.ready_peak_rss_bytes),
             size(m.probe_peak_rss_bytes),
-            m.budget_bytes.map_or("none".to_string(), human_size),
+            m.budget_line(),
             size(m.serving_peak_rss_bytes)
         ));
         if let Some(s) = &m.oversized {
