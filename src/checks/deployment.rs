@@ -19,8 +19,8 @@ given with --deploy (repeatable): Deployment, StatefulSet, DaemonSet, Pod, Job, 
 KServe InferenceService (spec.predictor.containers and spec.predictor.model), multi-document files included; other kinds \
 (Service, ConfigMap, custom resources) are listed as skipped, YAML without apiVersion and kind is ignored, an unrendered Helm \
 chart is noted. It judges the container that serves the model: the one whose image, command, args, env values, volume mounts \
-or storageUri name the model file, else the only container, or the one named by checks.deployment.container (several \
-candidates and no name warn, asking for it). Against the numbers this audit measured: resources.limits.memory must be at \
+or storageUri name the model file (each one that does is judged), else the only container, or the one named by \
+checks.deployment.container (several candidates, none naming the model, and no name warn, asking for it). Against the numbers this audit measured: resources.limits.memory must be at \
 least the peak memory after loading x memory_headroom (a missing limit fails, a missing memory request warns); the time the \
 pod is given to become ready (startupProbe, else readinessProbe: initialDelaySeconds + failureThreshold x periodSeconds, with \
 Kubernetes' defaults 0, 3 and 10 s) must be at least the cold start (session creation + first inference) x startup_margin; \
