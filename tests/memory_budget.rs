@@ -121,3 +121,14 @@ fn a_tiny_declared_limit_fails_the_deployment_and_changes_no_other_verdict() {
         assert!(throughput[mode]["requests_per_second"].is_f64(), "{throughput}");
     }
 }
+
+#[test]
+fn verbose_says_the_budget_and_where_it_came_from() {
+    let output = common::ready()
+        .args(["audit", IRIS, "--only", "deployment", "--deploy", CORRECT, "--config", "fixtures/configs/fast.yaml", "--verbose"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let expected = format!("against a budget of 2.0 GiB (from {CORRECT}:23 {LIMIT_FIELD}); the model's serving peak ");
+    assert!(stdout.contains(&expected), "{stdout}");
+}

@@ -153,3 +153,29 @@ impl AuditCost {
         lines
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::budget::MIB;
+
+    fn line(bytes: u64, source: &str, declared: Option<u64>, capped: bool) -> String {
+        let budget = Budget { bytes, source: source.to_string(), declared_bytes: declared, capped_by_machine: capped };
+        MemoryCost::new(Some(bytes), None, &[], None, None).with_budget_source(&budget).budget_line()
+    }
+
+    #[test]
+    fn the_budget_line_says_where_the_budget_came_from() {
+        assert_eq!(line(1024 * MIB, "default", None, false), "1.0 GiB (default)");
+        assert_eq!(line(512 * MIB, "config", None, false), "512.0 MiB (config)");
+        assert_eq!(line(200 * MIB, "k8s.yaml:23 x.memory", Some(200 * MIB), false), "200.0 MiB (from k8s.yaml:23 x.memory)");
+        assert_eq!(
+            line(7 * 1024 * MIB, "k8s.yaml:23 x.memory", Some(64 * 1024 * MIB), true),
+            "7.0 GiB (from k8s.yaml:23 x.memory, 64.0 GiB capped by the memory this machine has available)"
+        );
+        assert_eq!(
+            line(128 * MIB, "k8s.yaml:23 x.memory", Some(64 * MIB), false),
+            "128.0 MiB (from k8s.yaml:23 x.memory, 64.0 MiB raised to the smallest budget)"
+        );
+    }
+}
