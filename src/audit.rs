@@ -105,7 +105,11 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         None => None,
     };
     let project_dirs = project_dirs(options)?;
-    crate::env::deploy::files::check_deploy_flags(&options.deploy)?;
+    // Read once, before the checks: the deployment check judges them, the budget may come from them.
+    let deploy_read = crate::env::deploy::read::DeployRead::read(options.project.as_deref(), &options.deploy)?;
+    let budget = memory_budget(options, &artifact, &deploy_read);
+    let effective = AuditOptions { config: with_budget(&options.config, &budget), ..options.clone() };
+    let options = &effective;
 
     let refuse = refusal(&artifact);
     let runtime = match refuse {
@@ -142,6 +146,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     ctx.project_dirs = project_dirs;
     ctx.project = options.project.clone();
     ctx.deploy = options.deploy.clone();
+    ctx.deploy_read = Some(&deploy_read);
     ctx.config_path = options.config_path.clone();
     ctx.python_env = python_env.as_ref();
     ctx.env_off = options.env_off;
@@ -187,7 +192,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         options.deny_warnings,
     )
     .mark_not_verified_if(unverified, fail_unverified)
-    .with_cost(audit_cost(options, &ctx, child_probes.as_ref(), check_costs, load_ms, audit_started))
+    .with_cost(audit_cost(&budget, &ctx, child_probes.as_ref(), check_costs, load_ms, audit_started))
     .with_deployment_recommendation(&crate::checks::deployment::measured(&ctx), &crate::env::deploy::recommend::margins(&options.config)))
 }
 
@@ -399,9 +404,36 @@ fn child_probes(
     }
 }
 
+/// The audit's memory budget: `limits.memory_budget_mb` when the config sets it, else the
+/// memory limit the deployment declares for the container the deployment check judges (capped
+/// by what this machine has available, at least [`crate::config::MIN_BUDGET_MB`]), else the default.
+fn memory_budget(
+    options: &AuditOptions,
+    artifact: &artifact::Artifact,
+    deploy: &crate::env::deploy::read::DeployRead,
+) -> crate::sandbox::budget::Budget {
+    let limits = &options.config.limits;
+    let model_file = artifact.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let declared = match limits.memory_budget_set {
+        true => None,
+        false => deploy.declared_memory(model_file, options.config.checks.deployment.container.as_deref()).map(|d| (d.bytes, d.at())),
+    };
+    let floor = mib_to_bytes(crate::config::MIN_BUDGET_MB);
+    let available = declared.as_ref().and_then(|_| crate::machine::available_memory_bytes());
+    crate::sandbox::budget::choose(mib_to_bytes(limits.memory_budget_mb), limits.memory_budget_set, declared, available, floor)
+}
+
+/// The configuration with `budget` as `limits.memory_budget_mb`, so that every reader of the
+/// budget (the probe child, synthetic batches, throughput sessions) sizes from the one chosen.
+fn with_budget(config: &Config, budget: &crate::sandbox::budget::Budget) -> Config {
+    let mut config = config.clone();
+    config.limits.memory_budget_mb = budget.bytes as f64 / (1024.0 * 1024.0);
+    config
+}
+
 /// What the audit itself cost, measured as it ran.
 fn audit_cost(
-    options: &AuditOptions,
+    budget: &crate::sandbox::budget::Budget,
     ctx: &AuditContext<'_>,
     probes: Option<&crate::probe::ChildProcess>,
     checks: Vec<CheckCost>,
@@ -410,10 +442,10 @@ fn audit_cost(
 ) -> AuditCost {
     use crate::probe::ProbeRunner;
     let children = probes.map(|p| p.costs()).unwrap_or_default();
-    let budget = mib_to_bytes(options.config.limits.memory_budget_mb);
     let serving = ctx.cold_start.and_then(|c| c.peak_rss_after_load);
     let sizing = probes.and_then(|p| p.sizing());
-    let memory = MemoryCost::new((budget > 0).then_some(budget), crate::machine::peak_rss_bytes(), &children, serving, sizing);
+    let bytes = (budget.bytes > 0).then_some(budget.bytes);
+    let memory = MemoryCost::new(bytes, crate::machine::peak_rss_bytes(), &children, serving, sizing).with_budget_source(budget);
     AuditCost { wall_ms: started.elapsed().as_secs_f64() * 1e3, load_ms, checks, probe_children: children, memory }
 }
 

@@ -98,8 +98,12 @@ pub struct Limits {
     /// sessions); an inference that needs more fails its check.
     pub inference_memory_mb: f64,
     /// The audit's own memory, in MiB: ready and a probe child together. The oversized batch
-    /// and the throughput sessions are sized to fit it; 0 = no budget.
+    /// and the throughput sessions are sized to fit it; 0 = no budget. Unset: the deployment's
+    /// declared memory limit when a manifest declares one, else 1024 (`sandbox::budget::choose`).
     pub memory_budget_mb: f64,
+    /// Whether the config file sets `memory_budget_mb` (then it wins over a manifest's limit).
+    #[serde(skip)]
+    pub memory_budget_set: bool,
 }
 
 impl Default for Limits {
@@ -111,6 +115,7 @@ impl Default for Limits {
             inference_timeout_s: 60.0,
             inference_memory_mb: 8192.0,
             memory_budget_mb: 1024.0,
+            memory_budget_set: false,
         }
     }
 }
@@ -621,7 +626,10 @@ impl Config {
             problems.sort_by_key(|p| p.position);
         }
         match parsed.value {
-            Some(config) if problems.is_empty() => Ok(config),
+            Some(mut config) if problems.is_empty() => {
+                config.limits.memory_budget_set = parsed.positions.contains_key("limits.memory_budget_mb");
+                Ok(config)
+            }
             _ => Err(report(problems)),
         }
     }
@@ -828,6 +836,10 @@ mod tests {
         assert_eq!(err, "x.yaml: 1 problem: line 2 column 21: limits.memory_budget_mb: must be a number ≥ 0, got -1");
         assert_eq!(Config::from_yaml("limits:\n  memory_budget_mb: 0\n", "x.yaml").unwrap().limits.memory_budget_mb, 0.0);
         assert_eq!(Config::default().limits.memory_budget_mb, 1024.0);
+        // Set in the file or not: a manifest's limit applies only when it is not.
+        assert!(Config::from_yaml("limits:\n  memory_budget_mb: 1024\n", "x.yaml").unwrap().limits.memory_budget_set);
+        assert!(!Config::from_yaml("limits:\n  max_model_mb: 100\n", "x.yaml").unwrap().limits.memory_budget_set);
+        assert!(!Config::default().limits.memory_budget_set);
     }
 
     #[test]

@@ -49,6 +49,31 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(if cfg!(target_os = "macos") { max } else { max * 1024 })
 }
 
+/// Memory this process could still be given, in bytes: `MemAvailable` from `/proc/meminfo`, or
+/// its cgroup's memory limit when that is less (a container on a large host). `None` when
+/// neither is known (not Linux).
+pub fn available_memory_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| mem_available(&t));
+    meminfo.into_iter().chain(cgroup_limit()).min()
+}
+
+/// `MemAvailable:` of a `/proc/meminfo` text, in bytes.
+fn mem_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find_map(|l| l.strip_prefix("MemAvailable:"))?;
+    let kib: u64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib.saturating_mul(1024))
+}
+
+/// The memory limit of this process's cgroup (v2 `memory.max`, else v1 `memory.limit_in_bytes`);
+/// `None` when unlimited (`max`) or unknown.
+fn cgroup_limit() -> Option<u64> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok();
+    let v2_path = own.as_deref().and_then(|t| t.lines().find_map(|l| l.strip_prefix("0::"))).unwrap_or("/").trim_end_matches('/').to_string();
+    let candidates =
+        [format!("/sys/fs/cgroup{v2_path}/memory.max"), "/sys/fs/cgroup/memory.max".into(), "/sys/fs/cgroup/memory/memory.limit_in_bytes".into()];
+    candidates.iter().find_map(|path| std::fs::read_to_string(path).ok()).and_then(|t| t.trim().parse().ok())
+}
+
 /// The resident set size of this process now, in bytes (Linux: `/proc/self/statm`; `None`
 /// elsewhere).
 pub fn current_rss_bytes() -> Option<u64> {
@@ -78,5 +103,12 @@ mod tests {
         let machine = Machine::current();
         assert!(machine.logical_cores >= 1);
         assert!(machine.describe().contains(std::env::consts::ARCH));
+    }
+
+    #[test]
+    fn mem_available_is_read_in_bytes() {
+        let meminfo = "MemTotal:       24000000 kB\nMemFree:         1000000 kB\nMemAvailable:    7000000 kB\n";
+        assert_eq!(mem_available(meminfo), Some(7_000_000 * 1024));
+        assert_eq!(mem_available("MemTotal: 1 kB\n"), None);
     }
 }

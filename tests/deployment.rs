@@ -325,3 +325,38 @@ fn a_json_manifest_named_by_deploy_is_judged_like_its_yaml() {
     let rules = |run: &common::Audit| findings(run).1.into_iter().map(|(rule, _)| rule).collect::<Vec<_>>();
     assert_eq!(rules(&from_json), rules(&from_yaml));
 }
+
+#[test]
+fn two_containers_naming_the_model_are_each_judged_with_their_own_findings() {
+    // The correct fixture's server, and a warm-up sidecar that also names the model with a
+    // 64Mi limit: each is judged; only the sidecar's limit is below the measured peak.
+    let correct = std::fs::read_to_string(common::root().join("fixtures/deploy/correct/deployment.yaml")).unwrap();
+    let sidecar = "        - name: warmup\n          image: ghcr.io/acme/warmup@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n          args: [--model, /models/iris_rf.onnx]\n          resources:\n            limits: {memory: 64Mi, cpu: \"1\"}\n            requests: {memory: 64Mi, cpu: \"1\"}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("two.yaml");
+    std::fs::write(&manifest, format!("{correct}{sidecar}")).unwrap();
+    let file = manifest.to_str().unwrap();
+    let run = with_latency(IRIS, &["--deploy", file]);
+    assert_eq!(run.status("deployment"), "fail", "{:?}", run.details("deployment"));
+    let also = "one of 2 containers that name it: set checks.deployment.container to judge only one";
+    let judged: Vec<String> = run.details("deployment").into_iter().filter(|d| d.starts_with("judged: ")).collect();
+    assert_eq!(
+        judged,
+        [
+            format!("judged: {file}: Deployment/iris container \"server\" (names iris_rf.onnx in args; {also})"),
+            format!("judged: {file}: Deployment/iris container \"warmup\" (names iris_rf.onnx in args; {also})"),
+        ]
+    );
+    let (rows, _) = findings(&run);
+    let c1 = "spec.template.spec.containers[1]";
+    assert_eq!(
+        rows,
+        [
+            row("problem", "memory_limit", file, 51, "Deployment/iris", "warmup", &format!("{c1}.resources.limits.memory")),
+            row("problem", "readiness_probe", file, 47, "Deployment/iris", "warmup", &format!("{c1}.readinessProbe")),
+            row("advice", "liveness_probe", file, 47, "Deployment/iris", "warmup", &format!("{c1}.livenessProbe")),
+        ]
+    );
+    // The two limits disagree: the audit's budget is not derived from either.
+    assert_eq!(run.json["cost"]["memory"]["budget_source"], "default");
+}

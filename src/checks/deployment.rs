@@ -5,11 +5,12 @@
 
 use super::{AuditContext, Check, Outcome, Status};
 use crate::env::deploy::dockerfile::{self, DockerContext};
-use crate::env::deploy::files::{self, DeployFile, Kind};
-use crate::env::deploy::k8s::{self, Workload};
+use crate::env::deploy::files::DeployFile;
+use crate::env::deploy::read::DeployRead;
 use crate::env::deploy::recommend::measured_from;
 use crate::env::deploy::rules::{self, Judge, Judged};
 use crate::env::deploy::{Finding, Level, Margins, Measured};
+use crate::sandbox::open::OpenError;
 
 pub struct Deployment;
 
@@ -18,8 +19,8 @@ given with --deploy (repeatable): Deployment, StatefulSet, DaemonSet, Pod, Job, 
 KServe InferenceService (spec.predictor.containers and spec.predictor.model), multi-document files included; other kinds \
 (Service, ConfigMap, custom resources) are listed as skipped, YAML without apiVersion and kind is ignored, an unrendered Helm \
 chart is noted. It judges the container that serves the model: the one whose image, command, args, env values, volume mounts \
-or storageUri name the model file, else the only container, or the one named by checks.deployment.container (several \
-candidates and no name warn, asking for it). Against the numbers this audit measured: resources.limits.memory must be at \
+or storageUri name the model file (each one that does is judged), else the only container, or the one named by \
+checks.deployment.container (several candidates, none naming the model, and no name warn, asking for it). Against the numbers this audit measured: resources.limits.memory must be at \
 least the peak memory after loading x memory_headroom (a missing limit fails, a missing memory request warns); the time the \
 pod is given to become ready (startupProbe, else readinessProbe: initialDelaySeconds + failureThreshold x periodSeconds, with \
 Kubernetes' defaults 0, 3 and 10 s) must be at least the cold start (session creation + first inference) x startup_margin; \
@@ -57,24 +58,30 @@ impl Check for Deployment {
     }
 
     fn run(&self, ctx: &AuditContext<'_>) -> Outcome {
-        let found = files::discover(ctx.project.as_deref(), &ctx.deploy);
-        let mut read = Read::default();
-        for file in found.files.iter().filter(|f| f.kind == Kind::Manifest) {
-            read.file(file);
-        }
-        let dockerfiles: Vec<&DeployFile> = found.files.iter().filter(|f| f.kind == Kind::Dockerfile).collect();
+        // Read once by the audit before the checks; read here only for a context built without it.
+        let owned;
+        let read = match ctx.deploy_read {
+            Some(read) => read,
+            None => match DeployRead::read(ctx.project.as_deref(), &ctx.deploy) {
+                Ok(read) => {
+                    owned = read;
+                    &owned
+                }
+                Err(e) => return Outcome::fail(e),
+            },
+        };
         let where_ = searched(ctx);
-        if read.manifests == 0 && dockerfiles.is_empty() {
-            return Outcome::skip(format!("no Kubernetes manifest or Dockerfile found under {where_}")).with_details(found.notes);
+        if read.manifests == 0 && read.dockerfiles.is_empty() {
+            return Outcome::skip(format!("no Kubernetes manifest or Dockerfile found under {where_}")).with_details(read.notes.clone());
         }
         let measured = measured(ctx);
         let margins = ctx.config.checks.deployment.margins();
-        let (mut findings, judged, probed) = judge_manifests(ctx, &mut read, &measured, &margins);
-        for file in dockerfiles {
-            findings.extend(judge_dockerfile(ctx, file, probed));
+        let (mut findings, judged, probed) = judge_manifests(ctx, read, &measured, &margins);
+        for (file, text) in &read.dockerfiles {
+            findings.extend(judge_dockerfile(ctx, file, text, probed));
         }
         let objects: Vec<String> = read.workloads.iter().map(|w| w.object.clone()).collect();
-        outcome(findings, &judged, &objects, &read.skipped, found.notes, &where_)
+        outcome(findings, &judged, &objects, &read.skipped, read.notes.clone(), &where_)
             .with_metric(
                 "measured",
                 serde_json::json!({
@@ -92,8 +99,8 @@ impl Check for Deployment {
 
 /// The findings of the manifests read, the containers judged, and whether one of them declares
 /// a probe (a Dockerfile then needs no HEALTHCHECK).
-fn judge_manifests(ctx: &AuditContext<'_>, read: &mut Read, measured: &Measured, margins: &Margins) -> (Vec<Finding>, Vec<Judged>, bool) {
-    let mut findings = std::mem::take(&mut read.malformed);
+fn judge_manifests(ctx: &AuditContext<'_>, read: &DeployRead, measured: &Measured, margins: &Margins) -> (Vec<Finding>, Vec<Judged>, bool) {
+    let mut findings = read.malformed.clone();
     if read.workloads.is_empty() {
         return (findings, Vec::new(), false);
     }
@@ -122,13 +129,13 @@ fn judge_manifests(ctx: &AuditContext<'_>, read: &mut Read, measured: &Measured,
 
 /// The findings of one Dockerfile, built in its own folder (the build context), or the one
 /// finding that says why it could not be read.
-fn judge_dockerfile(ctx: &AuditContext<'_>, file: &DeployFile, manifest_probe: bool) -> Vec<Finding> {
+fn judge_dockerfile(ctx: &AuditContext<'_>, file: &DeployFile, text: &Result<String, OpenError>, manifest_probe: bool) -> Vec<Finding> {
     let unread = |line: Option<usize>, message: String| Finding::whole_file(Level::Problem, "dockerfile_syntax", file.path.clone(), line, message);
-    let text = match file.read() {
+    let text = match text {
         Ok(text) => text,
         Err(e) => return vec![unread(None, format!("not read: {e}"))],
     };
-    let parsed = match dockerfile::read(&file.path, &text) {
+    let parsed = match dockerfile::read(&file.path, text) {
         Ok(parsed) => parsed,
         Err(e) => return vec![unread(e.line, e.kind.to_string())],
     };
@@ -162,42 +169,6 @@ fn searched(ctx: &AuditContext<'_>) -> String {
         places.push(project.display().to_string());
     }
     if places.is_empty() { "--project or --deploy (neither given)".to_string() } else { places.join(", ") }
-}
-
-/// The manifests read so far.
-#[derive(Default)]
-struct Read {
-    manifests: usize,
-    workloads: Vec<Workload>,
-    skipped: Vec<String>,
-    malformed: Vec<Finding>,
-}
-
-impl Read {
-    fn file(&mut self, file: &DeployFile) {
-        let text = match file.read() {
-            Ok(text) => text,
-            Err(e) => {
-                self.skipped.push(format!("{}: not read: {e}", file.path.display()));
-                return;
-            }
-        };
-        let manifest = k8s::read_manifest(&file.path, &text);
-        // YAML found by walking that is not Kubernetes (CI configs, compose files) is not ours.
-        if !manifest.kubernetes && manifest.malformed.is_empty() && !file.explicit() {
-            return;
-        }
-        self.manifests += 1;
-        // YAML that does not parse: a manifest (named by --deploy, or with apiVersion/kind
-        // lines) fails, since kubectl refuses it too; other YAML found by walking warns.
-        let looks_like_manifest = text.lines().any(|l| l.starts_with("apiVersion:") || l.starts_with("kind:"));
-        let level = if file.explicit() || manifest.kubernetes || looks_like_manifest { Level::Problem } else { Level::Advice };
-        for (line, message) in manifest.malformed {
-            self.malformed.push(Finding::whole_file(level, "manifest_yaml", file.path.clone(), line, message));
-        }
-        self.skipped.extend(manifest.skipped.into_iter().map(|s| format!("{}: {s}", file.path.display())));
-        self.workloads.extend(manifest.workloads);
-    }
 }
 
 /// The status and lines of the findings.

@@ -202,6 +202,8 @@ pub struct AuditContext<'a> {
     pub project: Option<PathBuf>,
     /// `--deploy`: Kubernetes manifests and Dockerfiles, files or folders.
     pub deploy: Vec<PathBuf>,
+    /// The deployment files, read once by the audit before the checks (`None`: the check reads them).
+    pub deploy_read: Option<&'a crate::env::deploy::read::DeployRead>,
     /// The audit config file, when one was given.
     pub config_path: Option<PathBuf>,
     /// `--env`, read: the installed Python environment to compare the locks with (when
@@ -247,6 +249,7 @@ impl<'a> AuditContext<'a> {
             project_dirs: Vec::new(),
             project: None,
             deploy: Vec::new(),
+            deploy_read: None,
             config_path: None,
             python_env: None,
             env_off: false,

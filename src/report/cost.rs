@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifact::human_size;
 use crate::probe::ChildCost;
-use crate::sandbox::budget::Sizing;
+use crate::sandbox::budget::{Budget, Sizing};
 
 /// Wall time of one check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +46,16 @@ pub struct MemoryCost {
     pub serving_peak_rss_bytes: Option<u64>,
     /// How the oversized batch was sized from the budget, when it was.
     pub oversized: Option<Sizing>,
+    /// Where the budget came from: `config`, `default`, or the deployment field that declares
+    /// the serving container's memory limit (`deploy/k8s.yaml:23 spec...resources.limits.memory`).
+    #[serde(default)]
+    pub budget_source: Option<String>,
+    /// The memory limit that deployment field declares.
+    #[serde(default)]
+    pub budget_declared_bytes: Option<u64>,
+    /// The declared limit was more than this machine had available: the budget is what it had.
+    #[serde(default)]
+    pub budget_capped_by_machine: bool,
 }
 
 impl MemoryCost {
@@ -61,6 +71,35 @@ impl MemoryCost {
             audit_peak_rss_bytes: audit_peak,
             serving_peak_rss_bytes: serving,
             oversized,
+            budget_source: None,
+            budget_declared_bytes: None,
+            budget_capped_by_machine: false,
+        }
+    }
+
+    /// Says where the budget came from.
+    pub fn with_budget_source(self, budget: &Budget) -> Self {
+        Self {
+            budget_source: Some(budget.source.clone()),
+            budget_declared_bytes: budget.declared_bytes,
+            budget_capped_by_machine: budget.capped_by_machine,
+            ..self
+        }
+    }
+
+    /// `1.0 GiB (default)`, `200.0 MiB (from k8s.yaml:23 ...limits.memory)`, `none (config)`.
+    fn budget_line(&self) -> String {
+        let amount = self.budget_bytes.map_or("none".to_string(), human_size);
+        match (self.budget_source.as_deref(), self.budget_declared_bytes) {
+            (None, _) => amount,
+            (Some(source), Some(declared)) if self.budget_capped_by_machine => {
+                format!("{amount} (from {source}, {} capped by the memory this machine has available)", human_size(declared))
+            }
+            (Some(source), Some(declared)) if declared < self.budget_bytes.unwrap_or(0) => {
+                format!("{amount} (from {source}, {} raised to the smallest budget)", human_size(declared))
+            }
+            (Some(source), Some(_)) => format!("{amount} (from {source})"),
+            (Some(source), None) => format!("{amount} ({source})"),
         }
     }
 }
@@ -99,7 +138,7 @@ impl AuditCost {
             size(m.audit_peak_rss_bytes),
             size(m.ready_peak_rss_bytes),
             size(m.probe_peak_rss_bytes),
-            m.budget_bytes.map_or("none".to_string(), human_size),
+            m.budget_line(),
             size(m.serving_peak_rss_bytes)
         ));
         if let Some(s) = &m.oversized {
@@ -112,5 +151,31 @@ impl AuditCost {
             ));
         }
         lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::budget::MIB;
+
+    fn line(bytes: u64, source: &str, declared: Option<u64>, capped: bool) -> String {
+        let budget = Budget { bytes, source: source.to_string(), declared_bytes: declared, capped_by_machine: capped };
+        MemoryCost::new(Some(bytes), None, &[], None, None).with_budget_source(&budget).budget_line()
+    }
+
+    #[test]
+    fn the_budget_line_says_where_the_budget_came_from() {
+        assert_eq!(line(1024 * MIB, "default", None, false), "1.0 GiB (default)");
+        assert_eq!(line(512 * MIB, "config", None, false), "512.0 MiB (config)");
+        assert_eq!(line(200 * MIB, "k8s.yaml:23 x.memory", Some(200 * MIB), false), "200.0 MiB (from k8s.yaml:23 x.memory)");
+        assert_eq!(
+            line(7 * 1024 * MIB, "k8s.yaml:23 x.memory", Some(64 * 1024 * MIB), true),
+            "7.0 GiB (from k8s.yaml:23 x.memory, 64.0 GiB capped by the memory this machine has available)"
+        );
+        assert_eq!(
+            line(128 * MIB, "k8s.yaml:23 x.memory", Some(64 * MIB), false),
+            "128.0 MiB (from k8s.yaml:23 x.memory, 64.0 MiB raised to the smallest budget)"
+        );
     }
 }

@@ -1,7 +1,8 @@
-//! The audit's own memory budget (`limits.memory_budget_mb`): how much a probe child may use
-//! while ready holds what it holds, and how many rows an oversized batch may ask for once a
-//! small batch has measured what one row costs. Pure arithmetic, unit-tested here; the probe
-//! child and the robustness check apply it.
+//! The audit's own memory budget: which budget applies ([`choose`]: `limits.memory_budget_mb`
+//! when the config sets it, else the deployment's declared memory limit capped by this machine,
+//! else 1 GiB), how much a probe child may use while ready holds what it holds, and how many
+//! rows an oversized batch may ask for once a small batch has measured what one row costs. Pure
+//! arithmetic, unit-tested here; the audit, the probe child and the checks apply it.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,38 @@ pub const MAX_MEASURE_ROWS: usize = 64;
 
 /// Growth that measures a row's cost well enough: far above the allocator's noise.
 pub const MEASURED_ENOUGH: u64 = 16 * MIB;
+
+/// The audit's memory budget and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    /// Bytes; 0 = no budget.
+    pub bytes: u64,
+    /// `config` (`limits.memory_budget_mb` set), `default`, or where the deployment declares the
+    /// serving container's memory limit (`deploy/k8s.yaml:23 spec...resources.limits.memory`).
+    pub source: String,
+    /// The limit the deployment declares, when the budget comes from it.
+    pub declared_bytes: Option<u64>,
+    /// The declared limit was more than this machine has available: the budget is what it has.
+    pub capped_by_machine: bool,
+}
+
+/// The budget of an audit. `configured`: `limits.memory_budget_mb` in bytes, `explicit` when
+/// the user's config sets it (it wins); else the limit the deployment `declared` (bytes, where),
+/// capped by what this machine has `available` and never under `floor`; else `configured` (the
+/// default). A budget only sizes ready's own batches and sessions, never what the model may use
+/// (a probe child always gets [`load_floor`]), so a small declared limit cannot fail a check.
+pub fn choose(configured: u64, explicit: bool, declared: Option<(u64, String)>, available: Option<u64>, floor: u64) -> Budget {
+    let plain = |source: &str| Budget { bytes: configured, source: source.to_string(), declared_bytes: None, capped_by_machine: false };
+    match declared {
+        _ if explicit => plain("config"),
+        None => plain("default"),
+        Some((limit, at)) => {
+            let capped_by_machine = available.is_some_and(|a| a < limit);
+            let bytes = limit.min(available.unwrap_or(u64::MAX)).max(floor);
+            Budget { bytes, source: at, declared_bytes: Some(limit), capped_by_machine }
+        }
+    }
+}
 
 /// Which limit a probe child ran under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +152,32 @@ pub fn next_measure_rows(rows: usize, grown: u64, per_row_bytes: u64, wanted: us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_explicit_budget_wins_else_the_declared_limit_capped_by_the_machine_and_floored() {
+        let (gib, floor) = (1024 * MIB, 128 * MIB);
+        let at = || Some((2 * gib, "k8s.yaml:23 spec.template.spec.containers[0].resources.limits.memory".to_string()));
+        // Set in the config: it wins over the manifest.
+        let explicit = choose(512 * MIB, true, at(), Some(8 * gib), floor);
+        assert_eq!(explicit, Budget { bytes: 512 * MIB, source: "config".into(), declared_bytes: None, capped_by_machine: false });
+        assert_eq!(choose(0, true, at(), Some(8 * gib), floor).bytes, 0, "0 in the config: no budget");
+        // Derived: the declared limit, when the machine has it.
+        let derived = choose(gib, false, at(), Some(8 * gib), floor);
+        assert_eq!(derived, Budget { bytes: 2 * gib, source: at().unwrap().1, declared_bytes: Some(2 * gib), capped_by_machine: false });
+        assert_eq!(choose(gib, false, at(), None, floor).bytes, 2 * gib, "nothing known about the machine");
+        // A 64Gi pod on a 7 GiB runner: what the runner has.
+        let big = Some((64 * gib, "k8s.yaml:9 x".to_string()));
+        let capped = choose(gib, false, big, Some(7 * gib), floor);
+        assert_eq!((capped.bytes, capped.declared_bytes, capped.capped_by_machine), (7 * gib, Some(64 * gib), true));
+        // A tiny limit: never under the floor.
+        let tiny = choose(gib, false, Some((64 * MIB, "k8s.yaml:9 x".to_string())), Some(8 * gib), floor);
+        assert_eq!((tiny.bytes, tiny.capped_by_machine), (floor, false));
+        // No manifest limit: the default.
+        assert_eq!(
+            choose(gib, false, None, Some(8 * gib), floor),
+            Budget { bytes: gib, source: "default".into(), declared_bytes: None, capped_by_machine: false }
+        );
+    }
 
     #[test]
     fn the_probe_limit_binds_only_when_it_is_below_what_the_budget_leaves() {

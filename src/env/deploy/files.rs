@@ -93,41 +93,6 @@ pub fn discover(project: Option<&Path>, deploy: &[PathBuf]) -> Discovered {
     found
 }
 
-/// Checks every `--deploy` path before the audit starts: it exists, and a file is a
-/// Kubernetes manifest (a YAML document with `apiVersion` and `kind`, or YAML that does not
-/// parse, reported by the check) or a Dockerfile. `Err` is the one-line usage error.
-pub fn check_deploy_flags(deploy: &[PathBuf]) -> Result<(), String> {
-    for path in deploy {
-        let shown = path.display();
-        if !path.exists() {
-            return Err(format!("--deploy {shown}: no such file or folder"));
-        }
-        if path.is_dir() {
-            continue;
-        }
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        // `kubectl get -o json` output is a manifest too (JSON is YAML); only when named, since
-        // a project holds many JSON files that are not.
-        let json = name.to_ascii_lowercase().ends_with(".json").then_some(Kind::Manifest);
-        match Kind::of(name).or(json) {
-            Some(Kind::Dockerfile) => {}
-            Some(Kind::Manifest) => {
-                let text = open::read_text(path, MAX_FILE_BYTES).map_err(|e| format!("--deploy {shown}: {e}"))?;
-                let read = super::k8s::read_manifest(path, &text);
-                if !read.kubernetes && read.malformed.is_empty() {
-                    return Err(format!("--deploy {shown}: not a Kubernetes manifest (no document has apiVersion and kind)"));
-                }
-            }
-            None => {
-                return Err(format!(
-                    "--deploy {shown}: not a Kubernetes manifest (.yaml, .yml, .json) or a Dockerfile (Dockerfile, Containerfile, *.Dockerfile)"
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Adds the deployment files under `root` (see [`project_walk`]); an unrendered Helm chart is
 /// noted and not entered.
 fn walk(root: &Path, found: &mut Discovered) {

@@ -11,6 +11,7 @@ pub mod files;
 pub mod image_ref;
 pub mod k8s;
 pub mod quantity;
+pub mod read;
 pub mod recommend;
 pub mod rules;
 

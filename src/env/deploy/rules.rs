@@ -42,9 +42,10 @@ pub struct Choice {
 }
 
 /// Picks the serving containers: the one named by `configured` (`checks.deployment.container`),
-/// else in each workload the container whose image, command, args, env values, volume mounts
-/// or storageUri name `model_file`, else the only container of all workloads. Several
-/// candidates and no name is one finding asking for `container:`; nothing is guessed.
+/// else in each workload every container whose image, command, args, env values, volume mounts
+/// or storageUri name `model_file` (each judged), else the only container of all workloads.
+/// Several containers, none naming the model, and no name is one finding asking for
+/// `container:`; nothing is guessed.
 pub fn choose(workloads: &[Workload], model_file: &str, configured: Option<&str>) -> Choice {
     let mut chosen = Vec::new();
     let mut findings = Vec::new();
@@ -68,11 +69,12 @@ pub fn choose(workloads: &[Workload], model_file: &str, configured: Option<&str>
         match naming.as_slice() {
             [] => {}
             [(c, why)] => chosen.push((w, *c, why.clone())),
+            // Each may serve it (a server and a warm-up sidecar): each is judged, with its own findings.
             several => {
-                let names: Vec<String> = several.iter().map(|(c, _)| format!("\"{}\"", workload.containers[*c].container.name)).collect();
-                let message =
-                    format!("containers {} all name {model_file}: set checks.deployment.container to the one that serves it", names.join(", "));
-                findings.push(choice_finding(workload, Level::Advice, message));
+                let count = several.len();
+                chosen.extend(several.iter().map(|(c, why)| {
+                    (w, *c, format!("{why}; one of {count} containers that name it: set checks.deployment.container to judge only one"))
+                }));
             }
         }
     }
@@ -585,6 +587,14 @@ mod tests {
         assert_eq!(choice.chosen, [(0, 0, "named by checks.deployment.container".to_string())]);
         let choice = choose(std::slice::from_ref(&two), "other.onnx", Some("nope"));
         assert_eq!(choice.findings[0].level, Level::Problem);
+        // Two containers name the model: both are judged, nothing asks for a name.
+        let both = workload(
+            "        - name: server\n          image: m:1\n          args: [/models/iris.onnx]\n        - name: warmup\n          image: w:1\n          env: [{name: MODEL, value: /models/iris.onnx}]\n",
+        );
+        let choice = choose(std::slice::from_ref(&both), "iris.onnx", None);
+        let also = "one of 2 containers that name it: set checks.deployment.container to judge only one";
+        assert_eq!(choice.chosen, [(0, 0, format!("names iris.onnx in args; {also}")), (0, 1, format!("names iris.onnx in env; {also}"))]);
+        assert!(choice.findings.is_empty(), "{:?}", choice.findings);
         let one = workload("        - name: server\n          image: m:1\n          resources:\n            limits: {memory: 1.5Gi}\n");
         let choice = choose(std::slice::from_ref(&one), "iris.onnx", None);
         assert_eq!(choice.chosen, [(0, 0, "the only container".to_string())]);
