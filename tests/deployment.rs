@@ -327,18 +327,29 @@ fn a_json_manifest_named_by_deploy_is_judged_like_its_yaml() {
 }
 
 #[test]
-fn two_containers_naming_the_model_are_each_judged_with_their_own_findings() {
-    // The correct fixture's server, and a warm-up sidecar that also names the model with a
-    // 64Mi limit: each is judged; only the sidecar's limit is below the measured peak.
+fn of_two_containers_naming_the_model_those_that_serve_are_judged() {
+    // The correct fixture's server (it has a readiness probe), and a sidecar that also names the
+    // model with a 64Mi limit. A sidecar that declares no port and no probe (it downloads or
+    // warms the model) is not judged; one that declares a port is, with its own findings.
     let correct = std::fs::read_to_string(common::root().join("fixtures/deploy/correct/deployment.yaml")).unwrap();
     let sidecar = "        - name: warmup\n          image: ghcr.io/acme/warmup@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n          args: [--model, /models/iris_rf.onnx]\n          resources:\n            limits: {memory: 64Mi, cpu: \"1\"}\n            requests: {memory: 64Mi, cpu: \"1\"}\n";
     let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("two.yaml");
-    std::fs::write(&manifest, format!("{correct}{sidecar}")).unwrap();
-    let file = manifest.to_str().unwrap();
+    let quiet = dir.path().join("quiet.yaml");
+    std::fs::write(&quiet, format!("{correct}{sidecar}")).unwrap();
+    let file = quiet.to_str().unwrap();
+    let run = with_latency(IRIS, &["--deploy", file]);
+    assert_eq!(run.status("deployment"), "pass", "{:?}", run.details("deployment"));
+    let judged: Vec<String> = run.details("deployment").into_iter().filter(|d| d.starts_with("judged: ")).collect();
+    let why = "names iris_rf.onnx in args; the one of 2 containers naming it that declares a port or a readiness probe";
+    assert_eq!(judged, [format!("judged: {file}: Deployment/iris container \"server\" ({why})")]);
+    assert_eq!(findings(&run).0, Vec::<Row>::new());
+
+    let listening = dir.path().join("listening.yaml");
+    std::fs::write(&listening, format!("{correct}{sidecar}          ports: [{{containerPort: 9090}}]\n")).unwrap();
+    let file = listening.to_str().unwrap();
     let run = with_latency(IRIS, &["--deploy", file]);
     assert_eq!(run.status("deployment"), "fail", "{:?}", run.details("deployment"));
-    let also = "one of 2 containers that name it: set checks.deployment.container to judge only one";
+    let also = "one of 2 containers that name it and declare a port or a readiness probe: set checks.deployment.container to judge only one";
     let judged: Vec<String> = run.details("deployment").into_iter().filter(|d| d.starts_with("judged: ")).collect();
     assert_eq!(
         judged,

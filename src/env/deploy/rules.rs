@@ -41,9 +41,43 @@ pub struct Choice {
     pub findings: Vec<Finding>,
 }
 
+/// Several containers of one workload name the model (a server and a sidecar that downloads
+/// or warms it): those that show they serve (a declared port or a readiness probe) are judged,
+/// each with its own findings; when none does, nothing is guessed and one finding asks for
+/// `checks.deployment.container`.
+fn among_several(workload: &Workload, several: &[(usize, String)], model_file: &str) -> (Vec<(usize, String)>, Option<Finding>) {
+    let serves = |c: usize| {
+        let container = &workload.containers[c].container;
+        container.ports.as_ref().is_some_and(|p| !p.is_empty()) || container.readiness_probe.is_some()
+    };
+    let count = several.len();
+    let serving: Vec<&(usize, String)> = several.iter().filter(|(c, _)| serves(*c)).collect();
+    let picked: Vec<(usize, String)> = match serving.as_slice() {
+        [] => Vec::new(),
+        [(c, why)] => vec![(*c, format!("{why}; the one of {count} containers naming it that declares a port or a readiness probe"))],
+        some => {
+            let k = some.len();
+            let also = format!(
+                "one of {k} containers that name it and declare a port or a readiness probe: set checks.deployment.container to judge only one"
+            );
+            some.iter().map(|(c, why)| (*c, format!("{why}; {also}"))).collect()
+        }
+    };
+    if !picked.is_empty() {
+        return (picked, None);
+    }
+    let names: Vec<String> = several.iter().map(|(c, _)| format!("\"{}\"", workload.containers[*c].container.name)).collect();
+    let message = format!(
+        "containers {} all name {model_file} and none declares a port or a readiness probe: set checks.deployment.container to the one that serves it",
+        names.join(", ")
+    );
+    (Vec::new(), Some(choice_finding(workload, Level::Advice, message)))
+}
+
 /// Picks the serving containers: the one named by `configured` (`checks.deployment.container`),
-/// else in each workload every container whose image, command, args, env values, volume mounts
-/// or storageUri name `model_file` (each judged), else the only container of all workloads.
+/// else in each workload the container whose image, command, args, env values, volume mounts
+/// or storageUri name `model_file` (of several, those that serve: [`among_several`]), else the
+/// only container of all workloads.
 /// Several containers, none naming the model, and no name is one finding asking for
 /// `container:`; nothing is guessed.
 pub fn choose(workloads: &[Workload], model_file: &str, configured: Option<&str>) -> Choice {
@@ -69,12 +103,10 @@ pub fn choose(workloads: &[Workload], model_file: &str, configured: Option<&str>
         match naming.as_slice() {
             [] => {}
             [(c, why)] => chosen.push((w, *c, why.clone())),
-            // Each may serve it (a server and a warm-up sidecar): each is judged, with its own findings.
             several => {
-                let count = several.len();
-                chosen.extend(several.iter().map(|(c, why)| {
-                    (w, *c, format!("{why}; one of {count} containers that name it: set checks.deployment.container to judge only one"))
-                }));
+                let (picked, finding) = among_several(workload, several, model_file);
+                chosen.extend(picked.into_iter().map(|(c, why)| (w, c, why)));
+                findings.extend(finding);
             }
         }
     }
@@ -587,14 +619,25 @@ mod tests {
         assert_eq!(choice.chosen, [(0, 0, "named by checks.deployment.container".to_string())]);
         let choice = choose(std::slice::from_ref(&two), "other.onnx", Some("nope"));
         assert_eq!(choice.findings[0].level, Level::Problem);
-        // Two containers name the model: both are judged, nothing asks for a name.
-        let both = workload(
-            "        - name: server\n          image: m:1\n          args: [/models/iris.onnx]\n        - name: warmup\n          image: w:1\n          env: [{name: MODEL, value: /models/iris.onnx}]\n",
-        );
-        let choice = choose(std::slice::from_ref(&both), "iris.onnx", None);
-        let also = "one of 2 containers that name it: set checks.deployment.container to judge only one";
+        // Two containers name the model: the one that serves (a port) is judged.
+        let server = "        - name: server\n          image: m:1\n          args: [/models/iris.onnx]\n";
+        let warmup = "        - name: warmup\n          image: w:1\n          env: [{name: MODEL, value: /models/iris.onnx}]\n";
+        let port = "          ports: [{containerPort: 8080}]\n";
+        let choice = choose(&[workload(&format!("{server}{port}{warmup}"))], "iris.onnx", None);
+        let why = "names iris.onnx in args; the one of 2 containers naming it that declares a port or a readiness probe";
+        assert_eq!((choice.chosen, choice.findings), (vec![(0, 0, why.to_string())], vec![]));
+        // Both serve: both are judged; neither does: nothing is guessed.
+        let choice = choose(&[workload(&format!("{server}{port}{warmup}{port}"))], "iris.onnx", None);
+        let also = "one of 2 containers that name it and declare a port or a readiness probe: set checks.deployment.container to judge only one";
         assert_eq!(choice.chosen, [(0, 0, format!("names iris.onnx in args; {also}")), (0, 1, format!("names iris.onnx in env; {also}"))]);
-        assert!(choice.findings.is_empty(), "{:?}", choice.findings);
+        let choice = choose(&[workload(&format!("{server}{warmup}"))], "iris.onnx", None);
+        assert_eq!(choice.chosen, []);
+        assert_eq!(choice.findings[0].level, Level::Advice);
+        assert!(
+            choice.findings[0].message.starts_with("containers \"server\", \"warmup\" all name iris.onnx and none declares"),
+            "{}",
+            choice.findings[0].message
+        );
         let one = workload("        - name: server\n          image: m:1\n          resources:\n            limits: {memory: 1.5Gi}\n");
         let choice = choose(std::slice::from_ref(&one), "iris.onnx", None);
         assert_eq!(choice.chosen, [(0, 0, "the only container".to_string())]);
