@@ -325,3 +325,20 @@ fn a_json_manifest_named_by_deploy_is_judged_like_its_yaml() {
     let rules = |run: &common::Audit| findings(run).1.into_iter().map(|(rule, _)| rule).collect::<Vec<_>>();
     assert_eq!(rules(&from_json), rules(&from_yaml));
 }
+
+#[test]
+fn a_kubectl_get_list_is_judged_item_by_item_with_items_field_paths_and_file_lines() {
+    let run = with_latency(IRIS, &["--project", "fixtures/deploy/list"]);
+    assert_eq!(run.status("deployment"), "fail", "{:?}", run.details("deployment"));
+    assert_eq!(run.code, 1);
+    let file = "fixtures/deploy/list/kubectl-get.yaml";
+    let field = "items[1].spec.template.spec.containers[0].resources.limits.memory";
+    let (rows, messages) = findings(&run);
+    assert_eq!(rows, [row("problem", "memory_limit", file, 109, "Deployment/iris", "server", field)]);
+    let memory = message(&messages, "memory_limit");
+    assert!(memory.starts_with("40Mi is below the measured peak "), "{memory}");
+    let details = run.details("deployment");
+    assert_eq!(details[0], format!("judged: {file}: Deployment/iris container \"server\" (names iris_rf.onnx in args)"));
+    assert_eq!(details[1], format!("fail {file}:109: Deployment/iris container \"server\" {field}: {memory}"));
+    assert_eq!(details.last().unwrap(), &format!("skipped: {file}: Service/iris (v1): not a workload"));
+}

@@ -514,7 +514,7 @@ spec:
     #[test]
     fn every_truncation_and_byte_flip_of_the_fixtures_reads_without_a_panic() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deploy");
-        for case in ["correct/deployment.yaml", "multi/app.yaml", "kserve/inferenceservice.yaml", "malformed/deployment.yaml"] {
+        for case in ["correct/deployment.yaml", "multi/app.yaml", "list/kubectl-get.yaml", "kserve/inferenceservice.yaml", "malformed/deployment.yaml"] {
             let text = std::fs::read_to_string(root.join(case)).unwrap();
             for cut in (0..text.len()).filter(|&i| text.is_char_boundary(i)).step_by(7) {
                 let read = read_manifest(Path::new(case), &text[..cut]);
