@@ -281,3 +281,44 @@ fn prediction_drift_reads_a_configured_prediction_column_or_says_why_it_is_not_j
     let run = drift("fixtures/domain/unseen.csv", REFERENCE);
     assert!(prediction(&run).1.ends_with(": 40 values, fewer than min_rows 100: drift not judged"), "{}", prediction(&run).1);
 }
+
+/// The float32 column `x` of fixtures/domain/zip_ref.parquet (pandas) and the same rows in
+/// zip_ref.csv, whose shortest decimals read as float64 lie a little off the float32 values.
+const ZIP: &str = "fixtures/domain/zip.onnx";
+const ALL_ROWS: &str = "sample:\n  max_rows: 5000\n";
+
+#[test]
+fn a_float32_parquet_and_a_float64_csv_of_the_same_values_have_no_value_outside_the_range() {
+    for (sample, reference) in [("zip_ref.csv", "zip_ref.parquet"), ("zip_ref.parquet", "zip_ref.csv")] {
+        let run = with_config(ALL_ROWS, &format!("fixtures/domain/{sample}"), ZIP, &format!("fixtures/domain/{reference}"));
+        assert_eq!(run.status("drift"), "pass", "{sample}: {:?}", run.details("drift"));
+        let details = run.details("drift");
+        assert_eq!(
+            details[0],
+            "pass: column 'x': PSI 0 on 10 reference quantile bins, KS 0.0005 (p = 0.99385); mean -0.02716 vs -0.02716 in the reference",
+            "{sample}: {details:?}"
+        );
+        assert!(details.iter().all(|d| !d.contains("outside the training range")), "{sample}: {details:?}");
+    }
+}
+
+#[test]
+fn a_value_one_float32_step_beyond_a_float32_range_is_still_outside() {
+    let csv = std::fs::read_to_string(common::root().join("fixtures/domain/zip_ref.csv")).unwrap();
+    let xs: Vec<f32> = csv.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    let max = xs.iter().copied().fold(f32::MIN, f32::max);
+    let min = xs.iter().copied().fold(f32::MAX, f32::min);
+    assert!(max > 0.0 && min < 0.0);
+    // One step away from zero is one step above a positive max and below a negative min.
+    let (above, below) = (f32::from_bits(max.to_bits() + 1), f32::from_bits(min.to_bits() + 1));
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("sample.csv");
+    std::fs::write(&sample, format!("{csv}01234,{above}\n02139,{below}\n")).unwrap();
+    let run = with_config(ALL_ROWS, sample.to_str().unwrap(), ZIP, "fixtures/domain/zip_ref.parquet");
+    let details = run.details("drift");
+    assert_eq!(
+        details.iter().filter(|d| d.contains("outside the training range")).collect::<Vec<_>>(),
+        ["pass: column 'x': 2 of 2002 values (0.1%) outside the training range [-3.19735, 2.97257]: rows 2000, 2001"],
+        "{details:?}"
+    );
+}
