@@ -322,3 +322,40 @@ fn a_value_one_float32_step_beyond_a_float32_range_is_still_outside() {
         "{details:?}"
     );
 }
+
+/// A profile written by `ready profile`, edited line by line, then read back by an audit.
+fn edited_profile_error(dir: &std::path::Path, edit: impl FnOnce(&mut Vec<String>) -> usize) -> (String, usize, String) {
+    let written = dir.join("written.json");
+    let output = ready().args(["profile", REFERENCE, "-o", written.to_str().unwrap(), "--force"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut lines: Vec<String> = std::fs::read_to_string(&written).unwrap().lines().map(str::to_string).collect();
+    let line = edit(&mut lines);
+    let path = dir.join("edited.json");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    let output = ready().args(["audit", ADULT, "--sample", "fixtures/domain/ok.csv", "--reference", &path]).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(output.stdout.is_empty() && stderr.trim_end().lines().count() == 1, "{stderr}");
+    (path, line, stderr)
+}
+
+#[test]
+fn a_profile_naming_a_column_or_a_category_twice_is_refused_naming_the_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let twice = |key: &str| format!("key '{key}' appears twice in one object (a JSON reader keeps only the last); give each key once");
+    // Two "age" entries under "columns": the second one ("hours" renamed) would have won.
+    let (path, line, stderr) = edited_profile_error(dir.path(), |lines| {
+        let at = lines.iter().position(|l| l == "    \"hours\": {").unwrap();
+        lines[at] = "    \"age\": {".to_string();
+        at + 1
+    });
+    assert!(stderr.contains(&format!("{path}: line {line}: {}", twice("age"))), "{stderr}");
+    // A category given twice.
+    let (path, line, stderr) = edited_profile_error(dir.path(), |lines| {
+        let at = lines.iter().position(|l| l.trim() == "\"Private\": 1174,").unwrap();
+        lines.insert(at, "        \"Private\": 1,".to_string());
+        at + 2
+    });
+    assert!(stderr.contains(&format!("{path}: line {line}: {}", twice("Private"))), "{stderr}");
+}

@@ -214,6 +214,7 @@ fn read_profile(path: &Path) -> Result<Profile, String> {
     let shown = path.display();
     let text = crate::sandbox::open::read_text(path, MAX_PROFILE_BYTES).map_err(|e| format!("{shown}: {e}"))?;
     let profile: Profile = serde_json::from_str(&text).map_err(|e| format!("{shown}: not a ready profile: {e}"))?;
+    crate::inputs::unique_keys::check(&text).map_err(|e| format!("{shown}: {e}"))?;
     if profile.ready_profile != PROFILE_VERSION {
         return Err(format!("{shown}: profile schema version {} (this ready reads version {PROFILE_VERSION})", profile.ready_profile));
     }
