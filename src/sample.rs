@@ -210,6 +210,13 @@ pub fn read_table(path: &Path, max_rows: usize, text: &crate::inputs::text_colum
         }
         _ => format!("{shown}: cannot read {format:?} sample: {}", one_line(&e.to_string())),
     })?;
+    // A last row short of fields and with no line end is a file cut short (a download or a write
+    // that stopped), not missing values: polars and pandas would read its last cells as missing.
+    if format == SampleFormat::Csv
+        && let Some(problem) = csv_record_problem(path, separator, header.len(), max_rows)
+    {
+        return Err(format!("{shown}: {problem}"));
+    }
     if frame.height() == 0 {
         return Err(format!("{shown}: the sample has no rows"));
     }
@@ -260,8 +267,10 @@ fn csv_header_once(path: &Path, separator: u8) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// The first record of a delimited file that polars cannot read, as `line L: why`: more fields
-/// than the header names, or a quoted field that is never closed. Reads the first `max_rows`
+/// The first record of a delimited file that polars cannot read or reads wrongly, as `line L:
+/// why`: more fields than the header names, a quoted field that is never closed, or a last row
+/// with fewer fields than the header and no line end (a file cut short; a shorter row that ends
+/// its line is read as pandas reads it, its last cells missing). Reads the first `max_rows`
 /// records after the header (the file's size was limited before).
 fn csv_record_problem(path: &Path, separator: u8, columns: usize, max_rows: usize) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
@@ -291,7 +300,13 @@ fn csv_record_problem(path: &Path, separator: u8, columns: usize, max_rows: usiz
     if quoted {
         return Some(format!("line {record_line}: a quoted field opened on this line is never closed"));
     }
-    (records > 0 && !empty && fields > columns).then(|| format!("line {record_line}: {fields} fields where the header names {columns} columns"))
+    match (records > 0 && !empty).then_some(fields) {
+        Some(fields) if fields > columns => Some(format!("line {record_line}: {fields} fields where the header names {columns} columns")),
+        Some(fields) if fields < columns => Some(format!(
+            "line {record_line}: the last row has {fields} of the header's {columns} fields and no line end: the file looks cut short (write or download it again)"
+        )),
+        _ => None,
+    }
 }
 
 /// The fields of one header line, split at `separator` outside double quotes (`""` is a quote).
