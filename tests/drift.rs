@@ -294,8 +294,7 @@ fn a_float32_parquet_and_a_float64_csv_of_the_same_values_have_no_value_outside_
         assert_eq!(run.status("drift"), "pass", "{sample}: {:?}", run.details("drift"));
         let details = run.details("drift");
         assert_eq!(
-            details[0],
-            "pass: column 'x': PSI 0 on 10 reference quantile bins, KS 0.0005 (p = 0.99385); mean -0.02716 vs -0.02716 in the reference",
+            details[0], "pass: column 'x': PSI 0 on 10 reference quantile bins, KS 0.0005 (p = 0.99385); mean -0.02716 vs -0.02716 in the reference",
             "{sample}: {details:?}"
         );
         assert!(details.iter().all(|d| !d.contains("outside the training range")), "{sample}: {details:?}");

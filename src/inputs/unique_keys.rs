@@ -93,12 +93,12 @@ mod tests {
     #[test]
     fn the_first_key_given_twice_in_one_object_is_named_with_its_line() {
         let text = "{\"columns\": {\n  \"age\": {\"kind\": \"numeric\"},\n  \"age\": {\"kind\": \"categorical\"}\n}}";
-        assert_eq!(
-            check(text).unwrap_err(),
-            "line 3: key 'age' appears twice in one object (a JSON reader keeps only the last); give each key once"
-        );
+        assert_eq!(check(text).unwrap_err(), "line 3: key 'age' appears twice in one object (a JSON reader keeps only the last); give each key once");
         let nested = "[1, {\"a\": {\"b\": [true, null, {\"x\\n\": 1, \"x\\n\": 2}]}}]";
-        assert_eq!(check(nested).unwrap_err(), "line 1: key 'x\\n' appears twice in one object (a JSON reader keeps only the last); give each key once");
+        assert_eq!(
+            check(nested).unwrap_err(),
+            "line 1: key 'x\\n' appears twice in one object (a JSON reader keeps only the last); give each key once"
+        );
         // The same key in two objects, and text that is not JSON (its own parse says why), pass.
         assert_eq!(check("[{\"a\": 1}, {\"a\": 2, \"b\": {\"a\": 3}}, 1e400, -5, \"s\"]"), Ok(()));
         assert_eq!(check("{\"a\": "), Ok(()));

@@ -514,7 +514,9 @@ spec:
     #[test]
     fn every_truncation_and_byte_flip_of_the_fixtures_reads_without_a_panic() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deploy");
-        for case in ["correct/deployment.yaml", "multi/app.yaml", "list/kubectl-get.yaml", "kserve/inferenceservice.yaml", "malformed/deployment.yaml"] {
+        for case in
+            ["correct/deployment.yaml", "multi/app.yaml", "list/kubectl-get.yaml", "kserve/inferenceservice.yaml", "malformed/deployment.yaml"]
+        {
             let text = std::fs::read_to_string(root.join(case)).unwrap();
             for cut in (0..text.len()).filter(|&i| text.is_char_boundary(i)).step_by(7) {
                 let read = read_manifest(Path::new(case), &text[..cut]);
@@ -717,7 +719,10 @@ metadata:
         let read = read_manifest(Path::new("k.yaml"), &text);
         assert!(read.workloads.is_empty(), "{read:?}");
         let deepest = "items[0].".repeat(MAX_LIST_DEPTH) + "items[0]";
-        assert_eq!(read.malformed, [(Some(3 * (MAX_LIST_DEPTH + 1) + 1), format!("{deepest}: a List nested more than {MAX_LIST_DEPTH} deep: not read"))]);
+        assert_eq!(
+            read.malformed,
+            [(Some(3 * (MAX_LIST_DEPTH + 1) + 1), format!("{deepest}: a List nested more than {MAX_LIST_DEPTH} deep: not read"))]
+        );
         let broken = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: x\n  spec:\n    containers: 3\n";
         let read = read_manifest(Path::new("k.yaml"), broken);
         assert_eq!(read.malformed.len(), 1, "{read:?}");
