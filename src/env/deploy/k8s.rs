@@ -275,6 +275,7 @@ fn skip_reason(kind: &str) -> &'static str {
         | "RoleBinding"
         | "ClusterRole"
         | "ClusterRoleBinding" => "not a workload",
+        _ if kind.ends_with("List") => "a typed list, whose items carry no kind: not read (`kubectl get -o yaml` writes a kind: List, which is read)",
         _ => "a kind ready does not read (not guessed at; render it to a Deployment or Pod to have it judged)",
     }
 }
@@ -561,6 +562,13 @@ spec:
             assert_eq!(workload.containers[0].path, path, "{kind}");
             assert_eq!(workload.line(&format!("{path}.image")), Some(text.lines().position(|l| l.contains("image: m:1")).unwrap() + 1), "{kind}");
         }
+        let typed = read_manifest(Path::new("k.yaml"), "apiVersion: apps/v1\nkind: DeploymentList\nitems:\n- metadata:\n    name: x\n");
+        assert_eq!(
+            typed.skipped,
+            [
+                "DeploymentList/(no name) (apps/v1): a typed list, whose items carry no kind: not read (`kubectl get -o yaml` writes a kind: List, which is read)"
+            ]
+        );
         let old = read_manifest(Path::new("k.yaml"), "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata:\n  name: x\n");
         assert_eq!(old.skipped, ["Deployment/x (extensions/v1beta1): an apiVersion ready does not read"]);
     }
