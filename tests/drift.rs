@@ -362,3 +362,22 @@ fn a_profile_naming_a_column_or_a_category_twice_is_refused_naming_the_file_line
     });
     assert!(stderr.contains(&format!("{path}: line {line}: {}", twice("Private"))), "{stderr}");
 }
+
+#[test]
+fn a_profile_of_a_float32_parquet_says_so_and_a_csv_of_the_same_values_stays_inside_its_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("zip.json");
+    let output = ready().args(["profile", "fixtures/domain/zip_ref.parquet", "-o", profile.to_str().unwrap()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = std::fs::read_to_string(&profile).unwrap();
+    assert_eq!(text.matches("\"float32\": true").count(), 1, "{text}");
+    let run = with_config(ALL_ROWS, "fixtures/domain/zip_ref.csv", ZIP, profile.to_str().unwrap());
+    assert_eq!(run.status("drift"), "pass", "{:?}", run.details("drift"));
+    let details = run.details("drift");
+    // KS against the profile's 1001 quantiles is exact to 1/1000.
+    assert_eq!(
+        details[0], "pass: column 'x': PSI 0 on 10 reference quantile bins, KS 0.001 (p = 1); mean -0.02716 vs -0.02716 in the reference",
+        "{details:?}"
+    );
+    assert!(details.iter().all(|d| !d.contains("outside the training range")), "{details:?}");
+}
