@@ -713,6 +713,11 @@ metadata:
         assert_eq!(read.skipped, ["ConfigMap/(no name) (v1): not a workload", "Service/iris (v1): not a workload"]);
         assert_eq!(read.workloads[0].containers[0].path, format!("items[1].{c0}"));
         assert_eq!(read.workloads[0].line(&format!("items[1].{c0}.image")), Some(line_of(&json, "\"image\": \"acme/iris-server:1.0\"")));
+        // Flow items in a block list: brackets in quoted scalars and comments do not close them.
+        let flow = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, # a } here\n   metadata: {name: 'a}''b'}}\n- {\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"s]\\\"}\"}}\n";
+        let read = read_manifest(Path::new("k.yaml"), flow);
+        assert!(read.malformed.is_empty(), "{read:?}");
+        assert_eq!(read.skipped, ["ConfigMap/a}'b (v1): not a workload", "Secret/s]\"} (v1): not a workload"]);
         let empty = read_manifest(Path::new("k.yaml"), "apiVersion: v1\nkind: List\nitems: []\nmetadata:\n  resourceVersion: \"\"\n");
         assert!(empty.kubernetes && empty.workloads.is_empty() && empty.skipped.is_empty() && empty.malformed.is_empty(), "{empty:?}");
     }
