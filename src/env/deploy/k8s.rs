@@ -746,6 +746,21 @@ metadata:
     }
 
     #[test]
+    fn list_items_behind_anchors_aliases_and_a_bare_dash_are_read() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- &d\n  apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p\n  spec:\n    containers:\n    - name: s\n      image: m:1\n- *d\n-\n  apiVersion: v1\n  kind: Service\n  metadata: {name: x}\n";
+        let read = read_manifest(Path::new("k.yaml"), text);
+        assert!(read.malformed.is_empty(), "{read:?}");
+        assert_eq!(read.skipped, ["Service/x (v1): not a workload"]);
+        // The alias is the anchored Pod again, at the anchor's lines.
+        let found: Vec<_> = read
+            .workloads
+            .iter()
+            .map(|w| (w.object.as_str(), w.containers[0].path.as_str(), w.line(&format!("{}.image", w.containers[0].path))))
+            .collect();
+        assert_eq!(found, [("Pod/p", "items[0].spec.containers[0]", Some(12)), ("Pod/p", "items[1].spec.containers[0]", Some(12))]);
+    }
+
+    #[test]
     fn kserve_model_becomes_the_kserve_container() {
         let text = "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: iris\nspec:\n  predictor:\n    model:\n      modelFormat:\n        name: onnx\n      storageUri: gs://bucket/model.onnx\n      resources:\n        limits:\n          memory: 1Gi\n";
         let read = read_manifest(Path::new("k.yaml"), text);
