@@ -210,6 +210,13 @@ pub fn read_table(path: &Path, max_rows: usize, text: &crate::inputs::text_colum
         }
         _ => format!("{shown}: cannot read {format:?} sample: {}", one_line(&e.to_string())),
     })?;
+    // A last row short of fields and with no line end is a file cut short (a download or a write
+    // that stopped), not missing values: polars and pandas would read its last cells as missing.
+    if format == SampleFormat::Csv
+        && let Some(problem) = csv_record_problem(path, separator, header.len(), max_rows)
+    {
+        return Err(format!("{shown}: {problem}"));
+    }
     if frame.height() == 0 {
         return Err(format!("{shown}: the sample has no rows"));
     }
@@ -260,16 +267,23 @@ fn csv_header_once(path: &Path, separator: u8) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// The first record of a delimited file that polars cannot read, as `line L: why`: more fields
-/// than the header names, or a quoted field that is never closed. Reads the first `max_rows`
+/// The first record of a delimited file that polars cannot read or reads wrongly, as `line L:
+/// why`: more fields than the header names, a quoted field that is never closed, or a last row
+/// with fewer fields than the header and no line end (a file cut short; a shorter row that ends
+/// its line is read as pandas reads it, its last cells missing). Reads the first `max_rows`
 /// records after the header (the file's size was limited before).
 fn csv_record_problem(path: &Path, separator: u8, columns: usize, max_rows: usize) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
+    use std::io::Read;
+    // Read as far as the records polars read, never the whole of a large file.
+    let mut bytes = std::io::BufReader::new(File::open(path).ok()?).bytes().map_while(Result::ok).peekable();
     let (mut line, mut record_line, mut fields, mut quoted, mut records) = (1usize, 1usize, 1usize, false, 0usize);
-    let mut empty = true;
-    for (i, &b) in bytes.iter().enumerate() {
+    let (mut empty, mut field_start) = (true, true);
+    while let Some(b) = bytes.next() {
         match b {
-            b'"' => quoted = !quoted,
+            // A quote opens a quoted field only at its start; inside one, `""` is a quote.
+            b'"' if quoted && bytes.peek() == Some(&b'"') => _ = bytes.next(),
+            b'"' if quoted => quoted = false,
+            b'"' if field_start => quoted = true,
             b'\n' if !quoted => {
                 if records > 0 && !empty && fields > columns {
                     return Some(format!("line {record_line}: {fields} fields where the header names {columns} columns"));
@@ -278,20 +292,29 @@ fn csv_record_problem(path: &Path, separator: u8, columns: usize, max_rows: usiz
                 if records > max_rows {
                     return None;
                 }
-                (line, record_line, fields, empty) = (line + 1, line + 1, 1, true);
+                (line, record_line, fields, empty, field_start) = (line + 1, line + 1, 1, true, true);
                 continue;
             }
             b'\n' => line += 1,
-            b if b == separator && !quoted => fields += 1,
-            b'\r' if bytes.get(i + 1) == Some(&b'\n') => continue,
+            b if b == separator && !quoted => {
+                (fields, empty, field_start) = (fields + 1, false, true);
+                continue;
+            }
+            b'\r' if !quoted && bytes.peek() == Some(&b'\n') => continue,
             _ => {}
         }
-        empty = false;
+        (empty, field_start) = (false, false);
     }
     if quoted {
         return Some(format!("line {record_line}: a quoted field opened on this line is never closed"));
     }
-    (records > 0 && !empty && fields > columns).then(|| format!("line {record_line}: {fields} fields where the header names {columns} columns"))
+    match (records > 0 && !empty).then_some(fields) {
+        Some(fields) if fields > columns => Some(format!("line {record_line}: {fields} fields where the header names {columns} columns")),
+        Some(fields) if fields < columns => Some(format!(
+            "line {record_line}: the last row has {fields} of the header's {columns} fields and no line end: the file looks cut short (write or download it again)"
+        )),
+        _ => None,
+    }
 }
 
 /// The fields of one header line, split at `separator` outside double quotes (`""` is a quote).
@@ -857,6 +880,27 @@ pub fn dtype_name(dtype: &DataType) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_records_are_scanned_with_quotes_only_at_field_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let problem = |text: &str, max_rows: usize| {
+            let path = dir.path().join("s.csv");
+            std::fs::write(&path, text).unwrap();
+            csv_record_problem(&path, b',', 3, max_rows)
+        };
+        let cut = "line 3: the last row has 2 of the header's 3 fields and no line end: the file looks cut short (write or download it again)";
+        assert_eq!(problem("a,b,c\n1,2,3\n4,5", 10).as_deref(), Some(cut));
+        assert_eq!(problem("a,b,c\r\n1,2,3\r\n4,5", 10).as_deref(), Some(cut));
+        // Not read by polars beyond max_rows: not judged.
+        assert_eq!(problem("a,b,c\n1,2,3\n4,5", 1), None);
+        // A quote inside a field is a character; `""` inside quotes is one; a quoted separator or
+        // line end is text.
+        assert_eq!(problem("a,b,c\n5\"11,x,y\n\"q\"\"\",\"l,\nm\",z", 10), None);
+        assert_eq!(problem("a,b,c\n1,2,3\n4,5,6\n", 10), None);
+        assert_eq!(problem("a,b,c\n1,2,,", 10).as_deref(), Some("line 2: 4 fields where the header names 3 columns"));
+        assert_eq!(problem("a,b,c\n1,\"2,3\n", 10).as_deref(), Some("line 2: a quoted field opened on this line is never closed"));
+    }
 
     fn frame(columns: Vec<Column>) -> Sample {
         Sample { path: "s.csv".into(), format: SampleFormat::Csv, frame: DataFrame::new(columns[0].len(), columns).unwrap() }

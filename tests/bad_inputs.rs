@@ -261,3 +261,27 @@ fn a_csv_row_with_extra_fields_or_an_unclosed_quote_names_its_line() {
     let (_dir, path) = file("extra.tsv", "a\tb\n1\t2\n3\t4\t5\n");
     assert_eq!(sample_error("iris_rf.onnx", &path), format!("error: {path}: line 3: 3 fields where the header names 2 columns\n"));
 }
+
+#[test]
+fn a_last_row_short_of_fields_without_a_line_end_is_a_file_cut_short_and_other_short_rows_read_as_pandas_does() {
+    let header = "sepal_length,sepal_width,petal_length,petal_width\n";
+    let (_dir, path) = file("cut.csv", &format!("{header}5.1,3.5,1.4,0.2\n4.9,3.0"));
+    assert_eq!(
+        sample_error("iris_rf.onnx", &path),
+        format!(
+            "error: {path}: line 3: the last row has 2 of the header's 4 fields and no line end: the file looks cut short (write or download it again)\n"
+        )
+    );
+    // Empty cells as pandas writes NaN (no line end after them), and a short row that ends its
+    // line (pandas reads its last cells as NaN): read, those cells missing, as pandas has them.
+    for body in ["5.1,3.5,1.4,0.2\n4.9,3.0,,", "5.1,3.5,1.4,0.2\n4.9,3.0\n", "4.9,3.0\n5.1,3.5,1.4,0.2"] {
+        let (_dir, path) = file("short.csv", &format!("{header}{body}"));
+        let run = audit("fixtures/models/iris_rf.onnx", &["--sample", &path, "--only", "schema_parity"]);
+        assert_eq!((run.code, run.status("schema_parity")), (1, "fail".to_string()), "{body:?}: {:?}", run.details("schema_parity"));
+        let row = if body.starts_with("4.9") { 0 } else { 1 };
+        let missing: Vec<String> = run.details("schema_parity").into_iter().filter(|d| d.contains("missing value")).collect();
+        assert_eq!(missing.len(), 2, "{body:?}: {missing:?}");
+        assert!(missing[0].starts_with(&format!("fail: column 'petal_length': missing value in row {row} (1 of 2 rows)")), "{body:?}: {missing:?}");
+        assert!(missing[1].starts_with(&format!("fail: column 'petal_width': missing value in row {row} (1 of 2 rows)")), "{body:?}: {missing:?}");
+    }
+}

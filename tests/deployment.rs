@@ -371,3 +371,41 @@ fn of_two_containers_naming_the_model_those_that_serve_are_judged() {
     // The two limits disagree: the audit's budget is not derived from either.
     assert_eq!(run.json["cost"]["memory"]["budget_source"], "default");
 }
+
+#[test]
+fn a_kubectl_get_list_is_judged_item_by_item_with_items_field_paths_and_file_lines() {
+    let run = with_latency(IRIS, &["--project", "fixtures/deploy/list"]);
+    assert_eq!(run.status("deployment"), "fail", "{:?}", run.details("deployment"));
+    assert_eq!(run.code, 1);
+    let file = "fixtures/deploy/list/kubectl-get.yaml";
+    let field = "items[1].spec.template.spec.containers[0].resources.limits.memory";
+    let (rows, messages) = findings(&run);
+    assert_eq!(rows, [row("problem", "memory_limit", file, 109, "Deployment/iris", "server", field)]);
+    let memory = message(&messages, "memory_limit");
+    assert!(memory.starts_with("40Mi is below the measured peak "), "{memory}");
+    let details = run.details("deployment");
+    assert_eq!(details[0], format!("judged: {file}: Deployment/iris container \"server\" (names iris_rf.onnx in args)"));
+    assert_eq!(details[1], format!("fail {file}:109: Deployment/iris container \"server\" {field}: {memory}"));
+    assert_eq!(details.last().unwrap(), &format!("skipped: {file}: Service/iris (v1): not a workload"));
+}
+
+#[test]
+fn a_kubectl_get_list_as_json_is_judged_like_its_yaml_at_the_json_lines() {
+    let yaml = std::fs::read_to_string(common::root().join("fixtures/deploy/list/kubectl-get.yaml")).unwrap();
+    let value: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+    // `kubectl get -o json` indents by 4.
+    let mut json = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut json, serde_json::ser::PrettyFormatter::with_indent(b"    "));
+    serde::Serialize::serialize(&value, &mut serializer).unwrap();
+    let json = String::from_utf8(json).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubectl-get.json");
+    std::fs::write(&path, &json).unwrap();
+    let file = path.to_str().unwrap();
+    let run = with_latency(IRIS, &["--deploy", file]);
+    assert_eq!(run.status("deployment"), "fail", "{:?}", run.details("deployment"));
+    let line = json.lines().position(|l| l.trim() == "\"memory\": \"40Mi\"").unwrap() as u64 + 1;
+    let field = "items[1].spec.template.spec.containers[0].resources.limits.memory";
+    assert_eq!(findings(&run).0, [row("problem", "memory_limit", file, line, "Deployment/iris", "server", field)]);
+    assert_eq!(run.details("deployment").last().unwrap(), &format!("skipped: {file}: Service/iris (v1): not a workload"));
+}

@@ -281,3 +281,103 @@ fn prediction_drift_reads_a_configured_prediction_column_or_says_why_it_is_not_j
     let run = drift("fixtures/domain/unseen.csv", REFERENCE);
     assert!(prediction(&run).1.ends_with(": 40 values, fewer than min_rows 100: drift not judged"), "{}", prediction(&run).1);
 }
+
+/// The float32 column `x` of fixtures/domain/zip_ref.parquet (pandas) and the same rows in
+/// zip_ref.csv, whose shortest decimals read as float64 lie a little off the float32 values.
+const ZIP: &str = "fixtures/domain/zip.onnx";
+const ALL_ROWS: &str = "sample:\n  max_rows: 5000\n";
+
+#[test]
+fn a_float32_parquet_and_a_float64_csv_of_the_same_values_have_no_value_outside_the_range() {
+    // Against the float32 reference the CSV's values are read at float32: the same data, KS 0. A
+    // float32 sample against the CSV's float64 decimals keeps the one step of 1/2000 they differ by.
+    for (sample, reference, ks) in [("zip_ref.csv", "zip_ref.parquet", "KS 0 (p = 1)"), ("zip_ref.parquet", "zip_ref.csv", "KS 0.0005 (p = 0.99385)")]
+    {
+        let run = with_config(ALL_ROWS, &format!("fixtures/domain/{sample}"), ZIP, &format!("fixtures/domain/{reference}"));
+        assert_eq!(run.status("drift"), "pass", "{sample}: {:?}", run.details("drift"));
+        let details = run.details("drift");
+        assert_eq!(
+            details[0],
+            format!("pass: column 'x': PSI 0 on 10 reference quantile bins, {ks}; mean -0.02716 vs -0.02716 in the reference"),
+            "{sample}: {details:?}"
+        );
+        assert!(details.iter().all(|d| !d.contains("outside the training range")), "{sample}: {details:?}");
+    }
+}
+
+#[test]
+fn a_value_one_float32_step_beyond_a_float32_range_is_still_outside() {
+    let csv = std::fs::read_to_string(common::root().join("fixtures/domain/zip_ref.csv")).unwrap();
+    let xs: Vec<f32> = csv.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    let max = xs.iter().copied().fold(f32::MIN, f32::max);
+    let min = xs.iter().copied().fold(f32::MAX, f32::min);
+    assert!(max > 0.0 && min < 0.0);
+    // One step away from zero is one step above a positive max and below a negative min.
+    let (above, below) = (f32::from_bits(max.to_bits() + 1), f32::from_bits(min.to_bits() + 1));
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("sample.csv");
+    std::fs::write(&sample, format!("{csv}01234,{above}\n02139,{below}\n")).unwrap();
+    let run = with_config(ALL_ROWS, sample.to_str().unwrap(), ZIP, "fixtures/domain/zip_ref.parquet");
+    let details = run.details("drift");
+    assert_eq!(
+        details.iter().filter(|d| d.contains("outside the training range")).collect::<Vec<_>>(),
+        ["pass: column 'x': 2 of 2002 values (0.1%) outside the training range [-3.19735, 2.97257]: rows 2000, 2001"],
+        "{details:?}"
+    );
+}
+
+/// A profile written by `ready profile`, edited line by line, then read back by an audit.
+fn edited_profile_error(dir: &std::path::Path, edit: impl FnOnce(&mut Vec<String>) -> usize) -> (String, usize, String) {
+    let written = dir.join("written.json");
+    let output = ready().args(["profile", REFERENCE, "-o", written.to_str().unwrap(), "--force"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut lines: Vec<String> = std::fs::read_to_string(&written).unwrap().lines().map(str::to_string).collect();
+    let line = edit(&mut lines);
+    let path = dir.join("edited.json");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    let output = ready().args(["audit", ADULT, "--sample", "fixtures/domain/ok.csv", "--reference", &path]).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(output.stdout.is_empty() && stderr.trim_end().lines().count() == 1, "{stderr}");
+    (path, line, stderr)
+}
+
+#[test]
+fn a_profile_naming_a_column_or_a_category_twice_is_refused_naming_the_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let twice = |key: &str| format!("key '{key}' appears twice in one object (a JSON reader keeps only the last); give each key once");
+    // Two "age" entries under "columns": the second one ("hours" renamed) would have won.
+    let (path, line, stderr) = edited_profile_error(dir.path(), |lines| {
+        let at = lines.iter().position(|l| l == "    \"hours\": {").unwrap();
+        lines[at] = "    \"age\": {".to_string();
+        at + 1
+    });
+    assert!(stderr.contains(&format!("{path}: line {line}: {}", twice("age"))), "{stderr}");
+    // A category given twice.
+    let (path, line, stderr) = edited_profile_error(dir.path(), |lines| {
+        let at = lines.iter().position(|l| l.trim() == "\"Private\": 1174,").unwrap();
+        lines.insert(at, "        \"Private\": 1,".to_string());
+        at + 2
+    });
+    assert!(stderr.contains(&format!("{path}: line {line}: {}", twice("Private"))), "{stderr}");
+}
+
+#[test]
+fn a_profile_of_a_float32_parquet_says_so_and_a_csv_of_the_same_values_stays_inside_its_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("zip.json");
+    let output = ready().args(["profile", "fixtures/domain/zip_ref.parquet", "-o", profile.to_str().unwrap()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = std::fs::read_to_string(&profile).unwrap();
+    assert_eq!(text.matches("\"float32\": true").count(), 1, "{text}");
+    let run = with_config(ALL_ROWS, "fixtures/domain/zip_ref.csv", ZIP, profile.to_str().unwrap());
+    assert_eq!(run.status("drift"), "pass", "{:?}", run.details("drift"));
+    let details = run.details("drift");
+    // KS against the profile's 1001 quantiles is exact to 1/1000.
+    assert_eq!(
+        details[0], "pass: column 'x': PSI 0 on 10 reference quantile bins, KS 0.001 (p = 1); mean -0.02716 vs -0.02716 in the reference",
+        "{details:?}"
+    );
+    assert!(details.iter().all(|d| !d.contains("outside the training range")), "{details:?}");
+}

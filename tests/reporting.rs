@@ -368,6 +368,31 @@ fn unusable_baselines_are_usage_errors() {
 }
 
 #[test]
+fn a_baseline_giving_a_metric_twice_is_a_usage_error_naming_the_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_baseline(dir.path(), "fixtures/models/iris_rf.onnx", |_| {});
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&written).unwrap()).unwrap();
+    let mut lines: Vec<String> = serde_json::to_string_pretty(&json).unwrap().lines().map(str::to_string).collect();
+    // A second p99_ms before the first: a JSON reader would keep the report's own (the last).
+    let at = lines.iter().position(|l| l.trim_start().starts_with("\"p99_ms\": ")).unwrap();
+    let indent = &lines[at][..lines[at].len() - lines[at].trim_start().len()];
+    lines.insert(at, format!("{indent}\"p99_ms\": 0.0000001,"));
+    let baseline = dir.path().join("twice.json");
+    std::fs::write(&baseline, lines.join("\n")).unwrap();
+    let shown = baseline.to_str().unwrap();
+    let stderr = usage_error(&["audit", "fixtures/models/iris_rf.onnx", "--baseline", shown]);
+    assert_eq!(
+        stderr.trim_end().lines().filter(|l| l.contains("appears twice")).collect::<Vec<_>>(),
+        [format!(
+            "error: --baseline {shown}: line {}: key 'p99_ms' appears twice in one object (a JSON reader keeps only the last); give each key once",
+            at + 2
+        )],
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+#[test]
 fn the_readme_section_is_written_idempotently_and_checked() {
     let dir = tempfile::tempdir().unwrap();
     let readme = dir.path().join("README.md");

@@ -297,7 +297,10 @@ fn compare(sample: &Sample, name: &str, profile: &ColumnProfile, config: &DriftC
     let series = column.as_materialized_series();
     match profile {
         ColumnProfile::Numeric(reference) => match values::floats(series) {
-            Some(cells) => numeric(name, &cells, reference, config),
+            Some(cells) => {
+                let single = reference.float32 || series.dtype() == &polars::prelude::DataType::Float32;
+                numeric(name, &cells, reference, single, config)
+            }
             None => (vec![(Status::Warn, format!("column '{name}': numeric in the reference, not numbers in the sample"))], None),
         },
         ColumnProfile::Categorical(reference) => match values::texts(series) {
@@ -334,11 +337,30 @@ fn psi_status(psi: f64, config: &DriftConfig) -> Status {
     }
 }
 
-fn numeric(name: &str, cells: &[Option<f64>], reference: &NumericProfile, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
+/// `value` at the precision both sides hold: rounded to the nearest f32 when the reference or
+/// the sample column is float32 (0.1 read from a CSV is then 0.1f32, a float32 maximum's own value).
+fn at_precision(value: f64, single: bool) -> f64 {
+    if single { f64::from(value as f32) } else { value }
+}
+
+/// `single`: the reference or the sample column is float32; the training range is compared at
+/// single precision.
+fn numeric(
+    name: &str,
+    cells: &[Option<f64>],
+    reference: &NumericProfile,
+    single: bool,
+    config: &DriftConfig,
+) -> (Vec<(Status, String)>, Option<Score>) {
     let mut findings: Vec<(Status, String)> = nulls_finding(name, cells, reference.nulls).into_iter().collect();
     let present: Vec<(usize, f64)> = cells.iter().enumerate().filter_map(|(r, v)| v.map(|v| (r, v))).collect();
     if let (Some(min), Some(max)) = (reference.min, reference.max) {
-        let outside: Vec<usize> = present.iter().filter(|(_, v)| *v < min || *v > max).map(|(r, _)| *r).collect();
+        let (lo, hi) = (at_precision(min, single), at_precision(max, single));
+        let beyond = |v: f64| {
+            let v = at_precision(v, single);
+            v < lo || v > hi
+        };
+        let outside: Vec<usize> = present.iter().filter(|(_, v)| beyond(*v)).map(|(r, _)| *r).collect();
         if !outside.is_empty() {
             let share = outside.len() as f64 / present.len() as f64;
             let status = if share > config.outside_share { Status::Warn } else { Status::Pass };
@@ -360,7 +382,8 @@ fn numeric(name: &str, cells: &[Option<f64>], reference: &NumericProfile, config
         findings.push((Status::Pass, format!("column '{name}': {why}: drift not judged")));
         return (findings, None);
     }
-    let sorted = crate::stats::sort::sorted(present.iter().map(|(_, v)| *v).collect());
+    // Against float32 reference values, the sample's at float32 too: the same data gives PSI and KS 0.
+    let sorted = crate::stats::sort::sorted(present.iter().map(|(_, v)| at_precision(*v, reference.float32)).collect());
     let (finding, score) = numeric_drift(&format!("column '{name}'"), &sorted, reference, config);
     findings.push(finding);
     (findings, Some(score))
@@ -472,5 +495,31 @@ mod tests {
 
         assert_eq!(main_prediction(&outputs[1..], 4).unwrap_err(), "output 'probabilities' has no value per row that ready reads");
         assert_eq!(main_prediction(&[], 4).unwrap_err(), "the model has no output");
+    }
+
+    #[test]
+    fn the_training_range_is_compared_at_float32_precision_when_either_side_is_float32() {
+        let mut reference = crate::inputs::reference::numeric_profile(&[Some(f64::from(-0.7f32)), Some(f64::from(0.7f32))], 10);
+        let config = DriftConfig::default();
+        let outside = |cells: &[Option<f64>], reference: &NumericProfile, single: bool| {
+            numeric("x", cells, reference, single, &config).0.into_iter().filter(|(_, t)| t.contains("outside")).map(|(_, t)| t).collect::<Vec<_>>()
+        };
+        // 0.7f32 is 0.699999988..: 0.7 and -0.7 from a CSV lie just outside the bounds at f64.
+        assert_eq!(
+            outside(&[Some(0.7), Some(-0.7)], &reference, false),
+            ["column 'x': 2 of 2 values (100.0%) outside the training range [-0.7, 0.7]: rows 0, 1"]
+        );
+        assert_eq!(outside(&[Some(0.7), Some(-0.7)], &reference, true), Vec::<String>::new());
+        reference.float32 = true;
+        assert_eq!(outside(&[Some(0.7), Some(-0.7), Some(0.0)], &reference, true), Vec::<String>::new());
+        let above = f64::from(f32::from_bits(0.7f32.to_bits() + 1));
+        assert_eq!(
+            outside(&[Some(0.7), Some(above), Some(-0.71)], &reference, true),
+            ["column 'x': 2 of 3 values (66.7%) outside the training range [-0.7, 0.7]: rows 1, 2"]
+        );
+        // A float32 sample against a float64 reference: the reference bounds are rounded.
+        let float64 = crate::inputs::reference::numeric_profile(&[Some(-0.3), Some(0.1)], 10);
+        assert_eq!(outside(&[Some(f64::from(0.1f32)), Some(f64::from(-0.3f32))], &float64, false).len(), 1);
+        assert_eq!(outside(&[Some(f64::from(0.1f32)), Some(f64::from(-0.3f32))], &float64, true), Vec::<String>::new());
     }
 }

@@ -12,4 +12,5 @@ pub mod spec;
 pub mod synth;
 pub mod tensor_values;
 pub mod text_columns;
+pub mod unique_keys;
 pub mod values;

@@ -92,6 +92,10 @@ pub struct NumericProfile {
     pub bin_counts: Vec<u64>,
     /// Quantiles at k / (len - 1), k = 0..len-1 (1001 levels by default): the CDF KS is computed against.
     pub quantiles: Vec<f64>,
+    /// The column was float32 (a Parquet `float`): its values, `min` and `max` are exact only to
+    /// single precision, so the sample is compared with them at that precision.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub float32: bool,
     /// The sorted values themselves when read from data (exact KS); never written.
     #[serde(skip)]
     pub sorted: Option<Vec<f64>>,
@@ -210,6 +214,7 @@ fn read_profile(path: &Path) -> Result<Profile, String> {
     let shown = path.display();
     let text = crate::sandbox::open::read_text(path, MAX_PROFILE_BYTES).map_err(|e| format!("{shown}: {e}"))?;
     let profile: Profile = serde_json::from_str(&text).map_err(|e| format!("{shown}: not a ready profile: {e}"))?;
+    crate::inputs::unique_keys::check(&text).map_err(|e| format!("{shown}: {e}"))?;
     if profile.ready_profile != PROFILE_VERSION {
         return Err(format!("{shown}: profile schema version {} (this ready reads version {PROFILE_VERSION})", profile.ready_profile));
     }
@@ -307,7 +312,12 @@ fn profile_column(column: &Column, categorical: &BTreeSet<String>, bins: usize) 
     let name = column.name().to_string();
     let series = column.as_materialized_series();
     let numeric = !categorical.contains(&name) && series.dtype().is_primitive_numeric();
-    let profile = if numeric { finite_values(series).map(|(v, cells)| ColumnProfile::Numeric(sorted_profile(v, cells, bins))) } else { None };
+    let float32 = series.dtype() == &DataType::Float32;
+    let profile = if numeric {
+        finite_values(series).map(|(v, cells)| ColumnProfile::Numeric(NumericProfile { float32, ..sorted_profile(v, cells, bins) }))
+    } else {
+        None
+    };
     let profile = profile.or_else(|| values::texts(series).map(|t| ColumnProfile::Categorical(categorical_profile(&t))));
     (name, profile)
 }
@@ -356,6 +366,7 @@ fn sorted_profile(values: Vec<f64>, cells: usize, bins: usize) -> NumericProfile
         bin_edges,
         bin_counts,
         quantiles,
+        float32: false,
         sorted: Some(sorted),
     }
 }
@@ -404,6 +415,13 @@ mod tests {
         // Evenly spaced rows: 0, 1 of 3 at k = 2; all of them at k ≥ 3.
         assert_eq!(even_rows(&frame, 2).unwrap().column("age").unwrap().as_materialized_series().i64().unwrap().to_vec(), [Some(30), Some(40)]);
         assert_eq!(even_rows(&frame, 5).unwrap().height(), 3);
+        assert!(!text.contains("float32"), "{text}");
+        // A float32 column says so, and reads back; a profile without the field is float64.
+        let single = profile_frame(&df!("x" => [0.1f32, 0.25]).unwrap(), &BTreeSet::new(), 10);
+        let text = serde_json::to_string(&single).unwrap();
+        assert!(text.contains(r#""max":0.25,"mean":"#) && text.contains(r#""float32":true}"#), "{text}");
+        let ColumnProfile::Numeric(x) = &serde_json::from_str::<Profile>(&text).unwrap().columns["x"] else { panic!() };
+        assert_eq!((x.float32, x.min), (true, Some(f64::from(0.1f32))));
         // An integer code an encoder reads is profiled as categories.
         let coded = profile_frame(&frame, &BTreeSet::from(["age".to_string()]), 10);
         assert!(matches!(coded.columns["age"], ColumnProfile::Categorical(_)));

@@ -297,6 +297,7 @@ impl Report {
     /// The version is read first, so a report of another layout is named as such.
     pub fn from_json(text: &str) -> Result<Self, ReadReportError> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(ReadReportError::NotJson)?;
+        crate::inputs::unique_keys::check(text).map_err(ReadReportError::DuplicateKey)?;
         match value.get("schema_version").and_then(serde_json::Value::as_u64) {
             Some(v) if v == u64::from(SCHEMA_VERSION) => Self::deserialize(value).map_err(ReadReportError::Layout),
             Some(found) => Err(ReadReportError::Version(found)),
@@ -331,4 +332,7 @@ pub enum ReadReportError {
     Version(u64),
     #[error("not a ready JSON report of schema_version {SCHEMA_VERSION}: {0}")]
     Layout(#[source] serde_json::Error),
+    /// A key given twice in one object (`line 5: key 'p99_ms' appears twice ...`).
+    #[error("{0}")]
+    DuplicateKey(String),
 }

@@ -2,7 +2,9 @@
 //! and CronJob through `k8s-openapi`, a KServe `InferenceService` through small structs that
 //! reuse its `Container`. Multi-document files are split on their `---` markers; each document
 //! is parsed twice, once into a tree of positions (the line of every field path) and once into
-//! its typed object. Other kinds are listed as skipped, never guessed at.
+//! its typed object. The items of a `kind: List` (`kubectl get -o yaml`) are read as documents
+//! of their own, with field paths `items[2].spec...` and their lines in the file; Lists nest
+//! at most `MAX_LIST_DEPTH` deep. Other kinds are listed as skipped, never guessed at.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,7 +105,24 @@ fn documents(text: &str) -> Vec<(usize, String)> {
     documents
 }
 
+/// How deep `kind: List` objects may nest inside each other before their items are not read.
+const MAX_LIST_DEPTH: usize = 4;
+
+/// Where a document sits in its file: the file lines before it, the field path of the object
+/// (`items[2]` for an item of a `kind: List`, empty for a document) and how many Lists hold it.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    offset: usize,
+    base: &'a str,
+    depth: usize,
+}
+
 fn read_document(file: &Path, offset: usize, document: &str, read: &mut FileRead) {
+    read_object(file, Place { offset, base: "", depth: 0 }, document, read);
+}
+
+fn read_object(file: &Path, place: Place, document: &str, read: &mut FileRead) {
+    let offset = place.offset;
     let tree: Spanned<Node> = match serde_saphyr::from_str_with_options(document, yaml_options()) {
         Ok(tree) => tree,
         Err(error) => {
@@ -116,8 +135,11 @@ fn read_document(file: &Path, offset: usize, document: &str, read: &mut FileRead
     read.kubernetes = true;
     let name = get(&tree.value, "metadata").and_then(|m| string(&m.value, "name")).unwrap_or_else(|| "(no name)".to_string());
     let object = format!("{kind}/{name}");
+    if kind == "List" {
+        return read_list(file, place, document, &tree, read);
+    }
     let mut lines = BTreeMap::new();
-    record_lines(&tree, "", offset, &mut lines);
+    record_lines(&tree, place.base, offset, &mut lines);
     let typed = match (api_version.as_str(), kind.as_str()) {
         ("apps/v1", "Deployment") => typed::<Deployment>(document).map(|d| pod(d.spec.template.spec, "spec.template.spec")),
         ("apps/v1", "StatefulSet") => typed::<StatefulSet>(document).map(|d| pod(d.spec.template.spec, "spec.template.spec")),
@@ -134,11 +156,105 @@ fn read_document(file: &Path, offset: usize, document: &str, read: &mut FileRead
         }
     };
     match typed {
-        Ok(containers) => read.workloads.push(Workload { file: file.to_path_buf(), object, containers, lines }),
+        Ok(mut containers) => {
+            for serving in &mut containers {
+                serving.path = field_path(place.base, &serving.path);
+            }
+            read.workloads.push(Workload { file: file.to_path_buf(), object, containers, lines })
+        }
         Err((line, message)) => {
-            read.malformed.push((line.map(|l| offset + l).or_else(|| lines.get("kind").copied()), format!("{object}: {message}")))
+            let kind_line = lines.get(&field_path(place.base, "kind")).copied();
+            read.malformed.push((line.map(|l| offset + l).or(kind_line), format!("{object}: {message}")))
         }
     }
+}
+
+/// `base.path`, or `path` for a top-level object.
+fn field_path(base: &str, path: &str) -> String {
+    if base.is_empty() { path.to_string() } else { format!("{base}.{path}") }
+}
+
+/// The items of a `kind: List` (what `kubectl get -o yaml` writes), each read as if it were a
+/// document of its own: its text is cut out of the List by the parser's byte span and read
+/// with the file lines before it, so its lines stay those of the file.
+fn read_list(file: &Path, place: Place, document: &str, tree: &Spanned<Node>, read: &mut FileRead) {
+    let Some(items) = get(&tree.value, "items") else { return };
+    let at = |node: &Spanned<Node>| place.offset + node.referenced.line() as usize;
+    let items = match &items.value {
+        Node::Seq(items) => items,
+        Node::Null => return,
+        _ => return read.malformed.push((Some(at(items)), format!("List: {}: not a list of objects", field_path(place.base, "items")))),
+    };
+    for (i, item) in items.iter().enumerate() {
+        let base = field_path(place.base, &format!("items[{i}]"));
+        if place.depth + 1 > MAX_LIST_DEPTH {
+            let message = format!("{base}: a List nested more than {MAX_LIST_DEPTH} deep: not read");
+            read.malformed.push((Some(at(item)), message));
+            continue;
+        }
+        let Some(text) = item_text(document, item) else {
+            read.malformed.push((Some(at(item)), format!("{base}: not read (its place in the file is not known)")));
+            continue;
+        };
+        let offset = place.offset + (item.defined.line() as usize).saturating_sub(1);
+        read_object(file, Place { offset, base: &base, depth: place.depth + 1 }, &text, read);
+    }
+}
+
+/// The text of one item of a List, indented to the column it starts at so that a block
+/// mapping after `- ` keeps the indentation of its later lines. The parser's span of a mapping
+/// is only its start: a block mapping runs to the first line indented less than its column
+/// (blank and comment lines aside), a flow mapping (JSON) to its closing bracket.
+fn item_text(document: &str, node: &Spanned<Node>) -> Option<String> {
+    let start = usize::try_from(node.defined.span().byte_offset()?).ok()?;
+    let rest = document.get(start..)?;
+    let column = (node.defined.column() as usize).saturating_sub(1);
+    let len = if rest.starts_with(['{', '[']) { flow_len(rest)? } else { block_len(rest, column) };
+    Some(format!("{}{}\n", " ".repeat(column), &rest[..len]))
+}
+
+/// Bytes of a block node that starts `text` and whose later lines are indented `indent` or more.
+fn block_len(text: &str, indent: usize) -> usize {
+    let mut at = text.find('\n').map_or(text.len(), |i| i + 1);
+    for line in text[at..].split_inclusive('\n') {
+        let content = line.trim_start_matches(' ');
+        let inside = content.trim().is_empty() || content.starts_with('#') || line.len() - content.len() >= indent;
+        if !inside {
+            break;
+        }
+        at += line.len();
+    }
+    at
+}
+
+/// Bytes of the flow collection that starts `text`, through its closing bracket; brackets inside
+/// quoted scalars and comments do not count. None when it never closes.
+fn flow_len(text: &str) -> Option<usize> {
+    let (mut depth, mut quote, mut comment, mut escaped) = (0usize, None, false, false);
+    let mut previous = ' ';
+    for (i, c) in text.char_indices() {
+        match (quote, comment) {
+            (_, true) => comment = c != '\n',
+            (Some('"'), _) if escaped => escaped = false,
+            (Some('"'), _) if c == '\\' => escaped = true,
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, _) => match c {
+                '{' | '[' => depth += 1,
+                '}' | ']' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(i + c.len_utf8());
+                    }
+                }
+                '"' | '\'' if matches!(previous, '{' | '[' | ',' | ':' | '?') || previous.is_whitespace() => quote = Some(c),
+                '#' if previous.is_whitespace() => comment = true,
+                _ => {}
+            },
+        }
+        previous = c;
+    }
+    None
 }
 
 /// Why a kind is not judged.
@@ -159,6 +275,7 @@ fn skip_reason(kind: &str) -> &'static str {
         | "RoleBinding"
         | "ClusterRole"
         | "ClusterRoleBinding" => "not a workload",
+        _ if kind.ends_with("List") => "a typed list, whose items carry no kind: not read (`kubectl get -o yaml` writes a kind: List, which is read)",
         _ => "a kind ready does not read (not guessed at; render it to a Deployment or Pod to have it judged)",
     }
 }
@@ -398,7 +515,9 @@ spec:
     #[test]
     fn every_truncation_and_byte_flip_of_the_fixtures_reads_without_a_panic() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deploy");
-        for case in ["correct/deployment.yaml", "multi/app.yaml", "kserve/inferenceservice.yaml", "malformed/deployment.yaml"] {
+        for case in
+            ["correct/deployment.yaml", "multi/app.yaml", "list/kubectl-get.yaml", "kserve/inferenceservice.yaml", "malformed/deployment.yaml"]
+        {
             let text = std::fs::read_to_string(root.join(case)).unwrap();
             for cut in (0..text.len()).filter(|&i| text.is_char_boundary(i)).step_by(7) {
                 let read = read_manifest(Path::new(case), &text[..cut]);
@@ -443,6 +562,13 @@ spec:
             assert_eq!(workload.containers[0].path, path, "{kind}");
             assert_eq!(workload.line(&format!("{path}.image")), Some(text.lines().position(|l| l.contains("image: m:1")).unwrap() + 1), "{kind}");
         }
+        let typed = read_manifest(Path::new("k.yaml"), "apiVersion: apps/v1\nkind: DeploymentList\nitems:\n- metadata:\n    name: x\n");
+        assert_eq!(
+            typed.skipped,
+            [
+                "DeploymentList/(no name) (apps/v1): a typed list, whose items carry no kind: not read (`kubectl get -o yaml` writes a kind: List, which is read)"
+            ]
+        );
         let old = read_manifest(Path::new("k.yaml"), "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata:\n  name: x\n");
         assert_eq!(old.skipped, ["Deployment/x (extensions/v1beta1): an apiVersion ready does not read"]);
     }
@@ -451,6 +577,187 @@ spec:
     fn yaml_that_is_not_kubernetes_is_not_read() {
         let read = read_manifest(Path::new("k.yaml"), "name: ci\non: [push]\n");
         assert!(!read.kubernetes && read.workloads.is_empty() && read.malformed.is_empty(), "{read:?}");
+    }
+
+    /// `kubectl get svc,deploy -o yaml` as it prints them: managedFields, status, uid, an
+    /// annotation holding JSON, block sequences at the indentation of their key.
+    const KUBECTL_LIST: &str = r#"apiVersion: v1
+items:
+- apiVersion: v1
+  kind: Service
+  metadata:
+    creationTimestamp: "2024-05-02T10:11:12Z"
+    name: iris
+    namespace: default
+    resourceVersion: "1200"
+    uid: 0b6a3f4e-5a7c-4d2e-9b1f-2c3d4e5f6a7b
+  spec:
+    clusterIP: 10.96.12.34
+    ports:
+    - port: 80
+      protocol: TCP
+      targetPort: 8080
+    selector:
+      app: iris
+    type: ClusterIP
+  status:
+    loadBalancer: {}
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    annotations:
+      deployment.kubernetes.io/revision: "1"
+      kubectl.kubernetes.io/last-applied-configuration: |
+        {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"iris","namespace":"default"}}
+    creationTimestamp: "2024-05-02T10:11:12Z"
+    generation: 1
+    managedFields:
+    - apiVersion: apps/v1
+      fieldsType: FieldsV1
+      fieldsV1:
+        f:spec:
+          f:template:
+            f:spec:
+              f:containers:
+                k:{"name":"server"}:
+                  .: {}
+                  f:image: {}
+      manager: kubectl-client-side-apply
+      operation: Update
+      time: "2024-05-02T10:11:12Z"
+    name: iris
+    namespace: default
+    resourceVersion: "1234"
+    uid: 3f1b2c4d-1111-2222-3333-444455556666
+  spec:
+    progressDeadlineSeconds: 600
+    replicas: 2
+    selector:
+      matchLabels:
+        app: iris
+    strategy:
+      rollingUpdate:
+        maxSurge: 25%
+        maxUnavailable: 25%
+      type: RollingUpdate
+    template:
+      metadata:
+        creationTimestamp: null
+        labels:
+          app: iris
+      spec:
+        containers:
+        - args:
+          - --model
+          - /models/iris_rf.onnx
+          image: acme/iris-server:1.0
+          imagePullPolicy: IfNotPresent
+          name: server
+          resources:
+            limits:
+              cpu: "1"
+              memory: 512Mi
+        dnsPolicy: ClusterFirst
+        securityContext: {}
+  status:
+    availableReplicas: 2
+    conditions:
+    - lastTransitionTime: "2024-05-02T10:11:20Z"
+      lastUpdateTime: "2024-05-02T10:11:20Z"
+      message: Deployment has minimum availability.
+      reason: MinimumReplicasAvailable
+      status: "True"
+      type: Available
+    observedGeneration: 1
+kind: List
+metadata:
+  resourceVersion: ""
+"#;
+
+    fn line_of(text: &str, needle: &str) -> usize {
+        text.lines().position(|l| l.contains(needle)).unwrap() + 1
+    }
+
+    #[test]
+    fn a_kubectl_list_reads_each_item_with_its_path_and_file_lines() {
+        let text = format!("# kubectl get svc,deploy -o yaml\n---\n{KUBECTL_LIST}");
+        let read = read_manifest(Path::new("k.yaml"), &text);
+        assert!(read.kubernetes && read.malformed.is_empty(), "{read:?}");
+        assert_eq!(read.skipped, ["Service/iris (v1): not a workload"]);
+        assert_eq!(read.workloads.len(), 1);
+        let workload = &read.workloads[0];
+        assert_eq!(workload.object, "Deployment/iris");
+        let c0 = "items[1].spec.template.spec.containers[0]";
+        assert_eq!(workload.containers[0].path, c0);
+        assert_eq!(workload.containers[0].container.image.as_deref(), Some("acme/iris-server:1.0"));
+        assert_eq!(workload.line(&format!("{c0}.image")), Some(line_of(&text, "image: acme/iris-server:1.0")));
+        assert_eq!(workload.line(&format!("{c0}.resources.limits.memory")), Some(line_of(&text, "memory: 512Mi")));
+        assert_eq!(workload.line(&format!("{c0}.readinessProbe")), Some(line_of(&text, "- args:")));
+        assert_eq!(workload.line("items[1].kind"), Some(line_of(&text, "kind: Deployment")));
+        assert_eq!(workload.line("spec.template"), None);
+    }
+
+    #[test]
+    fn a_json_list_and_nested_lists_read_their_items() {
+        let value: serde_json::Value = serde_saphyr::from_str(KUBECTL_LIST).unwrap();
+        let json = serde_json::to_string_pretty(&value).unwrap();
+        let read = read_manifest(Path::new("k.json"), &json);
+        assert!(read.malformed.is_empty(), "{read:?}");
+        assert_eq!(read.skipped, ["Service/iris (v1): not a workload"]);
+        let c0 = "items[1].spec.template.spec.containers[0]";
+        assert_eq!(read.workloads[0].line(&format!("{c0}.image")), Some(line_of(&json, "\"image\": \"acme/iris-server:1.0\"")));
+        let nested = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "ConfigMap"}, value]});
+        let json = serde_json::to_string_pretty(&nested).unwrap();
+        let read = read_manifest(Path::new("k.json"), &json);
+        assert!(read.malformed.is_empty(), "{read:?}");
+        assert_eq!(read.skipped, ["ConfigMap/(no name) (v1): not a workload", "Service/iris (v1): not a workload"]);
+        assert_eq!(read.workloads[0].containers[0].path, format!("items[1].{c0}"));
+        assert_eq!(read.workloads[0].line(&format!("items[1].{c0}.image")), Some(line_of(&json, "\"image\": \"acme/iris-server:1.0\"")));
+        // Flow items in a block list: brackets in quoted scalars and comments do not close them.
+        let flow = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, # a } here\n   metadata: {name: 'a}''b'}}\n- {\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"s]\\\"}\"}}\n";
+        let read = read_manifest(Path::new("k.yaml"), flow);
+        assert!(read.malformed.is_empty(), "{read:?}");
+        assert_eq!(read.skipped, ["ConfigMap/a}'b (v1): not a workload", "Secret/s]\"} (v1): not a workload"]);
+        let empty = read_manifest(Path::new("k.yaml"), "apiVersion: v1\nkind: List\nitems: []\nmetadata:\n  resourceVersion: \"\"\n");
+        assert!(empty.kubernetes && empty.workloads.is_empty() && empty.skipped.is_empty() && empty.malformed.is_empty(), "{empty:?}");
+    }
+
+    #[test]
+    fn lists_nested_too_deep_and_broken_items_name_their_line() {
+        let mut text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: []\n".to_string();
+        for _ in 0..=MAX_LIST_DEPTH {
+            let indented: String = text.lines().enumerate().map(|(i, l)| format!("{}{l}\n", if i == 0 { "- " } else { "  " })).collect();
+            text = format!("apiVersion: v1\nkind: List\nitems:\n{indented}");
+        }
+        let read = read_manifest(Path::new("k.yaml"), &text);
+        assert!(read.workloads.is_empty(), "{read:?}");
+        let deepest = "items[0].".repeat(MAX_LIST_DEPTH) + "items[0]";
+        assert_eq!(
+            read.malformed,
+            [(Some(3 * (MAX_LIST_DEPTH + 1) + 1), format!("{deepest}: a List nested more than {MAX_LIST_DEPTH} deep: not read"))]
+        );
+        let broken = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: x\n  spec:\n    containers: 3\n";
+        let read = read_manifest(Path::new("k.yaml"), broken);
+        assert_eq!(read.malformed.len(), 1, "{read:?}");
+        assert_eq!(read.malformed[0].0, Some(9), "{read:?}");
+        assert!(read.malformed[0].1.starts_with("Pod/x: does not match the Kubernetes schema"), "{read:?}");
+        let read = read_manifest(Path::new("k.yaml"), "apiVersion: v1\nkind: List\nitems: 3\n");
+        assert_eq!(read.malformed, [(Some(3), "List: items: not a list of objects".to_string())]);
+    }
+
+    #[test]
+    fn list_items_behind_anchors_aliases_and_a_bare_dash_are_read() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- &d\n  apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p\n  spec:\n    containers:\n    - name: s\n      image: m:1\n- *d\n-\n  apiVersion: v1\n  kind: Service\n  metadata: {name: x}\n";
+        let read = read_manifest(Path::new("k.yaml"), text);
+        assert!(read.malformed.is_empty(), "{read:?}");
+        assert_eq!(read.skipped, ["Service/x (v1): not a workload"]);
+        // The alias is the anchored Pod again, at the anchor's lines.
+        let found: Vec<_> = read
+            .workloads
+            .iter()
+            .map(|w| (w.object.as_str(), w.containers[0].path.as_str(), w.line(&format!("{}.image", w.containers[0].path))))
+            .collect();
+        assert_eq!(found, [("Pod/p", "items[0].spec.containers[0]", Some(12)), ("Pod/p", "items[1].spec.containers[0]", Some(12))]);
     }
 
     #[test]
