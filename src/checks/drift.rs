@@ -66,17 +66,15 @@ impl Check for Drift {
         let config = &ctx.config.checks.drift;
         let mut findings = Vec::new();
         let mut scores = BTreeMap::new();
+        let text = TextHints { tokenized: super::domain::free_text_columns(ctx), encoded: super::domain::encoded_columns(ctx) };
         for (name, profile) in &compared {
-            let (found, score) = compare(sample, name, profile, config);
+            let (found, score) = compare(sample, name, profile, &text, config);
             findings.extend(found);
             if let Some(score) = score {
                 scores.insert((*name).clone(), score);
             }
         }
-        if !missing.is_empty() {
-            let names: Vec<String> = missing.iter().map(|m| format!("'{m}'")).collect();
-            findings.push((Status::Pass, format!("not in the reference (not compared): {}", names.join(", "))));
-        }
+        findings.extend(missing_finding(ctx, &missing));
         let (finding, prediction) = prediction_drift(ctx, sample, reference, config);
         findings.push(finding);
         let outcome = outcome(findings, scores, compared.len(), sample.rows(), reference);
@@ -85,6 +83,87 @@ impl Check for Drift {
             None => outcome,
         }
     }
+}
+
+/// Model columns the reference lacks: a warning naming those that are model inputs themselves
+/// (a column the model asks for by name), a note for the others (positions of a tensor input).
+fn missing_finding(ctx: &AuditContext<'_>, missing: &[&String]) -> Option<(Status, String)> {
+    if missing.is_empty() {
+        return None;
+    }
+    let inputs: Vec<&str> = ctx.runner.as_ref().map(|r| r.inputs().iter().map(|i| i.name.as_str()).collect()).unwrap_or_default();
+    let names: Vec<String> = missing.iter().map(|m| format!("'{m}'")).collect();
+    let status = if missing.iter().any(|m| inputs.contains(&m.as_str())) { Status::Warn } else { Status::Pass };
+    Some((status, format!("model column(s) not in the reference, so not compared: {}", names.join(", "))))
+}
+
+/// `--reference` must share a column with the model's columns: else an error naming the file,
+/// both lists of columns, and the reference's columns that match a model column but for case.
+pub fn require_shared_column(path: &std::path::Path, model: &[String], reference: &[String]) -> Result<(), String> {
+    if model.is_empty() || model.iter().any(|m| reference.contains(m)) {
+        return Ok(());
+    }
+    let quoted = |names: &[String]| {
+        let shown: Vec<String> = names.iter().take(20).map(|n| format!("'{}'", clip(n, 60))).collect();
+        let more = if names.len() > 20 { format!(" and {} more", names.len() - 20) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    let matches: Vec<String> = model
+        .iter()
+        .filter_map(|m| reference.iter().find(|r| r.to_lowercase() == m.to_lowercase()).map(|r| format!("'{}' for '{}'", clip(r, 60), clip(m, 60))))
+        .collect();
+    let hint = if matches.is_empty() {
+        String::new()
+    } else {
+        format!("; the names differ only in case ({}): rename the reference's columns", matches.join(", "))
+    };
+    Err(format!(
+        "--reference {}: shares no column with the model's columns: the model reads {}, the reference has {}{hint}",
+        path.display(),
+        quoted(model),
+        if reference.is_empty() { "no columns".to_string() } else { quoted(reference) }
+    ))
+}
+
+/// What the graph says about the sample's text columns: tokenized ones (with the operator),
+/// and ones an encoder lists categories for.
+struct TextHints {
+    tokenized: BTreeMap<String, String>,
+    encoded: std::collections::BTreeSet<String>,
+}
+
+/// The share of distinct reference values above which a text column is free text, not categories.
+const DISTINCT_SHARE: f64 = 0.5;
+/// The fewest reference values for judging a column free text by its distinct values.
+const DISTINCT_MIN_VALUES: u64 = 50;
+
+/// Why a text column is free text rather than categories: the graph tokenizes it, or (no encoder
+/// lists its categories) more than half of its reference values are distinct.
+fn free_text(name: &str, reference: &CategoricalProfile, hints: &TextHints) -> Option<String> {
+    if let Some(op) = hints.tokenized.get(name) {
+        return Some(format!("the graph tokenizes it ({op})"));
+    }
+    let distinct = reference.categories.len() as u64;
+    (!hints.encoded.contains(name) && reference.count >= DISTINCT_MIN_VALUES && distinct as f64 > DISTINCT_SHARE * reference.count as f64)
+        .then(|| format!("{distinct} of its {} reference values are distinct", reference.count))
+}
+
+/// A free-text column: nulls as for any column, then drift of its length in characters against
+/// the reference values' lengths (category PSI over values that each occur once says nothing).
+fn text_lengths(name: &str, cells: &[Option<String>], reference: &CategoricalProfile, why: &str, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
+    let mut findings: Vec<(Status, String)> = nulls_finding(name, cells, reference.nulls).into_iter().collect();
+    let label = format!("column '{name}' (free text: {why}; judged by its length in characters, not as categories)");
+    let lengths: Vec<f64> = cells.iter().flatten().map(|t| t.chars().count() as f64).collect();
+    if let Some(why) = not_judged(lengths.len(), reference.count, config) {
+        findings.push((Status::Pass, format!("{label}: {why}: drift not judged")));
+        return (findings, None);
+    }
+    let reference_lengths: Vec<Option<f64>> =
+        reference.categories.iter().flat_map(|(text, n)| std::iter::repeat_n(Some(text.chars().count() as f64), *n as usize)).collect();
+    let profile = crate::inputs::reference::numeric_profile(&reference_lengths, config.bins);
+    let (finding, score) = numeric_drift(&label, &crate::stats::sort::sorted(lengths), &profile, config);
+    findings.push(finding);
+    (findings, Some(score))
 }
 
 /// The model's main prediction per row: its first output, the first value of each row.
@@ -128,16 +207,94 @@ fn main_prediction(outputs: &[NamedOutput], rows: usize) -> Result<(String, Stri
     Ok((output.name.clone(), what, predictions))
 }
 
+/// Why the model gave no predictions on some rows: they were never run (no model, rows that do
+/// not bind, outputs ready does not read), or the runtime returned an error.
+#[derive(Debug)]
+enum Unpredicted {
+    NotRun(String),
+    Failed(crate::runtime::InferenceError),
+}
+
+impl Unpredicted {
+    fn why(&self) -> String {
+        match self {
+            Self::NotRun(why) => why.clone(),
+            Self::Failed(e) => format!("inference failed: {}", super::empty_batch::first_line(&e.message)),
+        }
+    }
+}
+
 /// The model's main prediction on `sample`, run once.
 fn predict(
     ctx: &AuditContext<'_>,
     sample: &Sample,
     binding: Option<&super::schema_parity::Binding>,
-) -> Result<(String, String, Predictions), String> {
-    let runner = ctx.runner.as_ref().map_err(|_| "the model did not load".to_string())?;
-    let batch = binding.and_then(|b| b.batch.as_ref()).ok_or("the rows do not match the model's inputs (see schema_parity)")?;
-    let outputs = runner.run(batch).map_err(|e| format!("inference failed: {}", super::empty_batch::first_line(&e.message)))?;
-    main_prediction(&outputs, sample.rows())
+) -> Result<(String, String, Predictions), Unpredicted> {
+    let runner = ctx.runner.as_ref().map_err(|_| Unpredicted::NotRun("the model did not load".to_string()))?;
+    let batch = binding
+        .and_then(|b| b.batch.as_ref())
+        .ok_or_else(|| Unpredicted::NotRun("the rows do not match the model's inputs (see schema_parity)".to_string()))?;
+    let outputs = runner.run(batch).map_err(Unpredicted::Failed)?;
+    main_prediction(&outputs, sample.rows()).map_err(Unpredicted::NotRun)
+}
+
+/// Whether the model runs on rows `start..start + len` of `frame` (rows that do not bind count
+/// as running: that is schema_parity's finding, not the model's).
+fn runs_on(ctx: &AuditContext<'_>, frame: &polars::prelude::DataFrame, start: usize, len: usize) -> Result<(), crate::runtime::InferenceError> {
+    let rows = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: frame.slice(start as i64, len) };
+    let (Ok(runner), Some(binding)) = (ctx.runner.as_ref(), ctx.bind(&rows)) else { return Ok(()) };
+    match &binding.batch {
+        Some(batch) => runner.run(batch).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// The first row of `frame` the model fails on when run alone, found by halving (a model error
+/// on a batch comes from one of its rows): its position and the error.
+fn failing_row(ctx: &AuditContext<'_>, frame: &polars::prelude::DataFrame) -> Option<(usize, crate::runtime::InferenceError)> {
+    let (mut start, mut len) = (0, frame.height());
+    while len > 1 {
+        let half = len / 2;
+        if runs_on(ctx, frame, start, half).is_err() {
+            len = half;
+        } else {
+            start += half;
+            len -= half;
+        }
+    }
+    runs_on(ctx, frame, start, 1).err().map(|e| (start, e))
+}
+
+/// The finding when the model fails on the reference's own rows (training data it was fitted
+/// on): a failure naming the row of the reference file (data rows counted from 0); stopped at
+/// ready's own time or memory limit, the limit's words (as every check that runs the model).
+fn failed_on_reference(
+    ctx: &AuditContext<'_>,
+    complete: &polars::prelude::DataFrame,
+    rows: &[usize],
+    error: &crate::runtime::InferenceError,
+) -> (Status, String) {
+    if error.limit.is_some() {
+        return (Status::Fail, format!("on the reference rows, {}", super::empty_batch::first_line(&error.message)));
+    }
+    match failing_row(ctx, complete) {
+        Some((row, e)) => (
+            Status::Fail,
+            format!(
+                "the model fails on row {} of its training reference (--reference, data rows counted from 0): {}",
+                rows.get(row).copied().unwrap_or(row),
+                super::empty_batch::first_line(&e.message)
+            ),
+        ),
+        None => (
+            Status::Fail,
+            format!(
+                "the model fails on {} rows of its training reference (--reference) together, on no single row alone: {}",
+                complete.height(),
+                super::empty_batch::first_line(&error.message)
+            ),
+        ),
+    }
 }
 
 /// The reference's predictions as a column profile, and where they come from: the configured
@@ -169,9 +326,12 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
     let sample = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: complete };
     let binding = ctx.bind(&sample);
     let blocked = binding.as_ref().and_then(|b| b.findings.iter().find(|f| f.blocks)).map(|f| f.text.clone());
-    let (_, _, predictions) = predict(ctx, &sample, binding.as_ref()).map_err(|why| {
-        let why = blocked.map_or(why, |text| format!("the rows do not match the model's inputs: {text}"));
-        (Status::Pass, format!("prediction drift not judged: on the reference rows, {why}"))
+    let (_, _, predictions) = predict(ctx, &sample, binding.as_ref()).map_err(|unpredicted| match unpredicted {
+        Unpredicted::Failed(error) => failed_on_reference(ctx, &sample.frame, &file_rows(&rows.0, reference.rows), &error),
+        Unpredicted::NotRun(why) => {
+            let why = blocked.map_or(why, |text| format!("the rows do not match the model's inputs: {text}"));
+            (Status::Pass, format!("prediction drift not judged: on the reference rows, {why}"))
+        }
     })?;
     let gaps = if left_out > 0 { format!(" ({left_out} with missing values left out)") } else { String::new() };
     let source = format!("the model's predictions on {} evenly spaced reference rows{gaps}", sample.rows());
@@ -186,14 +346,29 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
     Ok((source, profile))
 }
 
+/// The reference file's data row (from 0) of each complete row of `picked`, the evenly spaced
+/// rows i·n/k of a reference of `total` rows ([`crate::inputs::reference::even_rows`]).
+fn file_rows(picked: &polars::prelude::DataFrame, total: u64) -> Vec<usize> {
+    let (k, n) = (picked.height(), total as usize);
+    let mut complete = vec![true; k];
+    for column in picked.columns() {
+        for (row, null) in column.as_materialized_series().is_null().iter().enumerate() {
+            if null == Some(true) {
+                complete[row] = false;
+            }
+        }
+    }
+    (0..k).filter(|&i| complete[i]).map(|i| if k < n { i * n / k } else { i }).collect()
+}
+
 /// The model's main prediction on the sample, or on `cap` evenly spaced rows of a larger one
 /// (then said in the returned text).
-fn sample_predictions(ctx: &AuditContext<'_>, sample: &Sample, cap: usize) -> Result<(String, String, Predictions, String), String> {
+fn sample_predictions(ctx: &AuditContext<'_>, sample: &Sample, cap: usize) -> Result<(String, String, Predictions, String), Unpredicted> {
     if sample.rows() <= cap {
         let (output, what, predictions) = predict(ctx, sample, ctx.binding())?;
         return Ok((output, what, predictions, String::new()));
     }
-    let frame = crate::inputs::reference::even_rows(&sample.frame, cap).map_err(|e| format!("cannot pick sample rows: {e}"))?;
+    let frame = crate::inputs::reference::even_rows(&sample.frame, cap).map_err(|e| Unpredicted::NotRun(format!("cannot pick sample rows: {e}")))?;
     let rows = Sample { path: sample.path.clone(), format: sample.format, frame };
     let (output, what, predictions) = predict(ctx, &rows, ctx.bind(&rows).as_ref())?;
     Ok((output, what, predictions, format!(" on {cap} evenly spaced sample rows")))
@@ -215,7 +390,7 @@ fn prediction_drift(
     };
     let (output, what, predictions, rows) = match sample_predictions(ctx, sample, config.prediction_rows) {
         Ok(found) => found,
-        Err(why) => return ((Status::Pass, format!("prediction drift not judged: on the sample, {why}")), None),
+        Err(why) => return ((Status::Pass, format!("prediction drift not judged: on the sample, {}", why.why())), None),
     };
     let label = format!("prediction '{output}' (the model's first output, {what}){rows} against {source}");
     let judged = match (&profile, predictions) {
@@ -292,7 +467,7 @@ fn rows_text(rows: &[usize]) -> String {
 }
 
 /// The findings and drift figures of one column.
-fn compare(sample: &Sample, name: &str, profile: &ColumnProfile, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
+fn compare(sample: &Sample, name: &str, profile: &ColumnProfile, hints: &TextHints, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
     let Ok(column) = sample.frame.column(name) else { return (Vec::new(), None) };
     let series = column.as_materialized_series();
     match profile {
@@ -301,7 +476,10 @@ fn compare(sample: &Sample, name: &str, profile: &ColumnProfile, config: &DriftC
             None => (vec![(Status::Warn, format!("column '{name}': numeric in the reference, not numbers in the sample"))], None),
         },
         ColumnProfile::Categorical(reference) => match values::texts(series) {
-            Some(cells) => categorical(name, &cells, reference, config),
+            Some(cells) => match free_text(name, reference, hints) {
+                Some(why) => text_lengths(name, &cells, reference, &why, config),
+                None => categorical(name, &cells, reference, config),
+            },
             None => (Vec::new(), None),
         },
     }
