@@ -141,7 +141,7 @@ const DISTINCT_MIN_VALUES: u64 = 50;
 /// lists its categories) more than half of its reference values are distinct.
 fn free_text(name: &str, reference: &CategoricalProfile, hints: &TextHints) -> Option<String> {
     if let Some(op) = hints.tokenized.get(name) {
-        return Some(format!("the graph tokenizes it ({op})"));
+        return Some(format!("the graph tokenizes it: {op}"));
     }
     let distinct = reference.categories.len() as u64;
     (!hints.encoded.contains(name) && reference.count >= DISTINCT_MIN_VALUES && distinct as f64 > DISTINCT_SHARE * reference.count as f64)
@@ -152,7 +152,8 @@ fn free_text(name: &str, reference: &CategoricalProfile, hints: &TextHints) -> O
 /// the reference values' lengths (category PSI over values that each occur once says nothing).
 fn text_lengths(name: &str, cells: &[Option<String>], reference: &CategoricalProfile, why: &str, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
     let mut findings: Vec<(Status, String)> = nulls_finding(name, cells, reference.nulls).into_iter().collect();
-    let label = format!("column '{name}' (free text: {why}; judged by its length in characters, not as categories)");
+    findings.push((Status::Pass, format!("column '{name}' is free text ({why}): its length in characters is compared, not its values")));
+    let label = format!("column '{name}' (length in characters)");
     let lengths: Vec<f64> = cells.iter().flatten().map(|t| t.chars().count() as f64).collect();
     if let Some(why) = not_judged(lengths.len(), reference.count, config) {
         findings.push((Status::Pass, format!("{label}: {why}: drift not judged")));
@@ -628,6 +629,21 @@ mod tests {
 
     fn output(name: &str, value: OutputValue) -> NamedOutput {
         NamedOutput { name: name.to_string(), value }
+    }
+
+    #[test]
+    fn a_text_column_is_free_text_when_tokenized_or_mostly_distinct_unless_an_encoder_lists_it() {
+        let profile = |values: Vec<String>| crate::inputs::reference::categorical_profile(&values.into_iter().map(Some).collect::<Vec<_>>());
+        let none = TextHints { tokenized: BTreeMap::new(), encoded: Default::default() };
+        let distinct = profile((0..60).map(|i| format!("note {i}")).collect());
+        assert_eq!(free_text("c", &distinct, &none).as_deref(), Some("60 of its 60 reference values are distinct"));
+        let encoded = TextHints { tokenized: BTreeMap::new(), encoded: ["c".to_string()].into() };
+        assert_eq!(free_text("c", &distinct, &encoded), None);
+        // Too few values to tell, and repeated categories: categories.
+        assert_eq!(free_text("c", &profile((0..40).map(|i| format!("note {i}")).collect()), &none), None);
+        assert_eq!(free_text("c", &profile((0..600).map(|i| format!("city {}", i % 300)).collect()), &none), None);
+        let tokenized = TextHints { tokenized: [("c".to_string(), "Tokenizer".to_string())].into(), encoded: Default::default() };
+        assert_eq!(free_text("c", &profile(vec!["a".into(); 200]), &tokenized).as_deref(), Some("the graph tokenizes it: Tokenizer"));
     }
 
     #[test]
