@@ -547,7 +547,7 @@ fn numeric(name: &str, cells: &[Option<f64>], reference: &NumericProfile, config
 
 /// PSI and KS of ascending `sorted` values against a numeric reference; `label` names them.
 fn numeric_drift(label: &str, sorted: &[f64], reference: &NumericProfile, config: &DriftConfig) -> ((Status, String), Score) {
-    let psi = drift::psi(&reference.bin_counts, &drift::bin_counts(sorted, &reference.bin_edges));
+    let (psi, bins) = binned_psi(sorted, reference, config);
     let ks = match &reference.sorted {
         Some(values) => drift::ks_statistic(values, sorted),
         None => drift::ks_against_quantiles(&reference.quantiles, sorted),
@@ -557,9 +557,8 @@ fn numeric_drift(label: &str, sorted: &[f64], reference: &NumericProfile, config
     let finding = (
         status,
         format!(
-            "{label}: PSI {} on {} reference quantile bins, KS {} (p = {}); mean {} vs {} in the reference",
+            "{label}: PSI {} on {bins}, KS {} (p = {}); mean {} vs {} in the reference",
             short(psi),
-            reference.bin_counts.len(),
             short(ks),
             short(p_value),
             short(sorted.iter().sum::<f64>() / sorted.len() as f64),
@@ -567,6 +566,30 @@ fn numeric_drift(label: &str, sorted: &[f64], reference: &NumericProfile, config
         ),
     );
     (finding, Score { psi, ks: Some(ks), chi_squared: None, p_value })
+}
+
+/// Bins always kept: the default profile's 10, which every sample of `min_rows` fills.
+const KEPT_BINS: usize = 10;
+/// The share of `psi_warn` that PSI between two samples of one distribution may reach.
+const NOISE_SHARE: f64 = 0.25;
+
+/// PSI of ascending `sorted` values on the reference's quantile bins, adjacent bins merged when
+/// the sample is too small to fill them ([`drift::fillable_bins`]: more than [`KEPT_BINS`] bins
+/// whose no-drift PSI would pass `NOISE_SHARE` of `psi_warn`), and the bins used, in words.
+fn binned_psi(sorted: &[f64], reference: &NumericProfile, config: &DriftConfig) -> (f64, String) {
+    let current = drift::bin_counts(sorted, &reference.bin_edges);
+    let bins = reference.bin_counts.len();
+    let fillable = drift::fillable_bins(sorted.len(), reference.count, config.psi_warn * NOISE_SHARE).max(KEPT_BINS);
+    if fillable >= bins {
+        return (drift::psi(&reference.bin_counts, &current), format!("{bins} reference quantile bins"));
+    }
+    let (_, merged_reference, merged_current) = drift::merge_bins(&reference.bin_edges, &reference.bin_counts, &current, fillable);
+    let words = format!(
+        "{} of the reference's {bins} quantile bins (adjacent ones merged: {} sample values cannot fill more)",
+        merged_reference.len(),
+        sorted.len()
+    );
+    (drift::psi(&merged_reference, &merged_current), words)
 }
 
 fn categorical(name: &str, cells: &[Option<String>], reference: &CategoricalProfile, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
