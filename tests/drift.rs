@@ -117,6 +117,30 @@ fn a_profile_written_by_ready_gives_the_same_verdicts_and_psi() {
 }
 
 #[test]
+fn a_profile_with_many_bins_is_judged_on_the_bins_the_sample_can_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("bins1000.json");
+    let output = ready().args(["profile", REFERENCE, "-o", profile.to_str().unwrap(), "--bins", "1000"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    // 500 rows against 2000: 1 + 0.025 / (1/500 + 1/2000) = 11 bins. On all 1000, income's PSI was 2.11 (a false fail).
+    let run = drift("fixtures/domain/ok.csv", profile.to_str().unwrap());
+    assert_eq!(run.status("drift"), "pass", "{:?}", run.details("drift"));
+    assert_eq!(
+        run.details("drift")[2],
+        "pass: column 'income': PSI 0.04329 on 11 of the reference's 1000 quantile bins (adjacent ones merged: 500 sample values cannot \
+         fill more), KS 0.059 (p = 0.1192); mean 51749.8 vs 55409.4 in the reference"
+    );
+    // Real drift still fails on the merged bins.
+    let run = drift("fixtures/domain/shifted.parquet", profile.to_str().unwrap());
+    assert_eq!(run.status("drift"), "fail");
+    assert!(
+        run.details("drift").iter().any(|d| d.starts_with("fail: column 'age': PSI ") && d.contains(" on 11 of the reference's 92 quantile bins")),
+        "{:?}",
+        run.details("drift")
+    );
+}
+
+#[test]
 fn bad_references_are_one_line_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("profile.json");
