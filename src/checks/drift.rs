@@ -30,7 +30,11 @@ pub const EXPLANATION: &str = "What: with --reference (training rows as CSV or P
      KS statistic (numbers) and the chi-squared statistic (categories) are reported with their p-values. \
      Prediction drift: the model's first output (first value per row: a label, a value, the first probability) on \
      the sample against the reference's predictions (the column `prediction_column`, else the model run on \
-     `prediction_rows` (2000) evenly spaced reference rows), by the same PSI thresholds. Skipped without \
+     `prediction_rows` (2000) evenly spaced reference rows), by the same PSI thresholds; the model failing on a row of \
+     its own reference fails, naming the row. A model column the reference lacks warns; a reference sharing none is an \
+     error (exit 2). Free text (a column the graph tokenizes, or mostly distinct reference values) is compared by its \
+     length in characters, not as categories. A reference with more than 10 bins that the sample cannot fill has \
+     adjacent bins merged until PSI with no drift, about (bins - 1)(1/n + 1/m), stays under psi_warn/4. Skipped without \
      --reference or without a table sample.\n\
      Why: a model is only as good as the match between serving and training data: a shifted distribution, a new \
      category or a column that suddenly has gaps moves predictions without any error.\n\
