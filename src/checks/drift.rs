@@ -271,8 +271,10 @@ fn failing_row(ctx: &AuditContext<'_>, frame: &polars::prelude::DataFrame) -> Op
 }
 
 /// The finding when the model fails on the reference's own rows (training data it was fitted
-/// on): a failure naming the row of the reference file (data rows counted from 0); stopped at
-/// ready's own time or memory limit, the limit's words (as every check that runs the model).
+/// on): a failure naming the row of the reference file (data rows counted from 0). Stopped at
+/// ready's own time or memory limit (a batch of `prediction_rows` rows, ready's setting), or
+/// failing only on the rows together (a batch problem, schema_parity's to judge): a warning that
+/// prediction drift is not judged.
 fn failed_on_reference(
     ctx: &AuditContext<'_>,
     complete: &polars::prelude::DataFrame,
@@ -280,7 +282,8 @@ fn failed_on_reference(
     error: &crate::runtime::InferenceError,
 ) -> (Status, String) {
     if error.limit.is_some() {
-        return (Status::Fail, format!("on the reference rows, {}", super::empty_batch::first_line(&error.message)));
+        let why = super::empty_batch::first_line(&error.message);
+        return (Status::Warn, format!("prediction drift not judged: on {} reference rows, stopped at ready's limit: {why}", complete.height()));
     }
     match failing_row(ctx, complete) {
         Some((row, e)) => (
@@ -292,9 +295,9 @@ fn failed_on_reference(
             ),
         ),
         None => (
-            Status::Fail,
+            Status::Warn,
             format!(
-                "the model fails on {} rows of its training reference (--reference) together, on no single row alone: {}",
+                "prediction drift not judged: the model fails on a batch of {} reference rows but on no single row alone: {}",
                 complete.height(),
                 super::empty_batch::first_line(&error.message)
             ),
