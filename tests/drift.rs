@@ -221,6 +221,18 @@ fn a_reference_sharing_no_column_is_a_usage_error_naming_both_lists() {
     assert_eq!(run.status("drift"), "warn");
     assert_eq!(run.check("drift")["summary"], "model column(s) not in the reference, so not compared: 'workclass'");
     assert_eq!(run.check("drift")["metrics"]["columns_compared"], 3);
+    // A tensor model's columns are positions of its one input: a missing one is reported, not a warning.
+    let iris = dir.path().join("iris_partial.csv");
+    let text = std::fs::read_to_string(common::root().join("fixtures/samples/iris.csv")).unwrap();
+    std::fs::write(&iris, text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n").collect::<String>()).unwrap();
+    let run =
+        audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris.csv", "--reference", iris.to_str().unwrap(), "--only", "drift"]);
+    assert_eq!(run.status("drift"), "pass", "{:?}", run.details("drift"));
+    assert!(
+        run.details("drift").contains(&"pass: model column(s) not in the reference, so not compared: 'petal_width'".to_string()),
+        "{:?}",
+        run.details("drift")
+    );
 }
 
 #[test]
@@ -249,9 +261,16 @@ fn free_text_is_judged_by_its_length_not_as_categories() {
          in the reference"
     );
     // A model that does not tokenize (zip.onnx encodes its one text column as categories) keeps category PSI.
-    let run = audit("fixtures/domain/zip.onnx", &["--sample", "fixtures/domain/zip.csv", "--reference", "fixtures/domain/zip_ref.parquet", "--only", "drift"]);
+    let run = audit(
+        "fixtures/domain/zip.onnx",
+        &["--sample", "fixtures/domain/zip.csv", "--reference", "fixtures/domain/zip_ref.parquet", "--only", "drift"],
+    );
     assert_eq!(run.status("drift"), "pass");
-    assert!(run.details("drift").iter().any(|d| d.starts_with("pass: column 'zip': PSI ") && d.contains(" over 4 reference categories")), "{:?}", run.details("drift"));
+    assert!(
+        run.details("drift").iter().any(|d| d.starts_with("pass: column 'zip': PSI ") && d.contains(" over 4 reference categories")),
+        "{:?}",
+        run.details("drift")
+    );
 }
 
 #[test]
@@ -276,9 +295,16 @@ fn a_model_failing_on_its_own_reference_rows_fails_drift_naming_the_row() {
         "fixtures/domain/gather_ref_bad.csv",
     );
     assert_eq!(run.status("drift"), "fail");
-    assert!(run.details("drift").iter().any(|d| d.starts_with("fail: the model fails on row 250 of its training reference")), "{:?}", run.details("drift"));
+    assert!(
+        run.details("drift").iter().any(|d| d.starts_with("fail: the model fails on row 250 of its training reference")),
+        "{:?}",
+        run.details("drift")
+    );
     // The sample's own rows (without row 250) run: nothing to say about prediction drift there.
-    let run = audit("fixtures/domain/gather.onnx", &["--sample", "fixtures/domain/gather_ok.csv", "--reference", "fixtures/domain/gather_ok.csv", "--only", "drift"]);
+    let run = audit(
+        "fixtures/domain/gather.onnx",
+        &["--sample", "fixtures/domain/gather_ok.csv", "--reference", "fixtures/domain/gather_ok.csv", "--only", "drift"],
+    );
     assert_eq!(run.status("drift"), "pass", "{:?}", run.details("drift"));
 }
 

@@ -147,7 +147,11 @@ pub fn free_text_columns(ctx: &AuditContext<'_>) -> BTreeMap<String, String> {
 /// The sample's columns an encoder of the graph lists categories for.
 pub fn encoded_columns(ctx: &AuditContext<'_>) -> std::collections::BTreeSet<String> {
     let domain = &ctx.artifact.domain;
-    column_names(ctx).into_iter().filter(|((input, index), _)| domain.column(input, *index).is_some_and(|c| !c.categories.is_empty())).map(|(_, name)| name).collect()
+    column_names(ctx)
+        .into_iter()
+        .filter(|((input, index), _)| domain.column(input, *index).is_some_and(|c| !c.categories.is_empty()))
+        .map(|(_, name)| name)
+        .collect()
 }
 
 /// The sample's columns that feed the model, in (input, column) order.

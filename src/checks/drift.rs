@@ -154,7 +154,13 @@ fn free_text(name: &str, reference: &CategoricalProfile, hints: &TextHints) -> O
 
 /// A free-text column: nulls as for any column, then drift of its length in characters against
 /// the reference values' lengths (category PSI over values that each occur once says nothing).
-fn text_lengths(name: &str, cells: &[Option<String>], reference: &CategoricalProfile, why: &str, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
+fn text_lengths(
+    name: &str,
+    cells: &[Option<String>],
+    reference: &CategoricalProfile,
+    why: &str,
+    config: &DriftConfig,
+) -> (Vec<(Status, String)>, Option<Score>) {
     let mut findings: Vec<(Status, String)> = nulls_finding(name, cells, reference.nulls).into_iter().collect();
     findings.push((Status::Pass, format!("column '{name}' is free text ({why}): its length in characters is compared, not its values")));
     let label = format!("column '{name}' (length in characters)");
