@@ -362,6 +362,7 @@ fn load_reference(
                 _ => sample_columns,
             };
             let drift = &options.config.checks.drift;
+            let model_columns = columns.clone();
             // The reference's own predictions, when it carries them, are read with the model's columns.
             let columns = columns.map(|mut c| {
                 c.extend(drift.prediction_column.iter().filter(|p| !c.contains(p)).cloned().collect::<Vec<_>>());
@@ -371,7 +372,14 @@ fn load_reference(
             let keep = crate::inputs::reference::Keep { rows, sorted: true };
             // The model's string columns are read as text: profiled as the categories they are.
             let text = text_columns(options, artifact).pick(columns.as_deref().unwrap_or_default());
-            Some(crate::inputs::reference::load(path, columns.as_deref(), &text, drift.bins, keep).map_err(|e| format!("--reference {e}"))?)
+            let profile =
+                crate::inputs::reference::load(path, columns.as_deref(), &text, drift.bins, keep).map_err(|e| format!("--reference {e}"))?;
+            // A user who passes --reference expects a comparison: none possible is a usage error.
+            if let Some(model) = model_columns.filter(|m| !m.iter().any(|c| profile.columns.contains_key(c))) {
+                let names = crate::inputs::reference::file_columns(path).map_err(|e| format!("--reference {e}"))?;
+                crate::checks::drift::require_shared_column(path, &model, &names)?;
+            }
+            Some(profile)
         }
         None => None,
     })

@@ -127,6 +127,23 @@ fn a_float64_parquet_column_of_decimals_into_a_float32_input_passes_on_its_value
 }
 
 #[test]
+fn an_infinite_value_is_said_to_stay_infinite_not_to_round_by_nan() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("inf.csv");
+    std::fs::write(&sample, "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.2,2.9,inf,1.3\n5.9,3.0,5.1,1.8\n").unwrap();
+    let run = audit("fixtures/models/iris_rf.onnx", &["--sample", sample.to_str().unwrap(), "--only", "schema_parity"]);
+    assert_eq!(run.status("schema_parity"), "pass");
+    let details = run.details("schema_parity");
+    assert!(
+        details.contains(
+            &"pass: column 'petal_length': values round into float32 within the tolerance 1e-4; the value inf at row 1 is infinite and stays infinite"
+                .to_string()
+        ),
+        "{details:?}"
+    );
+}
+
+#[test]
 fn an_extra_column_only_warns() {
     let run = audit(
         "fixtures/models/iris_rf.onnx",

@@ -117,6 +117,30 @@ fn a_profile_written_by_ready_gives_the_same_verdicts_and_psi() {
 }
 
 #[test]
+fn a_profile_with_many_bins_is_judged_on_the_bins_the_sample_can_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("bins1000.json");
+    let output = ready().args(["profile", REFERENCE, "-o", profile.to_str().unwrap(), "--bins", "1000"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    // 500 rows against 2000: 1 + 0.025 / (1/500 + 1/2000) = 11 bins. On all 1000, income's PSI was 2.11 (a false fail).
+    let run = drift("fixtures/domain/ok.csv", profile.to_str().unwrap());
+    assert_eq!(run.status("drift"), "pass", "{:?}", run.details("drift"));
+    assert_eq!(
+        run.details("drift")[2],
+        "pass: column 'income': PSI 0.04329 on 11 of the reference's 1000 quantile bins (adjacent ones merged: 500 sample values cannot \
+         fill more), KS 0.059 (p = 0.1192); mean 51749.8 vs 55409.4 in the reference"
+    );
+    // Real drift still fails on the merged bins.
+    let run = drift("fixtures/domain/shifted.parquet", profile.to_str().unwrap());
+    assert_eq!(run.status("drift"), "fail");
+    assert!(
+        run.details("drift").iter().any(|d| d.starts_with("fail: column 'age': PSI ") && d.contains(" on 11 of the reference's 92 quantile bins")),
+        "{:?}",
+        run.details("drift")
+    );
+}
+
+#[test]
 fn bad_references_are_one_line_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("profile.json");
@@ -154,11 +178,138 @@ fn profile_usage_errors_name_the_flag_or_file() {
     assert!(!out.exists());
 }
 
+/// `ready audit ARGS`: exit code and stderr.
+fn failed(args: &[&str]) -> (Option<i32>, String) {
+    let output = ready().args(args).output().unwrap();
+    (output.status.code(), String::from_utf8(output.stderr).unwrap())
+}
+
 #[test]
-fn a_reference_without_shared_columns_or_without_a_sample_is_skipped_saying_why() {
+fn a_reference_sharing_no_column_is_a_usage_error_naming_both_lists() {
+    let (code, stderr) = failed(&["audit", ADULT, "--sample", "fixtures/domain/ok.csv", "--reference", "fixtures/samples/iris.csv"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: --reference fixtures/samples/iris.csv: shares no column with the model's columns: the model reads 'age', 'hours', \
+         'income', 'workclass', the reference has 'sepal_length', 'sepal_width', 'petal_length', 'petal_width'"
+    );
+    // A sample that shares no column with the model has no model column to compare: schema_parity says why.
     let run = drift("fixtures/samples/iris.csv", REFERENCE);
     assert_eq!(run.status("drift"), "skip");
     assert_eq!(run.check("drift")["summary"], "no model column of the sample is in the reference");
+    // Upper-cased names: the same error, with the names that differ only in case.
+    let dir = tempfile::tempdir().unwrap();
+    let upper = dir.path().join("upper.csv");
+    let text = std::fs::read_to_string(common::root().join("fixtures/domain/ok.csv")).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    std::fs::write(&upper, format!("{}\n{rows}", header.to_uppercase())).unwrap();
+    let (code, stderr) = failed(&["audit", ADULT, "--sample", "fixtures/domain/ok.csv", "--reference", upper.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with(
+            "shares no column with the model's columns: the model reads 'age', 'hours', 'income', 'workclass', the reference has 'AGE', \
+             'HOURS', 'INCOME', 'WORKCLASS'; the names differ only in case ('AGE' for 'age', 'HOURS' for 'hours', 'INCOME' for 'income', \
+             'WORKCLASS' for 'workclass'): rename the reference's columns"
+        ) && stderr.trim_end().lines().count() == 1,
+        "{stderr}"
+    );
+    // Some model columns missing: compared where present, the missing ones a warning naming them.
+    let partial = dir.path().join("partial.csv");
+    let rows: String = text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n").collect();
+    std::fs::write(&partial, rows).unwrap();
+    let run = drift("fixtures/domain/ok.csv", partial.to_str().unwrap());
+    assert_eq!(run.status("drift"), "warn");
+    assert_eq!(run.check("drift")["summary"], "model column(s) not in the reference, so not compared: 'workclass'");
+    assert_eq!(run.check("drift")["metrics"]["columns_compared"], 3);
+    // A tensor model's columns are positions of its one input: a missing one is reported, not a warning.
+    let iris = dir.path().join("iris_partial.csv");
+    let text = std::fs::read_to_string(common::root().join("fixtures/samples/iris.csv")).unwrap();
+    std::fs::write(&iris, text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n").collect::<String>()).unwrap();
+    let run =
+        audit("fixtures/models/iris_rf.onnx", &["--sample", "fixtures/samples/iris.csv", "--reference", iris.to_str().unwrap(), "--only", "drift"]);
+    assert_eq!(run.status("drift"), "pass", "{:?}", run.details("drift"));
+    assert!(
+        run.details("drift").contains(&"pass: model column(s) not in the reference, so not compared: 'petal_width'".to_string()),
+        "{:?}",
+        run.details("drift")
+    );
+}
+
+#[test]
+fn free_text_is_judged_by_its_length_not_as_categories() {
+    let reviews = |sample: &str| {
+        audit("fixtures/domain/reviews.onnx", &["--sample", sample, "--reference", "fixtures/domain/reviews_ref.parquet", "--only", "drift"])
+    };
+    // Training rows: 300 reviews, nearly each a "category" the reference has once, and no drift.
+    let run = reviews("fixtures/domain/reviews.csv");
+    assert_eq!(run.status("drift"), "pass", "{}", run.check("drift"));
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.details("drift")[..2],
+        [
+            "pass: column 'review' is free text (the graph tokenizes it: Tokenizer): its length in characters is compared, not its values",
+            "pass: column 'review' (length in characters): PSI 0.02681 on 10 reference quantile bins, KS 0.03 (p = 0.97623); mean 25.27 vs \
+             25.29 in the reference"
+        ]
+    );
+    // The same reviews three times as long: drift in what can be judged.
+    let run = reviews("fixtures/domain/reviews_long.csv");
+    assert_eq!(run.status("drift"), "fail");
+    assert_eq!(
+        run.check("drift")["summary"],
+        "column 'review' (length in characters): PSI 8.4883 on 10 reference quantile bins, KS 1 (p = 4.49403e-221); mean 77.81 vs 25.29 \
+         in the reference"
+    );
+    // A model that does not tokenize (zip.onnx encodes its one text column as categories) keeps category PSI.
+    let run = audit(
+        "fixtures/domain/zip.onnx",
+        &["--sample", "fixtures/domain/zip.csv", "--reference", "fixtures/domain/zip_ref.parquet", "--only", "drift"],
+    );
+    assert_eq!(run.status("drift"), "pass");
+    assert!(
+        run.details("drift").iter().any(|d| d.starts_with("pass: column 'zip': PSI ") && d.contains(" over 4 reference categories")),
+        "{:?}",
+        run.details("drift")
+    );
+}
+
+#[test]
+fn a_model_failing_on_its_own_reference_rows_fails_drift_naming_the_row() {
+    let run = audit(
+        "fixtures/domain/gather.onnx",
+        &["--sample", "fixtures/domain/gather_ok.csv", "--reference", "fixtures/domain/gather_ref_bad.csv", "--only", "drift"],
+    );
+    assert_eq!(run.status("drift"), "fail");
+    assert_eq!(run.code, 1);
+    let fails: Vec<String> = run.details("drift").into_iter().filter(|d| d.starts_with("fail")).collect();
+    assert_eq!(
+        fails,
+        ["fail: the model fails on row 250 of its training reference (--reference, data rows counted from 0): Non-zero status code returned \
+          while running Gather node. Name:'' Status Message: indices element out of data bounds, idx=57 must be within the inclusive range [-10,9]"]
+    );
+    // Every other row picked (prediction_rows 150 of 300): still the file's row.
+    let run = with_config(
+        "checks:\n  drift:\n    prediction_rows: 150\n",
+        "fixtures/domain/gather_ok.csv",
+        "fixtures/domain/gather.onnx",
+        "fixtures/domain/gather_ref_bad.csv",
+    );
+    assert_eq!(run.status("drift"), "fail");
+    assert!(
+        run.details("drift").iter().any(|d| d.starts_with("fail: the model fails on row 250 of its training reference")),
+        "{:?}",
+        run.details("drift")
+    );
+    // The sample's own rows (without row 250) run: nothing to say about prediction drift there.
+    let run = audit(
+        "fixtures/domain/gather.onnx",
+        &["--sample", "fixtures/domain/gather_ok.csv", "--reference", "fixtures/domain/gather_ok.csv", "--only", "drift"],
+    );
+    assert_eq!(run.status("drift"), "pass", "{:?}", run.details("drift"));
+}
+
+#[test]
+fn a_reference_without_a_sample_is_skipped_saying_why() {
     let run = audit(ADULT, &["--reference", REFERENCE, "--only", "drift"]);
     assert_eq!(run.status("drift"), "skip");
     assert_eq!(run.check("drift")["summary"], "no table sample to compare with a training reference (--sample CSV, Parquet or JSON and --reference)");

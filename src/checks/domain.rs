@@ -128,6 +128,32 @@ fn column_names(ctx: &AuditContext<'_>) -> BTreeMap<(String, usize), String> {
     }
 }
 
+/// Operators that split or normalise free text: a column that reaches one is text, not a category.
+const TEXT_OPS: [&str; 5] = ["Tokenizer", "TfIdfVectorizer", "StringNormalizer", "StringSplit", "RegexFullMatch"];
+
+/// The sample's columns the graph treats as free text (their input reaches a tokenizer or a
+/// TF-IDF step), with that operator.
+pub fn free_text_columns(ctx: &AuditContext<'_>) -> BTreeMap<String, String> {
+    let unfollowed = &ctx.artifact.domain.unfollowed;
+    column_names(ctx)
+        .into_iter()
+        .filter_map(|((input, _), name)| {
+            let op = unfollowed.get(&input)?.iter().find(|op| TEXT_OPS.contains(&op.as_str()))?;
+            Some((name, op.clone()))
+        })
+        .collect()
+}
+
+/// The sample's columns an encoder of the graph lists categories for.
+pub fn encoded_columns(ctx: &AuditContext<'_>) -> std::collections::BTreeSet<String> {
+    let domain = &ctx.artifact.domain;
+    column_names(ctx)
+        .into_iter()
+        .filter(|((input, index), _)| domain.column(input, *index).is_some_and(|c| !c.categories.is_empty()))
+        .map(|(_, name)| name)
+        .collect()
+}
+
 /// The sample's columns that feed the model, in (input, column) order.
 pub fn model_columns(ctx: &AuditContext<'_>) -> Vec<String> {
     crate::inputs::columns::used(&column_names(ctx))

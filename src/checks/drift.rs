@@ -30,7 +30,11 @@ pub const EXPLANATION: &str = "What: with --reference (training rows as CSV or P
      KS statistic (numbers) and the chi-squared statistic (categories) are reported with their p-values. \
      Prediction drift: the model's first output (first value per row: a label, a value, the first probability) on \
      the sample against the reference's predictions (the column `prediction_column`, else the model run on \
-     `prediction_rows` (2000) evenly spaced reference rows), by the same PSI thresholds. Skipped without \
+     `prediction_rows` (2000) evenly spaced reference rows), by the same PSI thresholds; the model failing on a row of \
+     its own reference fails, naming the row. A model column the reference lacks warns; a reference sharing none is an \
+     error (exit 2). Free text (a column the graph tokenizes, or mostly distinct reference values) is compared by its \
+     length in characters, not as categories. A reference with more than 10 bins that the sample cannot fill has \
+     adjacent bins merged until PSI with no drift, about (bins - 1)(1/n + 1/m), stays under psi_warn/4. Skipped without \
      --reference or without a table sample.\n\
      Why: a model is only as good as the match between serving and training data: a shifted distribution, a new \
      category or a column that suddenly has gaps moves predictions without any error.\n\
@@ -66,17 +70,15 @@ impl Check for Drift {
         let config = &ctx.config.checks.drift;
         let mut findings = Vec::new();
         let mut scores = BTreeMap::new();
+        let text = TextHints { tokenized: super::domain::free_text_columns(ctx), encoded: super::domain::encoded_columns(ctx) };
         for (name, profile) in &compared {
-            let (found, score) = compare(sample, name, profile, config);
+            let (found, score) = compare(sample, name, profile, &text, config);
             findings.extend(found);
             if let Some(score) = score {
                 scores.insert((*name).clone(), score);
             }
         }
-        if !missing.is_empty() {
-            let names: Vec<String> = missing.iter().map(|m| format!("'{m}'")).collect();
-            findings.push((Status::Pass, format!("not in the reference (not compared): {}", names.join(", "))));
-        }
+        findings.extend(missing_finding(ctx, &missing));
         let (finding, prediction) = prediction_drift(ctx, sample, reference, config);
         findings.push(finding);
         let outcome = outcome(findings, scores, compared.len(), sample.rows(), reference);
@@ -85,6 +87,94 @@ impl Check for Drift {
             None => outcome,
         }
     }
+}
+
+/// Model columns the reference lacks: a warning naming those that are model inputs themselves
+/// (a column the model asks for by name), a note for the others (positions of a tensor input).
+fn missing_finding(ctx: &AuditContext<'_>, missing: &[&String]) -> Option<(Status, String)> {
+    if missing.is_empty() {
+        return None;
+    }
+    let inputs: Vec<&str> = ctx.runner.as_ref().map(|r| r.inputs().iter().map(|i| i.name.as_str()).collect()).unwrap_or_default();
+    let names: Vec<String> = missing.iter().map(|m| format!("'{m}'")).collect();
+    let status = if missing.iter().any(|m| inputs.contains(&m.as_str())) { Status::Warn } else { Status::Pass };
+    Some((status, format!("model column(s) not in the reference, so not compared: {}", names.join(", "))))
+}
+
+/// `--reference` must share a column with the model's columns: else an error naming the file,
+/// both lists of columns, and the reference's columns that match a model column but for case.
+pub fn require_shared_column(path: &std::path::Path, model: &[String], reference: &[String]) -> Result<(), String> {
+    if model.is_empty() || model.iter().any(|m| reference.contains(m)) {
+        return Ok(());
+    }
+    let quoted = |names: &[String]| {
+        let shown: Vec<String> = names.iter().take(20).map(|n| format!("'{}'", clip(n, 60))).collect();
+        let more = if names.len() > 20 { format!(" and {} more", names.len() - 20) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    let matches: Vec<String> = model
+        .iter()
+        .filter_map(|m| reference.iter().find(|r| r.to_lowercase() == m.to_lowercase()).map(|r| format!("'{}' for '{}'", clip(r, 60), clip(m, 60))))
+        .collect();
+    let hint = if matches.is_empty() {
+        String::new()
+    } else {
+        format!("; the names differ only in case ({}): rename the reference's columns", matches.join(", "))
+    };
+    Err(format!(
+        "--reference {}: shares no column with the model's columns: the model reads {}, the reference has {}{hint}",
+        path.display(),
+        quoted(model),
+        if reference.is_empty() { "no columns".to_string() } else { quoted(reference) }
+    ))
+}
+
+/// What the graph says about the sample's text columns: tokenized ones (with the operator),
+/// and ones an encoder lists categories for.
+struct TextHints {
+    tokenized: BTreeMap<String, String>,
+    encoded: std::collections::BTreeSet<String>,
+}
+
+/// The share of distinct reference values above which a text column is free text, not categories.
+const DISTINCT_SHARE: f64 = 0.5;
+/// The fewest reference values for judging a column free text by its distinct values.
+const DISTINCT_MIN_VALUES: u64 = 50;
+
+/// Why a text column is free text rather than categories: the graph tokenizes it, or (no encoder
+/// lists its categories) more than half of its reference values are distinct.
+fn free_text(name: &str, reference: &CategoricalProfile, hints: &TextHints) -> Option<String> {
+    if let Some(op) = hints.tokenized.get(name) {
+        return Some(format!("the graph tokenizes it: {op}"));
+    }
+    let distinct = reference.categories.len() as u64;
+    (!hints.encoded.contains(name) && reference.count >= DISTINCT_MIN_VALUES && distinct as f64 > DISTINCT_SHARE * reference.count as f64)
+        .then(|| format!("{distinct} of its {} reference values are distinct", reference.count))
+}
+
+/// A free-text column: nulls as for any column, then drift of its length in characters against
+/// the reference values' lengths (category PSI over values that each occur once says nothing).
+fn text_lengths(
+    name: &str,
+    cells: &[Option<String>],
+    reference: &CategoricalProfile,
+    why: &str,
+    config: &DriftConfig,
+) -> (Vec<(Status, String)>, Option<Score>) {
+    let mut findings: Vec<(Status, String)> = nulls_finding(name, cells, reference.nulls).into_iter().collect();
+    findings.push((Status::Pass, format!("column '{name}' is free text ({why}): its length in characters is compared, not its values")));
+    let label = format!("column '{name}' (length in characters)");
+    let lengths: Vec<f64> = cells.iter().flatten().map(|t| t.chars().count() as f64).collect();
+    if let Some(why) = not_judged(lengths.len(), reference.count, config) {
+        findings.push((Status::Pass, format!("{label}: {why}: drift not judged")));
+        return (findings, None);
+    }
+    let reference_lengths: Vec<Option<f64>> =
+        reference.categories.iter().flat_map(|(text, n)| std::iter::repeat_n(Some(text.chars().count() as f64), *n as usize)).collect();
+    let profile = crate::inputs::reference::numeric_profile(&reference_lengths, config.bins);
+    let (finding, score) = numeric_drift(&label, &crate::stats::sort::sorted(lengths), &profile, config);
+    findings.push(finding);
+    (findings, Some(score))
 }
 
 /// The model's main prediction per row: its first output, the first value of each row.
@@ -128,16 +218,97 @@ fn main_prediction(outputs: &[NamedOutput], rows: usize) -> Result<(String, Stri
     Ok((output.name.clone(), what, predictions))
 }
 
+/// Why the model gave no predictions on some rows: they were never run (no model, rows that do
+/// not bind, outputs ready does not read), or the runtime returned an error.
+#[derive(Debug)]
+enum Unpredicted {
+    NotRun(String),
+    Failed(crate::runtime::InferenceError),
+}
+
+impl Unpredicted {
+    fn why(&self) -> String {
+        match self {
+            Self::NotRun(why) => why.clone(),
+            Self::Failed(e) => format!("inference failed: {}", super::empty_batch::first_line(&e.message)),
+        }
+    }
+}
+
 /// The model's main prediction on `sample`, run once.
 fn predict(
     ctx: &AuditContext<'_>,
     sample: &Sample,
     binding: Option<&super::schema_parity::Binding>,
-) -> Result<(String, String, Predictions), String> {
-    let runner = ctx.runner.as_ref().map_err(|_| "the model did not load".to_string())?;
-    let batch = binding.and_then(|b| b.batch.as_ref()).ok_or("the rows do not match the model's inputs (see schema_parity)")?;
-    let outputs = runner.run(batch).map_err(|e| format!("inference failed: {}", super::empty_batch::first_line(&e.message)))?;
-    main_prediction(&outputs, sample.rows())
+) -> Result<(String, String, Predictions), Unpredicted> {
+    let runner = ctx.runner.as_ref().map_err(|_| Unpredicted::NotRun("the model did not load".to_string()))?;
+    let batch = binding
+        .and_then(|b| b.batch.as_ref())
+        .ok_or_else(|| Unpredicted::NotRun("the rows do not match the model's inputs (see schema_parity)".to_string()))?;
+    let outputs = runner.run(batch).map_err(Unpredicted::Failed)?;
+    main_prediction(&outputs, sample.rows()).map_err(Unpredicted::NotRun)
+}
+
+/// Whether the model runs on rows `start..start + len` of `frame` (rows that do not bind count
+/// as running: that is schema_parity's finding, not the model's).
+fn runs_on(ctx: &AuditContext<'_>, frame: &polars::prelude::DataFrame, start: usize, len: usize) -> Result<(), crate::runtime::InferenceError> {
+    let rows = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: frame.slice(start as i64, len) };
+    let (Ok(runner), Some(binding)) = (ctx.runner.as_ref(), ctx.bind(&rows)) else { return Ok(()) };
+    match &binding.batch {
+        Some(batch) => runner.run(batch).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// The first row of `frame` the model fails on when run alone, found by halving (a model error
+/// on a batch comes from one of its rows): its position and the error.
+fn failing_row(ctx: &AuditContext<'_>, frame: &polars::prelude::DataFrame) -> Option<(usize, crate::runtime::InferenceError)> {
+    let (mut start, mut len) = (0, frame.height());
+    while len > 1 {
+        let half = len / 2;
+        if runs_on(ctx, frame, start, half).is_err() {
+            len = half;
+        } else {
+            start += half;
+            len -= half;
+        }
+    }
+    runs_on(ctx, frame, start, 1).err().map(|e| (start, e))
+}
+
+/// The finding when the model fails on the reference's own rows (training data it was fitted
+/// on): a failure naming the row of the reference file (data rows counted from 0). Stopped at
+/// ready's own time or memory limit (a batch of `prediction_rows` rows, ready's setting), or
+/// failing only on the rows together (a batch problem, schema_parity's to judge): a warning that
+/// prediction drift is not judged.
+fn failed_on_reference(
+    ctx: &AuditContext<'_>,
+    complete: &polars::prelude::DataFrame,
+    rows: &[usize],
+    error: &crate::runtime::InferenceError,
+) -> (Status, String) {
+    if error.limit.is_some() {
+        let why = super::empty_batch::first_line(&error.message);
+        return (Status::Warn, format!("prediction drift not judged: on {} reference rows, stopped at ready's limit: {why}", complete.height()));
+    }
+    match failing_row(ctx, complete) {
+        Some((row, e)) => (
+            Status::Fail,
+            format!(
+                "the model fails on row {} of its training reference (--reference, data rows counted from 0): {}",
+                rows.get(row).copied().unwrap_or(row),
+                super::empty_batch::first_line(&e.message)
+            ),
+        ),
+        None => (
+            Status::Warn,
+            format!(
+                "prediction drift not judged: the model fails on a batch of {} reference rows but on no single row alone: {}",
+                complete.height(),
+                super::empty_batch::first_line(&error.message)
+            ),
+        ),
+    }
 }
 
 /// The reference's predictions as a column profile, and where they come from: the configured
@@ -169,9 +340,12 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
     let sample = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: complete };
     let binding = ctx.bind(&sample);
     let blocked = binding.as_ref().and_then(|b| b.findings.iter().find(|f| f.blocks)).map(|f| f.text.clone());
-    let (_, _, predictions) = predict(ctx, &sample, binding.as_ref()).map_err(|why| {
-        let why = blocked.map_or(why, |text| format!("the rows do not match the model's inputs: {text}"));
-        (Status::Pass, format!("prediction drift not judged: on the reference rows, {why}"))
+    let (_, _, predictions) = predict(ctx, &sample, binding.as_ref()).map_err(|unpredicted| match unpredicted {
+        Unpredicted::Failed(error) => failed_on_reference(ctx, &sample.frame, &file_rows(&rows.0, reference.rows), &error),
+        Unpredicted::NotRun(why) => {
+            let why = blocked.map_or(why, |text| format!("the rows do not match the model's inputs: {text}"));
+            (Status::Pass, format!("prediction drift not judged: on the reference rows, {why}"))
+        }
     })?;
     let gaps = if left_out > 0 { format!(" ({left_out} with missing values left out)") } else { String::new() };
     let source = format!("the model's predictions on {} evenly spaced reference rows{gaps}", sample.rows());
@@ -186,14 +360,29 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
     Ok((source, profile))
 }
 
+/// The reference file's data row (from 0) of each complete row of `picked`, the evenly spaced
+/// rows i·n/k of a reference of `total` rows ([`crate::inputs::reference::even_rows`]).
+fn file_rows(picked: &polars::prelude::DataFrame, total: u64) -> Vec<usize> {
+    let (k, n) = (picked.height(), total as usize);
+    let mut complete = vec![true; k];
+    for column in picked.columns() {
+        for (row, null) in column.as_materialized_series().is_null().iter().enumerate() {
+            if null == Some(true) {
+                complete[row] = false;
+            }
+        }
+    }
+    (0..k).filter(|&i| complete[i]).map(|i| if k < n { i * n / k } else { i }).collect()
+}
+
 /// The model's main prediction on the sample, or on `cap` evenly spaced rows of a larger one
 /// (then said in the returned text).
-fn sample_predictions(ctx: &AuditContext<'_>, sample: &Sample, cap: usize) -> Result<(String, String, Predictions, String), String> {
+fn sample_predictions(ctx: &AuditContext<'_>, sample: &Sample, cap: usize) -> Result<(String, String, Predictions, String), Unpredicted> {
     if sample.rows() <= cap {
         let (output, what, predictions) = predict(ctx, sample, ctx.binding())?;
         return Ok((output, what, predictions, String::new()));
     }
-    let frame = crate::inputs::reference::even_rows(&sample.frame, cap).map_err(|e| format!("cannot pick sample rows: {e}"))?;
+    let frame = crate::inputs::reference::even_rows(&sample.frame, cap).map_err(|e| Unpredicted::NotRun(format!("cannot pick sample rows: {e}")))?;
     let rows = Sample { path: sample.path.clone(), format: sample.format, frame };
     let (output, what, predictions) = predict(ctx, &rows, ctx.bind(&rows).as_ref())?;
     Ok((output, what, predictions, format!(" on {cap} evenly spaced sample rows")))
@@ -215,7 +404,7 @@ fn prediction_drift(
     };
     let (output, what, predictions, rows) = match sample_predictions(ctx, sample, config.prediction_rows) {
         Ok(found) => found,
-        Err(why) => return ((Status::Pass, format!("prediction drift not judged: on the sample, {why}")), None),
+        Err(why) => return ((Status::Pass, format!("prediction drift not judged: on the sample, {}", why.why())), None),
     };
     let label = format!("prediction '{output}' (the model's first output, {what}){rows} against {source}");
     let judged = match (&profile, predictions) {
@@ -292,7 +481,7 @@ fn rows_text(rows: &[usize]) -> String {
 }
 
 /// The findings and drift figures of one column.
-fn compare(sample: &Sample, name: &str, profile: &ColumnProfile, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
+fn compare(sample: &Sample, name: &str, profile: &ColumnProfile, hints: &TextHints, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
     let Ok(column) = sample.frame.column(name) else { return (Vec::new(), None) };
     let series = column.as_materialized_series();
     match profile {
@@ -304,7 +493,10 @@ fn compare(sample: &Sample, name: &str, profile: &ColumnProfile, config: &DriftC
             None => (vec![(Status::Warn, format!("column '{name}': numeric in the reference, not numbers in the sample"))], None),
         },
         ColumnProfile::Categorical(reference) => match values::texts(series) {
-            Some(cells) => categorical(name, &cells, reference, config),
+            Some(cells) => match free_text(name, reference, hints) {
+                Some(why) => text_lengths(name, &cells, reference, &why, config),
+                None => categorical(name, &cells, reference, config),
+            },
             None => (Vec::new(), None),
         },
     }
@@ -391,7 +583,7 @@ fn numeric(
 
 /// PSI and KS of ascending `sorted` values against a numeric reference; `label` names them.
 fn numeric_drift(label: &str, sorted: &[f64], reference: &NumericProfile, config: &DriftConfig) -> ((Status, String), Score) {
-    let psi = drift::psi(&reference.bin_counts, &drift::bin_counts(sorted, &reference.bin_edges));
+    let (psi, bins) = binned_psi(sorted, reference, config);
     let ks = match &reference.sorted {
         Some(values) => drift::ks_statistic(values, sorted),
         None => drift::ks_against_quantiles(&reference.quantiles, sorted),
@@ -401,9 +593,8 @@ fn numeric_drift(label: &str, sorted: &[f64], reference: &NumericProfile, config
     let finding = (
         status,
         format!(
-            "{label}: PSI {} on {} reference quantile bins, KS {} (p = {}); mean {} vs {} in the reference",
+            "{label}: PSI {} on {bins}, KS {} (p = {}); mean {} vs {} in the reference",
             short(psi),
-            reference.bin_counts.len(),
             short(ks),
             short(p_value),
             short(sorted.iter().sum::<f64>() / sorted.len() as f64),
@@ -411,6 +602,30 @@ fn numeric_drift(label: &str, sorted: &[f64], reference: &NumericProfile, config
         ),
     );
     (finding, Score { psi, ks: Some(ks), chi_squared: None, p_value })
+}
+
+/// Bins always kept: the default profile's 10, which every sample of `min_rows` fills.
+const KEPT_BINS: usize = 10;
+/// The share of `psi_warn` that PSI between two samples of one distribution may reach.
+const NOISE_SHARE: f64 = 0.25;
+
+/// PSI of ascending `sorted` values on the reference's quantile bins, adjacent bins merged when
+/// the sample is too small to fill them ([`drift::fillable_bins`]: more than [`KEPT_BINS`] bins
+/// whose no-drift PSI would pass `NOISE_SHARE` of `psi_warn`), and the bins used, in words.
+fn binned_psi(sorted: &[f64], reference: &NumericProfile, config: &DriftConfig) -> (f64, String) {
+    let current = drift::bin_counts(sorted, &reference.bin_edges);
+    let bins = reference.bin_counts.len();
+    let fillable = drift::fillable_bins(sorted.len(), reference.count, config.psi_warn * NOISE_SHARE).max(KEPT_BINS);
+    if fillable >= bins {
+        return (drift::psi(&reference.bin_counts, &current), format!("{bins} reference quantile bins"));
+    }
+    let (_, merged_reference, merged_current) = drift::merge_bins(&reference.bin_edges, &reference.bin_counts, &current, fillable);
+    let words = format!(
+        "{} of the reference's {bins} quantile bins (adjacent ones merged: {} sample values cannot fill more)",
+        merged_reference.len(),
+        sorted.len()
+    );
+    (drift::psi(&merged_reference, &merged_current), words)
 }
 
 fn categorical(name: &str, cells: &[Option<String>], reference: &CategoricalProfile, config: &DriftConfig) -> (Vec<(Status, String)>, Option<Score>) {
@@ -473,6 +688,21 @@ mod tests {
 
     fn output(name: &str, value: OutputValue) -> NamedOutput {
         NamedOutput { name: name.to_string(), value }
+    }
+
+    #[test]
+    fn a_text_column_is_free_text_when_tokenized_or_mostly_distinct_unless_an_encoder_lists_it() {
+        let profile = |values: Vec<String>| crate::inputs::reference::categorical_profile(&values.into_iter().map(Some).collect::<Vec<_>>());
+        let none = TextHints { tokenized: BTreeMap::new(), encoded: Default::default() };
+        let distinct = profile((0..60).map(|i| format!("note {i}")).collect());
+        assert_eq!(free_text("c", &distinct, &none).as_deref(), Some("60 of its 60 reference values are distinct"));
+        let encoded = TextHints { tokenized: BTreeMap::new(), encoded: ["c".to_string()].into() };
+        assert_eq!(free_text("c", &distinct, &encoded), None);
+        // Too few values to tell, and repeated categories: categories.
+        assert_eq!(free_text("c", &profile((0..40).map(|i| format!("note {i}")).collect()), &none), None);
+        assert_eq!(free_text("c", &profile((0..600).map(|i| format!("city {}", i % 300)).collect()), &none), None);
+        let tokenized = TextHints { tokenized: [("c".to_string(), "Tokenizer".to_string())].into(), encoded: Default::default() };
+        assert_eq!(free_text("c", &profile(vec!["a".into(); 200]), &tokenized).as_deref(), Some("the graph tokenizes it: Tokenizer"));
     }
 
     #[test]

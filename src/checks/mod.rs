@@ -8,7 +8,7 @@ mod baseline;
 pub mod deployment;
 mod determinism;
 pub mod domain;
-mod drift;
+pub mod drift;
 mod empty_batch;
 mod golden_parity;
 mod hardcoded_paths;

@@ -84,8 +84,10 @@ impl Check for OutputSanity {
                 }
             };
             ran += 1;
+            let mut non_finite = 0;
             for output in &outputs {
                 let bad = output.value.non_finite_count();
+                non_finite += bad;
                 if bad == 0 {
                     continue;
                 }
@@ -106,7 +108,8 @@ impl Check for OutputSanity {
                     Some(prediction) => warnings.push(format!("{distinct} different rows of {label} all get the same prediction ({prediction})")),
                     None => {
                         varied = true;
-                        details.push(format!("{label}: {distinct} different rows, predictions vary, all finite"));
+                        let finite = if non_finite == 0 { "all finite".to_string() } else { format!("{non_finite} NaN/Inf value(s) among them") };
+                        details.push(format!("{label}: {distinct} different rows, predictions vary, {finite}"));
                     }
                 }
             } else {
@@ -235,6 +238,10 @@ mod tests {
         let outcome = sanity_with(vec![0.1, f32::NAN, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], config);
         assert_eq!(outcome.status, Status::Fail);
         assert_eq!(outcome.summary, "output 'y' has 1 NaN/Inf value(s) on input built from the config's input specs");
+        // The rows' predictions vary, but they are not all finite: the details must not say so.
+        let details: Vec<&str> = outcome.details.iter().map(String::as_str).filter(|d| d.contains("predictions vary")).collect();
+        assert_eq!(details.len(), 1, "{:?}", outcome.details);
+        assert!(details[0].ends_with("different rows, predictions vary, 1 NaN/Inf value(s) among them"), "{}", details[0]);
     }
 
     #[test]

@@ -293,6 +293,10 @@ fn convert_tensor(part: &TensorPart<'_>, data: &TensorData, element: ElementType
         (Safety::Exact, None | Some("JSON")) => {}
         (Safety::Exact, Some(source)) => findings.add(Status::Pass, format!("{label}: {source} values convert exactly to {element}")),
         (Safety::Rounded(_), None) => {}
+        (Safety::Rounded(r), Some(source)) if r.value.is_infinite() => findings.add(
+            Status::Pass,
+            format!("{label}: {source} values round into {element} within the tolerance {tolerance:e}; {}", infinite_text(r, &at(r.row))),
+        ),
         (Safety::Rounded(r), Some(source)) => findings.add(
             Status::Pass,
             format!("{label}: {source} values round into {element} by at most {:.1e} of {} (tolerance {tolerance:e})", r.relative, spread_text(r)),
@@ -322,6 +326,11 @@ fn convert_tensor(part: &TensorPart<'_>, data: &TensorData, element: ElementType
     conversion.values
 }
 
+/// The worst "rounding" was an infinite value (its error inf - inf is NaN): it stays infinite.
+fn infinite_text(r: &Rounding, at: &str) -> String {
+    format!("the value {} at {at} is infinite and stays infinite", r.value_text())
+}
+
 /// What a tensor's rounding error was measured against.
 fn spread_text(r: &Rounding) -> String {
     match r.spread {
@@ -339,6 +348,14 @@ fn convert_column(sample: &Sample, column: &str, input: &IoSpec, index: usize, r
     match &conversion.safety {
         Safety::Exact if source != element.name() => findings.exact(column, source, element),
         Safety::Exact => {}
+        Safety::Rounded(r) if r.value.is_infinite() => findings.add(
+            Status::Pass,
+            format!(
+                "column '{column}': values round into {element} within the tolerance {:e}; {}",
+                rules.tolerance,
+                infinite_text(r, &format!("row {}", r.row))
+            ),
+        ),
         Safety::Rounded(r) => findings.add(
             Status::Pass,
             format!(

@@ -381,6 +381,16 @@ pub fn categorical_profile(cells: &[Option<String>]) -> CategoricalProfile {
     CategoricalProfile { count, nulls: cells.len() as u64 - count, categories }
 }
 
+/// Every column name of reference data (.csv, .tsv, .parquet) or of a profile (.json).
+pub fn file_columns(path: &Path) -> Result<Vec<String>, String> {
+    let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    match extension.as_str() {
+        "parquet" | "pq" => parquet_columns(path),
+        "json" => read_profile(path).map(|p| p.columns.into_keys().collect()),
+        _ => csv_header(path),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

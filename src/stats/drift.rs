@@ -56,6 +56,43 @@ pub fn sorted_bin_counts(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
         .collect()
 }
 
+/// The most bins a sample of `sample` values can fill against `reference` values: PSI between
+/// two samples of one distribution over k bins is about (k − 1) · (1/sample + 1/reference)
+/// (the chi-squared approximation), so at most 1 + budget / (1/sample + 1/reference) bins keep
+/// that no-drift PSI within `budget`.
+pub fn fillable_bins(sample: usize, reference: u64, budget: f64) -> usize {
+    let noise = 1.0 / sample.max(1) as f64 + 1.0 / reference.max(1) as f64;
+    let extra = (budget.max(0.0) / noise).floor();
+    1 + if extra.is_finite() && extra < 1e9 { extra as usize } else { 1_000_000_000 }
+}
+
+/// Merges adjacent bins into at most `groups` groups of about equal reference counts (counts
+/// add up; the kept inner edges are a subset of `edges`): `(edges, reference, current)`.
+/// With `groups` at least the number of bins, everything is returned unchanged.
+pub fn merge_bins(edges: &[f64], reference: &[u64], current: &[u64], groups: usize) -> (Vec<f64>, Vec<u64>, Vec<u64>) {
+    if groups >= reference.len() || groups == 0 {
+        return (edges.to_vec(), reference.to_vec(), current.to_vec());
+    }
+    let total: u64 = reference.iter().sum();
+    let (mut kept, mut merged_reference, mut merged_current) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cumulative, mut open_reference, mut open_current) = (0u64, 0u64, 0u64);
+    for (i, (&r, &c)) in reference.iter().zip(current).enumerate() {
+        cumulative += r;
+        open_reference += r;
+        open_current += c;
+        // Close the group once its share of the reference reaches the next 1/groups step.
+        let step = (merged_reference.len() + 1) as f64 * total as f64 / groups as f64;
+        if i < edges.len() && merged_reference.len() + 1 < groups && cumulative as f64 >= step {
+            kept.push(edges[i]);
+            merged_reference.push(std::mem::take(&mut open_reference));
+            merged_current.push(std::mem::take(&mut open_current));
+        }
+    }
+    merged_reference.push(open_reference);
+    merged_current.push(open_current);
+    (kept, merged_reference, merged_current)
+}
+
 /// Shares of a count vector, an empty bin given [`EPSILON`].
 fn shares(counts: &[u64]) -> Vec<f64> {
     let total: u64 = counts.iter().sum();
@@ -203,6 +240,20 @@ fn ln_gamma(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bins_are_merged_to_what_the_sample_can_fill() {
+        // 1000 sample and 5000 reference values: 1 + 0.025 / 0.0012 = 21 bins.
+        assert_eq!(fillable_bins(1000, 5000, 0.025), 21);
+        assert_eq!(fillable_bins(0, 0, 0.025), 1);
+        let edges: Vec<f64> = (1..10).map(f64::from).collect();
+        let reference = vec![10u64; 10];
+        let current: Vec<u64> = (0..10).collect();
+        assert_eq!(merge_bins(&edges, &reference, &current, 10), (edges.clone(), reference.clone(), current.clone()));
+        assert_eq!(merge_bins(&edges, &reference, &current, 5), (vec![2.0, 4.0, 6.0, 8.0], vec![20; 5], vec![1, 5, 9, 13, 17]));
+        assert_eq!(merge_bins(&edges, &reference, &current, 3), (vec![4.0, 7.0], vec![40, 30, 30], vec![6, 15, 24]));
+        assert_eq!(merge_bins(&edges, &reference, &current, 1), (vec![], vec![100], vec![45]));
+    }
 
     fn close(a: f64, b: f64, tolerance: f64) -> bool {
         (a - b).abs() <= tolerance
