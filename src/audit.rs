@@ -123,6 +123,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     };
     if let Ok(runner) = &runner {
         check_specs(options, runner.inputs())?;
+        if let Some(sample) = &sample {
+            let metadata = artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
+            sample.refuse_unread_inputs(runner.inputs(), options.config.checks.schema_parity.feature_names.clone(), metadata)?;
+        }
         // A sample that cannot be one request is a bad sample, found before any check runs.
         if let Some(tensors) = &tensors {
             crate::inputs::sample_fit::check(tensors, runner.inputs(), runner.outputs(), &options.config.batch_axis_overrides())?;

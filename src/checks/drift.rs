@@ -166,7 +166,7 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
     if complete.height() == 0 {
         return Err((Status::Pass, "prediction drift not judged: every reference row picked has a missing value".to_string()));
     }
-    let sample = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: complete };
+    let sample = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: complete, skipped: Vec::new() };
     let binding = ctx.bind(&sample);
     let blocked = binding.as_ref().and_then(|b| b.findings.iter().find(|f| f.blocks)).map(|f| f.text.clone());
     let (_, _, predictions) = predict(ctx, &sample, binding.as_ref()).map_err(|why| {
@@ -194,7 +194,7 @@ fn sample_predictions(ctx: &AuditContext<'_>, sample: &Sample, cap: usize) -> Re
         return Ok((output, what, predictions, String::new()));
     }
     let frame = crate::inputs::reference::even_rows(&sample.frame, cap).map_err(|e| format!("cannot pick sample rows: {e}"))?;
-    let rows = Sample { path: sample.path.clone(), format: sample.format, frame };
+    let rows = Sample { path: sample.path.clone(), format: sample.format, frame, skipped: Vec::new() };
     let (output, what, predictions) = predict(ctx, &rows, ctx.bind(&rows).as_ref())?;
     Ok((output, what, predictions, format!(" on {cap} evenly spaced sample rows")))
 }
