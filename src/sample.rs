@@ -196,7 +196,7 @@ pub fn read_table(path: &Path, max_rows: usize, text: &crate::inputs::text_colum
     let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()
             .with_has_header(true)
-            .map_parse_options(|o| o.with_separator(separator))
+            .map_parse_options(|o| o.with_separator(separator).with_null_values(Some(pandas_nulls())))
             .with_schema_overwrite(strings)
             .with_n_rows(Some(max_rows))
             .with_infer_schema_length(Some(max_rows.max(100)))
@@ -268,6 +268,19 @@ fn checked_text(path: &Path, format: SampleFormat, max_rows: usize) -> Result<Ch
     }
 }
 
+/// The cells pandas' `read_csv` reads as missing by default (its `na_values`), in every column,
+/// text columns included; `""` (a quoted empty cell, what pandas writes for NaN with
+/// `QUOTE_NONNUMERIC` or `QUOTE_ALL`) is one too, as an unquoted empty cell is.
+pub const PANDAS_NA: [&str; 19] = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a",
+    "nan", "null",
+];
+
+/// [`PANDAS_NA`] for polars' CSV reader (it compares a quoted cell without its quotes).
+pub fn pandas_nulls() -> NullValues {
+    NullValues::AllColumns(PANDAS_NA.iter().map(|v| PlSmallStr::from(*v)).collect())
+}
+
 /// The field separator of a delimited file: a tab for `.tsv`, else a comma.
 pub fn csv_separator(path: &Path) -> u8 {
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) { b'\t' } else { b',' }
@@ -275,7 +288,7 @@ pub fn csv_separator(path: &Path) -> u8 {
 
 /// A header naming a column twice: polars would rename the second (`x_duplicated_0`) and feed the
 /// first, pandas the same (`x.1`); which one was meant is unknown, so neither is guessed.
-fn csv_header_once(path: &Path, separator: u8) -> Result<Vec<String>, String> {
+pub(crate) fn csv_header_once(path: &Path, separator: u8) -> Result<Vec<String>, String> {
     use std::io::BufRead;
     let (file, _) = crate::sandbox::open::open(path, u64::MAX).map_err(|e| e.to_string())?;
     let mut line = Vec::new();
@@ -298,7 +311,7 @@ fn csv_header_once(path: &Path, separator: u8) -> Result<Vec<String>, String> {
 /// The first record of a delimited file that polars cannot read, as `line L: why`: more fields
 /// than the header names, or a quoted field that is never closed. Reads the first `max_rows`
 /// records after the header (the file's size was limited before).
-fn csv_record_problem(path: &Path, separator: u8, columns: usize, max_rows: usize) -> Option<String> {
+pub(crate) fn csv_record_problem(path: &Path, separator: u8, columns: usize, max_rows: usize) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
     let (mut line, mut record_line, mut fields, mut quoted, mut records) = (1usize, 1usize, 1usize, false, 0usize);
     let mut empty = true;

@@ -111,3 +111,119 @@ fn profile_names_the_columns_it_skips_and_refuses_a_file_with_none_it_reads() {
     let (code, _, stderr) = run(&["profile", &none, "-o", &path(dir.path(), "none.json")]);
     assert_eq!((code, stderr), (2, format!("error: {none}: no column ready can read: event_time (timestamp), tags (list)\n")));
 }
+
+/// The profile `ready profile FILE` writes: (rows, column -> (kind, count, nulls)).
+fn profile(file: &str, dir: &Path) -> (u64, Vec<(String, String, u64, u64)>) {
+    let out = path(dir, "profile.json");
+    let _ = std::fs::remove_file(&out);
+    let (code, _, stderr) = run(&["profile", file, "-o", &out]);
+    assert_eq!(code, 0, "{file}: {stderr}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let columns = json["columns"].as_object().unwrap();
+    let listed = columns
+        .iter()
+        .map(|(name, c)| (name.clone(), c["kind"].as_str().unwrap().to_string(), c["count"].as_u64().unwrap(), c["nulls"].as_u64().unwrap()))
+        .collect();
+    (json["rows"].as_u64().unwrap(), listed)
+}
+
+/// A numeric column holding every one of pandas' default missing-value markers, and the same
+/// frame with NaN written by pandas with na_rep="NA", QUOTE_NONNUMERIC and QUOTE_ALL. The script
+/// checks that pandas reads each as 2 numbers and 20 (or 2) missing values.
+const MISSING_MARKERS: &str = r##"
+import csv, sys, numpy as np, pandas as pd
+out = sys.argv[1]
+markers = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+with open(f"{out}/markers.csv", "w") as f:
+    f.write("x,name\n1.5,a\n2.5,b\n" + "".join(f"{m},c\n" for m in markers) + '"",d\n')
+read = pd.read_csv(f"{out}/markers.csv")
+assert read["x"].dtype == np.float64 and read["x"].isna().sum() == 20, read
+frame = pd.DataFrame({"income": [1.0, np.nan, 3.0, np.nan], "city": ["Lyon", "Oslo", None, "Lyon"]})
+frame.to_csv(f"{out}/na_rep.csv", index=False, na_rep="NA")
+frame.to_csv(f"{out}/nonnumeric.csv", index=False, quoting=csv.QUOTE_NONNUMERIC)
+frame.to_csv(f"{out}/quote_all.csv", index=False, quoting=csv.QUOTE_ALL)
+for name in ["na_rep", "nonnumeric", "quote_all"]:
+    back = pd.read_csv(f"{out}/{name}.csv")
+    assert back["income"].dtype == np.float64 and back["income"].isna().sum() == 2 and back["city"].isna().sum() == 1, (name, back)
+iris = pd.read_csv("fixtures/samples/iris.csv")
+iris.loc[1, "petal_width"] = np.nan
+iris.to_csv(f"{out}/iris_quoted_nan.csv", index=False, quoting=csv.QUOTE_NONNUMERIC)
+"##;
+
+#[test]
+fn csv_missing_values_are_those_pandas_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    pandas(MISSING_MARKERS, dir.path());
+    let (rows, columns) = profile(&path(dir.path(), "markers.csv"), dir.path());
+    assert_eq!(rows, 22);
+    assert_eq!(columns, [("name".to_string(), "categorical".to_string(), 22, 0), ("x".to_string(), "numeric".to_string(), 2, 20)]);
+    for name in ["na_rep.csv", "nonnumeric.csv", "quote_all.csv"] {
+        let (rows, columns) = profile(&path(dir.path(), name), dir.path());
+        assert_eq!(rows, 4, "{name}");
+        // As in pandas, a marker in a text column is a missing value too.
+        assert_eq!(columns, [("city".to_string(), "categorical".to_string(), 3, 1), ("income".to_string(), "numeric".to_string(), 2, 2)], "{name}");
+    }
+    // A sample: a quoted empty cell is a missing value, not the text "".
+    let quoted = audit(IRIS, &["--sample", &path(dir.path(), "iris_quoted_nan.csv")]);
+    assert_eq!(quoted.status("schema_parity"), "fail");
+    let summary = quoted.check("schema_parity")["summary"].as_str().unwrap().to_string();
+    assert!(summary.starts_with("column 'petal_width': missing value in row 1 (1 of 3 rows)"), "{summary}");
+}
+
+/// An integer column with a decimal at row 150 and one with a word at row 12,000; a ragged file;
+/// a header naming a column twice.
+const LATE_VALUES: &str = r#"
+import sys, pandas as pd
+out = sys.argv[1]
+ages = [str(20 + i % 50) for i in range(20000)]
+ages[150] = "40.5"
+pd.DataFrame({"age": ages, "n": range(20000)}).to_csv(f"{out}/late_decimal.csv", index=False)
+words = [str(20 + i % 50) for i in range(20000)]
+words[12000] = "unknown"
+pd.DataFrame({"age": words}).to_csv(f"{out}/late_word.csv", index=False)
+assert pd.read_csv(f"{out}/late_decimal.csv")["age"].dtype == "float64"
+assert not pd.api.types.is_numeric_dtype(pd.read_csv(f"{out}/late_word.csv")["age"])
+with open(f"{out}/ragged.csv", "w") as f:
+    f.write("a,b\n1,2\n3,4,5\n6,7\n")
+with open(f"{out}/twice.csv", "w") as f:
+    f.write("age,income,age\n1,2,3\n")
+"#;
+
+#[test]
+fn a_reference_csv_is_typed_over_the_whole_file_and_its_errors_name_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    pandas(LATE_VALUES, dir.path());
+    let (rows, columns) = profile(&path(dir.path(), "late_decimal.csv"), dir.path());
+    assert_eq!(rows, 20000);
+    assert_eq!(columns, [("age".to_string(), "numeric".to_string(), 20000, 0), ("n".to_string(), "numeric".to_string(), 20000, 0)]);
+    let (_, columns) = profile(&path(dir.path(), "late_word.csv"), dir.path());
+    assert_eq!(columns, [("age".to_string(), "categorical".to_string(), 20000, 0)]);
+    let ragged = path(dir.path(), "ragged.csv");
+    let (code, _, stderr) = run(&["profile", &ragged, "-o", &path(dir.path(), "r.json")]);
+    assert_eq!((code, stderr), (2, format!("error: {ragged}: line 3: 3 fields where the header names 2 columns\n")));
+    let twice = path(dir.path(), "twice.csv");
+    let (code, _, stderr) = run(&["audit", IRIS, "--config", "fixtures/configs/fast.yaml", "--sample", "fixtures/samples/iris.csv", "--reference", &twice]);
+    assert_eq!(
+        (code, stderr),
+        (2, format!("error: --reference {twice}: line 1: column 'age' appears twice in the header (columns 1 and 3); give each column once\n"))
+    );
+}
+
+#[test]
+fn a_parquet_reference_of_2000_columns_is_profiled_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+import sys, numpy as np, pandas as pd
+rng = np.random.default_rng(0)
+frame = pd.DataFrame(rng.normal(size=(500, 2000)), columns=[f"c{i}" for i in range(2000)])
+frame["c1999"] = np.arange(500.0)
+frame.to_parquet(f"{sys.argv[1]}/wide.parquet")
+"#;
+    pandas(script, dir.path());
+    let (rows, columns) = profile(&path(dir.path(), "wide.parquet"), dir.path());
+    assert_eq!((rows, columns.len()), (500, 2000));
+    assert!(columns.iter().all(|(_, kind, count, nulls)| (kind.as_str(), *count, *nulls) == ("numeric", 500, 0)), "{columns:?}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("profile.json")).unwrap()).unwrap();
+    let last = &json["columns"]["c1999"];
+    assert_eq!((last["min"].as_f64(), last["max"].as_f64(), last["mean"].as_f64()), (Some(0.0), Some(499.0), Some(249.5)));
+}

@@ -300,7 +300,7 @@ fn read_profile(path: &Path) -> Result<Profile, String> {
 fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &BTreeSet<String>) -> Result<DataFrame, String> {
     let shown = path.display();
     let names: Option<Vec<PlSmallStr>> = columns.map(|c| c.iter().map(|n| PlSmallStr::from(n.as_str())).collect());
-    let read = match extension {
+    match extension {
         "csv" | "tsv" => {
             let header = csv_header(path)?;
             let picked: Option<Arc<[PlSmallStr]>> = names.map(|n| n.into_iter().filter(|c| header.contains(&c.to_string())).collect());
@@ -308,37 +308,39 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &B
                 return Ok(DataFrame::empty());
             }
             let strings = crate::inputs::text_columns::string_schema(&header.iter().filter(|h| text.contains(*h)).cloned().collect());
-            crate::guard::catch_panic(|| {
+            // Types are inferred over the whole file (a decimal in row 20,000 makes a float
+            // column), and pandas' missing-value markers are missing values.
+            let read = crate::guard::catch_panic(|| {
                 CsvReadOptions::default()
                     .with_has_header(true)
-                    .map_parse_options(|o| o.with_separator(crate::sample::csv_separator(path)))
+                    .map_parse_options(|o| o.with_separator(crate::sample::csv_separator(path)).with_null_values(Some(crate::sample::pandas_nulls())))
                     .with_schema_overwrite(strings)
                     .with_columns(picked)
-                    .with_infer_schema_length(Some(10_000))
+                    .with_infer_schema_length(None)
                     .try_into_reader_with_file_path(Some(path.to_path_buf()))
                     .and_then(|r| r.finish())
-            })
+            });
+            read.map_err(|e| format!("{shown}: cannot read the reference: {e}"))?.map_err(|e| format!("{shown}: {}", csv_problem(path, header.len(), &e)))
         }
-        _ => return Err(format!("{shown}: unknown reference format (expected .csv, .parquet, or a .json profile written by `ready profile`)")),
-    };
-    read.map_err(|e| format!("{shown}: cannot read the reference: {e}"))?
-        .map_err(|e| format!("{shown}: cannot read the reference: {}", crate::checks::one_line(&e.to_string(), 300)))
+        _ => Err(format!("{shown}: unknown reference format (expected .csv, .parquet, or a .json profile written by `ready profile`)")),
+    }
 }
 
-/// The column names of a CSV file, from its header (read by polars, quoting included).
+/// The column names of a CSV file, from its first line (quoting included), read as the sample
+/// reader does: a column named twice is refused (which one was meant is unknown).
 fn csv_header(path: &Path) -> Result<Vec<String>, String> {
-    let shown = path.display();
-    let head = crate::guard::catch_panic(|| {
-        CsvReadOptions::default()
-            .with_has_header(true)
-            .map_parse_options(|o| o.with_separator(crate::sample::csv_separator(path)))
-            .with_n_rows(Some(1))
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .and_then(|r| r.finish())
-    })
-    .map_err(|e| format!("{shown}: cannot read the CSV header: {e}"))?
-    .map_err(|e| format!("{shown}: cannot read the CSV header: {}", crate::checks::one_line(&e.to_string(), 300)))?;
-    Ok(head.get_column_names().into_iter().map(|n| n.to_string()).collect())
+    crate::sample::csv_header_once(path, crate::sample::csv_separator(path)).map_err(|e| format!("{}: line 1: {e}", path.display()))
+}
+
+/// Why polars could not read a CSV reference, without polars' advice on its own options: the
+/// record it cannot split (found by ready), else the first paragraph of its message.
+fn csv_problem(path: &Path, columns: usize, error: &PolarsError) -> String {
+    if let Some(problem) = crate::sample::csv_record_problem(path, crate::sample::csv_separator(path), columns, usize::MAX) {
+        return problem;
+    }
+    let text = error.to_string();
+    let first = text.split("\n\n").next().unwrap_or_default();
+    format!("cannot read the reference: {}", crate::checks::one_line(first, 300))
 }
 
 /// The profile of every column of `frame`, the columns profiled by as many threads as there
