@@ -431,7 +431,12 @@ impl Sample {
 
     /// Refuses (exit 2) a sample whose left-out column the model takes: by name, as a model
     /// feature name, or by position (see `inputs::columns::map`, given every column of the file).
-    pub fn refuse_unread_inputs(&self, inputs: &[crate::runtime::IoSpec], configured: Option<Vec<String>>, metadata: Option<Vec<String>>) -> Result<(), String> {
+    pub fn refuse_unread_inputs(
+        &self,
+        inputs: &[crate::runtime::IoSpec],
+        configured: Option<Vec<String>>,
+        metadata: Option<Vec<String>>,
+    ) -> Result<(), String> {
         if self.skipped.is_empty() {
             return Ok(());
         }

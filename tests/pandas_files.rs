@@ -79,18 +79,36 @@ fn a_model_column_of_a_type_ready_cannot_read_is_exit_2_naming_it() {
     pandas(EXTRA_COLUMNS, dir.path());
     let bad = path(dir.path(), "model_column_timestamp.parquet");
     let (code, _, stderr) = run(&["audit", IRIS, "--config", "fixtures/configs/fast.yaml", "--sample", &bad]);
-    assert_eq!((code, stderr), (2, format!("error: {bad}: column 'petal_width' has Parquet type timestamp, which ready does not read, and the model takes it (cast it to a number, a boolean or text)\n")));
+    assert_eq!(
+        (code, stderr),
+        (
+            2,
+            format!(
+                "error: {bad}: column 'petal_width' has Parquet type timestamp, which ready does not read, and the model takes it (cast it to a number, a boolean or text)\n"
+            )
+        )
+    );
     let (code, _, stderr) =
         run(&["audit", IRIS, "--config", "fixtures/configs/fast.yaml", "--sample", "fixtures/samples/iris.csv", "--reference", &bad]);
     assert_eq!(
         (code, stderr),
-        (2, format!("error: --reference {bad}: column 'petal_width' has Parquet type timestamp, which ready does not read as a reference (cast it to a number, a boolean or text)\n"))
+        (
+            2,
+            format!(
+                "error: --reference {bad}: column 'petal_width' has Parquet type timestamp, which ready does not read as a reference (cast it to a number, a boolean or text)\n"
+            )
+        )
     );
     let none = path(dir.path(), "unreadable.parquet");
     let (code, _, stderr) = run(&["audit", IRIS, "--config", "fixtures/configs/fast.yaml", "--sample", &none]);
     assert_eq!(
         (code, stderr),
-        (2, format!("error: {none}: cannot read Parquet sample: column 'event_time' has Parquet type timestamp, which ready does not read as a sample (cast it to a number, a boolean or text)\n"))
+        (
+            2,
+            format!(
+                "error: {none}: cannot read Parquet sample: column 'event_time' has Parquet type timestamp, which ready does not read as a sample (cast it to a number, a boolean or text)\n"
+            )
+        )
     );
 }
 
@@ -102,7 +120,12 @@ fn profile_names_the_columns_it_skips_and_refuses_a_file_with_none_it_reads() {
     let (code, _, stderr) = run(&["profile", &path(dir.path(), "extra.parquet"), "-o", &out]);
     assert_eq!(
         (code, stderr),
-        (0, format!("wrote the profile of 3 rows, 4 columns to {out}; skipped 5 columns ready cannot profile: event_time (timestamp), tags (list), point (struct), blob (binary), half (float16)\n"))
+        (
+            0,
+            format!(
+                "wrote the profile of 3 rows, 4 columns to {out}; skipped 5 columns ready cannot profile: event_time (timestamp), tags (list), point (struct), blob (binary), half (float16)\n"
+            )
+        )
     );
     let profile: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let columns: Vec<&String> = profile["columns"].as_object().unwrap().keys().collect();
@@ -202,7 +225,8 @@ fn a_reference_csv_is_typed_over_the_whole_file_and_its_errors_name_the_line() {
     let (code, _, stderr) = run(&["profile", &ragged, "-o", &path(dir.path(), "r.json")]);
     assert_eq!((code, stderr), (2, format!("error: {ragged}: line 3: 3 fields where the header names 2 columns\n")));
     let twice = path(dir.path(), "twice.csv");
-    let (code, _, stderr) = run(&["audit", IRIS, "--config", "fixtures/configs/fast.yaml", "--sample", "fixtures/samples/iris.csv", "--reference", &twice]);
+    let (code, _, stderr) =
+        run(&["audit", IRIS, "--config", "fixtures/configs/fast.yaml", "--sample", "fixtures/samples/iris.csv", "--reference", &twice]);
     assert_eq!(
         (code, stderr),
         (2, format!("error: --reference {twice}: line 1: column 'age' appears twice in the header (columns 1 and 3); give each column once\n"))

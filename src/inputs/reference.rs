@@ -320,7 +320,8 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &B
                     .try_into_reader_with_file_path(Some(path.to_path_buf()))
                     .and_then(|r| r.finish())
             });
-            read.map_err(|e| format!("{shown}: cannot read the reference: {e}"))?.map_err(|e| format!("{shown}: {}", csv_problem(path, header.len(), &e)))
+            read.map_err(|e| format!("{shown}: cannot read the reference: {e}"))?
+                .map_err(|e| format!("{shown}: {}", csv_problem(path, header.len(), &e)))
         }
         _ => Err(format!("{shown}: unknown reference format (expected .csv, .parquet, or a .json profile written by `ready profile`)")),
     }
