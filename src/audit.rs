@@ -367,7 +367,7 @@ fn load_reference(
                 c
             });
             let rows = if drift.prediction_column.is_some() { 0 } else { drift.prediction_rows };
-            let keep = crate::inputs::reference::Keep { rows, sorted: true };
+            let keep = crate::inputs::reference::Keep { rows, sorted: true, skip_unreadable: inputs.is_none() };
             // The model's string columns are read as text: profiled as the categories they are.
             let text = text_columns(options, artifact).pick(columns.as_deref().unwrap_or_default());
             Some(crate::inputs::reference::load(path, columns.as_deref(), &text, drift.bins, keep).map_err(|e| format!("--reference {e}"))?)

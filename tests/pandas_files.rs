@@ -99,6 +99,9 @@ fn a_model_column_of_a_type_ready_cannot_read_is_exit_2_naming_it() {
             )
         )
     );
+    // Without a loaded model nothing says the model takes it: the reference's column is left out.
+    let unloaded = audit("fixtures/models/truncated.onnx", &["--sample", "fixtures/samples/iris.csv", "--reference", &bad]);
+    assert_eq!((unloaded.code, unloaded.status("drift")), (1, "skip".to_string()), "{}", unloaded.stderr);
     let none = path(dir.path(), "unreadable.parquet");
     let (code, _, stderr) = run(&["audit", IRIS, "--config", "fixtures/configs/fast.yaml", "--sample", &none]);
     assert_eq!(

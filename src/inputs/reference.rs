@@ -120,6 +120,9 @@ pub struct Keep {
     pub rows: usize,
     /// Each numeric column's sorted values (exact KS in an audit; `ready profile` drops them).
     pub sorted: bool,
+    /// Columns asked for that ready cannot read (a Parquet timestamp) are left out, not refused:
+    /// set when the columns are the sample's, with no model to say which it takes.
+    pub skip_unreadable: bool,
 }
 
 /// Reads `--reference`: a profile (`.json`) or data (`.csv`, `.parquet`), keeping only `columns`
@@ -180,7 +183,7 @@ fn load_parquet(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<
         Some(asked) => asked.iter().filter_map(|name| footer.columns.iter().find(|c| &c.name == name)).collect(),
         None => footer.columns.iter().collect(),
     };
-    if let Some(column) = picked.iter().find(|c| c.unreadable.is_some()).filter(|_| columns.is_some()) {
+    if let Some(column) = picked.iter().find(|c| c.unreadable.is_some()).filter(|_| columns.is_some() && !keep.skip_unreadable) {
         return Err(format!("{shown}: {}", crate::parquet_footer::unreadable_message(column, "a reference")));
     }
     let skipped: Vec<SkippedColumn> =
