@@ -127,6 +127,10 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     };
     if let Ok(runner) = &runner {
         check_specs(options, runner.inputs())?;
+        if let Some(sample) = &sample {
+            let metadata = artifact.onnx.as_ref().ok().and_then(|i| i.feature_names());
+            sample.refuse_unread_inputs(runner.inputs(), options.config.checks.schema_parity.feature_names.clone(), metadata)?;
+        }
         // A sample that cannot be one request is a bad sample, found before any check runs.
         if let Some(tensors) = &tensors {
             crate::inputs::sample_fit::check(tensors, runner.inputs(), runner.outputs(), &options.config.batch_axis_overrides())?;
@@ -369,7 +373,7 @@ fn load_reference(
                 c
             });
             let rows = if drift.prediction_column.is_some() { 0 } else { drift.prediction_rows };
-            let keep = crate::inputs::reference::Keep { rows, sorted: true };
+            let keep = crate::inputs::reference::Keep { rows, sorted: true, skip_unreadable: inputs.is_none() };
             // The model's string columns are read as text: profiled as the categories they are.
             let text = text_columns(options, artifact).pick(columns.as_deref().unwrap_or_default());
             let profile =

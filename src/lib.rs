@@ -267,7 +267,13 @@ fn profile_command(args: &cli::ProfileArgs) -> anyhow::Result<()> {
     }
     let text = serde_json::to_string_pretty(&profile)?;
     std::fs::write(&args.output, text + "\n").map_err(|e| UsageError(format!("{}: {e}", args.output.display())))?;
-    eprintln!("wrote the profile of {} rows, {} columns to {}", profile.rows, profile.columns.len(), args.output.display());
+    let skipped: Vec<String> = profile.skipped.iter().map(|c| format!("{} ({})", c.name, c.kind)).collect();
+    let skipped = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!("; skipped {} column{} ready cannot profile: {}", skipped.len(), if skipped.len() == 1 { "" } else { "s" }, skipped.join(", "))
+    };
+    eprintln!("wrote the profile of {} rows, {} columns to {}{skipped}", profile.rows, profile.columns.len(), args.output.display());
     Ok(())
 }
 

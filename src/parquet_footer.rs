@@ -38,40 +38,87 @@ pub fn check_file(path: &std::path::Path) -> Result<(), String> {
     check_tail(size, &tail)
 }
 
-/// Checks that every column of the Parquet file at `path` has a type a sample can hold (numbers,
-/// booleans, text), from the footer alone: polars, built without its decimal, temporal,
-/// categorical and nested types, would panic on the others. The error names the column.
-pub fn check_column_types(path: &std::path::Path) -> Result<(), String> {
-    use polars::prelude::{ArrowDataType as T, ParquetReader, SerReader};
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let schema = crate::guard::catch_panic(|| ParquetReader::new(file).schema())?.map_err(|e| e.to_string())?;
-    for (name, field) in schema.iter() {
-        let unsupported = match field.dtype() {
-            T::Null | T::Boolean | T::Float32 | T::Float64 | T::Utf8 | T::LargeUtf8 | T::Utf8View => None,
-            T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::UInt8 | T::UInt16 | T::UInt32 | T::UInt64 => None,
-            T::Decimal(precision, scale) | T::Decimal32(precision, scale) | T::Decimal64(precision, scale) | T::Decimal256(precision, scale) => {
-                Some(format!("decimal({precision},{scale})"))
-            }
-            T::Date32 | T::Date64 => Some("date".into()),
-            T::Time32(_) | T::Time64(_) => Some("time".into()),
-            T::Timestamp(..) => Some("timestamp".into()),
-            T::Duration(_) => Some("duration".into()),
-            // pandas `category` columns: dictionaries of text or numbers read as their values.
-            T::Dictionary(_, values, _) if matches!(**values, T::Utf8 | T::LargeUtf8 | T::Utf8View) || values.is_numeric() => None,
-            T::Dictionary(..) => Some("dictionary (categorical)".into()),
-            T::List(_) | T::LargeList(_) | T::FixedSizeList(..) => Some("list".into()),
-            T::Struct(_) => Some("struct".into()),
-            T::Map(..) => Some("map".into()),
-            T::Binary | T::LargeBinary | T::FixedSizeBinary(_) | T::BinaryView => Some("binary".into()),
-            other => Some(format!("{other:?}").chars().take(40).collect()),
-        };
-        if let Some(kind) = unsupported {
-            return Err(format!(
-                "column '{name}' has Parquet type {kind}, which ready does not read as a sample (cast it to a number, a boolean or text)"
-            ));
-        }
+/// One top-level column of a Parquet file, as its footer declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FooterColumn {
+    pub name: String,
+    /// The type's name when ready does not read it (`timestamp`, `list`, ...); `None` when it does.
+    pub unreadable: Option<String>,
+    /// Uncompressed bytes of the column's chunks, over all row groups.
+    pub bytes: u64,
+}
+
+/// The footer of a Parquet file, checked (see [`check_file`]) and parsed once: the parsed
+/// metadata (handed to every later read, so a read never parses the footer again) and the
+/// top-level columns in file order.
+#[derive(Clone)]
+pub struct Footer {
+    pub metadata: polars::prelude::FileMetadataRef,
+    pub columns: Vec<FooterColumn>,
+}
+
+impl Footer {
+    /// The columns ready cannot read, as `name (type)`, comma-separated.
+    pub fn unreadable_list(&self) -> String {
+        let named: Vec<String> = self.columns.iter().filter_map(|c| Some(format!("{} ({})", c.name, c.unreadable.as_ref()?))).collect();
+        named.join(", ")
     }
-    Ok(())
+}
+
+/// Reads the footer of the Parquet file at `path`: names, types and sizes of its columns.
+/// Polars, built without its decimal, temporal, categorical and nested types, cannot read some
+/// columns (it would fail or panic on them): those are marked `unreadable` with their type.
+pub fn read_footer(path: &std::path::Path) -> Result<Footer, String> {
+    use polars::prelude::{ParquetReader, SerReader};
+    check_file(path)?;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let (metadata, schema) = crate::guard::catch_panic(|| {
+        let mut reader = ParquetReader::new(file);
+        let metadata = reader.get_metadata()?.clone();
+        reader.schema().map(|schema| (metadata, schema))
+    })?
+    .map_err(|e| crate::checks::one_line(&e.to_string(), 300))?;
+    let columns = schema
+        .iter()
+        .map(|(name, field)| {
+            let chunks = metadata.row_groups.iter().filter_map(|group| group.columns_under_root_iter(name)).flatten();
+            let bytes = chunks.map(|chunk| u64::try_from(chunk.uncompressed_size()).unwrap_or(0)).fold(0u64, u64::saturating_add);
+            FooterColumn { name: name.to_string(), unreadable: unreadable_kind(field.dtype()), bytes }
+        })
+        .collect();
+    Ok(Footer { metadata, columns })
+}
+
+/// The name of a Parquet (Arrow) type ready does not read, or `None` for numbers, booleans,
+/// text and pandas `category` columns of text or numbers.
+fn unreadable_kind(dtype: &polars::prelude::ArrowDataType) -> Option<String> {
+    use polars::prelude::ArrowDataType as T;
+    match dtype {
+        T::Null | T::Boolean | T::Float32 | T::Float64 | T::Utf8 | T::LargeUtf8 | T::Utf8View => None,
+        T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::UInt8 | T::UInt16 | T::UInt32 | T::UInt64 => None,
+        T::Decimal(precision, scale) | T::Decimal32(precision, scale) | T::Decimal64(precision, scale) | T::Decimal256(precision, scale) => {
+            Some(format!("decimal({precision},{scale})"))
+        }
+        T::Float16 => Some("float16".into()),
+        T::Date32 | T::Date64 => Some("date".into()),
+        T::Time32(_) | T::Time64(_) => Some("time".into()),
+        T::Timestamp(..) => Some("timestamp".into()),
+        T::Duration(_) => Some("duration".into()),
+        // pandas `category` columns: dictionaries of text or numbers read as their values.
+        T::Dictionary(_, values, _) if matches!(**values, T::Utf8 | T::LargeUtf8 | T::Utf8View) || values.is_numeric() => None,
+        T::Dictionary(..) => Some("dictionary (categorical)".into()),
+        T::List(_) | T::LargeList(_) | T::FixedSizeList(..) => Some("list".into()),
+        T::Struct(_) => Some("struct".into()),
+        T::Map(..) => Some("map".into()),
+        T::Binary | T::LargeBinary | T::FixedSizeBinary(_) | T::BinaryView => Some("binary".into()),
+        other => Some(format!("{other:?}").to_lowercase().chars().take(40).collect()),
+    }
+}
+
+/// The message for a column ready cannot read: names the column and its type.
+pub fn unreadable_message(column: &FooterColumn, role: &str) -> String {
+    let kind = column.unreadable.as_deref().unwrap_or("unknown");
+    format!("column '{}' has Parquet type {kind}, which ready does not read as {role} (cast it to a number, a boolean or text)", column.name)
 }
 
 /// `tail` ends with the footer, its 4-byte length and the closing magic.

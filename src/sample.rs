@@ -53,6 +53,16 @@ pub struct Sample {
     pub path: PathBuf,
     pub format: SampleFormat,
     pub frame: DataFrame,
+    /// Columns of the file ready does not read (a Parquet timestamp, list, ...), left out of
+    /// `frame`: never fed to the model, named by schema_parity.
+    pub skipped: Vec<SkippedColumn>,
+}
+
+/// A column of a sample file left unread, and its type (`timestamp`, `list`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedColumn {
+    pub name: String,
+    pub kind: String,
 }
 
 /// Tensors read from an ONNX test data set folder (`input_0.pb`, ...).
@@ -177,8 +187,8 @@ pub fn read_table(path: &Path, max_rows: usize, text: &crate::inputs::text_colum
     if format == SampleFormat::Parquet {
         // polars aborts (allocation failure) on a footer that declares absurd sizes: check the
         // footer first (reading only the footer).
-        crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
-        crate::parquet_footer::check_column_types(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
+        let footer = crate::parquet_footer::read_footer(path).map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?;
+        return read_parquet(path, &footer, max_rows);
     }
     let (mut json, header) = checked_text(path, format, max_rows)?;
     let separator = csv_separator(path);
@@ -186,16 +196,13 @@ pub fn read_table(path: &Path, max_rows: usize, text: &crate::inputs::text_colum
     let frame = crate::guard::catch_panic(|| match format {
         SampleFormat::Csv => CsvReadOptions::default()
             .with_has_header(true)
-            .map_parse_options(|o| o.with_separator(separator))
+            .map_parse_options(|o| o.with_separator(separator).with_null_values(Some(pandas_nulls())))
             .with_schema_overwrite(strings)
             .with_n_rows(Some(max_rows))
             .with_infer_schema_length(Some(max_rows.max(100)))
             .try_into_reader_with_file_path(Some(path.to_path_buf()))
             .and_then(|reader| reader.finish()),
-        SampleFormat::Parquet => File::open(path)
-            .map_err(PolarsError::from)
-            // Reads only the first rows: a large file is never loaded whole.
-            .and_then(|file| ParquetReader::new(file).with_slice(Some((0, max_rows))).finish()),
+        SampleFormat::Parquet => Err(PolarsError::ComputeError("read by read_parquet".into())),
         SampleFormat::Json => match json.take() {
             Some((text, json_format)) => read_json(text, json_format, max_rows),
             None => Err(PolarsError::ComputeError("no JSON text".into())),
@@ -217,13 +224,41 @@ pub fn read_table(path: &Path, max_rows: usize, text: &crate::inputs::text_colum
     {
         return Err(format!("{shown}: {problem}"));
     }
+    holding_rows(path, format, frame, Vec::new())
+}
+
+/// A sample of at least one row and one column.
+fn holding_rows(path: &Path, format: SampleFormat, frame: DataFrame, skipped: Vec<SkippedColumn>) -> Result<Sample, String> {
+    let shown = path.display();
     if frame.height() == 0 {
         return Err(format!("{shown}: the sample has no rows"));
     }
     if frame.width() == 0 {
         return Err(format!("{shown}: the sample has no columns"));
     }
-    Ok(Sample { path: path.to_path_buf(), format, frame })
+    Ok(Sample { path: path.to_path_buf(), format, frame, skipped })
+}
+
+/// The first `max_rows` rows of a Parquet sample (a large file is never loaded whole), with
+/// only the columns ready reads: the others (timestamps, lists, ...) are left out and listed
+/// with their type, refused later only if the model takes one ([`Sample::refuse_unread_inputs`]).
+fn read_parquet(path: &Path, footer: &crate::parquet_footer::Footer, max_rows: usize) -> Result<Sample, String> {
+    let shown = path.display();
+    let (readable, unreadable): (Vec<_>, Vec<_>) = footer.columns.iter().partition(|c| c.unreadable.is_none());
+    if let (true, Some(first)) = (readable.is_empty(), unreadable.first()) {
+        return Err(format!("{shown}: cannot read Parquet sample: {}", crate::parquet_footer::unreadable_message(first, "a sample")));
+    }
+    let names: Vec<String> = readable.iter().map(|c| c.name.clone()).collect();
+    let projection = (!unreadable.is_empty()).then_some(names);
+    let frame = crate::guard::catch_panic(|| {
+        let mut reader = ParquetReader::new(File::open(path)?);
+        reader.set_metadata(footer.metadata.clone());
+        reader.with_columns(projection).with_slice(Some((0, max_rows))).finish()
+    })
+    .map_err(|e| format!("{shown}: cannot read Parquet sample: {e}"))?
+    .map_err(|e| format!("{shown}: cannot read Parquet sample: {}", one_line(&e.to_string())))?;
+    let skipped = unreadable.iter().map(|c| SkippedColumn { name: c.name.clone(), kind: c.unreadable.clone().unwrap_or_default() }).collect();
+    holding_rows(path, SampleFormat::Parquet, frame, skipped)
 }
 
 /// What ready checks itself before polars reads a text sample, since polars' messages name
@@ -240,6 +275,19 @@ fn checked_text(path: &Path, format: SampleFormat, max_rows: usize) -> Result<Ch
     }
 }
 
+/// The cells pandas' `read_csv` reads as missing by default (its `na_values`), in every column,
+/// text columns included; `""` (a quoted empty cell, what pandas writes for NaN with
+/// `QUOTE_NONNUMERIC` or `QUOTE_ALL`) is one too, as an unquoted empty cell is.
+pub const PANDAS_NA: [&str; 19] = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a",
+    "nan", "null",
+];
+
+/// [`PANDAS_NA`] for polars' CSV reader (it compares a quoted cell without its quotes).
+pub fn pandas_nulls() -> NullValues {
+    NullValues::AllColumns(PANDAS_NA.iter().map(|v| PlSmallStr::from(*v)).collect())
+}
+
 /// The field separator of a delimited file: a tab for `.tsv`, else a comma.
 pub fn csv_separator(path: &Path) -> u8 {
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) { b'\t' } else { b',' }
@@ -247,7 +295,7 @@ pub fn csv_separator(path: &Path) -> u8 {
 
 /// A header naming a column twice: polars would rename the second (`x_duplicated_0`) and feed the
 /// first, pandas the same (`x.1`); which one was meant is unknown, so neither is guessed.
-fn csv_header_once(path: &Path, separator: u8) -> Result<Vec<String>, String> {
+pub(crate) fn csv_header_once(path: &Path, separator: u8) -> Result<Vec<String>, String> {
     use std::io::BufRead;
     let (file, _) = crate::sandbox::open::open(path, u64::MAX).map_err(|e| e.to_string())?;
     let mut line = Vec::new();
@@ -272,7 +320,7 @@ fn csv_header_once(path: &Path, separator: u8) -> Result<Vec<String>, String> {
 /// with fewer fields than the header and no line end (a file cut short; a shorter row that ends
 /// its line is read as pandas reads it, its last cells missing). Reads the first `max_rows`
 /// records after the header (the file's size was limited before).
-fn csv_record_problem(path: &Path, separator: u8, columns: usize, max_rows: usize) -> Option<String> {
+pub(crate) fn csv_record_problem(path: &Path, separator: u8, columns: usize, max_rows: usize) -> Option<String> {
     use std::io::Read;
     // Read as far as the records polars read, never the whole of a large file.
     let mut bytes = std::io::BufReader::new(File::open(path).ok()?).bytes().map_while(Result::ok).peekable();
@@ -402,6 +450,31 @@ impl Sample {
     /// Number of rows read.
     pub fn rows(&self) -> usize {
         self.frame.height()
+    }
+
+    /// Refuses (exit 2) a sample whose left-out column the model takes: by name, as a model
+    /// feature name, or by position (see `inputs::columns::map`, given every column of the file).
+    pub fn refuse_unread_inputs(
+        &self,
+        inputs: &[crate::runtime::IoSpec],
+        configured: Option<Vec<String>>,
+        metadata: Option<Vec<String>>,
+    ) -> Result<(), String> {
+        if self.skipped.is_empty() {
+            return Ok(());
+        }
+        let mut every: Vec<String> = self.frame.get_column_names().into_iter().map(|n| n.to_string()).collect();
+        every.extend(self.skipped.iter().map(|c| c.name.clone()));
+        let used = crate::inputs::columns::used(&crate::inputs::columns::map(&every, inputs, configured, metadata));
+        match self.skipped.iter().find(|c| used.contains(&c.name)) {
+            Some(column) => Err(format!(
+                "{}: column '{}' has Parquet type {}, which ready does not read, and the model takes it (cast it to a number, a boolean or text)",
+                self.path.display(),
+                column.name,
+                column.kind
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Column names and polars types, in file order.
@@ -903,7 +976,7 @@ mod tests {
     }
 
     fn frame(columns: Vec<Column>) -> Sample {
-        Sample { path: "s.csv".into(), format: SampleFormat::Csv, frame: DataFrame::new(columns[0].len(), columns).unwrap() }
+        Sample { path: "s.csv".into(), format: SampleFormat::Csv, frame: DataFrame::new(columns[0].len(), columns).unwrap(), skipped: Vec::new() }
     }
 
     fn verdict(column: Column, target: ElementType) -> Safety {

@@ -252,7 +252,7 @@ fn predict(
 /// Whether the model runs on rows `start..start + len` of `frame` (rows that do not bind count
 /// as running: that is schema_parity's finding, not the model's).
 fn runs_on(ctx: &AuditContext<'_>, frame: &polars::prelude::DataFrame, start: usize, len: usize) -> Result<(), crate::runtime::InferenceError> {
-    let rows = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: frame.slice(start as i64, len) };
+    let rows = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: frame.slice(start as i64, len), skipped: Vec::new() };
     let (Ok(runner), Some(binding)) = (ctx.runner.as_ref(), ctx.bind(&rows)) else { return Ok(()) };
     match &binding.batch {
         Some(batch) => runner.run(batch).map(|_| ()),
@@ -337,7 +337,7 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
     if complete.height() == 0 {
         return Err((Status::Pass, "prediction drift not judged: every reference row picked has a missing value".to_string()));
     }
-    let sample = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: complete };
+    let sample = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: complete, skipped: Vec::new() };
     let binding = ctx.bind(&sample);
     let blocked = binding.as_ref().and_then(|b| b.findings.iter().find(|f| f.blocks)).map(|f| f.text.clone());
     let (_, _, predictions) = predict(ctx, &sample, binding.as_ref()).map_err(|unpredicted| match unpredicted {
@@ -383,7 +383,7 @@ fn sample_predictions(ctx: &AuditContext<'_>, sample: &Sample, cap: usize) -> Re
         return Ok((output, what, predictions, String::new()));
     }
     let frame = crate::inputs::reference::even_rows(&sample.frame, cap).map_err(|e| Unpredicted::NotRun(format!("cannot pick sample rows: {e}")))?;
-    let rows = Sample { path: sample.path.clone(), format: sample.format, frame };
+    let rows = Sample { path: sample.path.clone(), format: sample.format, frame, skipped: Vec::new() };
     let (output, what, predictions) = predict(ctx, &rows, ctx.bind(&rows).as_ref())?;
     Ok((output, what, predictions, format!(" on {cap} evenly spaced sample rows")))
 }

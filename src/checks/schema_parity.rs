@@ -134,6 +134,10 @@ pub fn bind(sample: &Sample, inputs: &[IoSpec], feature_names: Option<(&[String]
     } else {
         (Mode::PerColumn, bind_per_column(sample, inputs, &columns, rules, &mut findings))
     };
+    // Columns of a type ready does not read (a Parquet timestamp) the model does not take.
+    for column in &sample.skipped {
+        findings.add(Status::Warn, format!("extra column '{}' has Parquet type {}, which ready does not read (ignored)", column.name, column.kind));
+    }
     findings.group_exact();
     let batch = if findings.blocked() { None } else { batch.map(|b| fit_batch_dim(b, inputs, &mut findings)) };
     let batch = if findings.blocked() { None } else { batch };
@@ -746,7 +750,7 @@ mod tests {
     fn exact_conversions_are_one_line_however_wide_the_model() {
         let columns: Vec<Column> = (0..30).map(|i| Column::new(format!("c{i}").into(), &[17i64, 79, 40])).collect();
         let frame = DataFrame::new(3, columns).unwrap();
-        let sample = Sample { path: "rows.parquet".into(), format: crate::sample::SampleFormat::Parquet, frame };
+        let sample = Sample { path: "rows.parquet".into(), format: crate::sample::SampleFormat::Parquet, frame, skipped: Vec::new() };
         let inputs = vec![IoSpec::tensor("x", ElementType::Float32, &[None, Some(30)])];
         let names: Vec<String> = (0..30).map(|i| format!("c{i}")).collect();
         let binding = bind(&sample, &inputs, Some((&names, NamesFrom::Config)), &Rules::default());

@@ -34,7 +34,13 @@ pub struct Profile {
     /// (prediction drift); never written.
     #[serde(skip)]
     pub row_sample: Option<RowSample>,
+    /// Columns of the data ready does not read (a Parquet timestamp, list, ...), left out;
+    /// never written.
+    #[serde(skip)]
+    pub skipped: Vec<SkippedColumn>,
 }
+
+pub use crate::sample::SkippedColumn;
 
 /// Rows kept from reference data: rows i·n/k for i = 0..k (the same rows every run).
 #[derive(Debug, Clone)]
@@ -118,6 +124,9 @@ pub struct Keep {
     pub rows: usize,
     /// Each numeric column's sorted values (exact KS in an audit; `ready profile` drops them).
     pub sorted: bool,
+    /// Columns asked for that ready cannot read (a Parquet timestamp) are left out, not refused:
+    /// set when the columns are the sample's, with no model to say which it takes.
+    pub skip_unreadable: bool,
 }
 
 /// Reads `--reference`: a profile (`.json`) or data (`.csv`, `.parquet`), keeping only `columns`
@@ -138,7 +147,7 @@ pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<Stri
     let frame = read_frame(path, &extension, columns, categorical)?;
     if frame.width() == 0 {
         // None of the asked columns is in the file: nothing to compare, said by the check.
-        return Ok(Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None });
+        return Ok(Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None, skipped: Vec::new() });
     }
     if frame.height() == 0 {
         return Err(format!("{shown}: the reference has no rows"));
@@ -163,25 +172,76 @@ fn without_sorted(mut profile: Profile, keep: Keep) -> Profile {
     profile
 }
 
+/// Uncompressed bytes of column chunks read at once from a Parquet reference (at least as many
+/// columns as there are cores): a wide file of small columns is read in few reads.
+const GROUP_BYTES: u64 = 64 << 20;
+
 /// A Parquet reference, read and profiled a group of columns at a time (the projection reads
-/// only those column chunks).
+/// only those column chunks). The footer is parsed once and handed to every read. Columns ready
+/// cannot read (timestamps, lists, ...) are left out and listed in `skipped`; one the caller
+/// asks for by name is an error naming it and its type.
 fn load_parquet(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<String>, bins: usize, keep: Keep) -> Result<Profile, String> {
     let shown = path.display();
-    crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet reference: {e}"))?;
-    let available = parquet_columns(path)?;
-    let names: Vec<String> = match columns {
-        Some(asked) => asked.iter().filter(|c| available.contains(c)).cloned().collect(),
-        None => available,
+    let footer = crate::parquet_footer::read_footer(path).map_err(|e| format!("{shown}: cannot read Parquet reference: {e}"))?;
+    let picked: Vec<&crate::parquet_footer::FooterColumn> = match columns {
+        Some(asked) => asked.iter().filter_map(|name| footer.columns.iter().find(|c| &c.name == name)).collect(),
+        None => footer.columns.iter().collect(),
     };
-    let mut profile = Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None };
-    let group = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    if let Some(column) = picked.iter().find(|c| c.unreadable.is_some()).filter(|_| columns.is_some() && !keep.skip_unreadable) {
+        return Err(format!("{shown}: {}", crate::parquet_footer::unreadable_message(column, "a reference")));
+    }
+    let skipped: Vec<SkippedColumn> =
+        picked.iter().filter_map(|c| Some(SkippedColumn { name: c.name.clone(), kind: c.unreadable.clone()? })).collect();
+    let readable: Vec<&crate::parquet_footer::FooterColumn> = picked.into_iter().filter(|c| c.unreadable.is_none()).collect();
+    if readable.is_empty() && !skipped.is_empty() {
+        return Err(format!("{shown}: no column ready can read: {}", footer.unreadable_list()));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let groups = byte_groups(&readable.iter().map(|c| c.bytes).collect::<Vec<_>>(), cores, GROUP_BYTES);
+    let mut named = readable.iter().map(|c| c.name.clone());
+    let groups: Vec<Vec<String>> = groups.into_iter().map(|n| named.by_ref().take(n).collect()).collect();
+    let mut profile = profile_groups(path, &footer, &groups, categorical, bins, keep)?;
+    profile.skipped = skipped;
+    Ok(profile)
+}
+
+/// Splits columns of `bytes` each, in order, into groups of at least `min` columns (all that
+/// remain when fewer) that close once they hold `limit` bytes. Returns the group sizes.
+fn byte_groups(bytes: &[u64], min: usize, limit: u64) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    let (mut count, mut total) = (0usize, 0u64);
+    for &b in bytes {
+        count += 1;
+        total = total.saturating_add(b);
+        if count >= min && total >= limit {
+            sizes.push(count);
+            (count, total) = (0, 0);
+        }
+    }
+    if count > 0 {
+        sizes.push(count);
+    }
+    sizes
+}
+
+/// Reads and profiles each group of columns, the next group read while one is profiled (two
+/// groups in memory at most).
+fn profile_groups(
+    path: &Path,
+    footer: &crate::parquet_footer::Footer,
+    groups: &[Vec<String>],
+    categorical: &BTreeSet<String>,
+    bins: usize,
+    keep: Keep,
+) -> Result<Profile, String> {
+    let shown = path.display();
+    let mut profile = Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None, skipped: Vec::new() };
     let mut kept: Option<DataFrame> = None;
-    // The next group is read while this one is profiled (two groups in memory at most).
     let frames = std::thread::scope(|scope| -> Result<Vec<Profile>, String> {
-        let mut chunks = names.chunks(group);
-        let read = |chunk: &'_ [String]| {
-            let chunk = chunk.to_vec();
-            scope.spawn(move || read_frame(path, "parquet", Some(&chunk), categorical))
+        let mut chunks = groups.iter();
+        let read = |chunk: &Vec<String>| {
+            let chunk = chunk.clone();
+            scope.spawn(move || read_parquet_columns(path, footer, chunk))
         };
         let mut next = chunks.next().map(read);
         let mut parts = Vec::new();
@@ -210,6 +270,18 @@ fn load_parquet(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<
     Ok(profile)
 }
 
+/// The `names` columns of a Parquet file, read with its already parsed footer.
+fn read_parquet_columns(path: &Path, footer: &crate::parquet_footer::Footer, names: Vec<String>) -> Result<DataFrame, String> {
+    let shown = path.display();
+    crate::guard::catch_panic(|| {
+        let mut reader = ParquetReader::new(File::open(path)?);
+        reader.set_metadata(footer.metadata.clone());
+        reader.with_columns(Some(names)).finish()
+    })
+    .map_err(|e| format!("{shown}: cannot read the reference: {e}"))?
+    .map_err(|e| format!("{shown}: cannot read the reference: {}", crate::checks::one_line(&e.to_string(), 300)))
+}
+
 fn read_profile(path: &Path) -> Result<Profile, String> {
     let shown = path.display();
     let text = crate::sandbox::open::read_text(path, MAX_PROFILE_BYTES).map_err(|e| format!("{shown}: {e}"))?;
@@ -236,18 +308,7 @@ fn read_profile(path: &Path) -> Result<Profile, String> {
 fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &BTreeSet<String>) -> Result<DataFrame, String> {
     let shown = path.display();
     let names: Option<Vec<PlSmallStr>> = columns.map(|c| c.iter().map(|n| PlSmallStr::from(n.as_str())).collect());
-    let read = match extension {
-        "parquet" | "pq" => {
-            crate::parquet_footer::check_file(path).map_err(|e| format!("{shown}: cannot read Parquet reference: {e}"))?;
-            let available = parquet_columns(path)?;
-            let picked = names.map(|n| n.into_iter().filter(|c| available.contains(&c.to_string())).map(|c| c.to_string()).collect::<Vec<_>>());
-            if picked.as_ref().is_some_and(Vec::is_empty) {
-                return Ok(DataFrame::empty());
-            }
-            crate::guard::catch_panic(|| {
-                File::open(path).map_err(PolarsError::from).and_then(|f| ParquetReader::new(f).with_columns(picked).finish())
-            })
-        }
+    match extension {
         "csv" | "tsv" => {
             let header = csv_header(path)?;
             let picked: Option<Arc<[PlSmallStr]>> = names.map(|n| n.into_iter().filter(|c| header.contains(&c.to_string())).collect());
@@ -255,57 +316,62 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &B
                 return Ok(DataFrame::empty());
             }
             let strings = crate::inputs::text_columns::string_schema(&header.iter().filter(|h| text.contains(*h)).cloned().collect());
-            crate::guard::catch_panic(|| {
+            // Types are inferred over the whole file (a decimal in row 20,000 makes a float
+            // column), and pandas' missing-value markers are missing values.
+            let read = crate::guard::catch_panic(|| {
                 CsvReadOptions::default()
                     .with_has_header(true)
-                    .map_parse_options(|o| o.with_separator(crate::sample::csv_separator(path)))
+                    .map_parse_options(|o| o.with_separator(crate::sample::csv_separator(path)).with_null_values(Some(crate::sample::pandas_nulls())))
                     .with_schema_overwrite(strings)
                     .with_columns(picked)
-                    .with_infer_schema_length(Some(10_000))
+                    .with_infer_schema_length(None)
                     .try_into_reader_with_file_path(Some(path.to_path_buf()))
                     .and_then(|r| r.finish())
-            })
+            });
+            read.map_err(|e| format!("{shown}: cannot read the reference: {e}"))?
+                .map_err(|e| format!("{shown}: {}", csv_problem(path, header.len(), &e)))
         }
-        _ => return Err(format!("{shown}: unknown reference format (expected .csv, .parquet, or a .json profile written by `ready profile`)")),
-    };
-    read.map_err(|e| format!("{shown}: cannot read the reference: {e}"))?
-        .map_err(|e| format!("{shown}: cannot read the reference: {}", crate::checks::one_line(&e.to_string(), 300)))
+        _ => Err(format!("{shown}: unknown reference format (expected .csv, .parquet, or a .json profile written by `ready profile`)")),
+    }
 }
 
-/// The column names of a Parquet file, from its schema.
-fn parquet_columns(path: &Path) -> Result<Vec<String>, String> {
-    let shown = path.display();
-    let file = File::open(path).map_err(|e| format!("{shown}: {e}"))?;
-    let schema = crate::guard::catch_panic(|| ParquetReader::new(file).schema())
-        .map_err(|e| format!("{shown}: cannot read the Parquet schema: {e}"))?
-        .map_err(|e| format!("{shown}: cannot read the Parquet schema: {e}"))?;
-    Ok(schema.iter_names().map(|n| n.to_string()).collect())
-}
-
-/// The column names of a CSV file, from its header (read by polars, quoting included).
+/// The column names of a CSV file, from its first line (quoting included), read as the sample
+/// reader does: a column named twice is refused (which one was meant is unknown).
 fn csv_header(path: &Path) -> Result<Vec<String>, String> {
-    let shown = path.display();
-    let head = crate::guard::catch_panic(|| {
-        CsvReadOptions::default()
-            .with_has_header(true)
-            .map_parse_options(|o| o.with_separator(crate::sample::csv_separator(path)))
-            .with_n_rows(Some(1))
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .and_then(|r| r.finish())
-    })
-    .map_err(|e| format!("{shown}: cannot read the CSV header: {e}"))?
-    .map_err(|e| format!("{shown}: cannot read the CSV header: {}", crate::checks::one_line(&e.to_string(), 300)))?;
-    Ok(head.get_column_names().into_iter().map(|n| n.to_string()).collect())
+    crate::sample::csv_header_once(path, crate::sample::csv_separator(path)).map_err(|e| format!("{}: line 1: {e}", path.display()))
 }
 
-/// The profile of every column of `frame`, the columns profiled in parallel threads.
+/// Why polars could not read a CSV reference, without polars' advice on its own options: the
+/// record it cannot split (found by ready), else the first paragraph of its message.
+fn csv_problem(path: &Path, columns: usize, error: &PolarsError) -> String {
+    if let Some(problem) = crate::sample::csv_record_problem(path, crate::sample::csv_separator(path), columns, usize::MAX) {
+        return problem;
+    }
+    let text = error.to_string();
+    let first = text.split("\n\n").next().unwrap_or_default();
+    format!("cannot read the reference: {}", crate::checks::one_line(first, 300))
+}
+
+/// The profile of every column of `frame`, the columns profiled by as many threads as there
+/// are cores (a group of a wide file holds thousands of columns).
 pub fn profile_frame(frame: &DataFrame, categorical: &BTreeSet<String>, bins: usize) -> Profile {
+    let columns = frame.columns();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, columns.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let profiled: Vec<(String, Option<ColumnProfile>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = frame.columns().iter().map(|column| scope.spawn(move || profile_column(column, categorical, bins))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(column) = columns.get(index) else { return done };
+                done.push(profile_column(column, categorical, bins));
+            }
+        };
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
     let columns = profiled.into_iter().filter_map(|(name, p)| Some((name, p?))).collect();
-    Profile { ready_profile: PROFILE_VERSION, rows: frame.height() as u64, columns, row_sample: None }
+    Profile { ready_profile: PROFILE_VERSION, rows: frame.height() as u64, columns, row_sample: None, skipped: Vec::new() }
 }
 
 fn profile_column(column: &Column, categorical: &BTreeSet<String>, bins: usize) -> (String, Option<ColumnProfile>) {
@@ -385,7 +451,9 @@ pub fn categorical_profile(cells: &[Option<String>]) -> CategoricalProfile {
 pub fn file_columns(path: &Path) -> Result<Vec<String>, String> {
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     match extension.as_str() {
-        "parquet" | "pq" => parquet_columns(path),
+        "parquet" | "pq" => crate::parquet_footer::read_footer(path)
+            .map(|footer| footer.columns.into_iter().map(|c| c.name).collect())
+            .map_err(|e| format!("{}: cannot read the Parquet schema: {e}", path.display())),
         "json" => read_profile(path).map(|p| p.columns.into_keys().collect()),
         _ => csv_header(path),
     }
@@ -406,6 +474,18 @@ mod tests {
         assert_eq!((p.bin_edges.clone(), p.bin_counts.clone()), (vec![3.0], vec![3, 2]));
         assert_eq!(p.quantiles.len(), QUANTILE_STEPS + 1);
         assert_eq!((p.quantiles[0], p.quantiles[500], p.quantiles[1000]), (1.0, 3.0, 10.0));
+    }
+
+    #[test]
+    fn parquet_columns_are_grouped_by_bytes_with_at_least_min_columns() {
+        let mib = 1u64 << 20;
+        // The 1 GB, 20-column file of scripts/bench_profile.sh: 50 MiB columns, groups of 2 on 2 cores.
+        assert_eq!(byte_groups(&[50 * mib; 20], 2, GROUP_BYTES), [2; 10]);
+        // Small columns share a group until 64 MiB; what remains is the last group.
+        assert_eq!(byte_groups(&[mib; 150], 2, GROUP_BYTES), [64, 64, 22]);
+        // A column larger than the limit still waits for `min` columns.
+        assert_eq!(byte_groups(&[100 * mib, mib, mib], 2, GROUP_BYTES), [2, 1]);
+        assert!(byte_groups(&[], 2, GROUP_BYTES).is_empty());
     }
 
     #[test]
