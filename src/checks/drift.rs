@@ -252,7 +252,12 @@ fn predict(
 /// Whether the model runs on rows `start..start + len` of `frame` (rows that do not bind count
 /// as running: that is schema_parity's finding, not the model's).
 fn runs_on(ctx: &AuditContext<'_>, frame: &polars::prelude::DataFrame, start: usize, len: usize) -> Result<(), crate::runtime::InferenceError> {
-    let rows = Sample { path: "--reference".into(), format: crate::sample::SampleFormat::Parquet, frame: frame.slice(start as i64, len), skipped: Vec::new() };
+    let rows = Sample {
+        path: "--reference".into(),
+        format: crate::sample::SampleFormat::Parquet,
+        frame: frame.slice(start as i64, len),
+        skipped: Vec::new(),
+    };
     let (Ok(runner), Some(binding)) = (ctx.runner.as_ref(), ctx.bind(&rows)) else { return Ok(()) };
     match &binding.batch {
         Some(batch) => runner.run(batch).map(|_| ()),
