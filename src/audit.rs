@@ -184,7 +184,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
             sha256: artifact.sha256.clone(),
             format: artifact.format,
         },
-        sample_facts(sample.as_ref(), tensors.as_ref()),
+        sample_facts(sample.as_ref(), tensors.as_ref(), options.config.sample.max_rows),
         runtime.as_ref().map(|r| RuntimeFacts {
             library: r.library.path.display().to_string(),
             version: r.library.version.clone(),
@@ -322,7 +322,7 @@ fn start_runtime(options: &AuditOptions) -> Result<OrtRuntime, String> {
 }
 
 /// What the report says about the sample.
-fn sample_facts(sample: Option<&sample::Sample>, tensors: Option<&sample::TensorSample>) -> Option<SampleFacts> {
+fn sample_facts(sample: Option<&sample::Sample>, tensors: Option<&sample::TensorSample>, max_rows: usize) -> Option<SampleFacts> {
     match (sample, tensors) {
         (Some(s), _) => Some(SampleFacts {
             path: s.path.display().to_string(),
@@ -330,6 +330,7 @@ fn sample_facts(sample: Option<&sample::Sample>, tensors: Option<&sample::Tensor
             rows: s.rows(),
             columns: s.columns().into_iter().map(|(name, _)| name).collect(),
             shapes: Vec::new(),
+            cut: sample::cut_at(s, max_rows),
         }),
         (None, Some(t)) => Some(SampleFacts {
             path: t.dir.display().to_string(),
@@ -337,6 +338,7 @@ fn sample_facts(sample: Option<&sample::Sample>, tensors: Option<&sample::Tensor
             rows: t.tensors.first().and_then(|p| p.data.shape().first().copied()).unwrap_or(1),
             columns: t.tensors.iter().enumerate().map(|(i, p)| if p.name.is_empty() { format!("input_{i}") } else { p.name.clone() }).collect(),
             shapes: t.tensors.iter().map(|p| p.data.shape().to_vec()).collect(),
+            cut: None,
         }),
         (None, None) => None,
     }

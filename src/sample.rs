@@ -446,6 +446,70 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Whether `sample` is only the first `max_rows` rows of its file (`sample.max_rows`), and how
+/// many rows the file holds when that is cheap to know: Parquet's footer, JSON's text (already
+/// bounded by `limits.max_text_sample_mb`). A CSV is scanned only one record past the cap.
+pub fn cut_at(sample: &Sample, max_rows: usize) -> Option<crate::report::SampleCut> {
+    if sample.rows() < max_rows {
+        return None;
+    }
+    let cut = |file_rows: Option<u64>| Some(crate::report::SampleCut { max_rows, file_rows });
+    match sample.format {
+        SampleFormat::Parquet => {
+            let total = crate::parquet_footer::read_footer(&sample.path).ok()?.metadata.num_rows as u64;
+            (total > max_rows as u64).then(|| cut(Some(total)))?
+        }
+        SampleFormat::Csv => csv_has_record_after(&sample.path, csv_separator(&sample.path), max_rows).then(|| cut(None))?,
+        SampleFormat::Json => {
+            let total = json_row_count(&std::fs::read(&sample.path).ok()?)?;
+            (total > max_rows as u64).then(|| cut(Some(total)))?
+        }
+        SampleFormat::TestDataSet | SampleFormat::Numpy => None,
+    }
+}
+
+/// Whether a delimited file holds a non-empty record after its header and `records` records
+/// (quoted fields may hold line ends). Reads no further than that record.
+fn csv_has_record_after(path: &Path, separator: u8, records: usize) -> bool {
+    use std::io::Read;
+    let Ok(file) = File::open(path) else { return false };
+    let (mut ended, mut quoted, mut field_start) = (0usize, false, true);
+    let mut bytes = std::io::BufReader::new(file).bytes().map_while(Result::ok).peekable();
+    while let Some(b) = bytes.next() {
+        match b {
+            // Inside a quoted field, `""` is a quote.
+            b'"' if quoted && bytes.peek() == Some(&b'"') => _ = bytes.next(),
+            b'"' if quoted => quoted = false,
+            b'"' if field_start => quoted = true,
+            b'\n' if !quoted => {
+                ended += 1;
+                field_start = true;
+                continue;
+            }
+            b if b == separator && !quoted => {
+                field_start = true;
+                continue;
+            }
+            _ => {}
+        }
+        field_start = false;
+        // The header ends at the first line end: `records` more are the rows read.
+        if ended > records && !b.is_ascii_whitespace() {
+            return true;
+        }
+    }
+    false
+}
+
+/// The rows of a JSON array of rows or of NDJSON text; `None` when it does not parse.
+fn json_row_count(bytes: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    if text.trim_start().starts_with('[') {
+        return crate::inputs::json_tree::array_items(text).ok().map(|rows| rows.len() as u64);
+    }
+    Some(text.lines().filter(|l| !l.trim().is_empty()).count() as u64)
+}
+
 impl Sample {
     /// Number of rows read.
     pub fn rows(&self) -> usize {

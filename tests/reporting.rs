@@ -528,3 +528,43 @@ fn init_writes_a_starter_config_that_audits() {
     let out = ready().args(["init", "fixtures/models/iris_rf.onnx", "--output", config.to_str().unwrap(), "--force"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn a_sample_read_only_up_to_max_rows_says_so_with_the_file_s_row_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |rows: usize| {
+        let path = dir.path().join(format!("max{rows}.yaml"));
+        std::fs::write(&path, format!("sample:\n  max_rows: {rows}\nchecks:\n  latency:\n    runs: 5\n    p99_ms: null\n    concurrency: 0\n"))
+            .unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (two, three) = (config(2), config(3));
+    // A CSV whose last row holds a quoted line end: the scan reads records, not lines.
+    let quoted = dir.path().join("quoted.csv");
+    std::fs::write(&quoted, "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.2,2.9,4.3,1.3\n\"7.7\n\",3.0,6.1,2.3\n").unwrap();
+    let csv_cut = serde_json::json!({"max_rows": 2, "file_rows": null});
+    for (sample, cut) in [
+        ("fixtures/samples/iris.csv", csv_cut.clone()),
+        ("fixtures/samples/iris.parquet", serde_json::json!({"max_rows": 2, "file_rows": 3})),
+        ("fixtures/samples/iris.json", serde_json::json!({"max_rows": 2, "file_rows": 3})),
+        (quoted.to_str().unwrap(), csv_cut),
+    ] {
+        let run = audit("fixtures/models/iris_rf.onnx", &["--config", &two, "--sample", sample, "--only", "schema_parity"]);
+        assert_eq!((run.json["sample"]["rows"].clone(), run.json["sample"]["cut"].clone()), (serde_json::json!(2), cut), "{sample}");
+        // Every row read: nothing is said.
+        let run = audit("fixtures/models/iris_rf.onnx", &["--config", &three, "--sample", sample, "--only", "schema_parity"]);
+        assert!(run.json["sample"].get("cut").is_none(), "{sample}: {}", run.json["sample"]);
+    }
+    let table = |sample: &str| {
+        let out = ready()
+            .args(["audit", "fixtures/models/iris_rf.onnx", "--config", &two, "--sample", sample, "--only", "schema_parity", "-q"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().lines().find(|l| l.starts_with("sample: ")).unwrap().to_string()
+    };
+    assert_eq!(table("fixtures/samples/iris.parquet"), "sample: fixtures/samples/iris.parquet (the first 2 of 3 rows (sample.max_rows), 4 columns)");
+    assert_eq!(
+        table("fixtures/samples/iris.csv"),
+        "sample: fixtures/samples/iris.csv (the first 2 rows (sample.max_rows; the file holds more), 4 columns)"
+    );
+}

@@ -115,6 +115,18 @@ pub struct SampleFacts {
     /// The shape of each tensor, for tensor samples (`.npy`, `.npz`, JSON tensors, `.pb` sets).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shapes: Vec<Vec<usize>>,
+    /// Set when the file holds more rows than `sample.max_rows`: only the first were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<SampleCut>,
+}
+
+/// A sample file read only in part: its first `max_rows` rows (`sample.max_rows`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleCut {
+    pub max_rows: usize,
+    /// Rows in the whole file, when known (Parquet's footer, JSON's text); `None` for a CSV,
+    /// which is read no further than one row past the cap.
+    pub file_rows: Option<u64>,
 }
 
 impl SampleFacts {
@@ -122,7 +134,12 @@ impl SampleFacts {
     pub fn describe(&self) -> String {
         let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         if self.shapes.is_empty() {
-            return format!("{}, {}", plural(self.rows, "row", "rows"), plural(self.columns.len(), "column", "columns"));
+            let rows = match &self.cut {
+                None => plural(self.rows, "row", "rows"),
+                Some(SampleCut { max_rows, file_rows: Some(total) }) => format!("the first {} of {total} rows (sample.max_rows)", max_rows),
+                Some(SampleCut { max_rows, file_rows: None }) => format!("the first {max_rows} rows (sample.max_rows; the file holds more)"),
+            };
+            return format!("{rows}, {}", plural(self.columns.len(), "column", "columns"));
         }
         let named: Vec<String> = self.columns.iter().zip(&self.shapes).take(4).map(|(name, shape)| format!("{name} {shape:?}")).collect();
         let more = if self.columns.len() > 4 { format!(" and {} more", self.columns.len() - 4) } else { String::new() };

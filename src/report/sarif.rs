@@ -148,8 +148,14 @@ mod tests {
     fn report() -> Report {
         let model =
             ModelFacts { path: "models/évil \u{1b}[2J\u{202e}.onnx".into(), size_bytes: 1, sha256: "0".repeat(64), format: ArtifactFormat::Onnx };
-        let sample =
-            SampleFacts { path: "data/rows.csv".into(), format: SampleFormat::Csv, rows: 1, columns: vec!["a\"b".into()], shapes: Vec::new() };
+        let sample = SampleFacts {
+            path: "data/rows.csv".into(),
+            format: SampleFormat::Csv,
+            rows: 1,
+            columns: vec!["a\"b".into()],
+            shapes: Vec::new(),
+            cut: None,
+        };
         let mut lockfile =
             Outcome::warn("requirements.txt: 1/2 pinned").with_details(["requirements.txt: line 2: 'numpy' is not pinned".to_string()]);
         lockfile = lockfile.with_metric("lockfiles", vec!["requirements.txt".to_string(), "sub dir/uv.lock".to_string()]);
