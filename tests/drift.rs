@@ -532,3 +532,37 @@ fn a_profile_of_a_float32_parquet_says_so_and_a_csv_of_the_same_values_stays_ins
     );
     assert!(details.iter().all(|d| !d.contains("outside the training range")), "{details:?}");
 }
+
+#[test]
+fn a_numeric_reference_column_with_a_stray_word_is_still_compared_as_numbers() {
+    // The training rows as CSV with 'abc' in one 'age' cell: pandas and polars read the column
+    // as text, but the sample's 'age' is numbers and no encoder lists it: drift must still see a
+    // shifted age, not judge 500 distinct texts as free text or categories.
+    let text = std::fs::read_to_string(common::root().join("fixtures/domain/ok.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let age = lines[0].split(',').position(|c| c == "age").unwrap();
+    let mut cells: Vec<String> = lines[3].split(',').map(str::to_string).collect();
+    cells[age] = "abc".into();
+    lines[3] = cells.join(",");
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("training.csv");
+    std::fs::write(&reference, lines.join("\n") + "\n").unwrap();
+    let reference = reference.to_str().unwrap();
+    let stray = "warn: column 'age': the reference holds 1 of 500 values that are not numbers ('abc'), read as text; the sample's column is \
+                 numbers, so the reference's numbers are compared and those values left out";
+
+    let run = drift("fixtures/domain/ok.csv", reference);
+    assert_eq!(run.status("drift"), "warn", "{}", run.check("drift"));
+    assert_eq!(run.details("drift")[0], stray);
+    let figures = &run.check("drift")["metrics"]["columns"]["age"];
+    assert!(figures["psi"].as_f64().unwrap() < 0.01 && figures["ks"].as_f64().unwrap() < 0.01, "{figures}");
+
+    let run = drift("fixtures/domain/shifted.parquet", reference);
+    assert_eq!(run.status("drift"), "fail", "{}", run.check("drift"));
+    assert!(run.details("drift").contains(&stray.to_string()), "{:?}", run.details("drift"));
+    assert!(
+        run.details("drift").iter().any(|d| d.starts_with("fail: column 'age': PSI ") && d.contains(" on 10 reference quantile bins, KS ")),
+        "{:?}",
+        run.details("drift")
+    );
+}

@@ -497,14 +497,81 @@ fn compare(sample: &Sample, name: &str, profile: &ColumnProfile, hints: &TextHin
             }
             None => (vec![(Status::Warn, format!("column '{name}': numeric in the reference, not numbers in the sample"))], None),
         },
-        ColumnProfile::Categorical(reference) => match values::texts(series) {
-            Some(cells) => match free_text(name, reference, hints) {
-                Some(why) => text_lengths(name, &cells, reference, &why, config),
-                None => categorical(name, &cells, reference, config),
-            },
-            None => (Vec::new(), None),
-        },
+        ColumnProfile::Categorical(reference)
+            if series.dtype().is_primitive_numeric() && !hints.encoded.contains(name) && !hints.tokenized.contains_key(name) =>
+        {
+            let Some((numeric_reference, not_numbers)) = numbers_in_text(reference, config.bins) else {
+                return categorical_or_text(name, series, reference, hints, config);
+            };
+            let cells = values::floats(series).unwrap_or_default();
+            let single = series.dtype() == &polars::prelude::DataType::Float32;
+            let (mut findings, score) = numeric(name, &cells, &numeric_reference, single, config);
+            findings.insert(0, not_numbers_finding(name, &not_numbers, reference.count));
+            (findings, score)
+        }
+        ColumnProfile::Categorical(reference) => categorical_or_text(name, series, reference, hints, config),
     }
+}
+
+/// A reference text column judged as categories, or as free text by its length.
+fn categorical_or_text(
+    name: &str,
+    series: &polars::prelude::Series,
+    reference: &CategoricalProfile,
+    hints: &TextHints,
+    config: &DriftConfig,
+) -> (Vec<(Status, String)>, Option<Score>) {
+    let Some(cells) = values::texts(series) else { return (Vec::new(), None) };
+    match free_text(name, reference, hints) {
+        Some(why) => text_lengths(name, &cells, reference, &why, config),
+        None => categorical(name, &cells, reference, config),
+    }
+}
+
+/// Reference values that are not numbers, by value, in a column read as numbers.
+type NotNumbers = BTreeMap<String, u64>;
+
+/// A reference column read as text whose values are mostly numbers (a numeric training column
+/// with a stray `abc` or `?` in it, which pandas and polars read as text), while the sample's
+/// column is numbers and no encoder lists it as categories: the reference's numbers as a
+/// numeric profile (exact: each value counted as often as it occurs), and the values that are
+/// not numbers. `None` when most values are not numbers (then it is text).
+fn numbers_in_text(reference: &CategoricalProfile, bins: usize) -> Option<(NumericProfile, NotNumbers)> {
+    let mut cells: Vec<Option<f64>> = Vec::new();
+    let mut not_numbers = NotNumbers::new();
+    for (value, &count) in &reference.categories {
+        match value.trim().parse::<f64>() {
+            Ok(number) if number.is_finite() => cells.extend(std::iter::repeat_n(Some(number), count as usize)),
+            _ => _ = not_numbers.insert(value.clone(), count),
+        }
+    }
+    let numbers = cells.len() as u64;
+    if numbers == 0 || numbers <= not_numbers.values().sum::<u64>() {
+        return None;
+    }
+    cells.extend(std::iter::repeat_n(None, reference.nulls as usize));
+    Some((crate::inputs::reference::numeric_profile(&cells, bins), not_numbers))
+}
+
+/// The line for a reference column read as numbers although it holds some text: which values
+/// were left out, and that the column is compared as numbers.
+fn not_numbers_finding(name: &str, not_numbers: &NotNumbers, count: u64) -> (Status, String) {
+    let left_out: u64 = not_numbers.values().sum();
+    if left_out == 0 {
+        return (
+            Status::Pass,
+            format!("column '{name}': the reference lists its values as categories, all numbers, and the sample's are numbers: compared as numbers"),
+        );
+    }
+    let shown: Vec<String> = not_numbers.keys().take(3).map(|v| format!("'{}'", clip(v, 40))).collect();
+    let more = if not_numbers.len() > 3 { format!(" and {} more", not_numbers.len() - 3) } else { String::new() };
+    (
+        Status::Warn,
+        format!(
+            "column '{name}': the reference holds {left_out} of {count} values that are not numbers ({}{more}), read as text; the sample's column is numbers, so the reference's numbers are compared and those values left out",
+            shown.join(", ")
+        ),
+    )
 }
 
 fn nulls_finding<T>(name: &str, cells: &[Option<T>], reference_nulls: u64) -> Option<(Status, String)> {
@@ -693,6 +760,20 @@ mod tests {
 
     fn output(name: &str, value: OutputValue) -> NamedOutput {
         NamedOutput { name: name.to_string(), value }
+    }
+
+    #[test]
+    fn numbers_read_as_text_become_a_numeric_reference_without_the_words() {
+        let cells: Vec<Option<String>> = ["3", "1", "abc", "2", "3", " 4 ", "?"].iter().map(|v| Some(v.to_string())).chain([None]).collect();
+        let (numeric, words) = numbers_in_text(&crate::inputs::reference::categorical_profile(&cells), 2).unwrap();
+        assert_eq!(words, NotNumbers::from([("?".to_string(), 1), ("abc".to_string(), 1)]));
+        assert_eq!((numeric.count, numeric.nulls, numeric.min, numeric.max), (5, 1, Some(1.0), Some(4.0)));
+        assert_eq!(numeric.sorted.as_deref(), Some(&[1.0, 2.0, 3.0, 3.0, 4.0][..]));
+        assert_eq!(not_numbers_finding("x", &words, 7).0, Status::Warn);
+        assert_eq!(not_numbers_finding("x", &NotNumbers::new(), 7).0, Status::Pass);
+        // Mostly words: text, not numbers.
+        let words: Vec<Option<String>> = ["a", "b", "1"].iter().map(|v| Some(v.to_string())).collect();
+        assert!(numbers_in_text(&crate::inputs::reference::categorical_profile(&words), 2).is_none());
     }
 
     #[test]
