@@ -43,9 +43,9 @@ pub struct Choice {
 
 /// Several containers of one workload name the model (a server and a sidecar that downloads
 /// or warms it): those that show they serve (a declared port or a readiness probe) are judged,
-/// each with its own findings; when none does, nothing is guessed and one finding asks for
-/// `checks.deployment.container`.
-fn among_several(workload: &Workload, several: &[(usize, String)], model_file: &str) -> (Vec<(usize, String)>, Option<Finding>) {
+/// each with its own findings; when none does, nothing is guessed: one finding asks for
+/// `checks.deployment.container`, and one says that no readiness probe guards the model.
+fn among_several(workload: &Workload, several: &[(usize, String)], model_file: &str) -> (Vec<(usize, String)>, Vec<Finding>) {
     let serves = |c: usize| {
         let container = &workload.containers[c].container;
         container.ports.as_ref().is_some_and(|p| !p.is_empty()) || container.readiness_probe.is_some()
@@ -64,14 +64,24 @@ fn among_several(workload: &Workload, several: &[(usize, String)], model_file: &
         }
     };
     if !picked.is_empty() {
-        return (picked, None);
+        return (picked, Vec::new());
     }
     let names: Vec<String> = several.iter().map(|(c, _)| format!("\"{}\"", workload.containers[*c].container.name)).collect();
+    let names = names.join(", ");
     let message = format!(
-        "containers {} all name {model_file} and none declares a port or a readiness probe: set checks.deployment.container to the one that serves it",
-        names.join(", ")
+        "containers {names} all name {model_file} and none declares a port or a readiness probe: set checks.deployment.container to the one that serves it"
     );
-    (Vec::new(), Some(choice_finding(workload, Level::Advice, message)))
+    // Whichever serves the model has no readiness probe: that much is known without choosing.
+    let level = if workload.object.starts_with("InferenceService/") { Level::Advice } else { Level::Problem };
+    let unready = Finding {
+        rule: "readiness_probe",
+        ..choice_finding(
+            workload,
+            level,
+            format!("none of the containers naming {model_file} ({names}) has a readinessProbe: traffic reaches the pod before the model has loaded"),
+        )
+    };
+    (Vec::new(), vec![choice_finding(workload, Level::Advice, message), unready])
 }
 
 /// Picks the serving containers: the one named by `configured` (`checks.deployment.container`),
@@ -104,9 +114,9 @@ pub fn choose(workloads: &[Workload], model_file: &str, configured: Option<&str>
             [] => {}
             [(c, why)] => chosen.push((w, *c, why.clone())),
             several => {
-                let (picked, finding) = among_several(workload, several, model_file);
+                let (picked, found) = among_several(workload, several, model_file);
                 chosen.extend(picked.into_iter().map(|(c, why)| (w, c, why)));
-                findings.extend(finding);
+                findings.extend(found);
             }
         }
     }
@@ -638,6 +648,14 @@ mod tests {
             "{}",
             choice.findings[0].message
         );
+        // ...but whichever serves has no readiness probe: a sidecar cannot hide that.
+        let unready = &choice.findings[1];
+        assert_eq!((unready.level, unready.rule, unready.field.as_str()), (Level::Problem, "readiness_probe", "spec.template.spec.containers"));
+        assert_eq!(
+            unready.message,
+            "none of the containers naming iris.onnx (\"server\", \"warmup\") has a readinessProbe: traffic reaches the pod before the model has loaded"
+        );
+        assert_eq!(choice.findings.len(), 2);
         let one = workload("        - name: server\n          image: m:1\n          resources:\n            limits: {memory: 1.5Gi}\n");
         let choice = choose(std::slice::from_ref(&one), "iris.onnx", None);
         assert_eq!(choice.chosen, [(0, 0, "the only container".to_string())]);
