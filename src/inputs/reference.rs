@@ -285,8 +285,10 @@ fn read_parquet_columns(path: &Path, footer: &crate::parquet_footer::Footer, nam
 fn read_profile(path: &Path) -> Result<Profile, String> {
     let shown = path.display();
     let text = crate::sandbox::open::read_text(path, MAX_PROFILE_BYTES).map_err(|e| format!("{shown}: {e}"))?;
-    let profile: Profile = serde_json::from_str(&text).map_err(|e| format!("{shown}: not a ready profile: {e}"))?;
+    // Before serde: a struct field given twice ("min") fails serde at the object's end, naming
+    // no useful line; the key check names the line of the second one.
     crate::inputs::unique_keys::check(&text).map_err(|e| format!("{shown}: {e}"))?;
+    let profile: Profile = serde_json::from_str(&text).map_err(|e| format!("{shown}: not a ready profile: {e}"))?;
     if profile.ready_profile != PROFILE_VERSION {
         return Err(format!("{shown}: profile schema version {} (this ready reads version {PROFILE_VERSION})", profile.ready_profile));
     }
@@ -328,8 +330,14 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &B
                     .try_into_reader_with_file_path(Some(path.to_path_buf()))
                     .and_then(|r| r.finish())
             });
-            read.map_err(|e| format!("{shown}: cannot read the reference: {e}"))?
-                .map_err(|e| format!("{shown}: {}", csv_problem(path, header.len(), &e)))
+            let frame = read
+                .map_err(|e| format!("{shown}: cannot read the reference: {e}"))?
+                .map_err(|e| format!("{shown}: {}", csv_problem(path, header.len(), &e)))?;
+            // polars reads the missing cells of a last row cut short as missing values.
+            match csv_cut_short(path, header.len(), frame.height()) {
+                Some(problem) => Err(format!("{shown}: {problem}")),
+                None => Ok(frame),
+            }
         }
         _ => Err(format!("{shown}: unknown reference format (expected .csv, .parquet, or a .json profile written by `ready profile`)")),
     }
@@ -339,6 +347,56 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &B
 /// reader does: a column named twice is refused (which one was meant is unknown).
 fn csv_header(path: &Path) -> Result<Vec<String>, String> {
     crate::sample::csv_header_once(path, crate::sample::csv_separator(path)).map_err(|e| format!("{}: line 1: {e}", path.display()))
+}
+
+/// Bytes at the end of a CSV reference read to judge its last row.
+const TAIL_BYTES: u64 = 64 << 10;
+
+/// `line L: why` when a CSV reference polars read is refused as a sample would be: a last row
+/// with fewer fields than the header and no line end is a file cut short. A reference may be
+/// gigabytes, so only its last [`TAIL_BYTES`] are read: a file that small is judged whole, as a
+/// sample is; in a larger one, a file ending in a line end passes, else its last record starts
+/// after the last line end outside quotes, counted from the tail's first line end (a tail that
+/// opens inside a quoted field spanning lines cannot be told apart). Only a file so refused is
+/// read again, to count the lines before its last record (its row number `rows` if that fails).
+fn csv_cut_short(path: &Path, columns: usize, rows: usize) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    use crate::sample::RecordProblem;
+    let separator = crate::sample::csv_separator(path);
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    if len <= TAIL_BYTES {
+        return crate::sample::csv_record_problem(path, separator, columns, usize::MAX);
+    }
+    file.seek(SeekFrom::Start(len - TAIL_BYTES)).ok()?;
+    let mut tail = Vec::with_capacity(TAIL_BYTES as usize);
+    file.take(TAIL_BYTES).read_to_end(&mut tail).ok()?;
+    if tail.last() == Some(&b'\n') {
+        return None;
+    }
+    let first = tail.iter().position(|&b| b == b'\n')?;
+    match crate::sample::record_problem(tail[first..].iter().copied(), separator, columns, usize::MAX)? {
+        RecordProblem::CutShort { line, fields } => {
+            // Only for a file refused: its line, from the line ends before the tail's first.
+            let line = lines_before(path, len - TAIL_BYTES + first as u64).map(|before| before + line - 1);
+            let at = line.map_or(format!("row {rows}"), |line| format!("line {line}"));
+            Some(format!("{at}: {}", crate::sample::cut_short(fields, columns)))
+        }
+        _ => None,
+    }
+}
+
+/// Line ends in the first `end` bytes of the file, plus one: the line byte `end` is on.
+fn lines_before(path: &Path, end: u64) -> Option<usize> {
+    use std::io::Read;
+    let mut file = File::open(path).ok()?.take(end);
+    let (mut buffer, mut count) = (vec![0u8; 1 << 20], 1usize);
+    loop {
+        match file.read(&mut buffer).ok()? {
+            0 => return Some(count),
+            n => count += buffer[..n].iter().filter(|&&b| b == b'\n').count(),
+        }
+    }
 }
 
 /// Why polars could not read a CSV reference, without polars' advice on its own options: the
