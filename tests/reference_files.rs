@@ -104,3 +104,32 @@ fn a_profile_giving_a_field_twice_names_the_line_of_the_second() {
         )
     );
 }
+
+#[test]
+fn a_numeric_column_read_as_text_for_one_stray_value_is_noted_by_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = rows(1);
+    // Line 17's income (third field) is not a number: pandas reads the column as text (object) too.
+    let mut fields: Vec<&str> = lines[16].split(',').collect();
+    fields[2] = "abc";
+    lines[16] = fields.join(",");
+    let path = dir.path().join("stray.csv");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("profile.json");
+    let output = ready().args(["profile", path.to_str().unwrap(), "-o", out.to_str().unwrap()]).output().unwrap();
+    let note = "column 'income' read as text: 'abc' on line 17 is not a number";
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        format!("note: {0}: {note}\nwrote the profile of 500 rows, 4 columns to {1}; {note}\n", path.display(), out.display())
+    );
+    // The profile is what it was: the column's categories.
+    let profile: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!((profile["columns"]["income"]["kind"].as_str(), profile["columns"]["income"]["categories"]["abc"].as_u64()), (Some("categorical"), Some(1)));
+    // The file as pandas wrote it: no note.
+    let output = ready().args(["profile", SAMPLE, "-o", out.to_str().unwrap(), "--force"]).output().unwrap();
+    assert_eq!(
+        (output.status.code(), String::from_utf8(output.stderr).unwrap()),
+        (Some(0), format!("wrote the profile of 500 rows, 4 columns to {}\n", out.display()))
+    );
+}

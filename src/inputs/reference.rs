@@ -135,19 +135,32 @@ pub struct Keep {
 /// Parquet is read a few columns at a time (as many as there are cores, profiled in parallel),
 /// so memory holds those columns, not the file.
 pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<String>, bins: usize, keep: Keep) -> Result<Profile, String> {
+    load_noting(path, columns, categorical, bins, keep).map(|(profile, _)| profile)
+}
+
+/// [`load`], with the CSV columns read as text though mostly numbers (one stray "abc"), each
+/// with its first value that is not a number: a note for `ready profile`.
+pub fn load_noting(
+    path: &Path,
+    columns: Option<&[String]>,
+    categorical: &BTreeSet<String>,
+    bins: usize,
+    keep: Keep,
+) -> Result<(Profile, Vec<crate::inputs::text_numbers::NumberAsText>), String> {
     let shown = path.display();
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("{shown}: {e}"))?;
     if extension == "json" {
-        return read_profile(path);
+        return read_profile(path).map(|profile| (profile, Vec::new()));
     }
     if matches!(extension.as_str(), "parquet" | "pq") {
-        return load_parquet(path, columns, categorical, bins, keep);
+        return load_parquet(path, columns, categorical, bins, keep).map(|profile| (profile, Vec::new()));
     }
     let frame = read_frame(path, &extension, columns, categorical)?;
     if frame.width() == 0 {
         // None of the asked columns is in the file: nothing to compare, said by the check.
-        return Ok(Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None, skipped: Vec::new() });
+        let empty = Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None, skipped: Vec::new() };
+        return Ok((empty, Vec::new()));
     }
     if frame.height() == 0 {
         return Err(format!("{shown}: the reference has no rows"));
@@ -157,7 +170,8 @@ pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<Stri
         let rows = even_rows(&frame, keep.rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
         profile.row_sample = Some(RowSample(rows));
     }
-    Ok(without_sorted(profile, keep))
+    let notes = crate::inputs::text_numbers::find(path, &frame, categorical);
+    Ok((without_sorted(profile, keep), notes))
 }
 
 /// Drops the sorted values unless `keep` asks for them.
