@@ -549,6 +549,27 @@ mod tests {
     }
 
     #[test]
+    fn only_the_tail_of_a_large_csv_is_judged_for_a_last_row_cut_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        // 10,000 rows of about 14 bytes: larger than the 64 KiB tail.
+        let body: String = (0..10_000).map(|i| format!("{i},x,{i}.5\n")).collect();
+        let judge = |last: &str| {
+            std::fs::write(&path, format!("a,b,c\n{body}{last}")).unwrap();
+            csv_cut_short(&path, 3, 10_001)
+        };
+        let cut = "line 10002: the last row has 2 of the header's 3 fields and no line end: the file looks cut short (write or download it again)";
+        assert_eq!(judge("1,2").as_deref(), Some(cut));
+        assert_eq!(judge("1,\"2\n3\"").as_deref(), Some(cut));
+        // A whole last row, a shorter row ending its line (read as pandas reads it), a quoted line end.
+        assert_eq!(judge("1,2,3"), None);
+        assert_eq!(judge("1,2\r\n"), None);
+        assert_eq!(judge("1,\"2\n3,4\",5"), None);
+        // A last record longer than the tail: no line end to start from, not judged.
+        assert_eq!(judge(&format!("1,{}", "y".repeat(70_000))), None);
+    }
+
+    #[test]
     fn parquet_columns_are_grouped_by_bytes_with_at_least_min_columns() {
         let mib = 1u64 << 20;
         // The 1 GB, 20-column file of scripts/bench_profile.sh: 50 MiB columns, groups of 2 on 2 cores.
