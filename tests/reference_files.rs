@@ -75,8 +75,7 @@ fn a_whole_reference_csv_without_a_final_line_end_is_read() {
         std::fs::write(&path, lines.join("\n")).unwrap();
         let [(audit_code, audit_err), (profile_code, profile_err)] = read_both(dir.path(), &path);
         assert_eq!((audit_code, profile_code), (Some(0), Some(0)), "{name}: {audit_err} {profile_err}");
-        let profile: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.path().join("profile.json")).unwrap()).unwrap();
+        let profile: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("profile.json")).unwrap()).unwrap();
         assert_eq!(profile["rows"], lines.len() as u64 - 1, "{name}");
     }
 }
@@ -125,7 +124,10 @@ fn a_numeric_column_read_as_text_for_one_stray_value_is_noted_by_profile() {
     );
     // The profile is what it was: the column's categories.
     let profile: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!((profile["columns"]["income"]["kind"].as_str(), profile["columns"]["income"]["categories"]["abc"].as_u64()), (Some("categorical"), Some(1)));
+    assert_eq!(
+        (profile["columns"]["income"]["kind"].as_str(), profile["columns"]["income"]["categories"]["abc"].as_u64()),
+        (Some("categorical"), Some(1))
+    );
     // The file as pandas wrote it: no note.
     let output = ready().args(["profile", SAMPLE, "-o", out.to_str().unwrap(), "--force"]).output().unwrap();
     assert_eq!(

@@ -374,8 +374,8 @@ const TAIL_BYTES: u64 = 64 << 10;
 /// opens inside a quoted field spanning lines cannot be told apart). Only a file so refused is
 /// read again, to count the lines before its last record (its row number `rows` if that fails).
 fn csv_cut_short(path: &Path, columns: usize, rows: usize) -> Option<String> {
-    use std::io::{Read, Seek, SeekFrom};
     use crate::sample::RecordProblem;
+    use std::io::{Read, Seek, SeekFrom};
     let separator = crate::sample::csv_separator(path);
     let mut file = File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
