@@ -135,7 +135,7 @@ pub struct Keep {
 /// Parquet is read a few columns at a time (as many as there are cores, profiled in parallel),
 /// so memory holds those columns, not the file.
 pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<String>, bins: usize, keep: Keep) -> Result<Profile, String> {
-    load_noting(path, columns, categorical, bins, keep).map(|(profile, _)| profile)
+    load_with(path, columns, categorical, bins, keep, false).map(|(profile, _)| profile)
 }
 
 /// [`load`], with the CSV columns read as text though mostly numbers (one stray "abc"), each
@@ -146,6 +146,18 @@ pub fn load_noting(
     categorical: &BTreeSet<String>,
     bins: usize,
     keep: Keep,
+) -> Result<(Profile, Vec<crate::inputs::text_numbers::NumberAsText>), String> {
+    load_with(path, columns, categorical, bins, keep, true)
+}
+
+/// [`load_noting`], looking for the notes only when `note` (an audit does not show them).
+fn load_with(
+    path: &Path,
+    columns: Option<&[String]>,
+    categorical: &BTreeSet<String>,
+    bins: usize,
+    keep: Keep,
+    note: bool,
 ) -> Result<(Profile, Vec<crate::inputs::text_numbers::NumberAsText>), String> {
     let shown = path.display();
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
@@ -170,7 +182,7 @@ pub fn load_noting(
         let rows = even_rows(&frame, keep.rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
         profile.row_sample = Some(RowSample(rows));
     }
-    let notes = crate::inputs::text_numbers::find(path, &frame, categorical);
+    let notes = if note { crate::inputs::text_numbers::find(path, &frame, categorical) } else { Vec::new() };
     Ok((without_sorted(profile, keep), notes))
 }
 
