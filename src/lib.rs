@@ -261,7 +261,8 @@ fn profile_command(args: &cli::ProfileArgs) -> anyhow::Result<()> {
     // No model says which columns are text: a CSV column of zero-padded numbers ("01234") is.
     let csv = args.data.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("tsv"));
     let text = if csv { inputs::text_columns::padded_columns(&args.data, 10_000).map_err(UsageError)? } else { Default::default() };
-    let profile = inputs::reference::load(&args.data, columns, &text, args.bins, inputs::reference::Keep::default()).map_err(UsageError)?;
+    let (profile, as_text) =
+        inputs::reference::load_noting(&args.data, columns, &text, args.bins, inputs::reference::Keep::default()).map_err(UsageError)?;
     if let Some(missing) = args.columns.iter().find(|c| !profile.columns.contains_key(*c)) {
         return Err(UsageError(format!("--columns: '{missing}' is not a column of {}", args.data.display())).into());
     }
@@ -273,7 +274,12 @@ fn profile_command(args: &cli::ProfileArgs) -> anyhow::Result<()> {
     } else {
         format!("; skipped {} column{} ready cannot profile: {}", skipped.len(), if skipped.len() == 1 { "" } else { "s" }, skipped.join(", "))
     };
-    eprintln!("wrote the profile of {} rows, {} columns to {}{skipped}", profile.rows, profile.columns.len(), args.output.display());
+    // A stray value made a numeric column text (pandas reads it so too): said, not changed.
+    for note in &as_text {
+        eprintln!("note: {}: {note}", args.data.display());
+    }
+    let as_text = as_text.iter().map(|n| format!("; {n}")).collect::<String>();
+    eprintln!("wrote the profile of {} rows, {} columns to {}{skipped}{as_text}", profile.rows, profile.columns.len(), args.output.display());
     Ok(())
 }
 

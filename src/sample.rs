@@ -323,7 +323,42 @@ pub(crate) fn csv_header_once(path: &Path, separator: u8) -> Result<Vec<String>,
 pub(crate) fn csv_record_problem(path: &Path, separator: u8, columns: usize, max_rows: usize) -> Option<String> {
     use std::io::Read;
     // Read as far as the records polars read, never the whole of a large file.
-    let mut bytes = std::io::BufReader::new(File::open(path).ok()?).bytes().map_while(Result::ok).peekable();
+    let bytes = std::io::BufReader::new(File::open(path).ok()?).bytes().map_while(Result::ok);
+    record_problem(bytes, separator, columns, max_rows).map(|p| p.message(columns))
+}
+
+/// What is wrong with one record of a delimited file (see [`csv_record_problem`]); `line` is
+/// the line the record starts on, counted from the first byte read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecordProblem {
+    /// More fields than the header names.
+    Extra { line: usize, fields: usize },
+    /// A quoted field opened on this line is never closed.
+    Unclosed { line: usize },
+    /// The last record has fewer fields than the header and no line end.
+    CutShort { line: usize, fields: usize },
+}
+
+impl RecordProblem {
+    /// `line L: why`, for a header of `columns` columns.
+    pub(crate) fn message(self, columns: usize) -> String {
+        match self {
+            Self::Extra { line, fields } => format!("line {line}: {fields} fields where the header names {columns} columns"),
+            Self::Unclosed { line } => format!("line {line}: a quoted field opened on this line is never closed"),
+            Self::CutShort { line, fields } => format!("line {line}: {}", cut_short(fields, columns)),
+        }
+    }
+}
+
+/// Why a last row of `fields` of `columns` fields with no line end is refused.
+pub(crate) fn cut_short(fields: usize, columns: usize) -> String {
+    format!("the last row has {fields} of the header's {columns} fields and no line end: the file looks cut short (write or download it again)")
+}
+
+/// [`csv_record_problem`] on `bytes`: the first line is the header (or, from the middle of a
+/// file, the end of a line not judged), the first `max_rows` records after it are judged.
+pub(crate) fn record_problem(bytes: impl Iterator<Item = u8>, separator: u8, columns: usize, max_rows: usize) -> Option<RecordProblem> {
+    let mut bytes = bytes.peekable();
     let (mut line, mut record_line, mut fields, mut quoted, mut records) = (1usize, 1usize, 1usize, false, 0usize);
     let (mut empty, mut field_start) = (true, true);
     while let Some(b) = bytes.next() {
@@ -334,7 +369,7 @@ pub(crate) fn csv_record_problem(path: &Path, separator: u8, columns: usize, max
             b'"' if field_start => quoted = true,
             b'\n' if !quoted => {
                 if records > 0 && !empty && fields > columns {
-                    return Some(format!("line {record_line}: {fields} fields where the header names {columns} columns"));
+                    return Some(RecordProblem::Extra { line: record_line, fields });
                 }
                 records += 1;
                 if records > max_rows {
@@ -354,13 +389,11 @@ pub(crate) fn csv_record_problem(path: &Path, separator: u8, columns: usize, max
         (empty, field_start) = (false, false);
     }
     if quoted {
-        return Some(format!("line {record_line}: a quoted field opened on this line is never closed"));
+        return Some(RecordProblem::Unclosed { line: record_line });
     }
     match (records > 0 && !empty).then_some(fields) {
-        Some(fields) if fields > columns => Some(format!("line {record_line}: {fields} fields where the header names {columns} columns")),
-        Some(fields) if fields < columns => Some(format!(
-            "line {record_line}: the last row has {fields} of the header's {columns} fields and no line end: the file looks cut short (write or download it again)"
-        )),
+        Some(fields) if fields > columns => Some(RecordProblem::Extra { line: record_line, fields }),
+        Some(fields) if fields < columns => Some(RecordProblem::CutShort { line: record_line, fields }),
         _ => None,
     }
 }

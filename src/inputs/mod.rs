@@ -12,5 +12,6 @@ pub mod spec;
 pub mod synth;
 pub mod tensor_values;
 pub mod text_columns;
+pub mod text_numbers;
 pub mod unique_keys;
 pub mod values;

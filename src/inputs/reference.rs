@@ -135,19 +135,44 @@ pub struct Keep {
 /// Parquet is read a few columns at a time (as many as there are cores, profiled in parallel),
 /// so memory holds those columns, not the file.
 pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<String>, bins: usize, keep: Keep) -> Result<Profile, String> {
+    load_with(path, columns, categorical, bins, keep, false).map(|(profile, _)| profile)
+}
+
+/// [`load`], with the CSV columns read as text though mostly numbers (one stray "abc"), each
+/// with its first value that is not a number: a note for `ready profile`.
+pub fn load_noting(
+    path: &Path,
+    columns: Option<&[String]>,
+    categorical: &BTreeSet<String>,
+    bins: usize,
+    keep: Keep,
+) -> Result<(Profile, Vec<crate::inputs::text_numbers::NumberAsText>), String> {
+    load_with(path, columns, categorical, bins, keep, true)
+}
+
+/// [`load_noting`], looking for the notes only when `note` (an audit does not show them).
+fn load_with(
+    path: &Path,
+    columns: Option<&[String]>,
+    categorical: &BTreeSet<String>,
+    bins: usize,
+    keep: Keep,
+    note: bool,
+) -> Result<(Profile, Vec<crate::inputs::text_numbers::NumberAsText>), String> {
     let shown = path.display();
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     crate::sandbox::open::open(path, u64::MAX).map_err(|e| format!("{shown}: {e}"))?;
     if extension == "json" {
-        return read_profile(path);
+        return read_profile(path).map(|profile| (profile, Vec::new()));
     }
     if matches!(extension.as_str(), "parquet" | "pq") {
-        return load_parquet(path, columns, categorical, bins, keep);
+        return load_parquet(path, columns, categorical, bins, keep).map(|profile| (profile, Vec::new()));
     }
     let frame = read_frame(path, &extension, columns, categorical)?;
     if frame.width() == 0 {
         // None of the asked columns is in the file: nothing to compare, said by the check.
-        return Ok(Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None, skipped: Vec::new() });
+        let empty = Profile { ready_profile: PROFILE_VERSION, rows: 0, columns: BTreeMap::new(), row_sample: None, skipped: Vec::new() };
+        return Ok((empty, Vec::new()));
     }
     if frame.height() == 0 {
         return Err(format!("{shown}: the reference has no rows"));
@@ -157,7 +182,8 @@ pub fn load(path: &Path, columns: Option<&[String]>, categorical: &BTreeSet<Stri
         let rows = even_rows(&frame, keep.rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
         profile.row_sample = Some(RowSample(rows));
     }
-    Ok(without_sorted(profile, keep))
+    let notes = if note { crate::inputs::text_numbers::find(path, &frame, categorical) } else { Vec::new() };
+    Ok((without_sorted(profile, keep), notes))
 }
 
 /// Drops the sorted values unless `keep` asks for them.
@@ -285,8 +311,10 @@ fn read_parquet_columns(path: &Path, footer: &crate::parquet_footer::Footer, nam
 fn read_profile(path: &Path) -> Result<Profile, String> {
     let shown = path.display();
     let text = crate::sandbox::open::read_text(path, MAX_PROFILE_BYTES).map_err(|e| format!("{shown}: {e}"))?;
-    let profile: Profile = serde_json::from_str(&text).map_err(|e| format!("{shown}: not a ready profile: {e}"))?;
+    // Before serde: a struct field given twice ("min") fails serde at the object's end, naming
+    // no useful line; the key check names the line of the second one.
     crate::inputs::unique_keys::check(&text).map_err(|e| format!("{shown}: {e}"))?;
+    let profile: Profile = serde_json::from_str(&text).map_err(|e| format!("{shown}: not a ready profile: {e}"))?;
     if profile.ready_profile != PROFILE_VERSION {
         return Err(format!("{shown}: profile schema version {} (this ready reads version {PROFILE_VERSION})", profile.ready_profile));
     }
@@ -328,8 +356,14 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &B
                     .try_into_reader_with_file_path(Some(path.to_path_buf()))
                     .and_then(|r| r.finish())
             });
-            read.map_err(|e| format!("{shown}: cannot read the reference: {e}"))?
-                .map_err(|e| format!("{shown}: {}", csv_problem(path, header.len(), &e)))
+            let frame = read
+                .map_err(|e| format!("{shown}: cannot read the reference: {e}"))?
+                .map_err(|e| format!("{shown}: {}", csv_problem(path, header.len(), &e)))?;
+            // polars reads the missing cells of a last row cut short as missing values.
+            match csv_cut_short(path, header.len(), frame.height()) {
+                Some(problem) => Err(format!("{shown}: {problem}")),
+                None => Ok(frame),
+            }
         }
         _ => Err(format!("{shown}: unknown reference format (expected .csv, .parquet, or a .json profile written by `ready profile`)")),
     }
@@ -339,6 +373,56 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &B
 /// reader does: a column named twice is refused (which one was meant is unknown).
 fn csv_header(path: &Path) -> Result<Vec<String>, String> {
     crate::sample::csv_header_once(path, crate::sample::csv_separator(path)).map_err(|e| format!("{}: line 1: {e}", path.display()))
+}
+
+/// Bytes at the end of a CSV reference read to judge its last row.
+const TAIL_BYTES: u64 = 64 << 10;
+
+/// `line L: why` when a CSV reference polars read is refused as a sample would be: a last row
+/// with fewer fields than the header and no line end is a file cut short. A reference may be
+/// gigabytes, so only its last [`TAIL_BYTES`] are read: a file that small is judged whole, as a
+/// sample is; in a larger one, a file ending in a line end passes, else its last record starts
+/// after the last line end outside quotes, counted from the tail's first line end (a tail that
+/// opens inside a quoted field spanning lines cannot be told apart). Only a file so refused is
+/// read again, to count the lines before its last record (its row number `rows` if that fails).
+fn csv_cut_short(path: &Path, columns: usize, rows: usize) -> Option<String> {
+    use crate::sample::RecordProblem;
+    use std::io::{Read, Seek, SeekFrom};
+    let separator = crate::sample::csv_separator(path);
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    if len <= TAIL_BYTES {
+        return crate::sample::csv_record_problem(path, separator, columns, usize::MAX);
+    }
+    file.seek(SeekFrom::Start(len - TAIL_BYTES)).ok()?;
+    let mut tail = Vec::with_capacity(TAIL_BYTES as usize);
+    file.take(TAIL_BYTES).read_to_end(&mut tail).ok()?;
+    if tail.last() == Some(&b'\n') {
+        return None;
+    }
+    let first = tail.iter().position(|&b| b == b'\n')?;
+    match crate::sample::record_problem(tail[first..].iter().copied(), separator, columns, usize::MAX)? {
+        RecordProblem::CutShort { line, fields } => {
+            // Only for a file refused: its line, from the line ends before the tail's first.
+            let line = lines_before(path, len - TAIL_BYTES + first as u64).map(|before| before + line - 1);
+            let at = line.map_or(format!("row {rows}"), |line| format!("line {line}"));
+            Some(format!("{at}: {}", crate::sample::cut_short(fields, columns)))
+        }
+        _ => None,
+    }
+}
+
+/// Line ends in the first `end` bytes of the file, plus one: the line byte `end` is on.
+fn lines_before(path: &Path, end: u64) -> Option<usize> {
+    use std::io::Read;
+    let mut file = File::open(path).ok()?.take(end);
+    let (mut buffer, mut count) = (vec![0u8; 1 << 20], 1usize);
+    loop {
+        match file.read(&mut buffer).ok()? {
+            0 => return Some(count),
+            n => count += buffer[..n].iter().filter(|&&b| b == b'\n').count(),
+        }
+    }
 }
 
 /// Why polars could not read a CSV reference, without polars' advice on its own options: the
@@ -474,6 +558,27 @@ mod tests {
         assert_eq!((p.bin_edges.clone(), p.bin_counts.clone()), (vec![3.0], vec![3, 2]));
         assert_eq!(p.quantiles.len(), QUANTILE_STEPS + 1);
         assert_eq!((p.quantiles[0], p.quantiles[500], p.quantiles[1000]), (1.0, 3.0, 10.0));
+    }
+
+    #[test]
+    fn only_the_tail_of_a_large_csv_is_judged_for_a_last_row_cut_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        // 10,000 rows of about 14 bytes: larger than the 64 KiB tail.
+        let body: String = (0..10_000).map(|i| format!("{i},x,{i}.5\n")).collect();
+        let judge = |last: &str| {
+            std::fs::write(&path, format!("a,b,c\n{body}{last}")).unwrap();
+            csv_cut_short(&path, 3, 10_001)
+        };
+        let cut = "line 10002: the last row has 2 of the header's 3 fields and no line end: the file looks cut short (write or download it again)";
+        assert_eq!(judge("1,2").as_deref(), Some(cut));
+        assert_eq!(judge("1,\"2\n3\"").as_deref(), Some(cut));
+        // A whole last row, a shorter row ending its line (read as pandas reads it), a quoted line end.
+        assert_eq!(judge("1,2,3"), None);
+        assert_eq!(judge("1,2\r\n"), None);
+        assert_eq!(judge("1,\"2\n3,4\",5"), None);
+        // A last record longer than the tail: no line end to start from, not judged.
+        assert_eq!(judge(&format!("1,{}", "y".repeat(70_000))), None);
     }
 
     #[test]
