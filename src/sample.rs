@@ -224,6 +224,7 @@ pub fn read_table(path: &Path, max_rows: usize, text: &crate::inputs::text_colum
     {
         return Err(format!("{shown}: {problem}"));
     }
+    let frame = if format == SampleFormat::Csv { without_blank_lines(frame, &blank_records(path, separator)) } else { frame };
     holding_rows(path, format, frame, Vec::new())
 }
 
@@ -499,6 +500,54 @@ pub fn cut_at(sample: &Sample, max_rows: usize) -> Option<crate::report::SampleC
         }
         SampleFormat::TestDataSet | SampleFormat::Numpy => None,
     }
+}
+
+/// The records (0-based, after the header) of a delimited file that are empty lines, which
+/// polars reads as rows of missing values and pandas skips (`skip_blank_lines`): a file ending in
+/// two line ends is not a row short of every value. Quoted fields may hold line ends.
+fn blank_records(path: &Path, separator: u8) -> Vec<usize> {
+    use std::io::Read;
+    let Ok(file) = File::open(path) else { return Vec::new() };
+    let (mut record, mut empty, mut quoted, mut field_start) = (0usize, true, false, true);
+    let mut blank = Vec::new();
+    let mut bytes = std::io::BufReader::new(file).bytes().map_while(Result::ok).peekable();
+    let mut header = true;
+    while let Some(b) = bytes.next() {
+        match b {
+            b'"' if quoted && bytes.peek() == Some(&b'"') => _ = bytes.next(),
+            b'"' if quoted => quoted = false,
+            b'"' if field_start => quoted = true,
+            b'\n' if !quoted => {
+                match (header, empty) {
+                    (true, _) => header = false,
+                    (false, true) => {
+                        blank.push(record);
+                        record += 1;
+                    }
+                    (false, false) => record += 1,
+                }
+                (empty, field_start) = (true, true);
+                continue;
+            }
+            b'\r' if !quoted && bytes.peek() == Some(&b'\n') => continue,
+            b if b == separator && !quoted => {
+                (empty, field_start) = (false, true);
+                continue;
+            }
+            _ => {}
+        }
+        (empty, field_start) = (false, false);
+    }
+    blank
+}
+
+/// `frame` without the rows at `blank` (sorted record indices; those past its end ignored).
+fn without_blank_lines(frame: DataFrame, blank: &[usize]) -> DataFrame {
+    if blank.is_empty() {
+        return frame;
+    }
+    let keep: BooleanChunked = (0..frame.height()).map(|row| blank.binary_search(&row).is_err()).collect();
+    frame.filter(&keep).unwrap_or(frame)
 }
 
 /// Whether a delimited file holds a non-empty record after its header and `records` records

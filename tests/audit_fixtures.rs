@@ -377,3 +377,30 @@ fn the_runtime_is_found_in_the_project_venv_without_any_variable() {
     assert_eq!(json["runtime"]["found_via"], "Python onnxruntime package");
     assert!(json["runtime"]["library"].as_str().unwrap().contains("onnxruntime/capi/libonnxruntime.so"));
 }
+
+#[test]
+fn blank_lines_in_a_csv_sample_are_skipped_as_pandas_skips_them() {
+    // An editor's extra line end at the end of the file, CRLF, and blank lines between rows:
+    // polars reads each as a row of missing values, pandas skips them; a row of empty fields
+    // (",,,") is a row of missing values in both.
+    let dir = tempfile::tempdir().unwrap();
+    let header = "sepal_length,sepal_width,petal_length,petal_width";
+    let cases = [
+        ("trailing.csv", format!("{header}\n5.1,3.5,1.4,0.2\n6.2,2.9,4.3,1.3\n\n"), "pass", 2),
+        ("crlf.csv", format!("{header}\r\n5.1,3.5,1.4,0.2\r\n\r\n6.2,2.9,4.3,1.3\r\n\r\n"), "pass", 2),
+        ("between.csv", format!("{header}\n5.1,3.5,1.4,0.2\n\n\n6.2,2.9,4.3,1.3\n"), "pass", 2),
+        ("quoted.csv", format!("{header}\n\"5.1\",3.5,1.4,0.2\n\n6.2,2.9,4.3,1.3\n"), "pass", 2),
+        ("empty_fields.csv", format!("{header}\n5.1,3.5,1.4,0.2\n,,,\n6.2,2.9,4.3,1.3\n"), "fail", 3),
+    ];
+    for (name, text, status, rows) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let run = audit("fixtures/models/iris_rf.onnx", &["--sample", path.to_str().unwrap(), "--only", "schema_parity"]);
+        assert_eq!(
+            (run.status("schema_parity"), run.json["sample"]["rows"].as_u64()),
+            (status.to_string(), Some(rows)),
+            "{name}: {}",
+            run.check("schema_parity")
+        );
+    }
+}
