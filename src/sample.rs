@@ -505,44 +505,62 @@ pub fn cut_at(sample: &Sample, max_rows: usize) -> Option<crate::report::SampleC
 /// The records (0-based, after the header) of a delimited file that are empty lines, which
 /// polars reads as rows of missing values and pandas skips (`skip_blank_lines`): a file ending in
 /// two line ends is not a row short of every value. Quoted fields may hold line ends.
-fn blank_records(path: &Path, separator: u8) -> Vec<usize> {
+pub(crate) fn blank_records(path: &Path, separator: u8) -> Vec<usize> {
     use std::io::Read;
-    let Ok(file) = File::open(path) else { return Vec::new() };
-    let (mut record, mut empty, mut quoted, mut field_start) = (0usize, true, false, true);
-    let mut blank = Vec::new();
-    let mut bytes = std::io::BufReader::new(file).bytes().map_while(Result::ok).peekable();
-    let mut header = true;
-    while let Some(b) = bytes.next() {
+    let Ok(mut file) = File::open(path) else { return Vec::new() };
+    let mut scan = BlankScan { header: true, empty: true, field_start: true, ..BlankScan::default() };
+    let mut buffer = vec![0u8; 1 << 16];
+    while let Ok(read @ 1..) = file.read(&mut buffer) {
+        for &b in &buffer[..read] {
+            scan.byte(b, separator);
+        }
+    }
+    scan.blank
+}
+
+/// The state of [`blank_records`] between bytes: a quote opens a field only at its start (or
+/// right after a closing quote: `""` inside a quoted field), as pandas and polars read.
+#[derive(Default)]
+struct BlankScan {
+    header: bool,
+    record: usize,
+    empty: bool,
+    quoted: bool,
+    field_start: bool,
+    just_closed: bool,
+    blank: Vec<usize>,
+}
+
+impl BlankScan {
+    fn byte(&mut self, b: u8, separator: u8) {
+        let closed = std::mem::take(&mut self.just_closed);
         match b {
-            b'"' if quoted && bytes.peek() == Some(&b'"') => _ = bytes.next(),
-            b'"' if quoted => quoted = false,
-            b'"' if field_start => quoted = true,
-            b'\n' if !quoted => {
-                match (header, empty) {
-                    (true, _) => header = false,
-                    (false, true) => {
-                        blank.push(record);
-                        record += 1;
+            b'"' if self.quoted => (self.quoted, self.just_closed) = (false, true),
+            b'"' if self.field_start || closed => self.quoted = true,
+            b'\n' if !self.quoted => {
+                if !self.header {
+                    if self.empty {
+                        self.blank.push(self.record);
                     }
-                    (false, false) => record += 1,
+                    self.record += 1;
                 }
-                (empty, field_start) = (true, true);
-                continue;
+                (self.header, self.empty, self.field_start) = (false, true, true);
+                return;
             }
-            b'\r' if !quoted && bytes.peek() == Some(&b'\n') => continue,
-            b if b == separator && !quoted => {
-                (empty, field_start) = (false, true);
-                continue;
+            // A CR of a CRLF line end leaves a line empty.
+            b'\r' if !self.quoted => return,
+            b if b == separator && !self.quoted => {
+                (self.empty, self.field_start) = (false, true);
+                return;
             }
             _ => {}
         }
-        (empty, field_start) = (false, false);
+        (self.empty, self.field_start) = (false, false);
     }
-    blank
 }
 
 /// `frame` without the rows at `blank` (sorted record indices; those past its end ignored).
-fn without_blank_lines(frame: DataFrame, blank: &[usize]) -> DataFrame {
+pub(crate) fn without_blank_lines(frame: DataFrame, blank: &[usize]) -> DataFrame {
     if blank.is_empty() {
         return frame;
     }

@@ -135,3 +135,24 @@ fn a_numeric_column_read_as_text_for_one_stray_value_is_noted_by_profile() {
         (Some(0), format!("wrote the profile of 500 rows, 4 columns to {}\n", out.display()))
     );
 }
+
+#[test]
+fn empty_lines_in_a_reference_csv_are_skipped_as_pandas_skips_them() {
+    // Blank lines between rows and at the end (CRLF too): no row, no missing value; a row of
+    // empty fields is a row of missing values.
+    let dir = tempfile::tempdir().unwrap();
+    let lines = rows(1);
+    let profile_of = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = dir.path().join(format!("{name}.json"));
+        let output = ready().args(["profile", path.to_str().unwrap(), "-o", out.to_str().unwrap()]).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+        let profile: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+        (profile["rows"].as_u64().unwrap(), profile["columns"]["age"]["nulls"].as_u64().unwrap())
+    };
+    let blank = format!("{}\n\n{}\n\n\n", lines[..100].join("\n"), lines[100..].join("\n"));
+    assert_eq!(profile_of("blank.csv", blank), (500, 0));
+    assert_eq!(profile_of("blank_crlf.csv", lines.join("\r\n") + "\r\n\r\n"), (500, 0));
+    assert_eq!(profile_of("empty_fields.csv", lines.join("\n") + "\n,,,\n"), (501, 1));
+}

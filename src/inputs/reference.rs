@@ -362,7 +362,8 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &B
             // polars reads the missing cells of a last row cut short as missing values.
             match csv_cut_short(path, header.len(), frame.height()) {
                 Some(problem) => Err(format!("{shown}: {problem}")),
-                None => Ok(frame),
+                // Empty lines are skipped, as pandas skips them (polars reads rows of nulls).
+                None => Ok(crate::sample::without_blank_lines(frame, &crate::sample::blank_records(path, crate::sample::csv_separator(path)))),
             }
         }
         _ => Err(format!("{shown}: unknown reference format (expected .csv, .parquet, or a .json profile written by `ready profile`)")),
