@@ -442,6 +442,7 @@ fn memory_budget(
 fn with_budget(config: &Config, budget: &crate::sandbox::budget::Budget) -> Config {
     let mut config = config.clone();
     config.limits.memory_budget_mb = budget.bytes as f64 / (1024.0 * 1024.0);
+    config.limits.memory_budget_from = budget.declared_bytes.map(|_| budget.source.clone());
     config
 }
 

@@ -98,8 +98,10 @@ pub fn load_floor(model_bytes: u64, loaded_peak: Option<u64>) -> u64 {
     from_file.max(loaded_peak.unwrap_or(0).saturating_add(128 * MIB))
 }
 
-/// How the oversized batch was sized: `wanted` rows asked for by the config, `rows` run, from
-/// `per_row_bytes` measured on a small batch and `available_bytes` left under the child's limit.
+/// How the oversized batch was sized: `wanted` rows asked for by the config (`oversized_rows`,
+/// fewer only when one row is so large that the request would pass the probe's element cap;
+/// never cut by the budget), `rows` run, from `per_row_bytes` measured on a small batch and
+/// `available_bytes` left under the child's limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sizing {
     pub wanted: usize,
@@ -110,12 +112,12 @@ pub struct Sizing {
 }
 
 /// Rows to ask for: the first of `wanted`, `wanted / 2`, `wanted / 4`, ... (the sizes the
-/// halving search walks, so both find the same boundary) that the estimate says fits, never
-/// under 2.
-pub fn start_rows(wanted: usize, per_row_bytes: u64, available_bytes: u64) -> usize {
+/// halving search walks, so both find the same boundary) that the estimate says fits and is at
+/// most `cap` (the rows whose request alone fits, [`input_rows_cap`]), never under 2.
+pub fn start_rows(wanted: usize, cap: usize, per_row_bytes: u64, available_bytes: u64) -> usize {
     let fit = available_bytes / per_row_bytes.max(1).saturating_mul(SAFETY_DIVISOR);
     let mut rows = wanted;
-    while rows > 2 && rows as u64 > fit {
+    while rows > 2 && (rows as u64 > fit || rows > cap) {
         rows /= 2;
     }
     rows.max(2.min(wanted))
@@ -193,10 +195,13 @@ mod tests {
     #[test]
     fn the_start_size_lies_on_the_halving_chain_and_fits_twice_over() {
         // 2 MiB a row, 700 MiB left: 175 rows fit with the margin; the chain from 4096 gives 128.
-        assert_eq!(start_rows(4096, 2 * MIB, 700 * MIB), 128);
-        assert_eq!(start_rows(4096, 1, 700 * MIB), 4096);
-        assert_eq!(start_rows(1456, 100 * MIB, 300 * MIB), 2);
-        assert_eq!(start_rows(1, 100 * MIB, 0), 1);
+        assert_eq!(start_rows(4096, usize::MAX, 2 * MIB, 700 * MIB), 128);
+        assert_eq!(start_rows(4096, usize::MAX, 1, 700 * MIB), 4096);
+        assert_eq!(start_rows(1456, usize::MAX, 100 * MIB, 300 * MIB), 2);
+        assert_eq!(start_rows(1, usize::MAX, 100 * MIB, 0), 1);
+        // A request cap below what the estimate allows: still on the chain from 4096.
+        assert_eq!(start_rows(4096, 100, 1, 700 * MIB), 64);
+        assert_eq!(start_rows(4096, 2, 1, 0), 2);
     }
 
     #[test]
