@@ -124,11 +124,11 @@ impl AuditCost {
                 .map(|p| format!("{:?}{} {:.0} ms", p.probe, p.rows.map_or(String::new(), |r| format!(" ({r} rows)")), p.wall_ms).to_lowercase())
                 .collect();
             lines.push(format!(
-                "probe child {}: {:.0} ms, limit {} ({:?}); {}",
+                "probe child {}: {:.0} ms, limit {} ({}); {}",
                 i + 1,
                 child.wall_ms,
                 if child.limit.bytes == 0 { "none".to_string() } else { human_size(child.limit.bytes) },
-                child.limit.bound,
+                child.limit.bound.label(),
                 probes.join(", ")
             ));
         }
@@ -162,6 +162,23 @@ mod tests {
     fn line(bytes: u64, source: &str, declared: Option<u64>, capped: bool) -> String {
         let budget = Budget { bytes, source: source.to_string(), declared_bytes: declared, capped_by_machine: capped };
         MemoryCost::new(Some(bytes), None, &[], None, None).with_budget_source(&budget).budget_line()
+    }
+
+    #[test]
+    fn a_probe_child_line_names_the_setting_that_bound_its_limit_in_words() {
+        use crate::sandbox::budget::{Bound, ChildLimit};
+        let child = |bytes, bound| ChildCost { wall_ms: 12.0, ready_rss_bytes: None, limit: ChildLimit { bytes, bound }, probes: vec![] };
+        let cost = AuditCost {
+            wall_ms: 100.0,
+            load_ms: None,
+            checks: vec![],
+            probe_children: vec![child(700 * MIB, Bound::Budget), child(512 * MIB, Bound::ProbeLimit), child(0, Bound::Unlimited)],
+            memory: MemoryCost::new(None, None, &[], None, None),
+        };
+        let lines = cost.lines();
+        assert_eq!(lines[2], "probe child 1: 12 ms, limit 700.0 MiB (what the memory budget leaves); ");
+        assert_eq!(lines[3], "probe child 2: 12 ms, limit 512.0 MiB (limits.probe_memory_mb); ");
+        assert_eq!(lines[4], "probe child 3: 12 ms, limit none (no limit); ");
     }
 
     #[test]

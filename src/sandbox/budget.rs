@@ -66,6 +66,17 @@ pub enum Bound {
     Unlimited,
 }
 
+impl Bound {
+    /// How `--verbose` names it: `limit 696.8 MiB (what the memory budget leaves)`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ProbeLimit => "limits.probe_memory_mb",
+            Self::Budget => "what the memory budget leaves",
+            Self::Unlimited => "no limit",
+        }
+    }
+}
+
 /// The memory limit of one probe child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChildLimit {
