@@ -93,7 +93,9 @@ impl MemoryCost {
         match (self.budget_source.as_deref(), self.budget_declared_bytes) {
             (None, _) => amount,
             (Some(source), Some(declared)) if self.budget_capped_by_machine => {
-                format!("{amount} (from {source}, {} capped by the memory this machine has available)", human_size(declared))
+                // A limit past u64 bytes (`100Ei`) was saturated when read.
+                let declared = if declared == u64::MAX { "a limit past 16 EiB".to_string() } else { human_size(declared) };
+                format!("{amount} (from {source}, {declared} capped by the memory this machine has available)")
             }
             (Some(source), Some(declared)) if declared < self.budget_bytes.unwrap_or(0) => {
                 format!("{amount} (from {source}, {} raised to the smallest budget)", human_size(declared))
@@ -189,6 +191,10 @@ mod tests {
         assert_eq!(
             line(7 * 1024 * MIB, "k8s.yaml:23 x.memory", Some(64 * 1024 * MIB), true),
             "7.0 GiB (from k8s.yaml:23 x.memory, 64.0 GiB capped by the memory this machine has available)"
+        );
+        assert_eq!(
+            line(7 * 1024 * MIB, "k8s.yaml:23 x.memory", Some(u64::MAX), true),
+            "7.0 GiB (from k8s.yaml:23 x.memory, a limit past 16 EiB capped by the memory this machine has available)"
         );
         assert_eq!(
             line(128 * MIB, "k8s.yaml:23 x.memory", Some(64 * MIB), false),

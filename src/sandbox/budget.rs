@@ -182,6 +182,9 @@ mod tests {
         let big = Some((64 * gib, "k8s.yaml:9 x".to_string()));
         let capped = choose(gib, false, big, Some(7 * gib), floor);
         assert_eq!((capped.bytes, capped.declared_bytes, capped.capped_by_machine), (7 * gib, Some(64 * gib), true));
+        // A limit past u64 bytes (`100Ei`, saturated when read): what the runner has.
+        let huge = choose(gib, false, Some((u64::MAX, "k8s.yaml:9 x".to_string())), Some(7 * gib), floor);
+        assert_eq!((huge.bytes, huge.capped_by_machine), (7 * gib, true));
         // A tiny limit: never under the floor.
         let tiny = choose(gib, false, Some((64 * MIB, "k8s.yaml:9 x".to_string())), Some(8 * gib), floor);
         assert_eq!((tiny.bytes, tiny.capped_by_machine), (floor, false));
