@@ -434,7 +434,15 @@ fn memory_budget(
     };
     let floor = mib_to_bytes(crate::config::MIN_BUDGET_MB);
     let available = declared.as_ref().and_then(|_| crate::machine::available_memory_bytes());
-    crate::sandbox::budget::choose(mib_to_bytes(limits.memory_budget_mb), limits.memory_budget_set, declared, available, floor)
+    let differing = match (&declared, limits.memory_budget_set) {
+        (None, false) => deploy.differing_memory_limits(model_file, options.config.checks.deployment.container.as_deref()),
+        _ => None,
+    };
+    let mut budget = crate::sandbox::budget::choose(mib_to_bytes(limits.memory_budget_mb), limits.memory_budget_set, declared, available, floor);
+    if let Some(differing) = differing {
+        budget.source = format!("default: the judged containers declare different limits: {}", differing.join(", "));
+    }
+    budget
 }
 
 /// The configuration with `budget` as `limits.memory_budget_mb`, so that every reader of the

@@ -183,3 +183,32 @@ fn a_batch_the_budget_cut_says_the_configured_rows_the_rows_run_and_what_to_rais
     let expected = oversized_detail(memory, &format!("256 MiB, the limit declared at {at}"), "that limit or set limits.memory_budget_mb");
     assert_eq!(run.details("robustness").iter().filter(|d| d.starts_with("oversized batch")).collect::<Vec<_>>(), [&expected]);
 }
+
+#[test]
+fn judged_containers_with_different_limits_leave_the_default_budget_and_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = |name: &str, memory: &str| {
+        format!(
+            "        - name: {name}\n          image: img:1\n          args: [--model, /models/iris_rf.onnx]\n          ports: [{{containerPort: 8080}}]\n          resources: {{limits: {{memory: {memory}}}}}\n"
+        )
+    };
+    let manifest = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: iris}}\nspec:\n  selector: {{matchLabels: {{app: iris}}}}\n  template:\n    metadata: {{labels: {{app: iris}}}}\n    spec:\n      containers:\n{}{}",
+        served("a", "512Mi"),
+        served("b", "256Mi")
+    );
+    let path = dir.path().join("deployment.yaml");
+    std::fs::write(&path, manifest).unwrap();
+    let path = path.to_str().unwrap();
+    let source = "default: the judged containers declare different limits: 512Mi, 256Mi";
+    let run = audit(IRIS, &["--only", "deployment", "--deploy", path]);
+    assert_eq!(memory(&run)["budget_bytes"], 1024 * MIB, "{}", run.json);
+    assert_eq!(memory(&run)["budget_source"], source);
+    assert_eq!(memory(&run)["budget_declared_bytes"], serde_json::Value::Null);
+    let output = common::ready()
+        .args(["audit", IRIS, "--only", "deployment", "--deploy", path, "--config", "fixtures/configs/fast.yaml", "--verbose"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains(&format!("against a budget of 1.0 GiB ({source}); the model's serving peak ")), "{stdout}");
+}

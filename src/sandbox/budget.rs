@@ -27,8 +27,9 @@ pub const MEASURED_ENOUGH: u64 = 16 * MIB;
 pub struct Budget {
     /// Bytes; 0 = no budget.
     pub bytes: u64,
-    /// `config` (`limits.memory_budget_mb` set), `default`, or where the deployment declares the
-    /// serving container's memory limit (`deploy/k8s.yaml:23 spec...resources.limits.memory`).
+    /// `config` (`limits.memory_budget_mb` set), `default` (`default: the judged containers
+    /// declare different limits: 512Mi, 256Mi` when that is why), or where the deployment
+    /// declares the serving container's memory limit (`deploy/k8s.yaml:23 spec...resources.limits.memory`).
     pub source: String,
     /// The limit the deployment declares, when the budget comes from it.
     pub declared_bytes: Option<u64>,
