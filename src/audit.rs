@@ -534,7 +534,8 @@ fn prepare_sessions<'scope, 'a: 'scope>(options: &AuditOptions, ctx: &AuditConte
     if not_selected(options, "latency").is_some() || latency.concurrency < 2 || !quick {
         return;
     }
-    let (threads, budget, model_bytes) = (latency.concurrency, mib_to_bytes(options.config.limits.memory_budget_mb), crate::checks::latency::session_bytes(ctx));
+    let (threads, budget, model_bytes) =
+        (latency.concurrency, mib_to_bytes(options.config.limits.memory_budget_mb), crate::checks::latency::session_bytes(ctx));
     if !room_beside_checks(ctx, budget, model_bytes.saturating_mul(threads as u64 - 1)) {
         return;
     }

@@ -679,7 +679,8 @@ mod tests {
         artifact.size_bytes = 80 << 10;
         let mut ctx = AuditContext::new(&config, &artifact, Ok(&runner), None);
         assert_eq!(session_bytes(&ctx), 80 << 10, "nothing measured: the file");
-        let cold = |load| super::super::ColdStart { session_create: Duration::ZERO, first_inference: None, peak_rss_after_load: None, load_rss_bytes: load };
+        let cold =
+            |load| super::super::ColdStart { session_create: Duration::ZERO, first_inference: None, peak_rss_after_load: None, load_rss_bytes: load };
         // Weights built at load (light_resnet50.onnx: 78 KiB of file, 244 MiB loaded).
         ctx.cold_start = Some(cold(Some(240 << 20)));
         assert_eq!(session_bytes(&ctx), 224 << 20, "less what the runtime's first session takes once");

@@ -195,7 +195,9 @@ mod tests {
     #[test]
     fn judged_containers_whose_limits_differ_say_which_limits() {
         // Both name the model and declare a port: both are judged.
-        let served = |name, memory| container(name, memory).replacen("        image: img\n", "        image: img\n        ports: [{containerPort: 8080}]\n", 1);
+        let served = |name, memory| {
+            container(name, memory).replacen("        image: img\n", "        image: img\n        ports: [{containerPort: 8080}]\n", 1)
+        };
         let two = read(&format!("{DEPLOYMENT}{}{}", served("a", Some("512Mi")), served("b", Some("256Mi"))));
         assert_eq!(two.declared_memory("model.onnx", None), None);
         assert_eq!(two.differing_memory_limits("model.onnx", None), Some(vec!["512Mi".to_string(), "256Mi".to_string()]));

@@ -649,7 +649,8 @@ mod tests {
         assert_eq!(choice.chosen, [(0, 0, "the only container".to_string())]);
         assert_eq!(memory_limit_bytes(&one.containers[0].container), Some(1_610_612_736));
         let limit = |memory: &str| {
-            let w = workload(&format!("        - name: server\n          image: m:1\n          resources:\n            limits: {{memory: {memory}}}\n"));
+            let w =
+                workload(&format!("        - name: server\n          image: m:1\n          resources:\n            limits: {{memory: {memory}}}\n"));
             memory_limit_bytes(&w.containers[0].container)
         };
         assert_eq!(limit("100Ei"), Some(u64::MAX), "past u64 bytes: saturated");
