@@ -116,10 +116,13 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
         Some(_) => None,
         None => Some(start_runtime(options)?),
     };
+    let rss_before_load = crate::machine::current_rss_bytes();
     let loaded = match (&runtime, refuse) {
         (Some(runtime), _) => runtime.load(model_path, &options.config.runtime, Some(inference_time_limit(&options.config))),
         (None, reason) => Err(reason.unwrap_or("not loaded").to_string()),
     };
+    // What creating the session added to ready's memory: what one more session costs.
+    let load_rss_bytes = rss_before_load.zip(crate::machine::current_rss_bytes()).map(|(before, after)| after.saturating_sub(before));
     let (runner, session_create) = match loaded {
         Ok((runner, time)) => (Ok(runner), Some(time)),
         Err(_) if runtime.is_some() && !missing_locales(&artifact).is_empty() => return Err(missing_locales(&artifact)),
@@ -162,7 +165,7 @@ pub fn run_audit(options: &AuditOptions) -> Result<Report, String> {
     // Probes run in a child process of this binary, so a runtime crash is a failed row.
     let child_probes = child_probes(options, runtime.as_ref(), &artifact, ctx.runner.is_ok());
     ctx.probes = child_probes.as_ref().map(|p| p as &dyn crate::probe::ProbeRunner);
-    ctx.cold_start = session_create.and_then(|created| cold_start(&ctx, created));
+    ctx.cold_start = session_create.and_then(|created| cold_start(&ctx, created, load_rss_bytes));
     let load_ms = ctx.cold_start.as_ref().map(|c| (c.session_create + c.first_inference.unwrap_or_default()).as_secs_f64() * 1e3);
 
     let (results, check_costs) = run_checks(options, &ctx)?;
@@ -209,9 +212,10 @@ fn check_specs(options: &AuditOptions, inputs: &[crate::runtime::IoSpec]) -> Res
     })
 }
 
-/// The first inference after the session was created (timed only when it succeeds), and the
-/// peak memory once the model has loaded and answered.
-fn cold_start(ctx: &AuditContext<'_>, session_create: std::time::Duration) -> Option<ColdStart> {
+/// The first inference after the session was created (timed only when it succeeds), the
+/// peak memory once the model has loaded and answered, and what creating the session added to
+/// ready's resident memory (`load_rss_bytes`).
+fn cold_start(ctx: &AuditContext<'_>, session_create: std::time::Duration, load_rss_bytes: Option<u64>) -> Option<ColdStart> {
     let runner = ctx.runner.clone().ok()?;
     let first_inference = ctx.model_batch(1).ok().and_then(|(batch, _)| {
         let single = ctx.axes().single_request(&batch);
@@ -220,7 +224,7 @@ fn cold_start(ctx: &AuditContext<'_>, session_create: std::time::Duration) -> Op
         let elapsed = started.elapsed();
         ran.ok().map(|_| elapsed)
     });
-    Some(ColdStart { session_create, first_inference, peak_rss_after_load: crate::machine::peak_rss_bytes() })
+    Some(ColdStart { session_create, first_inference, peak_rss_after_load: crate::machine::peak_rss_bytes(), load_rss_bytes })
 }
 
 /// The model file, refused before anything reads it when it (or a text sample) is over its size
@@ -434,7 +438,15 @@ fn memory_budget(
     };
     let floor = mib_to_bytes(crate::config::MIN_BUDGET_MB);
     let available = declared.as_ref().and_then(|_| crate::machine::available_memory_bytes());
-    crate::sandbox::budget::choose(mib_to_bytes(limits.memory_budget_mb), limits.memory_budget_set, declared, available, floor)
+    let differing = match (&declared, limits.memory_budget_set) {
+        (None, false) => deploy.differing_memory_limits(model_file, options.config.checks.deployment.container.as_deref()),
+        _ => None,
+    };
+    let mut budget = crate::sandbox::budget::choose(mib_to_bytes(limits.memory_budget_mb), limits.memory_budget_set, declared, available, floor);
+    if let Some(differing) = differing {
+        budget.source = format!("default: the judged containers declare different limits: {}", differing.join(", "));
+    }
+    budget
 }
 
 /// The configuration with `budget` as `limits.memory_budget_mb`, so that every reader of the
@@ -442,6 +454,7 @@ fn memory_budget(
 fn with_budget(config: &Config, budget: &crate::sandbox::budget::Budget) -> Config {
     let mut config = config.clone();
     config.limits.memory_budget_mb = budget.bytes as f64 / (1024.0 * 1024.0);
+    config.limits.memory_budget_from = budget.declared_bytes.map(|_| budget.source.clone());
     config
 }
 
@@ -521,7 +534,8 @@ fn prepare_sessions<'scope, 'a: 'scope>(options: &AuditOptions, ctx: &AuditConte
     if not_selected(options, "latency").is_some() || latency.concurrency < 2 || !quick {
         return;
     }
-    let (threads, budget, model_bytes) = (latency.concurrency, mib_to_bytes(options.config.limits.memory_budget_mb), ctx.artifact.size_bytes);
+    let (threads, budget, model_bytes) =
+        (latency.concurrency, mib_to_bytes(options.config.limits.memory_budget_mb), crate::checks::latency::session_bytes(ctx));
     if !room_beside_checks(ctx, budget, model_bytes.saturating_mul(threads as u64 - 1)) {
         return;
     }

@@ -104,6 +104,10 @@ pub struct Limits {
     /// Whether the config file sets `memory_budget_mb` (then it wins over a manifest's limit).
     #[serde(skip)]
     pub memory_budget_set: bool,
+    /// Where the deployment declares the limit the budget came from, when it did (set by the
+    /// audit, never by the file): what to raise when the budget is too small.
+    #[serde(skip)]
+    pub memory_budget_from: Option<String>,
 }
 
 impl Default for Limits {
@@ -116,6 +120,7 @@ impl Default for Limits {
             inference_memory_mb: 8192.0,
             memory_budget_mb: 1024.0,
             memory_budget_set: false,
+            memory_budget_from: None,
         }
     }
 }

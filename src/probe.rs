@@ -615,16 +615,18 @@ pub fn child_main() -> Result<(), String> {
         let started = Instant::now();
         // Under a memory limit the request itself must fit too (a model with a fixed batch
         // size, which no measurement can size, refuses any other size just as cleanly).
-        let oversized_rows = match job.size_under {
+        let request_cap = match job.size_under {
             Some(limit) if limit.bytes > 0 && kind == ProbeKind::Oversized => {
                 let free = limit.bytes.saturating_sub(crate::machine::peak_rss_bytes().unwrap_or(0));
-                job.oversized_rows.min(budget::input_rows_cap(free, input_bytes_per_row(&base, &job.axes)))
+                budget::input_rows_cap(free, input_bytes_per_row(&base, &job.axes))
             }
-            _ => job.oversized_rows,
+            _ => usize::MAX,
         };
+        let oversized_rows = job.oversized_rows.min(request_cap);
         let sized = match (kind, job.size_under) {
             (ProbeKind::Oversized, Some(limit)) if limit.bytes > 0 && job.axes.has_batch() && job.axes.fixed.is_none() => {
-                Some(size_oversized(&runner, &base, &job.axes, (oversized_rows, loaded_rss), limit))
+                // Sized from the configured rows: the sizing says what was asked for and what ran.
+                Some(size_oversized(&runner, &base, &job.axes, (job.oversized_rows, request_cap, loaded_rss), limit))
             }
             _ => None,
         };
@@ -676,19 +678,21 @@ fn run_one(runner: &dyn ModelRunner, kind: ProbeKind, base: &Batch, axes: &Batch
 /// (the runtime's arena keeps what a batch needed): the growth since before the first per
 /// added row, or all it holds beyond the loaded model (`loaded_rss`) per row, whichever is
 /// more (an arena that rounded one row's share up hides the second row's), and asks for the
-/// largest size on the halving chain from `wanted` that fits twice over. When a measuring
-/// batch fails, its failure is the probe's reply (at its row count).
+/// largest size on the halving chain from `wanted` that fits twice over and is at most `cap`
+/// rows (whose request alone fits). When a measuring batch fails, its failure is the probe's
+/// reply (at its row count).
 fn size_oversized(
     runner: &dyn ModelRunner,
     base: &Batch,
     axes: &BatchAxes,
-    (wanted, loaded_rss): (usize, u64),
+    (wanted, cap, loaded_rss): (usize, usize, u64),
     limit: ChildLimit,
 ) -> (Sizing, Option<ProbeReply>) {
     let wanted = oversized_batch_rows(base, axes, wanted);
+    let cap = cap.min(wanted);
     let input_bytes = input_bytes_per_row(base, axes);
     let before = crate::machine::current_rss_bytes().unwrap_or(0);
-    let mut measuring = 2.min(wanted);
+    let mut measuring = 2.min(cap);
     loop {
         let measured = runner.run(&axes.repeat_first(base, measuring));
         let held = crate::machine::current_rss_bytes().unwrap_or(0);
@@ -700,9 +704,9 @@ fn size_oversized(
         if let Err(e) = measured {
             return (sizing(measuring), Some(ProbeReply::Error { message: e.message }));
         }
-        match budget::next_measure_rows(measuring, grown, per_row_bytes, wanted, available_bytes) {
+        match budget::next_measure_rows(measuring, grown, per_row_bytes, cap, available_bytes) {
             Some(next) => measuring = next,
-            None => return (sizing(budget::start_rows(wanted, per_row_bytes, available_bytes)), None),
+            None => return (sizing(budget::start_rows(wanted, cap, per_row_bytes, available_bytes)), None),
         }
     }
 }

@@ -368,8 +368,8 @@ fn of_two_containers_naming_the_model_those_that_serve_are_judged() {
             row("advice", "liveness_probe", file, 47, "Deployment/iris", "warmup", &format!("{c1}.livenessProbe")),
         ]
     );
-    // The two limits disagree: the audit's budget is not derived from either.
-    assert_eq!(run.json["cost"]["memory"]["budget_source"], "default");
+    // The two limits disagree: the audit's budget is not derived from either, and says why.
+    assert_eq!(run.json["cost"]["memory"]["budget_source"], "default: the judged containers declare different limits: 2Gi, 64Mi");
 }
 
 #[test]

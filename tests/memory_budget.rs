@@ -132,3 +132,83 @@ fn verbose_says_the_budget_and_where_it_came_from() {
     let expected = format!("against a budget of 2.0 GiB (from {CORRECT}:23 {LIMIT_FIELD}); the model's serving peak ");
     assert!(stdout.contains(&expected), "{stdout}");
 }
+
+/// The oversized probe's detail from the sizing the JSON reports: `wide_rows.onnx` returns
+/// 256 KiB a row, so a 256 MiB budget cuts the 4096 configured rows.
+fn oversized_detail(memory: &serde_json::Value, budget: &str, raise: &str) -> String {
+    let sizing = &memory["oversized"];
+    let size = |key: &str| ready::artifact::human_size(sizing[key].as_u64().unwrap());
+    format!(
+        "oversized batch: valid output: {} of the 4096 rows asked for (checks.robustness.oversized_rows) ran, with finite output: \
+         ready's memory budget ({budget}) limited the batch (the probe had {} to spare under its {} MiB limit, about {} a row by a \
+         measured estimate); raise {raise} to try 4096 rows",
+        sizing["rows"],
+        size("available_bytes"),
+        sizing["limit"]["bytes"].as_u64().unwrap() / MIB,
+        size("per_row_bytes"),
+    )
+}
+
+#[test]
+fn a_batch_the_budget_cut_says_the_configured_rows_the_rows_run_and_what_to_raise() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("budget.yaml");
+    std::fs::write(&config, "limits:\n  memory_budget_mb: 256\n").unwrap();
+    let run = audit("fixtures/models/wide_rows.onnx", &["--only", "robustness", "--config", config.to_str().unwrap()]);
+    // The budget is ready's cost, not a model finding: the oversized probe still passes (the
+    // check warns for the non-finite probes, which propagate NaN/Inf).
+    assert_eq!(run.status("robustness"), "warn", "{}", run.json);
+    let cost = memory(&run);
+    assert_eq!((cost["oversized"]["wanted"].as_u64(), cost["oversized"]["limit"]["bound"].as_str()), (Some(4096), Some("budget")));
+    let rows = cost["oversized"]["rows"].as_u64().unwrap();
+    assert!((2..4096).contains(&rows), "the budget cut the batch: {cost}");
+    let details = run.details("robustness");
+    let expected = oversized_detail(cost, "256 MiB, limits.memory_budget_mb", "limits.memory_budget_mb");
+    assert_eq!(details.iter().filter(|d| d.starts_with("oversized batch")).collect::<Vec<_>>(), [&expected]);
+
+    // A budget from a manifest's 256Mi limit: raise that limit.
+    let project = dir.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    let manifest = std::fs::read_to_string(CORRECT).unwrap().replace("memory: 2Gi", "memory: 256Mi");
+    assert_ne!(manifest, std::fs::read_to_string(CORRECT).unwrap());
+    let path = project.join("deployment.yaml");
+    std::fs::write(&path, manifest.replace("iris_rf.onnx", "wide_rows.onnx")).unwrap();
+    let run = audit(
+        "fixtures/models/wide_rows.onnx",
+        &["--only", "robustness", "--deploy", path.to_str().unwrap(), "--config", "fixtures/configs/fast.yaml"],
+    );
+    let memory = memory(&run);
+    let at = memory["budget_source"].as_str().unwrap().to_string();
+    assert!(at.ends_with(LIMIT_FIELD), "{memory}");
+    let expected = oversized_detail(memory, &format!("256 MiB, the limit declared at {at}"), "that limit or set limits.memory_budget_mb");
+    assert_eq!(run.details("robustness").iter().filter(|d| d.starts_with("oversized batch")).collect::<Vec<_>>(), [&expected]);
+}
+
+#[test]
+fn judged_containers_with_different_limits_leave_the_default_budget_and_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = |name: &str, memory: &str| {
+        format!(
+            "        - name: {name}\n          image: img:1\n          args: [--model, /models/iris_rf.onnx]\n          ports: [{{containerPort: 8080}}]\n          resources: {{limits: {{memory: {memory}}}}}\n"
+        )
+    };
+    let manifest = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: iris}}\nspec:\n  selector: {{matchLabels: {{app: iris}}}}\n  template:\n    metadata: {{labels: {{app: iris}}}}\n    spec:\n      containers:\n{}{}",
+        served("a", "512Mi"),
+        served("b", "256Mi")
+    );
+    let path = dir.path().join("deployment.yaml");
+    std::fs::write(&path, manifest).unwrap();
+    let path = path.to_str().unwrap();
+    let source = "default: the judged containers declare different limits: 512Mi, 256Mi";
+    let run = audit(IRIS, &["--only", "deployment", "--deploy", path]);
+    assert_eq!(memory(&run)["budget_bytes"], 1024 * MIB, "{}", run.json);
+    assert_eq!(memory(&run)["budget_source"], source);
+    assert_eq!(memory(&run)["budget_declared_bytes"], serde_json::Value::Null);
+    let output = common::ready()
+        .args(["audit", IRIS, "--only", "deployment", "--deploy", path, "--config", "fixtures/configs/fast.yaml", "--verbose"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains(&format!("against a budget of 1.0 GiB ({source}); the model's serving peak ")), "{stdout}");
+}

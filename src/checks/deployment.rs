@@ -16,11 +16,14 @@ pub struct Deployment;
 
 const EXPLANATION: &str = "What: reads the Kubernetes manifests (*.yaml, *.yml) under --project and the files and folders \
 given with --deploy (repeatable): Deployment, StatefulSet, DaemonSet, Pod, Job, CronJob (typed, through k8s-openapi) and \
-KServe InferenceService (spec.predictor.containers and spec.predictor.model), multi-document files included; other kinds \
-(Service, ConfigMap, custom resources) are listed as skipped, YAML without apiVersion and kind is ignored, an unrendered Helm \
-chart is noted. It judges the container that serves the model: the one whose image, command, args, env values, volume mounts \
-or storageUri name the model file (each one that does is judged), else the only container, or the one named by \
-checks.deployment.container (several candidates, none naming the model, and no name warn, asking for it). Against the numbers this audit measured: resources.limits.memory must be at \
+KServe InferenceService (spec.predictor.containers and spec.predictor.model), multi-document files included, and the items of \
+a kind: List (kubectl get -o yaml|json); other kinds (Service, ConfigMap, custom resources) are listed as skipped, YAML without \
+apiVersion and kind is ignored, an unrendered Helm chart is noted. It judges the container that serves the model: the one whose \
+image, command, args, env values, volume mounts or storageUri name the model file (when several do, those that declare a port \
+or a readiness probe are judged; when none does, nothing is judged and a finding asks for the name), else the only container, \
+or the one named by checks.deployment.container (several candidates, none naming the model, and no name warn, asking for it). \
+When the config sets no limits.memory_budget_mb, the judged container's resources.limits.memory is also the audit's memory \
+budget (capped by what this machine has available, at least 128 MiB). Against the numbers this audit measured: resources.limits.memory must be at \
 least the peak memory after loading x memory_headroom (a missing limit fails, a missing memory request warns); the time the \
 pod is given to become ready (startupProbe, else readinessProbe: initialDelaySeconds + failureThreshold x periodSeconds, with \
 Kubernetes' defaults 0, 3 and 10 s) must be at least the cold start (session creation + first inference) x startup_margin; \

@@ -159,6 +159,9 @@ pub struct ColdStart {
     pub first_inference: Option<Duration>,
     /// Peak resident memory of the audit process right after loading and the first inference.
     pub peak_rss_after_load: Option<u64>,
+    /// What creating the model's session added to ready's resident memory (a small file whose
+    /// weights are built at load costs far more than its size).
+    pub load_rss_bytes: Option<u64>,
 }
 
 /// Where a check's model inputs came from.

@@ -189,11 +189,14 @@ fn judge_oversized(ctx: &AuditContext<'_>, base: &Batch, result: &ProbeResult, j
         (ProbeResult::Output { .. }, Some(s)) if judged.status == Status::Pass && s.rows < s.wanted => {
             if let Some(s) = budget_bound {
                 let text = format!(
-                    "{} rows of finite output: the largest batch the {} memory budget allows by a measured estimate ({} left for the probe, about {} a row); raise limits.memory_budget_mb to try {} rows",
+                    "{} of the {} rows asked for (checks.robustness.oversized_rows) ran, with finite output: {} (the probe had {} to spare under its {} limit, about {} a row by a measured estimate); raise {} to try {} rows",
                     s.rows,
-                    mib(mib_to_bytes(ctx.config.limits.memory_budget_mb)),
+                    s.wanted,
+                    budget_limited(ctx),
+                    crate::artifact::human_size(s.available_bytes),
                     mib(s.limit.bytes),
                     crate::artifact::human_size(s.per_row_bytes),
+                    what_to_raise(ctx),
                     s.wanted
                 );
                 return (Judged { text, ..judged }, None);
@@ -211,11 +214,13 @@ fn judge_oversized(ctx: &AuditContext<'_>, base: &Batch, result: &ProbeResult, j
         // ready's own budget stopped the batch, not the model's memory limit: not a finding.
         Some(s) => {
             let text = format!(
-                "{} rows of finite output: the largest batch that fit in the {} memory budget ({} left for the probe; {} rows did not); raise limits.memory_budget_mb to try {} rows",
+                "{} of the {} rows asked for (checks.robustness.oversized_rows) ran, with finite output: {} ({} left for the probe; {} rows did not run); raise {} to try {} rows",
                 limit.fits,
-                mib(mib_to_bytes(ctx.config.limits.memory_budget_mb)),
+                s.wanted,
+                budget_limited(ctx),
                 mib(s.limit.bytes),
                 limit.fails,
+                what_to_raise(ctx),
                 s.wanted
             );
             return (Judged { status: Status::Pass, outcome: "valid output", text }, None);
@@ -233,6 +238,26 @@ fn judge_oversized(ctx: &AuditContext<'_>, base: &Batch, result: &ProbeResult, j
         }
     };
     (judged, Some(limit))
+}
+
+/// `ready's memory budget (1024 MiB, the default) limited the batch`: the budget and where it came from.
+fn budget_limited(ctx: &AuditContext<'_>) -> String {
+    let limits = &ctx.config.limits;
+    let source = match (&limits.memory_budget_from, limits.memory_budget_set) {
+        (Some(at), _) => format!(", the limit declared at {at}"),
+        (None, true) => ", limits.memory_budget_mb".to_string(),
+        (None, false) => ", the default".to_string(),
+    };
+    format!("ready's memory budget ({}{source}) limited the batch", mib(mib_to_bytes(limits.memory_budget_mb)))
+}
+
+/// What to raise for a larger oversized batch: the config's budget, or the manifest's limit
+/// the budget came from.
+fn what_to_raise(ctx: &AuditContext<'_>) -> &'static str {
+    match ctx.config.limits.memory_budget_from {
+        Some(_) => "that limit or set limits.memory_budget_mb",
+        None => "limits.memory_budget_mb",
+    }
 }
 
 fn mib(bytes: u64) -> String {

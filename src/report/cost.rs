@@ -93,7 +93,9 @@ impl MemoryCost {
         match (self.budget_source.as_deref(), self.budget_declared_bytes) {
             (None, _) => amount,
             (Some(source), Some(declared)) if self.budget_capped_by_machine => {
-                format!("{amount} (from {source}, {} capped by the memory this machine has available)", human_size(declared))
+                // A limit past u64 bytes (`100Ei`) was saturated when read.
+                let declared = if declared == u64::MAX { "a limit past 16 EiB".to_string() } else { human_size(declared) };
+                format!("{amount} (from {source}, {declared} capped by the memory this machine has available)")
             }
             (Some(source), Some(declared)) if declared < self.budget_bytes.unwrap_or(0) => {
                 format!("{amount} (from {source}, {} raised to the smallest budget)", human_size(declared))
@@ -124,11 +126,11 @@ impl AuditCost {
                 .map(|p| format!("{:?}{} {:.0} ms", p.probe, p.rows.map_or(String::new(), |r| format!(" ({r} rows)")), p.wall_ms).to_lowercase())
                 .collect();
             lines.push(format!(
-                "probe child {}: {:.0} ms, limit {} ({:?}); {}",
+                "probe child {}: {:.0} ms, limit {} ({}); {}",
                 i + 1,
                 child.wall_ms,
                 if child.limit.bytes == 0 { "none".to_string() } else { human_size(child.limit.bytes) },
-                child.limit.bound,
+                child.limit.bound.label(),
                 probes.join(", ")
             ));
         }
@@ -165,6 +167,23 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_child_line_names_the_setting_that_bound_its_limit_in_words() {
+        use crate::sandbox::budget::{Bound, ChildLimit};
+        let child = |bytes, bound| ChildCost { wall_ms: 12.0, ready_rss_bytes: None, limit: ChildLimit { bytes, bound }, probes: vec![] };
+        let cost = AuditCost {
+            wall_ms: 100.0,
+            load_ms: None,
+            checks: vec![],
+            probe_children: vec![child(700 * MIB, Bound::Budget), child(512 * MIB, Bound::ProbeLimit), child(0, Bound::Unlimited)],
+            memory: MemoryCost::new(None, None, &[], None, None),
+        };
+        let lines = cost.lines();
+        assert_eq!(lines[2], "probe child 1: 12 ms, limit 700.0 MiB (what the memory budget leaves); ");
+        assert_eq!(lines[3], "probe child 2: 12 ms, limit 512.0 MiB (limits.probe_memory_mb); ");
+        assert_eq!(lines[4], "probe child 3: 12 ms, limit none (no limit); ");
+    }
+
+    #[test]
     fn the_budget_line_says_where_the_budget_came_from() {
         assert_eq!(line(1024 * MIB, "default", None, false), "1.0 GiB (default)");
         assert_eq!(line(512 * MIB, "config", None, false), "512.0 MiB (config)");
@@ -172,6 +191,10 @@ mod tests {
         assert_eq!(
             line(7 * 1024 * MIB, "k8s.yaml:23 x.memory", Some(64 * 1024 * MIB), true),
             "7.0 GiB (from k8s.yaml:23 x.memory, 64.0 GiB capped by the memory this machine has available)"
+        );
+        assert_eq!(
+            line(7 * 1024 * MIB, "k8s.yaml:23 x.memory", Some(u64::MAX), true),
+            "7.0 GiB (from k8s.yaml:23 x.memory, a limit past 16 EiB capped by the memory this machine has available)"
         );
         assert_eq!(
             line(128 * MIB, "k8s.yaml:23 x.memory", Some(64 * MIB), false),

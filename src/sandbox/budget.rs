@@ -27,8 +27,9 @@ pub const MEASURED_ENOUGH: u64 = 16 * MIB;
 pub struct Budget {
     /// Bytes; 0 = no budget.
     pub bytes: u64,
-    /// `config` (`limits.memory_budget_mb` set), `default`, or where the deployment declares the
-    /// serving container's memory limit (`deploy/k8s.yaml:23 spec...resources.limits.memory`).
+    /// `config` (`limits.memory_budget_mb` set), `default` (`default: the judged containers
+    /// declare different limits: 512Mi, 256Mi` when that is why), or where the deployment
+    /// declares the serving container's memory limit (`deploy/k8s.yaml:23 spec...resources.limits.memory`).
     pub source: String,
     /// The limit the deployment declares, when the budget comes from it.
     pub declared_bytes: Option<u64>,
@@ -66,6 +67,17 @@ pub enum Bound {
     Unlimited,
 }
 
+impl Bound {
+    /// How `--verbose` names it: `limit 696.8 MiB (what the memory budget leaves)`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ProbeLimit => "limits.probe_memory_mb",
+            Self::Budget => "what the memory budget leaves",
+            Self::Unlimited => "no limit",
+        }
+    }
+}
+
 /// The memory limit of one probe child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChildLimit {
@@ -98,8 +110,10 @@ pub fn load_floor(model_bytes: u64, loaded_peak: Option<u64>) -> u64 {
     from_file.max(loaded_peak.unwrap_or(0).saturating_add(128 * MIB))
 }
 
-/// How the oversized batch was sized: `wanted` rows asked for by the config, `rows` run, from
-/// `per_row_bytes` measured on a small batch and `available_bytes` left under the child's limit.
+/// How the oversized batch was sized: `wanted` rows asked for by the config (`oversized_rows`,
+/// fewer only when one row is so large that the request would pass the probe's element cap;
+/// never cut by the budget), `rows` run, from `per_row_bytes` measured on a small batch and
+/// `available_bytes` left under the child's limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sizing {
     pub wanted: usize,
@@ -110,12 +124,12 @@ pub struct Sizing {
 }
 
 /// Rows to ask for: the first of `wanted`, `wanted / 2`, `wanted / 4`, ... (the sizes the
-/// halving search walks, so both find the same boundary) that the estimate says fits, never
-/// under 2.
-pub fn start_rows(wanted: usize, per_row_bytes: u64, available_bytes: u64) -> usize {
+/// halving search walks, so both find the same boundary) that the estimate says fits and is at
+/// most `cap` (the rows whose request alone fits, [`input_rows_cap`]), never under 2.
+pub fn start_rows(wanted: usize, cap: usize, per_row_bytes: u64, available_bytes: u64) -> usize {
     let fit = available_bytes / per_row_bytes.max(1).saturating_mul(SAFETY_DIVISOR);
     let mut rows = wanted;
-    while rows > 2 && rows as u64 > fit {
+    while rows > 2 && (rows as u64 > fit || rows > cap) {
         rows /= 2;
     }
     rows.max(2.min(wanted))
@@ -169,6 +183,9 @@ mod tests {
         let big = Some((64 * gib, "k8s.yaml:9 x".to_string()));
         let capped = choose(gib, false, big, Some(7 * gib), floor);
         assert_eq!((capped.bytes, capped.declared_bytes, capped.capped_by_machine), (7 * gib, Some(64 * gib), true));
+        // A limit past u64 bytes (`100Ei`, saturated when read): what the runner has.
+        let huge = choose(gib, false, Some((u64::MAX, "k8s.yaml:9 x".to_string())), Some(7 * gib), floor);
+        assert_eq!((huge.bytes, huge.capped_by_machine), (7 * gib, true));
         // A tiny limit: never under the floor.
         let tiny = choose(gib, false, Some((64 * MIB, "k8s.yaml:9 x".to_string())), Some(8 * gib), floor);
         assert_eq!((tiny.bytes, tiny.capped_by_machine), (floor, false));
@@ -193,10 +210,13 @@ mod tests {
     #[test]
     fn the_start_size_lies_on_the_halving_chain_and_fits_twice_over() {
         // 2 MiB a row, 700 MiB left: 175 rows fit with the margin; the chain from 4096 gives 128.
-        assert_eq!(start_rows(4096, 2 * MIB, 700 * MIB), 128);
-        assert_eq!(start_rows(4096, 1, 700 * MIB), 4096);
-        assert_eq!(start_rows(1456, 100 * MIB, 300 * MIB), 2);
-        assert_eq!(start_rows(1, 100 * MIB, 0), 1);
+        assert_eq!(start_rows(4096, usize::MAX, 2 * MIB, 700 * MIB), 128);
+        assert_eq!(start_rows(4096, usize::MAX, 1, 700 * MIB), 4096);
+        assert_eq!(start_rows(1456, usize::MAX, 100 * MIB, 300 * MIB), 2);
+        assert_eq!(start_rows(1, usize::MAX, 100 * MIB, 0), 1);
+        // A request cap below what the estimate allows: still on the chain from 4096.
+        assert_eq!(start_rows(4096, 100, 1, 700 * MIB), 64);
+        assert_eq!(start_rows(4096, 2, 1, 0), 2);
     }
 
     #[test]

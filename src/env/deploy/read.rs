@@ -117,6 +117,23 @@ impl DeployRead {
         let first = declared.next()??;
         declared.all(|d| d.is_some_and(|d| d.bytes == first.bytes)).then_some(first)
     }
+
+    /// The memory limits the judged containers declare, as written (`none` where one declares
+    /// none), when there are several and they differ: why no budget comes from them.
+    pub fn differing_memory_limits(&self, model_file: &str, configured: Option<&str>) -> Option<Vec<String>> {
+        let choice = rules::choose(&self.workloads, model_file, configured);
+        let limits: Vec<(Option<u64>, String)> = choice
+            .chosen
+            .iter()
+            .map(|&(w, c, _)| {
+                let container = &self.workloads[w].containers[c].container;
+                let written = container.resources.as_ref().and_then(|r| r.limits.as_ref()).and_then(|l| l.get("memory"));
+                (rules::memory_limit_bytes(container), written.map_or("none".to_string(), |q| q.0.clone()))
+            })
+            .collect();
+        let first = limits.first()?.0;
+        limits.iter().any(|(bytes, _)| *bytes != first).then(|| limits.into_iter().map(|(_, written)| written).collect())
+    }
 }
 
 /// Every `--deploy` path exists, and a file is named like a manifest (`.yaml`, `.yml`, `.json`)
@@ -173,6 +190,22 @@ mod tests {
         let two = read(&format!("{DEPLOYMENT}{}{}", container("a", Some("1Gi")), container("b", Some("2Gi"))));
         assert_eq!(two.declared_memory("model.onnx", None), None);
         assert_eq!(two.declared_memory("model.onnx", Some("b")).map(|d| d.bytes), Some(2 << 30));
+    }
+
+    #[test]
+    fn judged_containers_whose_limits_differ_say_which_limits() {
+        // Both name the model and declare a port: both are judged.
+        let served = |name, memory| {
+            container(name, memory).replacen("        image: img\n", "        image: img\n        ports: [{containerPort: 8080}]\n", 1)
+        };
+        let two = read(&format!("{DEPLOYMENT}{}{}", served("a", Some("512Mi")), served("b", Some("256Mi"))));
+        assert_eq!(two.declared_memory("model.onnx", None), None);
+        assert_eq!(two.differing_memory_limits("model.onnx", None), Some(vec!["512Mi".to_string(), "256Mi".to_string()]));
+        assert_eq!(two.differing_memory_limits("model.onnx", Some("b")), None, "one judged container");
+        let same = read(&format!("{DEPLOYMENT}{}{}", served("a", Some("1Gi")), served("b", Some("1024Mi"))));
+        assert_eq!(same.differing_memory_limits("model.onnx", None), None, "the same limit, written differently");
+        let unset = read(&format!("{DEPLOYMENT}{}{}", served("a", Some("1Gi")), served("b", None)));
+        assert_eq!(unset.differing_memory_limits("model.onnx", None), Some(vec!["1Gi".to_string(), "none".to_string()]));
     }
 
     #[test]

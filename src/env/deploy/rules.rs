@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::image_ref::image_pin;
 use super::k8s::{ServingContainer, Workload};
-use super::quantity::Quantity;
+use super::quantity::{Quantity, QuantityError};
 use super::{Finding, Level, Margins, Measured};
 
 /// Kubernetes' probe defaults, used when a field is absent.
@@ -181,7 +181,13 @@ fn names_model(sc: &ServingContainer, model_file: &str) -> Option<String> {
 /// The declared memory limit of a container, in bytes (`None`: absent or not a quantity).
 pub fn memory_limit_bytes(container: &Container) -> Option<u64> {
     let limit = container.resources.as_ref()?.limits.as_ref()?.get("memory")?;
-    Quantity::parse(&limit.0).ok().and_then(|q| u64::try_from(q.bytes()).ok())
+    // A limit past u64 bytes (`100Ei`) is more than any machine has: saturated, not dropped,
+    // so that the machine caps the budget taken from it.
+    match Quantity::parse(&limit.0) {
+        Ok(q) => Some(u64::try_from(q.bytes()).unwrap_or(u64::MAX)),
+        Err(QuantityError::TooLarge(_)) => Some(u64::MAX),
+        Err(_) => None,
+    }
 }
 
 /// The container judged against the measurements. `cores`: the measuring machine's logical
@@ -660,6 +666,14 @@ mod tests {
         let choice = choose(std::slice::from_ref(&one), "iris.onnx", None);
         assert_eq!(choice.chosen, [(0, 0, "the only container".to_string())]);
         assert_eq!(memory_limit_bytes(&one.containers[0].container), Some(1_610_612_736));
+        let limit = |memory: &str| {
+            let w =
+                workload(&format!("        - name: server\n          image: m:1\n          resources:\n            limits: {{memory: {memory}}}\n"));
+            memory_limit_bytes(&w.containers[0].container)
+        };
+        assert_eq!(limit("100Ei"), Some(u64::MAX), "past u64 bytes: saturated");
+        assert_eq!(limit("1000000000000000000000000000000000"), Some(u64::MAX), "too many digits to parse: saturated");
+        assert_eq!(limit("lots"), None);
     }
 
     /// The findings that are not ok for the one container of `manifest`, as (level, rule).
