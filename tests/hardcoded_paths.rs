@@ -126,7 +126,7 @@ fn every_existing_fixture_passes_but_the_ones_that_record_a_path() {
         }
     }
     models.sort();
-    assert_eq!(models.len(), 34, "{models:?}");
+    assert_eq!(models.len(), 35, "{models:?}");
     for model in &models {
         // Short inference limits: endless_loop.onnx's first inference would otherwise run 60 s.
         let run = paths(model, &["--config", "fixtures/configs/inference_limits.yaml"]);
