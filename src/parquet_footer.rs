@@ -55,6 +55,8 @@ pub struct FooterColumn {
 pub struct Footer {
     pub metadata: polars::prelude::FileMetadataRef,
     pub columns: Vec<FooterColumn>,
+    /// Columns holding pandas' index, left out of `columns` (see [`pandas_index_columns`]).
+    pub pandas_index: Vec<String>,
 }
 
 impl Footer {
@@ -78,15 +80,35 @@ pub fn read_footer(path: &std::path::Path) -> Result<Footer, String> {
         reader.schema().map(|schema| (metadata, schema))
     })?
     .map_err(|e| crate::checks::one_line(&e.to_string(), 300))?;
+    let index = pandas_index_columns(&metadata);
     let columns = schema
         .iter()
+        .filter(|(name, _)| !index.iter().any(|i| i.as_str() == name.as_str()))
         .map(|(name, field)| {
             let chunks = metadata.row_groups.iter().filter_map(|group| group.columns_under_root_iter(name)).flatten();
             let bytes = chunks.map(|chunk| u64::try_from(chunk.uncompressed_size()).unwrap_or(0)).fold(0u64, u64::saturating_add);
             FooterColumn { name: name.to_string(), unreadable: unreadable_kind(field.dtype()), bytes }
         })
         .collect();
-    Ok(Footer { metadata, columns })
+    Ok(Footer { metadata, columns, pandas_index: index })
+}
+
+/// The columns pandas stored its index in (`df.to_parquet()` keeps an index that is not a plain
+/// range, e.g. after `df.sample()`, as `__index_level_0__` or under the index's name), from the
+/// `pandas` key of the footer: `pd.read_parquet` turns them back into the index, so they are no
+/// data column of the file for pandas, nor for ready.
+fn pandas_index_columns(metadata: &polars::prelude::FileMetadataRef) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct PandasMetadata {
+        #[serde(default)]
+        index_columns: Vec<serde_json::Value>,
+    }
+    let Some(text) = metadata.key_value_metadata.iter().flatten().find(|kv| kv.key == "pandas").and_then(|kv| kv.value.as_deref()) else {
+        return Vec::new();
+    };
+    let Ok(pandas) = serde_json::from_str::<PandasMetadata>(text) else { return Vec::new() };
+    // A range index is described by a map, not stored in a column.
+    pandas.index_columns.into_iter().filter_map(|c| c.as_str().map(str::to_string)).collect()
 }
 
 /// The name of a Parquet (Arrow) type ready does not read, or `None` for numbers, booleans,

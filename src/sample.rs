@@ -250,7 +250,7 @@ fn read_parquet(path: &Path, footer: &crate::parquet_footer::Footer, max_rows: u
         return Err(format!("{shown}: cannot read Parquet sample: {}", crate::parquet_footer::unreadable_message(first, "a sample")));
     }
     let names: Vec<String> = readable.iter().map(|c| c.name.clone()).collect();
-    let projection = (!unreadable.is_empty()).then_some(names);
+    let projection = (!unreadable.is_empty() || !footer.pandas_index.is_empty()).then_some(names);
     let frame = crate::guard::catch_panic(|| {
         let mut reader = ParquetReader::new(File::open(path)?);
         reader.set_metadata(footer.metadata.clone());

@@ -254,3 +254,41 @@ frame.to_parquet(f"{sys.argv[1]}/wide.parquet")
     let last = &json["columns"]["c1999"];
     assert_eq!((last["min"].as_f64(), last["max"].as_f64(), last["mean"].as_f64()), (Some(0.0), Some(499.0), Some(249.5)));
 }
+
+/// iris rows shuffled by `df.sample()` (pandas then stores the index as `__index_level_0__`), a
+/// named index, and a range index (no column).
+const INDEXED: &str = r#"
+import sys, pandas as pd
+out = sys.argv[1]
+df = pd.concat([pd.read_csv("fixtures/samples/iris.csv")] * 4).reset_index(drop=True)
+df.sample(12, random_state=1).to_parquet(f"{out}/sampled.parquet")
+df.rename_axis("row_id").iloc[::-1].to_parquet(f"{out}/named.parquet")
+df.to_parquet(f"{out}/range.parquet")
+for name in ("sampled", "named", "range"):
+    assert list(pd.read_parquet(f"{out}/{name}.parquet").columns) == list(df.columns), name
+"#;
+
+#[test]
+fn pandas_index_columns_are_not_data_columns() {
+    // pd.read_parquet turns them back into the index: a positional model must not see a fifth
+    // column, a named one no extra column, and a profile no index column.
+    let dir = tempfile::tempdir().unwrap();
+    pandas(INDEXED, dir.path());
+    for (name, rows) in [("sampled", 12), ("named", 12), ("range", 12)] {
+        let file = path(dir.path(), &format!("{name}.parquet"));
+        let run = audit(IRIS, &["--sample", &file, "--only", "schema_parity"]);
+        assert_eq!((run.code, run.status("schema_parity")), (0, "pass".to_string()), "{name}: {:?}", run.details("schema_parity"));
+        assert_eq!(run.json["sample"]["columns"], serde_json::json!(["sepal_length", "sepal_width", "petal_length", "petal_width"]), "{name}");
+        assert_eq!(run.json["sample"]["rows"], rows, "{name}");
+        let out = path(dir.path(), &format!("{name}.json"));
+        let (code, _, stderr) = run_profile(&file, &out);
+        assert_eq!(code, 0, "{stderr}");
+        let profile: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let columns: Vec<&String> = profile["columns"].as_object().unwrap().keys().collect();
+        assert_eq!(columns, ["petal_length", "petal_width", "sepal_length", "sepal_width"], "{name}");
+    }
+}
+
+fn run_profile(file: &str, out: &str) -> (i32, String, String) {
+    run(&["profile", file, "-o", out])
+}
