@@ -566,3 +566,20 @@ fn a_numeric_reference_column_with_a_stray_word_is_still_compared_as_numbers() {
         run.details("drift")
     );
 }
+
+#[test]
+fn a_reference_of_fewer_than_min_rows_values_is_not_judged() {
+    // 60 training rows against 500 sample rows of the same data: PSI of such a small reference
+    // is noise (it failed age at 0.25 before), so drift is not judged, as for a small sample.
+    let text = std::fs::read_to_string(common::root().join("fixtures/domain/ok.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().take(61).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("small.csv");
+    std::fs::write(&reference, lines.join("\n") + "\n").unwrap();
+    let run = drift("fixtures/domain/ok.csv", reference.to_str().unwrap());
+    assert_eq!(run.status("drift"), "pass", "{:?}", run.details("drift"));
+    for column in ["age", "hours", "income", "workclass"] {
+        let line = format!("pass: column '{column}': the reference has 60 values, fewer than min_rows 100: drift not judged");
+        assert!(run.details("drift").contains(&line), "{line}: {:?}", run.details("drift"));
+    }
+}

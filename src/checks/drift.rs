@@ -586,6 +586,10 @@ fn not_judged(present: usize, reference: u64, config: &DriftConfig) -> Option<St
         Some("the reference has no values".to_string())
     } else if present < config.min_rows {
         Some(format!("{present} values, fewer than min_rows {}", config.min_rows))
+    } else if reference < config.min_rows as u64 {
+        // A small reference is as noisy as a small sample: PSI of the same distribution is about
+        // (bins - 1) · (1/n + 1/m).
+        Some(format!("the reference has {reference} values, fewer than min_rows {}", config.min_rows))
     } else {
         None
     }
@@ -627,11 +631,18 @@ fn numeric(
         let outside: Vec<usize> = present.iter().filter(|(_, v)| beyond(*v)).map(|(r, _)| *r).collect();
         if !outside.is_empty() {
             let share = outside.len() as f64 / present.len() as f64;
-            let status = if share > config.outside_share { Status::Warn } else { Status::Pass };
+            // The range of a small reference is narrower than its population's: not judged.
+            let few = reference.count < config.min_rows as u64;
+            let status = if share > config.outside_share && !few { Status::Warn } else { Status::Pass };
+            let why = if few {
+                format!(" (a reference of {} values, fewer than min_rows {}: not judged)", reference.count, config.min_rows)
+            } else {
+                String::new()
+            };
             findings.push((
                 status,
                 format!(
-                    "column '{name}': {} of {} values ({:.1}%) outside the training range [{}, {}]: {}",
+                    "column '{name}': {} of {} values ({:.1}%) outside the training range [{}, {}]: {}{why}",
                     outside.len(),
                     present.len(),
                     share * 100.0,
