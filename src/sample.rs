@@ -224,7 +224,7 @@ pub fn read_table(path: &Path, max_rows: usize, text: &crate::inputs::text_colum
     {
         return Err(format!("{shown}: {problem}"));
     }
-    let frame = if format == SampleFormat::Csv { without_blank_lines(frame, &blank_records(path, separator)) } else { frame };
+    let frame = if format == SampleFormat::Csv { without_blank_lines(frame, &blank_records(path, separator, max_rows)) } else { frame };
     holding_rows(path, format, frame, Vec::new())
 }
 
@@ -504,8 +504,9 @@ pub fn cut_at(sample: &Sample, max_rows: usize) -> Option<crate::report::SampleC
 
 /// The records (0-based, after the header) of a delimited file that are empty lines, which
 /// polars reads as rows of missing values and pandas skips (`skip_blank_lines`): a file ending in
-/// two line ends is not a row short of every value. Quoted fields may hold line ends.
-pub(crate) fn blank_records(path: &Path, separator: u8) -> Vec<usize> {
+/// two line ends is not a row short of every value. Quoted fields may hold line ends. Reads no
+/// further than `records` records (the rows polars read).
+pub(crate) fn blank_records(path: &Path, separator: u8, records: usize) -> Vec<usize> {
     use std::io::Read;
     let Ok(mut file) = File::open(path) else { return Vec::new() };
     let mut scan = BlankScan { header: true, empty: true, field_start: true, ..BlankScan::default() };
@@ -513,6 +514,9 @@ pub(crate) fn blank_records(path: &Path, separator: u8) -> Vec<usize> {
     while let Ok(read @ 1..) = file.read(&mut buffer) {
         for &b in &buffer[..read] {
             scan.byte(b, separator);
+        }
+        if scan.record >= records {
+            break;
         }
     }
     scan.blank
@@ -547,8 +551,9 @@ impl BlankScan {
                 (self.header, self.empty, self.field_start) = (false, true, true);
                 return;
             }
-            // A CR of a CRLF line end leaves a line empty.
-            b'\r' if !self.quoted => return,
+            // A CR of a CRLF line end, spaces and tabs leave a line empty (pandas skips a line of
+            // spaces as it skips an empty one).
+            b'\r' | b' ' | b'\t' if !self.quoted && self.empty => return,
             b if b == separator && !self.quoted => {
                 (self.empty, self.field_start) = (false, true);
                 return;
@@ -586,14 +591,11 @@ fn csv_has_record_after(path: &Path, separator: u8, records: usize) -> bool {
                 field_start = true;
                 continue;
             }
-            b if b == separator && !quoted => {
-                field_start = true;
-                continue;
-            }
-            _ => {}
+            b if b == separator && !quoted => field_start = true,
+            _ => field_start = false,
         }
-        field_start = false;
-        // The header ends at the first line end: `records` more are the rows read.
+        // The header ends at the first line end: `records` more are the rows read. A row of
+        // empty fields (`,,,`) is a row; a line of spaces is not.
         if ended > records && !b.is_ascii_whitespace() {
             return true;
         }

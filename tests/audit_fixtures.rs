@@ -390,6 +390,7 @@ fn blank_lines_in_a_csv_sample_are_skipped_as_pandas_skips_them() {
         ("crlf.csv", format!("{header}\r\n5.1,3.5,1.4,0.2\r\n\r\n6.2,2.9,4.3,1.3\r\n\r\n"), "pass", 2),
         ("between.csv", format!("{header}\n5.1,3.5,1.4,0.2\n\n\n6.2,2.9,4.3,1.3\n"), "pass", 2),
         ("quoted.csv", format!("{header}\n\"5.1\",3.5,1.4,0.2\n\n6.2,2.9,4.3,1.3\n"), "pass", 2),
+        ("spaces.csv", format!("{header}\n5.1,3.5,1.4,0.2\n   \n6.2,2.9,4.3,1.3\n\t\n"), "pass", 2),
         ("empty_fields.csv", format!("{header}\n5.1,3.5,1.4,0.2\n,,,\n6.2,2.9,4.3,1.3\n"), "fail", 3),
     ];
     for (name, text, status, rows) in cases {

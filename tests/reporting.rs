@@ -567,4 +567,12 @@ fn a_sample_read_only_up_to_max_rows_says_so_with_the_file_s_row_count() {
         table("fixtures/samples/iris.csv"),
         "sample: fixtures/samples/iris.csv (the first 2 rows (sample.max_rows; the file holds more), 4 columns)"
     );
+    // A row of empty fields past the cap is a row; a line of spaces is not.
+    let header = "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.2,2.9,4.3,1.3\n";
+    for (name, tail, cut) in [("empty_fields.csv", ",,,\n", true), ("spaces.csv", "   \n\n", false)] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, format!("{header}{tail}")).unwrap();
+        let run = audit("fixtures/models/iris_rf.onnx", &["--config", &two, "--sample", file.to_str().unwrap(), "--only", "schema_parity"]);
+        assert_eq!(run.json["sample"].get("cut").is_some(), cut, "{name}: {}", run.json["sample"]);
+    }
 }

@@ -363,7 +363,9 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &B
             match csv_cut_short(path, header.len(), frame.height()) {
                 Some(problem) => Err(format!("{shown}: {problem}")),
                 // Empty lines are skipped, as pandas skips them (polars reads rows of nulls).
-                None => Ok(crate::sample::without_blank_lines(frame, &crate::sample::blank_records(path, crate::sample::csv_separator(path)))),
+                None => {
+                    Ok(crate::sample::without_blank_lines(frame, &crate::sample::blank_records(path, crate::sample::csv_separator(path), usize::MAX)))
+                }
             }
         }
         _ => Err(format!("{shown}: unknown reference format (expected .csv, .parquet, or a .json profile written by `ready profile`)")),
