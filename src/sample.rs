@@ -213,7 +213,7 @@ pub fn read_table(path: &Path, max_rows: usize, text: &crate::inputs::text_colum
     .map_err(|e| match format {
         // polars' CSV messages end with advice on its own options and name no line: find it.
         SampleFormat::Csv if let Some(problem) = csv_record_problem(path, separator, header.len(), max_rows) => {
-            format!("{shown}: {problem}")
+            format!("{shown}: {problem}{}", separator_hint(&header, separator))
         }
         _ => format!("{shown}: cannot read {format:?} sample: {}", one_line(&e.to_string())),
     })?;
@@ -287,6 +287,21 @@ pub const PANDAS_NA: [&str; 19] = [
 /// [`PANDAS_NA`] for polars' CSV reader (it compares a quoted cell without its quotes).
 pub fn pandas_nulls() -> NullValues {
     NullValues::AllColumns(PANDAS_NA.iter().map(|v| PlSmallStr::from(*v)).collect())
+}
+
+/// A hint when a header read as one column holds another common separator (a European Excel
+/// export writes `;`): which separators ready reads, and how to write the file with them.
+pub(crate) fn separator_hint(header: &[String], separator: u8) -> String {
+    let [only] = header else { return String::new() };
+    let other = [(';', "semicolons"), ('\t', "tabs"), (',', "commas"), ('|', "pipes")]
+        .into_iter()
+        .find(|(c, _)| *c != separator as char && only.contains(*c));
+    match other {
+        Some((_, name)) => format!(
+            " (the header reads as one column and holds {name}: ready reads comma-separated .csv and tab-separated .tsv files; write it with commas, e.g. pandas to_csv or Excel's \"CSV UTF-8 (comma delimited)\")"
+        ),
+        None => String::new(),
+    }
 }
 
 /// The field separator of a delimited file: a tab for `.tsv`, else a comma.

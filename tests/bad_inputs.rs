@@ -285,3 +285,16 @@ fn a_last_row_short_of_fields_without_a_line_end_is_a_file_cut_short_and_other_s
         assert!(missing[1].starts_with(&format!("fail: column 'petal_width': missing value in row {row} (1 of 2 rows)")), "{body:?}: {missing:?}");
     }
 }
+
+#[test]
+fn a_semicolon_separated_export_says_which_separators_ready_reads() {
+    // Excel's European CSV export: semicolons, decimal commas, BOM, CRLF.
+    let (dir, sample) = file("eu.csv", "\u{feff}age;income;score\r\n30;1,5;2\r\n40;2,5;3\r\n");
+    let hint = " (the header reads as one column and holds semicolons: ready reads comma-separated .csv and tab-separated .tsv files; write it with \
+                commas, e.g. pandas to_csv or Excel's \"CSV UTF-8 (comma delimited)\")";
+    let error = sample_error("iris_rf.onnx", &sample);
+    assert_eq!(error, format!("error: {sample}: line 2: 2 fields where the header names 1 columns{hint}\n"));
+    let profile = dir.path().join("p.json");
+    let stderr = usage_error(&["profile", &sample, "-o", profile.to_str().unwrap()]);
+    assert!(stderr.contains(&format!("line 2: 2 fields where the header names 1 columns{hint}")), "{stderr}");
+}

@@ -358,7 +358,7 @@ fn read_frame(path: &Path, extension: &str, columns: Option<&[String]>, text: &B
             });
             let frame = read
                 .map_err(|e| format!("{shown}: cannot read the reference: {e}"))?
-                .map_err(|e| format!("{shown}: {}", csv_problem(path, header.len(), &e)))?;
+                .map_err(|e| format!("{shown}: {}", csv_problem(path, &header, &e)))?;
             // polars reads the missing cells of a last row cut short as missing values.
             match csv_cut_short(path, header.len(), frame.height()) {
                 Some(problem) => Err(format!("{shown}: {problem}")),
@@ -430,9 +430,10 @@ fn lines_before(path: &Path, end: u64) -> Option<usize> {
 
 /// Why polars could not read a CSV reference, without polars' advice on its own options: the
 /// record it cannot split (found by ready), else the first paragraph of its message.
-fn csv_problem(path: &Path, columns: usize, error: &PolarsError) -> String {
-    if let Some(problem) = crate::sample::csv_record_problem(path, crate::sample::csv_separator(path), columns, usize::MAX) {
-        return problem;
+fn csv_problem(path: &Path, header: &[String], error: &PolarsError) -> String {
+    let separator = crate::sample::csv_separator(path);
+    if let Some(problem) = crate::sample::csv_record_problem(path, separator, header.len(), usize::MAX) {
+        return format!("{problem}{}", crate::sample::separator_hint(header, separator));
     }
     let text = error.to_string();
     let first = text.split("\n\n").next().unwrap_or_default();
