@@ -387,7 +387,8 @@ fn sample_predictions(ctx: &AuditContext<'_>, sample: &Sample, cap: usize) -> Re
         let (output, what, predictions) = predict(ctx, sample, ctx.binding())?;
         return Ok((output, what, predictions, String::new()));
     }
-    let frame = crate::inputs::reference::strata_rows(&sample.frame, cap).map_err(|e| Unpredicted::NotRun(format!("cannot pick sample rows: {e}")))?;
+    let frame =
+        crate::inputs::reference::strata_rows(&sample.frame, cap).map_err(|e| Unpredicted::NotRun(format!("cannot pick sample rows: {e}")))?;
     let rows = Sample { path: sample.path.clone(), format: sample.format, frame, skipped: Vec::new() };
     let (output, what, predictions) = predict(ctx, &rows, ctx.bind(&rows).as_ref())?;
     Ok((output, what, predictions, format!(" on {cap} sample rows drawn one from each of as many equal strata")))
