@@ -344,8 +344,8 @@ pub struct DriftConfig {
     /// A reference column holding the reference's predictions (the model's first output: its
     /// label, or its first value per row), compared with the sample's predictions.
     pub prediction_column: Option<String>,
-    /// The most rows the model runs on for prediction drift, on each side (evenly spaced, so the
-    /// same rows every run): the reference's (without `prediction_column`) and the sample's; 0
+    /// The most rows the model runs on for prediction drift, on each side (one drawn from each
+    /// of as many equal strata, the same rows every run): the reference's (without `prediction_column`) and the sample's; 0
     /// turns prediction drift off.
     pub prediction_rows: usize,
 }

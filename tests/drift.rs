@@ -287,7 +287,9 @@ fn a_model_failing_on_its_own_reference_rows_fails_drift_naming_the_row() {
         ["fail: the model fails on row 250 of its training reference (--reference, data rows counted from 0): Non-zero status code returned \
           while running Gather node. Name:'' Status Message: indices element out of data bounds, idx=57 must be within the inclusive range [-10,9]"]
     );
-    // Every other row picked (prediction_rows 150 of 300): still the file's row.
+    // 150 of 300 rows, one from each stratum of 2: the draw of stratum 125 (rows 250, 251) is
+    // row 250, and the failing row is still named by its row in the file.
+    assert_eq!(ready::inputs::reference::stratum_row(125, 300, 150), 250);
     let run = with_config(
         "checks:\n  drift:\n    prediction_rows: 150\n",
         "fixtures/domain/gather_ok.csv",
@@ -346,8 +348,8 @@ fn prediction_drift_runs_the_model_on_the_reference_rows_and_matches_scipy() {
     let (metric, line) = prediction(&run);
     assert_eq!(
         line,
-        "pass: prediction 'output_label' (the model's first output, its value per row) against the model's predictions on 2000 evenly \
-         spaced reference rows: PSI 0.00361 over 2 reference categories (+1 bin for unseen ones), chi-squared 1.80261 (p = 0.40604)"
+        "pass: prediction 'output_label' (the model's first output, its value per row) against the model's predictions on 2000 reference \
+         rows drawn one from each of as many equal strata: PSI 0.00361 over 2 reference categories (+1 bin for unseen ones), chi-squared 1.80261 (p = 0.40604)"
     );
     assert_eq!((metric["output"].as_str(), metric["value"].as_str()), (Some("output_label"), Some("its value per row")));
     assert_prediction(metric, "ok.csv", "labels");
@@ -357,14 +359,14 @@ fn prediction_drift_runs_the_model_on_the_reference_rows_and_matches_scipy() {
     let (metric, line) = prediction(&run);
     assert!(
         line.starts_with(
-            "warn: prediction 'output_label' (the model's first output, its value per row) against the model's predictions on 2000 evenly \
-             spaced reference rows: PSI 0.14637 over 2 reference categories"
+            "warn: prediction 'output_label' (the model's first output, its value per row) against the model's predictions on 2000 reference \
+             rows drawn one from each of as many equal strata: PSI 0.14637 over 2 reference categories"
         ),
         "{line}"
     );
     assert_prediction(metric, "shifted.parquet", "labels");
 
-    // A regressor's value, on 500 of the 2000 reference rows (every 4th): quantile bins and KS.
+    // A regressor's value, on 500 of the 2000 reference rows (one per stratum of 4): quantile bins and KS.
     for (sample, status) in [("ok.csv", "pass"), ("shifted.parquet", "warn")] {
         let run = with_config(
             "checks:\n  drift:\n    prediction_rows: 500\n",
@@ -375,24 +377,66 @@ fn prediction_drift_runs_the_model_on_the_reference_rows_and_matches_scipy() {
         let (metric, line) = prediction(&run);
         assert!(
             line.starts_with(&format!(
-                "{status}: prediction 'variable' (the model's first output, its value per row) against the model's predictions on 500 evenly spaced reference rows: PSI "
+                "{status}: prediction 'variable' (the model's first output, its value per row) against the model's predictions on 500 reference rows drawn one from each of as many equal strata: PSI "
             )),
             "{line}"
         );
         assert_prediction(metric, sample, "regressor");
     }
 
-    // A sample larger than prediction_rows is predicted on that many evenly spaced rows too.
+    // A sample larger than prediction_rows is predicted on that many rows, drawn the same way.
     let run = with_config("checks:\n  drift:\n    prediction_rows: 250\n", "fixtures/domain/shifted.parquet", ADULT, REFERENCE);
     let (metric, line) = prediction(&run);
     assert!(
         line.starts_with(
-            "warn: prediction 'output_label' (the model's first output, its value per row) on 250 evenly spaced sample rows against \
-             the model's predictions on 250 evenly spaced reference rows: PSI "
+            "warn: prediction 'output_label' (the model's first output, its value per row) on 250 sample rows drawn one from each of as many \
+             equal strata against the model's predictions on 250 reference rows drawn one from each of as many equal strata: PSI "
         ),
         "{line}"
     );
     assert_prediction(metric, "shifted.parquet", "both_halved");
+}
+
+/// `periods` copies of the first 24 data rows of fixtures/domain/ok.csv (written by pandas),
+/// starting at row `phase` of the period: hourly rows sorted by day.
+fn periodic_csv(path: &std::path::Path, periods: usize, phase: usize) {
+    let text = std::fs::read_to_string(common::root().join("fixtures/domain/ok.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let day = &lines[1..25];
+    let mut out = format!("{}\n", lines[0]);
+    for row in (0..periods * 24).map(|r| day[(r + phase) % 24]) {
+        out.push_str(row);
+        out.push('\n');
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn a_reference_repeating_every_n_over_k_rows_and_a_sample_drawn_from_it_pass_prediction_drift() {
+    // 48,000 rows with period 24 = 48,000 / 2000: rows i·n/k would all be the period's first row
+    // (label 0; 4 of the 24 rows are label 1), and prediction drift failed with PSI 3.25.
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, day, shifted) = (dir.path().join("hourly_ref.csv"), dir.path().join("hourly_s.csv"), dir.path().join("hourly_4.csv"));
+    periodic_csv(&reference, 2000, 0);
+    periodic_csv(&day, 10, 0);
+    // The same 48,000 rows starting at the period's 5th row (label 1), all read: the sample side
+    // picks rows by the same rule (2000 of 48,000), which would all have been label 1.
+    periodic_csv(&shifted, 2000, 4);
+    for sample in [&day, &shifted] {
+        let run = with_config("sample:\n  max_rows: 48000\n", sample.to_str().unwrap(), ADULT, reference.to_str().unwrap());
+        let (metric, line) = prediction(&run);
+        assert_eq!(run.status("drift"), "pass", "{:?}", run.details("drift"));
+        assert_eq!(run.code, 0);
+        let on = if sample == &shifted { " on 2000 sample rows drawn one from each of as many equal strata" } else { "" };
+        assert!(
+            line.starts_with(&format!(
+                "pass: prediction 'output_label' (the model's first output, its value per row){on} against the model's predictions on 2000 \
+                 reference rows drawn one from each of as many equal strata: PSI "
+            )) && line.contains(" over 2 reference categories"),
+            "{line}"
+        );
+        assert!(metric["score"]["psi"].as_f64().unwrap() < 0.1, "{metric}");
+    }
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub const EXPLANATION: &str = "What: with --reference (training rows as CSV or P
      KS statistic (numbers) and the chi-squared statistic (categories) are reported with their p-values. \
      Prediction drift: the model's first output (first value per row: a label, a value, the first probability) on \
      the sample against the reference's predictions (the column `prediction_column`, else the model run on \
-     `prediction_rows` (2000) evenly spaced reference rows), by the same PSI thresholds; the model failing on a row of \
+     `prediction_rows` (2000) reference rows, one drawn from each of as many equal strata by a fixed-seed generator), by the same PSI thresholds; the model failing on a row of \
      its own reference fails, naming the row. A model column the reference lacks warns; a reference sharing none is an \
      error (exit 2). Free text (a column the graph tokenizes, or mostly distinct reference values) is compared by its \
      length in characters, not as categories. A reference with more than 10 bins that the sample cannot fill has \
@@ -317,7 +317,7 @@ fn failed_on_reference(
 }
 
 /// The reference's predictions as a column profile, and where they come from: the configured
-/// `prediction_column`, else the model run on the reference's evenly spaced rows.
+/// `prediction_column`, else the model run on the reference's rows drawn one per stratum.
 fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &DriftConfig) -> Result<(String, ColumnProfile), (Status, String)> {
     if let Some(column) = &config.prediction_column {
         return match reference.columns.get(column) {
@@ -353,7 +353,7 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
         }
     })?;
     let gaps = if left_out > 0 { format!(" ({left_out} with missing values left out)") } else { String::new() };
-    let source = format!("the model's predictions on {} evenly spaced reference rows{gaps}", sample.rows());
+    let source = format!("the model's predictions on {} reference rows drawn one from each of as many equal strata{gaps}", sample.rows());
     let profile = match predictions {
         Predictions::Numbers(v) => {
             ColumnProfile::Numeric(crate::inputs::reference::numeric_profile(&v.into_iter().map(Some).collect::<Vec<_>>(), config.bins))
@@ -365,8 +365,8 @@ fn reference_predictions(ctx: &AuditContext<'_>, reference: &Profile, config: &D
     Ok((source, profile))
 }
 
-/// The reference file's data row (from 0) of each complete row of `picked`, the evenly spaced
-/// rows i·n/k of a reference of `total` rows ([`crate::inputs::reference::even_rows`]).
+/// The reference file's data row (from 0) of each complete row of `picked`, the rows drawn one
+/// per stratum of a reference of `total` rows ([`crate::inputs::reference::strata_rows`]).
 fn file_rows(picked: &polars::prelude::DataFrame, total: u64) -> Vec<usize> {
     let (k, n) = (picked.height(), total as usize);
     let mut complete = vec![true; k];
@@ -377,20 +377,21 @@ fn file_rows(picked: &polars::prelude::DataFrame, total: u64) -> Vec<usize> {
             }
         }
     }
-    (0..k).filter(|&i| complete[i]).map(|i| if k < n { i * n / k } else { i }).collect()
+    (0..k).filter(|&i| complete[i]).map(|i| if k < n { crate::inputs::reference::stratum_row(i, n, k) } else { i }).collect()
 }
 
-/// The model's main prediction on the sample, or on `cap` evenly spaced rows of a larger one
+/// The model's main prediction on the sample, or on `cap` rows of a larger one, drawn one per stratum
 /// (then said in the returned text).
 fn sample_predictions(ctx: &AuditContext<'_>, sample: &Sample, cap: usize) -> Result<(String, String, Predictions, String), Unpredicted> {
     if sample.rows() <= cap {
         let (output, what, predictions) = predict(ctx, sample, ctx.binding())?;
         return Ok((output, what, predictions, String::new()));
     }
-    let frame = crate::inputs::reference::even_rows(&sample.frame, cap).map_err(|e| Unpredicted::NotRun(format!("cannot pick sample rows: {e}")))?;
+    let frame =
+        crate::inputs::reference::strata_rows(&sample.frame, cap).map_err(|e| Unpredicted::NotRun(format!("cannot pick sample rows: {e}")))?;
     let rows = Sample { path: sample.path.clone(), format: sample.format, frame, skipped: Vec::new() };
     let (output, what, predictions) = predict(ctx, &rows, ctx.bind(&rows).as_ref())?;
-    Ok((output, what, predictions, format!(" on {cap} evenly spaced sample rows")))
+    Ok((output, what, predictions, format!(" on {cap} sample rows drawn one from each of as many equal strata")))
 }
 
 /// The sample's predictions against the reference's: one finding, and the metric.

@@ -42,7 +42,7 @@ pub struct Profile {
 
 pub use crate::sample::SkippedColumn;
 
-/// Rows kept from reference data: rows i·n/k for i = 0..k (the same rows every run).
+/// Rows kept from reference data: one drawn from each of k equal strata ([`strata_rows`]; the same rows every run).
 #[derive(Debug, Clone)]
 pub struct RowSample(pub DataFrame);
 
@@ -52,13 +52,35 @@ impl PartialEq for RowSample {
     }
 }
 
-/// Rows i·n/k, i = 0..k, of `frame` (all rows when k ≥ n).
-pub fn even_rows(frame: &DataFrame, k: usize) -> PolarsResult<DataFrame> {
+/// Seed of [`stratum_row`]'s draws: fixed, so the same rows are drawn every run, on every machine.
+pub const STRATA_SEED: u64 = 0x7265_6164_795f_726f; // "ready_ro"
+
+/// splitmix64 (Steele, Lea and Flood 2014): the `i`-th output (from 0) of the generator started
+/// at `seed`, i.e. the finalizer applied to `seed + (i + 1) · 0x9E3779B97F4A7C15` (wrapping).
+pub fn splitmix64(seed: u64, i: u64) -> u64 {
+    let mut z = seed.wrapping_add(i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The row drawn from stratum `i` of `k` equal strata of `n` rows (k < n): stratum i holds rows
+/// i·n/k .. (i+1)·n/k (integer division), and the row is i·n/k + splitmix64(STRATA_SEED, i) mod
+/// its width. Unlike the evenly spaced rows i·n/k, it does not alias with data repeating every n/k rows.
+pub fn stratum_row(i: usize, n: usize, k: usize) -> usize {
+    let (i, n, k) = (i as u128, n as u128, k as u128);
+    let (low, high) = (i * n / k, (i + 1) * n / k);
+    (low + u128::from(splitmix64(STRATA_SEED, i as u64)) % (high - low)) as usize
+}
+
+/// One row drawn from each of k equal strata of `frame` ([`stratum_row`], i = 0..k, in file
+/// order; all rows when k ≥ n).
+pub fn strata_rows(frame: &DataFrame, k: usize) -> PolarsResult<DataFrame> {
     let n = frame.height();
     if k >= n {
         return Ok(frame.clone());
     }
-    let picked: Vec<IdxSize> = (0..k).map(|i| (i * n / k) as IdxSize).collect();
+    let picked: Vec<IdxSize> = (0..k).map(|i| stratum_row(i, n, k) as IdxSize).collect();
     frame.take(&IdxCa::from_vec(PlSmallStr::from("rows"), picked))
 }
 
@@ -179,7 +201,7 @@ fn load_with(
     }
     let mut profile = profile_frame(&frame, categorical, bins);
     if keep.rows > 0 {
-        let rows = even_rows(&frame, keep.rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
+        let rows = strata_rows(&frame, keep.rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
         profile.row_sample = Some(RowSample(rows));
     }
     let notes = if note { crate::inputs::text_numbers::find(path, &frame, categorical) } else { Vec::new() };
@@ -278,7 +300,7 @@ fn profile_groups(
                 return Err(format!("{shown}: the reference has no rows"));
             }
             if keep.rows > 0 {
-                let rows = even_rows(&frame, keep.rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
+                let rows = strata_rows(&frame, keep.rows).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?;
                 kept = Some(match kept.take() {
                     None => rows,
                     Some(before) => before.hstack(rows.columns()).map_err(|e| format!("{shown}: cannot pick reference rows: {e}"))?,
@@ -611,9 +633,9 @@ mod tests {
         let back: Profile = serde_json::from_str(&text).unwrap();
         let ColumnProfile::Numeric(age) = &back.columns["age"] else { panic!() };
         assert_eq!(age.sorted, None);
-        // Evenly spaced rows: 0, 1 of 3 at k = 2; all of them at k ≥ 3.
-        assert_eq!(even_rows(&frame, 2).unwrap().column("age").unwrap().as_materialized_series().i64().unwrap().to_vec(), [Some(30), Some(40)]);
-        assert_eq!(even_rows(&frame, 5).unwrap().height(), 3);
+        // One row from each stratum: rows {0} and {1, 2} of 3 at k = 2 (row 2 drawn); all of them at k ≥ 3.
+        assert_eq!(strata_rows(&frame, 2).unwrap().column("age").unwrap().as_materialized_series().i64().unwrap().to_vec(), [Some(30), Some(50)]);
+        assert_eq!(strata_rows(&frame, 5).unwrap().height(), 3);
         assert!(!text.contains("float32"), "{text}");
         // A float32 column says so, and reads back; a profile without the field is float64.
         let single = profile_frame(&df!("x" => [0.1f32, 0.25]).unwrap(), &BTreeSet::new(), 10);
@@ -624,5 +646,19 @@ mod tests {
         // An integer code an encoder reads is profiled as categories.
         let coded = profile_frame(&frame, &BTreeSet::from(["age".to_string()]), 10);
         assert!(matches!(coded.columns["age"], ColumnProfile::Categorical(_)));
+    }
+
+    #[test]
+    fn strata_rows_are_splitmix64_draws_one_per_stratum_and_do_not_alias_with_a_period() {
+        // splitmix64's published first outputs from seed 1234567.
+        assert_eq!((splitmix64(1234567, 0), splitmix64(1234567, 1)), (6457827717110365317, 3203168211198807973));
+        // 2000 of 48,000 rows repeating every 24: i·n/k would be one row of the period 2000 times.
+        let drawn: Vec<usize> = (0..2000).map(|i| stratum_row(i, 48_000, 2000)).collect();
+        assert!(drawn.iter().enumerate().all(|(i, &row)| (i * 24..i * 24 + 24).contains(&row)));
+        let phases: BTreeSet<usize> = drawn.iter().map(|row| row % 24).collect();
+        assert_eq!(phases.len(), 24);
+        // Uneven strata (n = 7, k = 3: rows 0..2, 2..4, 4..7) and a stratum of one row.
+        assert_eq!((0..3).map(|i| stratum_row(i, 7, 3)).collect::<Vec<_>>(), [0, 3, 5]);
+        assert_eq!(stratum_row(0, 1, 1), 0);
     }
 }
