@@ -828,7 +828,8 @@ mod tests {
     #[test]
     fn the_training_range_is_compared_at_float32_precision_when_either_side_is_float32() {
         let mut reference = crate::inputs::reference::numeric_profile(&[Some(f64::from(-0.7f32)), Some(f64::from(0.7f32))], 10);
-        let config = DriftConfig::default();
+        // Two reference values: min_rows 1, so that the range is judged.
+        let config = DriftConfig { min_rows: 1, ..DriftConfig::default() };
         let outside = |cells: &[Option<f64>], reference: &NumericProfile, single: bool| {
             numeric("x", cells, reference, single, &config).0.into_iter().filter(|(_, t)| t.contains("outside")).map(|(_, t)| t).collect::<Vec<_>>()
         };
