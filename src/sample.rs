@@ -524,7 +524,7 @@ pub fn cut_at(sample: &Sample, max_rows: usize) -> Option<crate::report::SampleC
 pub(crate) fn blank_records(path: &Path, separator: u8, records: usize) -> Vec<usize> {
     use std::io::Read;
     let Ok(mut file) = File::open(path) else { return Vec::new() };
-    let mut scan = BlankScan { header: true, empty: true, field_start: true, ..BlankScan::default() };
+    let mut scan = BlankScan::new();
     let mut buffer = vec![0u8; 1 << 16];
     while let Ok(read @ 1..) = file.read(&mut buffer) {
         for &b in &buffer[..read] {
@@ -551,6 +551,10 @@ struct BlankScan {
 }
 
 impl BlankScan {
+    fn new() -> Self {
+        Self { header: true, empty: true, field_start: true, ..Self::default() }
+    }
+
     fn byte(&mut self, b: u8, separator: u8) {
         let closed = std::mem::take(&mut self.just_closed);
         match b {
@@ -592,27 +596,16 @@ pub(crate) fn without_blank_lines(frame: DataFrame, blank: &[usize]) -> DataFram
 /// (quoted fields may hold line ends). Reads no further than that record.
 fn csv_has_record_after(path: &Path, separator: u8, records: usize) -> bool {
     use std::io::Read;
-    let Ok(file) = File::open(path) else { return false };
-    let (mut ended, mut quoted, mut field_start) = (0usize, false, true);
-    let mut bytes = std::io::BufReader::new(file).bytes().map_while(Result::ok).peekable();
-    while let Some(b) = bytes.next() {
-        match b {
-            // Inside a quoted field, `""` is a quote.
-            b'"' if quoted && bytes.peek() == Some(&b'"') => _ = bytes.next(),
-            b'"' if quoted => quoted = false,
-            b'"' if field_start => quoted = true,
-            b'\n' if !quoted => {
-                ended += 1;
-                field_start = true;
-                continue;
+    let Ok(mut file) = File::open(path) else { return false };
+    let mut scan = BlankScan::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    while let Ok(read @ 1..) = file.read(&mut buffer) {
+        for &b in &buffer[..read] {
+            scan.byte(b, separator);
+            // The records polars read end where `records` line ends after the header do.
+            if !scan.header && scan.record >= records && !scan.empty {
+                return true;
             }
-            b if b == separator && !quoted => field_start = true,
-            _ => field_start = false,
-        }
-        // The header ends at the first line end: `records` more are the rows read. A row of
-        // empty fields (`,,,`) is a row; a line of spaces is not.
-        if ended > records && !b.is_ascii_whitespace() {
-            return true;
         }
     }
     false
