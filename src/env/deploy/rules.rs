@@ -125,7 +125,18 @@ pub fn choose(workloads: &[Workload], model_file: &str, configured: Option<&str>
             workloads.iter().enumerate().flat_map(|(w, workload)| (0..workload.containers.len()).map(move |c| (w, c))).collect();
         match all.as_slice() {
             [] => {}
-            [(w, c)] => chosen.push((*w, *c, "the only container".to_string())),
+            [(w, c)] => match names_other_model(&workloads[*w].containers[*c], model_file) {
+                // It serves another model: judging it against this one's measures would be false.
+                Some(other) => findings.push(choice_finding(
+                    &workloads[*w],
+                    Level::Advice,
+                    format!(
+                        "the only container, \"{}\", names another model file ({other}), not {model_file}: not judged; set checks.deployment.container to judge it anyway",
+                        workloads[*w].containers[*c].container.name
+                    ),
+                )),
+                None => chosen.push((*w, *c, "the only container".to_string())),
+            },
             _ => {
                 let message = format!(
                     "no container names the model file {model_file} and there are several ({}): set checks.deployment.container to the one that serves it",
@@ -176,6 +187,19 @@ fn names_model(sc: &ServingContainer, model_file: &str) -> Option<String> {
         ("storageUri", sc.storage_uri.as_deref().is_some_and(has)),
     ];
     places.iter().find(|(_, found)| *found).map(|(place, _)| format!("names {model_file} in {place}"))
+}
+
+/// The first `.onnx` file other than `model_file` that the container's command, args, env values
+/// or storageUri name (by the last part of its path).
+fn names_other_model(sc: &ServingContainer, model_file: &str) -> Option<String> {
+    let c = &sc.container;
+    let texts = c.command.iter().flatten().chain(c.args.iter().flatten()).chain(c.env.iter().flatten().filter_map(|e| e.value.as_ref()));
+    let words =
+        texts.chain(sc.storage_uri.as_ref()).flat_map(|t| t.split(|ch: char| ch.is_whitespace() || matches!(ch, '=' | ',' | ';' | '"' | '\'')));
+    words
+        .filter_map(|w| w.rsplit(['/', '\\']).next())
+        .find(|name| name.to_ascii_lowercase().ends_with(".onnx") && *name != model_file)
+        .map(str::to_string)
 }
 
 /// The declared memory limit of a container, in bytes (`None`: absent or not a quantity).
@@ -666,6 +690,19 @@ mod tests {
         let choice = choose(std::slice::from_ref(&one), "iris.onnx", None);
         assert_eq!(choice.chosen, [(0, 0, "the only container".to_string())]);
         assert_eq!(memory_limit_bytes(&one.containers[0].container), Some(1_610_612_736));
+        // The only container serves another model: not judged against this one.
+        let other = workload("        - name: server\n          image: m:1\n          args: [--model=/models/big.onnx]\n");
+        let choice = choose(std::slice::from_ref(&other), "iris.onnx", None);
+        assert_eq!(choice.chosen, []);
+        assert_eq!(
+            (choice.findings[0].level, choice.findings[0].message.as_str()),
+            (
+                Level::Advice,
+                "the only container, \"server\", names another model file (big.onnx), not iris.onnx: not judged; set checks.deployment.container to judge it anyway"
+            )
+        );
+        let named = choose(std::slice::from_ref(&other), "iris.onnx", Some("server"));
+        assert_eq!(named.chosen, [(0, 0, "named by checks.deployment.container".to_string())]);
         let limit = |memory: &str| {
             let w =
                 workload(&format!("        - name: server\n          image: m:1\n          resources:\n            limits: {{memory: {memory}}}\n"));
