@@ -542,21 +542,33 @@ pub(crate) fn blank_records(path: &Path, separator: u8, records: usize) -> Vec<u
 #[derive(Default)]
 struct BlankScan {
     header: bool,
+    /// Records ended after the header, blank ones included (as polars counts rows).
     record: usize,
+    /// Records ended after the header that are not blank (the rows kept).
+    kept: usize,
+    /// Line ends seen, quoted ones included, and the line the current record starts on.
+    line_ends: usize,
+    start_line: usize,
     empty: bool,
     quoted: bool,
     field_start: bool,
     just_closed: bool,
     blank: Vec<usize>,
+    /// The kept row whose start line is wanted ([`kept_row_line`]), and that line once found.
+    wanted_row: Option<usize>,
+    wanted_line: Option<usize>,
 }
 
 impl BlankScan {
     fn new() -> Self {
-        Self { header: true, empty: true, field_start: true, ..Self::default() }
+        Self { header: true, empty: true, field_start: true, start_line: 1, ..Self::default() }
     }
 
     fn byte(&mut self, b: u8, separator: u8) {
         let closed = std::mem::take(&mut self.just_closed);
+        if b == b'\n' {
+            self.line_ends += 1;
+        }
         match b {
             b'"' if self.quoted => (self.quoted, self.just_closed) = (false, true),
             b'"' if self.field_start || closed => self.quoted = true,
@@ -564,10 +576,12 @@ impl BlankScan {
                 if !self.header {
                     if self.empty {
                         self.blank.push(self.record);
+                    } else {
+                        self.keep_row();
                     }
                     self.record += 1;
                 }
-                (self.header, self.empty, self.field_start) = (false, true, true);
+                (self.header, self.empty, self.field_start, self.start_line) = (false, true, true, self.line_ends + 1);
                 return;
             }
             // A CR of a CRLF line end, spaces and tabs leave a line empty (pandas skips a line of
@@ -581,6 +595,36 @@ impl BlankScan {
         }
         (self.empty, self.field_start) = (false, false);
     }
+
+    /// The current record, not blank, has ended (or the file ended inside it).
+    fn keep_row(&mut self) {
+        if self.wanted_row == Some(self.kept) {
+            self.wanted_line = self.wanted_line.or(Some(self.start_line));
+        }
+        self.kept += 1;
+    }
+}
+
+/// The line that kept row `row` (0-based after the header, blank lines skipped as the readers
+/// skip them) starts on; `None` when the file is shorter or cannot be read.
+pub(crate) fn kept_row_line(path: &Path, separator: u8, row: usize) -> Option<usize> {
+    use std::io::Read;
+    let mut file = File::open(path).ok()?;
+    let mut scan = BlankScan { wanted_row: Some(row), ..BlankScan::new() };
+    let mut buffer = vec![0u8; 1 << 16];
+    while let Ok(read @ 1..) = file.read(&mut buffer) {
+        for &b in &buffer[..read] {
+            scan.byte(b, separator);
+            if scan.wanted_line.is_some() {
+                return scan.wanted_line;
+            }
+        }
+    }
+    // A last row with no line end.
+    if !scan.header && !scan.empty {
+        scan.keep_row();
+    }
+    scan.wanted_line
 }
 
 /// `frame` without the rows at `blank` (sorted record indices; those past its end ignored).

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::fs::File;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -64,34 +63,10 @@ fn first_non_number(values: &StringChunked) -> Option<(String, usize)> {
     first.filter(|_| numbers > 0)
 }
 
-/// The line data row `row` (0-based, after the header) of the CSV at `path` starts on: line
-/// ends inside quoted fields are text; a blank line is a row, as polars reads it (all missing).
+/// The line data row `row` (0-based, after the header, blank lines skipped as the reference
+/// reader skips them) of the CSV at `path` starts on; quoted line ends are text.
 fn record_line(path: &Path, row: usize) -> Option<usize> {
-    use std::io::Read;
-    let separator = crate::sample::csv_separator(path);
-    let mut bytes = std::io::BufReader::new(File::open(path).ok()?).bytes().map_while(Result::ok).peekable();
-    let (mut line, mut records, mut quoted, mut field_start) = (1usize, 0usize, false, true);
-    // Records ended, the header's included: row `row` starts after row + 1 of them.
-    while records <= row {
-        match bytes.next()? {
-            b'"' if quoted && bytes.peek() == Some(&b'"') => _ = bytes.next(),
-            b'"' if quoted => quoted = false,
-            b'"' if field_start => quoted = true,
-            b'\n' if !quoted => {
-                (line, records, field_start) = (line + 1, records + 1, true);
-                continue;
-            }
-            b'\n' => line += 1,
-            b if b == separator && !quoted => {
-                field_start = true;
-                continue;
-            }
-            b'\r' if !quoted && bytes.peek() == Some(&b'\n') => continue,
-            _ => {}
-        }
-        field_start = false;
-    }
-    Some(line)
+    crate::sample::kept_row_line(path, crate::sample::csv_separator(path), row)
 }
 
 #[cfg(test)]
@@ -115,5 +90,10 @@ mod tests {
         assert_eq!(found[0].to_string(), "column 'amount' read as text: 'abc' on line 4 is not a number");
         // A column meant as text is not named.
         assert!(find(&path, &frame, &BTreeSet::from(["amount".to_string()])).is_empty());
+        // Blank lines are no rows (the reader skips them): row 1 still starts on 'x', now line 6.
+        std::fs::write(&path, "note,amount,city\n\n\"a\nb\",1.5,Lyon\n  \nx,abc,7\r\ny,2,Oslo\nz,kg,Rome").unwrap();
+        assert_eq!(find(&path, &frame, &BTreeSet::new())[0].line, Some(6));
+        assert_eq!(record_line(&path, 3), Some(8), "a last row with no line end");
+        assert_eq!(record_line(&path, 4), None);
     }
 }
